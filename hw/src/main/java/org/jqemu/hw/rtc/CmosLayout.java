@@ -162,7 +162,10 @@ public final class CmosLayout {
         rtc.writeCmos(base + 8, sectors);
     }
 
-    /** The checksum over 0x10-0x2d; call after the other setters. */
+    /**
+     * The AT checksum over 0x10-0x2d; call after the other setters. QEMU 7.2 leaves 0x2e-0x2f at zero
+     * (SeaBIOS does not check it), so a machine matching it byte for byte does not call this.
+     */
     public static void updateChecksum(Mc146818 rtc) {
         int sum = 0;
         for (int i = CHECKSUM_FIRST; i <= CHECKSUM_LAST; i++) {

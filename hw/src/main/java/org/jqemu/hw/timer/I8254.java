@@ -351,6 +351,9 @@ public final class I8254 implements ByteIoPorts, DeviceState {
                 if (!c.writeMsbNext) {
                     c.writeLsb = value;
                     c.writeMsbNext = true;
+                    if (c.mode == 0) {
+                        stopForRewrite(n);
+                    }
                     return;
                 }
                 c.writeMsbNext = false;
@@ -358,6 +361,17 @@ public final class I8254 implements ByteIoPorts, DeviceState {
             }
         }
         loadCount(n, fromGuestFormat(c, count));
+    }
+
+    /** Mode 0: writing the first byte of a new count stops the counter and drives OUT low. */
+    private void stopForRewrite(int n) {
+        Counter c = counters[n];
+        c.heldValue = c.value(nowTick());
+        c.counting = false;
+        c.idleOut = false;
+        if (n == 0) {
+            updateIrq();
+        }
     }
 
     private void loadCount(int n, int count) {

@@ -235,6 +235,49 @@ class I8259Test {
     }
 
     @Test
+    void specialFullyNestedModeLetsHigherSlaveRequestsThrough() {
+        pulse(12);
+        assertEquals(0x74, pic.acknowledge());
+        pulse(9);
+        assertFalse(pic.hasInterrupt(), "fully nested: master IR2 is in service");
+        initialize(0x11, 0x08, 0x11); // ICW4 with SFNM
+        pulse(12);
+        assertEquals(0x74, pic.acknowledge());
+        pulse(9);
+        assertTrue(pic.hasInterrupt(), "SFNM: a higher slave request passes the in-service IR2");
+        assertEquals(0x71, pic.acknowledge());
+        pulse(13);
+        assertFalse(pic.hasInterrupt(), "lower slave priority still waits");
+    }
+
+    @Test
+    void icw1ClearsImrIsrAndEdgeLatches() {
+        pic.out(0x21, 1, 0xff);
+        pulse(3);
+        pic.irq(4).raise();
+        pic.out(0x20, 1, 0x11);
+        pic.out(0x21, 1, 0x20);
+        pic.out(0x21, 1, 0x04);
+        pic.out(0x21, 1, 0x01);
+        assertEquals(0x00, pic.in(0x21, 1));
+        assertFalse(pic.hasInterrupt(), "an edge seen before ICW1 is forgotten, a held line needs a new edge");
+        pic.irq(4).lower();
+        pic.irq(4).raise();
+        assertEquals(0x24, pic.acknowledge(), "new vector base 0x20");
+    }
+
+    @Test
+    void singleModeSkipsIcw3() {
+        pic.out(0x20, 1, 0x13); // edge, single, ICW4 needed
+        pic.out(0x21, 1, 0x40);
+        pic.out(0x21, 1, 0x01); // this is ICW4, not ICW3
+        pic.out(0x21, 1, 0xfd); // and this is OCW1
+        assertEquals(0xfd, pic.in(0x21, 1));
+        pulse(1);
+        assertEquals(0x41, pic.acknowledge());
+    }
+
+    @Test
     void snapshotRoundTripAndRefusal() throws IOException {
         pulse(1);
         pulse(12);

@@ -89,6 +89,24 @@ class I8254Test {
     }
 
     @Test
+    void mode0FirstByteOfNewCountStopsCounting() {
+        program(2, 0, 100);
+        pit.out(0x61, 1, 1);
+        at(150);
+        assertTrue(pit.out(2));
+        pit.out(0x42, 1, 0x10);
+        assertFalse(pit.out(2), "OUT low as soon as the first byte is written");
+        int held = readWord(2);
+        at(400);
+        assertEquals(held, readWord(2), "not counting between the two bytes");
+        pit.out(0x42, 1, 0x00); // 0x0010
+        at(415);
+        assertFalse(pit.out(2));
+        at(416);
+        assertTrue(pit.out(2));
+    }
+
+    @Test
     void latchCommandFreezesTheReadValue() {
         program(0, 2, 5000);
         at(1000);

@@ -17,9 +17,10 @@ import org.jqemu.memory.IrqLine;
  * high and to port 0x61 bit 0 respectively. Counters are computed from the clock when read, so no timer
  * runs except the one that produces IRQ0 edges.
  *
- * <p>Simplifications: a new count written to a running counter restarts it at once (the datasheet defers
- * it to the end of the current period in modes 2 and 3); mode 3 with an odd count reads back as the
- * even-count sequence, its OUT timing is exact.
+ * <p>A new count written to a running counter in modes 2 and 3 takes effect at the end of the current
+ * period (for mode 3 the datasheet says half-period; we use the period so OUT stays a clean square
+ * wave); in the other modes it restarts the counter. Mode 3 with an odd count reads back as the
+ * even-count sequence; its OUT timing is exact.
  */
 public final class I8254 implements ByteIoPorts, DeviceState {
     // ---- registers and constants ----
@@ -66,6 +67,9 @@ public final class I8254 implements ByteIoPorts, DeviceState {
         boolean idleOut = true;
         /** Value read while not counting. */
         int heldValue;
+        /** Modes 2/3: a count written while counting, loaded at {@link #reloadTick}; -1 when none. */
+        int pendingWritten = -1;
+        long reloadTick;
         boolean writeMsbNext;
         int writeLsb;
         boolean readMsbNext;
@@ -90,7 +94,17 @@ public final class I8254 implements ByteIoPorts, DeviceState {
             return pausedElapsed >= 0 ? pausedElapsed : nowTick - startTick;
         }
 
+        /** Loads a pending mode 2/3 count once its period boundary has passed. */
+        void settle(long nowTick) {
+            if (pendingWritten >= 0 && nowTick >= reloadTick) {
+                written = pendingWritten;
+                startTick = reloadTick;
+                pendingWritten = -1;
+            }
+        }
+
         int value(long nowTick) {
+            settle(nowTick);
             if (!counting || waitingForTrigger) {
                 return heldValue;
             }
@@ -108,6 +122,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
         }
 
         boolean out(long nowTick) {
+            settle(nowTick);
             if (!counting || waitingForTrigger) {
                 return idleOut;
             }
@@ -146,7 +161,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
         }
 
         int status(long nowTick) {
-            return (out(nowTick) ? STATUS_OUT : 0) | (nullCount ? STATUS_NULL_COUNT : 0)
+            return (out(nowTick) ? STATUS_OUT : 0) | (nullCount || pendingWritten >= 0 ? STATUS_NULL_COUNT : 0)
                     | (access << 4) | (mode << 1) | (bcd ? 1 : 0);
         }
     }
@@ -310,6 +325,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
         c.readMsbNext = false;
         c.countLatched = false;
         c.statusLatched = false;
+        c.pendingWritten = -1;
         if (select == 0) {
             updateIrq();
         }
@@ -376,6 +392,14 @@ public final class I8254 implements ByteIoPorts, DeviceState {
 
     private void loadCount(int n, int count) {
         Counter c = counters[n];
+        long now = nowTick();
+        c.settle(now);
+        if ((c.mode == 2 || c.mode == 3) && c.counting && !c.waitingForTrigger && c.gate) {
+            long period = c.period();
+            c.pendingWritten = count;
+            c.reloadTick = c.startTick + (c.elapsed(now) / period + 1) * period;
+            return;
+        }
         c.written = count;
         c.nullCount = false;
         c.counting = true;
@@ -414,6 +438,10 @@ public final class I8254 implements ByteIoPorts, DeviceState {
                 default -> {
                     // Modes 1, 2, 3, 5: a rising edge (re)starts the count; in 2 and 3 a low gate holds OUT high.
                     if (high) {
+                        if (c.pendingWritten >= 0) {
+                            c.written = c.pendingWritten;
+                            c.pendingWritten = -1;
+                        }
                         c.startTick = now;
                         c.waitingForTrigger = false;
                     }
@@ -449,21 +477,27 @@ public final class I8254 implements ByteIoPorts, DeviceState {
         if (!c.edgesPossible()) {
             return;
         }
-        long elapsedNow = c.elapsed(nowTick());
+        long now = nowTick();
         for (int i = 0; i < MAX_CATCH_UP_EDGES; i++) {
             long edge = c.nextEdge(lastEdge);
-            if (edge < 0 || edge > elapsedNow) {
+            if (edge < 0 || c.startTick + edge > now) {
                 break;
             }
-            lastEdge = edge;
-            setIrq(c.out(c.startTick + edge));
+            deliverEdgeAt(c, c.startTick + edge);
         }
-        if (c.nextEdge(lastEdge) >= 0 && c.nextEdge(lastEdge) <= elapsedNow) {
+        long next = c.nextEdge(lastEdge);
+        if (next >= 0 && c.startTick + next <= now) {
             // Far behind (host stalled): drop the missed periods rather than replaying them all.
-            lastEdge = elapsedNow;
-            setIrq(c.out(c.startTick + elapsedNow));
+            deliverEdgeAt(c, now);
         }
         scheduleNextEdge();
+    }
+
+    /** Drives IRQ0 with OUT0 at absolute tick {@code tick}, following a pending reload taking effect there. */
+    private void deliverEdgeAt(Counter c, long tick) {
+        boolean level = c.out(tick);
+        lastEdge = tick - c.startTick;
+        setIrq(level);
     }
 
     private void setIrq(boolean level) {
@@ -503,6 +537,8 @@ public final class I8254 implements ByteIoPorts, DeviceState {
             out.writeLong(c.startTick);
             out.writeLong(c.pausedElapsed);
             out.writeInt(c.heldValue);
+            out.writeInt(c.pendingWritten);
+            out.writeLong(c.reloadTick);
             out.writeByte(c.writeLsb);
             out.writeInt(c.latchedCount);
             out.writeByte(c.latchedAccess);
@@ -533,13 +569,15 @@ public final class I8254 implements ByteIoPorts, DeviceState {
             c.startTick = in.readLong();
             c.pausedElapsed = in.readLong();
             c.heldValue = in.readInt();
+            c.pendingWritten = in.readInt();
+            c.reloadTick = in.readLong();
             c.writeLsb = in.readUnsignedByte();
             c.latchedCount = in.readInt();
             c.latchedAccess = in.readUnsignedByte();
             c.latchedStatus = in.readUnsignedByte();
             int bits = in.readUnsignedShort();
             if (c.mode > 5 || c.access < ACCESS_LSB || c.access > ACCESS_WORD || c.written < 0 || c.written > 0xffff
-                    || c.pausedElapsed < -1 || c.heldValue < 0 || c.heldValue > 0xffff || c.latchedCount < 0
+                    || c.pausedElapsed < -1 || c.pendingWritten < -1 || c.pendingWritten > 0xffff || c.heldValue < 0 || c.heldValue > 0xffff || c.latchedCount < 0
                     || c.latchedCount > 0xffff || c.latchedAccess > ACCESS_WORD || bits >= 1 << 11) {
                 throw new IOException("i8254: invalid state of counter " + n);
             }

@@ -107,6 +107,28 @@ class I8254Test {
     }
 
     @Test
+    void mode2NewCountTakesEffectAtTheNextReload() {
+        program(0, 2, 1000);
+        int base = rises;
+        at(300);
+        pit.out(0x40, 1, 100);
+        pit.out(0x40, 1, 0); // 100, while counting
+        pit.out(0x43, 1, 0xe2);
+        assertEquals(0x40, pit.in(0x40, 1) & 0x40, "null count until the new count is loaded");
+        at(500);
+        assertEquals(500, readWord(0), "still counting the old period");
+        at(1000);
+        assertEquals(1, rises - base, "old period ends on schedule");
+        assertEquals(100, readWord(0));
+        at(1100);
+        assertEquals(2, rises - base, "then periods of the new count");
+        at(1300);
+        assertEquals(4, rises - base);
+        pit.out(0x43, 1, 0xe2);
+        assertEquals(0, pit.in(0x40, 1) & 0x40);
+    }
+
+    @Test
     void latchCommandFreezesTheReadValue() {
         program(0, 2, 5000);
         at(1000);

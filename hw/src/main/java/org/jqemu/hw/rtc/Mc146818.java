@@ -229,10 +229,11 @@ public final class Mc146818 implements ByteIoPorts, DeviceState {
             refreshTimeRegisters();   // freeze what the guest will now edit
             value &= ~B_UIE;          // setting SET clears UIE
         }
-        cmos[REG_B] = (byte) value;
         if (wasHalted && (value & B_SET) == 0) {
+            // The registers were written in the format in force while SET was held, not the new one.
             rebaseFromRegisters();
         }
+        cmos[REG_B] = (byte) value;
     }
 
     // ---- time keeping ----
@@ -300,11 +301,13 @@ public final class Mc146818 implements ByteIoPorts, DeviceState {
         return encode(h12) | (hour >= 12 ? HOUR_PM : 0);
     }
 
+    /** Bit 7 is the PM flag; it is ignored in 24-hour mode rather than read as part of the hour. */
     private int decodeHour(int v) {
+        int hour = decode(v & ~HOUR_PM);
         if ((reg(REG_B) & B_24_HOUR) != 0) {
-            return decode(v);
+            return hour;
         }
-        return decode(v & ~HOUR_PM) % 12 + ((v & HOUR_PM) != 0 ? 12 : 0);
+        return hour % 12 + ((v & HOUR_PM) != 0 ? 12 : 0);
     }
 
     // ---- interrupts ----

@@ -50,7 +50,10 @@ public final class I8254 implements ByteIoPorts, DeviceState {
     private static final int MAX_CATCH_UP_EDGES = 4;
 
     private static final class Counter {
+        /** Effective mode 0-5 (6 and 7 behave as 2 and 3). */
         int mode;
+        /** Mode bits as the control word gave them, which read-back status returns. */
+        int programmedMode;
         int access = ACCESS_WORD;
         boolean bcd;
         /** The count as written (0 means the maximum). */
@@ -162,7 +165,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
 
         int status(long nowTick) {
             return (out(nowTick) ? STATUS_OUT : 0) | (nullCount || pendingWritten >= 0 ? STATUS_NULL_COUNT : 0)
-                    | (access << 4) | (mode << 1) | (bcd ? 1 : 0);
+                    | (access << 4) | (programmedMode << 1) | (bcd ? 1 : 0);
         }
     }
 
@@ -313,6 +316,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
         long now = nowTick();
         c.heldValue = c.value(now);
         int mode = (value >>> 1) & 7;
+        c.programmedMode = mode;
         c.mode = mode > 5 ? mode - 4 : mode;
         c.access = access;
         c.bcd = (value & 1) != 0;
@@ -531,7 +535,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
     @Override
     public void saveState(DataOutput out) throws IOException {
         for (Counter c : counters) {
-            out.writeByte(c.mode);
+            out.writeByte(c.programmedMode);
             out.writeByte(c.access);
             out.writeInt(c.written);
             out.writeLong(c.startTick);
@@ -563,7 +567,8 @@ public final class I8254 implements ByteIoPorts, DeviceState {
         Counter[] loaded = new Counter[3];
         for (int n = 0; n < 3; n++) {
             Counter c = new Counter();
-            c.mode = in.readUnsignedByte();
+            c.programmedMode = in.readUnsignedByte();
+            c.mode = c.programmedMode > 5 ? c.programmedMode - 4 : c.programmedMode;
             c.access = in.readUnsignedByte();
             c.written = in.readInt();
             c.startTick = in.readLong();
@@ -576,7 +581,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
             c.latchedAccess = in.readUnsignedByte();
             c.latchedStatus = in.readUnsignedByte();
             int bits = in.readUnsignedShort();
-            if (c.mode > 5 || c.access < ACCESS_LSB || c.access > ACCESS_WORD || c.written < 0 || c.written > 0xffff
+            if (c.programmedMode > 7 || c.access < ACCESS_LSB || c.access > ACCESS_WORD || c.written < 0 || c.written > 0xffff
                     || c.pausedElapsed < -1 || c.pendingWritten < -1 || c.pendingWritten > 0xffff || c.heldValue < 0 || c.heldValue > 0xffff || c.latchedCount < 0
                     || c.latchedCount > 0xffff || c.latchedAccess > ACCESS_WORD || bits >= 1 << 11) {
                 throw new IOException("i8254: invalid state of counter " + n);

@@ -100,6 +100,19 @@ class Mc146818Test {
     }
 
     @Test
+    void timeWrittenUnderSetIsReadInTheFormatOfThatTime() {
+        Mc146818 rtc = rtcAt("2024-01-01T00:00:00Z");
+        write(rtc, 0x0b, 0x82);   // SET, BCD, 24 h
+        write(rtc, 0x04, 0x13);
+        write(rtc, 0x0b, 0x06);   // release SET and switch to binary in one write
+        assertEquals(13, read(rtc, 0x04), "0x13 was BCD when written");
+        write(rtc, 0x0b, 0x82);
+        write(rtc, 0x04, 0x92);   // PM flag in 24-hour mode is not part of the hour
+        write(rtc, 0x0b, 0x02);
+        assertEquals(0x12, read(rtc, 0x04));
+    }
+
+    @Test
     void hostileTimeRegistersAreClamped() {
         Mc146818 rtc = rtcAt("2024-01-01T00:00:00Z");
         write(rtc, 0x0b, 0x82);

@@ -152,6 +152,20 @@ class I8254Test {
     }
 
     @Test
+    void modes6And7RunAs2And3ButReadBackAsProgrammed() {
+        pit.out(0x43, 1, 0xbc); // counter 2, lsb/msb, mode 6, binary
+        pit.out(0x42, 1, 10);
+        pit.out(0x42, 1, 0);
+        pit.out(0x61, 1, 1);
+        pit.out(0x43, 1, 0xe8);
+        assertEquals(0x3c, pit.in(0x42, 1) & 0x3f, "M2-M0 = 110 as written");
+        at(9);
+        assertFalse(pit.out(2), "rate generator: OUT low when the count is 1");
+        at(10);
+        assertTrue(pit.out(2));
+    }
+
+    @Test
     void bcdCounting() {
         pit.out(0x43, 1, 0xb1 & ~0x0e | 0x00); // counter 2, lsb/msb, mode 0, BCD
         pit.out(0x42, 1, 0x00);

@@ -164,6 +164,35 @@ class FwCfgTest {
         assertArrayEquals(new byte[5], other.fileData("etc/w"));
     }
 
+    /**
+     * Oracle: a boot program run by QEMU 7.2 ({@code -M pc}) that wrote each descriptor below at 0x600 as
+     * little-endian dwords (so memory holds the big-endian fields), filled 0x700 with 0x11, triggered with
+     * {@code outl(0x514, 0); outl(0x518, 0x00060000)} and sent the control field and 0x700-0x703 to the
+     * debug console: {@link #QEMU_TRANSCRIPT}, eight bytes per transfer.
+     */
+    private static final String QEMU_TRANSCRIPT = "0000000051454d55" + "0000000111111111" + "0000000011111111"
+            + "000000004d551111" + "0000000003000000" + "0000000000000000" + "0000000011111111";
+
+    @Test
+    void dmaTranscriptMatchesQemu() {
+        int[][] descriptors = { // control, length, address as the boot program stored them
+            {0x0a000000, 0x04000000, 0x00070000}, {0x18000000, 0x04000000, 0x00070000},
+            {0x0c000000, 0x02000000, 0x00070000}, {0x02000000, 0x02000000, 0x00070000},
+            {0x0a000100, 0x04000000, 0x00070000}, {0x02000000, 0x04000000, 0x00070000},
+            {0x00000000, 0x04000000, 0x00070000}};
+        StringBuilder transcript = new StringBuilder();
+        for (int[] d : descriptors) {
+            ram.put(0x600, ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .putInt(d[0]).putInt(d[1]).putInt(0).putInt(d[2]).array());
+            ram.put(0x700, (byte) 0x11, (byte) 0x11, (byte) 0x11, (byte) 0x11);
+            fw.out(0x514, 4, 0);
+            fw.out(0x518, 4, 0x00060000);
+            transcript.append(java.util.HexFormat.of().formatHex(ram.get(0x600, 4)))
+                    .append(java.util.HexFormat.of().formatHex(ram.get(0x700, 4)));
+        }
+        assertEquals(QEMU_TRANSCRIPT, transcript.toString());
+    }
+
     @Test
     void hostileDescriptorsNeverThrow() {
         Random random = new Random(6);

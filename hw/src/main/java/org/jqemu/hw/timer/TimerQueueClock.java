@@ -51,6 +51,9 @@ public abstract class TimerQueueClock implements VirtualClock {
     /** Hook for clocks whose time is set by whoever drives them. */
     protected void beforeFiring(long deadline) { }
 
+    /** Hook: a timer was armed (possibly earlier than the deadline someone is waiting for). */
+    protected void timerArmed() { }
+
     private final class QueuedTimer implements Timer {
         final Runnable callback;
         long deadline;
@@ -72,6 +75,7 @@ public abstract class TimerQueueClock implements VirtualClock {
                 armed = true;
                 queue.add(this);
             }
+            timerArmed();
         }
 
         @Override

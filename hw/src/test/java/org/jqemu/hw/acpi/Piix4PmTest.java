@@ -108,6 +108,21 @@ class Piix4PmTest {
     }
 
     @Test
+    void hostileAccessNeverThrows() {
+        java.util.Random random = new java.util.Random(9);
+        for (int i = 0; i < 20000; i++) {
+            int size = 1 << random.nextInt(3);
+            switch (random.nextInt(4)) {
+                case 0 -> bus.configWrite(0, DEVFN, random.nextInt(256) & -size, size, random.nextInt());
+                case 1 -> pm.out(0x600 + random.nextInt(64), size, random.nextInt() & ~0x2000);
+                case 2 -> pm.in(0x600 + random.nextInt(64), size);
+                default -> pm.out(random.nextBoolean() ? 0xb2 : 0xafe0 + random.nextInt(4), 1, random.nextInt());
+            }
+            clock.advance(random.nextInt(1_000_000));
+        }
+    }
+
+    @Test
     void snapshotRoundTripAndRefusal() throws IOException {
         pm.out(0x602, 2, 0x0100);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

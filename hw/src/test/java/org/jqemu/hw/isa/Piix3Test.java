@@ -46,6 +46,35 @@ class Piix3Test {
     }
 
     @Test
+    void snapshotRoundTripAndRefusal() throws java.io.IOException {
+        bus.configWrite(0, 0x08, 0x60, 1, 0x0b);
+        piix3.pirq(0).raise();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        piix3.saveState(new java.io.DataOutputStream(bytes));
+        boolean[] other = new boolean[16];
+        PciBus otherBus = new PciBus();
+        Piix3 copy = new Piix3(otherBus, 1, irq -> level -> other[irq] = level, () -> { });
+        copy.loadState(new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())), 1);
+        assertTrue(other[11], "restored route and level drive IRQ11");
+        byte[] bad = bytes.toByteArray();
+        bad[3] = 0; // device ID (0x7000) is read-only
+        assertThrows(java.io.IOException.class, () -> copy.loadState(
+                new java.io.DataInputStream(new java.io.ByteArrayInputStream(bad)), 1));
+        assertEquals(0x0b, otherBus.configRead(0, 0x08, 0x60, 1));
+    }
+
+    @Test
+    void hostileConfigWritesNeverThrow() {
+        java.util.Random random = new java.util.Random(10);
+        for (int i = 0; i < 20000; i++) {
+            int size = 1 << random.nextInt(3);
+            bus.configWrite(0, 0x08, random.nextInt(256), size, random.nextInt());
+            piix3.pirq(random.nextInt(4)).set(random.nextBoolean());
+            piix3.resetControlRegister().out(0xcf9, 1, random.nextInt() & ~4);
+        }
+    }
+
+    @Test
     void slotSwizzle() {
         assertEquals(0, Piix3.pirqForSlot(1, 0));
         assertEquals(1, Piix3.pirqForSlot(2, 0));

@@ -38,6 +38,9 @@ public final class Piix4Pm implements PortDevice, PciFunction, DeviceState {
 
     private static final int PMBA = 0x40;
     private static final int PMBA_MASK = 0xffc0;
+    /** DEVACTB byte 3, bit 1 (bit 25 of the register): a write to APM control raises SMI. */
+    private static final int DEVACTB_BYTE3 = 0x5b;
+    private static final int APMC_EN = 0x02;
     private static final int PMREGMISC = 0x80;
     private static final int PMIOSE = 0x01;
     private static final int SMBBA = 0x90;
@@ -78,6 +81,7 @@ public final class Piix4Pm implements PortDevice, PciFunction, DeviceState {
     private final Runnable powerOff;
     private final Runnable suspend;
     private final VirtualClock.Timer overflowTimer;
+    private Runnable smiRequest = () -> { };
     private int pm1Status;
     private int pm1Enable;
     private int pm1Control;
@@ -123,6 +127,11 @@ public final class Piix4Pm implements PortDevice, PciFunction, DeviceState {
             ranges.add(new PortRange(pmBase(), PM_BLOCK_SIZE));
         }
         return ranges;
+    }
+
+    /** Called when the guest triggers an SMI through APM control (SeaBIOS's SMM set-up does). */
+    public void onSmi(Runnable request) {
+        smiRequest = request == null ? () -> { } : request;
     }
 
     /** The power button was pressed (monitor "system_powerdown"). */
@@ -245,6 +254,9 @@ public final class Piix4Pm implements PortDevice, PciFunction, DeviceState {
             pm1Control |= SCI_EN;
         } else if (value == ACPI_DISABLE) {
             pm1Control &= ~SCI_EN;
+        }
+        if ((config.get(DEVACTB_BYTE3, 1) & APMC_EN) != 0) {
+            smiRequest.run();
         }
     }
 

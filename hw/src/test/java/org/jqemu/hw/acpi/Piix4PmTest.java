@@ -97,6 +97,18 @@ class Piix4PmTest {
     }
 
     @Test
+    void apmControlRaisesSmiOnlyWhenEnabled() {
+        int[] smis = {0};
+        pm.onSmi(() -> smis[0]++);
+        pm.out(0xb2, 1, 0x00);
+        assertEquals(0, smis[0]);
+        bus.configWrite(0, DEVFN, 0x58, 4, 1 << 25); // DEVACTB.APMC_EN
+        pm.out(0xb2, 1, 0x00);
+        assertEquals(1, smis[0]);
+        assertEquals(0x00, pm.in(0xb2, 1));
+    }
+
+    @Test
     void sleepTypes() {
         pm.out(0x604, 2, 1 << 10);
         assertEquals(0, powerOffs + suspends, "no SUS_EN: nothing happens");

@@ -28,6 +28,8 @@ abstract class SystemUnit extends Mmu {
     IrqLine ferr = IrqLine.NONE;
     boolean interruptShadow;
     boolean halted;
+    /** The vector of the first event delivered through the IVT/IDT since reset (tests; -1 if none). */
+    int firstEventVector = -1;
     long retired;
     long tscOffset;
     long sysenterCs, sysenterEsp, sysenterEip;
@@ -609,6 +611,9 @@ abstract class SystemUnit extends Mmu {
     /** Delivers an event with EIP already at the return address. */
     final void deliver(int vector, int kind, boolean hasError, int error) {
         halted = false;
+        if (firstEventVector < 0) {
+            firstEventVector = vector;
+        }
         if (!protectedMode()) {
             deliverReal(vector);
         } else {

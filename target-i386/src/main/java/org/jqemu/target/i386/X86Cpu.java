@@ -96,6 +96,7 @@ public final class X86Cpu extends SystemInstructions {
         halted = false;
         interruptShadow = false;
         nmiBlocked = false;
+        firstEventVector = -1;
         x87.reset();
         flushTlb();
     }

@@ -601,7 +601,7 @@ abstract class Interpreter extends SystemUnit {
             }
             case 2 -> { // RCL
                 int n = size == 4 ? count : count % (bits + 1);
-                long wide = ((long) v) | ((cf() ? 1L : 0L) << bits);
+                long wide = (v & MASK32) | ((cf() ? 1L : 0L) << bits);
                 long r = n == 0 ? wide : ((wide << n) | (wide >>> (bits + 1 - n))) & ((1L << (bits + 1)) - 1);
                 int res = (int) r & mask;
                 int c = (int) (r >>> bits) & 1;
@@ -611,7 +611,7 @@ abstract class Interpreter extends SystemUnit {
             case 3 -> { // RCR
                 int n = size == 4 ? count : count % (bits + 1);
                 int oldCf = cf() ? 1 : 0;
-                long wide = ((long) v) | ((long) oldCf << bits);
+                long wide = (v & MASK32) | ((long) oldCf << bits);
                 long r = n == 0 ? wide : ((wide >>> n) | (wide << (bits + 1 - n))) & ((1L << (bits + 1)) - 1);
                 int res = (int) r & mask;
                 int c = (int) (r >>> bits) & 1;
@@ -673,13 +673,16 @@ abstract class Interpreter extends SystemUnit {
                 c = (dst >>> (count - 1)) & 1;
             }
         } else {
-            // dst:src:dst, as Intel CPUs behave for counts above 16 (the SDM leaves the result undefined)
+            // Counts above 16 are undefined in the SDM; Intel CPUs shift through a 48-bit pattern:
+            // dst:src:src for SHLD, src:src:dst for SHRD (checked against the host CPU).
             long d = dst & 0xffff;
-            long pattern = (d << 32) | ((src & 0xffffL) << 16) | d;
+            long sv = src & 0xffff;
             if (left) {
+                long pattern = (d << 32) | (sv << 16) | sv;
                 res = (int) ((pattern << count) >>> 32) & 0xffff;
                 c = (int) (pattern >>> (48 - count)) & 1;
             } else {
+                long pattern = (sv << 32) | (sv << 16) | d;
                 res = (int) (pattern >>> count) & 0xffff;
                 c = (int) (pattern >>> (count - 1)) & 1;
             }

@@ -44,6 +44,70 @@ abstract class SystemUnit extends Mmu {
         this.io = io;
     }
 
+    // ---- checkpoint for the multi-step control transfers ----
+    // A far transfer, IRET or event delivery changes CS, SS, ESP and CPL in several steps; a fault in the
+    // middle (a bad stack selector, a #PF on the new stack) must leave the state as before the instruction.
+
+    boolean checkpointValid;
+    private final int[] savedSel = new int[8];
+    private final long[] savedBase = new long[8];
+    private final long[] savedLimit = new long[8];
+    private final int[] savedAttr = new int[8];
+    private final long[] savedLow = new long[8];
+    private final long[] savedHigh = new long[8];
+    private final int[] savedRights = new int[8];
+    private int savedCpl, savedFlags;
+    private long savedEsp, savedEip, savedCr0, savedCr3;
+    private boolean savedCode32, savedStack32;
+
+    final void checkpoint() {
+        if (checkpointValid) {
+            return;
+        }
+        System.arraycopy(segSel, 0, savedSel, 0, 8);
+        System.arraycopy(segBase, 0, savedBase, 0, 8);
+        System.arraycopy(segLimit, 0, savedLimit, 0, 8);
+        System.arraycopy(segAttr, 0, savedAttr, 0, 8);
+        System.arraycopy(segLow, 0, savedLow, 0, 8);
+        System.arraycopy(segHigh, 0, savedHigh, 0, 8);
+        System.arraycopy(segRights, 0, savedRights, 0, 8);
+        savedCpl = cpl;
+        savedFlags = materializeFlags();
+        savedEsp = regs[ESP];
+        savedEip = eip;
+        savedCr0 = cr0;
+        savedCr3 = cr3;
+        savedCode32 = code32;
+        savedStack32 = stack32;
+        checkpointValid = true;
+    }
+
+    final void rollback() {
+        if (!checkpointValid) {
+            return;
+        }
+        System.arraycopy(savedSel, 0, segSel, 0, 8);
+        System.arraycopy(savedBase, 0, segBase, 0, 8);
+        System.arraycopy(savedLimit, 0, segLimit, 0, 8);
+        System.arraycopy(savedAttr, 0, segAttr, 0, 8);
+        System.arraycopy(savedLow, 0, segLow, 0, 8);
+        System.arraycopy(savedHigh, 0, segHigh, 0, 8);
+        System.arraycopy(savedRights, 0, segRights, 0, 8);
+        setCpl(savedCpl);
+        lazyOp = OP_NONE;
+        flags = savedFlags;
+        regs[ESP] = savedEsp;
+        eip = savedEip;
+        cr0 = savedCr0;
+        if (cr3 != savedCr3) {
+            cr3 = savedCr3;
+            flushTlb();
+        }
+        code32 = savedCode32;
+        stack32 = savedStack32;
+        checkpointValid = false;
+    }
+
     // ---- descriptor caches ----
 
     static long descriptorBase(long d) { return ((d >>> 16) & 0xff_ffffL) | (((d >>> 56) & 0xff) << 24); }
@@ -263,6 +327,7 @@ abstract class SystemUnit extends Mmu {
             eip = offset;
             return;
         }
+        checkpoint();
         if ((sel & 0xfffc) == 0) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
@@ -341,6 +406,7 @@ abstract class SystemUnit extends Mmu {
             eip = offset;
             return;
         }
+        checkpoint();
         if ((sel & 0xfffc) == 0) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
@@ -463,6 +529,7 @@ abstract class SystemUnit extends Mmu {
             eip = offset;
             return;
         }
+        checkpoint();
         long offset = peek(size, 0) & (size == 4 ? MASK32 : 0xffff);
         int sel = peek(size, size) & 0xffff;
         long cd = returnCodeDescriptor(sel);
@@ -528,6 +595,7 @@ abstract class SystemUnit extends Mmu {
     abstract void afterIret();
 
     final void iret(int size) {
+        checkpoint();
         afterIret();
         if (!protectedMode()) {
             long offset = peek(size, 0) & (size == 4 ? MASK32 : 0xffff);
@@ -668,6 +736,7 @@ abstract class SystemUnit extends Mmu {
     }
 
     private void deliverProtected(int vector, int kind, boolean hasError, int error) {
+        checkpoint();
         int ext = kind == EVENT_EXTERNAL || kind == SOFT_ICEBP ? 1 : 0;
         long entry = vector * 8L;
         if (entry + 7 > idtrLimit) {

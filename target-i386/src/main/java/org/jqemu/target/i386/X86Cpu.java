@@ -289,6 +289,7 @@ public final class X86Cpu extends SystemInstructions {
                 return EXIT_HALT;
             }
             boolean singleStep = (flags & TF) != 0;
+            checkpointValid = false;
             try {
                 step();
                 retired++;
@@ -304,6 +305,7 @@ public final class X86Cpu extends SystemInstructions {
                 }
                 done++;
             } catch (RuntimeException | StackOverflowError e) {
+                rollback();
                 eip = startEip;
                 regs[ESP] = startEsp;
                 internalError = "internal error at " + Long.toHexString(segBase[CS]) + "+" + Long.toHexString(startEip)
@@ -330,10 +332,12 @@ public final class X86Cpu extends SystemInstructions {
     }
 
     private int deliverEvent(int vector, int kind, boolean hasError, int error) {
+        checkpointValid = false;
         try {
             deliver(vector, kind, hasError, error);
             return -1;
         } catch (CpuFault second) {
+            rollback();
             return handleNested(vector, second);
         }
     }
@@ -345,6 +349,7 @@ public final class X86Cpu extends SystemInstructions {
             return f.userExit;
         }
         if (!f.trap) {
+            rollback();
             eip = startEip;
             regs[ESP] = startEsp;
         }
@@ -368,10 +373,12 @@ public final class X86Cpu extends SystemInstructions {
         int vector = doubleFault ? CpuFault.DF : second.vector;
         boolean hasCode = protectedMode() && (doubleFault || second.hasErrorCode);
         int code = doubleFault ? 0 : second.errorCode;
+        checkpointValid = false;
         try {
             deliver(vector, EVENT_EXTERNAL, hasCode, code);
             return -1;
         } catch (CpuFault third) {
+            rollback();
             if (doubleFault) {
                 return EXIT_SHUTDOWN;
             }

@@ -90,7 +90,7 @@ class SystemModeTest {
               dq 0x000092010000ffff      ; 0x30 data, base 0x10000, limit 0xffff
               dq 0                       ; 0x38 call gate (filled by tests)
               dw 0x0067, 0x2000, 0x8902, 0x0000   ; 0x40 TSS at 0x22000 (double-fault task)
-              dq 0x00cf9a000000ffff      ; 0x48 spare ring-0 code
+              dq 0x0040920000000fff      ; 0x48 ring-0 data, limit 0xfff (a too-small stack)
             gdt_end:
             gdtr: dw gdt_end - gdt - 1
                   dd gdt
@@ -470,6 +470,49 @@ class SystemModeTest {
         assertEquals(0x28, m.ram().u32(LOG + 12) & 0xffff);
         assertEquals(0x1234, m.ram().u32(LOG + 16));
         assertEquals(0x4000, m.ram().u32(LOG + 20) & 0x4000, "NT set in the nested task");
+    }
+
+    @Test
+    void faultWhileSwitchingStacksLeavesTheInterruptedStateIntact() {
+        Machine m = run("""
+                main:
+                  SETGATE 0x80, unexpected, 0xee
+                  mov word [idt + 8*8 + 2], 0x40       ; #DF: task gate
+                  mov word [idt + 8*8 + 4], 0x8500
+                  mov dword [dftss + 0x20], df_task
+                  mov dword [dftss + 0x24], 0x2
+                  mov dword [dftss + 0x38], 0x6000
+                  mov word [dftss + 0x4c], 0x08
+                  mov word [dftss + 0x50], 0x10
+                  mov word [dftss + 0x54], 0x10
+                  mov word [dftss + 0x48], 0x10
+                  mov dword [tss + 8], 0x48            ; ring-0 stack segment too small for ESP0 = 0x8000
+                """ + TO_RING3 + """
+                ring3:
+                  mov ebx, 0x3333
+                int_here:
+                  int 0x80
+                  jmp $
+                df_task:
+                  mov eax, [tss + 0x20]       ; saved EIP of the interrupted task
+                  mov [log], eax
+                  mov eax, [tss + 0x4c]       ; saved CS
+                  mov [log + 4], eax
+                  mov eax, [tss + 0x38]       ; saved ESP
+                  mov [log + 8], eax
+                  mov eax, [tss + 0x50]       ; saved SS
+                  mov [log + 12], eax
+                  mov eax, [tss + 0x34]       ; saved EBX
+                  mov [log + 16], eax
+                  mov dword [log + 20], int_here
+                  hlt
+                """);
+        assertHaltedCleanly(m);
+        assertEquals(m.ram().u32(LOG + 20), m.ram().u32(LOG), "EIP of the INT instruction");
+        assertEquals(0x1b, m.ram().u32(LOG + 4) & 0xffff);
+        assertEquals(0x7000, m.ram().u32(LOG + 8));
+        assertEquals(0x23, m.ram().u32(LOG + 12) & 0xffff);
+        assertEquals(0x3333, m.ram().u32(LOG + 16));
     }
 
     @Test

@@ -557,6 +557,33 @@ class SystemModeTest {
     }
 
     @Test
+    void nmiIsDeliveredWithInterruptsDisabled() {
+        TestRam ram = new TestRam(8 << 20, Page.RWX);
+        byte[] code = Nasm.assemble(PRELUDE + """
+                main:
+                  SETGATE 2, nmi, 0x8e
+                  cli
+                  hlt
+                  mov dword [log + 4], 1
+                  hlt
+                nmi:
+                  inc dword [log]
+                  iretd
+                """ + EPILOGUE);
+        ram.load(0x1000, code);
+        X86Cpu cpu = new X86Cpu(ram, IoPorts.NONE);
+        cpu.loadSegmentRegister(X86Cpu.CS, 0);
+        cpu.setEip(0x1000);
+        assertEquals(X86Cpu.EXIT_HALT, cpu.run(1_000_000));
+        assertTrue(cpu.halted());
+        assertEquals(X86Cpu.EXIT_HALT, cpu.run(1_000_000), "still halted: nothing pending");
+        cpu.raiseNmi();
+        assertEquals(X86Cpu.EXIT_HALT, cpu.run(1_000_000));
+        assertEquals(1, ram.u32(LOG));
+        assertEquals(1, ram.u32(LOG + 4), "execution resumed after the first HLT");
+    }
+
+    @Test
     void interruptShadowAfterStiDelaysOneInstruction() {
         InterruptSource pic = new InterruptSource() {
             int delivered;

@@ -152,6 +152,60 @@ class UserModeTest {
     }
 
     @Test
+    void trapFlagTrapsAfterTheInstructionFollowingPopf() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "pushfd\nor dword [esp], 0x100\npopfd\nnop\nnop\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(1, cpu.exitVector());
+        assertEquals(CODE + 1 + 7 + 1 + 1, cpu.eip(), "#DB is a trap: EIP after the first NOP");
+    }
+
+    @Test
+    void writeAcrossIntoReadOnlyPageFaultsWithoutPartialWrite() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        ram.protect(0x4000, Page.READ);
+        X86Cpu cpu = cpuWith(ram, "mov dword [0x3ffe], 0x11223344\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(14, cpu.exitVector());
+        assertEquals(0x4000, cpu.faultAddress());
+        assertEquals(7, cpu.exitErrorCode());
+        assertEquals(0, ram.byteAt(0x3ffe), "nothing written to the writable first page");
+        assertEquals(0, ram.byteAt(0x3fff));
+    }
+
+    @Test
+    void readAcrossPagesAssemblesBothHalves() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        ram.setU32(0x3ffc, 0x44332211);
+        ram.setU32(0x4000, 0x88776655);
+        X86Cpu cpu = cpuWith(ram, "mov eax, [0x3ffe]\nint 0x80\n");
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        assertEquals(0x66554433L, cpu.reg(X86Cpu.EAX));
+    }
+
+    @Test
+    void lockedIncrementsFromTwoThreadsAreAtomic() throws Exception {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        String loop = "mov ecx, 200000\nl: lock inc dword [0x6000]\nlock xadd [0x6010], ebx\nmov ebx, 1\ndec ecx\njnz l\nint 0x80\n";
+        X86Cpu a = cpuWith(ram, loop);
+        X86Cpu b = new X86Cpu(ram, IoPorts.NONE);
+        b.enterUserMode32();
+        b.setEip(CODE);
+        b.setReg(X86Cpu.ESP, 0x9000);
+        a.setReg(X86Cpu.EBX, 1);
+        b.setReg(X86Cpu.EBX, 1);
+        int[] exits = new int[2];
+        Thread t = new Thread(() -> exits[1] = b.run(10_000_000));
+        t.start();
+        exits[0] = a.run(10_000_000);
+        t.join();
+        assertEquals(X86Cpu.EXIT_INTERRUPT, exits[0]);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, exits[1]);
+        assertEquals(400000, ram.u32(0x6000));
+        assertEquals(400000, ram.u32(0x6010));
+    }
+
+    @Test
     void fetchFromNonExecutablePageFaults() {
         TestRam ram = new TestRam(0x10000, Page.RWX);
         ram.protect(0x3000, Page.READ | Page.WRITE);

@@ -206,6 +206,47 @@ class UserModeTest {
     }
 
     @Test
+    void enterWithNestingLevelBuildsTheDisplay() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, """
+                mov ebp, 0x7000
+                mov dword [0x6ffc], 0x1111
+                mov dword [0x6ff8], 0x2222
+                enter 16, 3
+                int 0x80
+                """);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        // SDM ENTER: push EBP; copy level-1 frame pointers from the old frame; push the new frame pointer
+        assertEquals(0x7ffc, cpu.reg(X86Cpu.EBP));
+        assertEquals(0x7ffc - 12 - 16, cpu.reg(X86Cpu.ESP));
+        assertEquals(0x7000, ram.u32(0x7ffc));
+        assertEquals(0x1111, ram.u32(0x7ff8));
+        assertEquals(0x2222, ram.u32(0x7ff4));
+        assertEquals(0x7ffc, ram.u32(0x7ff0));
+    }
+
+    @Test
+    void cpuidReportsAP6WithTheImplementedFeatures() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "xor eax, eax\ncpuid\nmov [0x6000], ebx\nmov [0x6004], edx\nmov [0x6008], ecx\n"
+                + "mov eax, 1\ncpuid\nint 0x80\n");
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        StringBuilder vendor = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            vendor.append((char) ram.byteAt(0x6000 + i));
+        }
+        assertEquals("GenuineIntel", vendor.toString());
+        assertEquals(6, (cpu.reg(X86Cpu.EAX) >> 8) & 0xf, "family 6");
+        long edx = cpu.reg(X86Cpu.EDX);
+        for (int bit : new int[] {0, 2, 3, 4, 5, 8, 11, 13, 15, 24}) { // fpu de pse tsc msr cx8 sep pge cmov fxsr
+            assertEquals(1, (edx >> bit) & 1, "feature bit " + bit);
+        }
+        for (int bit : new int[] {23, 25, 26}) { // mmx, sse, sse2 are not implemented
+            assertEquals(0, (edx >> bit) & 1, "feature bit " + bit);
+        }
+    }
+
+    @Test
     void fetchFromNonExecutablePageFaults() {
         TestRam ram = new TestRam(0x10000, Page.RWX);
         ram.protect(0x3000, Page.READ | Page.WRITE);

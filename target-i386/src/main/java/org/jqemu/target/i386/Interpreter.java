@@ -308,13 +308,13 @@ abstract class Interpreter extends SystemUnit {
             case 0x03, 0x0b, 0x13, 0x1b, 0x23, 0x2b, 0x33, 0x3b -> aluGE(op >> 3, osz());
             case 0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c -> aluAcc(op >> 3, 1);
             case 0x05, 0x0d, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d -> aluAcc(op >> 3, osz());
-            case 0x06 -> push(osz(), segSel[ES]);
+            case 0x06 -> pushSegment(ES);
             case 0x07 -> popSegment(ES);
-            case 0x0e -> push(osz(), segSel[CS]);
+            case 0x0e -> pushSegment(CS);
             case 0x0f -> executeTwoByte(fetch8());
-            case 0x16 -> push(osz(), segSel[SS]);
+            case 0x16 -> pushSegment(SS);
             case 0x17 -> popSegment(SS);
-            case 0x1e -> push(osz(), segSel[DS]);
+            case 0x1e -> pushSegment(DS);
             case 0x1f -> popSegment(DS);
             case 0x27 -> daa();
             case 0x2f -> das();
@@ -1052,6 +1052,15 @@ abstract class Interpreter extends SystemUnit {
         }
     }
 
+    /** PUSH Sreg: with a 32-bit operand a P6 moves ESP by 4 but writes only the selector's 16 bits. */
+    private void pushSegment(int seg) {
+        int size = osz();
+        long sp = regs[ESP];
+        long nsp = stack32 ? (sp - size) & MASK32 : (sp & ~0xffffL) | ((sp - size) & 0xffff);
+        writeMem(SS, (int) (stack32 ? nsp : nsp & 0xffff), 2, segSel[seg]);
+        regs[ESP] = nsp;
+    }
+
     private void popSegment(int seg) {
         int size = osz();
         int sel = peek(size, 0) & 0xffff;
@@ -1487,13 +1496,13 @@ abstract class Interpreter extends SystemUnit {
                 decodeModrm();
                 writeE(1, condition(op & 15) ? 1 : 0);
             }
-            case 0xa0 -> push(osz(), segSel[FS]);
+            case 0xa0 -> pushSegment(FS);
             case 0xa1 -> popSegment(FS);
             case 0xa2 -> cpuid();
             case 0xa3 -> bitTest(0, false);
             case 0xa4 -> doubleShift(true, 0);
             case 0xa5 -> doubleShift(true, 2);
-            case 0xa8 -> push(osz(), segSel[GS]);
+            case 0xa8 -> pushSegment(GS);
             case 0xa9 -> popSegment(GS);
             case 0xab -> bitTest(1, false);
             case 0xac -> doubleShift(false, 0);

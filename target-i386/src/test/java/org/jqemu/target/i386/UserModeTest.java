@@ -247,6 +247,16 @@ class UserModeTest {
     }
 
     @Test
+    void pushOfSegmentRegisterWritesSixteenBits() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "mov dword [esp-4], 0xffffffff\npush ds\nmov eax, [esp]\nint 0x80\n");
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        // SDM PUSH: with a 32-bit operand, P6 and later processors write the selector with a 16-bit move
+        assertEquals(0xffff007bL, cpu.reg(X86Cpu.EAX));
+        assertEquals(0x8000 - 4, cpu.reg(X86Cpu.ESP));
+    }
+
+    @Test
     void fetchFromNonExecutablePageFaults() {
         TestRam ram = new TestRam(0x10000, Page.RWX);
         ram.protect(0x3000, Page.READ | Page.WRITE);

@@ -1474,6 +1474,7 @@ abstract class Interpreter extends SystemUnit {
             case 0x30 -> wrmsr();
             case 0x31 -> rdtsc();
             case 0x32 -> rdmsr();
+            case 0x33 -> rdpmc();
             case 0x34 -> sysenter();
             case 0x35 -> sysexit();
             case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> {
@@ -1696,7 +1697,10 @@ abstract class Interpreter extends SystemUnit {
         switch (regField) {
             case 0, 1 -> {
                 requireMemory();
-                if ((cr0 & (CR0_EM | CR0_TS)) != 0) {
+                if ((cr0 & CR0_EM) != 0) {
+                    throw CpuFault.of(CpuFault.UD); // SDM FXSAVE: EM = 1 is #UD, TS = 1 is #NM
+                }
+                if ((cr0 & CR0_TS) != 0) {
                     throw CpuFault.of(CpuFault.NM);
                 }
                 if ((eaOff & 15) != 0) {

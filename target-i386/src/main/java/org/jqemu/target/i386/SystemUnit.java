@@ -1029,6 +1029,19 @@ abstract class SystemUnit extends Mmu {
         setReg32(EDX, (int) (t >>> 32));
     }
 
+    /** RDPMC: the P6's two performance counters exist but count nothing here (they read as zero). */
+    final void rdpmc() {
+        if ((cr4 & CR4_PCE) == 0 && protectedMode() && (cpl != 0 || v86())) {
+            throw CpuFault.withCode(CpuFault.GP, 0);
+        }
+        int counter = reg32(ECX);
+        if (counter != 0 && counter != 1) {
+            throw CpuFault.withCode(CpuFault.GP, 0);
+        }
+        setReg32(EAX, 0);
+        setReg32(EDX, 0);
+    }
+
     final void rdmsr() {
         requireCpl0();
         long v = switch (reg32(ECX)) {

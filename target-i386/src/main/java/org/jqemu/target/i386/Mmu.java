@@ -84,6 +84,9 @@ abstract class Mmu extends CpuState {
         if (o < segLow[seg] || o + size - 1 > segHigh[seg] || (segRights[seg] & RIGHT_READ) == 0) {
             throw segmentFault(seg);
         }
+        if ((o & (size - 1)) != 0) {
+            checkAlignment();
+        }
         return (segBase[seg] + o) & MASK32;
     }
 
@@ -92,7 +95,17 @@ abstract class Mmu extends CpuState {
         if (o < segLow[seg] || o + size - 1 > segHigh[seg] || (segRights[seg] & RIGHT_WRITE) == 0) {
             throw segmentFault(seg);
         }
+        if ((o & (size - 1)) != 0) {
+            checkAlignment();
+        }
         return (segBase[seg] + o) & MASK32;
+    }
+
+    /** A misaligned data access at CPL 3 with CR0.AM and EFLAGS.AC set is #AC(0). */
+    private void checkAlignment() {
+        if ((flags & AC) != 0 && cpl == 3 && (cr0 & CR0_AM) != 0) {
+            throw CpuFault.withCode(CpuFault.AC, 0);
+        }
     }
 
     final int readMem(int seg, int off, int size) {

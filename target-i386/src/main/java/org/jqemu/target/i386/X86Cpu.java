@@ -128,7 +128,7 @@ public final class X86Cpu extends SystemInstructions {
      */
     public void enterUserMode32() {
         userMode = true;
-        cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP;
+        cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP | CR0_AM | CR0_WP; // as Linux sets CR0
         cr4 = CR4_OSFXSR;
         setEflags(IF);
         setCpl(3);

@@ -257,6 +257,16 @@ class UserModeTest {
     }
 
     @Test
+    void misalignedAccessWithAcSetIsAlignmentCheck() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "mov eax, [0x6001]\npushfd\nor dword [esp], 0x40000\npopfd\nmov ebx, [0x6004]\nmov eax, [0x6001]\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(17, cpu.exitVector());
+        assertEquals(0, cpu.exitErrorCode());
+        assertEquals(CODE + 5 + 1 + 7 + 1 + 6, cpu.eip(), "the aligned loads passed, the misaligned one faulted");
+    }
+
+    @Test
     void fetchFromNonExecutablePageFaults() {
         TestRam ram = new TestRam(0x10000, Page.RWX);
         ram.protect(0x3000, Page.READ | Page.WRITE);

@@ -1018,7 +1018,9 @@ abstract class SystemUnit extends Mmu {
         setReg32(EDX, d);
     }
 
-    final long tsc() { return retired + tscOffset; }
+    java.util.function.LongSupplier tscSource;
+
+    final long tsc() { return (tscSource == null ? retired : tscSource.getAsLong()) + tscOffset; }
 
     final void rdtsc() {
         if ((cr4 & CR4_TSD) != 0 && protectedMode() && (cpl != 0 || v86())) {
@@ -1062,7 +1064,7 @@ abstract class SystemUnit extends Mmu {
         requireCpl0();
         long v = (reg32(EAX) & MASK32) | ((long) reg32(EDX) << 32);
         switch (reg32(ECX)) {
-            case MSR_TSC -> tscOffset = v - retired;
+            case MSR_TSC -> tscOffset = v - (tscSource == null ? retired : tscSource.getAsLong());
             case MSR_APIC_BASE -> apicBase = v & 0xffff_f900L;
             case MSR_SYSENTER_CS -> sysenterCs = v & 0xffff;
             case MSR_SYSENTER_ESP -> sysenterEsp = v & MASK32;

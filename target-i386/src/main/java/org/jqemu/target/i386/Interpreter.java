@@ -40,9 +40,12 @@ abstract class Interpreter extends SystemUnit {
 
     // ---- fetch ----
 
+    /** The architectural limit on instruction length (prefixes included). */
+    static final int MAX_INSTRUCTION_LENGTH = 15;
+
     final int fetch8() {
         long off = eip;
-        if (off > segHigh[CS] || off < segLow[CS]) {
+        if (off > segHigh[CS] || off < segLow[CS] || off - startEip >= MAX_INSTRUCTION_LENGTH) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
         int b = fetchByte((segBase[CS] + off) & MASK32);
@@ -239,7 +242,6 @@ abstract class Interpreter extends SystemUnit {
         segOverride = -1;
         repPrefix = 0;
         lockPrefix = false;
-        int prefixes = 0;
         while (true) {
             int op = fetch8();
             switch (op) {
@@ -260,9 +262,6 @@ abstract class Interpreter extends SystemUnit {
                     execute(op);
                     return;
                 }
-            }
-            if (++prefixes >= 15) {
-                throw CpuFault.withCode(CpuFault.GP, 0);
             }
         }
     }

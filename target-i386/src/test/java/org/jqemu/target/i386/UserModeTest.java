@@ -267,6 +267,19 @@ class UserModeTest {
     }
 
     @Test
+    void instructionsLongerThanFifteenBytesAreGeneralProtection() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        // 15 bytes: 5 prefixes + C7 05 disp32 imm32 (10) is allowed; one more prefix makes 16
+        X86Cpu cpu = cpuWith(ram, "db 0x3e, 0x3e, 0x3e, 0x3e, 0x3e\nmov dword [0x6000], 1\n"
+                + "db 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e\nmov dword [0x6004], 2\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(13, cpu.exitVector());
+        assertEquals(CODE + 15, cpu.eip());
+        assertEquals(1, ram.u32(0x6000));
+        assertEquals(0, ram.u32(0x6004));
+    }
+
+    @Test
     void fetchFromNonExecutablePageFaults() {
         TestRam ram = new TestRam(0x10000, Page.RWX);
         ram.protect(0x3000, Page.READ | Page.WRITE);

@@ -276,7 +276,7 @@ abstract class Mmu extends CpuState {
         }
         Page p = resolve(lin, ACC_WRITE, cpl == 3);
         long phys = resolvedPhys;
-        if (p == null) {
+        if (p == null || isRom(p)) {
             return;
         }
         if (p.ram() != null) {
@@ -285,6 +285,14 @@ abstract class Mmu extends CpuState {
         } else {
             p.mmio().write(phys - p.mmioBase(), size, v & (size == 4 ? MASK32 : sizeMask(size)));
         }
+    }
+
+    /**
+     * Physical memory (system mode) RAM without Page.WRITE is ROM: writes are dropped, as on a PC's
+     * firmware ROM. (In user mode such a write has already faulted.)
+     */
+    private boolean isRom(Page p) {
+        return !userMode && p.ram() != null && (p.prot() & Page.WRITE) == 0;
     }
 
     private void fill(int kind, long lin, MemorySegment ram) {
@@ -400,7 +408,7 @@ abstract class Mmu extends CpuState {
 
     final void physWrite32(long phys, int v) {
         Page p = memory.page(phys);
-        if (p == null) {
+        if (p == null || isRom(p)) {
             return;
         }
         if (p.ram() != null) {
@@ -442,7 +450,7 @@ abstract class Mmu extends CpuState {
         }
         Page p = resolve(lin, ACC_WRITE, false);
         long phys = resolvedPhys;
-        if (p == null) {
+        if (p == null || isRom(p)) {
             return;
         }
         if (p.ram() != null) {

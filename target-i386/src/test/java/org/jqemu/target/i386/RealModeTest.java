@@ -8,6 +8,23 @@ import org.junit.jupiter.api.Test;
 
 /** Real mode beyond what a 286 can do: 32-bit operands and addresses (66/67), FS/GS, the 64 KiB limit. */
 class RealModeTest {
+    @Test
+    void writesToRomPagesAreDropped() {
+        TestRam ram = new TestRam(1 << 20, Page.RWX);
+        ram.setU32(0x5000, 0x600d);
+        ram.protect(0x5000, Page.READ | Page.EXEC);
+        X86Cpu cpu = run(ram, """
+                mov dword [0x5000], 0xbad
+                mov word [0x4fff], 0x1122      ; split: the RAM byte is written, the ROM byte is not
+                lock inc dword [0x5000]
+                mov eax, [0x5000]
+                hlt
+                """);
+        assertEquals(0x600d, cpu.reg(X86Cpu.EAX));
+        assertEquals(0x22, ram.byteAt(0x4fff));
+        assertEquals(0x0d, ram.byteAt(0x5000));
+    }
+
     private static X86Cpu run(TestRam ram, String asm) {
         ram.load(0x1000, Nasm.assemble("bits 16\norg 0x1000\n" + asm));
         X86Cpu cpu = new X86Cpu(ram, IoPorts.NONE);

@@ -118,7 +118,7 @@ class SystemModeTest {
             cpu.setInterruptSource(source);
         }
         int exit;
-        if (System.getenv("TRACE_SYSTEM") != null) {
+        if (System.getenv("TRACE_SYSTEM") != null) { // debugging aid: one line per instruction
             exit = X86Cpu.EXIT_BUDGET;
             for (int n = 0; n < 100_000 && exit == X86Cpu.EXIT_BUDGET; n++) {
                 long before = cpu.eip();

@@ -31,6 +31,7 @@ public final class GuestProcess {
     final Config config;
     final GuestMemory memory = new GuestMemory();
     final X86Cpu cpu;
+    final Gdt gdt;
     final GuestFile[] files = new GuestFile[MAX_FILES];
     final String executablePath;
     final int pid;
@@ -61,6 +62,7 @@ public final class GuestProcess {
         cpu = new X86Cpu(memory, IoPorts.NONE);
         memory.addInvalidationListener(cpu::flushTlb);
         cpu.enterUserMode32();
+        gdt = new Gdt(memory, cpu);
         for (int r = X86Cpu.EAX; r <= X86Cpu.EDI; r++) {
             cpu.setReg(r, 0);
         }
@@ -94,10 +96,16 @@ public final class GuestProcess {
                 case X86Cpu.EXIT_SYSCALL -> syscalls.dispatch(true);
                 case X86Cpu.EXIT_EXCEPTION -> deliver(Signals.forException(cpu.exitVector()));
                 case X86Cpu.EXIT_HALT -> deliver(Signals.SIGSEGV); // HLT is privileged: #GP at CPL 3
+                case X86Cpu.EXIT_INTERNAL_ERROR -> throw new EmulatorBug(cpu.internalError());
                 default -> throw new IllegalStateException("CPU stopped with unknown reason " + reason);
             }
         }
         return exitStatus;
+    }
+
+    /** The CPU met a case it cannot handle (a jqemu bug, never the guest's fault): the run stops. */
+    public static final class EmulatorBug extends RuntimeException {
+        public EmulatorBug(String message) { super(message, null, false, false); }
     }
 
     /** The signal that killed the guest, or null if it exited (or is still running). */

@@ -61,6 +61,9 @@ public final class Main {
         } catch (UserError e) {
             FrontEnd.report(err, PROGRAM, e.getMessage());
             return e.status();
+        } catch (GuestProcess.EmulatorBug e) {
+            FrontEnd.report(err, PROGRAM, e.getMessage());
+            return 1;
         } catch (RuntimeException e) {
             FrontEnd.report(err, PROGRAM, "internal error: " + e);
             return 1;

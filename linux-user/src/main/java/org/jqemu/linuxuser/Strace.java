@@ -46,6 +46,14 @@ final class Strace {
             Syscalls.READLINK, 0, Syscalls.READLINKAT, 1, Syscalls.STAT64, 0, Syscalls.LSTAT64, 0,
             Syscalls.FSTATAT64, 1, Syscalls.STATX, 1);
 
+    /** Calls whose first argument is a number (descriptor, status, resource, clock), printed in decimal. */
+    private static final java.util.Set<Integer> DECIMAL_FIRST = java.util.Set.of(Syscalls.EXIT, Syscalls.EXIT_GROUP,
+            Syscalls.READ, Syscalls.WRITE, Syscalls.CLOSE, Syscalls.LSEEK, Syscalls.LLSEEK, Syscalls.IOCTL, Syscalls.READV,
+            Syscalls.WRITEV, Syscalls.FSTAT64, Syscalls.FCNTL64, Syscalls.OPENAT, Syscalls.FSTATAT64, Syscalls.READLINKAT,
+            Syscalls.STATX, Syscalls.KILL, Syscalls.TKILL, Syscalls.TGKILL, Syscalls.GETRLIMIT, Syscalls.UGETRLIMIT,
+            Syscalls.PRLIMIT64, Syscalls.CLOCK_GETTIME, Syscalls.CLOCK_GETTIME64, Syscalls.CLOCK_GETRES,
+            Syscalls.CLOCK_GETRES_TIME64, Syscalls.RT_SIGACTION, Syscalls.RT_SIGPROCMASK);
+
     private final PrintStream out;
     private final int pid;
 
@@ -70,8 +78,7 @@ final class Strace {
             if (pathIndex != null && pathIndex == i) {
                 line.append(quoted(memory, args[i]));
             } else {
-                line.append(i == 0 && nr != Syscalls.BRK && nr != Syscalls.MMAP2 && nr != Syscalls.MUNMAP
-                        && nr != Syscalls.MPROTECT ? Long.toString((int) args[i]) : "0x" + Long.toHexString(args[i]));
+                line.append(i == 0 && DECIMAL_FIRST.contains(nr) ? Long.toString((int) args[i]) : "0x" + Long.toHexString(args[i]));
             }
         }
         out.print(line.append(')'));

@@ -541,7 +541,7 @@ final class Syscalls {
     }
 
     private long mprotect(long address, long length, int prot) {
-        if ((address & Page.OFFSET_MASK) != 0 || address + length > GuestMemory.ADDRESS_LIMIT) {
+        if ((address & Page.OFFSET_MASK) != 0 || address + length > ElfLoader.TASK_SIZE) {
             return -Errno.EINVAL;
         }
         return memory.protect(address, GuestMemory.pageCeil(length), protFlags(prot)) ? 0 : -Errno.ENOMEM;
@@ -661,7 +661,11 @@ final class Syscalls {
 
     // ---- TLS
 
-    /** set_thread_area(struct user_desc *): installs a TLS descriptor in GDT entries 6-8 and loads GS when it uses it. */
+    /**
+     * set_thread_area(struct user_desc *): writes a TLS descriptor into GDT entries 6-8 (the i386 kernel's
+     * GDT_ENTRY_TLS_MIN..MAX) and reloads GS when it already holds that selector, as the kernel does;
+     * the guest then loads the selector itself (glibc: MOV GS after the call).
+     */
     private long setThreadArea(long descAddress) {
         int entry = memory.readInt(descAddress);
         int base = memory.readInt(descAddress + 4);
@@ -674,7 +678,7 @@ final class Syscalls {
                 }
             }
             if (entry == -1) {
-                return -3; // ESRCH, as the kernel says when no slot is free
+                return -Errno.ESRCH; // the kernel's answer when no slot is free
             }
             memory.writeInt(descAddress, entry);
         }
@@ -682,10 +686,11 @@ final class Syscalls {
             return -Errno.EINVAL;
         }
         tls[entry - TLS_ENTRY_MIN] = new int[] {base, limit, flags};
+        process.gdt.set(entry, Gdt.descriptor(base & 0xffff_ffffL, limit & 0xfffff, accessBits(flags)));
         int selector = (entry << 3) | 3;
-        boolean pages = (flags & 0x10) != 0;
-        long byteLimit = pages ? ((limit & 0xfffffL) << 12) | 0xfff : limit & 0xfffffL;
-        cpu.setSegment(X86Cpu.GS, selector, base & 0xffff_ffffL, byteLimit, accessBits(flags));
+        if ((cpu.segmentSelector(X86Cpu.GS) & 0xfffc) == (selector & 0xfffc)) {
+            cpu.loadSegmentRegister(X86Cpu.GS, selector);
+        }
         return 0;
     }
 

@@ -806,17 +806,29 @@ public final class CaseGenerator {
         return b.build();
     }
 
-    /** The neutral families, each with its share of the cases. */
-    private final List<Consumer<Builder>> neutralFamilies = List.of(this::alu, this::alu, this::alu, this::unary,
+    /** Cases are packed into programs by group, so that one missing feature (e.g. the x87) stops only its own programs. */
+    public enum Group {
+        INTEGER(true), X87(true), I386_ONLY(false);
+
+        public final boolean neutral;
+
+        Group(boolean neutral) { this.neutral = neutral; }
+    }
+
+    /** The integer families, each listed as often as its share of the cases. */
+    private final List<Consumer<Builder>> integerFamilies = List.of(this::alu, this::alu, this::alu, this::unary,
             this::shift, this::shift, this::shift, this::multiply, this::divide, this::bitOps, this::bitOps,
             this::doubleShift, this::exchange, this::conditional, this::extend, this::misc, this::lea, this::string,
-            this::string, this::push16, this::x87, this::x87, this::x87);
+            this::string, this::push16);
     private final List<Consumer<Builder>> i386Families = List.of(this::bcd, this::bcd, this::stack32, this::stack32, this::lea16);
 
-    public OracleCase next(boolean neutral) {
+    public OracleCase next(Group group) {
         Builder b = new Builder();
-        List<Consumer<Builder>> families = neutral ? neutralFamilies : i386Families;
-        families.get(random.nextInt(families.size())).accept(b);
+        switch (group) {
+            case INTEGER -> integerFamilies.get(random.nextInt(integerFamilies.size())).accept(b);
+            case X87 -> x87(b);
+            default -> i386Families.get(random.nextInt(i386Families.size())).accept(b);
+        }
         return b.build();
     }
 }

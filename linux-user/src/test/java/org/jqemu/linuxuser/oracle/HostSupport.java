@@ -35,7 +35,7 @@ public final class HostSupport {
         try {
             Path dir = Files.createTempDirectory("jqemu-probe");
             CaseGenerator g = new CaseGenerator(1);
-            List<OracleCase> cases = List.of(g.next(true), g.next(true), g.next(true));
+            List<OracleCase> cases = List.of(g.next(CaseGenerator.Group.INTEGER), g.next(CaseGenerator.Group.INTEGER), g.next(CaseGenerator.Group.INTEGER));
             Path elf = dir.resolve("probe");
             ProgramBuilder.assemble(ProgramBuilder.source(cases, ProgramBuilder.Mode.I386), dir.resolve("probe.asm"), elf);
             Runner.Result r = Runner.exec(List.of(elf.toString()));

@@ -18,9 +18,10 @@ import java.util.TreeMap;
  */
 public final class OracleHarness {
     public static final long DEFAULT_SEED = 0x6a71656d75L; // "jqemu"
-    /** One case in this many is an i386-only encoding. */
-    private static final int I386_ONLY_SHARE = 8;
-    private static final int FAILURES_SHOWN = 25;
+    /** Shares of the cases: integer, x87, i386-only encodings (in eighths). */
+    private static final int[] EIGHTHS = {6, 1, 1};
+    /** Failure details printed: a few per form, so that one broken instruction does not hide the others. */
+    private static final int FAILURES_SHOWN_PER_FORM = 2, FAILURES_SHOWN = 200;
 
     /** The outcome, with everything the report prints. */
     public static final class Report {
@@ -52,23 +53,28 @@ public final class OracleHarness {
     public static long seed() { return Long.getLong("jqemu.oracle.seed", DEFAULT_SEED); }
 
     /** Generates {@code total} cases (plus one faulting case per program) and compares {@code subject} with the references. */
-    public static Report run(long seed, int total, int perProgram, List<Runner> references, Runner subject, Path dir)
-            throws IOException, InterruptedException {
+    public static Report run(long seed, int total, int perProgram, List<Runner> references, Runner subject, Path dir,
+                             java.util.Set<CaseGenerator.Group> groups) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         CaseGenerator generator = new CaseGenerator(seed);
         Masks masks = Masks.load();
         Report report = new Report();
-        int neutralCount = total - total / I386_ONLY_SHARE;
         int program = 0;
-        for (boolean neutral : new boolean[] {true, false}) {
-            int count = neutral ? neutralCount : total - neutralCount;
+        for (CaseGenerator.Group group : CaseGenerator.Group.values()) {
+            int count = total * EIGHTHS[group.ordinal()] / 8;
+            if (!groups.contains(group)) {
+                for (int i = 0; i < count; i++) {
+                    generator.next(group); // keep the other groups' cases the same whatever is selected
+                }
+                continue;
+            }
             for (int done = 0; done < count; done += perProgram) {
                 List<OracleCase> cases = new ArrayList<>();
                 for (int i = 0; i < Math.min(perProgram, count - done); i++) {
-                    cases.add(generator.next(neutral));
+                    cases.add(generator.next(group));
                 }
-                cases.add(generator.fault(neutral));
-                Runner.Program p = assemble(cases, dir, program++, neutral);
+                cases.add(generator.fault(group.neutral));
+                Runner.Program p = assemble(cases, dir, program++, group.neutral);
                 compareProgram(p, references, subject, masks, report);
             }
         }
@@ -106,6 +112,10 @@ public final class OracleHarness {
         byte[] elf = Files.readAllBytes(p.i386());
         for (int k = 0; k < records; k++) {
             OracleCase c = p.cases().get(k);
+            if ((k + 1) * Record.SIZE > actual.stdout().length && actual.note() != null) {
+                stopped(report, p, elf, k, actual.note());
+                return;
+            }
             report.compared++;
             report.byReference.merge(reference.name(), 1, Integer::sum);
             Masks.Applied applied = masks.forForm(c.form());
@@ -124,7 +134,9 @@ public final class OracleHarness {
                 fail(report, p, elf, k, c, String.join("; ", diffs));
             }
         }
-        if (p.cases().getLast().fault()) {
+        if (actual.note() != null) {
+            stopped(report, p, elf, p.cases().size() - 1, actual.note());
+        } else if (p.cases().getLast().fault()) {
             report.faultsCompared++;
             if (expected.status() != actual.status()) {
                 report.faultsFailed++;
@@ -136,10 +148,17 @@ public final class OracleHarness {
         }
     }
 
+    /** The subject gave up (an emulator bug) at case {@code k}: one failure for the program, under the form "(stopped) note". */
+    private static void stopped(Report report, Runner.Program p, byte[] elf, int k, String note) {
+        OracleCase c = p.cases().get(k);
+        OracleCase marker = new OracleCase("(stopped) " + note, c.body(), c.regs(), c.eflags(), c.scratch(), c.neutral(), c.x87(), c.fault(), c.dest());
+        fail(report, p, elf, k, marker, "the subject stopped: " + note);
+    }
+
     private static void fail(Report report, Runner.Program p, byte[] elf, int k, OracleCase c, String what) {
         report.failed++;
-        report.failingForms.merge(c.form(), 1, Integer::sum);
-        if (report.failures.size() < FAILURES_SHOWN) {
+        int seen = report.failingForms.merge(c.form(), 1, Integer::sum);
+        if (seen <= FAILURES_SHOWN_PER_FORM && report.failures.size() < FAILURES_SHOWN) {
             StringBuilder bytes = new StringBuilder();
             for (byte b : ProgramBuilder.caseBytes(elf, k)) {
                 bytes.append(String.format("%02x ", b));
@@ -154,7 +173,8 @@ public final class OracleHarness {
         Runner subject = args.length > 0 && args[0].equals("qemu") ? new Runner.Qemu() : new Runner.Jqemu();
         List<Runner> references = subject instanceof Runner.Qemu ? List.of(new Runner.Host()) : List.of(new Runner.Host(), new Runner.Qemu());
         Report r = run(seed(), Integer.getInteger("jqemu.oracle.cases", 20000), Integer.getInteger("jqemu.oracle.perProgram", 1000),
-                references, subject, Path.of(System.getProperty("jqemu.oracle.dir", "target/oracle")));
+                references, subject, Path.of(System.getProperty("jqemu.oracle.dir", "target/oracle")),
+                java.util.EnumSet.allOf(CaseGenerator.Group.class));
         System.out.print(r.text(subject.name()));
     }
 }

@@ -17,7 +17,10 @@ public interface Runner {
     /** One assembled program: its i386 file and, when every case is mode-neutral, its x86_64 twin. */
     record Program(List<OracleCase> cases, Path i386, Path x86_64) { }
 
-    record Result(byte[] stdout, int status) { }
+    /** {@code note} is set when the subject stopped for a reason of its own (an emulator bug), with what it said. */
+    record Result(byte[] stdout, int status, String note) {
+        Result(byte[] stdout, int status) { this(stdout, status, null); }
+    }
 
     String name();
 
@@ -68,6 +71,8 @@ public interface Runner {
                 try {
                     int status = process.run();
                     return new Result(out.toByteArray(), status);
+                } catch (GuestProcess.EmulatorBug e) {
+                    return new Result(out.toByteArray(), -1, e.getMessage());
                 } finally {
                     process.close();
                 }

@@ -41,6 +41,8 @@ final class HostOs {
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, SIZE_T), false);
     private static final MethodHandle CLOCK_GETTIME = function("clock_gettime", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS), false);
+    private static final MethodHandle FACCESSAT = function("faccessat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), false);
     private static final MethodHandle GETPID = function("getpid", FunctionDescriptor.of(ValueLayout.JAVA_INT), false);
 
     static final int AT_FDCWD = -100;
@@ -159,6 +161,15 @@ final class HostOs {
                 return null;
             }
             return new long[] {ts.get(ValueLayout.JAVA_LONG, 0), ts.get(ValueLayout.JAVA_LONG, 8)};
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int faccessat(int dirfd, String path, int mode, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            return (int) result((int) FACCESSAT.invokeExact(state, dirfd, arena.allocateFrom(path), mode, flags), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }

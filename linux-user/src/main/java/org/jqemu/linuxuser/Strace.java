@@ -40,11 +40,16 @@ final class Strace {
             Map.entry(Syscalls.PRLIMIT64, new Object[] {"prlimit64", 4}), Map.entry(Syscalls.GETRANDOM, new Object[] {"getrandom", 3}),
             Map.entry(Syscalls.STATX, new Object[] {"statx", 5}), Map.entry(Syscalls.RSEQ, new Object[] {"rseq", 4}),
             Map.entry(Syscalls.CLOCK_GETTIME64, new Object[] {"clock_gettime64", 2}),
+            Map.entry(Syscalls.GETCWD, new Object[] {"getcwd", 2}), Map.entry(Syscalls.ACCESS, new Object[] {"access", 2}),
+            Map.entry(Syscalls.FACCESSAT, new Object[] {"faccessat", 3}), Map.entry(Syscalls.NANOSLEEP, new Object[] {"nanosleep", 2}),
+            Map.entry(Syscalls.SCHED_YIELD, new Object[] {"sched_yield", 0}),
+            Map.entry(Syscalls.CLOCK_NANOSLEEP, new Object[] {"clock_nanosleep", 4}),
+            Map.entry(Syscalls.CLOCK_NANOSLEEP_TIME64, new Object[] {"clock_nanosleep_time64", 4}),
             Map.entry(Syscalls.CLOCK_GETRES_TIME64, new Object[] {"clock_getres_time64", 2}));
     /** Which argument of these calls is a path, printed as a quoted string. */
     private static final Map<Integer, Integer> PATH_ARGUMENT = Map.of(Syscalls.OPEN, 0, Syscalls.OPENAT, 1,
             Syscalls.READLINK, 0, Syscalls.READLINKAT, 1, Syscalls.STAT64, 0, Syscalls.LSTAT64, 0,
-            Syscalls.FSTATAT64, 1, Syscalls.STATX, 1);
+            Syscalls.FSTATAT64, 1, Syscalls.STATX, 1, Syscalls.ACCESS, 0, Syscalls.FACCESSAT, 1);
 
     /** Calls whose first argument is a number (descriptor, status, resource, clock), printed in decimal. */
     private static final java.util.Set<Integer> DECIMAL_FIRST = java.util.Set.of(Syscalls.EXIT, Syscalls.EXIT_GROUP,

@@ -28,7 +28,8 @@ final class Syscalls {
             TKILL = 238, SET_THREAD_AREA = 243, GET_THREAD_AREA = 244, EXIT_GROUP = 252, SET_TID_ADDRESS = 258,
             CLOCK_GETTIME = 265, CLOCK_GETRES = 266, TGKILL = 270, OPENAT = 295, FSTATAT64 = 300,
             READLINKAT = 305, SET_ROBUST_LIST = 311, PRLIMIT64 = 340, GETRANDOM = 355, STATX = 383, RSEQ = 386,
-            CLOCK_GETTIME64 = 403, CLOCK_GETRES_TIME64 = 406;
+            CLOCK_GETTIME64 = 403, CLOCK_GETRES_TIME64 = 406, ACCESS = 33, GETCWD = 183, FACCESSAT = 307,
+            NANOSLEEP = 162, SCHED_YIELD = 158, CLOCK_NANOSLEEP = 267, CLOCK_NANOSLEEP_TIME64 = 407;
 
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
@@ -142,6 +143,13 @@ final class Syscalls {
             case PRLIMIT64 -> prlimit64((int) a[0], (int) a[1], a[2], a[3]);
             case UGETRLIMIT, GETRLIMIT -> getrlimit32((int) a[0], a[1]);
             case GETRANDOM -> getrandom(a[0], a[1]);
+            case GETCWD -> getcwd(a[0], a[1]);
+            case ACCESS -> access(HostOs.AT_FDCWD, a[0], (int) a[1]);
+            case FACCESSAT -> access((int) a[0], a[1], (int) a[2]);
+            case NANOSLEEP -> sleep(memory.readInt(a[0]) & 0xffff_ffffL, memory.readInt(a[0] + 4));
+            case CLOCK_NANOSLEEP -> a[1] != 0 ? unimplemented(nr) : sleep(memory.readInt(a[2]), memory.readInt(a[2] + 4));
+            case CLOCK_NANOSLEEP_TIME64 -> a[1] != 0 ? unimplemented(nr) : sleep(memory.readLong(a[2]), memory.readLong(a[2] + 8));
+            case SCHED_YIELD -> 0;
             default -> unimplemented(nr);
         };
     }
@@ -268,6 +276,37 @@ final class Syscalls {
         }
         process.files[fd] = null;
         return f.close();
+    }
+
+    private long getcwd(long buffer, long size) {
+        byte[] cwd = (Path.of("").toAbsolutePath().toString() + "\0").getBytes(StandardCharsets.UTF_8);
+        if (size < cwd.length) {
+            return -Errno.ERANGE;
+        }
+        memory.write(buffer, cwd);
+        return cwd.length;
+    }
+
+    private long access(int dirfd, long pathAddress, int mode) {
+        String path = memory.readCString(pathAddress, MAX_PATH);
+        int hostDir = hostDirFd(dirfd);
+        if (hostDir == -1 && !path.startsWith("/")) {
+            return -Errno.EBADF;
+        }
+        return HostOs.faccessat(hostDir, hostPath(path), mode, 0);
+    }
+
+    private static long sleep(long seconds, long nanos) {
+        if (seconds < 0 || nanos < 0 || nanos >= 1_000_000_000L) {
+            return -Errno.EINVAL;
+        }
+        try {
+            Thread.sleep(java.time.Duration.ofSeconds(seconds, nanos));
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -Errno.EINTR;
+        }
     }
 
     private long lseek32(int fd, int offset, int whence) {

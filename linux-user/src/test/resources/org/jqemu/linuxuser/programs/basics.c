@@ -57,6 +57,11 @@ int main(int argc, char **argv) {
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
     printf("exe readable %d\n", n > 0 && exe[0] == '/');
     printf("isatty(1)=%d\n", isatty(1));
+    char cwd[512];
+    printf("cwd=%s\n", getcwd(cwd, sizeof cwd) ? cwd : "(failed)");
+    printf("access %d %d\n", access("/", R_OK), access("/nonexistent/file", F_OK));
+    struct timespec nap = {0, 1000000};
+    printf("nanosleep %d\n", nanosleep(&nap, 0));
     fflush(stdout);
     return 7;
 }

@@ -37,6 +37,16 @@ public final class InitialStack {
                              String execFn, long size, byte[] random16, Credentials who) {
         long top = ElfLoader.TASK_SIZE;
         long bottom = top - GuestMemory.pageCeil(size);
+        long needed = 4096; // headroom for the pointer tables and the auxiliary vector
+        for (String s : argv) {
+            needed += s.length() * 3L + 5; // UTF-8 worst case, NUL, pointer
+        }
+        for (String s : envp) {
+            needed += s.length() * 3L + 5;
+        }
+        if (needed + execFn.length() * 3L > size / 4) {
+            throw new IllegalArgumentException("Argument list too long for a " + size + "-byte stack (raise it with -s)");
+        }
         memory.map(bottom, top - bottom, Page.READ | Page.WRITE | (image.executableStack() ? Page.EXEC : 0));
         long p = top - 4; // the kernel keeps the last word of the stack zero
         p = pushString(memory, p, execFn);

@@ -207,7 +207,7 @@ public final class Main {
             GuestProcess process;
             try {
                 process = new GuestProcess(config, bytes, new HostFile(0, false), new HostFile(1, false), new HostFile(2, false));
-            } catch (ElfLoader.InvalidElfException e) {
+            } catch (ElfLoader.InvalidElfException | IllegalArgumentException e) {
                 throw new UserError(executable + ": " + e.getMessage());
             }
             try {

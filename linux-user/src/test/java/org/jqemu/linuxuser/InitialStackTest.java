@@ -81,6 +81,15 @@ class InitialStackTest {
     }
 
     @Test
+    void argumentsLargerThanAQuarterOfTheStackAreRefused() throws Exception {
+        ElfLoader.Image image = ElfLoader.load(ElfLoaderTest.valid().array(), memory);
+        String big = "x".repeat(10000);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> InitialStack.build(memory, image,
+                List.of("p", big), List.of(), "p", 65536, new byte[16], new InitialStack.Credentials(0, 0, 0, 0)),
+                "Linux limits arguments and environment to a quarter of the stack (E2BIG)");
+    }
+
+    @Test
     void stackSizeFollowsTheOption() throws Exception {
         ElfLoader.Image image = ElfLoader.load(ElfLoaderTest.valid().array(), memory);
         InitialStack.build(memory, image, List.of("p"), List.of(), "p", 65536, new byte[16],

@@ -522,9 +522,34 @@ public final class CaseGenerator {
     }
 
     void misc(Builder b) {
-        String op = new String[] {"lahf", "sahf", "cbw", "cwde", "cwd", "cdq", "cmc", "clc", "stc"}[random.nextInt(9)];
+        String op = new String[] {"lahf", "sahf", "cbw", "cwde", "cwd", "cdq", "cmc", "clc", "stc", "cld", "std", "xlatb"}[random.nextInt(12)];
+        if (op.equals("xlatb")) {
+            b.regs[3] = SCRATCH + random.nextInt(Record.SCRATCH_SIZE - 15);
+            b.regs[0] = (b.regs[0] & ~0xff) | random.nextInt(16);
+        }
         b.body.add(op);
         b.form = op;
+    }
+
+    /** Jcc, LOOP/LOOPcc and JECXZ over a two-byte INC EAX: EAX tells whether the branch was taken. */
+    void branch(Builder b) {
+        String op = random.nextInt(3) > 0 ? "j" + CC[random.nextInt(CC.length)]
+                : new String[] {"loop", "loope", "loopne", "jecxz"}[random.nextInt(4)];
+        if (!op.startsWith("j") || op.equals("jecxz")) {
+            b.regs[1] = random.nextInt(3) == 0 ? value() : random.nextInt(3);
+        }
+        b.body.add(op + (op.startsWith("loop") || op.equals("jecxz") ? " $+4" : " short $+4"));
+        b.body.add("db 0xff, 0xc0 ; inc eax, not the 40+r form (a REX prefix in 64-bit mode)");
+        b.form = op.startsWith("loop") || op.equals("jecxz") ? op : "jcc";
+    }
+
+    void imulRegisterImmediate(Builder b) {
+        int size = wideSize();
+        int imm = random.nextBoolean() ? (byte) value() : (size == 16 ? (short) value() : value());
+        int r = operandReg(size);
+        b.body.add("imul " + reg(size, r) + ", " + reg(size, operandReg(size)) + ", " + imm);
+        b.form = "imul r" + size + ",r" + size + ",imm";
+        b.destReg(r, size);
     }
 
     void lea(Builder b) {
@@ -742,6 +767,16 @@ public final class CaseGenerator {
         }
     }
 
+    /** POPFD then PUSHFD: which flags user mode may change (not IF or IOPL; TF and AC left out: they would trap). */
+    void flagsRoundTrip(Builder b) {
+        b.neutral = false;
+        int value = random.nextInt() & (ARITH_FLAGS | DF | 0x4000 | 0x200000 | 0x3200);
+        b.body.add("push dword " + value);
+        b.body.add("popfd");
+        b.body.add("pushfd");
+        b.form = "popfd/pushfd";
+    }
+
     void lea16(Builder b) {
         b.neutral = false;
         String[] modes = {"bx+si", "bx+di", "bp+si", "bp+di", "si", "di", "bp", "bx"};
@@ -819,8 +854,9 @@ public final class CaseGenerator {
     private final List<Consumer<Builder>> integerFamilies = List.of(this::alu, this::alu, this::alu, this::unary,
             this::shift, this::shift, this::shift, this::multiply, this::divide, this::bitOps, this::bitOps,
             this::doubleShift, this::exchange, this::conditional, this::extend, this::misc, this::lea, this::string,
-            this::string, this::push16);
-    private final List<Consumer<Builder>> i386Families = List.of(this::bcd, this::bcd, this::stack32, this::stack32, this::lea16);
+            this::string, this::push16, this::branch, this::imulRegisterImmediate);
+    private final List<Consumer<Builder>> i386Families = List.of(this::bcd, this::bcd, this::stack32, this::stack32, this::lea16,
+            this::flagsRoundTrip);
 
     public OracleCase next(Group group) {
         Builder b = new Builder();

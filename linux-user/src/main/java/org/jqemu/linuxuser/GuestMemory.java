@@ -319,6 +319,31 @@ public final class GuestMemory implements AddressSpace {
         return new String(buffer, 0, n, StandardCharsets.UTF_8);
     }
 
+    // ---- System-call access (copy_to_user): like the kernel-side writes, but only to pages the guest may write.
+
+    private void checkUserWrite(long address, long length) {
+        if (!accessible(address, length, Page.WRITE)) {
+            throw new Fault(address);
+        }
+    }
+
+    public void userWriteInt(long address, int value) {
+        checkUserWrite(address, 4);
+        writeInt(address, value);
+    }
+
+    public void userWriteLong(long address, long value) {
+        checkUserWrite(address, 8);
+        writeLong(address, value);
+    }
+
+    public void userWrite(long address, byte[] src, int offset, int length) {
+        checkUserWrite(address, length);
+        write(address, src, offset, length);
+    }
+
+    public void userWrite(long address, byte[] src) { userWrite(address, src, 0, src.length); }
+
     /** Whether every page of the range is mapped with all of {@code prot} (access_ok for a system call). */
     public boolean accessible(long start, long length, int prot) {
         if (start < 0 || start + length > ADDRESS_LIMIT) {

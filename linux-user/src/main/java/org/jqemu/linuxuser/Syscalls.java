@@ -283,7 +283,7 @@ final class Syscalls {
         if (size < cwd.length) {
             return -Errno.ERANGE;
         }
-        memory.write(buffer, cwd);
+        memory.userWrite(buffer, cwd);
         return cwd.length;
     }
 
@@ -327,7 +327,7 @@ final class Syscalls {
         if (r < 0) {
             return r;
         }
-        memory.writeLong(resultAddress, r);
+        memory.userWriteLong(resultAddress, r);
         return 0;
     }
 
@@ -355,7 +355,7 @@ final class Syscalls {
             MemorySegment out = arena.allocate(64, 8);
             int r = f.ioctl(request, out);
             if (r >= 0) {
-                memory.write(argument, out.asSlice(0, size).toArray(ValueLayout.JAVA_BYTE));
+                memory.userWrite(argument, out.asSlice(0, size).toArray(ValueLayout.JAVA_BYTE));
             }
             return r;
         }
@@ -384,7 +384,7 @@ final class Syscalls {
             }
         }
         int n = (int) Math.min(target.length, size);
-        memory.write(buffer, target, 0, n);
+        memory.userWrite(buffer, target, 0, n);
         return n;
     }
 
@@ -426,7 +426,7 @@ final class Syscalls {
         if (s.result < 0) {
             return s.result;
         }
-        memory.write(buffer, s.bytes);
+        memory.userWrite(buffer, s.bytes);
         return 0;
     }
 
@@ -455,7 +455,7 @@ final class Syscalls {
         o.putInt(80, (int) x.getLong(96));   // ctime
         o.putInt(84, x.getInt(104));
         o.putLong(88, ino);
-        memory.write(buffer, o.array());
+        memory.userWrite(buffer, o.array());
         return 0;
     }
 
@@ -597,7 +597,7 @@ final class Syscalls {
             byte[] f = fields[i].getBytes(StandardCharsets.UTF_8);
             System.arraycopy(f, 0, out, 65 * i, Math.min(f.length, 64));
         }
-        memory.write(buffer, out);
+        memory.userWrite(buffer, out);
         return 0;
     }
 
@@ -628,11 +628,11 @@ final class Syscalls {
 
     private void writeTimespec(long buffer, long seconds, long fraction, boolean time64) {
         if (time64) {
-            memory.writeLong(buffer, seconds);
-            memory.writeLong(buffer + 8, fraction);
+            memory.userWriteLong(buffer, seconds);
+            memory.userWriteLong(buffer + 8, fraction);
         } else {
-            memory.writeInt(buffer, (int) seconds);
-            memory.writeInt(buffer + 4, (int) fraction);
+            memory.userWriteInt(buffer, (int) seconds);
+            memory.userWriteInt(buffer + 4, (int) fraction);
         }
     }
 
@@ -647,7 +647,7 @@ final class Syscalls {
     private long time(long buffer) {
         long seconds = HostOs.clockGettime(0, new int[1])[0];
         if (buffer != 0) {
-            memory.writeInt(buffer, (int) seconds);
+            memory.userWriteInt(buffer, (int) seconds);
         }
         return (int) seconds;
     }
@@ -670,8 +670,8 @@ final class Syscalls {
         }
         if (oldLimit != 0) {
             long[] l = rlimit(resource);
-            memory.writeLong(oldLimit, l[0]);
-            memory.writeLong(oldLimit + 8, l[1]);
+            memory.userWriteLong(oldLimit, l[0]);
+            memory.userWriteLong(oldLimit + 8, l[1]);
         }
         return 0;
     }
@@ -681,8 +681,8 @@ final class Syscalls {
             return -Errno.EINVAL;
         }
         long[] l = rlimit(resource);
-        memory.writeInt(buffer, clamp32(l[0]));
-        memory.writeInt(buffer + 4, clamp32(l[1]));
+        memory.userWriteInt(buffer, clamp32(l[0]));
+        memory.userWriteInt(buffer + 4, clamp32(l[1]));
         return 0;
     }
 
@@ -694,7 +694,7 @@ final class Syscalls {
         int n = (int) Math.min(length, 1 << 20);
         byte[] bytes = new byte[n];
         random.nextBytes(bytes);
-        memory.write(buffer, bytes);
+        memory.userWrite(buffer, bytes);
         return n;
     }
 
@@ -719,7 +719,7 @@ final class Syscalls {
             if (entry == -1) {
                 return -Errno.ESRCH; // the kernel's answer when no slot is free
             }
-            memory.writeInt(descAddress, entry);
+            memory.userWriteInt(descAddress, entry);
         }
         if (entry < TLS_ENTRY_MIN || entry >= TLS_ENTRY_MIN + TLS_ENTRIES) {
             return -Errno.EINVAL;
@@ -752,9 +752,9 @@ final class Syscalls {
         }
         int[] d = tls[entry - TLS_ENTRY_MIN];
         int[] v = d == null ? new int[] {0, 0, 0x28} : d; // empty: seg_not_present | read_exec_only
-        memory.writeInt(descAddress + 4, v[0]);
-        memory.writeInt(descAddress + 8, v[1]);
-        memory.writeInt(descAddress + 12, v[2]);
+        memory.userWriteInt(descAddress + 4, v[0]);
+        memory.userWriteInt(descAddress + 8, v[1]);
+        memory.userWriteInt(descAddress + 12, v[2]);
         return 0;
     }
 
@@ -769,7 +769,7 @@ final class Syscalls {
         }
         if (oldAction != 0) {
             byte[] old = sigactions[signal] == null ? new byte[SIGACTION_SIZE] : sigactions[signal];
-            memory.write(oldAction, old);
+            memory.userWrite(oldAction, old);
         }
         if (action != 0) {
             sigactions[signal] = memory.read(action, SIGACTION_SIZE);
@@ -794,7 +794,7 @@ final class Syscalls {
             }
         }
         if (oldSet != 0) {
-            memory.writeLong(oldSet, previous);
+            memory.userWriteLong(oldSet, previous);
         }
         return 0;
     }

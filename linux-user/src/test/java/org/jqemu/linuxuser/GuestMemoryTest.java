@@ -69,6 +69,18 @@ class GuestMemoryTest {
     }
 
     @Test
+    void systemCallWritesNeedAWritablePage() {
+        memory.map(0x8000, Page.SIZE, Page.READ);
+        memory.map(0x9000, Page.SIZE, Page.READ | Page.WRITE);
+        assertThrows(GuestMemory.Fault.class, () -> memory.userWriteInt(0x8000, 1), "read-only page: EFAULT");
+        assertThrows(GuestMemory.Fault.class, () -> memory.userWriteLong(0x8ffc, 1), "straddles into a read-only page");
+        memory.userWriteLong(0x9ff8, 0x1122334455667788L);
+        assertEquals(0x1122334455667788L, memory.readLong(0x9ff8));
+        memory.writeInt(0x8000, 5); // the loader's own writes ignore protection
+        assertEquals(5, memory.readInt(0x8000));
+    }
+
+    @Test
     void protectKeepsContentsAndNeedsAMappedRange() {
         memory.map(0x8000, 2 * Page.SIZE, Page.READ | Page.WRITE);
         memory.writeInt(0x8010, 42);

@@ -11,6 +11,8 @@ import org.jqemu.target.i386.X86Cpu;
  */
 final class Gdt {
     static final long BASE = 0xffff_f000L;
+    /** The selectors of the flat user segments (GDT entries 4 and 5, RPL 3), as enterUserMode32 loads them. */
+    static final int USER_CS = 0x23, USER_DS = 0x2b;
     static final int ENTRIES = 9;
     private static final int CODE_ACCESS = 0xc0fb, DATA_ACCESS = 0xc0f3; // present, DPL 3, 32-bit, 4 KiB granular
 

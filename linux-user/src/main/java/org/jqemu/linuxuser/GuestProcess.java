@@ -32,6 +32,7 @@ public final class GuestProcess {
     final GuestMemory memory = new GuestMemory();
     final X86Cpu cpu;
     final Gdt gdt;
+    final SignalDelivery signals;
     final GuestFile[] files = new GuestFile[MAX_FILES];
     final String executablePath;
     final int pid;
@@ -69,6 +70,7 @@ public final class GuestProcess {
         cpu.setReg(X86Cpu.ESP, sp);
         cpu.setEip(image.entry());
         cpu.setEflags(INITIAL_EFLAGS);
+        signals = new SignalDelivery(this);
     }
 
     public X86Cpu cpu() { return cpu; }
@@ -85,22 +87,33 @@ public final class GuestProcess {
             int reason = cpu.run(BUDGET);
             switch (reason) {
                 case X86Cpu.EXIT_BUDGET -> { }
-                case X86Cpu.EXIT_INTERRUPT -> {
-                    if (cpu.exitVector() == SYSCALL_VECTOR) {
-                        syscalls.dispatch(false);
-                    } else {
-                        deliver(Signals.forSoftwareInterrupt(cpu.exitVector()));
-                    }
-                }
+                case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt(syscalls);
                 // SYSENTER: without a vDSO there is no return trampoline; we resume after the instruction.
-                case X86Cpu.EXIT_SYSCALL -> syscalls.dispatch(true);
-                case X86Cpu.EXIT_EXCEPTION -> deliver(Signals.forException(cpu.exitVector()));
-                case X86Cpu.EXIT_HALT -> deliver(Signals.SIGSEGV); // HLT is privileged: #GP at CPL 3
+                case X86Cpu.EXIT_SYSCALL -> {
+                    syscalls.dispatch(true);
+                    signals.deliverPending();
+                }
+                case X86Cpu.EXIT_EXCEPTION -> signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(),
+                        cpu.faultAddress(), cpu.eip()));
+                case X86Cpu.EXIT_HALT -> signals.fault(Signals.privilegedInfo()); // HLT is privileged: #GP at CPL 3
                 case X86Cpu.EXIT_INTERNAL_ERROR -> throw new EmulatorBug(cpu.internalError());
                 default -> throw new IllegalStateException("CPU stopped with unknown reason " + reason);
             }
         }
         return exitStatus;
+    }
+
+    private void softwareInterrupt(Syscalls syscalls) {
+        int vector = cpu.exitVector();
+        if (vector == SYSCALL_VECTOR) {
+            syscalls.dispatch(false);
+            signals.deliverPending();
+            return;
+        }
+        if (vector != 3 && vector != 4) {
+            cpu.setEip(cpu.eip() - 2); // INT n faults (#GP): the context points at the CD nn instruction
+        }
+        signals.fault(Signals.softwareInterruptInfo(vector));
     }
 
     /** The CPU met a case it cannot handle (a jqemu bug, never the guest's fault): the run stops. */
@@ -115,14 +128,8 @@ public final class GuestProcess {
         exitStatus = status & 0xff;
     }
 
-    /**
-     * Delivers a signal. Signal frames are not built yet, so every signal takes its default action
-     * (handlers the guest installed with rt_sigaction are recorded but not called): ignore or terminate.
-     */
-    void deliver(int signal) {
-        if (Signals.ignoredByDefault(signal) && signal != Signals.SIGKILL) {
-            return;
-        }
+    /** The default action of a terminating signal: QEMU's message for core-dumping ones, status 128 + signal. */
+    void terminate(int signal) {
         String message = Signals.uncaughtMessage(signal);
         if (message != null) {
             config.err().println(message);

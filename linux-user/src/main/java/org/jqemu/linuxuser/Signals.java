@@ -9,6 +9,37 @@ public final class Signals {
 
     private Signals() { }
 
+    private static final int SI_KERNEL = 0x80, FPE_INTDIV = 1, ILL_ILLOPN = 2, SEGV_MAPERR = 1, SEGV_ACCERR = 2,
+            BUS_ADRALN = 1, GP = 13, PF = 14;
+
+    /**
+     * What Linux tells the guest about CPU exception {@code vector}: the signal, si_code, si_addr, and the
+     * sigcontext's trapno and err (arch/x86/kernel/traps.c, fault.c).
+     */
+    static SignalDelivery.Info exceptionInfo(int vector, int error, long faultAddress, long eip) {
+        int signal = forException(vector);
+        return switch (vector) {
+            case 0 -> new SignalDelivery.Info(signal, FPE_INTDIV, eip, vector, 0);
+            case 6 -> new SignalDelivery.Info(signal, ILL_ILLOPN, eip, vector, 0);
+            case PF -> new SignalDelivery.Info(signal, (error & 1) != 0 ? SEGV_ACCERR : SEGV_MAPERR, faultAddress, vector, error);
+            case 17 -> new SignalDelivery.Info(signal, BUS_ADRALN, faultAddress, vector, error);
+            default -> new SignalDelivery.Info(signal, SI_KERNEL, 0, vector, error);
+        };
+    }
+
+    /** INT n other than INT3/INTO/0x80 hits a kernel-only gate: #GP with the IDT entry as error code. */
+    static SignalDelivery.Info softwareInterruptInfo(int vector) {
+        if (vector == 3 || vector == 4) {
+            return new SignalDelivery.Info(forSoftwareInterrupt(vector), SI_KERNEL, 0, vector, 0);
+        }
+        return new SignalDelivery.Info(SIGSEGV, SI_KERNEL, 0, GP, (vector << 3) | 2);
+    }
+
+    /** HLT (or any privileged instruction) at CPL 3: #GP(0). */
+    static SignalDelivery.Info privilegedInfo() {
+        return new SignalDelivery.Info(SIGSEGV, SI_KERNEL, 0, GP, 0);
+    }
+
     /** The signal Linux sends for CPU exception {@code vector} raised in user mode (arch/x86/kernel/traps.c). */
     public static int forException(int vector) {
         return switch (vector) {

@@ -29,7 +29,7 @@ final class Syscalls {
             CLOCK_GETTIME = 265, CLOCK_GETRES = 266, TGKILL = 270, OPENAT = 295, FSTATAT64 = 300,
             READLINKAT = 305, SET_ROBUST_LIST = 311, PRLIMIT64 = 340, GETRANDOM = 355, STATX = 383, RSEQ = 386,
             CLOCK_GETTIME64 = 403, CLOCK_GETRES_TIME64 = 406, ACCESS = 33, GETCWD = 183, FACCESSAT = 307,
-            NANOSLEEP = 162, SCHED_YIELD = 158, CLOCK_NANOSLEEP = 267, CLOCK_NANOSLEEP_TIME64 = 407;
+            NANOSLEEP = 162, SIGRETURN = 119, RT_SIGRETURN = 173, SCHED_YIELD = 158, CLOCK_NANOSLEEP = 267, CLOCK_NANOSLEEP_TIME64 = 407;
 
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
@@ -47,10 +47,8 @@ final class Syscalls {
     private final X86Cpu cpu;
     private final Strace strace;
     private final BitSet reportedUnimplemented = new BitSet();
-    private final byte[][] sigactions = new byte[Signals.MAX + 1][];
     private final int[][] tls = new int[TLS_ENTRIES][];
     private final SecureRandom random = new SecureRandom();
-    private long signalMask;
 
     Syscalls(GuestProcess process) {
         this.process = process;
@@ -135,11 +133,13 @@ final class Syscalls {
             case FSTATAT64 -> stat64(pathStatx((int) a[0], a[1], (int) a[3]), a[2]);
             case STATX -> statx((int) a[0], a[1], (int) a[2], a[4]);
             case FCNTL64 -> fcntl((int) a[0], (int) a[1]);
-            case RT_SIGACTION -> sigaction((int) a[0], a[1], a[2], a[3]);
-            case RT_SIGPROCMASK -> sigprocmask((int) a[0], a[1], a[2], a[3]);
-            case KILL -> a[0] == process.pid || a[0] == 0 ? raise((int) a[1]) : -Errno.EPERM;
-            case TKILL -> a[0] == process.pid ? raise((int) a[1]) : -Errno.ESRCH;
-            case TGKILL -> a[1] == process.pid ? raise((int) a[2]) : -Errno.ESRCH;
+            case RT_SIGACTION -> process.signals.sigaction((int) a[0], a[1], a[2], a[3]);
+            case RT_SIGPROCMASK -> process.signals.sigprocmask((int) a[0], a[1], a[2], a[3]);
+            case RT_SIGRETURN -> process.signals.rtSigreturn();
+            case SIGRETURN -> process.signals.sigreturn();
+            case KILL -> a[0] == process.pid || a[0] == 0 ? raise((int) a[1], SignalDelivery.Info.SI_USER) : -Errno.EPERM;
+            case TKILL -> a[0] == process.pid ? raise((int) a[1], SignalDelivery.Info.SI_TKILL) : -Errno.ESRCH;
+            case TGKILL -> a[1] == process.pid ? raise((int) a[2], SignalDelivery.Info.SI_TKILL) : -Errno.ESRCH;
             case PRLIMIT64 -> prlimit64((int) a[0], (int) a[1], a[2], a[3]);
             case UGETRLIMIT, GETRLIMIT -> getrlimit32((int) a[0], a[1]);
             case GETRANDOM -> getrandom(a[0], a[1]);
@@ -758,60 +758,15 @@ final class Syscalls {
         return 0;
     }
 
-    // ---- signals (recorded; delivery is default actions only)
-
-    private static final int SIGACTION_SIZE = 20, SIGSET_SIZE = 8;
-
-    private long sigaction(int signal, long action, long oldAction, long setSize) {
-        if (signal < 1 || signal > Signals.MAX || setSize != SIGSET_SIZE
-                || (action != 0 && (signal == Signals.SIGKILL || signal == Signals.SIGSTOP))) {
-            return -Errno.EINVAL;
-        }
-        if (oldAction != 0) {
-            byte[] old = sigactions[signal] == null ? new byte[SIGACTION_SIZE] : sigactions[signal];
-            memory.userWrite(oldAction, old);
-        }
-        if (action != 0) {
-            sigactions[signal] = memory.read(action, SIGACTION_SIZE);
-        }
-        return 0;
-    }
-
-    private long sigprocmask(int how, long set, long oldSet, long setSize) {
-        if (setSize != SIGSET_SIZE) {
-            return -Errno.EINVAL;
-        }
-        long previous = signalMask;
-        if (set != 0) {
-            long s = memory.readLong(set);
-            switch (how) {
-                case 0 -> signalMask |= s;
-                case 1 -> signalMask &= ~s;
-                case 2 -> signalMask = s;
-                default -> {
-                    return -Errno.EINVAL;
-                }
-            }
-        }
-        if (oldSet != 0) {
-            memory.userWriteLong(oldSet, previous);
-        }
-        return 0;
-    }
-
-    /** A signal sent to ourselves: SIG_IGN drops it; otherwise its default action (handlers cannot run yet). */
-    private long raise(int signal) {
+    /** kill/tkill/tgkill to ourselves: queued, delivered when the system call returns. */
+    private long raise(int signal, int code) {
         if (signal == 0) {
             return 0;
         }
         if (signal < 0 || signal > Signals.MAX) {
             return -Errno.EINVAL;
         }
-        byte[] action = sigactions[signal];
-        boolean ignored = action != null && action[0] == 1 && action[1] == 0 && action[2] == 0 && action[3] == 0;
-        if (!ignored || signal == Signals.SIGKILL) {
-            process.deliver(signal);
-        }
+        process.signals.send(SignalDelivery.Info.sent(signal, code, process.pid, HostCredentials.current().uid()));
         return 0;
     }
 }

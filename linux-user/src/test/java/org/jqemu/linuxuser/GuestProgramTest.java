@@ -27,13 +27,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 class GuestProgramTest {
     @TempDir
     static Path dir;
-    private static Path basics, signals;
+    private static Path basics, signals, handlers;
 
     @BeforeAll
     static void build() throws Exception {
         assumeTrue(HostSupport.has("gcc") && HostSupport.has("qemu-i386"), "needs gcc-multilib and qemu-user");
         basics = compile("basics");
         signals = compile("signals");
+        handlers = compile("handlers");
     }
 
     private static Path compile(String name) throws IOException, InterruptedException {
@@ -87,6 +88,13 @@ class GuestProgramTest {
         Files.deleteIfExists(file);
         assertEquals(expected, jqemu(basics, file.toString()));
         assertEquals(7, expected.status(), "the oracle itself ran the program");
+    }
+
+    @Test
+    void signalHandlersMatchQemu() throws Exception {
+        Outcome expected = qemu(handlers);
+        assertEquals(128 + 12, expected.status(), "the oracle ends with SIGUSR2 after SA_RESETHAND");
+        assertEquals(expected, jqemu(handlers));
     }
 
     @ParameterizedTest

@@ -195,7 +195,7 @@ abstract class Mmu extends CpuState {
         long last = (lin + size - 1) & MASK32;
         resolve(lin, ACC_WRITE, cpl == 3);
         if ((last >>> Page.SHIFT) != (lin >>> Page.SHIFT)) {
-            resolve(last, ACC_WRITE, cpl == 3);
+            resolve(last & ~PAGE_MASK, ACC_WRITE, cpl == 3); // a fault there reports the page's first byte
         }
     }
 

@@ -25,9 +25,15 @@ abstract class SystemUnit extends Mmu {
     static final long CR4_WRITABLE = CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE | CR4_OSFXSR;
 
     final IoPorts io;
+    static final int USER_GDT_ENTRIES = 32;
+    /** Linux i386's flat user segments: __USER_CS (entry 14) and __USER_DS (entry 15). */
+    static final int USER_CS = 0x73, USER_DS = 0x7b;
+    final long[] userGdt = new long[USER_GDT_ENTRIES];
     IrqLine ferr = IrqLine.NONE;
     boolean interruptShadow;
     boolean halted;
+    /** The vector of the first event delivered through the IVT/IDT since reset (tests; -1 if none). */
+    int firstEventVector = -1;
     long retired;
     long tscOffset;
     long sysenterCs, sysenterEsp, sysenterEip;
@@ -36,6 +42,70 @@ abstract class SystemUnit extends Mmu {
     SystemUnit(AddressSpace memory, IoPorts io) {
         super(memory);
         this.io = io;
+    }
+
+    // ---- checkpoint for the multi-step control transfers ----
+    // A far transfer, IRET or event delivery changes CS, SS, ESP and CPL in several steps; a fault in the
+    // middle (a bad stack selector, a #PF on the new stack) must leave the state as before the instruction.
+
+    boolean checkpointValid;
+    private final int[] savedSel = new int[8];
+    private final long[] savedBase = new long[8];
+    private final long[] savedLimit = new long[8];
+    private final int[] savedAttr = new int[8];
+    private final long[] savedLow = new long[8];
+    private final long[] savedHigh = new long[8];
+    private final int[] savedRights = new int[8];
+    private int savedCpl, savedFlags;
+    private long savedEsp, savedEip, savedCr0, savedCr3;
+    private boolean savedCode32, savedStack32;
+
+    final void checkpoint() {
+        if (checkpointValid) {
+            return;
+        }
+        System.arraycopy(segSel, 0, savedSel, 0, 8);
+        System.arraycopy(segBase, 0, savedBase, 0, 8);
+        System.arraycopy(segLimit, 0, savedLimit, 0, 8);
+        System.arraycopy(segAttr, 0, savedAttr, 0, 8);
+        System.arraycopy(segLow, 0, savedLow, 0, 8);
+        System.arraycopy(segHigh, 0, savedHigh, 0, 8);
+        System.arraycopy(segRights, 0, savedRights, 0, 8);
+        savedCpl = cpl;
+        savedFlags = materializeFlags();
+        savedEsp = regs[ESP];
+        savedEip = eip;
+        savedCr0 = cr0;
+        savedCr3 = cr3;
+        savedCode32 = code32;
+        savedStack32 = stack32;
+        checkpointValid = true;
+    }
+
+    final void rollback() {
+        if (!checkpointValid) {
+            return;
+        }
+        System.arraycopy(savedSel, 0, segSel, 0, 8);
+        System.arraycopy(savedBase, 0, segBase, 0, 8);
+        System.arraycopy(savedLimit, 0, segLimit, 0, 8);
+        System.arraycopy(savedAttr, 0, segAttr, 0, 8);
+        System.arraycopy(savedLow, 0, segLow, 0, 8);
+        System.arraycopy(savedHigh, 0, segHigh, 0, 8);
+        System.arraycopy(savedRights, 0, segRights, 0, 8);
+        setCpl(savedCpl);
+        lazyOp = OP_NONE;
+        flags = savedFlags;
+        regs[ESP] = savedEsp;
+        eip = savedEip;
+        cr0 = savedCr0;
+        if (cr3 != savedCr3) {
+            cr3 = savedCr3;
+            flushTlb();
+        }
+        code32 = savedCode32;
+        stack32 = savedStack32;
+        checkpointValid = false;
     }
 
     // ---- descriptor caches ----
@@ -187,11 +257,38 @@ abstract class SystemUnit extends Mmu {
     }
 
     final long readDescriptor(int sel) {
+        if (userMode) {
+            return userGdt[userGdtIndex(sel)];
+        }
         long a = descriptorAddress(sel);
         return (readSystem(a, 4) & MASK32) | ((long) readSystem(a + 4, 4) << 32);
     }
 
+    /** User mode has no GDT in guest memory: the kernel's GDT is {@link #userGdt}; there is no LDT. */
+    private int userGdtIndex(int sel) {
+        int index = (sel & 0xfff8) >> 3;
+        if ((sel & 4) != 0 || index >= USER_GDT_ENTRIES) {
+            throw selectorFault(CpuFault.GP, sel);
+        }
+        return index;
+    }
+
+    /** Builds a segment descriptor; a limit above 1 MiB is stored page-granular (G = 1). */
+    static long makeDescriptor(long base, long limit, int access) {
+        long g = 0;
+        if (limit > 0xf_ffffL) {
+            limit >>>= 12;
+            g = 1L << 55;
+        }
+        return (limit & 0xffff) | ((base & 0xff_ffffL) << 16) | ((long) (access & 0xf0ff) << 40)
+                | ((limit & 0xf_0000L) << 32) | ((base & 0xff00_0000L) << 32) | g;
+    }
+
     private void markAccessed(int sel, long d) {
+        if (userMode) {
+            userGdt[userGdtIndex(sel)] = d | (1L << 40);
+            return;
+        }
         if ((d & (1L << 40)) == 0) {
             long a = descriptorAddress(sel);
             writeSystem(a + 5, 1, (int) (d >>> 40) | 1);
@@ -230,6 +327,7 @@ abstract class SystemUnit extends Mmu {
             eip = offset;
             return;
         }
+        checkpoint();
         if ((sel & 0xfffc) == 0) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
@@ -308,6 +406,7 @@ abstract class SystemUnit extends Mmu {
             eip = offset;
             return;
         }
+        checkpoint();
         if ((sel & 0xfffc) == 0) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
@@ -430,6 +529,7 @@ abstract class SystemUnit extends Mmu {
             eip = offset;
             return;
         }
+        checkpoint();
         long offset = peek(size, 0) & (size == 4 ? MASK32 : 0xffff);
         int sel = peek(size, size) & 0xffff;
         long cd = returnCodeDescriptor(sel);
@@ -495,6 +595,7 @@ abstract class SystemUnit extends Mmu {
     abstract void afterIret();
 
     final void iret(int size) {
+        checkpoint();
         afterIret();
         if (!protectedMode()) {
             long offset = peek(size, 0) & (size == 4 ? MASK32 : 0xffff);
@@ -609,6 +710,9 @@ abstract class SystemUnit extends Mmu {
     /** Delivers an event with EIP already at the return address. */
     final void deliver(int vector, int kind, boolean hasError, int error) {
         halted = false;
+        if (firstEventVector < 0) {
+            firstEventVector = vector;
+        }
         if (!protectedMode()) {
             deliverReal(vector);
         } else {
@@ -632,6 +736,7 @@ abstract class SystemUnit extends Mmu {
     }
 
     private void deliverProtected(int vector, int kind, boolean hasError, int error) {
+        checkpoint();
         int ext = kind == EVENT_EXTERNAL || kind == SOFT_ICEBP ? 1 : 0;
         long entry = vector * 8L;
         if (entry + 7 > idtrLimit) {

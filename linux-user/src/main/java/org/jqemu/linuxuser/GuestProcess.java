@@ -31,7 +31,8 @@ public final class GuestProcess {
     final Config config;
     final GuestMemory memory = new GuestMemory();
     final X86Cpu cpu;
-    final Gdt gdt;
+    /** The flat user data selector the CPU's user mode starts with (what signal delivery reloads into DS/ES/SS). */
+    final int userDataSelector;
     final SignalDelivery signals;
     final GuestFile[] files = new GuestFile[MAX_FILES];
     final String executablePath;
@@ -63,7 +64,7 @@ public final class GuestProcess {
         cpu = new X86Cpu(memory, IoPorts.NONE);
         memory.addInvalidationListener(cpu::flushTlb);
         cpu.enterUserMode32();
-        gdt = new Gdt(memory, cpu);
+        userDataSelector = cpu.segmentSelector(X86Cpu.DS);
         for (int r = X86Cpu.EAX; r <= X86Cpu.EDI; r++) {
             cpu.setReg(r, 0);
         }

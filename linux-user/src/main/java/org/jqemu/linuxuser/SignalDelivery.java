@@ -202,9 +202,9 @@ final class SignalDelivery {
         cpu.setReg(X86Cpu.EDX, rt ? frame + RT_INFO : 0);
         cpu.setReg(X86Cpu.ECX, rt ? frame + RT_UCONTEXT : 0);
         cpu.setEflags(cpu.eflags() & ~(0x400 | 0x100 | 0x10000)); // DF, TF, RF cleared for the handler
-        cpu.loadSegmentRegister(X86Cpu.DS, Gdt.USER_DS);
-        cpu.loadSegmentRegister(X86Cpu.ES, Gdt.USER_DS);
-        cpu.loadSegmentRegister(X86Cpu.SS, Gdt.USER_DS);
+        cpu.loadSegmentRegister(X86Cpu.DS, process.userDataSelector);
+        cpu.loadSegmentRegister(X86Cpu.ES, process.userDataSelector);
+        cpu.loadSegmentRegister(X86Cpu.SS, process.userDataSelector);
     }
 
     private void writeSiginfo(long at, Info info) {

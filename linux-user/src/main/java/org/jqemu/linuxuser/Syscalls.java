@@ -701,9 +701,9 @@ final class Syscalls {
     // ---- TLS
 
     /**
-     * set_thread_area(struct user_desc *): writes a TLS descriptor into GDT entries 6-8 (the i386 kernel's
-     * GDT_ENTRY_TLS_MIN..MAX) and reloads GS when it already holds that selector, as the kernel does;
-     * the guest then loads the selector itself (glibc: MOV GS after the call).
+     * set_thread_area(struct user_desc *): installs a TLS descriptor in GDT entries 6-8 (the i386 kernel's
+     * GDT_ENTRY_TLS_MIN..MAX; the CPU keeps user mode's GDT) and refreshes FS/GS when they hold that selector,
+     * as the i386 kernel does on return to user mode; the guest then loads the selector itself (glibc: MOV GS).
      */
     private long setThreadArea(long descAddress) {
         int entry = memory.readInt(descAddress);
@@ -725,10 +725,15 @@ final class Syscalls {
             return -Errno.EINVAL;
         }
         tls[entry - TLS_ENTRY_MIN] = new int[] {base, limit, flags};
-        process.gdt.set(entry, Gdt.descriptor(base & 0xffff_ffffL, limit & 0xfffff, accessBits(flags)));
+        boolean pages = (flags & 0x10) != 0;
+        long byteLimit = pages ? ((limit & 0xfffffL) << 12) | 0xfff : limit & 0xfffffL;
+        boolean empty = base == 0 && limit == 0 && (flags & 0x28) == 0x28; // read_exec_only + seg_not_present
+        cpu.setUserGdtEntry(entry, base & 0xffff_ffffL, byteLimit, empty ? 0 : accessBits(flags));
         int selector = (entry << 3) | 3;
-        if ((cpu.segmentSelector(X86Cpu.GS) & 0xfffc) == (selector & 0xfffc)) {
-            cpu.loadSegmentRegister(X86Cpu.GS, selector);
+        for (int seg : new int[] {X86Cpu.FS, X86Cpu.GS}) {
+            if ((cpu.segmentSelector(seg) & 0xfffc) == (selector & 0xfffc)) {
+                cpu.loadSegmentRegister(seg, empty ? 0 : cpu.segmentSelector(seg));
+            }
         }
         return 0;
     }

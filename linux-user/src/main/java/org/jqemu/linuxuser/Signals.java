@@ -9,7 +9,7 @@ public final class Signals {
 
     private Signals() { }
 
-    private static final int SI_KERNEL = 0x80, FPE_INTDIV = 1, ILL_ILLOPN = 2, SEGV_MAPERR = 1, SEGV_ACCERR = 2,
+    private static final int SI_KERNEL = 0x80, TRAP_TRACE = 2, FPE_INTDIV = 1, ILL_ILLOPN = 2, SEGV_MAPERR = 1, SEGV_ACCERR = 2,
             BUS_ADRALN = 1, GP = 13, PF = 14;
 
     /**
@@ -20,6 +20,7 @@ public final class Signals {
         int signal = forException(vector);
         return switch (vector) {
             case 0 -> new SignalDelivery.Info(signal, FPE_INTDIV, eip, vector, 0);
+            case 1 -> new SignalDelivery.Info(signal, TRAP_TRACE, eip, vector, 0); // single step (DR6.BS): send_sigtrap
             case 6 -> new SignalDelivery.Info(signal, ILL_ILLOPN, eip, vector, 0);
             case PF -> new SignalDelivery.Info(signal, (error & 1) != 0 ? SEGV_ACCERR : SEGV_MAPERR, faultAddress, vector, error);
             case 17 -> new SignalDelivery.Info(signal, BUS_ADRALN, faultAddress, vector, error);

@@ -43,13 +43,13 @@ final class HostOs {
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS), false);
     private static final MethodHandle FACCESSAT = function("faccessat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), false);
-    private static final MethodHandle GETPID = function("getpid", FunctionDescriptor.of(ValueLayout.JAVA_INT), false);
 
     static final int AT_FDCWD = -100;
     static final int STATX_SIZE = 256;
 
     private HostOs() { }
 
+    @SuppressWarnings("restricted") // calling the host C library is this class's purpose; launchers enable native access
     private static MethodHandle function(String name, FunctionDescriptor descriptor, boolean variadicTail) {
         MemorySegment symbol = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new IllegalStateException("host C library has no " + name));
@@ -170,14 +170,6 @@ final class HostOs {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             return (int) result((int) FACCESSAT.invokeExact(state, dirfd, arena.allocateFrom(path), mode, flags), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    static int getpid() {
-        try (Arena arena = Arena.ofConfined()) {
-            return (int) GETPID.invokeExact(arena.allocate(CALL_STATE));
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -111,7 +111,7 @@ final class Syscalls {
             case SET_THREAD_AREA -> setThreadArea(a[0]);
             case GET_THREAD_AREA -> getThreadArea(a[0]);
             case SET_TID_ADDRESS, GETPID, GETTID -> process.pid;
-            case GETPPID -> ProcessHandle.current().parent().map(p -> (long) p.pid()).orElse(1L);
+            case GETPPID -> ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L);
             case SET_ROBUST_LIST -> a[1] == 12 ? 0 : -Errno.EINVAL; // recorded nowhere: no threads yet
             case RSEQ -> -Errno.ENOSYS;
             case GETUID, GETUID32 -> HostCredentials.current().uid();
@@ -390,7 +390,7 @@ final class Syscalls {
 
     // ---- stat
 
-    /** Runs a statx-filling call into a fresh 256-byte buffer; returns the buffer or null with errno in {@code error[0]}. */
+    /** A statx(2) answer: the result (0 or -errno) and the 256-byte struct statx. */
     private record Statx(int result, byte[] bytes) { }
 
     private Statx fileStatx(int fd) {

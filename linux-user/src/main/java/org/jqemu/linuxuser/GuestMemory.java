@@ -73,8 +73,18 @@ public final class GuestMemory implements AddressSpace {
         return back(table, index, page.prot());
     }
 
+    /**
+     * Gives a touched page its host memory. When the host has none left the page stays unbacked and the
+     * access faults (the guest gets SIGSEGV where Linux would OOM-kill it): the emulator itself survives.
+     */
     private Page back(Page[] table, int index, int prot) {
-        Page page = Page.ram(newSlice(), prot);
+        MemorySegment slice;
+        try {
+            slice = newSlice();
+        } catch (OutOfMemoryError e) {
+            return null;
+        }
+        Page page = Page.ram(slice, prot);
         table[index & TABLE_MASK] = page;
         backedPages++;
         return page;

@@ -23,7 +23,7 @@ public final class Signals {
             case 1 -> new SignalDelivery.Info(signal, TRAP_TRACE, eip, vector, 0); // single step (DR6.BS): send_sigtrap
             case 6 -> new SignalDelivery.Info(signal, ILL_ILLOPN, eip, vector, 0);
             case PF -> new SignalDelivery.Info(signal, (error & 1) != 0 ? SEGV_ACCERR : SEGV_MAPERR, faultAddress, vector, error);
-            case 17 -> new SignalDelivery.Info(signal, BUS_ADRALN, faultAddress, vector, error);
+            case 17 -> new SignalDelivery.Info(signal, BUS_ADRALN, 0, vector, error); // do_trap passes no address
             default -> new SignalDelivery.Info(signal, SI_KERNEL, 0, vector, error);
         };
     }

@@ -247,6 +247,39 @@ class UserModeTest {
     }
 
     @Test
+    void pushOfSegmentRegisterWritesSixteenBits() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "mov dword [esp-4], 0xffffffff\npush ds\nmov eax, [esp]\nint 0x80\n");
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        // SDM PUSH: with a 32-bit operand, P6 and later processors write the selector with a 16-bit move
+        assertEquals(0xffff007bL, cpu.reg(X86Cpu.EAX));
+        assertEquals(0x8000 - 4, cpu.reg(X86Cpu.ESP));
+    }
+
+    @Test
+    void misalignedAccessWithAcSetIsAlignmentCheck() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "mov eax, [0x6001]\npushfd\nor dword [esp], 0x40000\npopfd\nmov ebx, [0x6004]\nmov eax, [0x6001]\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(17, cpu.exitVector());
+        assertEquals(0, cpu.exitErrorCode());
+        assertEquals(CODE + 5 + 1 + 7 + 1 + 6, cpu.eip(), "the aligned loads passed, the misaligned one faulted");
+    }
+
+    @Test
+    void instructionsLongerThanFifteenBytesAreGeneralProtection() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        // 15 bytes: 5 prefixes + C7 05 disp32 imm32 (10) is allowed; one more prefix makes 16
+        X86Cpu cpu = cpuWith(ram, "db 0x3e, 0x3e, 0x3e, 0x3e, 0x3e\nmov dword [0x6000], 1\n"
+                + "db 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e\nmov dword [0x6004], 2\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(13, cpu.exitVector());
+        assertEquals(CODE + 15, cpu.eip());
+        assertEquals(1, ram.u32(0x6000));
+        assertEquals(0, ram.u32(0x6004));
+    }
+
+    @Test
     void fetchFromNonExecutablePageFaults() {
         TestRam ram = new TestRam(0x10000, Page.RWX);
         ram.protect(0x3000, Page.READ | Page.WRITE);

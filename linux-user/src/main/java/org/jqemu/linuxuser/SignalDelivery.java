@@ -12,7 +12,7 @@ import org.jqemu.target.i386.X86Cpu;
  * <p>Frames: with SA_SIGINFO the rt frame {pretcode, sig, pinfo, puc, siginfo (128 bytes), ucontext
  * (uc_flags, uc_link, uc_stack, sigcontext, sigmask), retcode}; without it the plain frame {pretcode,
  * sig, sigcontext, fpstate (624 bytes, unused), extramask, retcode}. The FPU state is not saved
- * (fpstate pointer 0); sigaltstack (SA_ONSTACK) is not supported yet: handlers run on the current stack.
+ * (fpstate pointer 0). SA_ONSTACK handlers run on the sigaltstack(2) stack when one is set and not in use.
  */
 final class SignalDelivery {
     static final int SA_SIGINFO = 0x4, SA_ONSTACK = 0x08000000, SA_RESTORER = 0x04000000, SA_NODEFER = 0x40000000,
@@ -50,6 +50,9 @@ final class SignalDelivery {
     private final Info[] pendingInfo = new Info[Signals.MAX + 1];
     private long blocked;
     private long pending;
+    private long altStackBase, altStackSize;
+    private boolean altStackEnabled;
+    private static final int SS_ONSTACK = 1, SS_DISABLE = 2, MINSIGSTKSZ = 2048;
 
     SignalDelivery(GuestProcess process) {
         this.process = process;
@@ -110,6 +113,45 @@ final class SignalDelivery {
         return 0;
     }
 
+    /** sigaltstack(stack_t *ss, stack_t *old): stack_t is {ss_sp, ss_flags, ss_size}. */
+    long sigaltstack(long newAddress, long oldAddress) {
+        long sp = cpu.reg(X86Cpu.ESP);
+        boolean onStack = onAltStack(sp);
+        if (oldAddress != 0) {
+            memory.userWriteInt(oldAddress, (int) altStackBase);
+            memory.userWriteInt(oldAddress + 4, altStackEnabled ? (onStack ? SS_ONSTACK : 0) : SS_DISABLE);
+            memory.userWriteInt(oldAddress + 8, (int) altStackSize);
+        }
+        if (newAddress != 0) {
+            long base = memory.readInt(newAddress) & 0xffff_ffffL;
+            int flags = memory.readInt(newAddress + 4);
+            long size = memory.readInt(newAddress + 8) & 0xffff_ffffL;
+            if (onStack) {
+                return -Errno.EPERM;
+            }
+            if (flags != 0 && flags != SS_DISABLE && flags != SS_ONSTACK) {
+                return -Errno.EINVAL;
+            }
+            if (flags == SS_DISABLE) {
+                altStackEnabled = false;
+                altStackBase = 0;
+                altStackSize = 0;
+            } else {
+                if (size < MINSIGSTKSZ) {
+                    return -Errno.ENOMEM;
+                }
+                altStackEnabled = true;
+                altStackBase = base;
+                altStackSize = size;
+            }
+        }
+        return 0;
+    }
+
+    private boolean onAltStack(long sp) {
+        return altStackEnabled && sp > altStackBase && sp <= altStackBase + altStackSize;
+    }
+
     /** A signal sent to the process (kill, tkill, tgkill): pending until delivered at the next boundary. */
     void send(Info info) {
         if (isIgnored(info.signal())) {
@@ -166,6 +208,10 @@ final class SignalDelivery {
         int signal = info.signal();
         boolean rt = (a.flags & SA_SIGINFO) != 0;
         long sp = cpu.reg(X86Cpu.ESP);
+        boolean wasOnAltStack = onAltStack(sp);
+        if ((a.flags & SA_ONSTACK) != 0 && altStackEnabled && !wasOnAltStack) {
+            sp = altStackBase + altStackSize;
+        }
         int size = rt ? RT_SIZE : PLAIN_SIZE;
         long frame = ((sp - size + 4) & ~15L) - 4; // at handler entry (sp + 4) is 16-byte aligned, as after a call
         if (!memory.accessible(frame, size, Page.WRITE)) {
@@ -181,8 +227,10 @@ final class SignalDelivery {
             memory.userWriteInt(frame + 8, (int) (frame + RT_INFO));
             memory.userWriteInt(frame + 12, (int) (frame + RT_UCONTEXT));
             writeSiginfo(frame + RT_INFO, info);
-            memory.userWrite(frame + RT_UCONTEXT, new byte[20]); // uc_flags, uc_link, uc_stack (disabled)
-            memory.userWriteInt(frame + RT_UCONTEXT + 12, 2); // SS_DISABLE
+            memory.userWrite(frame + RT_UCONTEXT, new byte[20]); // uc_flags, uc_link: 0
+            memory.userWriteInt(frame + RT_UCONTEXT + 8, (int) altStackBase);
+            memory.userWriteInt(frame + RT_UCONTEXT + 12, altStackEnabled ? (wasOnAltStack ? SS_ONSTACK : 0) : SS_DISABLE);
+            memory.userWriteInt(frame + RT_UCONTEXT + 16, (int) altStackSize);
             writeSigcontext(frame + RT_MCONTEXT, info, oldMask);
             memory.userWriteLong(frame + RT_SIGMASK, oldMask);
             memory.userWrite(retcode, RT_RETCODE_BYTES);

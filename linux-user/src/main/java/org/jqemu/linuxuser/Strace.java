@@ -41,6 +41,7 @@ final class Strace {
             Map.entry(Syscalls.STATX, new Object[] {"statx", 5}), Map.entry(Syscalls.RSEQ, new Object[] {"rseq", 4}),
             Map.entry(Syscalls.CLOCK_GETTIME64, new Object[] {"clock_gettime64", 2}),
             Map.entry(Syscalls.SIGRETURN, new Object[] {"sigreturn", 0}), Map.entry(Syscalls.RT_SIGRETURN, new Object[] {"rt_sigreturn", 0}),
+            Map.entry(Syscalls.SIGALTSTACK, new Object[] {"sigaltstack", 2}),
             Map.entry(Syscalls.GETCWD, new Object[] {"getcwd", 2}), Map.entry(Syscalls.ACCESS, new Object[] {"access", 2}),
             Map.entry(Syscalls.FACCESSAT, new Object[] {"faccessat", 3}), Map.entry(Syscalls.NANOSLEEP, new Object[] {"nanosleep", 2}),
             Map.entry(Syscalls.SCHED_YIELD, new Object[] {"sched_yield", 0}),

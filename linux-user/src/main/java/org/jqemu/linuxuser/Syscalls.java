@@ -29,7 +29,7 @@ final class Syscalls {
             CLOCK_GETTIME = 265, CLOCK_GETRES = 266, TGKILL = 270, OPENAT = 295, FSTATAT64 = 300,
             READLINKAT = 305, SET_ROBUST_LIST = 311, PRLIMIT64 = 340, GETRANDOM = 355, STATX = 383, RSEQ = 386,
             CLOCK_GETTIME64 = 403, CLOCK_GETRES_TIME64 = 406, ACCESS = 33, GETCWD = 183, FACCESSAT = 307,
-            NANOSLEEP = 162, SIGRETURN = 119, RT_SIGRETURN = 173, SCHED_YIELD = 158, CLOCK_NANOSLEEP = 267, CLOCK_NANOSLEEP_TIME64 = 407;
+            NANOSLEEP = 162, SIGRETURN = 119, RT_SIGRETURN = 173, SIGALTSTACK = 186, SCHED_YIELD = 158, CLOCK_NANOSLEEP = 267, CLOCK_NANOSLEEP_TIME64 = 407;
 
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
@@ -136,6 +136,7 @@ final class Syscalls {
             case RT_SIGACTION -> process.signals.sigaction((int) a[0], a[1], a[2], a[3]);
             case RT_SIGPROCMASK -> process.signals.sigprocmask((int) a[0], a[1], a[2], a[3]);
             case RT_SIGRETURN -> process.signals.rtSigreturn();
+            case SIGALTSTACK -> process.signals.sigaltstack(a[0], a[1]);
             case SIGRETURN -> process.signals.sigreturn();
             case KILL -> a[0] == process.pid || a[0] == 0 ? raise((int) a[1], SignalDelivery.Info.SI_USER) : -Errno.EPERM;
             case TKILL -> a[0] == process.pid ? raise((int) a[1], SignalDelivery.Info.SI_TKILL) : -Errno.ESRCH;

@@ -16,6 +16,11 @@ static void info_handler(int sig, siginfo_t *si, void *uc_) {
     siglongjmp(env, 1);
 }
 static void plain_handler(int sig) { count += sig; }
+static char alt[16384];
+static void alt_handler(int sig) {
+    char here;
+    printf("alt handler %d on the alternate stack: %d\n", sig, &here >= alt && &here < alt + sizeof alt);
+}
 static void returning_handler(int sig, siginfo_t *si, void *uc) { count += 100; printf("in handler %d code=%d\n", sig, si->si_code); }
 int main(void) {
     setvbuf(stdout, 0, _IONBF, 0);
@@ -32,6 +37,19 @@ int main(void) {
     if (!sigsetjmp(env, 1)) __asm__ volatile("int $0x42");
     if (!sigsetjmp(env, 1)) __asm__ volatile("hlt");
     if (!sigsetjmp(env, 1)) *(volatile char *) main = 1; /* write to text: SEGV_ACCERR */
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0};
+    printf("sigaltstack %d\n", sigaltstack(&ss, 0));
+    struct sigaction onstack;
+    memset(&onstack, 0, sizeof onstack);
+    onstack.sa_handler = alt_handler;
+    onstack.sa_flags = SA_ONSTACK;
+    sigaction(SIGHUP, &onstack, 0);
+    raise(SIGHUP);
+    stack_t old;
+    sigaltstack(0, &old);
+    printf("old stack ok %d flags %d\n", old.ss_sp == alt && old.ss_size == sizeof alt, old.ss_flags);
+    ss.ss_size = 100;
+    printf("tiny stack %d\n", sigaltstack(&ss, 0));
     signal(SIGUSR1, plain_handler);
     raise(SIGUSR1); raise(SIGUSR1);
     printf("count=%d\n", count);

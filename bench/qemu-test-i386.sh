@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# QEMU's own i386 instruction test (tests/tcg/i386/test-i386.c from Debian's qemu source package), built as a
+# static i386 program and run under jqemu-i386 and under a reference: the host itself when its kernel runs
+# i386 programs, else qemu-i386. Prints how many output lines differ and the first differences.
+# The source goes to a cache outside the repository ($JQEMU_CACHE, default /var/cache/jqemu); it is never committed.
+# JQEMU_I386 overrides the command that runs jqemu-i386 (default bin/jqemu-i386, which builds on first use).
+# Needs: deb-src entries in the apt sources, dpkg-dev (apt-get source), gcc-multilib, qemu-user.
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+cache=${JQEMU_CACHE:-/var/cache/jqemu}
+src="$cache/qemu-src"
+build="$cache/build"
+mkdir -p "$src" "$build"
+if ! ls "$src"/qemu_*.orig.tar.xz >/dev/null 2>&1; then
+  (cd "$src" && apt-get source --download-only qemu >/dev/null) || { echo "bench: apt-get source qemu failed (deb-src entries missing?)" >&2; exit 1; }
+fi
+tests=$(ls -d "$src"/qemu-*/tests/tcg/i386 2>/dev/null | head -1 || true)
+if [ -z "$tests" ]; then
+  tar -C "$src" -xJf "$src"/qemu_*.orig.tar.xz --wildcards '*/tests/tcg/i386/*'
+  tests=$(ls -d "$src"/qemu-*/tests/tcg/i386 | head -1)
+fi
+# JQEMU_NO_SEGS=1 leaves out the segment tests (modify_ldt and LDT selectors, which user mode lacks so far).
+main_source="$tests/test-i386.c"
+if [ "${JQEMU_NO_SEGS:-0}" = 1 ]; then
+  sed 's|^#define TEST_SEGS|//#define TEST_SEGS|' "$tests/test-i386.c" > "$tests/test-i386-noseg.c"
+  main_source="$tests/test-i386-noseg.c"
+fi
+gcc -m32 -O2 -static -fno-pie -no-pie -w -Wl,--no-warn-rwx-segments,-z,noexecstack -o "$build/test-i386" \
+    "$main_source" "$tests/test-i386-code16.S" "$tests/test-i386-vm86.S" -lm
+if "$build/test-i386" > "$build/reference.out" 2>/dev/null; then
+  reference="the host CPU"
+else
+  qemu-i386 "$build/test-i386" > "$build/reference.out" 2>/dev/null || true
+  reference="qemu-i386"
+fi
+start=$(date +%s.%N)
+status=0
+${JQEMU_I386:-$root/bin/jqemu-i386} "$build/test-i386" > "$build/jqemu.out" 2> "$build/jqemu.err" || status=$?
+end=$(date +%s.%N)
+total=$(wc -l < "$build/reference.out")
+produced=$(wc -l < "$build/jqemu.out")
+differing=$(diff "$build/reference.out" "$build/jqemu.out" | grep -c '^<' || true)
+echo "test-i386: reference $reference, $total lines; jqemu-i386 wrote $produced lines (exit $status) in $(echo "$end - $start" | bc) s"
+echo "test-i386: $differing reference lines missing or different under jqemu-i386"
+[ -s "$build/jqemu.err" ] && echo "jqemu-i386 said: $(tail -1 "$build/jqemu.err")"
+echo "differing instructions (first word of each differing reference line):"
+diff "$build/reference.out" "$build/jqemu.out" | grep '^<' | awk '{print $2}' | sort | uniq -c | sort -rn | head -15

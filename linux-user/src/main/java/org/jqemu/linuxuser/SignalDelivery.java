@@ -1,0 +1,331 @@
+package org.jqemu.linuxuser;
+
+import org.jqemu.memory.Page;
+import org.jqemu.target.i386.X86Cpu;
+
+/**
+ * Signals of one process: the actions set with rt_sigaction, the blocked mask, pending signals, and
+ * delivery the way the i386 ABI (the kernel's ia32 signal code) does it: a signal frame on the guest
+ * stack holding the interrupted context, the handler called with (sig, siginfo*, ucontext*), and
+ * sigreturn/rt_sigreturn restoring the context from the frame.
+ *
+ * <p>Frames: with SA_SIGINFO the rt frame {pretcode, sig, pinfo, puc, siginfo (128 bytes), ucontext
+ * (uc_flags, uc_link, uc_stack, sigcontext, sigmask), retcode}; without it the plain frame {pretcode,
+ * sig, sigcontext, fpstate (624 bytes, unused), extramask, retcode}. The FPU state is not saved
+ * (fpstate pointer 0). SA_ONSTACK handlers run on the sigaltstack(2) stack when one is set and not in use.
+ */
+final class SignalDelivery {
+    static final int SA_SIGINFO = 0x4, SA_ONSTACK = 0x08000000, SA_RESTORER = 0x04000000, SA_NODEFER = 0x40000000,
+            SA_RESETHAND = 0x80000000;
+    static final long SIG_DFL = 0, SIG_IGN = 1;
+    private static final int SIGACTION_SIZE = 20;
+    private static final long UNBLOCKABLE = bit(Signals.SIGKILL) | bit(Signals.SIGSTOP);
+    /** EFLAGS bits sigreturn takes from the frame (AC OF DF TF SF ZF AF PF CF RF NT): the kernel's FIX_EFLAGS. */
+    private static final int FIX_EFLAGS = 0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x10000 | 0x4000;
+    private static final int SIGCONTEXT_SIZE = 88, SIGINFO_SIZE = 128, FPSTATE_SIZE = 624;
+    private static final int RT_INFO = 16, RT_UCONTEXT = RT_INFO + SIGINFO_SIZE, RT_MCONTEXT = RT_UCONTEXT + 20,
+            RT_SIGMASK = RT_MCONTEXT + SIGCONTEXT_SIZE, RT_RETCODE = RT_SIGMASK + 8, RT_SIZE = RT_RETCODE + 8;
+    private static final int PLAIN_SC = 8, PLAIN_EXTRAMASK = PLAIN_SC + SIGCONTEXT_SIZE + FPSTATE_SIZE,
+            PLAIN_RETCODE = PLAIN_EXTRAMASK + 4, PLAIN_SIZE = PLAIN_RETCODE + 8;
+    /** mov eax, 173; int 0x80 — and pop eax; mov eax, 119; int 0x80: what old kernels put in the frame. */
+    private static final byte[] RT_RETCODE_BYTES = {(byte) 0xb8, (byte) 173, 0, 0, 0, (byte) 0xcd, (byte) 0x80, 0};
+    private static final byte[] PLAIN_RETCODE_BYTES = {0x58, (byte) 0xb8, 119, 0, 0, 0, (byte) 0xcd, (byte) 0x80};
+
+    /** What the guest learns about a signal: siginfo fields and, for CPU exceptions, the sigcontext's trap fields. */
+    record Info(int signal, int code, long address, int trapno, int error) {
+        static final int SI_USER = 0, SI_TKILL = -6;
+
+        /** kill (SI_USER) or tkill/tgkill (SI_TKILL) from this process: si_pid and si_uid where si_addr would be. */
+        static Info sent(int signal, int code, int pid, int uid) {
+            return new Info(signal, code, (pid & 0xffff_ffffL) | ((long) uid << 32), 0, 0);
+        }
+    }
+
+    private record Action(long handler, int flags, long restorer, long mask) { }
+
+    private final GuestProcess process;
+    private final GuestMemory memory;
+    private final X86Cpu cpu;
+    private final Action[] actions = new Action[Signals.MAX + 1];
+    private final Info[] pendingInfo = new Info[Signals.MAX + 1];
+    private long blocked;
+    private long pending;
+    private long altStackBase, altStackSize;
+    private boolean altStackEnabled;
+    private static final int SS_ONSTACK = 1, SS_DISABLE = 2, MINSIGSTKSZ = 2048;
+
+    SignalDelivery(GuestProcess process) {
+        this.process = process;
+        this.memory = process.memory;
+        this.cpu = process.cpu;
+    }
+
+    static long bit(int signal) { return 1L << (signal - 1); }
+
+    // ---- system calls
+
+    long sigaction(int signal, long actionAddress, long oldAddress, long setSize) {
+        if (signal < 1 || signal > Signals.MAX || setSize != 8
+                || (actionAddress != 0 && (signal == Signals.SIGKILL || signal == Signals.SIGSTOP))) {
+            return -Errno.EINVAL;
+        }
+        Action next = null;
+        if (actionAddress != 0) {
+            next = new Action(memory.readInt(actionAddress) & 0xffff_ffffL, memory.readInt(actionAddress + 4),
+                    memory.readInt(actionAddress + 8) & 0xffff_ffffL, memory.readLong(actionAddress + 12));
+        }
+        if (oldAddress != 0) {
+            Action old = actions[signal] == null ? new Action(SIG_DFL, 0, 0, 0) : actions[signal];
+            byte[] bytes = new byte[SIGACTION_SIZE];
+            java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .putInt((int) old.handler).putInt(old.flags).putInt((int) old.restorer).putLong(old.mask);
+            memory.userWrite(oldAddress, bytes);
+        }
+        if (next != null) {
+            actions[signal] = next;
+            if (next.handler == SIG_IGN || (next.handler == SIG_DFL && Signals.ignoredByDefault(signal))) {
+                pending &= ~bit(signal); // POSIX: setting SIG_IGN discards a pending signal
+            }
+        }
+        return 0;
+    }
+
+    long sigprocmask(int how, long setAddress, long oldAddress, long setSize) {
+        if (setSize != 8) {
+            return -Errno.EINVAL;
+        }
+        long previous = blocked;
+        if (setAddress != 0) {
+            long set = memory.readLong(setAddress);
+            switch (how) {
+                case 0 -> blocked |= set;
+                case 1 -> blocked &= ~set;
+                case 2 -> blocked = set;
+                default -> {
+                    return -Errno.EINVAL;
+                }
+            }
+            blocked &= ~UNBLOCKABLE;
+        }
+        if (oldAddress != 0) {
+            memory.userWriteLong(oldAddress, previous);
+        }
+        return 0;
+    }
+
+    /** sigaltstack(stack_t *ss, stack_t *old): stack_t is {ss_sp, ss_flags, ss_size}. */
+    long sigaltstack(long newAddress, long oldAddress) {
+        long sp = cpu.reg(X86Cpu.ESP);
+        boolean onStack = onAltStack(sp);
+        if (oldAddress != 0) {
+            memory.userWriteInt(oldAddress, (int) altStackBase);
+            memory.userWriteInt(oldAddress + 4, altStackEnabled ? (onStack ? SS_ONSTACK : 0) : SS_DISABLE);
+            memory.userWriteInt(oldAddress + 8, (int) altStackSize);
+        }
+        if (newAddress != 0) {
+            long base = memory.readInt(newAddress) & 0xffff_ffffL;
+            int flags = memory.readInt(newAddress + 4);
+            long size = memory.readInt(newAddress + 8) & 0xffff_ffffL;
+            if (onStack) {
+                return -Errno.EPERM;
+            }
+            if (flags != 0 && flags != SS_DISABLE && flags != SS_ONSTACK) {
+                return -Errno.EINVAL;
+            }
+            if (flags == SS_DISABLE) {
+                altStackEnabled = false;
+                altStackBase = 0;
+                altStackSize = 0;
+            } else {
+                if (size < MINSIGSTKSZ) {
+                    return -Errno.ENOMEM;
+                }
+                altStackEnabled = true;
+                altStackBase = base;
+                altStackSize = size;
+            }
+        }
+        return 0;
+    }
+
+    private boolean onAltStack(long sp) {
+        return altStackEnabled && sp > altStackBase && sp <= altStackBase + altStackSize;
+    }
+
+    /** A signal sent to the process (kill, tkill, tgkill): pending until delivered at the next boundary. */
+    void send(Info info) {
+        if (isIgnored(info.signal())) {
+            return;
+        }
+        pending |= bit(info.signal());
+        pendingInfo[info.signal()] = info;
+    }
+
+    private boolean isIgnored(int signal) {
+        Action a = actions[signal];
+        long handler = a == null ? SIG_DFL : a.handler;
+        return signal != Signals.SIGKILL && (handler == SIG_IGN || (handler == SIG_DFL && Signals.ignoredByDefault(signal)));
+    }
+
+    /**
+     * A CPU exception: delivered now. If the guest blocks or ignores it, the kernel forces the default
+     * action (a fault that cannot be handled would repeat forever).
+     */
+    void fault(Info info) {
+        int signal = info.signal();
+        Action a = actions[signal];
+        if ((blocked & bit(signal)) != 0 || a == null || a.handler == SIG_DFL || a.handler == SIG_IGN) {
+            process.terminate(signal);
+            return;
+        }
+        handle(info, a);
+    }
+
+    /** Delivers pending unblocked signals; called between instructions (after each system call). */
+    void deliverPending() {
+        while (!process.exited()) {
+            long ready = pending & ~blocked;
+            if (ready == 0) {
+                return;
+            }
+            int signal = Long.numberOfTrailingZeros(ready) + 1;
+            pending &= ~bit(signal);
+            Info info = pendingInfo[signal];
+            Action a = actions[signal];
+            if (a == null || a.handler == SIG_DFL) {
+                if (!Signals.ignoredByDefault(signal)) {
+                    process.terminate(signal);
+                }
+            } else if (a.handler != SIG_IGN) {
+                handle(info, a);
+            }
+        }
+    }
+
+    // ---- frames
+
+    private void handle(Info info, Action a) {
+        int signal = info.signal();
+        boolean rt = (a.flags & SA_SIGINFO) != 0;
+        long sp = cpu.reg(X86Cpu.ESP);
+        boolean wasOnAltStack = onAltStack(sp);
+        if ((a.flags & SA_ONSTACK) != 0 && altStackEnabled && !wasOnAltStack) {
+            sp = altStackBase + altStackSize;
+        }
+        int size = rt ? RT_SIZE : PLAIN_SIZE;
+        long frame = ((sp - size + 4) & ~15L) - 4; // at handler entry (sp + 4) is 16-byte aligned, as after a call
+        if (!memory.accessible(frame, size, Page.WRITE)) {
+            process.terminate(Signals.SIGSEGV); // no room for the frame: the kernel forces SIGSEGV
+            return;
+        }
+        long oldMask = blocked;
+        long retcode = frame + (rt ? RT_RETCODE : PLAIN_RETCODE);
+        long restorer = (a.flags & SA_RESTORER) != 0 ? a.restorer : retcode;
+        memory.userWriteInt(frame, (int) restorer);
+        memory.userWriteInt(frame + 4, signal);
+        if (rt) {
+            memory.userWriteInt(frame + 8, (int) (frame + RT_INFO));
+            memory.userWriteInt(frame + 12, (int) (frame + RT_UCONTEXT));
+            writeSiginfo(frame + RT_INFO, info);
+            memory.userWrite(frame + RT_UCONTEXT, new byte[20]); // uc_flags, uc_link: 0
+            memory.userWriteInt(frame + RT_UCONTEXT + 8, (int) altStackBase);
+            memory.userWriteInt(frame + RT_UCONTEXT + 12, altStackEnabled ? (wasOnAltStack ? SS_ONSTACK : 0) : SS_DISABLE);
+            memory.userWriteInt(frame + RT_UCONTEXT + 16, (int) altStackSize);
+            writeSigcontext(frame + RT_MCONTEXT, info, oldMask);
+            memory.userWriteLong(frame + RT_SIGMASK, oldMask);
+            memory.userWrite(retcode, RT_RETCODE_BYTES);
+        } else {
+            writeSigcontext(frame + PLAIN_SC, info, oldMask);
+            memory.userWriteInt(frame + PLAIN_EXTRAMASK, (int) (oldMask >>> 32));
+            memory.userWrite(retcode, PLAIN_RETCODE_BYTES);
+        }
+        blocked |= a.mask | ((a.flags & SA_NODEFER) != 0 ? 0 : bit(signal));
+        blocked &= ~UNBLOCKABLE;
+        if ((a.flags & SA_RESETHAND) != 0) {
+            actions[signal] = null;
+        }
+        cpu.setReg(X86Cpu.ESP, frame);
+        cpu.setEip(a.handler);
+        cpu.setReg(X86Cpu.EAX, signal);
+        cpu.setReg(X86Cpu.EDX, rt ? frame + RT_INFO : 0);
+        cpu.setReg(X86Cpu.ECX, rt ? frame + RT_UCONTEXT : 0);
+        cpu.setEflags(cpu.eflags() & ~(0x400 | 0x100 | 0x10000)); // DF, TF, RF cleared for the handler
+        cpu.loadSegmentRegister(X86Cpu.DS, process.userDataSelector);
+        cpu.loadSegmentRegister(X86Cpu.ES, process.userDataSelector);
+        cpu.loadSegmentRegister(X86Cpu.SS, process.userDataSelector);
+    }
+
+    private void writeSiginfo(long at, Info info) {
+        byte[] bytes = new byte[SIGINFO_SIZE];
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0, info.signal()).putInt(4, 0).putInt(8, info.code()).putInt(12, (int) info.address())
+                .putInt(16, (int) (info.address() >>> 32));
+        memory.userWrite(at, bytes);
+    }
+
+    private void writeSigcontext(long at, Info info, long oldMask) {
+        int[] w = new int[SIGCONTEXT_SIZE / 4];
+        w[0] = cpu.segmentSelector(X86Cpu.GS);
+        w[1] = cpu.segmentSelector(X86Cpu.FS);
+        w[2] = cpu.segmentSelector(X86Cpu.ES);
+        w[3] = cpu.segmentSelector(X86Cpu.DS);
+        int[] order = {X86Cpu.EDI, X86Cpu.ESI, X86Cpu.EBP, X86Cpu.ESP, X86Cpu.EBX, X86Cpu.EDX, X86Cpu.ECX, X86Cpu.EAX};
+        for (int i = 0; i < order.length; i++) {
+            w[4 + i] = (int) cpu.reg(order[i]);
+        }
+        w[12] = info.trapno();
+        w[13] = info.error();
+        w[14] = (int) cpu.eip();
+        w[15] = cpu.segmentSelector(X86Cpu.CS);
+        w[16] = cpu.eflags();
+        w[17] = (int) cpu.reg(X86Cpu.ESP);
+        w[18] = cpu.segmentSelector(X86Cpu.SS);
+        w[19] = 0; // fpstate: not saved
+        w[20] = (int) oldMask;
+        w[21] = info.signal() == Signals.SIGSEGV ? (int) info.address() : 0; // cr2
+        byte[] bytes = new byte[SIGCONTEXT_SIZE];
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int v : w) {
+            b.putInt(v);
+        }
+        memory.userWrite(at, bytes);
+    }
+
+    /** rt_sigreturn: the handler returned through the restorer; the frame began 4 bytes below ESP. Returns EAX. */
+    long rtSigreturn() {
+        long frame = cpu.reg(X86Cpu.ESP) - 4;
+        blocked = memory.readLong(frame + RT_SIGMASK) & ~UNBLOCKABLE;
+        return restore(frame + RT_MCONTEXT);
+    }
+
+    /** sigreturn: the plain frame began 8 bytes below ESP (the restorer popped the signal number). */
+    long sigreturn() {
+        long frame = cpu.reg(X86Cpu.ESP) - 8;
+        long sc = frame + PLAIN_SC;
+        blocked = ((memory.readInt(sc + 80) & 0xffff_ffffL) | ((long) memory.readInt(frame + PLAIN_EXTRAMASK) << 32)) & ~UNBLOCKABLE;
+        return restore(sc);
+    }
+
+    private long restore(long sc) {
+        int[] w = new int[SIGCONTEXT_SIZE / 4];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = memory.readInt(sc + 4L * i);
+        }
+        int[] order = {X86Cpu.EDI, X86Cpu.ESI, X86Cpu.EBP, X86Cpu.ESP, X86Cpu.EBX, X86Cpu.EDX, X86Cpu.ECX, X86Cpu.EAX};
+        for (int i = 0; i < order.length; i++) {
+            cpu.setReg(order[i], w[4 + i] & 0xffff_ffffL);
+        }
+        cpu.setEip(w[14] & 0xffff_ffffL);
+        cpu.setEflags((cpu.eflags() & ~FIX_EFLAGS) | (w[16] & FIX_EFLAGS));
+        try {
+            cpu.loadSegmentRegister(X86Cpu.GS, w[0] & 0xffff);
+            cpu.loadSegmentRegister(X86Cpu.FS, w[1] & 0xffff);
+            cpu.loadSegmentRegister(X86Cpu.ES, w[2] & 0xffff);
+            cpu.loadSegmentRegister(X86Cpu.DS, w[3] & 0xffff);
+            cpu.loadSegmentRegister(X86Cpu.SS, w[18] & 0xffff);
+        } catch (IllegalArgumentException e) {
+            process.terminate(Signals.SIGSEGV); // a forged frame with bad selectors: the kernel sends SIGSEGV
+        }
+        return w[11] & 0xffff_ffffL; // EAX as it was: sigreturn must not clobber it with a result
+    }
+}

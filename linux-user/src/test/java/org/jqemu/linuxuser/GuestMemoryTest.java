@@ -1,0 +1,136 @@
+package org.jqemu.linuxuser;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.ValueLayout;
+
+import org.jqemu.memory.Page;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class GuestMemoryTest {
+    private final GuestMemory memory = new GuestMemory();
+
+    @AfterEach
+    void close() { memory.close(); }
+
+    @Test
+    void mappedPagesAreZeroAndBackedOnlyWhenTouched() {
+        memory.map(0x1000_0000L, 16 * Page.SIZE, Page.READ | Page.WRITE);
+        assertEquals(0, memory.backedPages());
+        Page p = memory.page(0x1000_5123L);
+        assertEquals(Page.SIZE, p.ram().byteSize());
+        assertEquals(Page.READ | Page.WRITE, p.prot());
+        assertEquals(0, p.ram().get(ValueLayout.JAVA_LONG, 0));
+        assertEquals(1, memory.backedPages());
+        assertSame(p, memory.page(0x1000_5000L), "the same page object until the mapping changes");
+    }
+
+    @Test
+    void unmappedAddressesHaveNoPage() {
+        assertNull(memory.page(0x1234_5000L));
+        assertNull(memory.page(-1));
+        assertNull(memory.page(1L << 32));
+        memory.map(0x2000, Page.SIZE, Page.READ);
+        memory.unmap(0x2000, Page.SIZE);
+        assertNull(memory.page(0x2000));
+        assertEquals(0, memory.backedPages());
+    }
+
+    @Test
+    void accessesCrossPageBoundaries() {
+        memory.map(0x4000, 2 * Page.SIZE, Page.READ | Page.WRITE);
+        memory.writeInt(0x4ffe, 0x11223344);
+        assertEquals(0x44, memory.readByte(0x4ffe) & 0xff);
+        assertEquals(0x11, memory.readByte(0x5001) & 0xff);
+        assertEquals(0x11223344, memory.readInt(0x4ffe));
+        byte[] data = new byte[6000];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 7);
+        }
+        memory.write(0x4100, data);
+        assertArrayEquals(data, memory.read(0x4100, data.length));
+    }
+
+    @Test
+    void kernelAccessToUnmappedMemoryIsAFault() {
+        memory.map(0x4000, Page.SIZE, Page.READ | Page.WRITE);
+        assertThrows(GuestMemory.Fault.class, () -> memory.readInt(0x4ffe));
+        assertThrows(GuestMemory.Fault.class, () -> memory.writeByte(0x3fff, (byte) 1));
+        memory.write(0x4ffd, new byte[] {'a', 'b', 'c'});
+        assertThrows(GuestMemory.Fault.class, () -> memory.readCString(0x4ffd, 4096), "no NUL before the unmapped page");
+    }
+
+    @Test
+    void systemCallWritesNeedAWritablePage() {
+        memory.map(0x8000, Page.SIZE, Page.READ);
+        memory.map(0x9000, Page.SIZE, Page.READ | Page.WRITE);
+        assertThrows(GuestMemory.Fault.class, () -> memory.userWriteInt(0x8000, 1), "read-only page: EFAULT");
+        assertThrows(GuestMemory.Fault.class, () -> memory.userWriteLong(0x8ffc, 1), "straddles into a read-only page");
+        memory.userWriteLong(0x9ff8, 0x1122334455667788L);
+        assertEquals(0x1122334455667788L, memory.readLong(0x9ff8));
+        memory.writeInt(0x8000, 5); // the loader's own writes ignore protection
+        assertEquals(5, memory.readInt(0x8000));
+    }
+
+    @Test
+    void protectKeepsContentsAndNeedsAMappedRange() {
+        memory.map(0x8000, 2 * Page.SIZE, Page.READ | Page.WRITE);
+        memory.writeInt(0x8010, 42);
+        Page before = memory.page(0x8000);
+        assertTrue(memory.protect(0x8000, Page.SIZE, Page.READ));
+        Page after = memory.page(0x8000);
+        assertNotSame(before, after);
+        assertEquals(Page.READ, after.prot());
+        assertEquals(42, memory.readInt(0x8010));
+        assertEquals(Page.READ | Page.WRITE, memory.protection(0x9000));
+        assertFalse(memory.protect(0x8000, 3 * Page.SIZE, Page.READ), "the third page is not mapped: ENOMEM");
+    }
+
+    @Test
+    void remappingReplacesContentsWithZeros() {
+        memory.map(0x8000, Page.SIZE, Page.READ | Page.WRITE);
+        memory.writeInt(0x8000, 7);
+        memory.map(0x8000, Page.SIZE, Page.READ | Page.WRITE);
+        assertEquals(0, memory.readInt(0x8000));
+    }
+
+    @Test
+    void invalidationListenersHearEveryMappingChange() {
+        int[] calls = new int[1];
+        memory.addInvalidationListener(() -> calls[0]++);
+        memory.map(0x8000, Page.SIZE, Page.READ);
+        memory.protect(0x8000, Page.SIZE, Page.READ | Page.WRITE);
+        memory.unmap(0x8000, Page.SIZE);
+        assertEquals(3, calls[0]);
+    }
+
+    @Test
+    void findFreeSkipsMappedPages() {
+        memory.map(0x4000_0000L, 2 * Page.SIZE, Page.READ);
+        assertEquals(0x4000_2000L, memory.findFree(0x4000_0000L, 3 * Page.SIZE, 0x5000_0000L));
+        assertEquals(-1, memory.findFree(0x4000_0000L, 3 * Page.SIZE, 0x4000_3000L));
+    }
+
+    @Test
+    void accessibleChecksEveryPageAndItsProtection() {
+        memory.map(0x8000, Page.SIZE, Page.READ);
+        memory.map(0x9000, Page.SIZE, Page.READ | Page.WRITE);
+        assertTrue(memory.accessible(0x8ff0, 0x20, Page.READ));
+        assertFalse(memory.accessible(0x8ff0, 0x20, Page.WRITE));
+        assertFalse(memory.accessible(0x9ff0, 0x20, Page.READ));
+    }
+
+    @Test
+    void rejectsUnalignedOrOutOfRangeMappings() {
+        assertThrows(IllegalArgumentException.class, () -> memory.map(0x8001, Page.SIZE, Page.READ));
+        assertThrows(IllegalArgumentException.class, () -> memory.map(0xffff_f000L, 2 * Page.SIZE, Page.READ));
+    }
+}

@@ -43,9 +43,9 @@ final class CommandLine {
     // Option lists, as QEMU names them in its messages.
     static final OptsList MEMORY = OptsList.qemuOpts("memory", "size").param("size", Type.SIZE)
             .param("slots", Type.NUMBER).param("maxmem", Type.SIZE);
-    static final OptsList SMP = OptsList.keyval("smp", "cpus")
+    static final OptsList SMP = OptsList.keyval("smp-opts", "cpus")
             .params(Type.NUMBER, "cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads");
-    static final OptsList BOOT = OptsList.keyval("boot", "order").params(Type.STRING, "order", "once", "splash")
+    static final OptsList BOOT = OptsList.keyval("boot-opts", "order").params(Type.STRING, "order", "once", "splash")
             .params(Type.BOOL, "menu", "strict").params(Type.NUMBER, "splash-time", "reboot-timeout");
     static final OptsList CHARDEV = OptsList.qemuOpts("chardev", "backend")
             .params(Type.STRING, "backend", "chardev", "fd", "host", "localaddr", "localport", "logfile", "name", "path",
@@ -561,7 +561,7 @@ final class CommandLine {
     /** CPU topology, following QEMU 7.2's documented rules: missing values are derived preferring cores. */
     private MachineConfig.Smp checkSmp(MachineTypes.MachineType machine) {
         Opts opts = Opts.of(smpEntries);
-        SMP.checkKeyval(opts);
+        SMP.checkKeyval(opts, "smp");
         long[] v = new long[7];
         String[] keys = {"cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads"};
         boolean zero = false;
@@ -615,7 +615,7 @@ final class CommandLine {
 
     private MachineConfig.Boot checkBoot() {
         Opts opts = Opts.of(bootEntries);
-        BOOT.checkKeyval(opts);
+        BOOT.checkKeyval(opts, "boot");
         String order = opts.get("order", "cad");
         checkBootDevices(order);
         String once = opts.get("once");
@@ -704,10 +704,12 @@ final class CommandLine {
             for (String b : CHARDEV_BACKENDS) text.append("  ").append(b).append('\n');
             help(text.toString());
         }
+        if (backend != null && !CHARDEV_BACKENDS.contains(backend)) {
+            throw new UserError("'" + backend + "' is not a valid char driver name");
+        }
         String id = opts.get("id");
         if (id == null) throw new UserError("chardev: no id specified");
         if (backend == null) throw new UserError("chardev: \"" + id + "\" missing backend");
-        if (!CHARDEV_BACKENDS.contains(backend)) throw new UserError("'" + backend + "' is not a valid char driver name");
         if (backend.equals("file")) {
             String path = opts.get("path");
             if (path == null) throw new UserError("chardev: file: no filename given");

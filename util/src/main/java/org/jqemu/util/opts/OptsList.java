@@ -134,13 +134,14 @@ public final class OptsList {
 
     /**
      * Keyval lists: checks values in parameter order, then unknown keys, with the messages of QEMU's
-     * QAPI input visitor ("Parameter 'smp.cpus' expects integer", "Parameter 'boot.foo' is unexpected").
+     * QAPI input visitor, which name the parameter by {@code path} ("Parameter 'smp.cpus' expects integer",
+     * "Parameter 'boot.foo' is unexpected").
      */
-    public void checkKeyval(Opts opts) {
+    public void checkKeyval(Opts opts, String path) {
         for (Param p : params.values()) {
             String v = opts.get(p.name());
             if (v == null) continue;
-            String where = "Parameter '" + name + "." + p.name() + "'";
+            String where = "Parameter '" + path + "." + p.name() + "'";
             switch (p.type()) {
                 case STRING -> { }
                 case BOOL -> { if (parseBool(v) == null) throw new UserError(where + " expects 'on' or 'off'"); }
@@ -155,7 +156,7 @@ public final class OptsList {
             }
         }
         for (String key : opts.keys()) {
-            if (!params.containsKey(key)) throw new UserError("Parameter '" + name + "." + key + "' is unexpected");
+            if (!params.containsKey(key)) throw new UserError("Parameter '" + path + "." + key + "' is unexpected");
         }
     }
 

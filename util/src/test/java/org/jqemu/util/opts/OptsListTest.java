@@ -15,7 +15,7 @@ class OptsListTest {
             .param("size", OptsList.Type.SIZE).param("slots", OptsList.Type.NUMBER).param("maxmem", OptsList.Type.SIZE);
     private static final OptsList CHARDEV = OptsList.qemuOpts("chardev", "backend")
             .params(OptsList.Type.STRING, "backend", "port", "host").params(OptsList.Type.BOOL, "server", "wait");
-    private static final OptsList SMP = OptsList.keyval("smp", "cpus").params(OptsList.Type.NUMBER, "cpus", "maxcpus");
+    private static final OptsList SMP = OptsList.keyval("smp-opts", "cpus").params(OptsList.Type.NUMBER, "cpus", "maxcpus");
 
     private final List<String> warnings = new ArrayList<>();
 
@@ -77,7 +77,7 @@ class OptsListTest {
         assertEquals(1, help.status());
         HelpRequested keyvalHelp = assertThrows(HelpRequested.class, () -> SMP.parse("2,help", warnings::add));
         assertEquals(0, keyvalHelp.status());
-        assertEquals("smp options:\n  cpus=<num>\n  maxcpus=<num>\n", keyvalHelp.text());
+        assertEquals("smp-opts options:\n  cpus=<num>\n  maxcpus=<num>\n", keyvalHelp.text());
     }
 
     @Test
@@ -92,10 +92,10 @@ class OptsListTest {
     @Test
     void keyvalChecksComeLater() {
         Opts o = SMP.parse("foo,bar=1", warnings::add);
-        assertEquals("Parameter 'smp.cpus' expects integer", assertThrows(UserError.class, () -> SMP.checkKeyval(o)).getMessage());
+        assertEquals("Parameter 'smp.cpus' expects integer", assertThrows(UserError.class, () -> SMP.checkKeyval(o, "smp")).getMessage());
         Opts unknown = SMP.parse("2,bar=1", warnings::add);
-        assertEquals("Parameter 'smp.bar' is unexpected", assertThrows(UserError.class, () -> SMP.checkKeyval(unknown)).getMessage());
-        SMP.checkKeyval(SMP.parse("2,maxcpus=0x4", warnings::add));
+        assertEquals("Parameter 'smp.bar' is unexpected", assertThrows(UserError.class, () -> SMP.checkKeyval(unknown, "smp")).getMessage());
+        SMP.checkKeyval(SMP.parse("2,maxcpus=0x4", warnings::add), "smp");
         assertEquals(Long.valueOf(-1), OptsList.parseInteger("-1"));
         assertEquals(null, OptsList.parseInteger("99999999999999999999"));
     }

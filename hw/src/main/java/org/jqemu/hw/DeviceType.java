@@ -1,6 +1,5 @@
 package org.jqemu.hw;
 
-import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -34,8 +33,8 @@ public record DeviceType(String name, DeviceCategory category, String bus, Strin
     public String propertiesHelp() {
         if (properties.isEmpty()) return "There are no options for " + name + ".\n";
         StringBuilder out = new StringBuilder(name).append(" options:\n");
-        properties.stream().sorted(Comparator.comparing(DeviceProperty::name))
-                .forEach(p -> out.append(p.helpLine()).append('\n'));
+        // QEMU sorts the printed lines ("splash-time=..." before "splash=...").
+        properties.stream().map(DeviceProperty::helpLine).sorted().forEach(line -> out.append(line).append('\n'));
         return out.toString();
     }
 }

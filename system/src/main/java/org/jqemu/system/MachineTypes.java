@@ -1,7 +1,6 @@
 package org.jqemu.system;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,8 +121,9 @@ public final class MachineTypes {
     /** The text of "-machine TYPE,help". */
     public static String propertiesHelp(MachineType type) {
         StringBuilder out = new StringBuilder(type.qomName()).append(" options:\n");
-        type.properties().stream().sorted(Comparator.comparing(Property::name)).forEach(p ->
-                out.append(String.format("  %-22s - %s\n", p.name() + "=<" + p.kind().helpName + ">", p.description())));
+        type.properties().stream()
+                .map(p -> String.format("  %-22s - %s", p.name() + "=<" + p.kind().helpName + ">", p.description()))
+                .sorted().forEach(line -> out.append(line).append('\n'));
         return out.toString();
     }
 }

@@ -1,7 +1,6 @@
 package org.jqemu.util.opts;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -160,13 +159,13 @@ public final class OptsList {
         }
     }
 
-    /** QEMU's "NAME options:" list: one "  key=<type>" line per parameter, sorted. */
+    /** QEMU's "NAME options:" list: one "  key=<type>" line per parameter, the lines sorted as QEMU sorts them. */
     public String help() {
         StringBuilder out = new StringBuilder(name).append(" options:\n");
-        params.values().stream().sorted(Comparator.comparing(Param::name)).forEach(p -> {
+        params.values().stream().map(p -> {
             String left = "  " + p.name() + "=<" + p.type().helpName + ">";
-            out.append(p.help() == null ? left : String.format("%-24s - %s", left, p.help())).append('\n');
-        });
+            return p.help() == null ? left : String.format("%-24s - %s", left, p.help());
+        }).sorted().forEach(line -> out.append(line).append('\n'));
         return out.toString();
     }
 

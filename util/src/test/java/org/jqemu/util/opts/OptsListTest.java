@@ -81,6 +81,14 @@ class OptsListTest {
     }
 
     @Test
+    void helpLinesSortLikeQemus() {
+        // qemu-system-i386 -boot help lists splash-time before splash ('-' sorts before '=').
+        OptsList boot = OptsList.keyval("boot-opts", "order").params(OptsList.Type.STRING, "splash", "order")
+                .param("splash-time", OptsList.Type.NUMBER);
+        assertEquals("boot-opts options:\n  order=<str>\n  splash-time=<num>\n  splash=<str>\n", boot.help());
+    }
+
+    @Test
     void anyKeyListsPassHelpOn() {
         OptsList device = OptsList.qemuOptsAnyKey("device", "driver");
         Opts o = device.parse("e1000,help", warnings::add);

@@ -334,6 +334,7 @@ final class CommandLine {
 
     void display(String arg, String location) {
         Opts opts = DISPLAY.parse(arg, warnings);
+        if (opts.hasHelpKey()) throw new UserError("Help is not available for this option");
         String type = opts.get("type", "");
         if (Opts.isHelp(type)) {
             defer(Phase.HELP, location, () -> help("Available display backend types:\n" + String.join("\n", DISPLAYS) + "\n"));
@@ -367,7 +368,7 @@ final class CommandLine {
     void log(String arg) {
         String list = logItemsHelp();
         for (String item : arg.split(",", -1)) {
-            if (Opts.isHelp(item)) throw new HelpRequested(list, 0);
+            // QEMU lists the items and fails, also for "-d help".
             if (!LOG_ITEMS.containsKey(item)) throw new HelpRequested(list, 1);
             logItems.add(item);
         }
@@ -476,6 +477,8 @@ final class CommandLine {
                 throw new LocatedError(d.location(), List.of(e.getMessage()));
             }
         }
+        location = null;
+        warnNetdevsWithoutPeer();
         // No graphical display exists yet: the default is no display.
         String displayType = display.equals("default") ? "none" : display;
         return new MachineConfig(machineType[0], Map.copyOf(machineProps), accelerator[0], cpuConfig[0], smp[0],
@@ -518,7 +521,11 @@ final class CommandLine {
             String withUnit = !size.isEmpty() && Character.isDigit(size.charAt(size.length() - 1)) ? size + "M" : size;
             long bytes;
             try {
-                bytes = Sizes.parseBytes(withUnit);
+                Sizes.Parsed parsed = Sizes.parse(withUnit);
+                if (parsed.hexWithSuffix()) {
+                    warnings.accept("warning: Using a multiplier suffix on hex numbers is deprecated: " + withUnit);
+                }
+                bytes = parsed.bytes();
             } catch (Sizes.BadSize bad) {
                 throw new UserError("Parameter 'memory.size' expects size");
             }
@@ -558,60 +565,63 @@ final class CommandLine {
         }
     }
 
-    /** CPU topology, following QEMU 7.2's documented rules: missing values are derived preferring cores. */
+    /**
+     * CPU topology, following QEMU 7.2's documented rules: missing values are derived preferring cores.
+     * Counts are unsigned 32-bit, as in QEMU ("-smp -1" asks for 4294967295 CPUs).
+     */
     private MachineConfig.Smp checkSmp(MachineTypes.MachineType machine) {
         Opts opts = Opts.of(smpEntries);
         SMP.checkKeyval(opts, "smp");
-        long[] v = new long[7];
         String[] keys = {"cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads"};
+        int[] v = new int[keys.length];
         boolean zero = false;
         for (int i = 0; i < keys.length; i++) {
-            v[i] = opts.has(keys[i]) ? OptsList.parseInteger(opts.get(keys[i])) : 0;
+            v[i] = opts.has(keys[i]) ? (int) (long) OptsList.parseInteger(opts.get(keys[i])) : 0;
             zero |= opts.has(keys[i]) && v[i] == 0;
         }
         if (zero) {
             warnings.accept("warning: Deprecated CPU topology (considered invalid): "
                     + "CPU topology parameters must be greater than zero");
         }
-        long cpus = v[0], maxCpus = v[1], sockets = v[2], dies = v[3], clusters = v[4], cores = v[5], threads = v[6];
+        int cpus = v[0], maxCpus = v[1], sockets = v[2], dies = v[3], clusters = v[4], cores = v[5], threads = v[6];
         if (clusters > 1) throw new UserError("clusters not supported by this machine's CPU topology");
-        if (dies == 0) dies = 1;
+        dies = dies == 0 ? 1 : dies;
+        threads = threads == 0 ? 1 : threads;
         if (cpus == 0 && maxCpus == 0) {
             sockets = sockets == 0 ? 1 : sockets;
             cores = cores == 0 ? 1 : cores;
-            threads = threads == 0 ? 1 : threads;
         } else {
             maxCpus = maxCpus == 0 ? cpus : maxCpus;
-            threads = threads == 0 ? 1 : threads;
             if (cores == 0) {
                 sockets = sockets == 0 ? 1 : sockets;
-                cores = maxCpus / (sockets * dies * threads);
+                cores = divide(maxCpus, sockets * dies * threads);
             } else if (sockets == 0) {
-                sockets = maxCpus / (dies * cores * threads);
+                sockets = divide(maxCpus, dies * cores * threads);
             }
         }
-        long product = sockets * dies * cores * threads;
+        int product = sockets * dies * cores * threads;
         maxCpus = maxCpus == 0 ? product : maxCpus;
         cpus = cpus == 0 ? maxCpus : cpus;
+        String topology = "sockets (" + u(sockets) + ") * dies (" + u(dies) + ") * cores (" + u(cores) + ") * threads ("
+                + u(threads) + ")";
         if (product != maxCpus) {
-            throw new UserError(String.format("Invalid CPU topology: product of the hierarchy must match maxcpus: "
-                    + "sockets (%d) * dies (%d) * cores (%d) * threads (%d) != maxcpus (%d)", sockets, dies, cores, threads, maxCpus));
+            throw new UserError("Invalid CPU topology: product of the hierarchy must match maxcpus: " + topology
+                    + " != maxcpus (" + u(maxCpus) + ")");
         }
-        if (maxCpus < cpus) {
-            throw new UserError(String.format("Invalid CPU topology: maxcpus must be equal to or greater than smp: "
-                    + "sockets (%d) * dies (%d) * cores (%d) * threads (%d) == maxcpus (%d) < smp_cpus (%d)",
-                    sockets, dies, cores, threads, maxCpus, cpus));
+        if (Integer.compareUnsigned(maxCpus, cpus) < 0) {
+            throw new UserError("Invalid CPU topology: maxcpus must be equal to or greater than smp: " + topology
+                    + " == maxcpus (" + u(maxCpus) + ") < smp_cpus (" + u(cpus) + ")");
         }
-        if (cpus > machine.maxCpus() || cpus < 0) {
-            throw new UserError(String.format("Invalid SMP CPUs %d. The max CPUs supported by machine '%s' is %d",
-                    (int) cpus, machine.name(), machine.maxCpus()));
+        if (Integer.compareUnsigned(maxCpus, machine.maxCpus()) > 0) {
+            throw new UserError("Invalid SMP CPUs " + maxCpus + ". The max CPUs supported by machine '" + machine.name()
+                    + "' is " + machine.maxCpus());
         }
-        if (maxCpus > machine.maxCpus() || maxCpus < 0) {
-            throw new UserError(String.format("Invalid SMP CPUs %d. The max CPUs supported by machine '%s' is %d",
-                    (int) maxCpus, machine.name(), machine.maxCpus()));
-        }
-        return new MachineConfig.Smp((int) cpus, (int) maxCpus, (int) sockets, (int) dies, (int) cores, (int) threads);
+        return new MachineConfig.Smp(cpus, maxCpus, sockets, dies, cores, threads);
     }
+
+    private static int divide(int dividend, int divisor) { return divisor == 0 ? 0 : Integer.divideUnsigned(dividend, divisor); }
+
+    private static String u(int count) { return Integer.toUnsignedString(count); }
 
     private MachineConfig.Boot checkBoot() {
         Opts opts = Opts.of(bootEntries);
@@ -807,6 +817,15 @@ final class CommandLine {
             if (NETDEV_USER_BOOLS.contains(e.key()) && OptsList.parseBool(e.value()) == null) {
                 throw new UserError("Parameter '" + e.key() + "' expects 'on' or 'off'");
             }
+        }
+    }
+
+    /** A -netdev no device uses (no NIC model exists yet) gets QEMU's warning. */
+    private void warnNetdevsWithoutPeer() {
+        Set<Object> used = new HashSet<>();
+        for (DeviceConfig d : deviceConfigs) used.add(d.values().get("netdev"));
+        for (Opts n : netdevs.values()) {
+            if (!used.contains(n.get("id"))) warnings.accept("warning: netdev " + n.get("id") + " has no peer");
         }
     }
 

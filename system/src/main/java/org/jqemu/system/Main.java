@@ -84,7 +84,7 @@ public final class Main {
      * machine from; until system emulation exists it says so and fails.
      */
     static int start(MachineConfig config, PrintStream err) {
-        String machine = config.machine().name().startsWith("pc") ? "pc" : config.machine().name();
+        String machine = config.machine().name().equals(MachineTypes.PC_VERSIONED) ? "pc" : config.machine().name();
         FrontEnd.report(err, PROGRAM, "the " + machine + " machine cannot run guests yet (system emulation is under construction)");
         return 1;
     }

@@ -43,7 +43,13 @@ public final class Sizes {
             while (pos < text.length() && isDigit(text.charAt(pos))) pos++;
         }
         if (pos == digitsStart) throw new BadSize(Failure.INVALID);
-        long whole = parseUnsigned(text.substring(digitsStart, pos), hex ? 16 : 10);
+        long whole;
+        try {
+            whole = parseUnsigned(text.substring(digitsStart, pos), hex ? 16 : 10);
+        } catch (BadSize tooLarge) {
+            // QEMU reports a too-large number as out of range only when nothing follows it.
+            throw pos == text.length() ? tooLarge : new BadSize(Failure.INVALID);
+        }
         double fraction = 0;
         if (pos < text.length() && text.charAt(pos) == '.') {
             if (hex) throw new BadSize(Failure.INVALID);

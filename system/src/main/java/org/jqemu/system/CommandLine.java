@@ -40,36 +40,9 @@ final class CommandLine {
     static final long RAM_ALIGN = 8192;
     static final long MAX_MEMORY_SLOTS = 256;
 
-    // Option lists, as QEMU names them in its messages.
-    static final OptsList MEMORY = OptsList.qemuOpts("memory", "size").param("size", Type.SIZE)
-            .param("slots", Type.NUMBER).param("maxmem", Type.SIZE);
-    static final OptsList SMP = OptsList.keyval("smp-opts", "cpus")
-            .params(Type.NUMBER, "cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads");
-    static final OptsList BOOT = OptsList.keyval("boot-opts", "order").params(Type.STRING, "order", "once", "splash")
-            .params(Type.BOOL, "menu", "strict").params(Type.NUMBER, "splash-time", "reboot-timeout");
-    static final OptsList CHARDEV = OptsList.qemuOpts("chardev", "backend")
-            .params(Type.STRING, "backend", "chardev", "fd", "host", "localaddr", "localport", "logfile", "name", "path",
-                    "port", "tls-authz", "tls-creds")
-            .params(Type.BOOL, "abstract", "append", "clipboard", "delay", "ipv4", "ipv6", "logappend", "mouse", "mux",
-                    "nodelay", "server", "signal", "telnet", "tight", "tn3270", "wait", "websocket")
-            .params(Type.NUMBER, "cols", "debug", "height", "reconnect", "rows", "to", "width").param("size", Type.SIZE);
-    static final OptsList DEVICE = OptsList.qemuOptsAnyKey("device", "driver");
-    static final OptsList ACCEL = OptsList.qemuOptsAnyKey("accel", "accel");
-    static final OptsList DRIVE = OptsList.qemuOptsAnyKey("drive", null);
-    static final OptsList NETDEV = OptsList.qemuOptsAnyKey("netdev", "type");
-    static final OptsList NIC = OptsList.qemuOptsAnyKey("nic", "type");
-    static final OptsList NET = OptsList.qemuOptsAnyKey("net", "type");
-    static final OptsList OBJECT = OptsList.qemuOptsAnyKey("object", "qom-type");
-    static final OptsList MON = OptsList.qemuOpts("mon", "chardev").params(Type.STRING, "chardev", "mode")
-            .param("pretty", Type.BOOL);
-    static final OptsList NAME = OptsList.qemuOpts("name", "guest").params(Type.STRING, "guest", "process")
-            .param("debug-threads", Type.BOOL);
-    static final OptsList RTC = OptsList.qemuOpts("rtc", null).params(Type.STRING, "base", "clock", "driftfix");
-    static final OptsList ICOUNT = OptsList.qemuOpts("icount", "shift").params(Type.STRING, "shift", "rr", "rrfile",
-            "rrsnapshot").params(Type.BOOL, "align", "sleep");
-    static final OptsList TRACE = OptsList.qemuOpts("trace", "enable").params(Type.STRING, "enable", "events", "file");
-    static final OptsList GLOBAL = OptsList.qemuOpts("global", null).params(Type.STRING, "driver", "property", "value");
-    static final OptsList DISPLAY = OptsList.qemuOptsAnyKey("display", "type");
+    // The lists whose values are checked after all options are read.
+    static final OptsList SMP = Options.SMP;
+    static final OptsList BOOT = Options.BOOT;
 
     static final List<String> ACCELERATORS = List.of("tcg");
     static final List<String> CHARDEV_BACKENDS = List.of("stdio", "null", "socket", "file");
@@ -184,6 +157,9 @@ final class CommandLine {
         this.devices = devices;
     }
 
+    /** Where the option being read sends its warnings. */
+    Consumer<String> warnings() { return warnings; }
+
     /** The option now being handled (null while checking things no single option caused). */
     void at(String optionLocation) { location = optionLocation; }
 
@@ -193,14 +169,8 @@ final class CommandLine {
 
     // ---- Handlers: one per option of the table; "location" is the option as written, for later errors.
 
-    void machine(String arg, String location) {
-        Opts opts = Opts.parseKeyval(arg, "type");
+    void machine(Opts opts, String location) {
         machineEntries.addAll(opts.entries());
-        if (opts.helpWanted()) {
-            String type = lastValue(machineEntries, "type");
-            MachineTypes.MachineType t = type == null ? null : MachineTypes.resolve(type);
-            help(t == null ? MachineTypes.help() : MachineTypes.propertiesHelp(t));
-        }
         if (Opts.isHelp(opts.get("type", ""))) defer(Phase.HELP, location, () -> help(MachineTypes.help()));
     }
 
@@ -209,8 +179,7 @@ final class CommandLine {
         if (Opts.isHelp(arg)) defer(Phase.HELP, location, () -> help(CpuModels.help()));
     }
 
-    void accel(String arg, String location) {
-        Opts opts = ACCEL.parse(arg, warnings);
+    void accel(Opts opts, String location) {
         accels.add(new Located<>(location, opts));
         if (Opts.isHelp(opts.get("accel", ""))) {
             defer(Phase.HELP, location, () -> help("Accelerators supported in QEMU binary:\n" + String.join("\n", ACCELERATORS) + "\n"));
@@ -219,11 +188,11 @@ final class CommandLine {
 
     void enableKvm() { kvmRequested = true; }
 
-    void smp(String arg) { smpEntries.addAll(SMP.parse(arg, warnings).entries()); }
+    void smp(Opts opts) { smpEntries.addAll(opts.entries()); }
 
-    void memory(String arg) { memoryEntries.addAll(MEMORY.parse(arg, warnings).entries()); }
+    void memory(Opts opts) { memoryEntries.addAll(opts.entries()); }
 
-    void boot(String arg) { bootEntries.addAll(BOOT.parse(arg, warnings).entries()); }
+    void boot(Opts opts) { bootEntries.addAll(opts.entries()); }
 
     void bios(String arg) { bios = arg; }
 
@@ -235,8 +204,7 @@ final class CommandLine {
 
     void append(String arg) { append = arg; }
 
-    void drive(String arg, String location) {
-        Opts opts = DRIVE.parse(arg, warnings);
+    void drive(Opts opts, String location) {
         driveArgs.add(new Located<>(location, opts));
     }
 
@@ -250,8 +218,7 @@ final class CommandLine {
 
     void snapshot() { snapshot = true; }
 
-    void netdev(String arg, String location) {
-        Opts opts = NETDEV.parse(arg, warnings);
+    void netdev(Opts opts, String location) {
         if (Opts.isHelp(opts.get("type", ""))) {
             defer(Phase.HELP, location, () -> help("Available netdev backend types:\n" + String.join("\n", NETDEV_TYPES) + "\n"));
             return;
@@ -262,11 +229,11 @@ final class CommandLine {
         defer(Phase.NETDEV, location, () -> checkNetdev(opts));
     }
 
-    void nic(String arg, String location) { nicOrNet(NIC.parse(arg, warnings), location, List.of("user", "none")); }
+    void nic(Opts opts) { nicOrNet(opts, List.of("user", "none")); }
 
-    void net(String arg, String location) { nicOrNet(NET.parse(arg, warnings), location, List.of("nic", "user", "none")); }
+    void net(Opts opts) { nicOrNet(opts, List.of("nic", "user", "none")); }
 
-    private void nicOrNet(Opts opts, String location, List<String> types) {
+    private void nicOrNet(Opts opts, List<String> types) {
         String type = opts.get("type", "");
         if (!types.contains(type)) throw new UserError("Parameter 'type' does not accept value '" + type + "'");
         nics.add(opts);
@@ -274,14 +241,12 @@ final class CommandLine {
         if (model != null) defer(Phase.NETDEV, null, () -> checkNicModel(model));
     }
 
-    void device(String arg, String location) {
-        Opts opts = DEVICE.parse(arg, warnings);
+    void device(Opts opts, String location) {
         Phase phase = Opts.isHelp(opts.get("driver", "")) || opts.hasHelpKey() ? Phase.HELP : Phase.DEVICE;
         defer(phase, location, () -> deviceConfigs.add(devices.configure(opts, chardevs::containsKey)));
     }
 
-    void chardev(String arg, String location) {
-        Opts opts = CHARDEV.parse(arg, warnings);
+    void chardev(Opts opts, String location) {
         String id = opts.get("id");
         if (id != null && chardevs.containsKey(id)) throw new UserError("Duplicate ID '" + id + "' for chardev");
         Phase phase = Opts.isHelp(opts.get("backend", "")) ? Phase.HELP : Phase.CHARDEV;
@@ -312,8 +277,7 @@ final class CommandLine {
         into.add(spec);
     }
 
-    void mon(String arg, String location) {
-        Opts opts = MON.parse(arg, warnings);
+    void mon(Opts opts, String location) {
         String chardev = opts.get("chardev", "");
         String mode = opts.get("mode", "readline");
         defer(Phase.MONITOR, location, () -> {
@@ -332,8 +296,7 @@ final class CommandLine {
 
     void nographic() { nographic = true; }
 
-    void display(String arg, String location) {
-        Opts opts = DISPLAY.parse(arg, warnings);
+    void display(Opts opts, String location) {
         if (opts.hasHelpKey()) throw new UserError("Help is not available for this option");
         String type = opts.get("type", "");
         if (Opts.isHelp(type)) {
@@ -382,16 +345,15 @@ final class CommandLine {
 
     void logFile(String arg) { logFile = arg; }
 
-    void name(String arg) { name = NAME.parse(arg, warnings).get("guest"); }
+    void name(Opts opts) { name = opts.get("guest"); }
 
-    void rtc(String arg) {
+    void rtc(Opts opts) {
         List<Opts.Entry> merged = new ArrayList<>(rtc.entries());
-        merged.addAll(RTC.parse(arg, warnings).entries());
+        merged.addAll(opts.entries());
         rtc = Opts.of(merged);
     }
 
-    void icount(String arg) {
-        Opts opts = ICOUNT.parse(arg, warnings);
+    void icount(Opts opts) {
         String shift = opts.get("shift", "auto");
         if (!shift.equals("auto")) {
             Long value = OptsList.parseInteger(shift);
@@ -408,8 +370,7 @@ final class CommandLine {
         usbDevices.add(arg);
     }
 
-    void object(String arg, String location) {
-        Opts opts = OBJECT.parse(arg, warnings);
+    void object(Opts opts, String location) {
         String type = opts.get("qom-type", "");
         if (Opts.isHelp(type)) {
             defer(Phase.HELP, location, () -> help("List of user creatable objects:\n"));
@@ -427,10 +388,10 @@ final class CommandLine {
                     new Opts.Entry("property", arg.substring(dot + 1, eq)), new Opts.Entry("value", arg.substring(eq + 1)))));
             return;
         }
-        globals.add(GLOBAL.parse(arg, warnings));
+        globals.add(Options.GLOBAL.parse(arg, warnings));
     }
 
-    void trace(String arg) { traces.add(TRACE.parse(arg, warnings)); }
+    void trace(Opts opts) { traces.add(opts); }
 
     void daemonize() { daemonize = true; }
 
@@ -463,6 +424,7 @@ final class CommandLine {
             if (vga != null && !VGA_TYPES.containsKey(vga) && !Opts.isHelp(vga)) throw new UserError("unknown vga type: " + vga);
             checkRtc();
         });
+        defer(Phase.DEVICE, null, () -> checkReadOnlyDisks(drives));
         List<Deferred> ordered = new ArrayList<>(deferred);
         ordered.sort(Comparator.comparing(Deferred::phase));
         for (Deferred d : ordered) {
@@ -491,8 +453,6 @@ final class CommandLine {
                 new MachineConfig.Debug(List.copyOf(logItems), logFile, List.copyOf(traces)),
                 new MachineConfig.Host(daemonize, pidFile));
     }
-
-    private static String lastValue(List<Opts.Entry> entries, String key) { return Opts.of(entries).get(key); }
 
     private MachineTypes.MachineType checkMachine(Map<String, String> props) {
         Opts opts = Opts.of(machineEntries);
@@ -750,7 +710,8 @@ final class CommandLine {
             String probed = probeFormat(file);
             if (format == null) {
                 format = probed;
-                if (format.equals("raw")) {
+                // The warning is about writes to block 0: read-only drives (CD-ROMs) do not get it.
+                if (format.equals("raw") && !readOnly(opts)) {
                     reporter.raw("WARNING: Image format was not specified for '" + file + "' and probing guessed raw.\n"
                             + "         Automatically detecting the format is dangerous for raw images, write operations "
                             + "on block 0 will be restricted.\n"
@@ -770,9 +731,21 @@ final class CommandLine {
             index = (int) (long) i;
             checkDrivePlace(iface, index, drives);
         }
-        boolean readOnly = opts.bool("read-only", opts.bool("readonly", media.equals("cdrom")));
-        drives.add(new MachineConfig.Drive(file, format, iface, index, media, readOnly,
+        drives.add(new MachineConfig.Drive(file, format, iface, index, media, readOnly(opts),
                 opts.bool("snapshot", snapshot), opts.get("id"), Map.of()));
+    }
+
+    private static boolean readOnly(Opts drive) {
+        return drive.bool("read-only", drive.bool("readonly", "cdrom".equals(drive.get("media"))));
+    }
+
+    /** An IDE hard disk cannot be read-only (QEMU refuses when it creates the disk). */
+    private static void checkReadOnlyDisks(List<MachineConfig.Drive> drives) {
+        for (MachineConfig.Drive d : drives) {
+            if (d.interfaceType().equals("ide") && d.media().equals("disk") && d.readOnly() && d.file() != null) {
+                throw new UserError("Block node is read-only");
+            }
+        }
     }
 
     /** IDE: two buses of two units; floppy: one bus of two. */

@@ -7,6 +7,7 @@ import org.jqemu.hw.DeviceRegistry;
 import org.jqemu.util.FrontEnd;
 import org.jqemu.util.FrontEnd.UserError;
 import org.jqemu.util.opts.HelpRequested;
+import org.jqemu.util.opts.Opts;
 
 /**
  * jqemu-system-i386: reads QEMU's command line into a {@link MachineConfig}, then {@link #start starts}
@@ -70,7 +71,8 @@ public final class Main {
             }
             line.at(location);
             try {
-                option.handler().handle(line, arg, location);
+                Opts opts = option.grammar() == null ? null : option.grammar().parse(arg, line.warnings());
+                option.handler().handle(line, new Options.Argument(arg, opts, location));
             } catch (UserError e) {
                 throw new LocatedError(location, List.of(e.getMessage()));
             }

@@ -97,15 +97,19 @@ class MainTest {
         Path disk = Files.write(dir.resolve("a,b.img"), new byte[512]);
         Path qcow = Files.write(dir.resolve("q.qcow2"), new byte[] {'Q', 'F', 'I', (byte) 0xfb, 0, 0, 0, 3});
         MachineConfig c = parse("-drive", "file=" + disk.toString().replace(",", ",,") + ",format=raw,if=ide",
-                "-hdb", qcow.toString(), "-cdrom", disk.toString(), "-snapshot");
-        assertEquals(3, c.drives().size());
+                "-hdb", qcow.toString(), "-cdrom", disk.toString(), "-snapshot", "-hdd", disk.toString());
+        assertEquals(4, c.drives().size());
         assertEquals(disk.toString(), c.drives().get(0).file());
         assertEquals("qcow2", c.drives().get(1).format());
         assertEquals(1, c.drives().get(1).index());
         assertEquals("cdrom", c.drives().get(2).media());
         assertTrue(c.drives().get(2).readOnly());
         assertTrue(c.snapshot());
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("probing guessed raw"));
+        // Only the writable raw image without a format (-hdd) gets QEMU's probing warning.
+        assertEquals("WARNING: Image format was not specified for '" + disk + "' and probing guessed raw.",
+                err.toString(StandardCharsets.UTF_8).lines().findFirst().orElse(""));
+        assertEquals(3, err.toString(StandardCharsets.UTF_8).lines().count());
+        assertEquals("raw", c.drives().get(3).format());
     }
 
     @Test
@@ -165,6 +169,16 @@ class MainTest {
         assertTrue(h.out().contains("\n-m [size=]megs[,slots=n,maxmem=size]\n                configure guest RAM"));
         // Every option of the table appears in the help.
         for (Options.Option o : Options.all()) assertTrue(h.out().contains("\n-" + o.name()), o.name());
+    }
+
+    @Test
+    void impliedKeysAreQemus() {
+        String[][] expected = {{"machine", "type"}, {"M", "type"}, {"m", "size"}, {"smp", "cpus"}, {"boot", "order"},
+            {"accel", "accel"}, {"device", "driver"}, {"netdev", "type"}, {"nic", "type"}, {"net", "type"},
+            {"chardev", "backend"}, {"object", "qom-type"}, {"mon", "chardev"}, {"name", "guest"}, {"icount", "shift"},
+            {"trace", "enable"}, {"display", "type"}, {"drive", null}, {"rtc", null}, {"cpu", null}};
+        for (String[] e : expected) assertEquals(e[1], Options.find(e[0]).impliedKey(), e[0]);
+        assertTrue(Options.find("S").grammar() == null && !Options.find("S").hasArg());
     }
 
     @Test

@@ -14,6 +14,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -57,7 +62,7 @@ class QemuCompatibilityTest {
         assumeTrue(ci || qemuInstalled(), QEMU + " is not installed (package qemu-system-x86)");
         List<String> args = new ArrayList<>(PREFIX);
         args.addAll(Arrays.asList(line.split(" ")));
-        Outcome qemu = runQemu(args);
+        Outcome qemu = qemuOutcome(args, "");
         Outcome ours = runOurs(args);
         assertEquals(qemu.err(), ours.err(), "stderr of " + line);
         assertEquals(qemu.out(), ours.out(), "stdout of " + line);
@@ -73,7 +78,7 @@ class QemuCompatibilityTest {
         List<String> args = new ArrayList<>(PREFIX);
         args.addAll(List.of("-qmp", "stdio"));
         args.addAll(Arrays.asList(line.split(" ")));
-        Outcome qemu = runQemu(args, QMP_QUIT);
+        Outcome qemu = qemuOutcome(args, QMP_QUIT);
         assertEquals(0, qemu.status(), "qemu-system-i386 refused " + line + ":\n" + qemu.err());
         Outcome ours = runOurs(args);
         assertTrue(NOT_YET.matcher(ours.err()).find(), "no 'cannot run guests yet' at the end of:\n" + ours.err());
@@ -93,7 +98,41 @@ class QemuCompatibilityTest {
         return new Outcome(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
-    private static Outcome runQemu(List<String> args) throws Exception { return runQemu(args, ""); }
+    /**
+     * QEMU takes most of the time, mostly waiting: its runs start together on first use, a few at a
+     * time, and each test waits for its own.
+     */
+    private static final Map<String, Future<Outcome>> QEMU_RUNS = new ConcurrentHashMap<>();
+
+    private static synchronized void startQemuRuns() throws IOException {
+        if (!QEMU_RUNS.isEmpty()) return;
+        ExecutorService pool = Executors.newFixedThreadPool(6, r -> {
+            Thread t = new Thread(r, "qemu-oracle");
+            t.setDaemon(true);
+            return t;
+        });
+        for (String line : cases().toList()) submit(pool, line, "");
+        for (String line : acceptedCases().toList()) {
+            List<String> args = new ArrayList<>(List.of("-qmp", "stdio"));
+            args.addAll(Arrays.asList(line.split(" ")));
+            submit(pool, String.join(" ", args), QMP_QUIT);
+        }
+        pool.shutdown();
+    }
+
+    private static void submit(ExecutorService pool, String line, String input) {
+        // Lines that open an image run on their own, when their test comes: QEMU locks images.
+        if (line.contains("/dev/null")) return;
+        List<String> args = new ArrayList<>(PREFIX);
+        args.addAll(Arrays.asList(line.split(" ")));
+        QEMU_RUNS.put(String.join(" ", args), pool.submit(() -> runQemu(args, input)));
+    }
+
+    private static Outcome qemuOutcome(List<String> args, String input) throws Exception {
+        startQemuRuns();
+        Future<Outcome> run = QEMU_RUNS.get(String.join(" ", args));
+        return run != null ? run.get() : runQemu(args, input);
+    }
 
     private static Outcome runQemu(List<String> args, String input) throws Exception {
         Path dir = Files.createTempDirectory("qemu-compat");

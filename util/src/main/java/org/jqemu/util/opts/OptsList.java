@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 import org.jqemu.util.FrontEnd.UserError;
 
@@ -37,6 +38,8 @@ public final class OptsList {
     private final Grammar grammar;
     private final Map<String, Param> params = new LinkedHashMap<>();
     private final boolean acceptsAny;
+    /** The text a help flag prints, given what was parsed before it. */
+    private Function<Opts, String> helpText = opts -> help();
 
     private OptsList(String name, String impliedKey, Grammar grammar, boolean acceptsAny) {
         this.name = name;
@@ -66,6 +69,12 @@ public final class OptsList {
         return this;
     }
 
+    /** Replaces the parameter list that a help flag prints (QEMU's -machine lists a type's properties). */
+    public OptsList helpText(Function<Opts, String> text) {
+        helpText = text;
+        return this;
+    }
+
     public String name() { return name; }
 
     public String impliedKey() { return impliedKey; }
@@ -80,7 +89,7 @@ public final class OptsList {
     public Opts parse(String text, Consumer<String> warnings) {
         if (grammar == Grammar.KEYVAL) {
             Opts opts = Opts.parseKeyval(text, impliedKey);
-            if (opts.helpWanted()) throw new HelpRequested(help(), 0);
+            if (opts.helpWanted()) throw new HelpRequested(helpText.apply(opts), 0);
             return opts;
         }
         Opts opts = Opts.parse(text, impliedKey, warnings);
@@ -88,7 +97,7 @@ public final class OptsList {
         if (id != null && !Opts.isIdentifier(id)) throw new UserError("Parameter 'id' expects an identifier\n" + ID_HINT);
         if (!acceptsAny) {
             for (Opts.Entry e : opts.entries()) checkQemuOptsEntry(e, warnings);
-            if (opts.helpWanted()) throw new HelpRequested(help(), 1);
+            if (opts.helpWanted()) throw new HelpRequested(helpText.apply(opts), 1);
         } else if (opts.helpWanted()) {
             // Lists that take any key hand a help flag on to their consumer, as a key.
             List<Opts.Entry> entries = new ArrayList<>(opts.entries());

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 
 import org.jqemu.hw.isa.IsaDebugExit;
@@ -43,9 +44,10 @@ public final class DeviceRegistry {
     /**
      * Turns one "-device" argument into a checked configuration, with QEMU's messages. "help" as the
      * driver lists the types, a "help" key lists the type's properties ({@link HelpRequested}, status 0).
-     * {@code chardevExists} tells whether a -chardev id was defined.
+     * {@code chardevExists} tells whether a -chardev id was defined; {@code chardevsInUse} holds those
+     * devices already took (one device each), and gets this device's.
      */
-    public DeviceConfig configure(Opts opts, Predicate<String> chardevExists) {
+    public DeviceConfig configure(Opts opts, Predicate<String> chardevExists, Set<String> chardevsInUse) {
         String driver = opts.get("driver");
         if (driver == null) throw new UserError("Parameter 'driver' is missing");
         if (Opts.isHelp(driver)) throw new HelpRequested(listHelp(), 0);
@@ -61,8 +63,12 @@ public final class DeviceRegistry {
             DeviceProperty p = type.property(e.key());
             if (p == null) throw new UserError("Property '" + driver + "." + e.key() + "' not found");
             Object value = p.type().parse(p.name(), e.value());
-            if (p.type() == PropertyType.CHARDEV && !chardevExists.test(e.value())) {
-                throw new UserError("Property '" + driver + "." + p.name() + "' can't find value '" + e.value() + "'");
+            if (p.type() == PropertyType.CHARDEV) {
+                String where = "Property '" + driver + "." + p.name() + "' can't ";
+                if (!chardevExists.test(e.value())) throw new UserError(where + "find value '" + e.value() + "'");
+                if (!chardevsInUse.add(e.value())) {
+                    throw new UserError(where + "take value '" + e.value() + "': Device '" + e.value() + "' is in use");
+                }
             }
             values.put(p.name(), value);
         }

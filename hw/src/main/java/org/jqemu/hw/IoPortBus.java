@@ -4,32 +4,28 @@ import org.jqemu.memory.IoPorts;
 
 /**
  * The machine's I/O port space: 65536 byte-wide ports, each claimed by at most one device's
- * {@link IoRegion}. An access that starts in a region and stays inside it goes to that region in one
- * piece; one that runs past a region's end (or starts outside any) is split into single bytes. Unclaimed
+ * {@link IoRegion}. An access whose bytes all belong to one region goes to it in one piece; any other
+ * (crossing a region's end, or partly unclaimed) is split into single bytes. Unclaimed
  * ports read as all ones and ignore writes, as on a PC.
  */
 public final class IoPortBus implements IoPorts {
     public static final int PORT_COUNT = 0x10000;
     private static final int PORT_MASK = PORT_COUNT - 1;
 
-    private record Mapping(IoRegion region, int base, int end, String owner) { }
+    private record Mapping(IoRegion region, int base, String owner) { }
 
     private final Mapping[] byPort = new Mapping[PORT_COUNT];
 
-    /** Claims ports [base, base + count) for {@code region}; {@code owner} names it in conflict messages. */
+    /**
+     * Claims ports [base, base + count) for {@code region}; {@code owner} names it for debugging. As in
+     * QEMU, a user may configure a device partly or wholly beyond port 0xffff (those ports are simply
+     * unreachable) or over another device (the later mapping wins the shared ports).
+     */
     public void map(int base, int count, IoRegion region, String owner) {
-        if (base < 0 || count <= 0 || base + count > PORT_COUNT) {
-            throw new IllegalArgumentException(owner + ": I/O ports 0x" + Integer.toHexString(base) + "+" + count
-                    + " are outside 0x0-0xffff");
-        }
-        for (int port = base; port < base + count; port++) {
-            if (byPort[port] != null) {
-                throw new IllegalArgumentException(owner + ": I/O port 0x" + Integer.toHexString(port)
-                        + " is already used by " + byPort[port].owner());
-            }
-        }
-        Mapping mapping = new Mapping(region, base, base + count, owner);
-        for (int port = base; port < base + count; port++) byPort[port] = mapping;
+        if (base < 0 || count <= 0) throw new IllegalArgumentException(owner + ": bad I/O range " + base + "+" + count);
+        long end = Math.min((long) base + count, PORT_COUNT);
+        Mapping mapping = new Mapping(region, base, owner);
+        for (long port = base; port < end; port++) byPort[(int) port] = mapping;
     }
 
     /** Releases the ports of {@code region} (hot-unplug, tests). */
@@ -43,7 +39,7 @@ public final class IoPortBus implements IoPorts {
     public int in(int port, int size) {
         port &= PORT_MASK;
         Mapping m = byPort[port];
-        if (m != null && port + size <= m.end()) return m.region().read(port - m.base(), size);
+        if (m != null && covers(m, port, size)) return m.region().read(port - m.base(), size);
         return readBytewise(port, size);
     }
 
@@ -51,11 +47,19 @@ public final class IoPortBus implements IoPorts {
     public void out(int port, int size, int value) {
         port &= PORT_MASK;
         Mapping m = byPort[port];
-        if (m != null && port + size <= m.end()) {
+        if (m != null && covers(m, port, size)) {
             m.region().write(port - m.base(), size, size == 4 ? value : value & ((1 << (8 * size)) - 1));
             return;
         }
         for (int i = 0; i < size; i++) writeByte((port + i) & PORT_MASK, value >>> (8 * i));
+    }
+
+    /** True when every byte of the access belongs to {@code m}, so the device sees it whole. */
+    private boolean covers(Mapping m, int port, int size) {
+        for (int i = 1; i < size; i++) {
+            if (port + i >= PORT_COUNT || byPort[port + i] != m) return false;
+        }
+        return true;
     }
 
     private int readBytewise(int port, int size) {

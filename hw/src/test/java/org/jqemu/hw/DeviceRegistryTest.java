@@ -16,7 +16,7 @@ class DeviceRegistryTest {
     private static final DeviceRegistry REGISTRY = DeviceRegistry.STANDARD;
 
     private static DeviceConfig configure(String arg) {
-        return REGISTRY.configure(Opts.parse(arg, "driver", w -> { }), id -> id.equals("c0"));
+        return REGISTRY.configure(Opts.parse(arg, "driver", w -> { }), id -> id.equals("c0"), new java.util.HashSet<>());
     }
 
     private static String error(String arg) { return assertThrows(UserError.class, () -> configure(arg)).getMessage(); }
@@ -64,6 +64,15 @@ class DeviceRegistryTest {
         assertEquals("Property 'isa-debugcon.chardev' can't find value 'x'", error("isa-debugcon,chardev=x"));
         assertEquals("Can't create debugcon device, empty char device", error("driver=isa-debugcon,iobase=0xe9"));
         assertEquals("Parameter 'driver' is missing", error("id=d0"));
+    }
+
+    @Test
+    void aChardevServesOneDevice() {
+        java.util.Set<String> inUse = new java.util.HashSet<>();
+        REGISTRY.configure(Opts.parse("isa-debugcon,chardev=c0", "driver", w -> { }), id -> true, inUse);
+        assertEquals("Property 'isa-debugcon.chardev' can't take value 'c0': Device 'c0' is in use",
+                assertThrows(UserError.class, () -> REGISTRY.configure(Opts.parse("isa-debugcon,chardev=c0", "driver", w -> { }),
+                        id -> true, inUse)).getMessage());
     }
 
     @Test

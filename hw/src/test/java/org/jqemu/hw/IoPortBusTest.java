@@ -62,13 +62,24 @@ class IoPortBusTest {
     }
 
     @Test
-    void overlapsAndOutOfRangeAreRefused() {
-        bus.map(0x60, 1, new Recorder(), "i8042");
-        IllegalArgumentException clash = assertThrows(IllegalArgumentException.class, () -> bus.map(0x5f, 2, new Recorder(), "other"));
-        assertEquals("other: I/O port 0x60 is already used by i8042", clash.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> bus.map(0xffff, 2, new Recorder(), "big"));
-        // Nothing of the refused mapping stayed behind.
-        assertEquals(0xff, bus.in(0x5f, 1));
+    void laterMappingWinsSharedPortsAndPortsPast64KAreUnreachable() {
+        Recorder first = new Recorder();
+        Recorder second = new Recorder();
+        bus.map(0x60, 2, first, "first");
+        bus.map(0x61, 2, second, "second");
+        assertEquals(0x40, bus.in(0x60, 1));
+        assertEquals(0x40, bus.in(0x61, 1));
+        assertEquals(List.of("r0/1"), first.log);
+        assertEquals(List.of("r0/1"), second.log);
+        Recorder high = new Recorder();
+        bus.map(0xfffe, 4, high, "high");
+        assertEquals(0x4040, bus.in(0xfffe, 2));
+        // A 2-byte access at 0x60 now spans two devices: each gets its byte.
+        assertEquals(0x4040, bus.in(0x60, 2));
+        assertEquals(List.of("r0/1", "r0/1"), first.log.subList(0, 2));
+        bus.map(0x10000, 1, new Recorder(), "beyond");
+        assertEquals(0xff, bus.in(0, 1));
+        assertThrows(IllegalArgumentException.class, () -> bus.map(0x70, 0, new Recorder(), "empty"));
     }
 
     @Test

@@ -107,6 +107,7 @@ final class CommandLine {
     private final List<MachineConfig.Monitor> monitors = new ArrayList<>();
     private String gdb;
     private final List<DeviceConfig> deviceConfigs = new ArrayList<>();
+    private final Set<String> chardevsInUse = new HashSet<>();
     private String display = "default";
     private String vga;
     private boolean nographic;
@@ -221,7 +222,7 @@ final class CommandLine {
 
     void device(Opts opts, String location) {
         Phase phase = Opts.isHelp(opts.get("driver", "")) || opts.hasHelpKey() ? Phase.HELP : Phase.DEVICE;
-        defer(phase, location, () -> deviceConfigs.add(devices.configure(opts, chardevs::containsKey)));
+        defer(phase, location, () -> deviceConfigs.add(devices.configure(opts, chardevs::containsKey, chardevsInUse)));
     }
 
     void chardev(Opts opts, String location) {

@@ -29,7 +29,7 @@ class IsaDevicesTest {
 
     private void create(String deviceArg) {
         Opts opts = Opts.parse(deviceArg, "driver", w -> { });
-        DeviceConfig config = DeviceRegistry.STANDARD.configure(opts, id -> id.equals("c0"));
+        DeviceConfig config = DeviceRegistry.STANDARD.configure(opts, id -> id.equals("c0"), new java.util.HashSet<>());
         config.type().factory().create(config, context);
     }
 

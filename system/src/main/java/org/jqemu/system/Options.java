@@ -1,6 +1,7 @@
 package org.jqemu.system;
 
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -89,7 +90,7 @@ final class Options {
     static {
         Section s = Section.STANDARD;
         flag("h", s, "display this help and exit", (line, arg) -> { throw new HelpRequested(Main.usage(), 0); });
-        flag("help", s, "display this help and exit", (line, arg) -> { throw new HelpRequested(Main.usage(), 0); });
+        TABLE.put("help", TABLE.get("h"));
         flag("version", s, "display version information and exit", (line, arg) -> { throw new HelpRequested(Main.versionText(), 0); });
         String machineHelp = "select the emulated machine ('-machine help' for the list, 'pc,help' for its properties)\n"
                 + "property accel=tcg selects the accelerator";
@@ -198,16 +199,17 @@ final class Options {
     /** The option named {@code name} (without dashes), or null. */
     static Option find(String name) { return TABLE.get(name); }
 
-    static List<Option> all() { return List.copyOf(TABLE.values()); }
+    /** Every option once (-help is -h). */
+    static List<Option> all() { return List.copyOf(new LinkedHashSet<>(TABLE.values())); }
 
     /** The option sections of -h: "-opt arg" padded to 16 columns, or on a line of its own when longer. */
     static String help() {
         StringBuilder out = new StringBuilder();
         for (Section section : Section.values()) {
             out.append(section.heading).append(":\n");
-            for (Option o : TABLE.values()) {
+            for (Option o : new LinkedHashSet<>(TABLE.values())) {
                 if (o.section() != section) continue;
-                String synopsis = "-" + o.name() + (o.hasArg() ? " " + o.synopsis() : "");
+                String synopsis = o.name().equals("h") ? "-h or -help" : "-" + o.name() + (o.hasArg() ? " " + o.synopsis() : "");
                 String text = o.help().replace("\n", "\n" + " ".repeat(16));
                 if (synopsis.length() < 16) {
                     out.append(String.format("%-16s%s\n", synopsis, text));

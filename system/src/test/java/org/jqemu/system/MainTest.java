@@ -165,7 +165,8 @@ class MainTest {
         Run h = run("--help");
         assertEquals(0, h.status());
         assertTrue(h.out().contains("usage: jqemu-system-i386 [options] [disk_image]\n"));
-        assertTrue(h.out().contains("\nStandard options:\n-h              display this help and exit\n"));
+        assertTrue(h.out().contains("\nStandard options:\n-h or -help     display this help and exit\n"));
+        assertEquals(h.out(), run("-h").out());
         assertTrue(h.out().contains("\n-m [size=]megs[,slots=n,maxmem=size]\n                configure guest RAM"));
         // Every option of the table appears in the help.
         for (Options.Option o : Options.all()) assertTrue(h.out().contains("\n-" + o.name()), o.name());

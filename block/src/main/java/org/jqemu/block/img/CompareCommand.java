@@ -65,13 +65,27 @@ final class CompareCommand {
                 say(env, quiet, "Strict mode: Image size mismatch!");
                 return 1;
             }
-            say(env, quiet, "Warning: Image size mismatch!");
         }
         long common = Math.min(a.size(), b.size());
         byte[] x = new byte[CHUNK];
         byte[] y = new byte[CHUNK];
-        for (long pos = 0; pos < common; pos += CHUNK) {
+        for (long pos = 0; pos < common; ) {
             int n = (int) Math.min(CHUNK, common - pos);
+            if (strict) {
+                try {
+                    MapCommand.Extent ea = MapCommand.resolve(a, pos, n);
+                    MapCommand.Extent eb = MapCommand.resolve(b, pos, n);
+                    if (ea.present() != eb.present() || ea.zero() != eb.zero() || ea.data() != eb.data()
+                            || (ea.offset() < 0) != (eb.offset() < 0)) {
+                        say(env, quiet, "Strict mode: Offset " + pos + " block status mismatch!");
+                        return 1;
+                    }
+                    n = (int) Math.min(ea.length(), eb.length());
+                } catch (BlockException e) {
+                    env.error("Error while reading block status: " + e.getMessage());
+                    return 3;
+                }
+            }
             try {
                 a.read(pos, x, 0, n);
             } catch (BlockException e) {
@@ -89,18 +103,10 @@ final class CompareCommand {
                 say(env, quiet, "Content mismatch at offset " + (pos + (diff & -SECTOR)) + "!");
                 return 1;
             }
-            if (strict) {
-                try {
-                    long mismatch = allocationMismatch(a, b, pos, n);
-                    if (mismatch >= 0) {
-                        say(env, quiet, "Strict mode: Offset " + mismatch + " block status mismatch!");
-                        return 1;
-                    }
-                } catch (BlockException e) {
-                    env.error("Error while reading block status: " + e.getMessage());
-                    return 3;
-                }
-            }
+            pos += n;
+        }
+        if (a.size() != b.size()) {
+            say(env, quiet, "Warning: Image size mismatch!");
         }
         BlockDevice longer = a.size() > b.size() ? a : b;
         for (long pos = common; pos < longer.size(); pos += CHUNK) {
@@ -120,20 +126,6 @@ final class CompareCommand {
         }
         say(env, quiet, "Images are identical.");
         return 0;
-    }
-
-    /** First offset in [pos, pos+len) where one image has data allocated and the other not; -1 if none. */
-    private static long allocationMismatch(BlockDevice a, BlockDevice b, long pos, long len) throws BlockException {
-        long end = pos + len;
-        while (pos < end) {
-            MapCommand.Extent ea = MapCommand.extents(a, pos, Math.min(end, pos + len)).get(0);
-            MapCommand.Extent eb = MapCommand.extents(b, pos, Math.min(end, pos + len)).get(0);
-            if (ea.present() != eb.present()) {
-                return pos;
-            }
-            pos += Math.min(ea.length(), eb.length());
-        }
-        return -1;
     }
 
     private static void say(Main.Env env, boolean quiet, String s) {

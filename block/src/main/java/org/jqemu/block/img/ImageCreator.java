@@ -81,6 +81,7 @@ final class ImageCreator {
         if (size < 0) {
             throw new UsageError(filename + ": Image creation needs a size parameter");
         }
+        checkTypes(filename, opts);
         if (!quiet) {
             env.out.println("Formatting '" + filename + "', fmt=" + fmt + " " + describe(fmt, opts, size));
             env.out.flush();
@@ -129,6 +130,22 @@ final class ImageCreator {
                     + SIZE_HELP);
         }
         return n;
+    }
+
+    /** Value syntax by option type (QemuOpts checks these before the driver sees anything). */
+    private static void checkTypes(String filename, Map<String, String> opts) throws UsageError {
+        for (Map.Entry<String, String> e : opts.entrySet()) {
+            switch (e.getKey()) {
+                case "cluster_size" -> sizeOption(filename, e.getKey(), e.getValue());
+                case "lazy_refcounts", "extended_l2", "data_file_raw" -> bool(filename, e.getKey(), e.getValue());
+                case "refcount_bits" -> {
+                    if (!e.getValue().matches("[0-9]+")) {
+                        throw new UsageError(filename + ": Parameter '" + e.getKey() + "' expects a number");
+                    }
+                }
+                default -> { }
+            }
+        }
     }
 
     private static boolean bool(String filename, String key, String value) throws UsageError {

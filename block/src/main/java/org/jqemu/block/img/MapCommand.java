@@ -85,7 +85,7 @@ final class MapCommand {
     }
 
     /** Walks down the chain until some layer has the data (or none does). */
-    private static Extent resolve(BlockDevice top, long pos, long len) throws BlockException {
+    static Extent resolve(BlockDevice top, long pos, long len) throws BlockException {
         BlockDevice d = top;
         int depth = 0;
         while (true) {

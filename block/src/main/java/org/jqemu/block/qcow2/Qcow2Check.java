@@ -128,6 +128,7 @@ public final class Qcow2Check {
                 continue;
             }
             long[] l2 = readTable(l2Offset, d.l2Entries());
+            nextContiguous = 0; // fragmentation is counted within each L2 table
             for (int j = 0; j < l2.length; j++) {
                 countL2Entry(l2[j], active);
             }

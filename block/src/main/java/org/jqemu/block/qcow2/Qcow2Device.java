@@ -60,6 +60,7 @@ public final class Qcow2Device implements BlockDevice {
     private final int l2Entries;
     private final int compressedSectorShift;
     private final Refcounts refcounts;
+    private final MetadataMap metadata;
     private final Map<Long, long[]> l2Cache;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private long[] l1;
@@ -85,7 +86,8 @@ public final class Qcow2Device implements BlockDevice {
         this.l2Entries = 1 << l2Bits;
         this.compressedSectorShift = 62 - (clusterBits - 8);
         this.size = header.size;
-        this.refcounts = new Refcounts(file, header, this::barrier);
+        this.metadata = new MetadataMap(clusterBits);
+        this.refcounts = new Refcounts(file, header, this::barrier, metadata);
         int capacity = (int) Math.max(4, L2_CACHE_BYTES / clusterSize);
         this.l2Cache = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
@@ -94,6 +96,15 @@ public final class Qcow2Device implements BlockDevice {
             }
         };
         this.l1 = readTable(header.l1TableOffset, header.l1Size);
+        metadata.add(0, clusterSize);
+        if (l1.length > 0) {
+            metadata.add(header.l1TableOffset, l1.length * 8L);
+        }
+        for (long e : l1) {
+            if ((e & Qcow2Header.OFFSET_MASK) != 0) {
+                metadata.add(e & Qcow2Header.OFFSET_MASK, clusterSize);
+            }
+        }
     }
 
     /** Opens the image in file; backingOpener is used for the backing file (may be null to skip it). */
@@ -384,6 +395,7 @@ public final class Qcow2Device implements BlockDevice {
         for (long pos = offset; pos < end; ) {
             long runEnd = Math.min(end, ((pos >>> clusterBits) + 1) << clusterBits);
             long host = (l2Entry(pos >>> clusterBits) & Qcow2Header.OFFSET_MASK) + (pos & (clusterSize - 1));
+            metadata.checkFree(host, runEnd - pos);
             file.write(host, buf, off + (int) (pos - offset), (int) (runEnd - pos));
             pos = runEnd;
         }
@@ -423,7 +435,9 @@ public final class Qcow2Device implements BlockDevice {
             long to = Math.min(offset + len, cStart + clusterSize);
             int srcOff = off + (int) (from - offset);
             if (kind(old[i]) == Kind.NORMAL && (old[i] & COPIED) != 0) {
-                file.write((old[i] & Qcow2Header.OFFSET_MASK) + (from - cStart), buf, srcOff, (int) (to - from));
+                long host = (old[i] & Qcow2Header.OFFSET_MASK) + (from - cStart);
+                metadata.checkFree(host, to - from);
+                file.write(host, buf, srcOff, (int) (to - from));
                 continue;
             }
             int dst = (int) (slot * clusterSize);
@@ -437,6 +451,7 @@ public final class Qcow2Device implements BlockDevice {
         if (toAllocate == 0) {
             return;
         }
+        metadata.checkFree(newStart, data.length);
         file.write(newStart, data, 0, data.length);
         barrier();
         commitL2((int) (firstCluster >>> l2Bits), table, base, newEntries);
@@ -499,6 +514,8 @@ public final class Qcow2Device implements BlockDevice {
         for (long e : table) {
             b.putLong(e);
         }
+        metadata.checkFree(newOffset, clusterSize);
+        metadata.add(newOffset, clusterSize);
         file.write(newOffset, b.array());
         synchronized (l2Cache) {
             l2Cache.put(newOffset, table);
@@ -507,6 +524,7 @@ public final class Qcow2Device implements BlockDevice {
         l1[l1Index] = newOffset | COPIED;
         file.write(header.l1TableOffset + l1Index * 8L, Refcounts.longBytes(l1[l1Index]));
         if (oldOffset != 0) {
+            metadata.remove(oldOffset, clusterSize);
             refcounts.free(oldOffset, clusterSize);
         }
         return table;
@@ -660,6 +678,7 @@ public final class Qcow2Device implements BlockDevice {
             int index = (int) (guestCluster & (l2Entries - 1));
             long old = table[index];
             long host = placeCompressed(packed.length);
+            metadata.checkFree(host, packed.length);
             file.write(host, packed, 0, packed.length);
             barrier();
             long extraSectors = ((host + packed.length - 1) >>> 9) - (host >>> 9);
@@ -790,6 +809,7 @@ public final class Qcow2Device implements BlockDevice {
                     long old = l1[l1Index];
                     l1[l1Index] = 0;
                     file.write(header.l1TableOffset + l1Index * 8L, Refcounts.longBytes(0));
+                    metadata.remove(old & Qcow2Header.OFFSET_MASK, clusterSize);
                     refcounts.free(old & Qcow2Header.OFFSET_MASK, clusterSize);
                 }
             }
@@ -806,6 +826,8 @@ public final class Qcow2Device implements BlockDevice {
         for (long e : l1) {
             b.putLong(e);
         }
+        metadata.checkFree(newOffset, bytes);
+        metadata.add(newOffset, bytes);
         file.write(newOffset, b.array());
         barrier();
         long oldOffset = header.l1TableOffset;
@@ -816,6 +838,7 @@ public final class Qcow2Device implements BlockDevice {
         header.l1TableOffset = newOffset;
         l1 = Arrays.copyOf(l1, entries);
         if (oldSize > 0) {
+            metadata.remove(oldOffset, oldSize * 8L);
             refcounts.free(oldOffset, oldSize * 8L);
         }
     }

@@ -95,12 +95,12 @@ final class Qcow2Header {
      * cluster (or the whole file if shorter).
      */
     static Qcow2Header parse(byte[] head, long fileLength) throws BlockException {
-        if (head.length < V2_LENGTH) {
+        ByteBuffer b = ByteBuffer.wrap(head);
+        if (head.length < 4 || b.getInt(0) != MAGIC) {
             throw invalid("Image is not in qcow2 format");
         }
-        ByteBuffer b = ByteBuffer.wrap(head);
-        if (b.getInt(0) != MAGIC) {
-            throw invalid("Image is not in qcow2 format");
+        if (head.length < V2_LENGTH) {
+            throw invalid("qcow2 header too short");
         }
         Qcow2Header h = new Qcow2Header();
         h.version = b.getInt(4);
@@ -238,7 +238,7 @@ final class Qcow2Header {
             throw invalid(refcountTableClusters == 0 ? "Image does not contain a reference count table"
                     : "Reference count table too large");
         }
-        checkTable(refcountTableOffset, reftableBytes, "reference count table", fileLength);
+        checkTable(refcountTableOffset, reftableBytes, "Reference count table", fileLength);
         if (Integer.toUnsignedLong(l1Size) * 8 > MAX_L1_BYTES) {
             throw invalid("Active L1 table too large");
         }
@@ -248,23 +248,23 @@ final class Qcow2Header {
             throw invalid("L1 table is too small");
         }
         if (l1Size > 0) {
-            checkTable(l1TableOffset, l1Size * 8L, "L1 table", fileLength);
+            checkTable(l1TableOffset, l1Size * 8L, "Active L1 table", fileLength);
         }
         if (Integer.toUnsignedLong(nbSnapshots) > MAX_SNAPSHOTS) {
             throw invalid("Too many snapshots");
         }
         if (nbSnapshots > 0) {
-            checkTable(snapshotsOffset, 1, "snapshot table", fileLength);
+            checkTable(snapshotsOffset, 1, "Snapshot table", fileLength);
         }
     }
 
     /** A table must be cluster-aligned and lie inside the file. */
     private void checkTable(long offset, long bytes, String what, long fileLength) throws BlockException {
         if (offset <= 0 || (offset & (clusterSize() - 1)) != 0) {
-            throw invalid("Invalid " + what + " offset");
+            throw invalid(what + " offset invalid");
         }
         if (offset > fileLength || bytes > fileLength - offset) {
-            throw invalid("Invalid " + what + " offset");
+            throw invalid(what + " offset invalid");
         }
     }
 

@@ -31,11 +31,14 @@ final class Refcounts {
     private final int blockBits;
     private final Qcow2Device.Barrier barrier;
     private final Qcow2Header header;
+    private final MetadataMap metadata;
     private final Map<Long, byte[]> cache;
     private long[] table;
     private long freeHint;
 
-    Refcounts(HostFile file, Qcow2Header header, Qcow2Device.Barrier barrier) throws BlockException {
+    Refcounts(HostFile file, Qcow2Header header, Qcow2Device.Barrier barrier, MetadataMap metadata)
+            throws BlockException {
+        this.metadata = metadata;
         this.file = file;
         this.header = header;
         this.barrier = barrier;
@@ -53,6 +56,12 @@ final class Refcounts {
             }
         };
         this.table = readTable(header.refcountTableOffset, header.refcountTableClusters);
+        metadata.add(header.refcountTableOffset, (long) header.refcountTableClusters << clusterBits);
+        for (long e : table) {
+            if ((e & Qcow2Header.OFFSET_MASK) != 0) {
+                metadata.add(e & Qcow2Header.OFFSET_MASK, clusterSize);
+            }
+        }
     }
 
     private long[] readTable(long offset, int clusters) throws BlockException {
@@ -277,6 +286,8 @@ final class Refcounts {
         }
         byte[] block = new byte[(int) clusterSize];
         long offset = c << clusterBits;
+        metadata.checkFree(offset, clusterSize);
+        metadata.add(offset, clusterSize);
         if (cti == ti) {
             setEntry(block, (int) (c & ((1L << blockBits) - 1)), 1);
             file.write(offset, block);
@@ -343,6 +354,8 @@ final class Refcounts {
         }
         for (Map.Entry<Long, byte[]> e : newBlocks.entrySet()) {
             long off = newTable[(int) (long) e.getKey()];
+            metadata.checkFree(off, clusterSize);
+            metadata.add(off, clusterSize);
             file.write(off, e.getValue());
             synchronized (cache) {
                 cache.put(off, e.getValue());
@@ -353,6 +366,8 @@ final class Refcounts {
             tb.putLong(v);
         }
         long tableOffset = start << clusterBits;
+        metadata.checkFree(tableOffset, tb.capacity());
+        metadata.add(tableOffset, tb.capacity());
         file.write(tableOffset, tb.array());
         barrier.sync();
         long oldOffset = header.refcountTableOffset;
@@ -363,6 +378,7 @@ final class Refcounts {
         header.refcountTableOffset = tableOffset;
         header.refcountTableClusters = (int) tableClusters;
         table = newTable;
+        metadata.remove(oldOffset, (long) oldClusters << clusterBits);
         free(oldOffset, (long) oldClusters << clusterBits);
     }
 

@@ -610,9 +610,14 @@ public final class Qcow2Device implements BlockDevice {
 
     /** Zeroes count whole clusters inside one L2 table. Write lock held. */
     private void zeroClusters(long first, int count, boolean mayUnmap, boolean discard) throws BlockException {
+        zeroClusters(first, count, mayUnmap, discard, false);
+    }
+
+    private void zeroClusters(long first, int count, boolean mayUnmap, boolean discard, boolean exposeBacking)
+            throws BlockException {
         boolean v3 = header.version >= 3;
         int l1Index = (int) (first >>> l2Bits);
-        if (!v3 && backing != null && !discard) {
+        if (!v3 && backing != null && !discard && !exposeBacking) {
             // No zero flag in version 2: zeros must be written out.
             byte[] zeros = new byte[(int) clusterSize];
             for (int i = 0; i < count; i++) {
@@ -622,7 +627,7 @@ public final class Qcow2Device implements BlockDevice {
             }
             return;
         }
-        if ((l1[l1Index] & Qcow2Header.OFFSET_MASK) == 0 && (!v3 || (discard && backing == null))) {
+        if ((l1[l1Index] & Qcow2Header.OFFSET_MASK) == 0 && (exposeBacking || !v3 || (discard && backing == null))) {
             return; // nothing allocated, and unallocated already reads as zeros
         }
         long[] table = l2ForWrite(l1Index);
@@ -631,7 +636,9 @@ public final class Qcow2Device implements BlockDevice {
         long[] updated = new long[count];
         for (int i = 0; i < count; i++) {
             Kind k = kind(old[i]);
-            if (discard) {
+            if (exposeBacking) {
+                updated[i] = 0;
+            } else if (discard) {
                 updated[i] = v3 && backing != null ? ZERO_FLAG : 0;
             } else if (!v3) {
                 updated[i] = 0; // no backing: unallocated reads as zeros
@@ -879,14 +886,58 @@ public final class Qcow2Device implements BlockDevice {
         lock.writeLock().lock();
         try {
             byte[] h = header.toBytes();
-            long firstTable = Math.min(header.refcountTableOffset, header.l1TableOffset);
-            if (h.length > clusterSize || h.length > firstTable) {
-                throw new BlockException("Header does not fit");
-            }
-            file.write(0, h);
+            // toBytes() guarantees the header fits in cluster 0, which holds nothing else.
+            file.write(0, java.util.Arrays.copyOf(h, (int) Math.min(clusterSize, 4096L * ((h.length + 4095) / 4096))));
             barrier();
         } finally {
             lock.writeLock().unlock();
+        }
+    }
+
+    /** Makes every cluster unallocated again (commit's "make empty"): the backing file shows through. */
+    public void makeEmpty() throws BlockException {
+        Requests.checkWritable(readOnly);
+        lock.writeLock().lock();
+        try {
+            long clusters = (size + clusterSize - 1) >>> clusterBits;
+            for (long c = 0; c < clusters; ) {
+                int l1Index = (int) (c >>> l2Bits);
+                long tableEnd = Math.min(clusters, ((long) l1Index + 1) << l2Bits);
+                zeroClusters(c, (int) (tableEnd - c), true, true, true);
+                c = tableEnd;
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Changes the backing file name and format recorded in the header (rebase, amend). */
+    public void setBacking(String file, String format) throws BlockException {
+        Requests.checkWritable(readOnly);
+        header.backingFile = file == null || file.isEmpty() ? null : file;
+        header.backingFormat = header.backingFile == null ? null : format;
+        rewriteHeader();
+    }
+
+    /** Sets or clears the lazy refcounts feature (version 3 only). */
+    public void setLazyRefcounts(boolean on) throws BlockException {
+        Requests.checkWritable(readOnly);
+        if (on && header.version < 3) {
+            throw new BlockException("Lazy refcounts only supported with compatibility level 1.1 and above "
+                    + "(use compat=1.1 or greater)");
+        }
+        header.compatible = on ? header.compatible | Qcow2Header.COMPAT_LAZY_REFCOUNTS
+                : header.compatible & ~Qcow2Header.COMPAT_LAZY_REFCOUNTS;
+        rewriteHeader();
+    }
+
+    /** Upgrades a version 2 image to version 3 (compat=1.1): only the header changes. */
+    public void upgradeToV3() throws BlockException {
+        Requests.checkWritable(readOnly);
+        if (header.version < 3) {
+            header.version = 3;
+            header.headerLength = Qcow2Header.V3_LENGTH;
+            rewriteHeader();
         }
     }
 

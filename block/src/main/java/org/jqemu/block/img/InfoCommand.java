@@ -9,6 +9,7 @@ import org.jqemu.block.BlockException;
 import org.jqemu.block.Images;
 import org.jqemu.block.OpenOptions;
 import org.jqemu.block.qcow2.Qcow2Device;
+import org.jqemu.block.qcow2.Qcow2Snapshots;
 
 /** qemu-img info: human text or JSON (ImageInfo), optionally for the whole backing chain. */
 final class InfoCommand {
@@ -75,6 +76,25 @@ final class InfoCommand {
                     m.put("backing-filename-format", q.backingFormat());
                 }
             }
+            List<Qcow2Snapshots.Snapshot> snaps = Qcow2Snapshots.list(q);
+            if (!snaps.isEmpty()) {
+                List<Object> list = new ArrayList<>();
+                for (Qcow2Snapshots.Snapshot s : snaps) {
+                    Map<String, Object> sm = new LinkedHashMap<>();
+                    sm.put("id", s.id());
+                    sm.put("name", s.name());
+                    sm.put("vm-state-size", s.vmStateSize());
+                    sm.put("date-sec", s.dateSec());
+                    sm.put("date-nsec", s.dateNsec());
+                    sm.put("vm-clock-sec", s.vmClockNsec() / 1_000_000_000L);
+                    sm.put("vm-clock-nsec", s.vmClockNsec() % 1_000_000_000L);
+                    if (s.icount() != -1) {
+                        sm.put("icount", s.icount());
+                    }
+                    list.add(sm);
+                }
+                m.put("snapshots", list);
+            }
             Map<String, Object> data = new LinkedHashMap<>();
             data.put("compat", q.version() >= 3 ? "1.1" : "0.10");
             if (q.version() >= 3) {
@@ -117,6 +137,17 @@ final class InfoCommand {
             if (info.containsKey("backing-filename-format")) {
                 sb.append("backing file format: ").append(info.get("backing-filename-format")).append('\n');
             }
+        }
+        if (info.containsKey("snapshots")) {
+            List<Qcow2Snapshots.Snapshot> snaps = new ArrayList<>();
+            for (Object o : (List<Object>) info.get("snapshots")) {
+                Map<String, Object> sm = (Map<String, Object>) o;
+                snaps.add(new Qcow2Snapshots.Snapshot(0, 0, (String) sm.get("id"), (String) sm.get("name"),
+                        (Long) sm.get("date-sec"), (Long) sm.get("date-nsec"),
+                        (Long) sm.get("vm-clock-sec") * 1_000_000_000L + (Long) sm.get("vm-clock-nsec"),
+                        (Long) sm.get("vm-state-size"), 0, (Long) sm.getOrDefault("icount", -1L)));
+            }
+            sb.append(SnapshotCommand.table(snaps));
         }
         if (info.containsKey("format-specific")) {
             Map<String, Object> data = (Map<String, Object>) ((Map<String, Object>) info.get("format-specific")).get("data");

@@ -494,16 +494,11 @@ public final class Qcow2Device implements BlockDevice {
         }
         long[] table;
         if (oldOffset != 0) {
-            // Shared with a snapshot: the copy takes its own reference to every cluster.
+            // Shared with a snapshot. References are counted per path from an L1 table, so moving
+            // the active path from the shared table to the copy leaves data refcounts unchanged;
+            // the data clusters stay shared, hence without COPIED.
             table = loadL2(l1e, l1Index).clone();
             for (int i = 0; i < table.length; i++) {
-                Kind k = kind(table[i]);
-                if (k == Kind.NORMAL || k == Kind.ZERO_ALLOC) {
-                    refcounts.updateBytes(table[i] & Qcow2Header.OFFSET_MASK, clusterSize, 1);
-                } else if (k == Kind.COMPRESSED) {
-                    long[] r = compressedRange(table[i]);
-                    refcounts.updateBytes(r[0], r[1] - r[0], 1);
-                }
                 table[i] &= ~COPIED;
             }
         } else {
@@ -938,6 +933,56 @@ public final class Qcow2Device implements BlockDevice {
             header.version = 3;
             header.headerLength = Qcow2Header.V3_LENGTH;
             rewriteHeader();
+        }
+    }
+
+    MetadataMap metadata() {
+        return metadata;
+    }
+
+    /** Writes a whole L2 table (and keeps the cache coherent). Write lock held. */
+    void writeL2Table(long offset, long[] table) throws BlockException {
+        ByteBuffer b = ByteBuffer.allocate(table.length * 8);
+        for (long e : table) {
+            b.putLong(e);
+        }
+        file.write(offset, b.array());
+        synchronized (l2Cache) {
+            l2Cache.put(offset, table);
+        }
+    }
+
+    /** Replaces the active L1 entries in place (same table, same or larger size). Write lock held. */
+    void setActiveL1(long[] entries, long newSize) throws BlockException {
+        long l2Span = (long) l2Entries << clusterBits;
+        int needed = (int) Math.max(entries.length, (newSize + l2Span - 1) / l2Span);
+        if (needed > l1.length) {
+            growL1(needed);
+        }
+        long[] updated = Arrays.copyOf(entries, l1.length);
+        ByteBuffer b = ByteBuffer.allocate(updated.length * 8);
+        for (long e : updated) {
+            b.putLong(e);
+        }
+        for (long e : l1) {
+            if ((e & Qcow2Header.OFFSET_MASK) != 0) {
+                metadata.remove(e & Qcow2Header.OFFSET_MASK, clusterSize);
+            }
+        }
+        for (long e : updated) {
+            if ((e & Qcow2Header.OFFSET_MASK) != 0) {
+                metadata.add(e & Qcow2Header.OFFSET_MASK, clusterSize);
+            }
+        }
+        file.write(header.l1TableOffset, b.array());
+        l1 = updated;
+        if (newSize != size) {
+            file.write(24, Refcounts.longBytes(newSize));
+            header.size = newSize;
+            size = newSize;
+        }
+        synchronized (l2Cache) {
+            l2Cache.clear();
         }
     }
 

@@ -176,20 +176,29 @@ final class ConvertCommand {
             }
             return;
         }
+        // Consecutive pieces that must be written go out as one request.
         int piece = (int) (s.sparse > 0 ? s.sparse : n);
-        for (int i = 0; i < n; i += piece) {
+        int runStart = -1;
+        for (int i = 0; ; i = Math.min(n, i + piece)) {
             int len = Math.min(piece, n - i);
-            if (backingData != null) {
-                if (java.util.Arrays.equals(buf, i, i + len, backingData, i, i + len)) {
-                    continue;
-                }
-            } else if (s.sparse > 0 && isZero(buf, i, len)) {
+            boolean skip = i == n;
+            if (!skip && backingData != null) {
+                skip = java.util.Arrays.equals(buf, i, i + len, backingData, i, i + len);
+            } else if (!skip && s.sparse > 0 && isZero(buf, i, len)) {
+                skip = true;
                 if (!targetZero) {
                     out.writeZeroes(outPos + i, len, true);
                 }
-                continue;
             }
-            out.write(outPos + i, buf, i, len);
+            if (skip && runStart >= 0) {
+                out.write(outPos + runStart, buf, runStart, i - runStart);
+                runStart = -1;
+            } else if (!skip && runStart < 0) {
+                runStart = i;
+            }
+            if (i == n) {
+                break;
+            }
         }
     }
 

@@ -80,4 +80,22 @@ class QemuImagesReadTest {
         Oracle.qemuIo(dir, "qcow2", top, "write -P 0x73 100k 10", "discard 64k 4k", "write -P 0x74 3M 1M");
         assertArrayEquals(Oracle.rawContents(dir, top), readAll(top));
     }
+
+    @Test
+    void extendedL2ReadOnly() throws Exception {
+        Oracle.require();
+        String base = qemuImage("xb.qcow2", "extended_l2=on,cluster_size=64k", "4M", "write -P 1 0 4M");
+        String top = dir.resolve("xt.qcow2").toString();
+        assertEquals(0, Oracle.qemuImg(dir, "create", "-q", "-f", "qcow2", "-o", "extended_l2=on,cluster_size=32k",
+                "-b", base, "-F", "qcow2", top).status());
+        Oracle.qemuIo(dir, "qcow2", top, "write -P 2 1k 1k", "write -z 40k 2k", "write -P 3 100k 33k",
+                "discard 200k 64k", "write -c -P 4 1M 32k");
+        assertArrayEquals(Oracle.rawContents(dir, top), readAll(top));
+        for (String[] args : new String[][] {{"info", "--output=json", top}, {"check", top},
+                {"map", "--output=json", top}}) {
+            assertEquals(Oracle.qemuImg(dir, args).out(), Oracle.jqemuImg(args).out(), String.join(" ", args));
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(BlockException.class,
+                () -> Images.open(top, null, OpenOptions.READ_WRITE));
+    }
 }

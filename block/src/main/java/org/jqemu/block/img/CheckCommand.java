@@ -105,6 +105,11 @@ final class CheckCommand {
         }
     }
 
+    /** printf("%0.2f") of 100*a/b as glibc prints it: the exact binary value, ties to even. */
+    static String percent(long a, long b) {
+        return new java.math.BigDecimal(100.0 * a / b).setScale(2, java.math.RoundingMode.HALF_EVEN).toPlainString();
+    }
+
     static String human(Qcow2Check.Result r) {
         StringBuilder sb = new StringBuilder();
         if (r.corruptionsFixed + r.leaksFixed > 0) {
@@ -129,10 +134,10 @@ final class CheckCommand {
             }
         }
         if (r.totalClusters != 0 && r.allocatedClusters != 0) {
-            sb.append(String.format(java.util.Locale.ROOT, "%d/%d = %.2f%% allocated, %.2f%% fragmented, %.2f%% compressed clusters\n",
-                    r.allocatedClusters, r.totalClusters, 100.0 * r.allocatedClusters / r.totalClusters,
-                    100.0 * r.fragmentedClusters / r.allocatedClusters,
-                    100.0 * r.compressedClusters / r.allocatedClusters));
+            sb.append(r.allocatedClusters).append('/').append(r.totalClusters).append(" = ")
+                    .append(percent(r.allocatedClusters, r.totalClusters)).append("% allocated, ")
+                    .append(percent(r.fragmentedClusters, r.allocatedClusters)).append("% fragmented, ")
+                    .append(percent(r.compressedClusters, r.allocatedClusters)).append("% compressed clusters\n");
         }
         if (r.imageEndOffset != 0) {
             sb.append("Image end offset: ").append(r.imageEndOffset).append('\n');

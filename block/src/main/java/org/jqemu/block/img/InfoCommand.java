@@ -98,7 +98,7 @@ final class InfoCommand {
             Map<String, Object> data = new LinkedHashMap<>();
             data.put("compat", q.version() >= 3 ? "1.1" : "0.10");
             if (q.version() >= 3) {
-                data.put("extended-l2", false);
+                data.put("extended-l2", q.extendedL2());
                 data.put("lazy-refcounts", q.lazyRefcounts());
                 data.put("corrupt", q.corrupt());
             }

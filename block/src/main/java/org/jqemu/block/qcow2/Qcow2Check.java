@@ -127,7 +127,7 @@ public final class Qcow2Check {
             if ((l2Offset >>> clusterBits) >= fileClusters) {
                 continue;
             }
-            long[] l2 = readTable(l2Offset, d.l2Entries());
+            long[] l2 = d.readL2Descriptors(l2Offset);
             nextContiguous = 0; // fragmentation is counted within each L2 table
             for (int j = 0; j < l2.length; j++) {
                 countL2Entry(l2[j], active);
@@ -249,7 +249,7 @@ public final class Qcow2Check {
                         + " refcount=" + refcount);
                 result.corruptions++;
             }
-            long[] l2 = readTable(l2Offset, d.l2Entries());
+            long[] l2 = d.readL2Descriptors(l2Offset);
             for (long e : l2) {
                 Qcow2Device.Kind k = d.kind(e);
                 if (k != Qcow2Device.Kind.NORMAL && k != Qcow2Device.Kind.ZERO_ALLOC) {

@@ -58,6 +58,10 @@ public final class Qcow2Device implements BlockDevice {
     private final long clusterSize;
     private final int l2Bits;
     private final int l2Entries;
+    /** Extended L2 entries (128 bits: descriptor + subcluster bitmap); read-only support. */
+    private final boolean extendedL2;
+    private final int subclusterBits;
+    private final Map<Long, long[]> bitmapCache;
     private final int compressedSectorShift;
     private final Refcounts refcounts;
     private final MetadataMap metadata;
@@ -82,7 +86,9 @@ public final class Qcow2Device implements BlockDevice {
         this.backing = backing;
         this.clusterBits = header.clusterBits;
         this.clusterSize = 1L << clusterBits;
-        this.l2Bits = clusterBits - 3;
+        this.extendedL2 = (header.incompatible & Qcow2Header.INCOMPAT_EXTL2) != 0;
+        this.l2Bits = clusterBits - 3 - (extendedL2 ? 1 : 0);
+        this.subclusterBits = clusterBits - 5;
         this.l2Entries = 1 << l2Bits;
         this.compressedSectorShift = 62 - (clusterBits - 8);
         this.size = header.size;
@@ -90,6 +96,12 @@ public final class Qcow2Device implements BlockDevice {
         this.refcounts = new Refcounts(file, header, this::barrier, metadata);
         int capacity = (int) Math.max(4, L2_CACHE_BYTES / clusterSize);
         this.l2Cache = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, long[]> eldest) {
+                return size() > capacity;
+            }
+        };
+        this.bitmapCache = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Long, long[]> eldest) {
                 return size() > capacity;
@@ -116,6 +128,10 @@ public final class Qcow2Device implements BlockDevice {
         if (h.compressionType == Qcow2Header.COMPRESSION_ZSTD) {
             throw new BlockException("Could not open '" + filename
                     + "': zstd compression is not supported by jqemu (only zlib)");
+        }
+        if (!options.readOnly() && (h.incompatible & Qcow2Header.INCOMPAT_EXTL2) != 0) {
+            throw new BlockException("Could not open '" + filename
+                    + "': Extended L2 entries are supported read-only by jqemu");
         }
         if (!options.readOnly() && (h.incompatible & Qcow2Header.INCOMPAT_CORRUPT) != 0) {
             throw new BlockException("qcow2: Image is corrupt; cannot be opened read/write");
@@ -211,7 +227,7 @@ public final class Qcow2Device implements BlockDevice {
         if ((entry & COMPRESSED) != 0) {
             return Kind.COMPRESSED;
         }
-        boolean zero = header.version >= 3 && (entry & ZERO_FLAG) != 0;
+        boolean zero = header.version >= 3 && !extendedL2 && (entry & ZERO_FLAG) != 0;
         if ((entry & Qcow2Header.OFFSET_MASK) == 0) {
             return zero ? Kind.ZERO_PLAIN : Kind.UNALLOCATED;
         }
@@ -227,11 +243,54 @@ public final class Qcow2Device implements BlockDevice {
         synchronized (l2Cache) {
             long[] t = l2Cache.get(offset);
             if (t == null) {
-                t = readTable(offset, l2Entries);
+                t = readL2Descriptors(offset);
                 l2Cache.put(offset, t);
             }
             return t;
         }
+    }
+
+    /** The standard descriptors of an L2 table (every other word when entries are extended). */
+    long[] readL2Descriptors(long offset) throws BlockException {
+        long[] words = readTable(offset, extendedL2 ? 2 * l2Entries : l2Entries);
+        if (!extendedL2) {
+            return words;
+        }
+        long[] desc = new long[l2Entries];
+        long[] bitmaps = new long[l2Entries];
+        for (int i = 0; i < l2Entries; i++) {
+            desc[i] = words[2 * i];
+            bitmaps[i] = words[2 * i + 1];
+        }
+        synchronized (bitmapCache) {
+            bitmapCache.put(offset, bitmaps);
+        }
+        return desc;
+    }
+
+    /** Subcluster bitmap of a guest cluster (extended L2 only): bits 0-31 allocated, 32-63 zero. */
+    private long l2Bitmap(long guestCluster) throws BlockException {
+        int l1Index = (int) (guestCluster >>> l2Bits);
+        long l1e = l1[l1Index];
+        long offset = l1e & Qcow2Header.OFFSET_MASK;
+        if (offset == 0) {
+            return 0;
+        }
+        long[] b;
+        synchronized (bitmapCache) {
+            b = bitmapCache.get(offset);
+        }
+        if (b == null) {
+            readL2Descriptors(offset);
+            synchronized (bitmapCache) {
+                b = bitmapCache.get(offset);
+            }
+        }
+        return b[(int) (guestCluster & (l2Entries - 1))];
+    }
+
+    public boolean extendedL2() {
+        return extendedL2;
     }
 
     /** The L2 entry for a guest cluster (0 when its L2 table is not allocated). */
@@ -280,7 +339,9 @@ public final class Qcow2Device implements BlockDevice {
             Kind kind = kind(entry);
             int inCluster = (int) (pos & (clusterSize - 1));
             long runEnd = Math.min(end, (cluster + 1) << clusterBits);
-            if (kind == Kind.NORMAL) {
+            if (extendedL2 && kind != Kind.COMPRESSED) {
+                readSubclusters(entry, l2Bitmap(cluster), pos, buf, off + (int) (pos - offset), (int) (runEnd - pos));
+            } else if (kind == Kind.NORMAL) {
                 // Merge physically contiguous clusters into one host read.
                 long host = entry & Qcow2Header.OFFSET_MASK;
                 while (runEnd < end) {
@@ -296,6 +357,33 @@ public final class Qcow2Device implements BlockDevice {
                 readClusterPart(entry, kind, pos, buf, off + (int) (pos - offset), (int) (runEnd - pos));
             }
             pos = runEnd;
+        }
+    }
+
+    /** Reads part of one guest cluster with extended L2: each subcluster is data, zero or backing. */
+    private void readSubclusters(long entry, long bitmap, long pos, byte[] buf, int off, int len)
+            throws BlockException {
+        long host = entry & Qcow2Header.OFFSET_MASK;
+        long end = pos + len;
+        while (pos < end) {
+            int sub = (int) ((pos & (clusterSize - 1)) >>> subclusterBits);
+            long subEnd = Math.min(end, ((pos >>> subclusterBits) + 1) << subclusterBits);
+            int n = (int) (subEnd - pos);
+            boolean allocated = (bitmap & (1L << sub)) != 0;
+            boolean zero = (bitmap & (1L << (32 + sub))) != 0;
+            if (allocated && (zero || host == 0)) {
+                throw new BlockException.Corrupt("qcow2: Image is corrupt: invalid subcluster bitmap 0x"
+                        + Long.toHexString(bitmap));
+            }
+            if (allocated) {
+                file.read(host + (pos & (clusterSize - 1)), buf, off, n);
+            } else if (zero) {
+                Arrays.fill(buf, off, off + n, (byte) 0);
+            } else {
+                readBacking(pos, buf, off, n);
+            }
+            off += n;
+            pos = subEnd;
         }
     }
 
@@ -749,6 +837,9 @@ public final class Qcow2Device implements BlockDevice {
             long end = Math.min(offset + len, size);
             long entry = l2Entry(offset >>> clusterBits);
             Kind kind = kind(entry);
+            if (extendedL2 && kind != Kind.COMPRESSED) {
+                return subclusterStatus(entry, l2Bitmap(offset >>> clusterBits), offset, end);
+            }
             long host = entry & Qcow2Header.OFFSET_MASK;
             long pos = Math.min(end, ((offset >>> clusterBits) + 1) << clusterBits);
             while (pos < end) {
@@ -768,6 +859,25 @@ public final class Qcow2Device implements BlockDevice {
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    private BlockStatus subclusterStatus(long entry, long bitmap, long offset, long end) {
+        long clusterEnd = Math.min(end, ((offset >>> clusterBits) + 1) << clusterBits);
+        int first = (int) ((offset & (clusterSize - 1)) >>> subclusterBits);
+        long state = (bitmap >>> first & 1) | (bitmap >>> (32 + first) & 1) << 1;
+        long pos = Math.min(clusterEnd, ((offset >>> subclusterBits) + 1) << subclusterBits);
+        while (pos < clusterEnd) {
+            int sub = (int) ((pos & (clusterSize - 1)) >>> subclusterBits);
+            if (((bitmap >>> sub & 1) | (bitmap >>> (32 + sub) & 1) << 1) != state) {
+                break;
+            }
+            pos = Math.min(clusterEnd, pos + (1L << subclusterBits));
+        }
+        boolean allocated = (state & 1) != 0;
+        boolean zero = (state & 2) != 0;
+        long host = entry & Qcow2Header.OFFSET_MASK;
+        return new BlockStatus(pos - offset, allocated || zero, zero, allocated,
+                allocated ? host + (offset & (clusterSize - 1)) : -1);
     }
 
     // ---- resize -----------------------------------------------------------------------------

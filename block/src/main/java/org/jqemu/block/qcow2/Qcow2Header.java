@@ -204,8 +204,8 @@ final class Qcow2Header {
         if ((incompatible & INCOMPAT_DATA_FILE) != 0) {
             throw invalid("External data files are not supported by jqemu");
         }
-        if ((incompatible & INCOMPAT_EXTL2) != 0) {
-            throw invalid("Extended L2 entries are not supported by jqemu yet");
+        if ((incompatible & INCOMPAT_EXTL2) != 0 && clusterBits < 14) {
+            throw invalid("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
         }
         if (Integer.toUnsignedLong(refcountOrder) > 6) {
             throw invalid("Reference count entry width too large; may not exceed 64 bits");

@@ -138,4 +138,26 @@ class MalformedImageTest {
             }
         }
     }
+
+    @Test
+    void repairAllFixesWrongRefcountsWithoutTouchingData() throws Exception {
+        Oracle.require();
+        for (String damage : new String[] {"refcounts", "missing refcount block"}) {
+            Path p = image("rep.qcow2");
+            byte[] content = Oracle.rawContents(dir, p.toString());
+            if (damage.equals("refcounts")) {
+                poke(p, 0x20000 + 2 * 5, 0, 2); // a data cluster loses its refcount
+                poke(p, 0x20000 + 2 * 6, 3, 2); // another one has too many
+            } else {
+                poke(p, 0x10000, 0, 8); // the only refcount block is unlinked: every refcount reads 0
+            }
+            assertEquals(2, Oracle.qemuImg(dir, "check", p.toString()).status(), damage);
+            Oracle.Run r = Oracle.jqemuImg("check", "-r", "all", p.toString());
+            assertEquals(0, r.status(), damage + ": " + r.describe());
+            assertTrue(r.out().startsWith("The following inconsistencies were found and repaired:"), r.out());
+            Oracle.Run q = Oracle.qemuImg(dir, "check", p.toString());
+            assertEquals(0, q.status(), damage + ": " + q.describe());
+            assertArrayEquals(content, Oracle.rawContents(dir, p.toString()), damage);
+        }
+    }
 }

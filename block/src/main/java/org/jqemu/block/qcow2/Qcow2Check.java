@@ -202,6 +202,43 @@ public final class Qcow2Check {
 
     private void compare(Repair repair) throws BlockException {
         Refcounts rc = d.refcounts();
+        if (repair != Repair.NONE) {
+            rc.reserve(c -> c < refs.length && refs[(int) c] > 0);
+        }
+        try {
+            if (repair == Repair.ALL && createMissingBlocks(rc)) {
+                // The new refcount blocks are metadata too: count everything again.
+                refs = new int[refs.length];
+                int corruptions = result.corruptions;
+                result.allocatedClusters = 0;
+                result.fragmentedClusters = 0;
+                result.compressedClusters = 0;
+                countAll();
+                result.corruptions = corruptions;
+                rc.reserve(c -> c < refs.length && refs[(int) c] > 0);
+            }
+            compareRefcounts(repair, rc);
+        } finally {
+            rc.reserve(c -> false);
+        }
+    }
+
+    /** Gives every referenced cluster a refcount block (allocating only clusters nobody references). */
+    private boolean createMissingBlocks(Refcounts rc) throws BlockException {
+        boolean created = false;
+        long step = 1L << rc.blockBits();
+        for (long first = 0; first < fileClusters; first += step) {
+            for (long c = first; c < Math.min(fileClusters, first + step); c++) {
+                if (refs[(int) c] > 0) {
+                    created |= rc.ensureBlock(c);
+                    break;
+                }
+            }
+        }
+        return created;
+    }
+
+    private void compareRefcounts(Repair repair, Refcounts rc) throws BlockException {
         long highest = -1;
         long limit = fileClusters;
         for (long i = 0; i < limit; i++) {
@@ -243,14 +280,23 @@ public final class Qcow2Check {
             if (l2Offset == 0 || (l2Offset & (clusterSize - 1)) != 0 || (l2Offset >>> clusterBits) >= fileClusters) {
                 continue;
             }
+            boolean fix = repair == Repair.ALL;
             long refcount = rc.get(l2Offset >>> clusterBits);
             if (((l1[i] & Qcow2Device.COPIED) != 0) != (refcount == 1)) {
-                say("ERROR OFLAG_COPIED L2 cluster: l1_index=" + i + " l1_entry=" + Long.toHexString(l1[i])
-                        + " refcount=" + refcount);
-                result.corruptions++;
+                say((fix ? "Repairing" : "ERROR") + " OFLAG_COPIED L2 cluster: l1_index=" + i + " l1_entry="
+                        + Long.toHexString(l1[i]) + " refcount=" + refcount);
+                if (fix) {
+                    l1[i] ^= Qcow2Device.COPIED;
+                    d.file().write(d.header().l1TableOffset + i * 8L, Refcounts.longBytes(l1[i]));
+                    result.corruptionsFixed++;
+                } else {
+                    result.corruptions++;
+                }
             }
-            long[] l2 = d.readL2Descriptors(l2Offset);
-            for (long e : l2) {
+            long[] l2 = d.readL2Descriptors(l2Offset).clone();
+            boolean l2Changed = false;
+            for (int j = 0; j < l2.length; j++) {
+                long e = l2[j];
                 Qcow2Device.Kind k = d.kind(e);
                 if (k != Qcow2Device.Kind.NORMAL && k != Qcow2Device.Kind.ZERO_ALLOC) {
                     continue;
@@ -261,9 +307,19 @@ public final class Qcow2Check {
                 }
                 long r = rc.get(off >>> clusterBits);
                 if (((e & Qcow2Device.COPIED) != 0) != (r == 1)) {
-                    say("ERROR OFLAG_COPIED data cluster: l2_entry=" + Long.toHexString(e) + " refcount=" + r);
-                    result.corruptions++;
+                    say((fix ? "Repairing" : "ERROR") + " OFLAG_COPIED data cluster: l2_entry=" + Long.toHexString(e)
+                            + " refcount=" + r);
+                    if (fix) {
+                        l2[j] ^= Qcow2Device.COPIED;
+                        l2Changed = true;
+                        result.corruptionsFixed++;
+                    } else {
+                        result.corruptions++;
+                    }
                 }
+            }
+            if (l2Changed) {
+                d.writeL2Table(l2Offset, l2);
             }
         }
     }

@@ -35,6 +35,8 @@ final class Refcounts {
     private final Map<Long, byte[]> cache;
     private long[] table;
     private long freeHint;
+    /** Clusters the allocator must not hand out even if their refcount says free (used by repair). */
+    private java.util.function.LongPredicate reserved = c -> false;
 
     Refcounts(HostFile file, Qcow2Header header, Qcow2Device.Barrier barrier, MetadataMap metadata)
             throws BlockException {
@@ -154,7 +156,7 @@ final class Refcounts {
         long i = start;
         boolean hintMoved = false;
         while (i - start < n) {
-            if (get(i) != 0) {
+            if (get(i) != 0 || reserved.test(i)) {
                 start = ++i;
             } else {
                 if (!hintMoved) {
@@ -215,6 +217,23 @@ final class Refcounts {
     /** Releases the clusters of [offset, offset+bytes) (refcount - 1). */
     void free(long offset, long bytes) throws BlockException {
         updateBytes(offset, bytes, -1);
+    }
+
+    /** While repairing, clusters known to be in use must never be allocated, whatever their refcount. */
+    void reserve(java.util.function.LongPredicate inUse) {
+        reserved = inUse;
+        freeHint = 0;
+    }
+
+    /** Creates the refcount block describing the cluster if there is none; true if one was created. */
+    boolean ensureBlock(long cluster) throws BlockException {
+        long ti = cluster >>> blockBits;
+        boolean created = false;
+        while (!blockExists(ti)) {
+            createBlock(ti);
+            created = true;
+        }
+        return created;
     }
 
     /** Sets one refcount to an exact value (repair); the block must exist or is created. */

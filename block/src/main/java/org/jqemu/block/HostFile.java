@@ -150,8 +150,8 @@ public final class HostFile implements AutoCloseable {
             long old = channel.size();
             if (newLength < old) {
                 channel.truncate(newLength);
-            } else if (newLength > old) {
-                // Writing the last byte extends the file sparsely.
+            } else if (newLength > old && !Posix.truncate(nativeFd, newLength)) {
+                // Without ftruncate, writing the last byte extends the file (sparsely but for one block).
                 channel.write(ByteBuffer.allocate(1), newLength - 1);
             }
         } catch (IOException e) {
@@ -174,21 +174,19 @@ public final class HostFile implements AutoCloseable {
     }
 
     /**
-     * The extent at position: {dataOrHole, end}. Returns true in [0] if position is in data; end is
-     * where that kind of extent ends. Without SEEK_DATA support everything is data.
+     * Where the current extent ends: from inside data, the next hole (SEEK_HOLE); from inside a hole,
+     * the next data (SEEK_DATA). -1 if unknown or no further change before the end of the file.
      */
     public long nextChange(long position, boolean inData) {
-        long r = Posix.seek(nativeFd, position, inData ? Posix.SEEK_HOLE : Posix.SEEK_DATA);
-        return r;
+        return Posix.seek(nativeFd, position, inData ? Posix.SEEK_HOLE : Posix.SEEK_DATA);
     }
 
     /** True if position lies in allocated data (or the file system cannot tell). */
     public boolean isData(long position) {
-        long d = Posix.seek(nativeFd, position, Posix.SEEK_DATA);
-        if (d < 0) {
-            return !Posix.available() ? true : false;
+        if (nativeFd < 0) {
+            return true;
         }
-        return d == position;
+        return Posix.seek(nativeFd, position, Posix.SEEK_DATA) == position;
     }
 
     public boolean canSeekHoles() {

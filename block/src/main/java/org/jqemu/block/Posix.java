@@ -31,9 +31,10 @@ final class Posix {
     private static final MethodHandle FALLOCATE;
     private static final MethodHandle LSEEK;
     private static final MethodHandle FSTAT;
+    private static final MethodHandle FTRUNCATE;
 
     static {
-        MethodHandle open = null, close = null, fallocate = null, lseek = null, fstat = null;
+        MethodHandle open = null, close = null, fallocate = null, lseek = null, fstat = null, ftruncate = null;
         try {
             if ("amd64".equals(System.getProperty("os.arch")) && System.getProperty("os.name").startsWith("Linux")) {
                 Linker linker = Linker.nativeLinker();
@@ -49,6 +50,8 @@ final class Posix {
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
                 fstat = linker.downcallHandle(libc.find("fstat").orElseThrow(),
                         FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+                ftruncate = linker.downcallHandle(libc.find("ftruncate").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
             }
         } catch (RuntimeException | LinkageError e) {
             open = null; // native access unavailable: every caller falls back
@@ -58,6 +61,19 @@ final class Posix {
         FALLOCATE = fallocate;
         LSEEK = lseek;
         FSTAT = fstat;
+        FTRUNCATE = ftruncate;
+    }
+
+    /** Sets the file length without allocating anything (a sparse extension); false if unavailable. */
+    static boolean truncate(int fd, long length) {
+        if (fd < 0 || FTRUNCATE == null) {
+            return false;
+        }
+        try {
+            return (int) FTRUNCATE.invokeExact(fd, length) == 0;
+        } catch (Throwable t) {
+            return false;
+        }
     }
 
     private Posix() { }

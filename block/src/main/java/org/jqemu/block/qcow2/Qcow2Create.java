@@ -45,10 +45,10 @@ public final class Qcow2Create {
             switch (o.preallocation()) {
                 case "off" -> { }
                 case "metadata", "falloc", "full" -> {
-                    long end = d.preallocateMetadata();
-                    f.truncate(Math.max(f.length(), end));
+                    long[] data = d.preallocateMetadata(!o.preallocation().equals("metadata"));
+                    f.truncate(Math.max(f.length(), data[1]));
                     if (!o.preallocation().equals("metadata")) {
-                        fillData(f, d, o.preallocation().equals("full"));
+                        fillData(f, data[0], data[1], o.preallocation().equals("full"));
                     }
                 }
                 default -> throw new BlockException("Unsupported preallocation mode '" + o.preallocation() + "'");
@@ -58,26 +58,25 @@ public final class Qcow2Create {
         }
     }
 
-    /** Fills the holes of the file: zeros for "full", fallocate for "falloc" (zeros if unsupported). */
-    private static void fillData(HostFile f, Qcow2Device d, boolean writeZeros) throws BlockException {
-        long len = f.length();
-        if (!writeZeros && f.allocate(0, len)) {
+    /** Fills the holes of [start, end): zeros for "full", fallocate for "falloc" (zeros if unsupported). */
+    private static void fillData(HostFile f, long start, long end, boolean writeZeros) throws BlockException {
+        if (!writeZeros && f.allocate(start, end - start)) {
             return;
         }
         byte[] zeros = new byte[1 << 20];
-        long p = 0;
-        while (p < len) {
+        long p = start;
+        while (p < end) {
             if (f.isData(p)) {
                 long hole = f.nextChange(p, true);
-                p = hole < 0 ? len : hole;
+                p = hole < 0 ? end : hole;
                 continue;
             }
             long data = f.nextChange(p, false);
-            long end = data < 0 ? len : data;
-            for (long q = p; q < end; q += zeros.length) {
-                f.write(q, zeros, 0, (int) Math.min(zeros.length, end - q));
+            long holeEnd = data < 0 || data > end ? end : data;
+            for (long q = p; q < holeEnd; q += zeros.length) {
+                f.write(q, zeros, 0, (int) Math.min(zeros.length, holeEnd - q));
             }
-            p = end;
+            p = holeEnd;
         }
     }
 }

@@ -70,6 +70,7 @@ public final class Qcow2Device implements BlockDevice {
     private long[] l1;
     private volatile long size;
     private boolean dirtyMarked;
+    private volatile Boolean metadataPreallocated;
     /** Last decompressed cluster: (L2 entry, data). */
     private long inflatedEntry = -1;
     private byte[] inflated;
@@ -852,10 +853,20 @@ public final class Qcow2Device implements BlockDevice {
                 pos = Math.min(end, pos + clusterSize);
             }
             boolean hasOffset = kind == Kind.NORMAL || kind == Kind.ZERO_ALLOC;
-            return new BlockStatus(pos - offset, kind != Kind.UNALLOCATED,
-                    kind == Kind.ZERO_PLAIN || kind == Kind.ZERO_ALLOC,
-                    kind == Kind.NORMAL || kind == Kind.COMPRESSED,
-                    hasOffset ? host + (offset & (clusterSize - 1)) : -1);
+            boolean zero = kind == Kind.ZERO_PLAIN || kind == Kind.ZERO_ALLOC;
+            long hostStart = host + (offset & (clusterSize - 1));
+            if (kind == Kind.NORMAL && file.canSeekHoles() && looksMetadataPreallocated()) {
+                // As QEMU does for such images, ask the file layer: holes in the host file read as zero.
+                boolean inData = file.isData(hostStart);
+                long change = file.nextChange(hostStart, inData);
+                long hostEnd = hostStart + (pos - offset);
+                if (change > hostStart && change < hostEnd) {
+                    pos = offset + (change - hostStart);
+                }
+                zero = !inData;
+            }
+            return new BlockStatus(pos - offset, kind != Kind.UNALLOCATED, zero,
+                    kind == Kind.NORMAL || kind == Kind.COMPRESSED, hasOffset ? hostStart : -1);
         } finally {
             lock.readLock().unlock();
         }
@@ -878,6 +889,27 @@ public final class Qcow2Device implements BlockDevice {
         long host = entry & Qcow2Header.OFFSET_MASK;
         return new BlockStatus(pos - offset, allocated || zero, zero, allocated,
                 allocated ? host + (offset & (clusterSize - 1)) : -1);
+    }
+
+    /**
+     * Heuristic (as QEMU applies one) for preallocation=metadata images: far more clusters are in use
+     * according to the refcounts than the host file really has allocated. Computed once.
+     */
+    private boolean looksMetadataPreallocated() throws BlockException {
+        Boolean known = metadataPreallocated;
+        if (known == null) {
+            long fileClusters = (file.length() + clusterSize - 1) >>> clusterBits;
+            long realClusters = file.allocatedBytes() >>> clusterBits;
+            long inUse = 0;
+            for (long c = 0; c < fileClusters; c++) {
+                if (refcounts.get(c) > 0) {
+                    inUse++;
+                }
+            }
+            known = inUse >= Math.max(realClusters * 10 / 9 + 1, fileClusters / 2);
+            metadataPreallocated = known;
+        }
+        return known;
     }
 
     // ---- resize -----------------------------------------------------------------------------
@@ -955,31 +987,41 @@ public final class Qcow2Device implements BlockDevice {
         }
     }
 
-    /** Allocates L2 tables and data clusters for the whole image (preallocation=metadata). */
-    long preallocateMetadata() throws BlockException {
+    /** Allocates L2 tables and data clusters for the whole image (preallocation=metadata/falloc/full). */
+    /** Returns {first data byte, end of the last cluster} on the host. */
+    long[] preallocateMetadata(boolean contiguousData) throws BlockException {
         lock.writeLock().lock();
         try {
             long end = 0;
             long clusters = (size + clusterSize - 1) >>> clusterBits;
+            // falloc/full: the first L2 table, one contiguous data run, the other L2 tables (qemu-img's
+            // layout);
+            // metadata: each L2 table followed by its data.
+            long run = -1;
+            if (contiguousData && clusters > 0) {
+                l2ForWrite(0);
+                run = refcounts.allocate(clusters);
+            }
             for (long c = 0; c < clusters; ) {
                 int l1Index = (int) (c >>> l2Bits);
                 long tableEnd = Math.min(clusters, ((long) l1Index + 1) << l2Bits);
                 long[] table = l2ForWrite(l1Index);
                 int count = (int) (tableEnd - c);
-                long start = refcounts.allocate(count);
+                long start = run >= 0 ? run + (c << clusterBits) : refcounts.allocate(count);
                 long[] entries = new long[count];
                 for (int i = 0; i < count; i++) {
                     entries[i] = (start + i * clusterSize) | COPIED;
                 }
-                        commitL2(l1Index, table, (int) (c & (l2Entries - 1)), entries);
+                commitL2(l1Index, table, (int) (c & (l2Entries - 1)), entries);
                 end = Math.max(end, start + count * clusterSize);
                 c = tableEnd;
             }
-            return end;
+            return new long[] {run >= 0 ? run : 0, end};
         } finally {
             lock.writeLock().unlock();
         }
     }
+
 
     @Override
     public long allocatedBytes() throws BlockException {

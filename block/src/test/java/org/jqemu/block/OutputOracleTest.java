@@ -157,4 +157,25 @@ class OutputOracleTest {
         assertSame("compare", path("a.qcow2"), path("nope"));
         assertSame("resize", path("v2.qcow2"), "-1M");
     }
+
+    @Test
+    void preallocatedImagesHaveQemusLayout() {
+        Oracle.require();
+        for (String mode : new String[] {"metadata", "falloc", "full"}) {
+            for (String cs : new String[] {"4k", "64k"}) {
+                String q = path("q-" + mode + cs + ".qcow2");
+                String j = path("j-" + mode + cs + ".qcow2");
+                String opts = "preallocation=" + mode + ",cluster_size=" + cs;
+                assertEquals(0, Oracle.qemuImg(dir, "create", "-q", "-f", "qcow2", "-o", opts, q, "5M").status());
+                assertEquals(0, Oracle.jqemuImg("create", "-q", "-f", "qcow2", "-o", opts, j, "5M").status());
+                assertEquals(0, Oracle.qemuImg(dir, "check", j).status(), opts);
+                assertEquals(Oracle.qemuImg(dir, "map", "--output=json", q).out(),
+                        Oracle.qemuImg(dir, "map", "--output=json", j).out(), opts);
+                assertEquals(Oracle.qemuImg(dir, "map", "--output=json", q).out(),
+                        Oracle.jqemuImg("map", "--output=json", q).out(), opts);
+                assertEquals(Oracle.qemuImg(dir, "info", q).out().replace(q, "X"),
+                        Oracle.qemuImg(dir, "info", j).out().replace(j, "X"), opts);
+            }
+        }
+    }
 }

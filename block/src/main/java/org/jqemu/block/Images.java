@@ -1,12 +1,13 @@
 package org.jqemu.block;
 
 import java.nio.file.Path;
+import org.jqemu.block.qcow.QcowDevice;
 import org.jqemu.block.qcow2.Qcow2Device;
 import org.jqemu.block.raw.RawDevice;
 
 /** Opening images by name: format probing, the driver registry and backing-chain resolution. */
 public final class Images {
-    public static final String[] FORMATS = {"qcow2", "raw"};
+    public static final String[] FORMATS = {"qcow2", "raw", "qcow"};
 
     private Images() { }
 
@@ -24,7 +25,7 @@ public final class Images {
         try (HostFile f = HostFile.open(path, false)) {
             byte[] head = f.read(0, 8);
             if (head[0] == 'Q' && head[1] == 'F' && head[2] == 'I' && (head[3] & 0xff) == 0xfb) {
-                return "qcow2";
+                return head[4] == 0 && head[5] == 0 && head[6] == 0 && head[7] == 1 ? "qcow" : "qcow2";
             }
             return "raw";
         }
@@ -49,6 +50,8 @@ public final class Images {
         try {
             return switch (format) {
                 case "qcow2" -> Qcow2Device.open(file, filename, options,
+                        (name, fmt) -> openBacking(filename, name, fmt, options));
+                case "qcow" -> QcowDevice.open(file, filename, options.readOnly(), options.noBacking(),
                         (name, fmt) -> openBacking(filename, name, fmt, options));
                 default -> new RawDevice(file, filename, options.readOnly());
             };

@@ -98,4 +98,22 @@ class QemuImagesReadTest {
         org.junit.jupiter.api.Assertions.assertThrows(BlockException.class,
                 () -> Images.open(top, null, OpenOptions.READ_WRITE));
     }
+
+    @Test
+    void qcowVersion1ReadOnly() throws Exception {
+        Oracle.require();
+        String base = dir.resolve("v1.qcow").toString();
+        assertEquals(0, Oracle.qemuImg(dir, "create", "-q", "-f", "qcow", base, "5M").status());
+        Oracle.qemuIo(dir, "qcow", base, "write -P 7 5000 70000", "write -P 8 3M 4k");
+        String top = dir.resolve("v1top.qcow").toString();
+        assertEquals(0, Oracle.qemuImg(dir, "create", "-q", "-f", "qcow", "-b", base, "-F", "qcow", top).status());
+        Oracle.qemuIo(dir, "qcow", top, "write -P 9 4M 10k");
+        assertArrayEquals(Oracle.rawContents(dir, top), readAll(top));
+        for (String[] args : new String[][] {{"info", top}, {"info", "--output=json", base},
+                {"map", "--output=json", top}, {"info", "--backing-chain", top}}) {
+            assertEquals(Oracle.qemuImg(dir, args).out(), Oracle.jqemuImg(args).out(), String.join(" ", args));
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(BlockException.class,
+                () -> Images.open(top, null, OpenOptions.READ_WRITE));
+    }
 }

@@ -8,6 +8,7 @@ import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
 import org.jqemu.block.Images;
 import org.jqemu.block.OpenOptions;
+import org.jqemu.block.qcow.QcowDevice;
 import org.jqemu.block.qcow2.Qcow2Device;
 import org.jqemu.block.qcow2.Qcow2Snapshots;
 
@@ -41,7 +42,8 @@ final class InfoCommand {
             try (BlockDevice d = Images.open(name, fmt, OpenOptions.READ_ONLY.withNoBacking())) {
                 Map<String, Object> info = imageInfo(d);
                 infos.add(info);
-                String backing = d instanceof Qcow2Device q ? q.backingFile() : null;
+                String backing = d instanceof Qcow2Device q ? q.backingFile()
+                        : d instanceof QcowDevice v1 ? v1.backingFile() : null;
                 name = chain && backing != null ? (String) info.get("full-backing-filename") : null;
                 fmt = d instanceof Qcow2Device q ? q.backingFormat() : null;
             }
@@ -67,6 +69,13 @@ final class InfoCommand {
         m.put("dirty-flag", d instanceof Qcow2Device q && q.dirty());
         m.put("actual-size", d.allocatedBytes());
         m.put("virtual-size", d.size());
+        if (d instanceof QcowDevice v1) {
+            m.put("cluster-size", v1.clusterSizeBytes());
+            if (v1.backingFile() != null) {
+                m.put("backing-filename", v1.backingFile());
+                m.put("full-backing-filename", Images.resolveBacking(d.filename(), v1.backingFile()));
+            }
+        }
         if (d instanceof Qcow2Device q) {
             m.put("cluster-size", q.clusterSizeBytes());
             if (q.backingFile() != null) {

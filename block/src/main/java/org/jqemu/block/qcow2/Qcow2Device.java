@@ -5,12 +5,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.zip.DataFormatException;
 import java.util.zip.Deflater;
-import java.util.zip.Inflater;
 import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
 import org.jqemu.block.BlockStatus;
+import org.jqemu.block.Deflate;
 import org.jqemu.block.HostFile;
 import org.jqemu.block.OpenOptions;
 import org.jqemu.block.Requests;
@@ -417,27 +416,7 @@ public final class Qcow2Device implements BlockDevice {
         long[] range = compressedRange(entry);
         byte[] in = file.read(range[0], (int) (range[1] - range[0]));
         byte[] out = new byte[(int) clusterSize];
-        Inflater inflater = new Inflater(true);
-        try {
-            inflater.setInput(in);
-            int n = 0;
-            while (n < out.length) {
-                int k = inflater.inflate(out, n, out.length - n);
-                if (k == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
-                    break;
-                }
-                n += k;
-            }
-            if (n < out.length) {
-                throw new BlockException("qcow2: Could not read compressed cluster at host offset 0x"
-                        + Long.toHexString(range[0]) + ": truncated data");
-            }
-        } catch (DataFormatException e) {
-            throw new BlockException("qcow2: Could not read compressed cluster at host offset 0x"
-                    + Long.toHexString(range[0]) + ": " + e.getMessage());
-        } finally {
-            inflater.end();
-        }
+        Deflate.inflate(in, out, "host offset 0x" + Long.toHexString(range[0]));
         synchronized (this) {
             inflatedEntry = entry;
             inflated = out;

@@ -26,42 +26,34 @@ final class Posix {
     private static final long STAT_BLOCKS_OFFSET = 64;
     private static final long STAT_SIZE = 144;
 
-    private static final MethodHandle OPEN;
-    private static final MethodHandle CLOSE;
-    private static final MethodHandle FALLOCATE;
-    private static final MethodHandle LSEEK;
-    private static final MethodHandle FSTAT;
-    private static final MethodHandle FTRUNCATE;
+    private static final boolean SUPPORTED = "amd64".equals(System.getProperty("os.arch"))
+            && System.getProperty("os.name").startsWith("Linux");
+    private static final MethodHandle OPEN = link("open", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT));
+    private static final MethodHandle FALLOCATE = link("fallocate", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle LSEEK = link("lseek", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final MethodHandle FSTAT = link("fstat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    private static final MethodHandle FTRUNCATE = link("ftruncate", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
 
-    static {
-        MethodHandle open = null, close = null, fallocate = null, lseek = null, fstat = null, ftruncate = null;
-        try {
-            if ("amd64".equals(System.getProperty("os.arch")) && System.getProperty("os.name").startsWith("Linux")) {
-                Linker linker = Linker.nativeLinker();
-                SymbolLookup libc = linker.defaultLookup();
-                open = linker.downcallHandle(libc.find("open").orElseThrow(), FunctionDescriptor.of(
-                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), Linker.Option.firstVariadicArg(2));
-                close = linker.downcallHandle(libc.find("close").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-                fallocate = linker.downcallHandle(libc.find("fallocate").orElseThrow(), FunctionDescriptor.of(
-                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_LONG));
-                lseek = linker.downcallHandle(libc.find("lseek").orElseThrow(), FunctionDescriptor.of(
-                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-                fstat = linker.downcallHandle(libc.find("fstat").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-                ftruncate = linker.downcallHandle(libc.find("ftruncate").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-            }
-        } catch (RuntimeException | LinkageError e) {
-            open = null; // native access unavailable: every caller falls back
+    /** A libc function, or null where native access is unavailable (callers then fall back). */
+    @SuppressWarnings("restricted")
+    private static MethodHandle link(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        if (!SUPPORTED) {
+            return null;
         }
-        OPEN = open;
-        CLOSE = close;
-        FALLOCATE = fallocate;
-        LSEEK = lseek;
-        FSTAT = fstat;
-        FTRUNCATE = ftruncate;
+        try {
+            Linker linker = Linker.nativeLinker();
+            SymbolLookup libc = linker.defaultLookup();
+            return libc.find(name).map(f -> linker.downcallHandle(f, descriptor, options)).orElse(null);
+        } catch (RuntimeException | LinkageError e) {
+            return null;
+        }
     }
 
     /** Sets the file length without allocating anything (a sparse extension); false if unavailable. */

@@ -114,7 +114,7 @@ class MalformedImageTest {
         byte[] original = Files.readAllBytes(clean);
         Random rnd = new Random(42);
         Path p = dir.resolve("fuzz.qcow2");
-        for (int round = 0; round < 150; round++) {
+        for (int round = 0; round < 80; round++) {
             byte[] b = original.clone();
             int mutations = 1 + rnd.nextInt(4);
             for (int m = 0; m < mutations; m++) {

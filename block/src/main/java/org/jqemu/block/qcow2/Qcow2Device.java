@@ -782,23 +782,16 @@ public final class Qcow2Device implements BlockDevice {
 
     /** Host offset for len compressed bytes: packed after the previous ones, refcounts raised. */
     private long placeCompressed(int len) throws BlockException {
-        long tail = compressedTail;
-        boolean fits = tail != 0 && (tail & (clusterSize - 1)) != 0
-                && (tail & (clusterSize - 1)) + len <= clusterSize;
-        if (!fits) {
-            long clusters = (len + clusterSize - 1) >>> clusterBits;
-            tail = refcounts.allocate(clusters);
-            if (clusters > 1) {
-                // The compressed cluster's range covers these clusters once each, already counted.
-                compressedTail = tail + len;
-                return tail;
-            }
-            compressedTail = tail + len;
-            return tail;
+        long used = compressedTail & (clusterSize - 1);
+        if (compressedTail != 0 && used != 0 && used + len <= clusterSize) {
+            // Shares the current cluster: one more reference to it.
+            refcounts.updateBytes(compressedTail, len, 1);
+        } else {
+            compressedTail = refcounts.allocate((len + clusterSize - 1) >>> clusterBits);
         }
-        refcounts.updateBytes(tail, len, 1);
-        compressedTail = tail + len;
-        return tail;
+        long host = compressedTail;
+        compressedTail += len;
+        return host;
     }
 
     @Override
@@ -966,8 +959,10 @@ public final class Qcow2Device implements BlockDevice {
         }
     }
 
-    /** Allocates L2 tables and data clusters for the whole image (preallocation=metadata/falloc/full). */
-    /** Returns {first data byte, end of the last cluster} on the host. */
+    /**
+     * Allocates L2 tables and data clusters for the whole image (preallocation=metadata/falloc/full).
+     * Returns {first data byte, end of the last cluster} on the host.
+     */
     long[] preallocateMetadata(boolean contiguousData) throws BlockException {
         lock.writeLock().lock();
         try {

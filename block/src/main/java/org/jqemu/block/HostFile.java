@@ -33,6 +33,9 @@ public final class HostFile implements AutoCloseable {
     }
 
     public static HostFile open(Path path, boolean writable) throws BlockException {
+        if (java.nio.file.Files.isDirectory(path)) {
+            throw new BlockException("'file' driver requires '" + path + "' to be a regular file");
+        }
         OpenOption[] options = writable
                 ? new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
                 : new OpenOption[] {StandardOpenOption.READ};

@@ -133,6 +133,17 @@ public final class Main {
             this.err = err;
         }
 
+        /** QEMU's warning when an image opened for writing was probed as raw. */
+        void warnIfProbedRaw(String filename, String format, org.jqemu.block.BlockDevice d) {
+            if (format == null && d.format().equals("raw") && !d.readOnly()) {
+                err.println("WARNING: Image format was not specified for '" + filename
+                        + "' and probing guessed raw.\n"
+                        + "         Automatically detecting the format is dangerous for raw images, write operations "
+                        + "on block 0 will be restricted.\n"
+                        + "         Specify the 'raw' format explicitly to remove the restrictions.");
+            }
+        }
+
         /** Reports an error; only the first line carries the program prefix, as error_report does. */
         void error(String message) {
             FrontEnd.report(err, PROGRAM, message);

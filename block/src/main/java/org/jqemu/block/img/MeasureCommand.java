@@ -57,9 +57,10 @@ final class MeasureCommand {
                 ? ImageCreator.sizeOption("measure", "cluster_size", opts.get("cluster_size")) : 65536;
         int refcountBits = opts.containsKey("refcount_bits") ? Integer.parseInt(opts.get("refcount_bits")) : 16;
         long dataBytes;
-        boolean fromFile = size < 0;
-        if (fromFile) {
+        boolean bitmaps = false;
+        if (size < 0) {
             try (BlockDevice d = Images.open(g.operands.get(0), fmt, OpenOptions.READ_ONLY)) {
+                bitmaps = d.format().equals("qcow2") && outFmt.equals("qcow2"); // sources that can hold bitmaps
                 size = d.size();
                 dataBytes = allocatedData(d, clusterSize);
             }
@@ -77,7 +78,6 @@ final class MeasureCommand {
             required = meta + dataBytes;
             full = meta + aligned;
         }
-        boolean bitmaps = fromFile && outFmt.equals("qcow2");
         if (output.equals("json")) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("required", required);

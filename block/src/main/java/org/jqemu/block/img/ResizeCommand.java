@@ -44,6 +44,7 @@ final class ResizeCommand {
                     + "kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
         }
         try (BlockDevice d = Images.open(g.operands.get(0), fmt, OpenOptions.READ_WRITE)) {
+            env.warnIfProbedRaw(g.operands.get(0), fmt, d);
             long newSize = sign == 0 ? amount : d.size() + sign * amount;
             if (newSize < 0) {
                 throw new UsageError("New image size must be positive");

@@ -206,4 +206,51 @@ class Qcow2WriteOracleTest {
         assertEquals(2048, raw.length);
         assertEquals(3, raw[1002]);
     }
+
+    @Test
+    void concurrentMixedRequestsOnSharedClustersKeepMetadataConsistent() throws Exception {
+        Oracle.require();
+        String img = dir.resolve("mixed.qcow2").toString();
+        assertEquals(0, Oracle.jqemuImg("create", "-q", "-f", "qcow2", "-o", "cluster_size=4096,refcount_bits=4",
+                img, "4M").status());
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        // Each thread owns the bytes [k*1000 + t*250, +250) of every 1000: threads share clusters, and
+        // each thread's own bytes must read back exactly, whatever the others do to theirs.
+        try (BlockDevice d = Images.open(img, null, OpenOptions.READ_WRITE.withUnsafe())) {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                final int thread = t;
+                fs.add(pool.submit(() -> {
+                    Random rnd = new Random(thread);
+                    byte[] mine = new byte[250];
+                    for (int i = 0; i < 3000; i++) {
+                        long off = (long) rnd.nextInt(4000) * 1000 + thread * 250;
+                        if (off + 250 > d.size()) {
+                            continue;
+                        }
+                        if (rnd.nextInt(5) == 0) {
+                            d.writeZeroes(off, 250, true);
+                            java.util.Arrays.fill(mine, (byte) 0);
+                        } else {
+                            java.util.Arrays.fill(mine, (byte) (thread + 1 + (i & 0x3f)));
+                            d.write(off, mine, 0, 250);
+                        }
+                        byte[] back = new byte[250];
+                        d.read(off, back, 0, 250);
+                        if (!java.util.Arrays.equals(mine, back)) {
+                            throw new AssertionError("thread " + thread + " lost its write at " + off);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        Oracle.Run check = Oracle.qemuImg(dir, "check", img);
+        assertEquals(0, check.status(), check.describe());
+    }
 }

@@ -113,6 +113,28 @@ class MoreCommandsOracleTest {
     }
 
     @Test
+    void amendDowngradeKeepsContent() {
+        Oracle.require();
+        String base = image();
+        String top = path("dg.qcow2");
+        ok(Oracle.qemuImg(dir, "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", top));
+        ok(Oracle.qemuIo(dir, "qcow2", top, "write -z 0 64k", "write -P 2 1M 64k", "write -z 1M 64k",
+                "write -P 3 2M 100"));
+        byte[] before = Oracle.rawContents(dir, top);
+        ok(Oracle.jqemuImg("amend", "-o", "compat=0.10", top));
+        assertTrue(Oracle.qemuImg(dir, "info", top).out().contains("compat: 0.10"));
+        ok(Oracle.qemuImg(dir, "check", top));
+        assertArrayEquals(before, Oracle.rawContents(dir, top));
+        String plain = path("dgp.qcow2");
+        ok(Oracle.qemuImg(dir, "create", "-q", "-f", "qcow2", plain, "2M"));
+        ok(Oracle.qemuIo(dir, "qcow2", plain, "write -P 5 0 2M", "write -z 64k 1M"));
+        byte[] plainBefore = Oracle.rawContents(dir, plain);
+        ok(Oracle.jqemuImg("amend", "-o", "compat=0.10", plain));
+        ok(Oracle.qemuImg(dir, "check", plain));
+        assertArrayEquals(plainBefore, Oracle.rawContents(dir, plain));
+    }
+
+    @Test
     void ddCopiesBlocks() throws Exception {
         Oracle.require();
         String a = image();

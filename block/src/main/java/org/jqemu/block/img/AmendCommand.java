@@ -57,15 +57,17 @@ final class AmendCommand {
             switch (compat) {
                 case "1.1", "v3" -> q.upgradeToV3();
                 case "0.10", "v2" -> {
-                    if (q.version() >= 3) {
-                        throw new UsageError("Downgrading to compat=0.10 is not supported by jqemu yet");
+                    if (opts.containsKey("lazy_refcounts") && !opts.get("lazy_refcounts").equals("off")) {
+                        throw new UsageError("Lazy refcounts only supported with compatibility level 1.1 and above "
+                                + "(use compat=1.1 or greater)");
                     }
+                    q.downgradeToV2();
                 }
                 default -> throw new UsageError("Invalid compatibility level: '" + compat + "'");
             }
         }
         String lazy = opts.get("lazy_refcounts");
-        if (lazy != null) {
+        if (lazy != null && q.version() >= 3) {
             q.setLazyRefcounts(switch (lazy) {
                 case "on", "yes", "true" -> true;
                 case "off", "no", "false" -> false;

@@ -399,6 +399,11 @@ public final class Qcow2Device implements BlockDevice {
         }
     }
 
+    /** The image names a backing file (even when opened without it): unallocated is not zero. */
+    private boolean hasBackingFile() {
+        return header.backingFile != null;
+    }
+
     private void readBacking(long pos, byte[] buf, int off, int len) throws BlockException {
         long available = backing == null ? 0 : Math.max(0, Math.min(len, backing.size() - pos));
         if (available > 0) {
@@ -665,7 +670,7 @@ public final class Qcow2Device implements BlockDevice {
             lock.readLock().unlock();
         }
         Kind k = kind(entry);
-        if (k == Kind.ZERO_PLAIN || k == Kind.ZERO_ALLOC || (k == Kind.UNALLOCATED && backing == null)) {
+        if (k == Kind.ZERO_PLAIN || k == Kind.ZERO_ALLOC || (k == Kind.UNALLOCATED && !hasBackingFile())) {
             return;
         }
         write(from, new byte[(int) (to - from)], 0, (int) (to - from));
@@ -680,7 +685,7 @@ public final class Qcow2Device implements BlockDevice {
             throws BlockException {
         boolean v3 = header.version >= 3;
         int l1Index = (int) (first >>> l2Bits);
-        if (!v3 && backing != null && !discard && !exposeBacking) {
+        if (!v3 && hasBackingFile() && !discard && !exposeBacking) {
             // No zero flag in version 2: zeros must be written out.
             byte[] zeros = new byte[(int) clusterSize];
             for (int i = 0; i < count; i++) {
@@ -690,7 +695,7 @@ public final class Qcow2Device implements BlockDevice {
             }
             return;
         }
-        if ((l1[l1Index] & Qcow2Header.OFFSET_MASK) == 0 && (exposeBacking || !v3 || (discard && backing == null))) {
+        if ((l1[l1Index] & Qcow2Header.OFFSET_MASK) == 0 && (exposeBacking || !v3 || (discard && !hasBackingFile()))) {
             return; // nothing allocated, and unallocated already reads as zeros
         }
         long[] table = l2ForWrite(l1Index);
@@ -702,7 +707,7 @@ public final class Qcow2Device implements BlockDevice {
             if (exposeBacking) {
                 updated[i] = 0;
             } else if (discard) {
-                updated[i] = v3 && backing != null ? ZERO_FLAG : 0;
+                updated[i] = v3 && hasBackingFile() ? ZERO_FLAG : 0;
             } else if (!v3) {
                 updated[i] = 0; // no backing: unallocated reads as zeros
             } else if (!mayUnmap && (k == Kind.NORMAL || k == Kind.ZERO_ALLOC) && (old[i] & COPIED) != 0) {
@@ -1110,6 +1115,53 @@ public final class Qcow2Device implements BlockDevice {
         synchronized (l2Cache) {
             l2Cache.clear();
         }
+    }
+
+    /**
+     * Downgrades to version 2 (compat=0.10): zero clusters become unallocated (no backing file) or
+     * explicit zeros, then the header is rewritten without the version 3 fields.
+     */
+    public void downgradeToV2() throws BlockException {
+        Requests.checkWritable(readOnly);
+        if (header.version < 3) {
+            return;
+        }
+        if (refcounts.bits() != 16) {
+            throw new BlockException("compat=0.10 requires refcount_bits=16");
+        }
+        if (header.nbSnapshots > 0) {
+            throw new BlockException("Downgrading an image with internal snapshots is not supported by jqemu");
+        }
+        long clusters = (size + clusterSize - 1) >>> clusterBits;
+        byte[] zeros = new byte[(int) clusterSize];
+        for (long c = 0; c < clusters; c++) {
+            Kind k;
+            lock.readLock().lock();
+            try {
+                k = kind(l2Entry(c));
+            } finally {
+                lock.readLock().unlock();
+            }
+            if (k == Kind.ZERO_ALLOC || (k == Kind.ZERO_PLAIN && hasBackingFile())) {
+                long pos = c << clusterBits;
+                write(pos, zeros, 0, (int) Math.min(clusterSize, size - pos));
+            } else if (k == Kind.ZERO_PLAIN) {
+                lock.writeLock().lock();
+                try {
+                    zeroClusters(c, 1, true, true, true);
+                } finally {
+                    lock.writeLock().unlock();
+                }
+            }
+        }
+        flush();
+        header.version = 2;
+        header.incompatible = 0;
+        header.compatible = 0;
+        header.autoclear = 0;
+        header.headerLength = Qcow2Header.V2_LENGTH;
+        dirtyMarked = false;
+        rewriteHeader();
     }
 
     ReentrantReadWriteLock lock() {

@@ -113,7 +113,7 @@ class MoreCommandsOracleTest {
     }
 
     @Test
-    void amendDowngradeKeepsContent() {
+    void amendDowngradeKeepsContent() throws Exception {
         Oracle.require();
         String base = image();
         String top = path("dg.qcow2");

@@ -135,6 +135,30 @@ class MoreCommandsOracleTest {
     }
 
     @Test
+    void unknownHeaderExtensionsSurviveHeaderRewrites() throws Exception {
+        Oracle.require();
+        String img = image();
+        // qemu-img's fresh v3 header: 112 bytes, feature table extension (8 + 384 bytes), end marker.
+        long endMarker = 112 + 8 + 384;
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(img, "rw")) {
+            f.seek(endMarker);
+            f.writeInt(0x12345678);
+            f.writeInt(5);
+            f.write("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            f.write(new byte[3 + 8]);
+        }
+        ok(Oracle.qemuImg(dir, "check", img));
+        ok(Oracle.jqemuImg("amend", "-o", "lazy_refcounts=on", img));
+        ok(Oracle.jqemuImg("rebase", "-u", "-b", path("other.qcow2"), "-F", "qcow2", img));
+        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(Path.of(img)), 4096);
+        String text = new String(head, java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertTrue(text.contains("\u0012\u0034\u0056\u0078\u0000\u0000\u0000\u0005hello"), "extension kept");
+        Oracle.Run info = Oracle.qemuImg(dir, "info", "-U", img);
+        assertTrue(info.out().contains("lazy refcounts: true") && info.out().contains("backing file: " + path("other.qcow2")),
+                info.out());
+    }
+
+    @Test
     void ddCopiesBlocks() throws Exception {
         Oracle.require();
         String a = image();

@@ -173,8 +173,9 @@ class OutputOracleTest {
                         Oracle.qemuImg(dir, "map", "--output=json", j).out(), opts);
                 assertEquals(Oracle.qemuImg(dir, "map", "--output=json", q).out(),
                         Oracle.jqemuImg("map", "--output=json", q).out(), opts);
-                assertEquals(Oracle.qemuImg(dir, "info", q).out().replace(q, "X"),
-                        Oracle.qemuImg(dir, "info", j).out().replace(j, "X"), opts);
+                // "disk size" of two files written differently may differ by a file-system block: not compared
+                assertEquals(Oracle.qemuImg(dir, "info", q).out().replace(q, "X").replaceAll("disk size: .*\n", ""),
+                        Oracle.qemuImg(dir, "info", j).out().replace(j, "X").replaceAll("disk size: .*\n", ""), opts);
             }
         }
     }

@@ -1,0 +1,32 @@
+package org.jqemu.block;
+
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
+
+/** Raw deflate (no zlib header), as qcow and qcow2 store compressed clusters. */
+public final class Deflate {
+    private Deflate() { }
+
+    /** Inflates exactly out.length bytes; the input may carry trailing padding. */
+    public static void inflate(byte[] in, byte[] out, String where) throws BlockException {
+        Inflater inflater = new Inflater(true);
+        try {
+            inflater.setInput(in);
+            int n = 0;
+            while (n < out.length) {
+                int k = inflater.inflate(out, n, out.length - n);
+                if (k == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
+                    break;
+                }
+                n += k;
+            }
+            if (n < out.length) {
+                throw new BlockException("Could not read compressed cluster at " + where + ": truncated data");
+            }
+        } catch (DataFormatException e) {
+            throw new BlockException("Could not read compressed cluster at " + where + ": " + e.getMessage());
+        } finally {
+            inflater.end();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package org.jqemu.block;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** jqemu-img convert produces images that qemu-img check accepts and qemu-img compare finds identical. */
+class ConvertOracleTest {
+    @TempDir
+    Path dir;
+    private String src;
+
+    private String path(String n) {
+        return dir.resolve(n).toString();
+    }
+
+    @BeforeEach
+    void source() {
+        Oracle.require();
+        src = path("src.qcow2");
+        Oracle.qemuImg(dir, "create", "-q", "-f", "qcow2", src, "6M");
+        Oracle.qemuIo(dir, "qcow2", src, "write -P 0x31 0 1M", "write -P 0x32 2M 100k", "write -z 3M 1M",
+                "write -P 0 4M 64k", "write -P 0x33 5M 10");
+    }
+
+    private void assertIdentical(String a, String b) {
+        Oracle.Run r = Oracle.qemuImg(dir, "compare", a, b);
+        assertEquals(0, r.status(), r.describe());
+    }
+
+    private void convert(String... args) {
+        Oracle.Run r = Oracle.jqemuImg(args);
+        assertEquals(0, r.status(), r.describe());
+    }
+
+    @Test
+    void toQcow2AndRaw() {
+        convert("convert", "-O", "qcow2", src, path("o.qcow2"));
+        assertEquals(0, Oracle.qemuImg(dir, "check", path("o.qcow2")).status());
+        assertIdentical(src, path("o.qcow2"));
+        convert("convert", "-O", "raw", src, path("o.raw"));
+        assertIdentical(src, path("o.raw"));
+        convert("convert", "-f", "raw", "-O", "qcow2", "-o", "cluster_size=4096,refcount_bits=2", path("o.raw"),
+                path("o2.qcow2"));
+        assertEquals(0, Oracle.qemuImg(dir, "check", path("o2.qcow2")).status());
+        assertIdentical(src, path("o2.qcow2"));
+    }
+
+    @Test
+    void sparseDetectionSkipsZeroData() {
+        convert("convert", "-O", "qcow2", src, path("sparse.qcow2"));
+        Oracle.Run map = Oracle.qemuImg(dir, "map", "--output=json", path("sparse.qcow2"));
+        // the explicit zeros written at 4M must not be allocated in the copy
+        assertTrue(!map.out().contains("\"start\": 4194304, \"length\": 65536, \"depth\": 0, \"present\": true, "
+                + "\"zero\": false, \"data\": true"), map.out());
+        convert("convert", "-S", "0", "-O", "qcow2", src, path("full.qcow2"));
+        Oracle.Run info = Oracle.qemuImg(dir, "check", path("full.qcow2"));
+        assertTrue(info.out().startsWith("No errors were found on the image.\n96/96 = 100.00% allocated"), info.out());
+        assertIdentical(src, path("full.qcow2"));
+    }
+
+    @Test
+    void compressedOutput() {
+        convert("convert", "-c", "-O", "qcow2", src, path("c.qcow2"));
+        Oracle.Run check = Oracle.qemuImg(dir, "check", "--output=json", path("c.qcow2"));
+        assertEquals(0, check.status(), check.describe());
+        assertTrue(check.out().contains("\"compressed-clusters\""), check.out());
+        assertIdentical(src, path("c.qcow2"));
+    }
+
+    @Test
+    void concatenationExistingTargetAndBackingFile() throws Exception {
+        String two = path("two.raw");
+        convert("convert", "-O", "raw", src, src, two);
+        assertEquals(12L << 20, Files.size(Path.of(two)));
+        Oracle.Run r = Oracle.qemuIo(dir, "raw", two, "read -P 0x31 6M 1M", "read -P 0x33 11M 10");
+        assertTrue(r.status() == 0 && !r.out().contains("fail"), r.describe());
+
+        Oracle.qemuImg(dir, "create", "-q", "-f", "qcow2", path("existing.qcow2"), "6M");
+        Oracle.qemuIo(dir, "qcow2", path("existing.qcow2"), "write -P 0x77 0 6M");
+        convert("convert", "-n", "-O", "qcow2", src, path("existing.qcow2"));
+        assertIdentical(src, path("existing.qcow2"));
+
+        convert("convert", "-B", src, "-F", "qcow2", "-O", "qcow2", src, path("overlay.qcow2"));
+        Oracle.Run info = Oracle.qemuImg(dir, "info", path("overlay.qcow2"));
+        assertTrue(info.out().contains("backing file: " + src), info.out());
+        assertIdentical(src, path("overlay.qcow2"));
+        Oracle.Run map = Oracle.qemuImg(dir, "map", "--output=json", path("overlay.qcow2"));
+        assertTrue(!map.out().contains("\"depth\": 0, \"present\": true"), "nothing copied: " + map.out());
+    }
+
+    @Test
+    void readsQemuCompressedAndRawWithOurDriver() throws Exception {
+        Oracle.qemuImg(dir, "convert", "-c", "-O", "qcow2", src, path("qc.qcow2"));
+        convert("convert", "-O", "raw", path("qc.qcow2"), path("back.raw"));
+        assertArrayEquals(Oracle.rawContents(dir, src), Files.readAllBytes(Path.of(path("back.raw"))));
+    }
+
+    @Test
+    void progressOutput() {
+        Oracle.Run r = Oracle.jqemuImg("convert", "-p", "-O", "raw", src, path("p.raw"));
+        assertEquals(0, r.status());
+        assertTrue(r.out().endsWith("    (100.00/100%)\r\n"), r.out());
+        Oracle.Run q = Oracle.qemuImg(dir, "convert", "-p", "-O", "raw", src, path("q.raw"));
+        assertTrue(q.out().endsWith("    (100.00/100%)\r\n"), "oracle: " + q.out());
+    }
+}

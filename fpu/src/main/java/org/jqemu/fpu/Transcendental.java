@@ -71,7 +71,11 @@ final class Transcendental {
 
     private static BigInteger ln2(int w) { return LN2.shiftRight(CONSTANT_BITS - w); }
 
-    private static BigInteger mulFixed(BigInteger a, BigInteger b, int w) { return a.multiply(b).shiftRight(w); }
+    /** Fixed-point product truncated toward zero, so that series of either sign reach zero. */
+    private static BigInteger mulFixed(BigInteger a, BigInteger b, int w) {
+        BigInteger p = a.multiply(b);
+        return p.signum() < 0 ? p.negate().shiftRight(w).negate() : p.shiftRight(w);
+    }
 
     /** sin(r) for |r| <= pi/4 (fixed point, scale w). */
     private static BigInteger sinSeries(BigInteger r, int w) {

@@ -17,7 +17,7 @@
 #include <sys/mman.h>
 
 static uint8_t save_area[108] __attribute__((aligned(16)));
-static uint8_t mem[16] __attribute__((aligned(16)));
+static uint8_t mem[512] __attribute__((aligned(16))); /* room for FNSAVE; 16 bytes are compared */
 static uint8_t values[8][10];
 static uint16_t cw_in, cw_masked = 0x037f;
 static uint64_t flags_in, flags_out;

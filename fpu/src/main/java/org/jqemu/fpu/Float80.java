@@ -65,6 +65,9 @@ public record Float80(int se, long sig) {
 
     public Float80 withSign(boolean neg) { return new Float80(neg ? se | 0x8000 : se & EXP_MAX, sig); }
 
+    /** A pseudo-denormal (exponent 0 with the integer bit set) rewritten with its true exponent 1. */
+    Float80 canonical() { return exp() == 0 && sig < 0 ? new Float80(se | 1, sig) : this; }
+
     Float80 quieted() { return new Float80(se, sig | QUIET); }
 
     static Float80 zero(boolean neg) { return neg ? NEG_ZERO : ZERO; }
@@ -122,9 +125,14 @@ public record Float80(int se, long sig) {
         env.roundedUp = false;
         if (e < fmt.emin) {
             boolean tiny = e < fmt.emin - 1 || !carriesOut(neg, hi, lo, shift, rc);
-            if (tiny && wrap && !env.masked(UE)) {
+            if (tiny && !env.masked(UE)) {
                 env.raise(UE);
+                if (!wrap) return zero(neg); // a store to memory is suppressed: only UE is reported
                 e += WRAP;
+                if (e < fmt.emin) { // too tiny even when wrapped
+                    env.raise(PE);
+                    return zero(neg);
+                }
             } else if (tiny) {
                 int d = fmt.emin - e;
                 if (d >= 128) {
@@ -161,8 +169,17 @@ public record Float80(int se, long sig) {
         }
         if (e > fmt.emax) {
             env.raise(OE);
-            if (wrap && !env.masked(OE)) {
+            if (!env.masked(OE) && !wrap) { // a store to memory is suppressed: only OE is reported
+                env.flags &= ~PE;
+                env.roundedUp = false;
+                return infinity(neg);
+            }
+            if (!env.masked(OE) && e - WRAP <= fmt.emax) {
                 e -= WRAP;
+            } else if (!env.masked(OE)) { // too large even when wrapped
+                env.raise(PE);
+                env.roundedUp = true;
+                return infinity(neg);
             } else {
                 env.raise(PE);
                 boolean toInfinity = switch (rc) {
@@ -238,9 +255,14 @@ public record Float80(int se, long sig) {
         return (na ? a : b).quieted();
     }
 
-    /** Intel's choice between two NaNs: the larger significand (quiet bit included), on a tie the positive one. */
+    /**
+     * Intel's choice between two NaNs: a QNaN over an SNaN, otherwise the larger significand, on a tie
+     * the positive one.
+     */
     private static Float80 propagate(Float80 a, Float80 b) {
-        int c = Long.compareUnsigned(a.sig | QUIET, b.sig | QUIET);
+        boolean qa = (a.sig & QUIET) != 0, qb = (b.sig & QUIET) != 0;
+        if (qa != qb) return qa ? a : b;
+        int c = Long.compareUnsigned(a.sig, b.sig);
         if (c != 0) return c > 0 ? a : b;
         return a.negative() ? b : a;
     }
@@ -281,11 +303,9 @@ public record Float80(int se, long sig) {
         Float80 r = screen(a, b, env);
         if (r != null) return r;
         boolean sa = a.negative(), sb = b.negative() ^ subtract;
-        if (a.isInfinite() || b.isInfinite()) {
-            if (a.isInfinite() && b.isInfinite() && sa != sb) return invalid(env);
-            return a.isInfinite() ? a : infinity(sb);
-        }
+        if (a.isInfinite() && b.isInfinite() && sa != sb) return invalid(env);
         if (denormalStops(a, b, env)) return null;
+        if (a.isInfinite() || b.isInfinite()) return a.isInfinite() ? a : infinity(sb);
         if (a.isZero() || b.isZero()) {
             if (a.isZero() && b.isZero()) {
                 boolean neg = sa == sb ? sa : env.roundingControl() == RC_DOWN;
@@ -351,11 +371,9 @@ public record Float80(int se, long sig) {
         Float80 r = screen(a, b, env);
         if (r != null) return r;
         boolean neg = a.negative() ^ b.negative();
-        if (a.isInfinite() || b.isInfinite()) {
-            if (a.isZero() || b.isZero()) return invalid(env);
-            return infinity(neg);
-        }
+        if ((a.isInfinite() && b.isZero()) || (b.isInfinite() && a.isZero())) return invalid(env);
         if (denormalStops(a, b, env)) return null;
+        if (a.isInfinite() || b.isInfinite()) return infinity(neg);
         if (a.isZero() || b.isZero()) return zero(neg);
         return mulFinite(neg, a.normalExponent() + b.normalExponent(), a.normalSignificand(), b.normalSignificand(), pc, env);
     }
@@ -377,17 +395,14 @@ public record Float80(int se, long sig) {
         Float80 r = screen(a, b, env);
         if (r != null) return r;
         boolean neg = a.negative() ^ b.negative();
-        if (a.isInfinite()) return b.isInfinite() ? invalid(env) : infinity(neg);
-        if (b.isInfinite()) {
-            if (denormalStops(a, null, env)) return null;
-            return zero(neg);
-        }
-        if (b.isZero()) {
-            if (a.isZero()) return invalid(env);
+        if ((a.isInfinite() && b.isInfinite()) || (a.isZero() && b.isZero())) return invalid(env);
+        if (b.isZero() && !a.isInfinite()) { // ZE takes precedence over DE
             env.raise(ZE);
             return infinity(neg);
         }
         if (denormalStops(a, b, env)) return null;
+        if (a.isInfinite()) return infinity(neg);
+        if (b.isInfinite()) return zero(neg);
         if (a.isZero()) return zero(neg);
         return divFinite(neg, a.normalExponent() - b.normalExponent(), a.normalSignificand(), b.normalSignificand(), env);
     }
@@ -663,7 +678,7 @@ public record Float80(int se, long sig) {
         }
         if (e == 0) {
             if (frac == 0) return zero(neg);
-            env.raise(DE);
+            if (load) env.raise(DE);
             int lz = Long.numberOfLeadingZeros(frac);
             // value = frac * 2^(1-bias-fracBits)
             return new Float80(s | (1 - bias - fracBits + 63 - lz + BIAS), frac << lz);

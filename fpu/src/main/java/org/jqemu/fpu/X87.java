@@ -170,13 +170,25 @@ public final class X87 {
 
     private void memoryForm(X87Context cpu, int opcode, int reg, long ea, boolean op32, boolean real) {
         switch (opcode) {
-            case 0xd8 -> arithMemory(reg, Float80.operand32((int) cpu.read(ea, 4), begin()));
-            case 0xdc -> arithMemory(reg, Float80.operand64(cpu.read(ea, 8), begin()));
-            case 0xda -> arithMemory(reg, Float80.fromLong((int) cpu.read(ea, 4)), begin());
-            case 0xde -> arithMemory(reg, Float80.fromLong((short) cpu.read(ea, 2)), begin());
+            case 0xd8 -> {
+                int bits = (int) cpu.read(ea, 4);
+                arithMemory(reg, Float80.operand32(bits, begin()), (bits & 0x7f800000) == 0 && (bits & 0x7fffff) != 0);
+            }
+            case 0xdc -> {
+                long bits = cpu.read(ea, 8);
+                arithMemory(reg, Float80.operand64(bits, begin()), (bits & 0x7ff0000000000000L) == 0 && (bits & 0xfffffffffffffL) != 0);
+            }
+            case 0xda -> {
+                begin();
+                arithMemory(reg, Float80.fromLong((int) cpu.read(ea, 4)), false);
+            }
+            case 0xde -> {
+                begin();
+                arithMemory(reg, Float80.fromLong((short) cpu.read(ea, 2)), false);
+            }
             case 0xd9 -> {
                 switch (reg) {
-                    case 0 -> load(Float80.fromFloat32((int) cpu.read(ea, 4), begin()));
+                    case 0 -> load(Float80.fromFloat32((int) cpu.read(ea, 4), begin()), env);
                     case 2, 3 -> storeBinary(cpu, ea, 4, reg == 3);
                     case 4 -> loadEnvironment(cpu, ea, op32, real);
                     case 5 -> setControlWord((int) cpu.read(ea, 2));
@@ -189,7 +201,7 @@ public final class X87 {
             }
             case 0xdd -> {
                 switch (reg) {
-                    case 0 -> load(Float80.fromFloat64(cpu.read(ea, 8), begin()));
+                    case 0 -> load(Float80.fromFloat64(cpu.read(ea, 8), begin()), env);
                     case 2, 3 -> storeBinary(cpu, ea, 8, reg == 3);
                     case 4 -> restore(cpu, ea, op32, real);
                     case 6 -> save(cpu, ea, op32, real);
@@ -313,15 +325,13 @@ public final class X87 {
         return new Float80(s, m);
     }
 
-    private void load(Float80 v) { load(v, env); }
-
     /** Pushes a converted value; the conversion's flags (IE for SNaN, DE) are in {@code e}. */
     private void load(Float80 v, FloatEnv e) {
         if (!isEmpty(7)) {
             if (overflow()) push(Float80.INDEFINITE);
             return;
         }
-        if (!blocked(e)) push(v);
+        if ((e.flags & ~cw & IE) == 0) push(v); // a denormal source (DE) is loaded even when DE is unmasked
         finish(e);
     }
 
@@ -449,7 +459,7 @@ public final class X87 {
 
     private void fcmov(X87Context cpu, int i, boolean move) {
         if (isEmpty(i) || isEmpty(0)) {
-            if (underflow() && move) put(0, Float80.INDEFINITE); // TODO check
+            if (underflow()) put(0, Float80.INDEFINITE);
             return;
         }
         begin();
@@ -460,32 +470,36 @@ public final class X87 {
     // ---------------------------------------------------------------------------------------------
     // Arithmetic
 
-    private void arithMemory(int reg, Float80 operand) { arithMemory(reg, operand, env); }
-
-    /** D8/DC/DA/DE memory forms: ST0 = ST0 op operand, or a compare with it (reg 2, 3). */
-    private void arithMemory(int reg, Float80 operand, FloatEnv e) {
+    /**
+     * D8/DC/DA/DE memory forms: ST0 = ST0 op operand, or a compare with it (reg 2, 3). The conversion's
+     * flags are in {@link #env}; {@code denormal}: the memory operand was a single/double denormal,
+     * which raises DE only when neither operand is a NaN or unsupported.
+     */
+    private void arithMemory(int reg, Float80 operand, boolean denormal) {
+        boolean compare = reg == 2 || reg == 3;
         if (isEmpty(0)) {
-            if (underflow() && reg != 2 && reg != 3) put(0, Float80.INDEFINITE);
-            if (reg == 2 || reg == 3) {
-                if ((cw & IE) != 0) {
-                    setCc(SW_C3 | SW_C2 | SW_C0);
-                    if (reg == 3) pop();
-                }
+            boolean masked = underflow();
+            if (compare) {
+                setCc(SW_C3 | SW_C2 | SW_C0);
+                if (masked && reg == 3) pop();
+            } else if (masked) {
+                put(0, Float80.INDEFINITE);
             }
             return;
         }
-        if ((e.flags & DE) != 0 && !e.masked(DE)) { // denormal memory operand, unmasked
-            finish(e);
-            return;
-        }
-        if (reg == 2 || reg == 3) {
-            int c = Float80.compare(st(0), operand, false, e);
+        FloatEnv e = env;
+        Float80 a = st(0);
+        if (denormal && !a.isNaN() && !a.isUnsupported()) e.raise(DE);
+        if (compare) {
+            int c = Float80.compare(a, operand, false, e);
             completeCompare(e, c, reg == 3 ? 1 : 0);
             return;
         }
-        int savedFlags = e.flags;
-        Float80 r = operate(reg, st(0), operand, e);
-        e.flags |= savedFlags;
+        if (blocked(e)) { // unmasked DE of the memory operand
+            finish(e);
+            return;
+        }
+        Float80 r = operate(reg, a, operand, e);
         if (r != null && !blocked(e)) put(0, r);
         finish(e);
     }
@@ -526,10 +540,9 @@ public final class X87 {
     /** FCOM/FUCOM family on ST0 and ST(i); pops = 0, 1 or 2. */
     private void compare(int i, boolean quiet, int pops) {
         if (isEmpty(0) || isEmpty(i)) {
-            if (underflow()) {
-                setCc(SW_C3 | SW_C2 | SW_C0);
-                for (int k = 0; k < pops; k++) pop();
-            }
+            boolean masked = underflow();
+            setCc(SW_C3 | SW_C2 | SW_C0);
+            if (masked) for (int k = 0; k < pops; k++) pop();
             return;
         }
         FloatEnv e = begin();
@@ -537,42 +550,39 @@ public final class X87 {
         completeCompare(e, c, pops);
     }
 
+    /** The condition codes are written even when an unmasked exception stops the pops. */
     private void completeCompare(FloatEnv e, int c, int pops) {
         e.roundedUp = false;
-        if (!blocked(e)) {
-            setCc(switch (c) {
-                case Float80.CMP_LESS -> SW_C0;
-                case Float80.CMP_EQUAL -> SW_C3;
-                case Float80.CMP_GREATER -> 0;
-                default -> SW_C3 | SW_C2 | SW_C0;
-            });
-            for (int k = 0; k < pops; k++) pop();
-        }
+        setCc(switch (c) {
+            case Float80.CMP_LESS -> SW_C0;
+            case Float80.CMP_EQUAL -> SW_C3;
+            case Float80.CMP_GREATER -> 0;
+            default -> SW_C3 | SW_C2 | SW_C0;
+        });
+        if (!blocked(e)) for (int k = 0; k < pops; k++) pop();
         finish(e);
     }
 
     /** FCOMI/FUCOMI(P): the result goes to ZF, PF, CF. */
     private void compareFlags(X87Context cpu, int i, boolean quiet, boolean popAfter) {
         if (isEmpty(0) || isEmpty(i)) {
-            if (underflow()) {
-                cpu.setCompareFlags(true, true, true);
-                if (popAfter) pop();
-            }
+            boolean masked = underflow();
+            cpu.setCompareFlags(true, true, true);
+            if (masked && popAfter) pop();
             return;
         }
         FloatEnv e = begin();
         int c = Float80.compare(st(0), st(i), quiet, e);
-        if (!blocked(e)) {
-            cpu.setCompareFlags(c == Float80.CMP_EQUAL || c == Float80.CMP_UNORDERED,
-                    c == Float80.CMP_UNORDERED, c == Float80.CMP_LESS || c == Float80.CMP_UNORDERED);
-            if (popAfter) pop();
-        }
+        cpu.setCompareFlags(c == Float80.CMP_EQUAL || c == Float80.CMP_UNORDERED,
+                c == Float80.CMP_UNORDERED, c == Float80.CMP_LESS || c == Float80.CMP_UNORDERED);
+        if (!blocked(e) && popAfter) pop();
         finish(e);
     }
 
     private void test() {
         if (isEmpty(0)) {
-            if (underflow()) setCc(SW_C3 | SW_C2 | SW_C0);
+            underflow();
+            setCc(SW_C3 | SW_C2 | SW_C0);
             return;
         }
         FloatEnv e = begin();

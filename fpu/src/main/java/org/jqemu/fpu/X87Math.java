@@ -245,7 +245,10 @@ final class X87Math {
         u.finishOperation(e);
     }
 
-    /** Number of exponent bits one partial FPREM step removes when the exponents differ by 64 or more. */
+    /**
+     * A partial FPREM step (exponents 64 or more apart) reduces with a quotient of 32 + (D mod 32) bits,
+     * as measured on the host: the remainder keeps an exponent difference that is a multiple of 32.
+     */
     static final int PARTIAL_BITS = 32;
 
     /** FPREM (truncating quotient) and FPREM1 (IEEE nearest-even quotient); exact. */
@@ -256,20 +259,20 @@ final class X87Math {
         if (nan != null) return nan;
         if (a.isInfinite() || b.isZero()) return Float80.invalid(e);
         if (Float80.denormalStops(a, b, e)) return null;
-        if (b.isInfinite() || a.isZero()) return a;
+        if (b.isInfinite() || a.isZero()) return unchanged(a, e);
         int ea = a.normalExponent(), eb = b.normalExponent();
         int d = ea - eb;
         BigInteger ma = Float80.unsigned(a.normalSignificand()), mb = Float80.unsigned(b.normalSignificand());
         if (d >= 64) {
             // partial: subtract a multiple of b * 2^(d - n) with a truncated quotient
-            int n = PARTIAL_BITS;
+            int n = PARTIAL_BITS + d % PARTIAL_BITS;
             BigInteger num = ma.shiftLeft(n);
             BigInteger r = num.mod(mb);
             e.incomplete = true;
             if (r.signum() == 0) return Float80.zero(a.negative());
             return Float80.roundBig(a.negative(), r, ea - 63 - n, false, e, false);
         }
-        if (d < -1) return a;
+        if (d < -1) return unchanged(a, e);
         // both scaled by 2^(eb - 64): A = ma * 2^(d+1), B = mb * 2
         BigInteger bigA = ma.shiftLeft(d + 1), bigB = mb.shiftLeft(1);
         BigInteger[] qr = bigA.divideAndRemainder(bigB);
@@ -286,6 +289,12 @@ final class X87Math {
         e.quotient = q.intValue() & 7;
         if (r.signum() == 0) return Float80.zero(a.negative());
         return Float80.roundBig(neg, r, eb - 64, false, e, false);
+    }
+
+    /** The dividend as FPREM's result: canonical, and a denormal still signals underflow when UE is unmasked. */
+    private static Float80 unchanged(Float80 a, FloatEnv e) {
+        if (a.isZero()) return a;
+        return Float80.round64(a.negative(), a.normalExponent(), a.normalSignificand(), 0, e);
     }
 
     // ---------------------------------------------------------------------------------------------

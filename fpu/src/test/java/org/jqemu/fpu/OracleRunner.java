@@ -63,18 +63,19 @@ final class OracleRunner {
         X87 u = new X87();
         u.execute(ctx, 0xdb, 0xe3, 0, true, false);
         ctx.write(SCRATCH, 2, 0x037f);
-        u.execute(ctx, 0xd9, 0x28, SCRATCH, true, false);
+        u.execute(ctx, 0xd9, 0x2c, SCRATCH, true, false);
         for (int k = c.values().length - 1; k >= 0; k--) {
             ctx.write(SCRATCH, 8, c.values()[k].sig());
             ctx.write(SCRATCH + 8, 2, c.values()[k].se());
-            u.execute(ctx, 0xdb, 0x28, SCRATCH, true, false);
+            u.execute(ctx, 0xdb, 0x2c, SCRATCH, true, false);
         }
         u.execute(ctx, 0xdb, 0xe2, 0, true, false);
         ctx.write(SCRATCH, 2, c.cw());
-        u.execute(ctx, 0xd9, 0x28, SCRATCH, true, false);
+        u.execute(ctx, 0xd9, 0x2c, SCRATCH, true, false);
         ctx.eflags = (c.eflags() & 0x8d5) | 2;
         System.arraycopy(c.mem(), 0, ctx.ram, MEM, 16);
-        boolean ok = u.execute(ctx, c.opcode(), c.modrm(), MEM, true, false);
+        int modrm = c.modrm() < 0xc0 ? (c.modrm() & 0x38) | 4 : c.modrm(); // the oracle addresses memory through a SIB byte
+        boolean ok = u.execute(ctx, c.opcode(), modrm, MEM, true, false);
         if (!ok) return new Outcome(null, null, 0, 0, true);
         u.execute(ctx, 0xdd, 0x30, SAVE, true, false);
         byte[] save = new byte[108], mem = new byte[16];
@@ -103,8 +104,8 @@ final class OracleRunner {
             if (u16(h, 2 * i) != u16(s, 2 * i)) return String.format("%s host %04x sim %04x", names[i], u16(h, 2 * i), u16(s, 2 * i));
         }
         int simFop = u16(s, 18) & 0x7ff;
-        if (c.modrm() < 0xc0) simFop = (simFop & ~7) | 4; // the oracle addresses memory through a SIB byte (rm = 4)
-        if ((u16(h, 18) & 0x7ff) != simFop) return String.format("FOP host %03x sim %03x", u16(h, 18) & 0x7ff, simFop);
+        boolean envLoad = (c.opcode() == 0xd9 || c.opcode() == 0xdd) && c.modrm() < 0xc0 && ((c.modrm() >> 3) & 7) == 4;
+        if (!envLoad && (u16(h, 18) & 0x7ff) != simFop) return String.format("FOP host %03x sim %03x", u16(h, 18) & 0x7ff, simFop);
         int tw = u16(h, 8), top = (u16(h, 4) >> 11) & 7;
         for (int i = 0; i < 8; i++) {
             if (((tw >> (2 * ((top + i) & 7))) & 3) == 3) continue;
@@ -113,7 +114,9 @@ final class OracleRunner {
                 if (h[off + k] != s[off + k]) return String.format("ST%d host %s sim %s", i, reg(h, off), reg(s, off));
             }
         }
+        boolean envStore = (c.opcode() == 0xd9 || c.opcode() == 0xdd) && c.modrm() < 0xc0 && ((c.modrm() >> 3) & 7) == 6;
         for (int k = 0; k < 16; k++) {
+            if (envStore && k >= 12) continue; // FIP is the host's real address
             if (host.mem()[k] != sim.mem()[k]) {
                 return "mem host " + HexFormat.of().formatHex(host.mem()) + " sim " + HexFormat.of().formatHex(sim.mem());
             }

@@ -192,6 +192,8 @@ class X87OracleTest {
         for (int op = 0xd8; op <= 0xdf; op++) {
             for (int modrm = 0; modrm < 256; modrm++) {
                 if (modrm < 0xc0 && (modrm & 7) != 0) continue;
+                boolean fisttp = modrm < 0xc0 && ((modrm >> 3) & 7) == 1 && (op == 0xdb || op == 0xdd || op == 0xdf);
+                if (fisttp) continue; // SSE3 on the host; #UD on the P6 we model (checked in X87BehaviourTest)
                 all.add(new OracleRunner.Case(0x037f, 0, op, modrm, new Float80[] {Values.normal(r, 0, 4), Values.normal(r, 0, 4)}, new byte[16]));
             }
         }

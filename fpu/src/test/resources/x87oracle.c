@@ -49,6 +49,7 @@ int main(void) {
         for (int k = 0; k < n; k++) { while (*s == ' ') s++; parse_bytes(s, values[k], 10); s += 20; }
         while (*s == ' ') s++;
         uint8_t mbytes[16]; parse_bytes(s, mbytes, 16);
+        memset(mem, 0, sizeof mem);
         for (int i = 0; i < 16; i++) mem[i] = mbytes[15 - i]; /* mem text is in address order */
         cw_in = (uint16_t)cw; flags_in = (fl & 0x8d5) | 2;
         uint8_t *p = code;

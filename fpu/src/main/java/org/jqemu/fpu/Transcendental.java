@@ -293,24 +293,25 @@ final class Transcendental {
         if (m == Float80.J) { // a power of two: log2 is exact
             return Float80.mul(Float80.fromLong(e), y, false, env);
         }
-        return round(w -> {
-            int bits = w;
-            BigInteger one = BigInteger.ONE.shiftLeft(bits);
-            BigInteger mm = Float80.unsigned(m).shiftLeft(bits - 63);
-            int ee = e;
-            // keep the reduced significand in [sqrt(1/2), sqrt(2))
-            if (mm.compareTo(SQRT2_TIMES_2_POW_62.shiftLeft(bits - 62)) > 0) {
-                ee++;
-                mm = mm.shiftRight(1);
-            }
-            BigInteger s = mm.subtract(one).shiftLeft(bits).divide(mm.add(one));
-            BigInteger ln = atanhSeries(s, bits).shiftLeft(1);
-            BigInteger log2 = BigInteger.valueOf(ee).shiftLeft(bits).add(ln.shiftLeft(bits).divide(ln2(bits)));
-            return scaleByY(log2, bits, y);
-        }, env);
+        return round(w -> scaleByY(log2Fixed(Float80.unsigned(m), 63 - e, w), w, y), env);
     }
 
     private static final BigInteger SQRT2_TIMES_2_POW_62 = BigInteger.ONE.shiftLeft(125).sqrt();
+
+    /** log2(v * 2^-scale) for v > 0, at scale {@code bits}: split off the power of two, then atanh. */
+    private static BigInteger log2Fixed(BigInteger v, int scale, int bits) {
+        int k = v.bitLength() - 1 - scale;
+        int shift = bits - (v.bitLength() - 1);
+        BigInteger m = shift >= 0 ? v.shiftLeft(shift) : v.shiftRight(-shift); // in [1, 2) at scale bits
+        if (m.compareTo(SQRT2_TIMES_2_POW_62.shiftLeft(bits - 62)) > 0) {
+            k++;
+            m = m.shiftRight(1);
+        }
+        BigInteger one = BigInteger.ONE.shiftLeft(bits);
+        BigInteger s = m.subtract(one).shiftLeft(bits).divide(m.add(one));
+        BigInteger ln = atanhSeries(s, bits).shiftLeft(1);
+        return BigInteger.valueOf(k).shiftLeft(bits).add(ln.shiftLeft(bits).divide(ln2(bits)));
+    }
 
     /** v * 2^-bits times the exact y, as an approximation whose error grows with y's significand. */
     private static Approx scaleByY(BigInteger v, int bits, Float80 y) {
@@ -333,6 +334,14 @@ final class Transcendental {
         if (Float80.denormalStops(x, y, env)) return null;
         if (x.isZero() || y.isZero()) return Float80.zero(ny ^ nx);
         int e = x.normalExponent();
+        if (e >= -2) { // outside the documented range: log2 of 1 + x formed exactly
+            if (nx && e >= 0) return Float80.invalid(env); // 1 + x <= 0
+            return round(w -> {
+                int bits = w + 64;
+                BigInteger onePlusX = BigInteger.ONE.shiftLeft(bits).add(nx ? fixed(x, bits).negate() : fixed(x, bits));
+                return scaleByY(log2Fixed(onePlusX, bits, w), w, y);
+            }, env);
+        }
         return round(w -> {
             int bits = w + Math.max(0, -e);
             BigInteger t = fixed(x, bits);
@@ -356,11 +365,34 @@ final class Transcendental {
         if (e == 0 && x.normalSignificand() == Float80.J) {
             return x.negative() ? new Float80(0x8000 | (Float80.BIAS - 1), Float80.J) : Float80.ONE;
         }
+        if (e >= 0) return outOfRangeTwoToXMinus1(x, env);
         return round(w -> {
             int bits = w + Math.max(0, -e);
             BigInteger t = mulFixed(fixed(x, bits), ln2(bits), bits);
             if (x.negative()) t = t.negate();
             return new Approx(expm1Series(t, bits), bits, 8);
+        }, env);
+    }
+
+    /** F2XM1 beyond |x| <= 1 (undefined on the hardware): 2^n * 2^f - 1 with n = floor(x), bounded. */
+    private static Float80 outOfRangeTwoToXMinus1(Float80 x, FloatEnv env) {
+        boolean neg = x.negative();
+        int e = x.normalExponent();
+        if (e >= 15) { // |x| >= 32768: overflow, or -1 plus far less than an ulp
+            if (!neg) return Float80.round64(false, 1 << 16, Float80.J, 0, env);
+            return Float80.round64(true, 0, -1L, -1L, env);
+        }
+        return round(w -> {
+            int bits = w + 64;
+            BigInteger fx = fixed(x, bits);
+            if (neg) fx = fx.negate();
+            BigInteger n = fx.shiftRight(bits); // floor
+            BigInteger f = fx.subtract(n.shiftLeft(bits));
+            BigInteger t = mulFixed(f, ln2(bits), bits);
+            BigInteger pow = BigInteger.ONE.shiftLeft(bits).add(expm1Series(t, bits));
+            int k = n.intValue();
+            pow = k >= 0 ? pow.shiftLeft(k) : pow.shiftRight(-k);
+            return new Approx(pow.subtract(BigInteger.ONE.shiftLeft(bits)), bits, 8 + Math.max(0, k));
         }, env);
     }
 

@@ -240,7 +240,8 @@ public final class X87 {
                 else arithRegister(reverseForm(reg), i, i, false);
             }
             case 0xde -> {
-                if (reg == 2 || reg == 3) compare(1, false, 2); // DE D9 FCOMPP and the DE D0-D7 FCOMP alias
+                if (reg == 2) compare(i, false, 1); // DE D0-D7: an FCOMP alias
+                else if (reg == 3) compare(1, false, 2); // DE D9: FCOMPP
                 else arithRegister(reverseForm(reg), i, i, true);
             }
             case 0xda -> {
@@ -489,7 +490,8 @@ public final class X87 {
         }
         FloatEnv e = env;
         Float80 a = st(0);
-        if (denormal && !a.isNaN() && !a.isUnsupported()) e.raise(DE);
+        boolean zeroDivisor = reg == 7 && a.isZero(); // divide-by-zero takes precedence over DE
+        if (denormal && !a.isNaN() && !a.isUnsupported() && !zeroDivisor) e.raise(DE);
         if (compare) {
             int c = Float80.compare(a, operand, false, e);
             completeCompare(e, c, reg == 3 ? 1 : 0);

@@ -130,11 +130,10 @@ final class X87Math {
         if (second != null) {
             b = a.isNaN() ? a : second.apply(x);
         } else {
-            boolean up = e.roundedUp;
             FloatEnv e2 = new FloatEnv(e.controlWord);
             b = Transcendental.cos(x, e2);
             e.flags |= e2.flags & ~DE;
-            e.roundedUp = up || e2.roundedUp;
+            e.roundedUp = e2.roundedUp; // C1 reports the last result written, the cosine
         }
         u.set(0, a);
         u.pushValue(b);

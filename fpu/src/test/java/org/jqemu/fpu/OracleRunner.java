@@ -26,7 +26,7 @@ final class OracleRunner {
     static final int MEM = 0x1000, SAVE = 0x2000, SCRATCH = 0x3000;
 
     /** A flat 16 KiB memory and the few CPU registers the unit touches. */
-    static final class SimContext implements X87Context {
+    static class SimContext implements X87Context {
         final byte[] ram = new byte[0x4000];
         int eflags;
         int ax = 0x12345678;

@@ -290,8 +290,10 @@ final class Transcendental {
         if (y.isZero() || cmpOne == 0) return Float80.zero(ny ^ (cmpOne < 0));
         int e = x.normalExponent();
         long m = x.normalSignificand();
-        if (m == Float80.J) { // a power of two: log2 is exact
-            return Float80.mul(Float80.fromLong(e), y, false, env);
+        if (m == Float80.J) { // a power of two: log2 is exact, yet the hardware still reports PE
+            Float80 r = Float80.mul(Float80.fromLong(e), y, false, env);
+            env.raise(PE);
+            return r;
         }
         return round(w -> scaleByY(log2Fixed(Float80.unsigned(m), 63 - e, w), w, y), env);
     }
@@ -325,7 +327,7 @@ final class Transcendental {
         Float80 nan = Float80.screen(x, y, env);
         if (nan != null) return nan;
         boolean ny = y.negative(), nx = x.negative();
-        if (x.isInfinite()) return y.isZero() ? Float80.invalid(env) : Float80.infinity(ny ^ nx);
+        if (x.isInfinite()) return y.isZero() || nx ? Float80.invalid(env) : Float80.infinity(ny);
         if (y.isInfinite()) {
             if (x.isZero()) return Float80.invalid(env);
             if (Float80.denormalStops(x, null, env)) return null;

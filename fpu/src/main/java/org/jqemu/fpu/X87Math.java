@@ -133,7 +133,7 @@ final class X87Math {
             FloatEnv e2 = new FloatEnv(e.controlWord);
             b = Transcendental.cos(x, e2);
             e.flags |= e2.flags & ~DE;
-            e.roundedUp = e2.roundedUp; // C1 reports the last result written, the cosine
+            // C1 keeps the sine's rounding
         }
         u.set(0, a);
         u.pushValue(b);

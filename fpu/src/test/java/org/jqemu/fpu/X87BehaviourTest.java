@@ -147,7 +147,7 @@ class X87BehaviourTest {
             X87 b = new X87();
             b.execute(c, 0xd9, 0x20, MEM, op32, real); // FLDENV
             assertEquals(a.statusWord(), b.statusWord(), "layout " + layout);
-            assertEquals(a.tagWord(), b.tagWord(), "layout " + layout);
+            for (int i = 0; i < 8; i++) assertEquals(a.isEmpty(i), b.isEmpty(i), "layout " + layout + " ST" + i);
             a.execute(c, 0xdd, 0x30, MEM + 0x200, op32, real); // FNSAVE reinitialises
             assertEquals(0xffff, a.tagWord());
             b.reset();

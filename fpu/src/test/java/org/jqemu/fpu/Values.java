@@ -56,7 +56,7 @@ final class Values {
     }
 
     static int controlWord(Random r) {
-        int rc = r.nextInt(4), pc = new int[] {0, 2, 3, 3}[r.nextInt(4)];
+        int rc = r.nextInt(4), pc = new int[] {0, 1, 2, 3, 3}[r.nextInt(5)];
         int masks = r.nextInt(5) == 0 ? r.nextInt(64) : 0x3f;
         return 0x1040 | (rc << 10) | (pc << 8) | masks;
     }

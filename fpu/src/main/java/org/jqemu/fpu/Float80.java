@@ -704,10 +704,8 @@ public record Float80(int se, long sig) {
             case UNSUPPORTED:
                 env.raise(IE);
                 return (1L << (fracBits + expBits)) | (expMax << fracBits) | (1L << (fracBits - 1));
-            case SNAN:
-                env.raise(IE);
-                // fall through
-            case QNAN:
+            case SNAN, QNAN:
+                if (k == Kind.SNAN) env.raise(IE);
                 return signBit | (expMax << fracBits) | ((a.sig | QUIET) << 1 >>> (64 - fracBits));
             case INFINITY:
                 return signBit | (expMax << fracBits);

@@ -81,6 +81,7 @@ class X87TranscendentalTest {
             long ulps = ulpDistance(host, sim);
             if (ulps >= 0 && ulps < hist.length) {
                 hist[(int) ulps]++;
+                if (Boolean.getBoolean("x87.verbose") && ulps == 1) System.out.println("  1ulp " + c.line());
                 if (ulps > MAX_ULPS && examples.size() < 6) examples.add(c.line() + " -> " + d + " (" + ulps + " ulps)");
             } else {
                 other++;

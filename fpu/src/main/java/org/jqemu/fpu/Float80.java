@@ -65,9 +65,6 @@ public record Float80(int se, long sig) {
 
     public Float80 withSign(boolean neg) { return new Float80(neg ? se | 0x8000 : se & EXP_MAX, sig); }
 
-    /** A pseudo-denormal (exponent 0 with the integer bit set) rewritten with its true exponent 1. */
-    Float80 canonical() { return exp() == 0 && sig < 0 ? new Float80(se | 1, sig) : this; }
-
     Float80 quieted() { return new Float80(se, sig | QUIET); }
 
     static Float80 zero(boolean neg) { return neg ? NEG_ZERO : ZERO; }

@@ -651,8 +651,6 @@ public final class X87 {
     // ---------------------------------------------------------------------------------------------
     // Environment and state images
 
-    private static final int TAG_EMPTY_ALL = 0xffff;
-
     private void storeEnvironment(X87Context cpu, long ea, boolean op32, boolean real) {
         int unit = op32 ? 4 : 2;
         cpu.write(ea, unit, cw | (op32 ? 0xffff0000L : 0));

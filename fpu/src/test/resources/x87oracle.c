@@ -5,9 +5,9 @@
  *   cw eflags opcode modrm n v1 .. vn mem
  * v1..vn are 80-bit values (4 hex digits sign/exponent then 16 hex digits significand), loaded so
  * that v1 is ST0; mem is 16 bytes (32 hex digits) addressed by memory forms of the instruction.
- * The stub: fninit; fldcw 037f; fld each value; fnclex; fldcw cw; set eflags; mov eax,12345678;
+ * The stub: fninit; 8 x fldz; fninit; fldcw 037f; fld each value; fnclex; fldcw cw; set eflags; mov eax,12345678;
  * the instruction; save eflags and eax; fnsave (non-waiting, so a pending unmasked exception is
- * recorded rather than raised). Output: the 108-byte fnsave image, mem, eflags, eax in hex,
+ * recorded rather than raised). Output: the 108-byte fnsave image, 160 bytes of mem, eflags, eax in hex,
  * or "UD" when the instruction raised SIGILL. */
 #include <setjmp.h>
 #include <signal.h>
@@ -53,6 +53,8 @@ int main(void) {
         for (int i = 0; i < 16; i++) mem[i] = mbytes[15 - i]; /* mem text is in address order */
         cw_in = (uint16_t)cw; flags_in = (fl & 0x8d5) | 2;
         uint8_t *p = code;
+        *p++ = 0xdb; *p++ = 0xe3;                       /* fninit, then +0 in every register, */
+        for (int k = 0; k < 8; k++) { *p++ = 0xd9; *p++ = 0xee; } /* as a fresh unit has them */
         *p++ = 0xdb; *p++ = 0xe3;                       /* fninit */
         p = emit_abs(p, 0xd9, 5, &cw_masked);            /* fldcw */
         for (int k = n - 1; k >= 0; k--) p = emit_abs(p, 0xdb, 5, values[k]); /* fld tword */
@@ -60,6 +62,7 @@ int main(void) {
         p = emit_abs(p, 0xd9, 5, &cw_in);                /* fldcw */
         p = emit_abs(p, 0xff, 6, &flags_in); *p++ = 0x9d; /* push [flags]; popfd */
         *p++ = 0xb8; p = emit32(p, 0x12345678);          /* mov eax, imm */
+        if (opc > 0xff) *p++ = (uint8_t)(opc >> 8); /* 0x0fae: FXSAVE/FXRSTOR; 0x66d9/0x66dd: 16-bit operand size */
         *p++ = (uint8_t)opc;
         if (modrm >= 0xc0) *p++ = (uint8_t)modrm;
         else { *p++ = (uint8_t)((modrm & 0x38) | 4); *p++ = 0x25; p = emit32(p, (uint32_t)(uintptr_t)mem); }
@@ -75,7 +78,7 @@ int main(void) {
         ((void (*)(void))code)();
         for (int i = 0; i < 108; i++) printf("%02x", save_area[i]);
         putchar(' ');
-        for (int i = 0; i < 16; i++) printf("%02x", mem[i]);
+        for (int i = 0; i < 160; i++) printf("%02x", mem[i]);
         printf(" %08x %08x\n", (unsigned)flags_out, eax_out);
     }
     return 0;

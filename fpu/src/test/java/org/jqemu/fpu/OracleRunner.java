@@ -24,6 +24,10 @@ final class OracleRunner {
     record Outcome(byte[] save, byte[] mem, int eflags, int eax, boolean undefined) { }
 
     static final int MEM = 0x1000, SAVE = 0x2000, SCRATCH = 0x3000;
+    /** 0F AE: FXSAVE (reg 0) and FXRSTOR (reg 1), run through {@link X87#fxsave}/{@link X87#fxrstor}. */
+    static final int FXSAVE_OPCODE = 0x0fae;
+    /** Bytes of the memory operand the oracle prints (an FXSAVE image up to the last register). */
+    static final int MEM_SHOWN = 160;
 
     /** A flat 16 KiB memory and the few CPU registers the unit touches. */
     static class SimContext implements X87Context {
@@ -75,12 +79,19 @@ final class OracleRunner {
         ctx.eflags = (c.eflags() & 0x8d5) | 2;
         System.arraycopy(c.mem(), 0, ctx.ram, MEM, 16);
         int modrm = c.modrm() < 0xc0 ? (c.modrm() & 0x38) | 4 : c.modrm(); // the oracle addresses memory through a SIB byte
-        boolean ok = u.execute(ctx, c.opcode(), modrm, MEM, true, false);
+        boolean ok = true;
+        if (c.opcode() == FXSAVE_OPCODE) {
+            if ((modrm & 0x38) == 0) u.fxsave(ctx, MEM);
+            else u.fxrstor(ctx, MEM);
+        } else {
+            boolean op32 = (c.opcode() >> 8) != 0x66;
+            ok = u.execute(ctx, c.opcode() & 0xff, modrm, MEM, op32, false);
+        }
         if (!ok) return new Outcome(null, null, 0, 0, true);
         u.execute(ctx, 0xdd, 0x30, SAVE, true, false);
-        byte[] save = new byte[108], mem = new byte[16];
+        byte[] save = new byte[108], mem = new byte[MEM_SHOWN];
         System.arraycopy(ctx.ram, SAVE, save, 0, 108);
-        System.arraycopy(ctx.ram, MEM, mem, 0, 16);
+        System.arraycopy(ctx.ram, MEM, mem, 0, MEM_SHOWN);
         return new Outcome(save, mem, ctx.eflags, ctx.ax, false);
     }
 
@@ -104,7 +115,7 @@ final class OracleRunner {
             if (u16(h, 2 * i) != u16(s, 2 * i)) return String.format("%s host %04x sim %04x", names[i], u16(h, 2 * i), u16(s, 2 * i));
         }
         int simFop = u16(s, 18) & 0x7ff;
-        boolean envLoad = (c.opcode() == 0xd9 || c.opcode() == 0xdd) && c.modrm() < 0xc0 && ((c.modrm() >> 3) & 7) == 4;
+        boolean envLoad = ((c.opcode() & 0xff) == 0xd9 || (c.opcode() & 0xff) == 0xdd) && c.modrm() < 0xc0 && ((c.modrm() >> 3) & 7) == 4;
         // An AMD host loses FOP (reads 0) when the kernel switches tasks between the instruction and
         // FNSAVE: its XSAVE keeps FOP only while an exception is pending. Compare FOP when it survived.
         int hostFop = u16(h, 18) & 0x7ff;
@@ -117,15 +128,34 @@ final class OracleRunner {
                 if (h[off + k] != s[off + k]) return String.format("ST%d host %s sim %s", i, reg(h, off), reg(s, off));
             }
         }
-        boolean envStore = (c.opcode() == 0xd9 || c.opcode() == 0xdd) && c.modrm() < 0xc0 && ((c.modrm() >> 3) & 7) == 6;
-        for (int k = 0; k < 16; k++) {
-            if (envStore && k >= 12) continue; // FIP is the host's real address
-            if (host.mem()[k] != sim.mem()[k]) {
-                return "mem host " + HexFormat.of().formatHex(host.mem()) + " sim " + HexFormat.of().formatHex(sim.mem());
-            }
-        }
+        String m = memoryDifference(c, host.mem(), sim.mem());
+        if (m != null) return m;
         if ((host.eflags() & 0x8d5) != (sim.eflags() & 0x8d5)) return String.format("EFLAGS host %x sim %x", host.eflags() & 0x8d5, sim.eflags() & 0x8d5);
         if (host.eax() != sim.eax()) return String.format("EAX host %x sim %x", host.eax(), sim.eax());
+        return null;
+    }
+
+    /** Compares what the instruction stored: 16 bytes, or the parts of an environment or FXSAVE image that are defined. */
+    private static String memoryDifference(Case c, byte[] h, byte[] s) {
+        int low = c.opcode() & 0xff, reg = (c.modrm() >> 3) & 7;
+        boolean envStore = (low == 0xd9 || low == 0xdd) && c.modrm() < 0xc0 && reg == 6;
+        int limit = 16;
+        if (envStore) limit = (c.opcode() >> 8) == 0x66 ? 6 : 12; // FIP and beyond hold the host's real addresses
+        if (c.opcode() == FXSAVE_OPCODE && reg == 0) {
+            limit = 5; // FCW, FSW, abridged FTW; FOP/FIP/FDP are only kept by the host while an exception is pending
+            int tags = h[4] & 0xff, top = ((h[3] & 0xff) >> 3) & 7;
+            for (int i = 0; i < 8; i++) {
+                if ((tags & (1 << ((top + i) & 7))) == 0) continue;
+                for (int k = 0; k < 10; k++) {
+                    if (h[32 + 16 * i + k] != s[32 + 16 * i + k]) return String.format("FXSAVE ST%d host %s sim %s", i, reg(h, 32 + 16 * i), reg(s, 32 + 16 * i));
+                }
+            }
+        }
+        for (int k = 0; k < limit; k++) {
+            if (h[k] != s[k]) {
+                return "mem host " + HexFormat.of().formatHex(h, 0, 16) + " sim " + HexFormat.of().formatHex(s, 0, 16);
+            }
+        }
         return null;
     }
 

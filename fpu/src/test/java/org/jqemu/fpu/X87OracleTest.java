@@ -184,6 +184,31 @@ class X87OracleTest {
                 reg("fprem", 0xd9, 0xf8, 2), reg("fprem1", 0xd9, 0xf5, 2)), N);
     }
 
+    /** FXSAVE/FXRSTOR images and the 16-bit environment layout (operand-size prefix) against the host. */
+    @Test
+    void stateImages() throws Exception {
+        Function<Random, byte[]> fxImage = r -> {
+            byte[] b = new byte[16];
+            b[0] = 0x7f; b[1] = 0x03; // FCW
+            b[2] = (byte) r.nextInt(256); b[3] = (byte) (r.nextInt(256) & 0x7f); // FSW with no pending ES
+            b[2] &= ~0x80;
+            b[4] = (byte) r.nextInt(256); // abridged tag
+            return b;
+        };
+        Function<Random, byte[]> env16 = r -> {
+            byte[] b = new byte[16];
+            b[0] = 0x7f; b[1] = 0x03;
+            b[2] = (byte) (r.nextInt(256) & 0x7f); b[3] = (byte) (r.nextInt(256) & 0x7f); // no ES, no B
+            b[4] = (byte) r.nextInt(256); b[5] = (byte) r.nextInt(256);
+            return b;
+        };
+        check(List.of(
+                new Spec("fxsave", OracleRunner.FXSAVE_OPCODE, 0x00, stack(4), X87OracleTest::randomMem),
+                new Spec("fxrstor", OracleRunner.FXSAVE_OPCODE, 0x08, stack(2), fxImage),
+                new Spec("fnstenv o16", 0x66d9, 0x30, stack(3), X87OracleTest::randomMem),
+                new Spec("fldenv o16", 0x66d9, 0x20, stack(3), env16)), N / 4);
+    }
+
     /** Every register-form encoding and every memory reg field: #UD exactly where the host raises it. */
     @Test
     void undefinedEncodings() throws Exception {

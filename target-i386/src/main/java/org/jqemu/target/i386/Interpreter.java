@@ -1393,7 +1393,10 @@ abstract class Interpreter extends SystemUnit {
         if ((cr0 & (CR0_EM | CR0_TS)) != 0) {
             throw CpuFault.of(CpuFault.NM);
         }
-        x87.execute(fpuContext, op, modrmByte, eaOff & (addrSize32 ? MASK32 : 0xffff), opSize32, !protectedMode() || v86());
+        // The x87 unit answers false for an encoding a P6 leaves undefined (e.g. FISTTP, which is SSE3).
+        if (!x87.execute(fpuContext, op, modrmByte, eaOff & (addrSize32 ? MASK32 : 0xffff), opSize32, !protectedMode() || v86())) {
+            throw CpuFault.of(CpuFault.UD);
+        }
     }
 
     private void fwait() {

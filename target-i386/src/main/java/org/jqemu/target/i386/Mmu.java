@@ -43,6 +43,8 @@ abstract class Mmu extends CpuState {
     /** 0 for supervisor accesses, TLB_SIZE when CPL is 3. */
     int tlbSet;
     private long resolvedPhys;
+    /** The translator's store watch (set through {@link X86Cpu#translatorLookup}), or null. */
+    CodeWatcher codeWatcher;
 
     Mmu(AddressSpace memory) {
         this.memory = memory;
@@ -53,6 +55,9 @@ abstract class Mmu extends CpuState {
         Arrays.fill(readTag, -1L);
         Arrays.fill(writeTag, -1L);
         Arrays.fill(execTag, -1L);
+        if (codeWatcher != null) {
+            codeWatcher.mappingsChanged();
+        }
     }
 
     final void invalidatePage(long lin) {
@@ -267,6 +272,12 @@ abstract class Mmu extends CpuState {
             return;
         }
         if (p.ram() != null) {
+            CodeWatcher watcher = codeWatcher;
+            if (watcher != null && watcher.holdsCode(phys >>> Page.SHIFT)) {
+                writeRam(p.ram(), phys & PAGE_MASK, size, v);
+                watcher.codeWritten(phys, size);
+                return;
+            }
             fill(ACC_WRITE, lin, p.ram());
             writeRam(p.ram(), phys & PAGE_MASK, size, v);
         } else {

@@ -1,0 +1,82 @@
+package org.jqemu.accel.tcg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.jqemu.target.i386.X86Cpu;
+import org.junit.jupiter.api.Test;
+
+/** Stores into translated code: expected values follow from the SDM (code is fetched after the store). */
+class SelfModifyingCodeTest {
+    @Test
+    void patchingTheNextInstructionsImmediateInTheSameBlock() {
+        LockstepTest.Pair p = new LockstepTest.Pair("""
+                    mov ecx, 5
+                    xor edx, edx
+                again:
+                    mov [patch + 1], ecx
+                patch:
+                    mov eax, 0
+                    add edx, eax
+                    dec ecx
+                    jnz again
+                    mov eax, 1
+                    int 0x80
+                """, CodeCache.DEFAULT_LIMIT);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
+        assertEquals(5 + 4 + 3 + 2 + 1, p.a.reg(X86Cpu.EDX));
+        assertTrue(p.tcg.stats().invalidations() >= 5, p.tcg.stats().toString());
+    }
+
+    @Test
+    void miniJitWritesRunsAndRewritesCodeInABuffer() {
+        // Each round writes "mov eax, n ; ret" (even n) or "mov eax, n ; shl eax, 1 ; ret" (odd n) and calls it.
+        LockstepTest.Pair p = new LockstepTest.Pair("""
+                    xor esi, esi
+                    mov ecx, 10
+                round:
+                    mov byte [buf], 0xb8
+                    mov [buf + 1], ecx
+                    test cl, 1
+                    jz even
+                    mov word [buf + 5], 0xe0d1
+                    mov byte [buf + 7], 0xc3
+                    jmp go
+                even:
+                    mov byte [buf + 5], 0xc3
+                go:
+                    call buf
+                    add esi, eax
+                    dec ecx
+                    jnz round
+                    mov eax, 1
+                    int 0x80
+                align 4096
+                buf: times 16 db 0xcc
+                """, CodeCache.DEFAULT_LIMIT);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
+        int expected = 0;
+        for (int n = 10; n >= 1; n--) {
+            expected += (n & 1) != 0 ? 2 * n : n;
+        }
+        assertEquals(expected, p.a.reg(X86Cpu.ESI));
+        assertTrue(p.tcg.stats().invalidations() >= 9, p.tcg.stats().toString());
+    }
+
+    @Test
+    void storesToDataPagesDoNotInvalidate() {
+        LockstepTest.Pair p = new LockstepTest.Pair("""
+                    mov ecx, 100
+                l:  mov [data + ecx*4], ecx
+                    add dword [data], 3
+                    dec ecx
+                    jnz l
+                    mov eax, 1
+                    int 0x80
+                align 4096
+                data: times 512 dd 0
+                """, CodeCache.DEFAULT_LIMIT);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
+        assertEquals(0, p.tcg.stats().invalidations(), p.tcg.stats().toString());
+    }
+}

@@ -1018,7 +1018,9 @@ abstract class SystemUnit extends Mmu {
         setReg32(EDX, d);
     }
 
-    final long tsc() { return retired + tscOffset; }
+    java.util.function.LongSupplier tscSource;
+
+    final long tsc() { return (tscSource == null ? retired : tscSource.getAsLong()) + tscOffset; }
 
     final void rdtsc() {
         if ((cr4 & CR4_TSD) != 0 && protectedMode() && (cpl != 0 || v86())) {
@@ -1027,6 +1029,19 @@ abstract class SystemUnit extends Mmu {
         long t = tsc();
         setReg32(EAX, (int) t);
         setReg32(EDX, (int) (t >>> 32));
+    }
+
+    /** RDPMC: the P6's two performance counters exist but count nothing here (they read as zero). */
+    final void rdpmc() {
+        if ((cr4 & CR4_PCE) == 0 && protectedMode() && (cpl != 0 || v86())) {
+            throw CpuFault.withCode(CpuFault.GP, 0);
+        }
+        int counter = reg32(ECX);
+        if (counter != 0 && counter != 1) {
+            throw CpuFault.withCode(CpuFault.GP, 0);
+        }
+        setReg32(EAX, 0);
+        setReg32(EDX, 0);
     }
 
     final void rdmsr() {
@@ -1049,7 +1064,7 @@ abstract class SystemUnit extends Mmu {
         requireCpl0();
         long v = (reg32(EAX) & MASK32) | ((long) reg32(EDX) << 32);
         switch (reg32(ECX)) {
-            case MSR_TSC -> tscOffset = v - retired;
+            case MSR_TSC -> tscOffset = v - (tscSource == null ? retired : tscSource.getAsLong());
             case MSR_APIC_BASE -> apicBase = v & 0xffff_f900L;
             case MSR_SYSENTER_CS -> sysenterCs = v & 0xffff;
             case MSR_SYSENTER_ESP -> sysenterEsp = v & MASK32;

@@ -134,7 +134,7 @@ public final class X86Cpu extends SystemInstructions {
      */
     public void enterUserMode32() {
         userMode = true;
-        cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP;
+        cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP | CR0_AM | CR0_WP; // as Linux sets CR0
         cr4 = CR4_OSFXSR;
         setEflags(IF);
         setCpl(3);
@@ -254,9 +254,18 @@ public final class X86Cpu extends SystemInstructions {
 
     public void setInterruptSource(InterruptSource source) { interruptSource = source; }
 
+    /**
+     * What RDTSC counts (before the offset WRMSR to IA32_TIME_STAMP_COUNTER sets). By default the TSC is the
+     * number of retired instructions, which makes runs reproducible; a machine may give a time base instead.
+     */
+    public void setTimeStampCounter(java.util.function.LongSupplier counter) { tscSource = counter; }
+
     public void raiseNmi() { nmiPending = true; }
 
-    /** Makes a running {@link #run} return {@link #EXIT_BUDGET} at the next instruction boundary (any thread). */
+    /**
+     * Makes {@link #run} return {@link #EXIT_BUDGET} at the next instruction boundary (any thread); a request
+     * made while the CPU is not running ends the next {@code run} before its first instruction.
+     */
     public void requestStop() { stopRequested = true; }
 
     public int exitVector() { return exitVector; }
@@ -277,10 +286,10 @@ public final class X86Cpu extends SystemInstructions {
     // ---- the run loop ----
 
     public int run(long maxInstructions) {
-        stopRequested = false;
         long done = 0;
         while (done < maxInstructions) {
             if (stopRequested) {
+                stopRequested = false;
                 return EXIT_BUDGET;
             }
             boolean shadow = interruptShadow;

@@ -516,6 +516,48 @@ class SystemModeTest {
     }
 
     @Test
+    void descriptorInspectionInstructions() {
+        Machine m = run("""
+                main:
+                  mov ax, 0x08
+                  lar ebx, ax
+                  mov [log], ebx
+                  setz [log + 4]
+                  mov ax, 0x30
+                  lsl ecx, ax
+                  mov [log + 8], ecx
+                  xor ax, ax
+                  mov ecx, 0x77
+                  lsl ecx, ax                ; null selector: ZF = 0, destination unchanged
+                  setz [log + 12]
+                  mov [log + 16], ecx
+                  mov ax, 0x08
+                  verr ax
+                  setz [log + 20]
+                  verw ax                    ; code is never writable
+                  setz [log + 21]
+                  mov ax, 0x10
+                  verw ax
+                  setz [log + 22]
+                  sgdt [log + 24]
+                  str ax
+                  mov [log + 32], ax
+                  hlt
+                """);
+        assertHaltedCleanly(m);
+        assertEquals(0x00c09b00, m.ram().u32(LOG), "LAR: attributes of a 4 GiB 32-bit code segment (accessed)");
+        assertEquals(1, m.ram().byteAt(LOG + 4));
+        assertEquals(0xffff, m.ram().u32(LOG + 8));
+        assertEquals(0, m.ram().byteAt(LOG + 12));
+        assertEquals(0x77, m.ram().u32(LOG + 16));
+        assertEquals(1, m.ram().byteAt(LOG + 20));
+        assertEquals(0, m.ram().byteAt(LOG + 21));
+        assertEquals(1, m.ram().byteAt(LOG + 22));
+        assertEquals(10 * 8 - 1, m.ram().u32(LOG + 24) & 0xffff, "GDT limit: 10 descriptors");
+        assertEquals(0x28, m.ram().u32(LOG + 32) & 0xffff);
+    }
+
+    @Test
     void tripleFaultShutsDown() {
         Machine m = run("""
                 main:
@@ -554,6 +596,33 @@ class SystemModeTest {
         assertEquals(1, acks[0]);
         assertEquals(1, m.ram().u32(LOG + 4));
         assertEquals(0, m.ram().u32(LOG + 8) & 0x200, "an interrupt gate clears IF");
+    }
+
+    @Test
+    void nmiIsDeliveredWithInterruptsDisabled() {
+        TestRam ram = new TestRam(8 << 20, Page.RWX);
+        byte[] code = Nasm.assemble(PRELUDE + """
+                main:
+                  SETGATE 2, nmi, 0x8e
+                  cli
+                  hlt
+                  mov dword [log + 4], 1
+                  hlt
+                nmi:
+                  inc dword [log]
+                  iretd
+                """ + EPILOGUE);
+        ram.load(0x1000, code);
+        X86Cpu cpu = new X86Cpu(ram, IoPorts.NONE);
+        cpu.loadSegmentRegister(X86Cpu.CS, 0);
+        cpu.setEip(0x1000);
+        assertEquals(X86Cpu.EXIT_HALT, cpu.run(1_000_000));
+        assertTrue(cpu.halted());
+        assertEquals(X86Cpu.EXIT_HALT, cpu.run(1_000_000), "still halted: nothing pending");
+        cpu.raiseNmi();
+        assertEquals(X86Cpu.EXIT_HALT, cpu.run(1_000_000));
+        assertEquals(1, ram.u32(LOG));
+        assertEquals(1, ram.u32(LOG + 4), "execution resumed after the first HLT");
     }
 
     @Test

@@ -2,7 +2,8 @@ package org.jqemu.accel.tcg;
 
 /**
  * A translation block: guest code from {@code eip} up to (excluding) {@code end}, all on one page.
- * {@code code} is null for an instruction the translator does not handle (the interpreter runs it).
+ * {@code code} is null for an EIP not translated (yet): cold, or an instruction the translator does not handle;
+ * the interpreter runs one instruction there.
  * {@code next[k]} caches the successor last reached through exit kind k (static exits 0, 1; dynamic 2) (chaining without a hash lookup).
  */
 final class Block {
@@ -14,6 +15,9 @@ final class Block {
     final long pageIdentity;
     final Block[] next = new Block[3];
     int generation;
+    /** Interpreter-only entries: visits left before (another) translation attempt, and the wait last used. */
+    int countdown;
+    int backoff;
     boolean valid = true;
 
     Block(int eip, int end, int instructions, BlockCode code, long pageIdentity, int generation) {

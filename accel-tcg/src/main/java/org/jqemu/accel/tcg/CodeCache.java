@@ -20,8 +20,10 @@ public final class CodeCache implements CodeWatcher {
     /** Most guest instructions per block (keeps a block's method far below HotSpot's 8000-byte limit). */
     static final int MAX_BLOCK_INSTRUCTIONS = 32;
     static final int DEFAULT_LIMIT = 16384;
-    /** An unhandled instruction is never longer than this: the span its interpreter-only block covers. */
-    private static final int MAX_INSN_LENGTH = 15;
+    /** Visits of an EIP before it is translated (the class definition costs about what 100 interpreted blocks do). */
+    static final int DEFAULT_HOT_THRESHOLD = 16;
+    private static final int MAX_BACKOFF = 1 << 16;
+    private static final int COLD_LIMIT = 1 << 16;
 
     /** Set when a store invalidated a block; generated code reads it after each store (see {@link BlockCompiler}). */
     public boolean codeDirty;
@@ -29,33 +31,45 @@ public final class CodeCache implements CodeWatcher {
     private final X86Cpu cpu;
     private final AddressSpace memory;
     private final int limit;
+    private final int hotThreshold;
     private final TcgStats stats;
     private final Map<Integer, Block> blocks = new HashMap<>();
+    private final Map<Integer, Block> cold = new HashMap<>();
     private final Map<Long, List<Block>> byPage = new HashMap<>();
     /** One bit per 4 KiB page of the 32-bit space: the page holds blocks. */
     private final long[] codePages = new long[1 << 14];
     private int generation;
 
-    CodeCache(X86Cpu cpu, int limit, TcgStats stats) {
+    CodeCache(X86Cpu cpu, int limit, int hotThreshold, TcgStats stats) {
         this.cpu = cpu;
+        this.hotThreshold = hotThreshold;
         this.memory = CpuAccess.memory(cpu);
         this.limit = limit;
         this.stats = stats;
     }
 
-    /** The block starting at {@code eip}, translated now if needed; null when the page cannot be executed. */
+    /**
+     * The block starting at {@code eip}. An EIP first gets an interpreter-only entry (kept apart, so cold
+     * code never pushes translated blocks out) that counts its visits; once hot, or for an instruction the
+     * translator rejected after a doubling back-off, it is translated. Null when the page cannot be executed.
+     */
     Block lookup(int eip) {
         stats.lookups++;
         Block b = blocks.get(eip);
-        if (b != null && b.generation != generation && !revalidate(b)) {
-            b = null;
+        if (b != null && (b.generation == generation || revalidate(b))) {
+            return b;
         }
-        return b != null ? b : translate(eip);
+        Block c = cold.get(eip);
+        if (c == null) {
+            return hotThreshold == 0 ? translate(eip, 0) : insertCold(eip, hotThreshold);
+        }
+        return --c.countdown > 0 ? c : translate(eip, c.backoff);
     }
 
     /** Whether a cached link to {@code b} may be followed. */
     boolean current(Block b) { return b.valid && b.generation == generation; }
 
+    /** After a mapping change: the block stays if its page is still the same executable RAM. */
     private boolean revalidate(Block b) {
         Page p = memory.page(b.eip & 0xffff_ffffL);
         if (p != null && p.isRam() && (p.prot() & Page.EXEC) != 0 && p.ram().address() == b.pageIdentity) {
@@ -66,9 +80,23 @@ public final class CodeCache implements CodeWatcher {
         return false;
     }
 
-    private Block translate(int eip) {
+    /** An interpreter-only entry: the interpreter runs {@code eip} for {@code countdown} visits. */
+    private Block insertCold(int eip, int countdown) {
+        if (cold.size() >= COLD_LIMIT) {
+            cold.clear(); // only visit counts are lost
+        }
+        Block c = new Block(eip, eip, 0, null, 0, generation);
+        c.countdown = countdown;
+        c.backoff = countdown;
+        cold.put(eip, c);
+        return c;
+    }
+
+    /** Translates the block at {@code eip}; {@code backoff} is the wait before retrying if nothing translates. */
+    private Block translate(int eip, int backoff) {
         Page p = memory.page(eip & 0xffff_ffffL);
         if (p == null || !p.isRam() || (p.prot() & Page.EXEC) == 0) {
+            cold.remove(eip);
             return null;
         }
         if (blocks.size() >= limit) {
@@ -88,13 +116,14 @@ public final class CodeCache implements CodeWatcher {
                 break;
             }
         }
-        Block b;
         if (insns.isEmpty()) {
-            b = new Block(eip, eip + MAX_INSN_LENGTH, 0, null, p.ram().address(), generation);
-        } else {
-            b = new Block(eip, pc, insns.size(), BlockCompiler.compile(insns), p.ram().address(), generation);
-            stats.blocksTranslated++;
+            // Not handled yet: retry after twice the wait (the code may change, the translator never does).
+            int next = Math.min(Math.max(2 * backoff, 1), MAX_BACKOFF);
+            return insertCold(eip, next);
         }
+        Block b = new Block(eip, pc, insns.size(), BlockCompiler.compile(insns), p.ram().address(), generation);
+        stats.blocksTranslated++;
+        cold.remove(eip);
         insert(b);
         return b;
     }
@@ -135,6 +164,7 @@ public final class CodeCache implements CodeWatcher {
             b.valid = false;
         }
         blocks.clear();
+        cold.clear();
         for (Long page : List.copyOf(byPage.keySet())) {
             forgetPage(page);
         }

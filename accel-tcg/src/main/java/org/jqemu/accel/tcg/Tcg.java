@@ -26,15 +26,19 @@ public final class Tcg {
     private Block previous;
     private int previousKind;
 
-    public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT); }
+    public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT, CodeCache.DEFAULT_HOT_THRESHOLD); }
 
-    /** {@code cacheLimit}: blocks kept before the whole cache is flushed. */
-    public Tcg(X86Cpu cpu, int cacheLimit) {
-        if (cacheLimit < 1) {
-            throw new IllegalArgumentException("cache limit must be positive: " + cacheLimit);
+    /**
+     * {@code cacheLimit}: blocks kept before the whole cache is flushed; {@code hotThreshold}: visits of an
+     * EIP before its block is translated (0: at once).
+     */
+    public Tcg(X86Cpu cpu, int cacheLimit, int hotThreshold) {
+        if (cacheLimit < 1 || hotThreshold < 0) {
+            throw new IllegalArgumentException("cache limit must be positive and the threshold not negative: "
+                    + cacheLimit + ", " + hotThreshold);
         }
         this.cpu = cpu;
-        this.cache = new CodeCache(cpu, cacheLimit, stats);
+        this.cache = new CodeCache(cpu, cacheLimit, hotThreshold, stats);
         CpuAccess.setCodeWatcher(cpu, cache);
     }
 
@@ -130,7 +134,9 @@ public final class Tcg {
                 return linked;
             }
             Block b = cache.lookup(eip);
-            prev.next[slot] = b;
+            if (b != null && b.code != null) { // cold entries are reached through lookup, which counts visits
+                prev.next[slot] = b;
+            }
             return b;
         }
         return cache.lookup(eip);

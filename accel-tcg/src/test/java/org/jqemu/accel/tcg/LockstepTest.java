@@ -29,7 +29,9 @@ class LockstepTest {
         final X86Cpu b = new X86Cpu(ramB, IoPorts.NONE);
         final Tcg tcg;
 
-        Pair(String asm, int cacheLimit) {
+        Pair(String asm, int cacheLimit) { this(asm, cacheLimit, 0); }
+
+        Pair(String asm, int cacheLimit, int hotThreshold) {
             byte[] code = Nasm.assemble("bits 32\norg 0x1000\n" + asm);
             for (TestRam ram : new TestRam[] {ramA, ramB}) {
                 ram.load(CODE, code);
@@ -39,7 +41,7 @@ class LockstepTest {
                 cpu.setEip(CODE);
                 cpu.setReg(X86Cpu.ESP, STACK_TOP);
             }
-            tcg = new Tcg(a, cacheLimit);
+            tcg = new Tcg(a, cacheLimit, hotThreshold);
         }
 
         /** Runs to the first non-budget exit, comparing after every block; returns that exit. */
@@ -308,6 +310,22 @@ class LockstepTest {
         assertEquals(14, p.a.exitVector());
         assertEquals(5, p.a.reg(X86Cpu.EAX));
         assertEquals(1, p.a.eflags() & 1, "CF from CMP 5, 9 survives the fault");
+    }
+
+    @Test
+    void hotThresholdDelaysTranslationUntilTheLoopIsHot() {
+        Pair p = new Pair("""
+                    mov ecx, 100
+                l:  add eax, ecx
+                    dec ecx
+                    jnz l
+                """ + EXIT, CodeCache.DEFAULT_LIMIT, 16);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(10_000));
+        TcgStats s = p.tcg.stats();
+        assertEquals(1, s.blocksTranslated(), s.toString());
+        // The first 16 visits of the loop are interpreted (3 instructions each), the 17th translates it.
+        assertEquals(100 - 16, s.blocksExecuted(), s.toString());
+        assertEquals(1 + 16 * 3 + 2, s.interpreted(), s.toString());
     }
 
     @Test

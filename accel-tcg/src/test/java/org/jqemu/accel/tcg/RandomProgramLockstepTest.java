@@ -41,7 +41,7 @@ class RandomProgramLockstepTest {
                     mov eax, 1
                     int 0x80
                 """);
-        LockstepTest.Pair p = new LockstepTest.Pair(asm.toString(), CodeCache.DEFAULT_LIMIT);
+        LockstepTest.Pair p = new LockstepTest.Pair(asm.toString(), CodeCache.DEFAULT_LIMIT, seed % 3);
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(100_000), asm::toString);
     }
 

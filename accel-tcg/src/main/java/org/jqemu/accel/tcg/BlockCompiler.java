@@ -50,7 +50,7 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_CONDITION = MethodTypeDesc.of(CD_boolean, CD_int);
 
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
-            LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22;
+            LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE_BEFORE = 23;
     private static final String[] FLAG_FIELDS = {"flags", "lazyOp", "lazySign", "lazyDst", "lazySrc", "lazyRes", "lazyAux"};
     private static final int ESP = 4, SS = 2, ECX = 1, EAX = 0, EDX = 2;
     private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
@@ -88,6 +88,7 @@ final class BlockCompiler {
         private final CodeBuilder c;
         private final List<Insn> insns;
         private final Label exit;
+        private Label loopStart;
         private int written;
         private Known known = Known.UNKNOWN;
         private int knownSize = 4;
@@ -105,6 +106,8 @@ final class BlockCompiler {
                 c.aload(REGS).loadConstant(r).laload().l2i().istore(REG0 + r);
             }
             reloadFlags();
+            c.iconst_0().istore(DONE_BEFORE);
+            loopStart = c.newBoundLabel();
             Label[] starts = new Label[insns.size()];
             Label[] ends = new Label[insns.size()];
             boolean open = true;
@@ -125,6 +128,7 @@ final class BlockCompiler {
                 c.exceptionCatch(starts[i], ends[i], handler, CD_RUNTIME_EXCEPTION);
             }
             c.labelBinding(exit);
+            c.iload(DONE_BEFORE).bipush(8).ishl().iadd(); // instructions of earlier loop iterations
             c.istore(T1).istore(T0);
             for (int r = 0; r < 8; r++) {
                 if ((written & (1 << r)) != 0) {
@@ -138,7 +142,23 @@ final class BlockCompiler {
 
         /** Jumps to the common exit with EIP {@code eip} and {@code count} instructions completed. */
         private void exitTo(int eip, int count, int kind) {
+            if (kind <= KIND_EXIT1 && eip == insns.getFirst().eip()) {
+                loopBack(count);
+            }
             c.loadConstant(eip).loadConstant((count << 8) | kind).goto_(exit);
+        }
+
+        /**
+         * A jump back to the block's own start (a loop) stays in the method while the engine's budget
+         * ({@code cache.budget}) allows another whole iteration; the registers stay in locals.
+         */
+        private void loopBack(int count) {
+            Label leave = c.newLabel();
+            c.iload(DONE_BEFORE).loadConstant(count).iadd().dup().istore(DONE_BEFORE);
+            c.loadConstant(insns.size()).iadd().aload(CACHE).getfield(CD_CACHE, "budget", CD_int).if_icmpgt(leave);
+            c.goto_(loopStart);
+            c.labelBinding(leave);
+            c.iload(DONE_BEFORE).loadConstant(count).isub().istore(DONE_BEFORE); // the exit below counts them
         }
 
         private int done() { return index + 1; }

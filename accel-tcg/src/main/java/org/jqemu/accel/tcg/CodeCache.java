@@ -27,6 +27,8 @@ public final class CodeCache implements CodeWatcher {
 
     /** Set when a store invalidated a block; generated code reads it after each store (see {@link BlockCompiler}). */
     public boolean codeDirty;
+    /** Instructions the running block may complete in all (a block looping on itself checks it per iteration). */
+    public int budget;
 
     private final X86Cpu cpu;
     private final AddressSpace memory;

@@ -17,6 +17,8 @@ import org.jqemu.target.i386.X86Cpu;
  */
 public final class Tcg {
     public static final String ENGINE_PROPERTY = "jqemu.engine";
+    /** Most instructions one block execution may retire (looping on itself): keeps the count in 23 bits and stops prompt. */
+    private static final long MAX_BLOCK_BUDGET = 1 << 20;
 
     private final X86Cpu cpu;
     private final TcgStats stats = new TcgStats();
@@ -97,6 +99,7 @@ public final class Tcg {
             return interpretOne();
         }
         cache.codeDirty = false;
+        cache.budget = (int) Math.min(budget, MAX_BLOCK_BUDGET);
         int result;
         try {
             result = b.code.execute(cpu, cache);

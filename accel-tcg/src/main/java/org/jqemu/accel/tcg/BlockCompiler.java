@@ -52,7 +52,7 @@ final class BlockCompiler {
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE_BEFORE = 23;
     private static final String[] FLAG_FIELDS = {"flags", "lazyOp", "lazySign", "lazyDst", "lazySrc", "lazyRes", "lazyAux"};
-    private static final int ESP = 4, SS = 2, ECX = 1, EAX = 0, EDX = 2;
+    private static final int ESP = 4, EBP = 5, SS = 2, ECX = 1, EAX = 0, EDX = 2;
     private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
             ALU_CMP = 7;
 
@@ -453,7 +453,41 @@ final class BlockCompiler {
                     effectiveAddress(in);
                     storeReg(4, in.reg());
                 }
+                case 0x87 -> {
+                    loadReg(4, in.reg());
+                    c.istore(T0);
+                    loadReg(4, in.rm());
+                    storeReg(4, in.reg());
+                    c.iload(T0);
+                    storeReg(4, in.rm());
+                }
                 case 0x90 -> { }
+                case 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97 -> {
+                    c.iload(REG0 + EAX).istore(T0);
+                    loadReg(4, op & 7);
+                    storeReg(4, EAX);
+                    c.iload(T0);
+                    storeReg(4, op & 7);
+                }
+                case 0xa0, 0xa1 -> {
+                    readMem(in, in.size());
+                    storeReg(in.size(), EAX);
+                }
+                case 0xa2, 0xa3 -> {
+                    loadReg(in.size(), EAX);
+                    c.istore(T0);
+                    writeMem(in, in.size(), T0);
+                    checkCodeWritten(in);
+                }
+                case 0xc9 -> { // LEAVE: ESP = EBP + 4, EBP = [EBP]
+                    c.aload(CPU).loadConstant(SS).iload(REG0 + EBP).loadConstant(4)
+                            .invokevirtual(CD_CPU, "readMem", MTD_READ).istore(T0);
+                    c.iload(REG0 + EBP).loadConstant(4).iadd();
+                    storeReg(4, ESP);
+                    c.iload(T0);
+                    storeReg(4, EBP);
+                }
+                case 0xd2, 0xd3 -> shiftByCl(in);
                 case 0x99 -> {
                     c.iload(REG0 + EAX).bipush(31).ishr();
                     storeReg(4, EDX);
@@ -708,8 +742,34 @@ final class BlockCompiler {
             known = Known.UNKNOWN;
         }
 
+        /** Shift/rotate of a register by CL: a zero count (mod 32) changes nothing, flags included. */
+        private void shiftByCl(Insn in) {
+            Label skip = c.newLabel();
+            loadReg(1, ECX);
+            c.loadConstant(0x1f).iand().dup().istore(T0).ifeq(skip);
+            spillFlags();
+            c.aload(CPU).loadConstant(in.reg()).loadConstant(in.size());
+            loadReg(in.size(), in.rm());
+            c.iload(T0).invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I);
+            storeReg(in.size(), in.rm());
+            reloadFlags();
+            c.labelBinding(skip);
+            known = Known.UNKNOWN;
+        }
+
         private void group3(Insn in) {
             int size = in.size();
+            if (in.reg() == 3) { // NEG: flags of 0 - v
+                loadE(in, size);
+                c.istore(T1).iconst_0().istore(T0);
+                aluCompute(ALU_SUB, size);
+                storeE(in, size, T2);
+                aluFlags(ALU_SUB, size);
+                if (in.mem()) {
+                    checkCodeWritten(in);
+                }
+                return;
+            }
             if (in.reg() == 0) { // TEST r/m, imm
                 loadE(in, size);
                 c.istore(T0).loadConstant(in.imm()).istore(T1);

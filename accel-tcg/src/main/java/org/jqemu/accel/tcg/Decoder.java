@@ -64,7 +64,12 @@ final class Decoder {
         return switch (op) {
             case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f,
                  0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f,
-                 0x90, 0x99, 0xc3 -> simple(eip, op, 4, 0);
+                 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x99, 0xc3, 0xc9 -> simple(eip, op, 4, 0);
+            case 0x87 -> registerOnly(modrm(eip, op, 4, 0)); // with memory it is a locked exchange
+            case 0xa0, 0xa2 -> absolute(eip, op, 1);
+            case 0xa1, 0xa3 -> absolute(eip, op, 4);
+            case 0xd2 -> registerOnly(modrm(eip, op, 1, 0));
+            case 0xd3 -> registerOnly(modrm(eip, op, 4, 0));
             case 0x68 -> simple(eip, op, 4, u32());
             case 0x6a -> simple(eip, op, 4, s8());
             case 0x69 -> modrm(eip, op, 4, 4);
@@ -122,7 +127,7 @@ final class Decoder {
         pos = save;
         return switch (regField) {
             case 0 -> modrm(eip, op, size, size);
-            case 2 -> modrm(eip, op, size, 0);
+            case 2, 3 -> modrm(eip, op, size, 0);
             default -> null;
         };
     }
@@ -140,6 +145,12 @@ final class Decoder {
 
     private static Insn regFieldIn(Insn in, int low, int high) {
         return in.reg() >= low && in.reg() <= high ? in : null;
+    }
+
+    /** MOV between the accumulator and {@code DS:[moffs32]}. */
+    private Insn absolute(int eip, int op, int size) {
+        int disp = u32();
+        return new Insn(eip, pos - (eip - pageBase), op, size, 0, true, 0, DS, Insn.NONE, Insn.NONE, 0, disp, 0);
     }
 
     private Insn simple(int eip, int op, int size, int imm) {

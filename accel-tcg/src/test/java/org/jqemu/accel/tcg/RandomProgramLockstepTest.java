@@ -18,7 +18,7 @@ class RandomProgramLockstepTest {
     private static final String[] ALU = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"};
     private static final String[] SHIFT = {"shl", "shr", "sar", "rol", "ror", "rcl", "rcr"};
     private static final String[] CC = {"o", "no", "b", "ae", "z", "nz", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"};
-    private static final String[] INTERPRETED = {"stc", "clc", "cmc", "neg eax", "xchg ebx, ecx", "sahf"};
+    private static final String[] INTERPRETED = {"stc", "clc", "cmc", "sahf", "xchg [ebp + 12], ecx", "mov ax, bx"};
 
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
@@ -87,7 +87,13 @@ class RandomProgramLockstepTest {
         String r = pick(rnd, R32);
         String s = pick(rnd, R32);
         String b = pick(rnd, R8);
-        return switch (rnd.nextInt(30)) {
+        return switch (rnd.nextInt(36)) {
+            case 30 -> "neg " + (rnd.nextBoolean() ? r : rnd.nextBoolean() ? b : mem(rnd, "dword"));
+            case 31 -> "xchg " + r + ", " + s;
+            case 32 -> pick(rnd, SHIFT) + " " + (rnd.nextBoolean() ? r : b) + ", cl";
+            case 33 -> rnd.nextBoolean() ? "mov eax, [0x20000 + " + rnd.nextInt(0x7fc) + "]" : "mov [0x20000 + " + rnd.nextInt(0x7fc) + "], al";
+            case 34 -> "push ebp\n    mov ebp, esp\n    push " + r + "\n    leave";
+            case 35 -> "cmp " + mem(rnd, "byte") + ", " + b;
             case 24, 25, 26, 27 -> flagProducer(rnd, r, s, b) + "\n    " + flagConsumer(rnd, r, s, b, i);
             case 0 -> pick(rnd, ALU) + " " + r + ", " + s;
             case 1 -> pick(rnd, ALU) + " " + r + ", " + imm(rnd);

@@ -62,14 +62,7 @@ final class BlockCompiler {
     private BlockCompiler() { }
 
     static BlockCode compile(List<Insn> insns) {
-        byte[] bytes = ClassFile.of().build(CD_BLOCK, cb -> {
-            cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
-            cb.withInterfaceSymbols(CD_CODE);
-            cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
-                    c -> c.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
-            cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
-                    c -> new Emitter(c, insns).emit());
-        });
+        byte[] bytes = classBytes(insns);
         try {
             MethodHandles.Lookup hidden = CpuAccess.LOOKUP.defineHiddenClass(bytes, true);
             return (BlockCode) hidden.findConstructor(hidden.lookupClass(), java.lang.invoke.MethodType.methodType(void.class))
@@ -77,6 +70,18 @@ final class BlockCompiler {
         } catch (Throwable e) {
             throw new IllegalStateException("translated block failed to load", e);
         }
+    }
+
+    /** The class file of a block (before loading; tests inspect its size). */
+    static byte[] classBytes(List<Insn> insns) {
+        return ClassFile.of().build(CD_BLOCK, cb -> {
+            cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
+            cb.withInterfaceSymbols(CD_CODE);
+            cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
+                    c -> c.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
+            cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
+                    c -> new Emitter(c, insns).emit());
+        });
     }
 
     private static int signBit(int size) { return 1 << (size * 8 - 1); }

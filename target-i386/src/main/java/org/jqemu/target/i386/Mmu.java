@@ -34,11 +34,12 @@ abstract class Mmu extends CpuState {
     long a20Mask = -1L;
     long faultAddress;
 
-    private final long[] readTag = new long[2 * TLB_SIZE];
-    private final long[] writeTag = new long[2 * TLB_SIZE];
+    // Package-private: the translator's generated code inlines the fast path on readTag/readPage/writeTag/writePage.
+    final long[] readTag = new long[2 * TLB_SIZE];
+    final long[] writeTag = new long[2 * TLB_SIZE];
     private final long[] execTag = new long[2 * TLB_SIZE];
-    private final MemorySegment[] readPage = new MemorySegment[2 * TLB_SIZE];
-    private final MemorySegment[] writePage = new MemorySegment[2 * TLB_SIZE];
+    final MemorySegment[] readPage = new MemorySegment[2 * TLB_SIZE];
+    final MemorySegment[] writePage = new MemorySegment[2 * TLB_SIZE];
     private final MemorySegment[] execPage = new MemorySegment[2 * TLB_SIZE];
     /** 0 for supervisor accesses, TLB_SIZE when CPL is 3. */
     int tlbSet;

@@ -13,6 +13,7 @@ import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
 import java.lang.classfile.Opcode;
 import java.lang.constant.ClassDesc;
+import java.lang.constant.ConstantDescs;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.invoke.MethodHandles;
 import java.lang.reflect.AccessFlag;
@@ -50,7 +51,14 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_CONDITION = MethodTypeDesc.of(CD_boolean, CD_int);
 
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
-            LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE_BEFORE = 23;
+            LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE_BEFORE = 23, READ_TAG = 24,
+            READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30;
+    private static final ClassDesc CD_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
+    private static final ClassDesc CD_VALUE_LAYOUT = ClassDesc.of("java.lang.foreign.ValueLayout");
+    private static final ClassDesc[] CD_LAYOUT = {null, ClassDesc.of("java.lang.foreign.ValueLayout$OfByte"),
+            ClassDesc.of("java.lang.foreign.ValueLayout$OfShort"), null, ClassDesc.of("java.lang.foreign.ValueLayout$OfInt")};
+    private static final ClassDesc[] CD_VALUE = {null, ConstantDescs.CD_byte, ConstantDescs.CD_short, null, CD_int};
+    private static final int TLB_SIZE = 256, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
     private static final String[] FLAG_FIELDS = {"flags", "lazyOp", "lazySign", "lazyDst", "lazySrc", "lazyRes", "lazyAux"};
     private static final int ESP = 4, EBP = 5, SS = 2, ECX = 1, EAX = 0, EDX = 2;
     private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
@@ -61,8 +69,32 @@ final class BlockCompiler {
 
     private BlockCompiler() { }
 
-    static BlockCode compile(List<Insn> insns) {
-        byte[] bytes = classBytes(insns);
+    /** Bytecode bytes allowed in {@code execute}: HotSpot does not compile methods above 8000 (DontCompileHugeMethods). */
+    static final int MAX_METHOD_BYTES = 7500;
+
+    /** The class file of a block for a prefix of {@code insns} whose method fits {@link #MAX_METHOD_BYTES}. */
+    record Fitted(byte[] classFile, int instructions, int methodBytes) { }
+
+    static Fitted fit(List<Insn> insns) {
+        int n = insns.size();
+        while (true) {
+            byte[] bytes = classBytes(insns.subList(0, n));
+            int length = executeLength(bytes);
+            if (length <= MAX_METHOD_BYTES || n == 1) {
+                return new Fitted(bytes, n, length);
+            }
+            n = Math.max(1, n * MAX_METHOD_BYTES / length - 1);
+        }
+    }
+
+    private static int executeLength(byte[] bytes) {
+        return ClassFile.of().parse(bytes).methods().stream()
+                .filter(m -> m.methodName().equalsString("execute"))
+                .mapToInt(m -> ((java.lang.classfile.attribute.CodeAttribute) m.code().orElseThrow()).codeLength())
+                .findFirst().orElseThrow();
+    }
+
+    static BlockCode load(byte[] bytes) {
         try {
             MethodHandles.Lookup hidden = CpuAccess.LOOKUP.defineHiddenClass(bytes, true);
             return (BlockCode) hidden.findConstructor(hidden.lookupClass(), java.lang.invoke.MethodType.methodType(void.class))
@@ -112,6 +144,11 @@ final class BlockCompiler {
             }
             reloadFlags();
             c.iconst_0().istore(DONE_BEFORE);
+            c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
+            c.aload(CPU).getfield(CD_CPU, "readPage", CD_SEGMENT.arrayType()).astore(READ_PAGE);
+            c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
+            c.aload(CPU).getfield(CD_CPU, "writePage", CD_SEGMENT.arrayType()).astore(WRITE_PAGE);
+            c.aload(CPU).getfield(CD_CPU, "tlbSet", CD_int).istore(TLB_SET);
             loopStart = c.newBoundLabel();
             Label[] starts = new Label[insns.size()];
             Label[] ends = new Label[insns.size()];
@@ -355,9 +392,65 @@ final class BlockCompiler {
         }
 
         private void readMem(Insn in, int size) {
-            c.aload(CPU).loadConstant(in.seg());
             effectiveAddress(in);
-            c.loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
+            c.istore(ADDR);
+            readAt(in.seg(), size);
+        }
+
+        /**
+         * Pushes the {@code size}-byte value at offset {@code ADDR} of {@code seg} (flat: the engine only runs
+         * blocks while DS and SS are flat). Inline TLB hit on a page of RAM, else the CPU's checked path.
+         */
+        private void readAt(int seg, int size) {
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
+            tlbProbe(READ_TAG, size, slow);
+            c.aload(READ_PAGE).iload(TLB_INDEX).aaload();
+            layout(size);
+            c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l();
+            c.invokeinterface(CD_SEGMENT, "get", MethodTypeDesc.of(CD_VALUE[size], CD_LAYOUT[size], CD_long));
+            mask(size);
+            c.goto_(done).labelBinding(slow);
+            c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
+            c.labelBinding(done);
+        }
+
+        /** Stores local {@code value} at offset {@code ADDR} of {@code seg}, as {@link #readAt}. */
+        private void writeAt(int seg, int size, int value) {
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
+            tlbProbe(WRITE_TAG, size, slow);
+            c.aload(WRITE_PAGE).iload(TLB_INDEX).aaload();
+            layout(size);
+            c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().iload(value);
+            if (size == 1) {
+                c.i2b();
+            } else if (size == 2) {
+                c.i2s();
+            }
+            c.invokeinterface(CD_SEGMENT, "set", MethodTypeDesc.of(CD_void, CD_LAYOUT[size], CD_long, CD_VALUE[size]));
+            c.goto_(done).labelBinding(slow);
+            c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
+                    .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
+            c.labelBinding(done);
+        }
+
+        /** TLB_INDEX = the entry for ADDR; jumps to {@code slow} unless it holds ADDR's page and the access fits in it. */
+        private void tlbProbe(int tags, int size, Label slow) {
+            c.iload(TLB_SET).iload(ADDR).bipush(PAGE_SHIFT).iushr().loadConstant(TLB_SIZE - 1).iand().iadd()
+                    .istore(TLB_INDEX);
+            c.aload(tags).iload(TLB_INDEX).laload().iload(ADDR).bipush(PAGE_SHIFT).iushr().i2l().lcmp().ifne(slow);
+            if (size > 1) {
+                c.iload(ADDR).loadConstant(PAGE_MASK).iand().loadConstant(4096 - size).if_icmpgt(slow);
+            }
+        }
+
+        private void layout(int size) {
+            switch (size) {
+                case 1 -> c.getstatic(CD_VALUE_LAYOUT, "JAVA_BYTE", CD_LAYOUT[1]);
+                case 2 -> c.getstatic(CD_CPU, "LE_SHORT", CD_LAYOUT[2]);
+                default -> c.getstatic(CD_CPU, "LE_INT", CD_LAYOUT[4]);
+            }
         }
 
         /** Pushes the r/m operand. */
@@ -369,20 +462,21 @@ final class BlockCompiler {
             }
         }
 
-        /** Writes local {@code value} to the r/m memory operand, then stops if that modified translated code. */
+        /** Writes local {@code value} to the r/m memory operand (the caller then checks for modified code). */
         private void writeMem(Insn in, int size, int value) {
-            c.aload(CPU).loadConstant(in.seg());
             effectiveAddress(in);
-            c.loadConstant(size).iload(value).invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
+            c.istore(ADDR);
+            writeAt(in.seg(), size, value);
         }
 
         private void writeStack(int offset, int value) {
-            c.aload(CPU).loadConstant(SS).iload(REG0 + ESP).loadConstant(offset).iadd().loadConstant(4).iload(value)
-                    .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
+            c.iload(REG0 + ESP).loadConstant(offset).iadd().istore(ADDR);
+            writeAt(SS, 4, value);
         }
 
         private void readStack() {
-            c.aload(CPU).loadConstant(SS).iload(REG0 + ESP).loadConstant(4).invokevirtual(CD_CPU, "readMem", MTD_READ);
+            c.iload(REG0 + ESP).istore(ADDR);
+            readAt(SS, 4);
         }
 
         private void addEsp(int delta) {
@@ -485,8 +579,9 @@ final class BlockCompiler {
                     checkCodeWritten(in);
                 }
                 case 0xc9 -> { // LEAVE: ESP = EBP + 4, EBP = [EBP]
-                    c.aload(CPU).loadConstant(SS).iload(REG0 + EBP).loadConstant(4)
-                            .invokevirtual(CD_CPU, "readMem", MTD_READ).istore(T0);
+                    c.iload(REG0 + EBP).istore(ADDR);
+                    readAt(SS, 4);
+                    c.istore(T0);
                     c.iload(REG0 + EBP).loadConstant(4).iadd();
                     storeReg(4, ESP);
                     c.iload(T0);

@@ -123,7 +123,10 @@ public final class CodeCache implements CodeWatcher {
             int next = Math.min(Math.max(2 * backoff, 1), MAX_BACKOFF);
             return insertCold(eip, next);
         }
-        Block b = new Block(eip, pc, insns.size(), BlockCompiler.compile(insns), p.ram().address(), generation);
+        BlockCompiler.Fitted fitted = BlockCompiler.fit(insns);
+        int n = fitted.instructions();
+        Block b = new Block(eip, insns.get(n - 1).next(), n, BlockCompiler.load(fitted.classFile()), p.ram().address(),
+                generation);
         stats.blocksTranslated++;
         cold.remove(eip);
         insert(b);

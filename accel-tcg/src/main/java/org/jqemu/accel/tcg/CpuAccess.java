@@ -15,11 +15,11 @@ import org.jqemu.target.i386.X86Cpu;
 final class CpuAccess {
     static final MethodHandles.Lookup LOOKUP = X86Cpu.translatorLookup();
     private static final Class<?> STATE;
-    private static final VarHandle FLAGS, CODE32, STACK32, USER_MODE, SEG_BASE, SEG_LOW, SEG_HIGH, RETIRED, WATCHER,
-            MEMORY;
+    private static final VarHandle FLAGS, CODE32, STACK32, USER_MODE, SEG_BASE, SEG_LOW, SEG_HIGH, SEG_RIGHTS, RETIRED,
+            WATCHER, MEMORY;
     private static final MethodHandle INVALIDATE_PAGE;
     static final int OP_ADD, OP_SUB, OP_INC, OP_DEC, OP_RESULT;
-    private static final int TF = 0x100, CS = 1;
+    private static final int TF = 0x100, CS = 1, SS = 2, DS = 3, READ_WRITE = 3;
 
     static {
         try {
@@ -32,6 +32,7 @@ final class CpuAccess {
             SEG_BASE = LOOKUP.findVarHandle(STATE, "segBase", long[].class);
             SEG_LOW = LOOKUP.findVarHandle(STATE, "segLow", long[].class);
             SEG_HIGH = LOOKUP.findVarHandle(STATE, "segHigh", long[].class);
+            SEG_RIGHTS = LOOKUP.findVarHandle(STATE, "segRights", int[].class);
             USER_MODE = LOOKUP.findVarHandle(mmu, "userMode", boolean.class);
             WATCHER = LOOKUP.findVarHandle(mmu, "codeWatcher", CodeWatcher.class);
             MEMORY = LOOKUP.findVarHandle(mmu, "memory", AddressSpace.class);
@@ -53,11 +54,20 @@ final class CpuAccess {
         return (int) LOOKUP.findStaticVarHandle(STATE, name, int.class).get();
     }
 
-    /** The mode translated blocks assume: Linux user mode, 32-bit flat code and stack, no single-stepping. */
+    /**
+     * The mode translated blocks assume: Linux user mode, 32-bit code and stack, no single-stepping, flat
+     * CS, and flat read/write DS and SS (so a TLB hit needs no segment check).
+     */
     static boolean translatable(X86Cpu cpu) {
         return (boolean) USER_MODE.get(cpu) && (boolean) CODE32.get(cpu) && (boolean) STACK32.get(cpu)
-                && ((int) FLAGS.get(cpu) & TF) == 0 && ((long[]) SEG_BASE.get(cpu))[CS] == 0
-                && ((long[]) SEG_LOW.get(cpu))[CS] == 0 && ((long[]) SEG_HIGH.get(cpu))[CS] == 0xffff_ffffL;
+                && ((int) FLAGS.get(cpu) & TF) == 0 && flat(cpu, CS) && flat(cpu, DS) && flat(cpu, SS)
+                && (((int[]) SEG_RIGHTS.get(cpu))[DS] & READ_WRITE) == READ_WRITE
+                && (((int[]) SEG_RIGHTS.get(cpu))[SS] & READ_WRITE) == READ_WRITE;
+    }
+
+    private static boolean flat(X86Cpu cpu, int seg) {
+        return ((long[]) SEG_BASE.get(cpu))[seg] == 0 && ((long[]) SEG_LOW.get(cpu))[seg] == 0
+                && ((long[]) SEG_HIGH.get(cpu))[seg] == 0xffff_ffffL;
     }
 
     static boolean userMode(X86Cpu cpu) { return (boolean) USER_MODE.get(cpu); }

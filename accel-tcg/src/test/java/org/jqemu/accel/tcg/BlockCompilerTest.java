@@ -47,12 +47,15 @@ class BlockCompilerTest {
         }
         List<Insn> insns = decodeAll(Nasm.assemble(asm.toString()), CodeCache.MAX_BLOCK_INSTRUCTIONS);
         assertEquals(CodeCache.MAX_BLOCK_INSTRUCTIONS, insns.size());
-        ClassModel model = ClassFile.of().parse(BlockCompiler.classBytes(insns));
+        BlockCompiler.Fitted fitted = BlockCompiler.fit(insns);
+        assertTrue(fitted.instructions() >= CodeCache.MAX_BLOCK_INSTRUCTIONS / 2, "kept " + fitted.instructions());
+        ClassModel model = ClassFile.of().parse(fitted.classFile());
         MethodModel execute = model.methods().stream().filter(m -> m.methodName().equalsString("execute")).findFirst()
                 .orElseThrow();
         CodeModel code = execute.code().orElseThrow();
         int length = ((CodeAttribute) code).codeLength();
         assertTrue(length < HUGE_METHOD_LIMIT, "execute is " + length + " bytes");
+        assertEquals(length, fitted.methodBytes());
     }
 
     @Test

@@ -200,4 +200,14 @@ public final class CodeCache implements CodeWatcher {
 
     @Override
     public void mappingsChanged() { generation++; }
+
+    /** Drops the blocks overlapping {@code [start, start + length)} (writes the CPU did not see). */
+    void invalidate(long start, long length) {
+        long end = Math.min(start + length, 1L << 32);
+        for (long page = start >>> Page.SHIFT; page << Page.SHIFT < end; page++) {
+            long from = Math.max(start, page << Page.SHIFT);
+            long to = Math.min(end, (page + 1) << Page.SHIFT);
+            codeWritten(from, (int) (to - from));
+        }
+    }
 }

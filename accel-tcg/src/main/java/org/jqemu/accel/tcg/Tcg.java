@@ -57,6 +57,14 @@ public final class Tcg {
         cpu.requestStop();
     }
 
+    /**
+     * Guest memory at {@code [address, address + length)} was written without going through this CPU
+     * (a syscall such as read(2) filling a buffer, another CPU, a device): drops the blocks it overlaps.
+     */
+    public void invalidate(long address, long length) {
+        cache.invalidate(address & 0xffff_ffffL, Math.max(0, length));
+    }
+
     /** Executes up to {@code maxInstructions}; returns an {@code X86Cpu.EXIT_*} code. */
     public int run(long maxInstructions) {
         stopRequested = false;

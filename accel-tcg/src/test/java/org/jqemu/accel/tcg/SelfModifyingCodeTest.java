@@ -64,6 +64,32 @@ class SelfModifyingCodeTest {
     }
 
     @Test
+    void codeWrittenBehindTheCpusBackIsRetranslatedAfterInvalidate() {
+        // A loop (6 instructions a round) calling a routine that returns 1; the host then rewrites it to
+        // return 2 (as read(2) would).
+        LockstepTest.Pair p = new LockstepTest.Pair("""
+                    mov ecx, 20
+                l:  call f
+                    add esi, eax
+                    dec ecx
+                    jnz l
+                    mov eax, 1
+                    int 0x80
+                align 4096
+                f:  mov eax, 1
+                    ret
+                """, CodeCache.DEFAULT_LIMIT);
+        long f = LockstepTest.CODE + 4096;
+        assertEquals(X86Cpu.EXIT_BUDGET, p.tcg.run(1 + 10 * 6));
+        assertEquals(10, p.a.reg(X86Cpu.ESI));
+        p.ramA.setByte(f + 1, 2);
+        p.tcg.invalidate(f, 5);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.tcg.run(1000));
+        assertEquals(10 + 10 * 2, p.a.reg(X86Cpu.ESI));
+        assertTrue(p.tcg.stats().invalidations() >= 1, p.tcg.stats().toString());
+    }
+
+    @Test
     void storesToDataPagesDoNotInvalidate() {
         LockstepTest.Pair p = new LockstepTest.Pair("""
                     mov ecx, 100

@@ -822,7 +822,17 @@ abstract class SystemUnit extends Mmu {
 
     static final int TASK_JUMP = 0, TASK_CALL = 1, TASK_IRET = 2, TASK_INTERRUPT = 3;
 
-    /** A hardware task switch to the TSS selected by {@code sel} (32-bit TSSs; 16-bit ones are not supported). */
+    /** Where a TSS keeps each field: the 32-bit (386) and 16-bit (286) layouts. */
+    private record TssLayout(int ip, int flags, int regs, int width, int segs, int segCount, int ldt, int cr3,
+                             int minLimit) {
+    }
+
+    private static final TssLayout TSS32 = new TssLayout(0x20, 0x24, 0x28, 4, 0x48, 6, 0x60, 0x1c, 0x67);
+    private static final TssLayout TSS16 = new TssLayout(0x0e, 0x10, 0x12, 2, 0x22, 4, 0x2a, -1, 0x2b);
+
+    private static TssLayout layout(int attr) { return (attr & 8) != 0 ? TSS32 : TSS16; }
+
+    /** A hardware task switch to the TSS selected by {@code sel} (SDM Vol. 3 §7.3). */
     final void taskSwitch(int sel, int reason, int errorCode) {
         if ((sel & 4) != 0 || (sel & 0xfffc) == 0) {
             throw selectorFault(CpuFault.GP, sel);
@@ -837,13 +847,12 @@ abstract class SystemUnit extends Mmu {
         if (!present(attr)) {
             throw selectorFault(CpuFault.NP, sel);
         }
-        if ((type & 8) == 0) {
-            throw selectorFault(CpuFault.GP, sel); // 16-bit TSS: not implemented
-        }
+        TssLayout in = layout(attr);
         long newBase = descriptorBase(d);
-        if (descriptorLimit(d) < 0x67) {
+        if (descriptorLimit(d) < in.minLimit()) {
             throw selectorFault(CpuFault.TS, sel);
         }
+        TssLayout out = layout(segAttr[TR]);
         long oldBase = segBase[TR];
         int oldSel = segSel[TR];
         int oldFlags = materializeFlags();
@@ -851,30 +860,31 @@ abstract class SystemUnit extends Mmu {
             oldFlags &= ~NT;
         }
         // save the outgoing task
-        writeSystem(oldBase + 0x20, 4, (int) eip);
-        writeSystem(oldBase + 0x24, 4, oldFlags);
+        writeSystem(oldBase + out.ip(), out.width(), (int) eip);
+        writeSystem(oldBase + out.flags(), out.width(), oldFlags);
         for (int r = EAX; r <= EDI; r++) {
-            writeSystem(oldBase + 0x28 + 4L * r, 4, (int) regs[r]);
+            writeSystem(oldBase + out.regs() + (long) out.width() * r, out.width(), (int) regs[r]);
         }
-        for (int s = ES; s <= GS; s++) {
-            writeSystem(oldBase + 0x48 + 4L * s, 2, segSel[s]);
+        for (int s = ES; s < ES + out.segCount(); s++) {
+            writeSystem(oldBase + out.segs() + (long) out.width() * s, 2, segSel[s]);
         }
         if (reason == TASK_JUMP || reason == TASK_IRET) {
             setBusy(oldSel, false);
         }
         // read the incoming task
-        long newCr3 = readSystem(newBase + 0x1c, 4) & MASK32;
-        long newEip = readSystem(newBase + 0x20, 4) & MASK32;
-        int newFlags = readSystem(newBase + 0x24, 4);
+        long newCr3 = in.cr3() >= 0 ? readSystem(newBase + in.cr3(), 4) & MASK32 : cr3;
+        long newEip = readSystem(newBase + in.ip(), in.width()) & (in.width() == 4 ? MASK32 : 0xffff);
+        int newFlags = readSystem(newBase + in.flags(), in.width());
         long[] newRegs = new long[8];
         for (int r = EAX; r <= EDI; r++) {
-            newRegs[r] = readSystem(newBase + 0x28 + 4L * r, 4) & MASK32;
+            long v = readSystem(newBase + in.regs() + (long) in.width() * r, in.width()) & MASK32;
+            newRegs[r] = in.width() == 4 ? v : (regs[r] & ~0xffffL) | v; // a 16-bit TSS loads the low halves
         }
         int[] newSegs = new int[6];
         for (int s = ES; s <= GS; s++) {
-            newSegs[s] = readSystem(newBase + 0x48 + 4L * s, 2);
+            newSegs[s] = s < ES + in.segCount() ? readSystem(newBase + in.segs() + (long) in.width() * s, 2) : segSel[s];
         }
-        int newLdt = readSystem(newBase + 0x60, 2);
+        int newLdt = readSystem(newBase + in.ldt(), 2);
         if (reason == TASK_CALL || reason == TASK_INTERRUPT) {
             writeSystem(newBase, 2, oldSel);
             newFlags |= NT;
@@ -892,7 +902,7 @@ abstract class SystemUnit extends Mmu {
         }
         eip = newEip;
         materializeFlags();
-        flags = (newFlags & IMPLEMENTED_FLAGS) | FIXED_ONE;
+        flags = (newFlags & IMPLEMENTED_FLAGS & (in.width() == 4 ? -1 : 0xffff)) | FIXED_ONE;
         System.arraycopy(newRegs, 0, regs, 0, 8);
         // load the new segments: selectors first (a fault now happens in the new task's context)
         for (int s = ES; s <= GS; s++) {
@@ -917,7 +927,7 @@ abstract class SystemUnit extends Mmu {
             }
         }
         if (errorCode >= 0) {
-            push(stack32 ? 4 : 2, errorCode);
+            push(in.width(), errorCode);
         }
     }
 

@@ -91,6 +91,7 @@ class SystemModeTest {
               dq 0                       ; 0x38 call gate (filled by tests)
               dw 0x0067, 0x2000, 0x8902, 0x0000   ; 0x40 TSS at 0x22000 (double-fault task)
               dq 0x0040920000000fff      ; 0x48 ring-0 data, limit 0xfff (a too-small stack)
+              dw 0x002b, 0x3000, 0x8102, 0x0000   ; 0x50 16-bit TSS at 0x23000
             gdt_end:
             gdtr: dw gdt_end - gdt - 1
                   dd gdt
@@ -118,7 +119,7 @@ class SystemModeTest {
             cpu.setInterruptSource(source);
         }
         int exit;
-        if (System.getenv("TRACE_SYSTEM") != null) {
+        if (System.getenv("TRACE_SYSTEM") != null) { // debugging aid: one line per instruction
             exit = X86Cpu.EXIT_BUDGET;
             for (int n = 0; n < 100_000 && exit == X86Cpu.EXIT_BUDGET; n++) {
                 long before = cpu.eip();
@@ -553,8 +554,48 @@ class SystemModeTest {
         assertEquals(1, m.ram().byteAt(LOG + 20));
         assertEquals(0, m.ram().byteAt(LOG + 21));
         assertEquals(1, m.ram().byteAt(LOG + 22));
-        assertEquals(10 * 8 - 1, m.ram().u32(LOG + 24) & 0xffff, "GDT limit: 10 descriptors");
+        assertEquals(11 * 8 - 1, m.ram().u32(LOG + 24) & 0xffff, "GDT limit: 11 descriptors");
         assertEquals(0x28, m.ram().u32(LOG + 32) & 0xffff);
+    }
+
+    @Test
+    void jumpToA16BitTss() {
+        Machine m = run("""
+                main:
+                  mov word [0x2300e], task16     ; IP
+                  mov word [0x23010], 0x0002     ; FLAGS
+                  mov word [0x23012], 0x1234     ; AX
+                  mov word [0x2301a], 0x5000     ; SP
+                  mov word [0x23022], 0x10       ; ES
+                  mov word [0x23024], 0x08       ; CS
+                  mov word [0x23026], 0x10       ; SS
+                  mov word [0x23028], 0x10       ; DS
+                  mov word [0x2302a], 0          ; LDT
+                  mov eax, 0xabcd0000
+                  jmp 0x50:0
+                after_jump:
+                  hlt
+                task16:
+                  mov [log], eax              ; upper half kept, low half from the TSS
+                  mov [log + 4], esp
+                  str bx
+                  mov [log + 8], bx
+                  mov eax, [tss + 0x20]       ; EIP saved in the old (32-bit) TSS
+                  mov [log + 12], eax
+                  mov dword [log + 16], after_jump
+                  mov al, [gdt + 0x50 + 5]    ; new TSS now busy (type 3)
+                  mov [log + 20], al
+                  mov al, [gdt + 0x28 + 5]    ; old TSS no longer busy after a JMP (type 9)
+                  mov [log + 21], al
+                  hlt
+                """);
+        assertHaltedCleanly(m);
+        assertEquals(0xabcd1234, m.ram().u32(LOG));
+        assertEquals(0x5000, m.ram().u32(LOG + 4) & 0xffff);
+        assertEquals(0x50, m.ram().u32(LOG + 8) & 0xffff);
+        assertEquals(m.ram().u32(LOG + 16), m.ram().u32(LOG + 12));
+        assertEquals(0x83, m.ram().byteAt(LOG + 20));
+        assertEquals(0x89, m.ram().byteAt(LOG + 21));
     }
 
     @Test

@@ -123,10 +123,18 @@ public final class CodeCache implements CodeWatcher {
             int next = Math.min(Math.max(2 * backoff, 1), MAX_BACKOFF);
             return insertCold(eip, next);
         }
-        BlockCompiler.Fitted fitted = BlockCompiler.fit(insns);
+        BlockCompiler.Fitted fitted;
+        BlockCode code;
+        try {
+            fitted = BlockCompiler.fit(insns);
+            code = BlockCompiler.load(fitted.classFile());
+        } catch (RuntimeException e) {
+            // A translator bug must not stop the guest: the interpreter keeps running this code.
+            stats.translationFailures++;
+            return insertCold(eip, MAX_BACKOFF);
+        }
         int n = fitted.instructions();
-        Block b = new Block(eip, insns.get(n - 1).next(), n, BlockCompiler.load(fitted.classFile()), p.ram().address(),
-                generation);
+        Block b = new Block(eip, insns.get(n - 1).next(), n, code, p.ram().address(), generation);
         stats.blocksTranslated++;
         cold.remove(eip);
         insert(b);

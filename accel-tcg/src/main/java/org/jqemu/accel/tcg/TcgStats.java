@@ -10,6 +10,7 @@ public final class TcgStats {
     long invalidations;
     long flushes;
     long faultsReplayed;
+    long translationFailures;
 
     public long blocksTranslated() { return blocksTranslated; }
 
@@ -32,10 +33,14 @@ public final class TcgStats {
     /** Faults inside a block, handed back to the interpreter to re-execute the faulting instruction. */
     public long faultsReplayed() { return faultsReplayed; }
 
+    /** Blocks the compiler failed to produce (a translator bug; the interpreter ran that code instead). */
+    public long translationFailures() { return translationFailures; }
+
     @Override
     public String toString() {
         return "blocks translated " + blocksTranslated + ", executed " + blocksExecuted + ", interpreted insns "
                 + interpreted + ", chain hits " + chainHits + ", lookups " + lookups + ", invalidations "
-                + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed;
+                + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
+                + translationFailures;
     }
 }

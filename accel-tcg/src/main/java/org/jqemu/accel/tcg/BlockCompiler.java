@@ -52,7 +52,9 @@ final class BlockCompiler {
 
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE_BEFORE = 23, READ_TAG = 24,
-            READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30;
+            READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31;
+    /** lazyAux of a multiply whose product did not fit: CF and OF. */
+    private static final int CF_OF = 0x801;
     private static final ClassDesc CD_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
     private static final ClassDesc CD_VALUE_LAYOUT = ClassDesc.of("java.lang.foreign.ValueLayout");
     private static final ClassDesc[] CD_LAYOUT = {null, ClassDesc.of("java.lang.foreign.ValueLayout$OfByte"),
@@ -859,6 +861,10 @@ final class BlockCompiler {
 
         private void group3(Insn in) {
             int size = in.size();
+            if (in.reg() == 4 || in.reg() == 5) {
+                multiply(in, in.reg() == 5);
+                return;
+            }
             if (in.reg() == 3) { // NEG: flags of 0 - v
                 loadE(in, size);
                 c.istore(T1).iconst_0().istore(T0);
@@ -884,6 +890,34 @@ final class BlockCompiler {
             if (in.mem()) {
                 checkCodeWritten(in);
             }
+        }
+
+        /** MUL/IMUL r/m32: EDX:EAX = EAX * src, flags as the interpreter's setLazyResult(4, low, CF|OF if high matters). */
+        private void multiply(Insn in, boolean signed) {
+            loadE(in, 4);
+            if (signed) {
+                c.i2l().iload(REG0 + EAX).i2l();
+            } else {
+                c.i2l().loadConstant(0xffff_ffffL).land().iload(REG0 + EAX).i2l().loadConstant(0xffff_ffffL).land();
+            }
+            c.lmul().lstore(PRODUCT);
+            c.lload(PRODUCT).l2i();
+            storeReg(4, EAX);
+            c.lload(PRODUCT).bipush(32).lushr().l2i();
+            storeReg(4, EDX);
+            c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(4)).istore(LSIGN);
+            c.iload(REG0 + EAX).istore(LRES);
+            Label fits = c.newLabel();
+            Label done = c.newLabel();
+            if (signed) {
+                c.lload(PRODUCT).iload(REG0 + EAX).i2l().lcmp().ifeq(fits); // the product is its sign-extended low half
+            } else {
+                c.iload(REG0 + EDX).ifeq(fits);
+            }
+            c.loadConstant(CF_OF).goto_(done).labelBinding(fits).iconst_0().labelBinding(done);
+            c.istore(LAUX);
+            known = Known.RESULT;
+            knownSize = 4;
         }
 
         private boolean group5(Insn in) {

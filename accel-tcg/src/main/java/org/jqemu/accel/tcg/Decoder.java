@@ -128,6 +128,7 @@ final class Decoder {
         return switch (regField) {
             case 0 -> modrm(eip, op, size, size);
             case 2, 3 -> modrm(eip, op, size, 0);
+            case 4, 5 -> size == 4 ? modrm(eip, op, size, 0) : null; // MUL/IMUL EDX:EAX
             default -> null;
         };
     }

@@ -27,6 +27,8 @@ public final class Tcg {
     /** The block run last and the exit it took, for chaining; null after interpreted instructions. */
     private Block previous;
     private int previousKind;
+    /** The CPU was in a translatable mode at the last check and only blocks ran since. */
+    private boolean modeChecked;
 
     public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT, CodeCache.DEFAULT_HOT_THRESHOLD); }
 
@@ -68,6 +70,7 @@ public final class Tcg {
     /** Executes up to {@code maxInstructions}; returns an {@code X86Cpu.EXIT_*} code. */
     public int run(long maxInstructions) {
         stopRequested = false;
+        modeChecked = false; // the caller may have changed the CPU's state between runs
         if (!CpuAccess.userMode(cpu)) {
             return cpu.run(maxInstructions);
         }
@@ -91,12 +94,14 @@ public final class Tcg {
      * instructions); returns an exit code. Public for lockstep testing against the interpreter.
      */
     public int step(long budget) {
+        modeChecked = false;
         return dispatch(budget);
     }
 
     private int dispatch(long budget) {
         Block b = null;
-        if (CpuAccess.translatable(cpu)) {
+        // Blocks never change the mode (segments, CPL, TF, sizes), so it is only re-checked after the interpreter ran.
+        if (modeChecked || (modeChecked = CpuAccess.translatable(cpu))) {
             try {
                 b = blockAtEip();
             } catch (RuntimeException e) {
@@ -130,6 +135,7 @@ public final class Tcg {
 
     private int interpretOne() {
         previous = null;
+        modeChecked = false;
         stats.interpreted++;
         return cpu.run(1);
     }

@@ -87,7 +87,9 @@ class RandomProgramLockstepTest {
         String r = pick(rnd, R32);
         String s = pick(rnd, R32);
         String b = pick(rnd, R8);
-        return switch (rnd.nextInt(36)) {
+        return switch (rnd.nextInt(38)) {
+            case 36 -> (rnd.nextBoolean() ? "mul " : "imul ") + (rnd.nextBoolean() ? r : mem(rnd, "dword"));
+            case 37 -> (rnd.nextBoolean() ? "mul " : "imul ") + r + "\n    " + flagConsumer(rnd, r, s, b, i);
             case 30 -> "neg " + (rnd.nextBoolean() ? r : rnd.nextBoolean() ? b : mem(rnd, "dword"));
             case 31 -> "xchg " + r + ", " + s;
             case 32 -> pick(rnd, SHIFT) + " " + (rnd.nextBoolean() ? r : b) + ", cl";

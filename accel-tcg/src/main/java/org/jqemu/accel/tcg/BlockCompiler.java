@@ -49,10 +49,12 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_III_I = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_IIII_I = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_CONDITION = MethodTypeDesc.of(CD_boolean, CD_int);
+    private static final ClassDesc CD_LONG = ConstantDescs.CD_Long;
+    private static final MethodTypeDesc MTD_JJ_J = MethodTypeDesc.of(CD_long, CD_long, CD_long);
 
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE_BEFORE = 23, READ_TAG = 24,
-            READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31;
+            READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35;
     /** lazyAux of a multiply whose product did not fit: CF and OF. */
     private static final int CF_OF = 0x801;
     private static final ClassDesc CD_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
@@ -861,6 +863,10 @@ final class BlockCompiler {
 
         private void group3(Insn in) {
             int size = in.size();
+            if (in.reg() >= 6) {
+                divide(in, in.reg() == 7);
+                return;
+            }
             if (in.reg() == 4 || in.reg() == 5) {
                 multiply(in, in.reg() == 5);
                 return;
@@ -918,6 +924,48 @@ final class BlockCompiler {
             c.istore(LAUX);
             known = Known.RESULT;
             knownSize = 4;
+        }
+
+        /**
+         * DIV/IDIV r/m32: EAX = EDX:EAX / src, EDX = remainder, flags untouched (as the interpreter). A zero
+         * divisor or a quotient that does not fit leaves through the fault exit: the interpreter raises #DE.
+         */
+        private void divide(Insn in, boolean signed) {
+            Label fault = c.newLabel();
+            Label done = c.newLabel();
+            loadE(in, 4);
+            c.i2l();
+            if (!signed) {
+                c.loadConstant(0xffff_ffffL).land();
+            }
+            c.dup2().lstore(DIVISOR).lconst_0().lcmp().ifeq(fault);
+            if (signed) {
+                c.iload(REG0 + EDX).i2l().bipush(32).lshl();
+            } else {
+                c.iload(REG0 + EDX).i2l().loadConstant(0xffff_ffffL).land().lstore(PRODUCT);
+                c.lload(PRODUCT).lload(DIVISOR).lcmp().ifge(fault); // the quotient would not fit
+                c.lload(PRODUCT).bipush(32).lshl();
+            }
+            c.iload(REG0 + EAX).i2l().loadConstant(0xffff_ffffL).land().lor().lstore(PRODUCT); // the dividend
+            if (signed) {
+                c.lload(PRODUCT).loadConstant(Long.MIN_VALUE).lcmp().ifne(done);
+                c.lload(DIVISOR).loadConstant(-1L).lcmp().ifeq(fault);
+                c.labelBinding(done);
+                c.lload(PRODUCT).lload(DIVISOR).ldiv().lstore(QUOTIENT);
+                c.lload(QUOTIENT).lload(QUOTIENT).l2i().i2l().lcmp().ifne(fault);
+                c.lload(QUOTIENT).l2i().istore(T0);
+                c.lload(PRODUCT).lload(DIVISOR).lrem().l2i();
+            } else {
+                c.lload(PRODUCT).lload(DIVISOR).invokestatic(CD_LONG, "divideUnsigned", MTD_JJ_J).l2i().istore(T0);
+                c.lload(PRODUCT).lload(DIVISOR).invokestatic(CD_LONG, "remainderUnsigned", MTD_JJ_J).l2i();
+            }
+            storeReg(4, EDX);
+            c.iload(T0);
+            storeReg(4, EAX);
+            Label next = c.newLabel();
+            c.goto_(next).labelBinding(fault);
+            exitTo(in.eip(), index, KIND_FAULT);
+            c.labelBinding(next);
         }
 
         private boolean group5(Insn in) {

@@ -128,7 +128,7 @@ final class Decoder {
         return switch (regField) {
             case 0 -> modrm(eip, op, size, size);
             case 2, 3 -> modrm(eip, op, size, 0);
-            case 4, 5 -> size == 4 ? modrm(eip, op, size, 0) : null; // MUL/IMUL EDX:EAX
+            case 4, 5, 6, 7 -> size == 4 ? modrm(eip, op, size, 0) : null; // MUL/IMUL/DIV/IDIV EDX:EAX
             default -> null;
         };
     }

@@ -297,6 +297,27 @@ class LockstepTest {
     }
 
     @Test
+    void divideErrorInTheMiddleOfABlockIsPrecise() {
+        Pair p = new Pair("""
+                    mov eax, 100
+                    xor edx, edx
+                    mov ebx, 7
+                    div ebx
+                    add esi, eax
+                    mov edx, 7
+                    mov eax, 0x80000000
+                    cmp eax, 1
+                    div ebx
+                    mov esi, 9
+                """ + EXIT, CodeCache.DEFAULT_LIMIT);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, p.lockstep(100));
+        assertEquals(0, p.a.exitVector());
+        assertEquals(14, p.a.reg(X86Cpu.ESI));
+        assertEquals(CODE + 5 + 2 + 5 + 2 + 2 + 5 + 5 + 3, p.a.eip());
+        assertTrue(p.tcg.stats().faultsReplayed() >= 1, p.tcg.stats().toString());
+    }
+
+    @Test
     void faultingStoreOfReadModifyWriteLeavesFlagsAndMemory() {
         Pair p = new Pair("""
                     mov eax, 5

@@ -27,6 +27,7 @@ class RandomProgramLockstepTest {
         StringBuilder asm = new StringBuilder("""
                     mov ebp, 0x20000
                     mov dword [ebp + 0x800], 3
+                    mov dword [ebp + 0x900], -7
                 """);
         for (String r : R32) {
             asm.append("    mov ").append(r).append(", ").append(imm(rnd)).append('\n');
@@ -62,6 +63,9 @@ class RandomProgramLockstepTest {
         };
     }
 
+    /** Divisor registers: never EAX or EDX, which hold the dividend. */
+    private static final String[] DIVISORS = {"ebx", "ecx", "esi", "edi"};
+
     /** An instruction whose flags the next one reads (the direct-condition paths of the compiler). */
     private static String flagProducer(Random rnd, String r, String s, String b) {
         return switch (rnd.nextInt(6)) {
@@ -84,10 +88,14 @@ class RandomProgramLockstepTest {
     }
 
     private static String instruction(Random rnd, int i) {
+        String d = pick(rnd, DIVISORS);
         String r = pick(rnd, R32);
         String s = pick(rnd, R32);
         String b = pick(rnd, R8);
-        return switch (rnd.nextInt(38)) {
+        return switch (rnd.nextInt(40)) {
+            case 38 -> "xor edx, edx\n    or " + d + ", 1\n    div " + d;
+            case 39 -> "and " + d + ", 0x7fff\n    or " + d + ", 1\n    cdq\n    idiv "
+                    + (rnd.nextBoolean() ? d : "dword [ebp + 0x900]");
             case 36 -> (rnd.nextBoolean() ? "mul " : "imul ") + (rnd.nextBoolean() ? r : mem(rnd, "dword"));
             case 37 -> (rnd.nextBoolean() ? "mul " : "imul ") + r + "\n    " + flagConsumer(rnd, r, s, b, i);
             case 30 -> "neg " + (rnd.nextBoolean() ? r : rnd.nextBoolean() ? b : mem(rnd, "dword"));

@@ -64,7 +64,7 @@ final class BlockCompiler {
     private static final ClassDesc[] CD_VALUE = {null, ConstantDescs.CD_byte, ConstantDescs.CD_short, null, CD_int};
     private static final int TLB_SIZE = 256, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
     private static final String[] FLAG_FIELDS = {"flags", "lazyOp", "lazySign", "lazyDst", "lazySrc", "lazyRes", "lazyAux"};
-    private static final int ESP = 4, EBP = 5, SS = 2, ECX = 1, EAX = 0, EDX = 2;
+    private static final int ESP = 4, EBP = 5, SS = 2, DS = 3, ECX = 1, EAX = 0, EDX = 2;
     private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
             ALU_CMP = 7;
 
@@ -406,6 +406,10 @@ final class BlockCompiler {
          * blocks while DS and SS are flat). Inline TLB hit on a page of RAM, else the CPU's checked path.
          */
         private void readAt(int seg, int size) {
+            if (!flat(seg)) {
+                c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
+                return;
+            }
             Label slow = c.newLabel();
             Label done = c.newLabel();
             tlbProbe(READ_TAG, size, slow);
@@ -421,6 +425,11 @@ final class BlockCompiler {
 
         /** Stores local {@code value} at offset {@code ADDR} of {@code seg}, as {@link #readAt}. */
         private void writeAt(int seg, int size, int value) {
+            if (!flat(seg)) {
+                c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
+                        .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
+                return;
+            }
             Label slow = c.newLabel();
             Label done = c.newLabel();
             tlbProbe(WRITE_TAG, size, slow);
@@ -438,6 +447,9 @@ final class BlockCompiler {
                     .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
             c.labelBinding(done);
         }
+
+        /** DS and SS are flat while blocks run (see CpuAccess.translatable); FS/GS accesses take the checked path. */
+        private static boolean flat(int seg) { return seg == DS || seg == SS; }
 
         /** TLB_INDEX = the entry for ADDR; jumps to {@code slow} unless it holds ADDR's page and the access fits in it. */
         private void tlbProbe(int tags, int size, Label slow) {

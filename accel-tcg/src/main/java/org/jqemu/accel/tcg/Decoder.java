@@ -10,7 +10,7 @@ import org.jqemu.memory.Page;
  * end) decodes to null: the block ends before it and the interpreter executes it.
  */
 final class Decoder {
-    private static final int DS = 3, SS = 2, ESP = 4, EBP = 5;
+    private static final int DS = 3, SS = 2, FS = 4, GS = 5, ESP = 4, EBP = 5;
 
     private final MemorySegment page;
     private final int pageBase;
@@ -51,6 +51,14 @@ final class Decoder {
 
     private Insn decodeAt(int eip) {
         int op = u8();
+        if (op == 0x64 || op == 0x65) { // FS/GS override (TLS): the memory operand goes through that segment
+            Insn in = decodeUnprefixed(eip, u8());
+            return in == null || !in.mem() ? in : in.withSegment(op == 0x64 ? FS : GS);
+        }
+        return decodeUnprefixed(eip, op);
+    }
+
+    private Insn decodeUnprefixed(int eip, int op) {
         if (op == 0x0f) {
             return decodeTwoByte(eip, 0x100 | u8());
         }

@@ -11,6 +11,10 @@ record Insn(int eip, int length, int op, int size, int reg, boolean mem, int rm,
 
     int next() { return eip + length; }
 
+    Insn withSegment(int segment) {
+        return new Insn(eip, length, op, size, reg, mem, rm, segment, base, index, scale, disp, imm);
+    }
+
     /** Whether the instruction ends a block (it transfers control). */
     boolean endsBlock() {
         return switch (op) {

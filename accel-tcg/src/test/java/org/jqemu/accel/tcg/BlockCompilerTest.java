@@ -59,6 +59,16 @@ class BlockCompilerTest {
     }
 
     @Test
+    void fsAndGsOverridesApplyToTheMemoryOperandOnly() {
+        List<Insn> insns = decodeAll(Nasm.assemble("bits 32\nmov eax, [gs:0x14]\nadd [fs:ebx + 4], ecx\nfs inc eax\n"), 3);
+        assertEquals(3, insns.size());
+        assertEquals(5, insns.get(0).seg());
+        assertEquals(4, insns.get(1).seg());
+        assertEquals(2, insns.get(2).length());
+        assertEquals(false, insns.get(2).mem());
+    }
+
+    @Test
     void instructionRunningPastThePageEndIsLeftToTheInterpreter() {
         MemorySegment page = Arena.ofAuto().allocate(Page.SIZE);
         page.set(ValueLayout.JAVA_BYTE, Page.SIZE - 3, (byte) 0xb8); // mov eax, imm32 needs 5 bytes
@@ -69,7 +79,8 @@ class BlockCompilerTest {
 
     @Test
     void prefixesAndSystemInstructionsAreNotTranslated() {
-        for (String insn : new String[] {"mov ax, bx", "mov eax, [fs:0]", "lock add [eax], ebx", "rep movsd", "int 0x80",
+        for (String insn : new String[] {"mov ax, bx", "mov eax, [es:0]", "fs rep stosd", "lock add [eax], ebx",
+                "rep movsd", "int 0x80",
                 "hlt", "cpuid", "div bl", "mov ds, ax", "shl dword [eax], 1", "xchg [eax], ebx"}) {
             List<Insn> insns = decodeAll(Nasm.assemble("bits 32\n" + insn + "\n"), 1);
             assertTrue(insns.isEmpty(), insn);

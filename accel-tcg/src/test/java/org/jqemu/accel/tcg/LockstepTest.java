@@ -20,6 +20,9 @@ class LockstepTest {
     static final long RAM_SIZE = 0x40000;
     static final long STACK_TOP = 0x3f000;
     private static final String EXIT = "\nmov eax, 1\nint 0x80\n";
+    /** GS as Linux sets it for TLS: a small 32-bit data segment (present, DPL 3, read/write). */
+    static final int TLS_SELECTOR = 0x33, TLS_ACCESS = 0x40f3;
+    static final long TLS_BASE = 0x28000, TLS_LIMIT = 0xfff;
 
     /** Two identical machines: A runs the translator, B the interpreter. */
     static final class Pair {
@@ -40,6 +43,7 @@ class LockstepTest {
                 cpu.enterUserMode32();
                 cpu.setEip(CODE);
                 cpu.setReg(X86Cpu.ESP, STACK_TOP);
+                cpu.setSegment(X86Cpu.GS, TLS_SELECTOR, TLS_BASE, TLS_LIMIT, TLS_ACCESS);
             }
             tcg = new Tcg(a, cacheLimit, hotThreshold);
         }
@@ -314,6 +318,24 @@ class LockstepTest {
         assertEquals(0, p.a.exitVector());
         assertEquals(14, p.a.reg(X86Cpu.ESI));
         assertEquals(CODE + 5 + 2 + 5 + 2 + 2 + 5 + 5 + 3, p.a.eip());
+        assertTrue(p.tcg.stats().faultsReplayed() >= 1, p.tcg.stats().toString());
+    }
+
+    @Test
+    void tlsAccessesThroughGsAndItsLimitFault() {
+        Pair p = new Pair("""
+                    mov dword [gs:0x14], 0x1234
+                    mov eax, [gs:0x14]
+                    add [gs:0x10], eax
+                    mov ebx, [gs:0x10]
+                    mov ecx, 0xffe
+                    mov edx, [gs:ecx]
+                    mov esi, 1
+                """ + EXIT, CodeCache.DEFAULT_LIMIT);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, p.lockstep(100));
+        assertEquals(13, p.a.exitVector(), "#GP: beyond the GS limit");
+        assertEquals(0x1234, p.a.reg(X86Cpu.EBX));
+        assertEquals(0x1234, p.ramA.u32(TLS_BASE + 0x14));
         assertTrue(p.tcg.stats().faultsReplayed() >= 1, p.tcg.stats().toString());
     }
 

@@ -92,7 +92,9 @@ class RandomProgramLockstepTest {
         String r = pick(rnd, R32);
         String s = pick(rnd, R32);
         String b = pick(rnd, R8);
-        return switch (rnd.nextInt(40)) {
+        return switch (rnd.nextInt(42)) {
+            case 40 -> rnd.nextBoolean() ? "mov " + r + ", [gs:" + rnd.nextInt(0xffc) + "]" : "mov eax, [gs:0x14]";
+            case 41 -> pick(rnd, ALU) + " dword [gs:" + s + "*0 + " + rnd.nextInt(0xffc) + "], " + r;
             case 38 -> "xor edx, edx\n    or " + d + ", 1\n    div " + d;
             case 39 -> "and " + d + ", 0x7fff\n    or " + d + ", 1\n    cdq\n    idiv "
                     + (rnd.nextBoolean() ? d : "dword [ebp + 0x900]");

@@ -34,15 +34,18 @@ abstract class Mmu extends CpuState {
     long a20Mask = -1L;
     long faultAddress;
 
-    private final long[] readTag = new long[2 * TLB_SIZE];
-    private final long[] writeTag = new long[2 * TLB_SIZE];
+    // Package-private: the translator's generated code inlines the fast path on readTag/readPage/writeTag/writePage.
+    final long[] readTag = new long[2 * TLB_SIZE];
+    final long[] writeTag = new long[2 * TLB_SIZE];
     private final long[] execTag = new long[2 * TLB_SIZE];
-    private final MemorySegment[] readPage = new MemorySegment[2 * TLB_SIZE];
-    private final MemorySegment[] writePage = new MemorySegment[2 * TLB_SIZE];
+    final MemorySegment[] readPage = new MemorySegment[2 * TLB_SIZE];
+    final MemorySegment[] writePage = new MemorySegment[2 * TLB_SIZE];
     private final MemorySegment[] execPage = new MemorySegment[2 * TLB_SIZE];
     /** 0 for supervisor accesses, TLB_SIZE when CPL is 3. */
     int tlbSet;
     private long resolvedPhys;
+    /** The translator's store watch (set through {@link X86Cpu#translatorLookup}), or null. */
+    CodeWatcher codeWatcher;
 
     Mmu(AddressSpace memory) {
         this.memory = memory;
@@ -53,6 +56,9 @@ abstract class Mmu extends CpuState {
         Arrays.fill(readTag, -1L);
         Arrays.fill(writeTag, -1L);
         Arrays.fill(execTag, -1L);
+        if (codeWatcher != null) {
+            codeWatcher.mappingsChanged();
+        }
     }
 
     final void invalidatePage(long lin) {
@@ -280,6 +286,12 @@ abstract class Mmu extends CpuState {
             return;
         }
         if (p.ram() != null) {
+            CodeWatcher watcher = codeWatcher;
+            if (watcher != null && watcher.holdsCode(phys >>> Page.SHIFT)) {
+                writeRam(p.ram(), phys & PAGE_MASK, size, v);
+                watcher.codeWritten(phys, size);
+                return;
+            }
             fill(ACC_WRITE, lin, p.ram());
             writeRam(p.ram(), phys & PAGE_MASK, size, v);
         } else {

@@ -101,6 +101,12 @@ public final class X86Cpu extends SystemInstructions {
         flushTlb();
     }
 
+    /**
+     * Full access to this package for the dynamic translator (accel-tcg): its generated blocks are hidden
+     * classes defined here, reading the register file, lazy flags and TLB paths directly. Not for other callers.
+     */
+    public static java.lang.invoke.MethodHandles.Lookup translatorLookup() { return java.lang.invoke.MethodHandles.lookup(); }
+
     public long reg(int index) { return regs[index]; }
 
     public void setReg(int index, long value) { regs[index] = value & MASK32; }

@@ -1,0 +1,1007 @@
+package org.jqemu.accel.tcg;
+
+import static java.lang.constant.ConstantDescs.CD_Object;
+import static java.lang.constant.ConstantDescs.CD_boolean;
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+import static java.lang.constant.ConstantDescs.CD_void;
+import static java.lang.constant.ConstantDescs.INIT_NAME;
+import static java.lang.constant.ConstantDescs.MTD_void;
+
+import java.lang.classfile.ClassFile;
+import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.Label;
+import java.lang.classfile.Opcode;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.ConstantDescs;
+import java.lang.constant.MethodTypeDesc;
+import java.lang.invoke.MethodHandles;
+import java.lang.reflect.AccessFlag;
+import java.util.List;
+
+/**
+ * Compiles a list of decoded instructions into a hidden class implementing {@link BlockCode}.
+ *
+ * <p>Inside {@code execute}, the eight general registers and the lazy-flag record (EFLAGS, op, sign, dst,
+ * src, res, aux) are JVM locals, loaded at entry and stored at every exit; the JIT drops flag computations
+ * that a later instruction overwrites before any read. Conditions after CMP/SUB/logic/INC/DEC in the same
+ * block compare the locals directly; otherwise, and for ADC/SBB/shifts/IMUL, the flag locals are stored
+ * and the interpreter's own method is called, so flags always mean exactly what the interpreter computes.
+ * Memory goes through the CPU's segment-checked, TLB-backed {@code readMem}/{@code writeMem}.
+ *
+ * <p>Precise faults: every instruction writes its locals only after its last call that can throw, and
+ * its bytecode range has an exception handler that stores the locals (the state before the instruction),
+ * sets EIP to the instruction and returns {@link #KIND_FAULT}; the engine then lets the interpreter execute
+ * that instruction, which raises the fault exactly as it would have without the translator.
+ */
+final class BlockCompiler {
+    /** Return-value kinds (low byte; the instructions completed are in the bits above). */
+    static final int KIND_EXIT0 = 0, KIND_EXIT1 = 1, KIND_DYNAMIC = 2, KIND_FAULT = 3;
+
+    private static final ClassDesc CD_CPU = ClassDesc.of("org.jqemu.target.i386.X86Cpu");
+    private static final ClassDesc CD_CACHE = ClassDesc.of(CodeCache.class.getName());
+    private static final ClassDesc CD_CODE = ClassDesc.of(BlockCode.class.getName());
+    private static final ClassDesc CD_RUNTIME_EXCEPTION = ClassDesc.of("java.lang.RuntimeException");
+    private static final ClassDesc CD_BLOCK = ClassDesc.of("org.jqemu.target.i386.TcgBlock");
+    private static final MethodTypeDesc MTD_EXECUTE = MethodTypeDesc.of(CD_int, CD_CPU, CD_CACHE);
+    private static final MethodTypeDesc MTD_READ = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_WRITE = MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_III_I = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_IIII_I = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_CONDITION = MethodTypeDesc.of(CD_boolean, CD_int);
+    private static final ClassDesc CD_LONG = ConstantDescs.CD_Long;
+    private static final MethodTypeDesc MTD_JJ_J = MethodTypeDesc.of(CD_long, CD_long, CD_long);
+
+    private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
+            LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE_BEFORE = 23, READ_TAG = 24,
+            READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35;
+    /** lazyAux of a multiply whose product did not fit: CF and OF. */
+    private static final int CF_OF = 0x801;
+    private static final ClassDesc CD_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
+    private static final ClassDesc CD_VALUE_LAYOUT = ClassDesc.of("java.lang.foreign.ValueLayout");
+    private static final ClassDesc[] CD_LAYOUT = {null, ClassDesc.of("java.lang.foreign.ValueLayout$OfByte"),
+            ClassDesc.of("java.lang.foreign.ValueLayout$OfShort"), null, ClassDesc.of("java.lang.foreign.ValueLayout$OfInt")};
+    private static final ClassDesc[] CD_VALUE = {null, ConstantDescs.CD_byte, ConstantDescs.CD_short, null, CD_int};
+    private static final int TLB_SIZE = 256, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
+    private static final String[] FLAG_FIELDS = {"flags", "lazyOp", "lazySign", "lazyDst", "lazySrc", "lazyRes", "lazyAux"};
+    private static final int ESP = 4, EBP = 5, SS = 2, DS = 3, ECX = 1, EAX = 0, EDX = 2;
+    private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
+            ALU_CMP = 7;
+
+    /** What the translator knows about the lazy-flag locals at this point of the block. */
+    private enum Known { UNKNOWN, SUB, LOGIC, RESULT }
+
+    private BlockCompiler() { }
+
+    /** Bytecode bytes allowed in {@code execute}: HotSpot does not compile methods above 8000 (DontCompileHugeMethods). */
+    static final int MAX_METHOD_BYTES = 7500;
+
+    /** The class file of a block for a prefix of {@code insns} whose method fits {@link #MAX_METHOD_BYTES}. */
+    record Fitted(byte[] classFile, int instructions, int methodBytes) { }
+
+    static Fitted fit(List<Insn> insns) {
+        int n = insns.size();
+        while (true) {
+            byte[] bytes = classBytes(insns.subList(0, n));
+            int length = executeLength(bytes);
+            if (length <= MAX_METHOD_BYTES || n == 1) {
+                return new Fitted(bytes, n, length);
+            }
+            n = Math.max(1, n * MAX_METHOD_BYTES / length - 1);
+        }
+    }
+
+    private static int executeLength(byte[] bytes) {
+        return ClassFile.of().parse(bytes).methods().stream()
+                .filter(m -> m.methodName().equalsString("execute"))
+                .mapToInt(m -> ((java.lang.classfile.attribute.CodeAttribute) m.code().orElseThrow()).codeLength())
+                .findFirst().orElseThrow();
+    }
+
+    static BlockCode load(byte[] bytes) {
+        try {
+            MethodHandles.Lookup hidden = CpuAccess.LOOKUP.defineHiddenClass(bytes, true);
+            return (BlockCode) hidden.findConstructor(hidden.lookupClass(), java.lang.invoke.MethodType.methodType(void.class))
+                    .invoke();
+        } catch (Throwable e) {
+            throw new IllegalStateException("translated block failed to load", e);
+        }
+    }
+
+    /** The class file of a block (before loading; tests inspect its size). */
+    static byte[] classBytes(List<Insn> insns) {
+        return ClassFile.of().build(CD_BLOCK, cb -> {
+            cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
+            cb.withInterfaceSymbols(CD_CODE);
+            cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
+                    c -> c.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
+            cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
+                    c -> new Emitter(c, insns).emit());
+        });
+    }
+
+    private static int signBit(int size) { return 1 << (size * 8 - 1); }
+
+    private static int sizeMask(int size) { return size == 4 ? -1 : (1 << (size * 8)) - 1; }
+
+    /** Emits one block's {@code execute} method. */
+    private static final class Emitter {
+        private final CodeBuilder c;
+        private final List<Insn> insns;
+        private final Label exit;
+        private Label loopStart;
+        private int written;
+        private Known known = Known.UNKNOWN;
+        private int knownSize = 4;
+        private int index;
+
+        Emitter(CodeBuilder c, List<Insn> insns) {
+            this.c = c;
+            this.insns = insns;
+            this.exit = c.newLabel();
+        }
+
+        void emit() {
+            c.aload(CPU).getfield(CD_CPU, "regs", CD_long.arrayType()).astore(REGS);
+            for (int r = 0; r < 8; r++) {
+                c.aload(REGS).loadConstant(r).laload().l2i().istore(REG0 + r);
+            }
+            reloadFlags();
+            c.iconst_0().istore(DONE_BEFORE);
+            c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
+            c.aload(CPU).getfield(CD_CPU, "readPage", CD_SEGMENT.arrayType()).astore(READ_PAGE);
+            c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
+            c.aload(CPU).getfield(CD_CPU, "writePage", CD_SEGMENT.arrayType()).astore(WRITE_PAGE);
+            c.aload(CPU).getfield(CD_CPU, "tlbSet", CD_int).istore(TLB_SET);
+            loopStart = c.newBoundLabel();
+            Label[] starts = new Label[insns.size()];
+            Label[] ends = new Label[insns.size()];
+            boolean open = true;
+            for (index = 0; index < insns.size(); index++) {
+                Insn in = insns.get(index);
+                starts[index] = c.newBoundLabel();
+                c.nop();
+                open = instruction(in);
+                ends[index] = c.newBoundLabel();
+            }
+            if (open) {
+                exitTo(insns.getLast().next(), insns.size(), KIND_EXIT0);
+            }
+            for (int i = 0; i < insns.size(); i++) {
+                Label handler = c.newBoundLabel();
+                c.pop();
+                exitTo(insns.get(i).eip(), i, KIND_FAULT);
+                c.exceptionCatch(starts[i], ends[i], handler, CD_RUNTIME_EXCEPTION);
+            }
+            c.labelBinding(exit);
+            c.iload(DONE_BEFORE).bipush(8).ishl().iadd(); // instructions of earlier loop iterations
+            c.istore(T1).istore(T0);
+            for (int r = 0; r < 8; r++) {
+                if ((written & (1 << r)) != 0) {
+                    c.aload(REGS).loadConstant(r).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land().lastore();
+                }
+            }
+            spillFlags();
+            c.aload(CPU).iload(T0).i2l().loadConstant(0xffff_ffffL).land().putfield(CD_CPU, "eip", CD_long);
+            c.iload(T1).ireturn();
+        }
+
+        /** Jumps to the common exit with EIP {@code eip} and {@code count} instructions completed. */
+        private void exitTo(int eip, int count, int kind) {
+            if (kind <= KIND_EXIT1 && eip == insns.getFirst().eip()) {
+                loopBack(count);
+            }
+            c.loadConstant(eip).loadConstant((count << 8) | kind).goto_(exit);
+        }
+
+        /**
+         * A jump back to the block's own start (a loop) stays in the method while the engine's budget
+         * ({@code cache.budget}) allows another whole iteration; the registers stay in locals.
+         */
+        private void loopBack(int count) {
+            Label leave = c.newLabel();
+            c.iload(DONE_BEFORE).loadConstant(count).iadd().dup().istore(DONE_BEFORE);
+            c.loadConstant(insns.size()).iadd().aload(CACHE).getfield(CD_CACHE, "budget", CD_int).if_icmpgt(leave);
+            c.goto_(loopStart);
+            c.labelBinding(leave);
+            c.iload(DONE_BEFORE).loadConstant(count).isub().istore(DONE_BEFORE); // the exit below counts them
+        }
+
+        private int done() { return index + 1; }
+
+        // ---- flags ----
+
+        private void spillFlags() {
+            for (int k = 0; k < FLAG_FIELDS.length; k++) {
+                c.aload(CPU).iload(FLAGS + k).putfield(CD_CPU, FLAG_FIELDS[k], CD_int);
+            }
+        }
+
+        private void reloadFlags() {
+            for (int k = 0; k < FLAG_FIELDS.length; k++) {
+                c.aload(CPU).getfield(CD_CPU, FLAG_FIELDS[k], CD_int).istore(FLAGS + k);
+            }
+        }
+
+        private void mask(int size) {
+            if (size != 4) {
+                c.loadConstant(sizeMask(size)).iand();
+            }
+        }
+
+        /** The interpreter's setLazy(op, size, dst, src, res) on the locals (res already masked). */
+        private void setLazy(int op, int size, int dst, int src, int res, Known kind) {
+            c.loadConstant(op).istore(LOP).loadConstant(signBit(size)).istore(LSIGN);
+            c.iload(dst);
+            mask(size);
+            c.istore(LDST).iload(src);
+            mask(size);
+            c.istore(LSRC).iload(res).istore(LRES);
+            known = kind;
+            knownSize = size;
+        }
+
+        /** The interpreter's setLazyResult(size, res, 0), for logic operations. */
+        private void setLogic(int size, int res) {
+            c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(size)).istore(LSIGN);
+            c.iload(res).istore(LRES).iconst_0().istore(LAUX);
+            known = Known.LOGIC;
+            knownSize = size;
+        }
+
+        private void signExtend(int size) {
+            if (size == 1) {
+                c.i2b();
+            } else if (size == 2) {
+                c.i2s();
+            }
+        }
+
+        /** Pushes 1 if condition {@code cc} (Jcc's low nibble) holds, else 0. */
+        private void condition(int cc) {
+            Opcode branch = conditionBranch(cc >> 1);
+            if (branch == null) {
+                spillFlags();
+                c.aload(CPU).loadConstant(cc).invokevirtual(CD_CPU, "condition", MTD_CONDITION);
+                return;
+            }
+            if ((cc & 1) != 0) {
+                branch = invert(branch);
+            }
+            Label yes = c.newLabel();
+            Label end = c.newLabel();
+            c.branch(branch, yes).iconst_0().goto_(end).labelBinding(yes);
+            c.iconst_1().labelBinding(end);
+        }
+
+        /** Pushes the operands of a direct test of condition pair {@code base}; null when unknown here. */
+        private Opcode conditionBranch(int base) {
+            if (known == Known.UNKNOWN) {
+                return null;
+            }
+            int size = knownSize;
+            switch (base) {
+                case 2 -> { c.iload(LRES); return Opcode.IFEQ; }
+                case 4 -> { c.iload(LRES).loadConstant(signBit(size)).iand(); return Opcode.IFNE; }
+                default -> { }
+            }
+            if (known == Known.LOGIC) {
+                return switch (base) {
+                    case 0, 1 -> { c.iconst_0(); yield Opcode.IFNE; }
+                    case 3 -> { c.iload(LRES); yield Opcode.IFEQ; }
+                    case 6 -> { c.iload(LRES); signExtend(size); yield Opcode.IFLT; }
+                    case 7 -> { c.iload(LRES); signExtend(size); yield Opcode.IFLE; }
+                    default -> null;
+                };
+            }
+            if (known == Known.SUB) {
+                return switch (base) {
+                    case 1, 3 -> {
+                        unsignedOperand(LDST, size);
+                        unsignedOperand(LSRC, size);
+                        yield base == 1 ? Opcode.IF_ICMPLT : Opcode.IF_ICMPLE;
+                    }
+                    case 6, 7 -> {
+                        c.iload(LDST);
+                        signExtend(size);
+                        c.iload(LSRC);
+                        signExtend(size);
+                        yield base == 6 ? Opcode.IF_ICMPLT : Opcode.IF_ICMPLE;
+                    }
+                    default -> null;
+                };
+            }
+            return null;
+        }
+
+        /** A masked operand, biased so that a signed comparison orders it as unsigned. */
+        private void unsignedOperand(int local, int size) {
+            c.iload(local);
+            if (size == 4) {
+                c.loadConstant(Integer.MIN_VALUE).ixor();
+            }
+        }
+
+        private static Opcode invert(Opcode op) {
+            return switch (op) {
+                case IFEQ -> Opcode.IFNE;
+                case IFNE -> Opcode.IFEQ;
+                case IFLT -> Opcode.IFGE;
+                case IFGE -> Opcode.IFLT;
+                case IFLE -> Opcode.IFGT;
+                case IFGT -> Opcode.IFLE;
+                case IF_ICMPLT -> Opcode.IF_ICMPGE;
+                case IF_ICMPGE -> Opcode.IF_ICMPLT;
+                case IF_ICMPLE -> Opcode.IF_ICMPGT;
+                case IF_ICMPGT -> Opcode.IF_ICMPLE;
+                default -> throw new IllegalArgumentException(op.toString());
+            };
+        }
+
+        // ---- operands ----
+
+        private void loadReg(int size, int r) {
+            switch (size) {
+                case 4 -> c.iload(REG0 + r);
+                case 2 -> c.iload(REG0 + r).loadConstant(0xffff).iand();
+                default -> {
+                    if (r < 4) {
+                        c.iload(REG0 + r).loadConstant(0xff).iand();
+                    } else {
+                        c.iload(REG0 + r - 4).bipush(8).iushr().loadConstant(0xff).iand();
+                    }
+                }
+            }
+        }
+
+        /** Stores the value on the stack into register {@code r} of {@code size} bytes. */
+        private void storeReg(int size, int r) {
+            if (size == 4) {
+                c.istore(REG0 + r);
+                written |= 1 << r;
+                return;
+            }
+            int full = r < 4 ? r : r - 4;
+            int shift = r < 4 ? 0 : 8;
+            c.loadConstant(0xff).iand();
+            if (shift != 0) {
+                c.bipush(shift).ishl();
+            }
+            c.iload(REG0 + full).loadConstant(~(0xff << shift)).iand().ior().istore(REG0 + full);
+            written |= 1 << full;
+        }
+
+        private void effectiveAddress(Insn in) {
+            boolean any = false;
+            if (in.base() != Insn.NONE) {
+                c.iload(REG0 + in.base());
+                any = true;
+            }
+            if (in.index() != Insn.NONE) {
+                c.iload(REG0 + in.index());
+                if (in.scale() != 0) {
+                    c.loadConstant(in.scale()).ishl();
+                }
+                if (any) {
+                    c.iadd();
+                }
+                any = true;
+            }
+            if (in.disp() != 0 || !any) {
+                c.loadConstant(in.disp());
+                if (any) {
+                    c.iadd();
+                }
+            }
+        }
+
+        private void readMem(Insn in, int size) {
+            effectiveAddress(in);
+            c.istore(ADDR);
+            readAt(in.seg(), size);
+        }
+
+        /**
+         * Pushes the {@code size}-byte value at offset {@code ADDR} of {@code seg} (flat: the engine only runs
+         * blocks while DS and SS are flat). Inline TLB hit on a page of RAM, else the CPU's checked path.
+         */
+        private void readAt(int seg, int size) {
+            if (!flat(seg)) {
+                c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
+                return;
+            }
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
+            tlbProbe(READ_TAG, size, slow);
+            c.aload(READ_PAGE).iload(TLB_INDEX).aaload();
+            layout(size);
+            c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l();
+            c.invokeinterface(CD_SEGMENT, "get", MethodTypeDesc.of(CD_VALUE[size], CD_LAYOUT[size], CD_long));
+            mask(size);
+            c.goto_(done).labelBinding(slow);
+            c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
+            c.labelBinding(done);
+        }
+
+        /** Stores local {@code value} at offset {@code ADDR} of {@code seg}, as {@link #readAt}. */
+        private void writeAt(int seg, int size, int value) {
+            if (!flat(seg)) {
+                c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
+                        .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
+                return;
+            }
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
+            tlbProbe(WRITE_TAG, size, slow);
+            c.aload(WRITE_PAGE).iload(TLB_INDEX).aaload();
+            layout(size);
+            c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().iload(value);
+            if (size == 1) {
+                c.i2b();
+            } else if (size == 2) {
+                c.i2s();
+            }
+            c.invokeinterface(CD_SEGMENT, "set", MethodTypeDesc.of(CD_void, CD_LAYOUT[size], CD_long, CD_VALUE[size]));
+            c.goto_(done).labelBinding(slow);
+            c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
+                    .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
+            c.labelBinding(done);
+        }
+
+        /** DS and SS are flat while blocks run (see CpuAccess.translatable); FS/GS accesses take the checked path. */
+        private static boolean flat(int seg) { return seg == DS || seg == SS; }
+
+        /** TLB_INDEX = the entry for ADDR; jumps to {@code slow} unless it holds ADDR's page and the access fits in it. */
+        private void tlbProbe(int tags, int size, Label slow) {
+            c.iload(TLB_SET).iload(ADDR).bipush(PAGE_SHIFT).iushr().loadConstant(TLB_SIZE - 1).iand().iadd()
+                    .istore(TLB_INDEX);
+            c.aload(tags).iload(TLB_INDEX).laload().iload(ADDR).bipush(PAGE_SHIFT).iushr().i2l().lcmp().ifne(slow);
+            if (size > 1) {
+                c.iload(ADDR).loadConstant(PAGE_MASK).iand().loadConstant(4096 - size).if_icmpgt(slow);
+            }
+        }
+
+        private void layout(int size) {
+            switch (size) {
+                case 1 -> c.getstatic(CD_VALUE_LAYOUT, "JAVA_BYTE", CD_LAYOUT[1]);
+                case 2 -> c.getstatic(CD_CPU, "LE_SHORT", CD_LAYOUT[2]);
+                default -> c.getstatic(CD_CPU, "LE_INT", CD_LAYOUT[4]);
+            }
+        }
+
+        /** Pushes the r/m operand. */
+        private void loadE(Insn in, int size) {
+            if (in.mem()) {
+                readMem(in, size);
+            } else {
+                loadReg(size, in.rm());
+            }
+        }
+
+        /** Writes local {@code value} to the r/m memory operand (the caller then checks for modified code). */
+        private void writeMem(Insn in, int size, int value) {
+            effectiveAddress(in);
+            c.istore(ADDR);
+            writeAt(in.seg(), size, value);
+        }
+
+        private void writeStack(int offset, int value) {
+            c.iload(REG0 + ESP).loadConstant(offset).iadd().istore(ADDR);
+            writeAt(SS, 4, value);
+        }
+
+        private void readStack() {
+            c.iload(REG0 + ESP).istore(ADDR);
+            readAt(SS, 4);
+        }
+
+        private void addEsp(int delta) {
+            c.iload(REG0 + ESP).loadConstant(delta).iadd().istore(REG0 + ESP);
+            written |= 1 << ESP;
+        }
+
+        /** After a store: if it hit translated code, end the block here (the rest may be stale). */
+        private void checkCodeWritten(Insn in) {
+            Label go = c.newLabel();
+            c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).ifeq(go);
+            exitTo(in.next(), done(), KIND_DYNAMIC);
+            c.labelBinding(go);
+        }
+
+        /** Stores local {@code value} into the r/m operand (register or memory). */
+        private void storeE(Insn in, int size, int value) {
+            if (in.mem()) {
+                writeMem(in, size, value);
+            } else {
+                c.iload(value);
+                storeReg(size, in.rm());
+            }
+        }
+
+        // ---- instructions ----
+
+        /** Emits one instruction; returns false when it ended the block with its own exits. */
+        private boolean instruction(Insn in) {
+            int op = in.op();
+            if (op < 0x40) {
+                aluForm(in, op);
+                return true;
+            }
+            switch (op) {
+                case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47 -> incDecRegister(in, op & 7, false);
+                case 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> incDecRegister(in, op & 7, true);
+                case 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57 -> {
+                    c.iload(REG0 + (op & 7)).istore(T0);
+                    push(T0);
+                }
+                case 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f -> {
+                    readStack();
+                    c.istore(T0);
+                    addEsp(4);
+                    c.iload(T0);
+                    storeReg(4, op & 7);
+                }
+                case 0x68, 0x6a -> {
+                    c.loadConstant(in.imm()).istore(T0);
+                    push(T0);
+                }
+                case 0x69, 0x6b -> {
+                    loadE(in, 4);
+                    c.istore(T0);
+                    imul(in, T0, () -> c.loadConstant(in.imm()));
+                }
+                case 0x80, 0x81, 0x83 -> aluE(in, in.reg(), in.size(), () -> c.loadConstant(in.imm() & sizeMask(in.size())));
+                case 0x84, 0x85 -> aluE(in, ALU_AND, in.size(), () -> loadReg(in.size(), in.reg()));
+                case 0x88, 0x89 -> {
+                    loadReg(in.size(), in.reg());
+                    c.istore(T0);
+                    storeE(in, in.size(), T0);
+                    if (in.mem()) {
+                        checkCodeWritten(in);
+                    }
+                }
+                case 0x8a, 0x8b -> {
+                    loadE(in, in.size());
+                    storeReg(in.size(), in.reg());
+                }
+                case 0x8d -> {
+                    effectiveAddress(in);
+                    storeReg(4, in.reg());
+                }
+                case 0x87 -> {
+                    loadReg(4, in.reg());
+                    c.istore(T0);
+                    loadReg(4, in.rm());
+                    storeReg(4, in.reg());
+                    c.iload(T0);
+                    storeReg(4, in.rm());
+                }
+                case 0x90 -> { }
+                case 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97 -> {
+                    c.iload(REG0 + EAX).istore(T0);
+                    loadReg(4, op & 7);
+                    storeReg(4, EAX);
+                    c.iload(T0);
+                    storeReg(4, op & 7);
+                }
+                case 0xa0, 0xa1 -> {
+                    readMem(in, in.size());
+                    storeReg(in.size(), EAX);
+                }
+                case 0xa2, 0xa3 -> {
+                    loadReg(in.size(), EAX);
+                    c.istore(T0);
+                    writeMem(in, in.size(), T0);
+                    checkCodeWritten(in);
+                }
+                case 0xc9 -> { // LEAVE: ESP = EBP + 4, EBP = [EBP]
+                    c.iload(REG0 + EBP).istore(ADDR);
+                    readAt(SS, 4);
+                    c.istore(T0);
+                    c.iload(REG0 + EBP).loadConstant(4).iadd();
+                    storeReg(4, ESP);
+                    c.iload(T0);
+                    storeReg(4, EBP);
+                }
+                case 0xd2, 0xd3 -> shiftByCl(in);
+                case 0x99 -> {
+                    c.iload(REG0 + EAX).bipush(31).ishr();
+                    storeReg(4, EDX);
+                }
+                case 0xa8, 0xa9 -> {
+                    loadReg(in.size(), EAX);
+                    c.istore(T0).loadConstant(in.imm()).istore(T1);
+                    logic(ALU_AND, in.size());
+                }
+                case 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7 -> {
+                    c.loadConstant(in.imm());
+                    storeReg(1, op & 7);
+                }
+                case 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf -> {
+                    c.loadConstant(in.imm());
+                    storeReg(4, op & 7);
+                }
+                case 0xc0, 0xc1, 0xd0, 0xd1 -> shift(in, op >= 0xd0 ? 1 : in.imm() & 0x1f);
+                case 0xc2, 0xc3 -> {
+                    readStack();
+                    c.istore(T0);
+                    addEsp(4 + in.imm());
+                    c.iload(T0).loadConstant((done() << 8) | KIND_DYNAMIC).goto_(exit);
+                    return false;
+                }
+                case 0xc6, 0xc7 -> {
+                    c.loadConstant(in.imm()).istore(T0);
+                    storeE(in, in.size(), T0);
+                    if (in.mem()) {
+                        checkCodeWritten(in);
+                    }
+                }
+                case 0xe8 -> {
+                    c.loadConstant(in.next()).istore(T0);
+                    push(T0);
+                    exitTo(in.next() + in.imm(), done(), KIND_EXIT0);
+                    return false;
+                }
+                case 0xe9, 0xeb -> {
+                    exitTo(in.next() + in.imm(), done(), KIND_EXIT0);
+                    return false;
+                }
+                case 0xf6, 0xf7 -> group3(in);
+                case 0xfe -> incDecE(in, in.reg() == 1);
+                case 0xff -> { return group5(in); }
+                default -> {
+                    if (op >= 0x70 && op <= 0x7f) {
+                        conditionalJump(in, op & 15);
+                        return false;
+                    }
+                    return twoByte(in, op & 0xff);
+                }
+            }
+            return true;
+        }
+
+        private boolean twoByte(Insn in, int op) {
+            if (op >= 0x40 && op <= 0x4f) {
+                loadE(in, 4);
+                c.istore(T0);
+                condition(op & 15);
+                Label skip = c.newLabel();
+                c.ifeq(skip).iload(T0);
+                storeReg(4, in.reg());
+                c.labelBinding(skip);
+                return true;
+            }
+            if (op >= 0x80 && op <= 0x8f) {
+                conditionalJump(in, op & 15);
+                return false;
+            }
+            if (op >= 0x90 && op <= 0x9f) {
+                condition(op & 15);
+                c.istore(T0);
+                storeE(in, 1, T0);
+                if (in.mem()) {
+                    checkCodeWritten(in);
+                }
+                return true;
+            }
+            switch (op) {
+                case 0xaf -> {
+                    loadE(in, 4);
+                    c.istore(T0);
+                    imul(in, T0, () -> loadReg(4, in.reg()));
+                }
+                case 0xb6, 0xb7 -> {
+                    loadE(in, in.size());
+                    storeReg(4, in.reg());
+                }
+                default -> { // 0xbe, 0xbf
+                    loadE(in, in.size());
+                    signExtend(in.size());
+                    storeReg(4, in.reg());
+                }
+            }
+            return true;
+        }
+
+        private void conditionalJump(Insn in, int cc) {
+            condition(cc);
+            Label taken = c.newLabel();
+            c.ifne(taken);
+            exitTo(in.next(), done(), KIND_EXIT1);
+            c.labelBinding(taken);
+            exitTo(in.next() + in.imm(), done(), KIND_EXIT0);
+        }
+
+        private void push(int value) {
+            writeStack(-4, value);
+            addEsp(-4);
+        }
+
+        /** The ALU opcodes 00-3D: E,G / G,E / accumulator,imm forms. */
+        private void aluForm(Insn in, int op) {
+            int kind = op >> 3;
+            int size = in.size();
+            switch (op & 7) {
+                case 0, 1 -> aluE(in, kind, size, () -> loadReg(size, in.reg()));
+                case 2, 3 -> {
+                    loadReg(size, in.reg());
+                    c.istore(T0);
+                    loadE(in, size);
+                    c.istore(T1);
+                    aluCompute(kind, size);
+                    if (kind != ALU_CMP) {
+                        c.iload(T2);
+                        storeReg(size, in.reg());
+                    }
+                    aluFlags(kind, size);
+                }
+                default -> {
+                    loadReg(size, EAX);
+                    c.istore(T0).loadConstant(in.imm()).istore(T1);
+                    aluCompute(kind, size);
+                    if (kind != ALU_CMP) {
+                        c.iload(T2);
+                        storeReg(size, EAX);
+                    }
+                    aluFlags(kind, size);
+                }
+            }
+        }
+
+        /** ALU on the r/m operand with a source pushed by {@code source}: T0 = dst, T1 = src, T2 = result. */
+        private void aluE(Insn in, int kind, int size, Runnable source) {
+            source.run();
+            c.istore(T1);
+            loadE(in, size);
+            c.istore(T0);
+            aluCompute(kind, size);
+            boolean writes = kind != ALU_CMP && in.op() != 0x84 && in.op() != 0x85; // CMP and TEST write nothing
+            if (writes) {
+                storeE(in, size, T2);
+            }
+            aluFlags(kind, size);
+            if (writes && in.mem()) {
+                checkCodeWritten(in);
+            }
+        }
+
+        /** T2 = T0 op T1 (masked). ADC/SBB call the interpreter (flags spilled first, reloaded in aluFlags). */
+        private void aluCompute(int kind, int size) {
+            if (kind == ALU_ADC || kind == ALU_SBB) {
+                spillFlags();
+                c.aload(CPU).loadConstant(kind).loadConstant(size).iload(T0).iload(T1)
+                        .invokevirtual(CD_CPU, "alu", MTD_IIII_I).istore(T2);
+                return;
+            }
+            c.iload(T0).iload(T1);
+            switch (kind) {
+                case ALU_ADD -> c.iadd();
+                case ALU_OR -> c.ior();
+                case ALU_AND -> c.iand();
+                case ALU_XOR -> c.ixor();
+                default -> c.isub();
+            }
+            mask(size);
+            c.istore(T2);
+        }
+
+        private void aluFlags(int kind, int size) {
+            switch (kind) {
+                case ALU_ADD -> setLazy(CpuAccess.OP_ADD, size, T0, T1, T2, Known.RESULT);
+                case ALU_OR, ALU_AND, ALU_XOR -> setLogic(size, T2);
+                case ALU_ADC, ALU_SBB -> {
+                    reloadFlags();
+                    known = Known.UNKNOWN;
+                }
+                default -> setLazy(CpuAccess.OP_SUB, size, T0, T1, T2, Known.SUB);
+            }
+        }
+
+        private void logic(int kind, int size) {
+            aluCompute(kind, size);
+            aluFlags(kind, size);
+        }
+
+        private void incDecRegister(Insn in, int r, boolean dec) {
+            carryInto(T3);
+            c.iload(REG0 + r).istore(T0).iconst_1().istore(T1);
+            aluCompute(dec ? ALU_SUB : ALU_ADD, 4);
+            c.iload(T2);
+            storeReg(4, r);
+            incDecFlags(4, dec);
+        }
+
+        private void incDecE(Insn in, boolean dec) {
+            int size = in.size();
+            carryInto(T3);
+            loadE(in, size);
+            c.istore(T0).iconst_1().istore(T1);
+            aluCompute(dec ? ALU_SUB : ALU_ADD, size);
+            storeE(in, size, T2);
+            incDecFlags(size, dec);
+            if (in.mem()) {
+                checkCodeWritten(in);
+            }
+        }
+
+        /** INC/DEC keep CF: the interpreter records the old CF in lazyAux. */
+        private void carryInto(int local) {
+            condition(2);
+            c.istore(local);
+        }
+
+        private void incDecFlags(int size, boolean dec) {
+            setLazy(dec ? CpuAccess.OP_DEC : CpuAccess.OP_INC, size, T0, T1, T2, Known.RESULT);
+            c.iload(T3).istore(LAUX);
+        }
+
+        private void imul(Insn in, int first, Runnable second) {
+            spillFlags();
+            c.aload(CPU).loadConstant(4).iload(first);
+            second.run();
+            c.invokevirtual(CD_CPU, "imulTruncated", MTD_III_I);
+            storeReg(4, in.reg());
+            reloadFlags();
+            known = Known.UNKNOWN;
+        }
+
+        private void shift(Insn in, int count) {
+            if (count == 0) {
+                return; // a register operand with a zero count: nothing happens, flags included
+            }
+            spillFlags();
+            c.aload(CPU).loadConstant(in.reg()).loadConstant(in.size());
+            loadReg(in.size(), in.rm());
+            c.loadConstant(count).invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I);
+            storeReg(in.size(), in.rm());
+            reloadFlags();
+            known = Known.UNKNOWN;
+        }
+
+        /** Shift/rotate of a register by CL: a zero count (mod 32) changes nothing, flags included. */
+        private void shiftByCl(Insn in) {
+            Label skip = c.newLabel();
+            loadReg(1, ECX);
+            c.loadConstant(0x1f).iand().dup().istore(T0).ifeq(skip);
+            spillFlags();
+            c.aload(CPU).loadConstant(in.reg()).loadConstant(in.size());
+            loadReg(in.size(), in.rm());
+            c.iload(T0).invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I);
+            storeReg(in.size(), in.rm());
+            reloadFlags();
+            c.labelBinding(skip);
+            known = Known.UNKNOWN;
+        }
+
+        private void group3(Insn in) {
+            int size = in.size();
+            if (in.reg() >= 6) {
+                divide(in, in.reg() == 7);
+                return;
+            }
+            if (in.reg() == 4 || in.reg() == 5) {
+                multiply(in, in.reg() == 5);
+                return;
+            }
+            if (in.reg() == 3) { // NEG: flags of 0 - v
+                loadE(in, size);
+                c.istore(T1).iconst_0().istore(T0);
+                aluCompute(ALU_SUB, size);
+                storeE(in, size, T2);
+                aluFlags(ALU_SUB, size);
+                if (in.mem()) {
+                    checkCodeWritten(in);
+                }
+                return;
+            }
+            if (in.reg() == 0) { // TEST r/m, imm
+                loadE(in, size);
+                c.istore(T0).loadConstant(in.imm()).istore(T1);
+                logic(ALU_AND, size);
+                return;
+            }
+            loadE(in, size); // NOT: no flags
+            c.iconst_m1().ixor();
+            mask(size);
+            c.istore(T0);
+            storeE(in, size, T0);
+            if (in.mem()) {
+                checkCodeWritten(in);
+            }
+        }
+
+        /** MUL/IMUL r/m32: EDX:EAX = EAX * src, flags as the interpreter's setLazyResult(4, low, CF|OF if high matters). */
+        private void multiply(Insn in, boolean signed) {
+            loadE(in, 4);
+            if (signed) {
+                c.i2l().iload(REG0 + EAX).i2l();
+            } else {
+                c.i2l().loadConstant(0xffff_ffffL).land().iload(REG0 + EAX).i2l().loadConstant(0xffff_ffffL).land();
+            }
+            c.lmul().lstore(PRODUCT);
+            c.lload(PRODUCT).l2i();
+            storeReg(4, EAX);
+            c.lload(PRODUCT).bipush(32).lushr().l2i();
+            storeReg(4, EDX);
+            c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(4)).istore(LSIGN);
+            c.iload(REG0 + EAX).istore(LRES);
+            Label fits = c.newLabel();
+            Label done = c.newLabel();
+            if (signed) {
+                c.lload(PRODUCT).iload(REG0 + EAX).i2l().lcmp().ifeq(fits); // the product is its sign-extended low half
+            } else {
+                c.iload(REG0 + EDX).ifeq(fits);
+            }
+            c.loadConstant(CF_OF).goto_(done).labelBinding(fits).iconst_0().labelBinding(done);
+            c.istore(LAUX);
+            known = Known.RESULT;
+            knownSize = 4;
+        }
+
+        /**
+         * DIV/IDIV r/m32: EAX = EDX:EAX / src, EDX = remainder, flags untouched (as the interpreter). A zero
+         * divisor or a quotient that does not fit leaves through the fault exit: the interpreter raises #DE.
+         */
+        private void divide(Insn in, boolean signed) {
+            Label fault = c.newLabel();
+            Label done = c.newLabel();
+            loadE(in, 4);
+            c.i2l();
+            if (!signed) {
+                c.loadConstant(0xffff_ffffL).land();
+            }
+            c.dup2().lstore(DIVISOR).lconst_0().lcmp().ifeq(fault);
+            if (signed) {
+                c.iload(REG0 + EDX).i2l().bipush(32).lshl();
+            } else {
+                c.iload(REG0 + EDX).i2l().loadConstant(0xffff_ffffL).land().lstore(PRODUCT);
+                c.lload(PRODUCT).lload(DIVISOR).lcmp().ifge(fault); // the quotient would not fit
+                c.lload(PRODUCT).bipush(32).lshl();
+            }
+            c.iload(REG0 + EAX).i2l().loadConstant(0xffff_ffffL).land().lor().lstore(PRODUCT); // the dividend
+            if (signed) {
+                c.lload(PRODUCT).loadConstant(Long.MIN_VALUE).lcmp().ifne(done);
+                c.lload(DIVISOR).loadConstant(-1L).lcmp().ifeq(fault);
+                c.labelBinding(done);
+                c.lload(PRODUCT).lload(DIVISOR).ldiv().lstore(QUOTIENT);
+                c.lload(QUOTIENT).lload(QUOTIENT).l2i().i2l().lcmp().ifne(fault);
+                c.lload(QUOTIENT).l2i().istore(T0);
+                c.lload(PRODUCT).lload(DIVISOR).lrem().l2i();
+            } else {
+                c.lload(PRODUCT).lload(DIVISOR).invokestatic(CD_LONG, "divideUnsigned", MTD_JJ_J).l2i().istore(T0);
+                c.lload(PRODUCT).lload(DIVISOR).invokestatic(CD_LONG, "remainderUnsigned", MTD_JJ_J).l2i();
+            }
+            storeReg(4, EDX);
+            c.iload(T0);
+            storeReg(4, EAX);
+            Label next = c.newLabel();
+            c.goto_(next).labelBinding(fault);
+            exitTo(in.eip(), index, KIND_FAULT);
+            c.labelBinding(next);
+        }
+
+        private boolean group5(Insn in) {
+            switch (in.reg()) {
+                case 0, 1 -> incDecE(in, in.reg() == 1);
+                case 2 -> {
+                    loadE(in, 4);
+                    c.istore(T1).loadConstant(in.next()).istore(T0);
+                    push(T0);
+                    c.iload(T1).loadConstant((done() << 8) | KIND_DYNAMIC).goto_(exit);
+                    return false;
+                }
+                case 4 -> {
+                    loadE(in, 4);
+                    c.loadConstant((done() << 8) | KIND_DYNAMIC).goto_(exit);
+                    return false;
+                }
+                default -> { // 6: PUSH r/m
+                    loadE(in, 4);
+                    c.istore(T0);
+                    push(T0);
+                }
+            }
+            return true;
+        }
+    }
+}

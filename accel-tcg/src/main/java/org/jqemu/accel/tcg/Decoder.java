@@ -1,0 +1,222 @@
+package org.jqemu.accel.tcg;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.jqemu.memory.Page;
+
+/**
+ * Decodes the subset of 32-bit x86 the translator compiles, from the bytes of one code page. Anything
+ * else (prefixes, 16-bit operands, system and string instructions, an instruction crossing the page
+ * end) decodes to null: the block ends before it and the interpreter executes it.
+ */
+final class Decoder {
+    private static final int DS = 3, SS = 2, FS = 4, GS = 5, ESP = 4, EBP = 5;
+
+    private final MemorySegment page;
+    private final int pageBase;
+    private int pos;
+
+    Decoder(MemorySegment page, int pageBase) {
+        this.page = page;
+        this.pageBase = pageBase;
+    }
+
+    private int u8() {
+        if (pos >= Page.SIZE) {
+            throw new EndOfPage();
+        }
+        return page.get(ValueLayout.JAVA_BYTE, pos++) & 0xff;
+    }
+
+    private int s8() { return (byte) u8(); }
+
+    private int u16() { return u8() | (u8() << 8); }
+
+    private int u32() { return u16() | (u16() << 16); }
+
+    /** Thrown when an instruction runs past the page: it is left to the interpreter. */
+    private static final class EndOfPage extends RuntimeException {
+        EndOfPage() { super(null, null, false, false); }
+    }
+
+    /** The instruction at {@code eip} (inside this page), or null when the translator does not handle it. */
+    Insn decode(int eip) {
+        pos = eip - pageBase;
+        try {
+            return decodeAt(eip);
+        } catch (EndOfPage e) {
+            return null;
+        }
+    }
+
+    private Insn decodeAt(int eip) {
+        int op = u8();
+        if (op == 0x64 || op == 0x65) { // FS/GS override (TLS): the memory operand goes through that segment
+            Insn in = decodeUnprefixed(eip, u8());
+            return in == null || !in.mem() ? in : in.withSegment(op == 0x64 ? FS : GS);
+        }
+        return decodeUnprefixed(eip, op);
+    }
+
+    private Insn decodeUnprefixed(int eip, int op) {
+        if (op == 0x0f) {
+            return decodeTwoByte(eip, 0x100 | u8());
+        }
+        if (op < 0x40 && (op & 7) < 6) {
+            return switch (op & 7) {
+                case 0, 1, 2, 3 -> modrm(eip, op, (op & 1) == 0 ? 1 : 4, 0);
+                case 4 -> simple(eip, op, 1, u8());
+                default -> simple(eip, op, 4, u32());
+            };
+        }
+        return switch (op) {
+            case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f,
+                 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f,
+                 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x99, 0xc3, 0xc9 -> simple(eip, op, 4, 0);
+            case 0x87 -> registerOnly(modrm(eip, op, 4, 0)); // with memory it is a locked exchange
+            case 0xa0, 0xa2 -> absolute(eip, op, 1);
+            case 0xa1, 0xa3 -> absolute(eip, op, 4);
+            case 0xd2 -> registerOnly(modrm(eip, op, 1, 0));
+            case 0xd3 -> registerOnly(modrm(eip, op, 4, 0));
+            case 0x68 -> simple(eip, op, 4, u32());
+            case 0x6a -> simple(eip, op, 4, s8());
+            case 0x69 -> modrm(eip, op, 4, 4);
+            case 0x6b -> modrm(eip, op, 4, -1);
+            case 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f,
+                 0xeb -> simple(eip, op, 4, s8());
+            case 0x80 -> modrm(eip, op, 1, 1);
+            case 0x81 -> modrm(eip, op, 4, 4);
+            case 0x83 -> modrm(eip, op, 4, -1);
+            case 0x84, 0x88, 0x8a -> modrm(eip, op, 1, 0);
+            case 0x85, 0x89, 0x8b -> modrm(eip, op, 4, 0);
+            case 0x8d -> memoryOnly(modrm(eip, op, 4, 0));
+            case 0xa8 -> simple(eip, op, 1, u8());
+            case 0xa9 -> simple(eip, op, 4, u32());
+            case 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7 -> simple(eip, op, 1, u8());
+            case 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf -> simple(eip, op, 4, u32());
+            case 0xc0 -> registerOnly(modrm(eip, op, 1, 1));
+            case 0xc1 -> registerOnly(modrm(eip, op, 4, 1));
+            case 0xd0 -> registerOnly(modrm(eip, op, 1, 0));
+            case 0xd1 -> registerOnly(modrm(eip, op, 4, 0));
+            case 0xc2 -> simple(eip, op, 4, u16());
+            case 0xc6 -> regFieldIn(modrm(eip, op, 1, 1), 0, 0);
+            case 0xc7 -> regFieldIn(modrm(eip, op, 4, 4), 0, 0);
+            case 0xe8, 0xe9 -> simple(eip, op, 4, u32());
+            case 0xf6 -> group3(eip, op, 1);
+            case 0xf7 -> group3(eip, op, 4);
+            case 0xfe -> regFieldIn(modrm(eip, op, 1, 0), 0, 1);
+            case 0xff -> group5(modrm(eip, op, 4, 0));
+            default -> null;
+        };
+    }
+
+    private Insn decodeTwoByte(int eip, int op) {
+        int low = op & 0xff;
+        if (low >= 0x40 && low <= 0x4f) {
+            return modrm(eip, op, 4, 0);
+        }
+        if (low >= 0x80 && low <= 0x8f) {
+            return simple(eip, op, 4, u32());
+        }
+        if (low >= 0x90 && low <= 0x9f) {
+            return modrm(eip, op, 1, 0);
+        }
+        return switch (low) {
+            case 0xaf -> modrm(eip, op, 4, 0);
+            case 0xb6, 0xbe -> modrm(eip, op, 1, 0);
+            case 0xb7, 0xbf -> modrm(eip, op, 2, 0);
+            default -> null;
+        };
+    }
+
+    private Insn group3(int eip, int op, int size) {
+        int save = pos;
+        int regField = (u8() >> 3) & 7;
+        pos = save;
+        return switch (regField) {
+            case 0 -> modrm(eip, op, size, size);
+            case 2, 3 -> modrm(eip, op, size, 0);
+            case 4, 5, 6, 7 -> size == 4 ? modrm(eip, op, size, 0) : null; // MUL/IMUL/DIV/IDIV EDX:EAX
+            default -> null;
+        };
+    }
+
+    private static Insn group5(Insn in) {
+        return switch (in.reg()) {
+            case 0, 1, 2, 4, 6 -> in;
+            default -> null;
+        };
+    }
+
+    private static Insn memoryOnly(Insn in) { return in.mem() ? in : null; }
+
+    private static Insn registerOnly(Insn in) { return in.mem() ? null : in; }
+
+    private static Insn regFieldIn(Insn in, int low, int high) {
+        return in.reg() >= low && in.reg() <= high ? in : null;
+    }
+
+    /** MOV between the accumulator and {@code DS:[moffs32]}. */
+    private Insn absolute(int eip, int op, int size) {
+        int disp = u32();
+        return new Insn(eip, pos - (eip - pageBase), op, size, 0, true, 0, DS, Insn.NONE, Insn.NONE, 0, disp, 0);
+    }
+
+    private Insn simple(int eip, int op, int size, int imm) {
+        return new Insn(eip, pos - (eip - pageBase), op, size, 0, false, 0, DS, Insn.NONE, Insn.NONE, 0, 0, imm);
+    }
+
+    /**
+     * An instruction with a ModR/M byte; {@code immKind} is 0 (no immediate), 1 (imm8), -1 (sign-extended
+     * imm8), 4 (imm32).
+     */
+    private Insn modrm(int eip, int op, int size, int immKind) {
+        int m = u8();
+        int mod = m >> 6;
+        int reg = (m >> 3) & 7;
+        int rm = m & 7;
+        int seg = DS;
+        int base = Insn.NONE;
+        int index = Insn.NONE;
+        int scale = 0;
+        int disp = 0;
+        if (mod != 3) {
+            if (rm == 4) {
+                int sib = u8();
+                int b = sib & 7;
+                int i = (sib >> 3) & 7;
+                scale = sib >> 6;
+                if (b == 5 && mod == 0) {
+                    disp = u32();
+                } else {
+                    base = b;
+                    if (b == ESP || b == EBP) {
+                        seg = SS;
+                    }
+                }
+                if (i != 4) {
+                    index = i;
+                }
+            } else if (rm == 5 && mod == 0) {
+                disp = u32();
+            } else {
+                base = rm;
+                if (rm == EBP) {
+                    seg = SS;
+                }
+            }
+            if (mod == 1) {
+                disp += s8();
+            } else if (mod == 2) {
+                disp += u32();
+            }
+        }
+        int imm = switch (immKind) {
+            case 1 -> u8();
+            case -1 -> s8();
+            case 4 -> u32();
+            default -> 0;
+        };
+        return new Insn(eip, pos - (eip - pageBase), op, size, reg, mod != 3, rm, seg, base, index, scale, disp, imm);
+    }
+}

@@ -1,0 +1,161 @@
+package org.jqemu.accel.tcg;
+
+import org.jqemu.target.i386.X86Cpu;
+
+/**
+ * The translating engine for one {@link X86Cpu}: same contract as {@link X86Cpu#run(long)} (exit codes,
+ * EIP and state at exits, no exception escaping), executing translated blocks where it can and the
+ * interpreter one instruction at a time elsewhere.
+ *
+ * <p>Dispatch: the block for the current EIP is found through the previous block's link for the exit it
+ * took (a successor cache checked against EIP), else the hash table, else translated now. A block is only
+ * entered when its instructions fit in the remaining budget, so {@code run(n)} retires at most n
+ * instructions exactly like the interpreter. In this increment blocks are used in Linux user mode with
+ * 32-bit flat code; in every other mode {@code run} is the interpreter's.
+ *
+ * <p>Engine selection: system property {@value #ENGINE_PROPERTY} = {@code interp} (default) or {@code tcg}.
+ */
+public final class Tcg {
+    public static final String ENGINE_PROPERTY = "jqemu.engine";
+    /** Most instructions one block execution may retire (looping on itself): keeps the count in 23 bits and stops prompt. */
+    private static final long MAX_BLOCK_BUDGET = 1 << 20;
+
+    private final X86Cpu cpu;
+    private final TcgStats stats = new TcgStats();
+    private final CodeCache cache;
+    private volatile boolean stopRequested;
+    /** The block run last and the exit it took, for chaining; null after interpreted instructions. */
+    private Block previous;
+    private int previousKind;
+    /** The CPU was in a translatable mode at the last check and only blocks ran since. */
+    private boolean modeChecked;
+
+    public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT, CodeCache.DEFAULT_HOT_THRESHOLD); }
+
+    /**
+     * {@code cacheLimit}: blocks kept before the whole cache is flushed; {@code hotThreshold}: visits of an
+     * EIP before its block is translated (0: at once).
+     */
+    public Tcg(X86Cpu cpu, int cacheLimit, int hotThreshold) {
+        if (cacheLimit < 1 || hotThreshold < 0) {
+            throw new IllegalArgumentException("cache limit must be positive and the threshold not negative: "
+                    + cacheLimit + ", " + hotThreshold);
+        }
+        this.cpu = cpu;
+        this.cache = new CodeCache(cpu, cacheLimit, hotThreshold, stats);
+        CpuAccess.setCodeWatcher(cpu, cache);
+    }
+
+    /** Whether {@value #ENGINE_PROPERTY} selects the translator. */
+    public static boolean selected() { return "tcg".equals(System.getProperty(ENGINE_PROPERTY, "interp")); }
+
+    public X86Cpu cpu() { return cpu; }
+
+    public TcgStats stats() { return stats; }
+
+    /** Makes a running {@link #run} return {@link X86Cpu#EXIT_BUDGET} at the next block boundary (any thread). */
+    public void requestStop() {
+        stopRequested = true;
+        cpu.requestStop();
+    }
+
+    /**
+     * Guest memory at {@code [address, address + length)} was written without going through this CPU
+     * (a syscall such as read(2) filling a buffer, another CPU, a device): drops the blocks it overlaps.
+     */
+    public void invalidate(long address, long length) {
+        cache.invalidate(address & 0xffff_ffffL, Math.max(0, length));
+    }
+
+    /** Executes up to {@code maxInstructions}; returns an {@code X86Cpu.EXIT_*} code. */
+    public int run(long maxInstructions) {
+        stopRequested = false;
+        modeChecked = false; // the caller may have changed the CPU's state between runs
+        if (!CpuAccess.userMode(cpu)) {
+            return cpu.run(maxInstructions);
+        }
+        long done = 0;
+        while (done < maxInstructions) {
+            if (stopRequested) {
+                return X86Cpu.EXIT_BUDGET;
+            }
+            long before = cpu.instructionCount();
+            int r = dispatch(maxInstructions - done);
+            done += Math.max(1, cpu.instructionCount() - before);
+            if (r != X86Cpu.EXIT_BUDGET) {
+                return r;
+            }
+        }
+        return X86Cpu.EXIT_BUDGET;
+    }
+
+    /**
+     * Runs one block, or one instruction in the interpreter when no block fits (at most {@code budget}
+     * instructions); returns an exit code. Public for lockstep testing against the interpreter.
+     */
+    public int step(long budget) {
+        modeChecked = false;
+        return dispatch(budget);
+    }
+
+    private int dispatch(long budget) {
+        Block b = null;
+        // Blocks never change the mode (segments, CPL, TF, sizes), so it is only re-checked after the interpreter ran.
+        if (modeChecked || (modeChecked = CpuAccess.translatable(cpu))) {
+            try {
+                b = blockAtEip();
+            } catch (RuntimeException e) {
+                previous = null; // a translator bug: the interpreter still runs the guest correctly
+            }
+        }
+        if (b == null || b.code == null || b.instructions > budget) {
+            return interpretOne();
+        }
+        cache.codeDirty = false;
+        cache.budget = (int) Math.min(budget, MAX_BLOCK_BUDGET);
+        int result;
+        try {
+            result = b.code.execute(cpu, cache);
+        } catch (RuntimeException | StackOverflowError e) {
+            // Outside any instruction (entry or exit code): the state is still the block's entry state.
+            previous = null;
+            return interpretOne();
+        }
+        stats.blocksExecuted++;
+        CpuAccess.addRetired(cpu, result >>> 8);
+        int kind = result & 0xff;
+        if (kind == BlockCompiler.KIND_FAULT) {
+            stats.faultsReplayed++;
+            return interpretOne();
+        }
+        previous = cache.codeDirty ? null : b;
+        previousKind = kind;
+        return X86Cpu.EXIT_BUDGET;
+    }
+
+    private int interpretOne() {
+        previous = null;
+        modeChecked = false;
+        stats.interpreted++;
+        return cpu.run(1);
+    }
+
+    private Block blockAtEip() {
+        int eip = (int) cpu.eip();
+        Block prev = previous;
+        if (prev != null) {
+            int slot = Math.min(previousKind, prev.next.length - 1);
+            Block linked = prev.next[slot];
+            if (linked != null && linked.eip == eip && cache.current(linked)) {
+                stats.chainHits++;
+                return linked;
+            }
+            Block b = cache.lookup(eip);
+            if (b != null && b.code != null) { // cold entries are reached through lookup, which counts visits
+                prev.next[slot] = b;
+            }
+            return b;
+        }
+        return cache.lookup(eip);
+    }
+}

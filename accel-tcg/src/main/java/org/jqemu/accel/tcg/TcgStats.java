@@ -1,0 +1,46 @@
+package org.jqemu.accel.tcg;
+
+/** Counters of the translator (read by tests, the benchmark and, later, {@code -d} logging). */
+public final class TcgStats {
+    long blocksTranslated;
+    long blocksExecuted;
+    long interpreted;
+    long chainHits;
+    long lookups;
+    long invalidations;
+    long flushes;
+    long faultsReplayed;
+    long translationFailures;
+
+    public long blocksTranslated() { return blocksTranslated; }
+
+    public long blocksExecuted() { return blocksExecuted; }
+
+    /** Instructions run by the interpreter because no block covered them (unsupported, faulting, other mode). */
+    public long interpreted() { return interpreted; }
+
+    /** Block exits whose successor came from the exit's cached link instead of the hash table. */
+    public long chainHits() { return chainHits; }
+
+    public long lookups() { return lookups; }
+
+    /** Blocks dropped because guest stores modified their code (or their page was remapped). */
+    public long invalidations() { return invalidations; }
+
+    /** Whole-cache flushes when the size limit was reached. */
+    public long flushes() { return flushes; }
+
+    /** Faults inside a block, handed back to the interpreter to re-execute the faulting instruction. */
+    public long faultsReplayed() { return faultsReplayed; }
+
+    /** Blocks the compiler failed to produce (a translator bug; the interpreter ran that code instead). */
+    public long translationFailures() { return translationFailures; }
+
+    @Override
+    public String toString() {
+        return "blocks translated " + blocksTranslated + ", executed " + blocksExecuted + ", interpreted insns "
+                + interpreted + ", chain hits " + chainHits + ", lookups " + lookups + ", invalidations "
+                + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
+                + translationFailures;
+    }
+}

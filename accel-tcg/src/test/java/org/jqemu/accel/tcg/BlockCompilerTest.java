@@ -1,0 +1,89 @@
+package org.jqemu.accel.tcg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.classfile.ClassFile;
+import java.lang.classfile.ClassModel;
+import java.lang.classfile.CodeModel;
+import java.lang.classfile.MethodModel;
+import java.lang.classfile.attribute.CodeAttribute;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import org.jqemu.memory.Page;
+import org.junit.jupiter.api.Test;
+
+/** Limits of the decoder and the compiler that the lockstep tests do not reach. */
+class BlockCompilerTest {
+    /** HotSpot does not JIT-compile methods above 8000 bytecode bytes (DontCompileHugeMethods). */
+    private static final int HUGE_METHOD_LIMIT = 8000;
+
+    private static List<Insn> decodeAll(byte[] code, int max) {
+        MemorySegment page = Arena.ofAuto().allocate(Page.SIZE);
+        MemorySegment.copy(code, 0, page, ValueLayout.JAVA_BYTE, 0, code.length);
+        Decoder d = new Decoder(page, 0x1000);
+        List<Insn> out = new ArrayList<>();
+        int pc = 0x1000;
+        while (out.size() < max) {
+            Insn in = d.decode(pc);
+            if (in == null) {
+                break;
+            }
+            out.add(in);
+            pc = in.next();
+        }
+        return out;
+    }
+
+    @Test
+    void longestBlockOfTheHeaviestInstructionsStaysCompilable() {
+        StringBuilder asm = new StringBuilder("bits 32\norg 0x1000\n");
+        for (int i = 0; i < CodeCache.MAX_BLOCK_INSTRUCTIONS; i++) {
+            asm.append(i % 2 == 0 ? "adc dword [ebp + esi*4 + 0x12345], 0x12345678\n" : "inc dword [eax + ebx*8 + 0x1000]\n");
+        }
+        List<Insn> insns = decodeAll(Nasm.assemble(asm.toString()), CodeCache.MAX_BLOCK_INSTRUCTIONS);
+        assertEquals(CodeCache.MAX_BLOCK_INSTRUCTIONS, insns.size());
+        BlockCompiler.Fitted fitted = BlockCompiler.fit(insns);
+        assertTrue(fitted.instructions() >= CodeCache.MAX_BLOCK_INSTRUCTIONS / 2, "kept " + fitted.instructions());
+        ClassModel model = ClassFile.of().parse(fitted.classFile());
+        MethodModel execute = model.methods().stream().filter(m -> m.methodName().equalsString("execute")).findFirst()
+                .orElseThrow();
+        CodeModel code = execute.code().orElseThrow();
+        int length = ((CodeAttribute) code).codeLength();
+        assertTrue(length < HUGE_METHOD_LIMIT, "execute is " + length + " bytes");
+        assertEquals(length, fitted.methodBytes());
+    }
+
+    @Test
+    void fsAndGsOverridesApplyToTheMemoryOperandOnly() {
+        List<Insn> insns = decodeAll(Nasm.assemble("bits 32\nmov eax, [gs:0x14]\nadd [fs:ebx + 4], ecx\nfs inc eax\n"), 3);
+        assertEquals(3, insns.size());
+        assertEquals(5, insns.get(0).seg());
+        assertEquals(4, insns.get(1).seg());
+        assertEquals(2, insns.get(2).length());
+        assertEquals(false, insns.get(2).mem());
+    }
+
+    @Test
+    void instructionRunningPastThePageEndIsLeftToTheInterpreter() {
+        MemorySegment page = Arena.ofAuto().allocate(Page.SIZE);
+        page.set(ValueLayout.JAVA_BYTE, Page.SIZE - 3, (byte) 0xb8); // mov eax, imm32 needs 5 bytes
+        assertNull(new Decoder(page, 0).decode(Page.SIZE - 3));
+        page.set(ValueLayout.JAVA_BYTE, Page.SIZE - 1, (byte) 0x40); // inc eax fits
+        assertEquals(1, new Decoder(page, 0).decode(Page.SIZE - 1).length());
+    }
+
+    @Test
+    void prefixesAndSystemInstructionsAreNotTranslated() {
+        for (String insn : new String[] {"mov ax, bx", "mov eax, [es:0]", "fs rep stosd", "lock add [eax], ebx",
+                "rep movsd", "int 0x80",
+                "hlt", "cpuid", "div bl", "mov ds, ax", "shl dword [eax], 1", "xchg [eax], ebx"}) {
+            List<Insn> insns = decodeAll(Nasm.assemble("bits 32\n" + insn + "\n"), 1);
+            assertTrue(insns.isEmpty(), insn);
+        }
+    }
+}

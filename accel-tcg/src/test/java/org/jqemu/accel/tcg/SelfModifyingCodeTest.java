@@ -1,0 +1,108 @@
+package org.jqemu.accel.tcg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.jqemu.target.i386.X86Cpu;
+import org.junit.jupiter.api.Test;
+
+/** Stores into translated code: expected values follow from the SDM (code is fetched after the store). */
+class SelfModifyingCodeTest {
+    @Test
+    void patchingTheNextInstructionsImmediateInTheSameBlock() {
+        LockstepTest.Pair p = new LockstepTest.Pair("""
+                    mov ecx, 5
+                    xor edx, edx
+                again:
+                    mov [patch + 1], ecx
+                patch:
+                    mov eax, 0
+                    add edx, eax
+                    dec ecx
+                    jnz again
+                    mov eax, 1
+                    int 0x80
+                """, CodeCache.DEFAULT_LIMIT);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
+        assertEquals(5 + 4 + 3 + 2 + 1, p.a.reg(X86Cpu.EDX));
+        assertTrue(p.tcg.stats().invalidations() >= 5, p.tcg.stats().toString());
+    }
+
+    @Test
+    void miniJitWritesRunsAndRewritesCodeInABuffer() {
+        // Each round writes "mov eax, n ; ret" (even n) or "mov eax, n ; shl eax, 1 ; ret" (odd n) and calls it.
+        LockstepTest.Pair p = new LockstepTest.Pair("""
+                    xor esi, esi
+                    mov ecx, 10
+                round:
+                    mov byte [buf], 0xb8
+                    mov [buf + 1], ecx
+                    test cl, 1
+                    jz even
+                    mov word [buf + 5], 0xe0d1
+                    mov byte [buf + 7], 0xc3
+                    jmp go
+                even:
+                    mov byte [buf + 5], 0xc3
+                go:
+                    call buf
+                    add esi, eax
+                    dec ecx
+                    jnz round
+                    mov eax, 1
+                    int 0x80
+                align 4096
+                buf: times 16 db 0xcc
+                """, CodeCache.DEFAULT_LIMIT);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
+        int expected = 0;
+        for (int n = 10; n >= 1; n--) {
+            expected += (n & 1) != 0 ? 2 * n : n;
+        }
+        assertEquals(expected, p.a.reg(X86Cpu.ESI));
+        assertTrue(p.tcg.stats().invalidations() >= 9, p.tcg.stats().toString());
+    }
+
+    @Test
+    void codeWrittenBehindTheCpusBackIsRetranslatedAfterInvalidate() {
+        // A loop (6 instructions a round) calling a routine that returns 1; the host then rewrites it to
+        // return 2 (as read(2) would).
+        LockstepTest.Pair p = new LockstepTest.Pair("""
+                    mov ecx, 20
+                l:  call f
+                    add esi, eax
+                    dec ecx
+                    jnz l
+                    mov eax, 1
+                    int 0x80
+                align 4096
+                f:  mov eax, 1
+                    ret
+                """, CodeCache.DEFAULT_LIMIT);
+        long f = LockstepTest.CODE + 4096;
+        assertEquals(X86Cpu.EXIT_BUDGET, p.tcg.run(1 + 10 * 6));
+        assertEquals(10, p.a.reg(X86Cpu.ESI));
+        p.ramA.setByte(f + 1, 2);
+        p.tcg.invalidate(f, 5);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.tcg.run(1000));
+        assertEquals(10 + 10 * 2, p.a.reg(X86Cpu.ESI));
+        assertTrue(p.tcg.stats().invalidations() >= 1, p.tcg.stats().toString());
+    }
+
+    @Test
+    void storesToDataPagesDoNotInvalidate() {
+        LockstepTest.Pair p = new LockstepTest.Pair("""
+                    mov ecx, 100
+                l:  mov [data + ecx*4], ecx
+                    add dword [data], 3
+                    dec ecx
+                    jnz l
+                    mov eax, 1
+                    int 0x80
+                align 4096
+                data: times 512 dd 0
+                """, CodeCache.DEFAULT_LIMIT);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
+        assertEquals(0, p.tcg.stats().invalidations(), p.tcg.stats().toString());
+    }
+}

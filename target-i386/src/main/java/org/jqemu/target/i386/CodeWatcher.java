@@ -1,0 +1,17 @@
+package org.jqemu.target.i386;
+
+/**
+ * The dynamic translator's view of guest stores (self-modifying code). The CPU never caches a write TLB
+ * entry for a page for which {@link #holdsCode} is true, so every store to such a page takes the slow
+ * path and is reported to {@link #codeWritten}; stores to other pages cost nothing extra.
+ */
+public interface CodeWatcher {
+    /** Whether the page with this physical page number (address >>> 12) holds translated code. */
+    boolean holdsCode(long physPage);
+
+    /** A store of {@code size} bytes at physical address {@code phys} hit a page holding code (after the store). */
+    void codeWritten(long phys, int size);
+
+    /** The CPU dropped its whole TLB: mappings may have changed (mmap, munmap, mprotect, CR3). */
+    void mappingsChanged();
+}

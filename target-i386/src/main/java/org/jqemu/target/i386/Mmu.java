@@ -1,0 +1,481 @@
+package org.jqemu.target.i386;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import org.jqemu.memory.AddressSpace;
+import org.jqemu.memory.Page;
+
+/**
+ * Memory as the CPU sees it: segment checks (limit, rights), a software TLB from linear page to the
+ * host RAM slice behind it, the two-level page walk (4 KiB and PSE 4 MiB pages, A/D bits, WP), MMIO
+ * dispatch, and user-mode protection (Page.prot) when the address space is a process's.
+ *
+ * <p>The TLB has three arrays per kind of access (read, write, fetch) and two sets (supervisor and CPL 3),
+ * each entry a linear page number and the 4 KiB RAM slice. Only RAM pages are cached, and a write entry
+ * is only filled once the walk has set the dirty bit, so the fast path needs no checks but the tag.
+ */
+abstract class Mmu extends CpuState {
+    static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Aligned 64-bit little-endian access, the unit of LOCKed compare-and-set. */
+    static final VarHandle ATOMIC_LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+
+    static final int ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2;
+    static final int TLB_SIZE = 256;
+    static final long PAGE_MASK = Page.OFFSET_MASK;
+
+    final AddressSpace memory;
+    /** Linux user mode: the address space is virtual, Page.prot is enforced, faults become #PF exits. */
+    boolean userMode;
+    long a20Mask = -1L;
+    long faultAddress;
+
+    private final long[] readTag = new long[2 * TLB_SIZE];
+    private final long[] writeTag = new long[2 * TLB_SIZE];
+    private final long[] execTag = new long[2 * TLB_SIZE];
+    private final MemorySegment[] readPage = new MemorySegment[2 * TLB_SIZE];
+    private final MemorySegment[] writePage = new MemorySegment[2 * TLB_SIZE];
+    private final MemorySegment[] execPage = new MemorySegment[2 * TLB_SIZE];
+    /** 0 for supervisor accesses, TLB_SIZE when CPL is 3. */
+    int tlbSet;
+    private long resolvedPhys;
+
+    Mmu(AddressSpace memory) {
+        this.memory = memory;
+        flushTlb();
+    }
+
+    public void flushTlb() {
+        Arrays.fill(readTag, -1L);
+        Arrays.fill(writeTag, -1L);
+        Arrays.fill(execTag, -1L);
+    }
+
+    final void invalidatePage(long lin) {
+        long tag = (lin & MASK32) >>> Page.SHIFT;
+        for (int set = 0; set < 2 * TLB_SIZE; set += TLB_SIZE) {
+            int i = set + (int) (tag & (TLB_SIZE - 1));
+            readTag[i] = -1L;
+            writeTag[i] = -1L;
+            execTag[i] = -1L;
+        }
+    }
+
+    final void setCpl(int newCpl) {
+        cpl = newCpl;
+        tlbSet = newCpl == 3 ? TLB_SIZE : 0;
+    }
+
+    private int tlbIndex(long lin) { return tlbSet + (int) ((lin >>> Page.SHIFT) & (TLB_SIZE - 1)); }
+
+    // ---- segment checks ----
+
+    final CpuFault segmentFault(int seg) {
+        return seg == SS ? CpuFault.withCode(CpuFault.SS, 0) : CpuFault.withCode(CpuFault.GP, 0);
+    }
+
+    /** Linear address of a data read of {@code size} bytes at {@code off} through {@code seg}. */
+    final long readAddress(int seg, int off, int size) {
+        long o = off & MASK32;
+        if (o < segLow[seg] || o + size - 1 > segHigh[seg] || (segRights[seg] & RIGHT_READ) == 0) {
+            throw segmentFault(seg);
+        }
+        return (segBase[seg] + o) & MASK32;
+    }
+
+    final long writeAddress(int seg, int off, int size) {
+        long o = off & MASK32;
+        if (o < segLow[seg] || o + size - 1 > segHigh[seg] || (segRights[seg] & RIGHT_WRITE) == 0) {
+            throw segmentFault(seg);
+        }
+        return (segBase[seg] + o) & MASK32;
+    }
+
+    final int readMem(int seg, int off, int size) {
+        long lin = readAddress(seg, off, size);
+        return switch (size) {
+            case 1 -> read8(lin);
+            case 2 -> read16(lin);
+            default -> read32(lin);
+        };
+    }
+
+    final void writeMem(int seg, int off, int size, int v) {
+        long lin = writeAddress(seg, off, size);
+        switch (size) {
+            case 1 -> write8(lin, v);
+            case 2 -> write16(lin, v);
+            default -> write32(lin, v);
+        }
+    }
+
+    final long readMem64(int seg, int off) {
+        long lin = readAddress(seg, off, 8);
+        return (read32(lin) & MASK32) | ((long) read32((lin + 4) & MASK32) << 32);
+    }
+
+    final void writeMem64(int seg, int off, long v) {
+        long lin = writeAddress(seg, off, 8);
+        probeWrite(lin, 8);
+        write32(lin, (int) v);
+        write32((lin + 4) & MASK32, (int) (v >>> 32));
+    }
+
+    // ---- linear accesses with the current privilege (TLB fast paths) ----
+
+    final int read8(long lin) {
+        int i = tlbIndex(lin);
+        if (readTag[i] == lin >>> Page.SHIFT) {
+            return readPage[i].get(ValueLayout.JAVA_BYTE, lin & PAGE_MASK) & 0xff;
+        }
+        return readSlow(lin, 1, ACC_READ);
+    }
+
+    final int read16(long lin) {
+        int i = tlbIndex(lin);
+        long off = lin & PAGE_MASK;
+        if (readTag[i] == lin >>> Page.SHIFT && off <= Page.SIZE - 2) {
+            return readPage[i].get(LE_SHORT, off) & 0xffff;
+        }
+        return readSlow(lin, 2, ACC_READ);
+    }
+
+    final int read32(long lin) {
+        int i = tlbIndex(lin);
+        long off = lin & PAGE_MASK;
+        if (readTag[i] == lin >>> Page.SHIFT && off <= Page.SIZE - 4) {
+            return readPage[i].get(LE_INT, off);
+        }
+        return readSlow(lin, 4, ACC_READ);
+    }
+
+    final int fetchByte(long lin) {
+        int i = tlbIndex(lin);
+        if (execTag[i] == lin >>> Page.SHIFT) {
+            return execPage[i].get(ValueLayout.JAVA_BYTE, lin & PAGE_MASK) & 0xff;
+        }
+        return readSlow(lin, 1, ACC_EXEC);
+    }
+
+    final void write8(long lin, int v) {
+        int i = tlbIndex(lin);
+        if (writeTag[i] == lin >>> Page.SHIFT) {
+            writePage[i].set(ValueLayout.JAVA_BYTE, lin & PAGE_MASK, (byte) v);
+        } else {
+            writeSlow(lin, 1, v);
+        }
+    }
+
+    final void write16(long lin, int v) {
+        int i = tlbIndex(lin);
+        long off = lin & PAGE_MASK;
+        if (writeTag[i] == lin >>> Page.SHIFT && off <= Page.SIZE - 2) {
+            writePage[i].set(LE_SHORT, off, (short) v);
+        } else {
+            writeSlow(lin, 2, v);
+        }
+    }
+
+    final void write32(long lin, int v) {
+        int i = tlbIndex(lin);
+        long off = lin & PAGE_MASK;
+        if (writeTag[i] == lin >>> Page.SHIFT && off <= Page.SIZE - 4) {
+            writePage[i].set(LE_INT, off, v);
+        } else {
+            writeSlow(lin, 4, v);
+        }
+    }
+
+    /** Faults now if a write of {@code size} bytes at {@code lin} would fault, so that a later write cannot. */
+    final void probeWrite(long lin, int size) {
+        long last = (lin + size - 1) & MASK32;
+        resolve(lin, ACC_WRITE, cpl == 3);
+        if ((last >>> Page.SHIFT) != (lin >>> Page.SHIFT)) {
+            resolve(last, ACC_WRITE, cpl == 3);
+        }
+    }
+
+    /**
+     * The RAM slice holding a write of {@code size} bytes at {@code lin} when it lies within one aligned
+     * 8-byte word of RAM (so it can be updated with one compare-and-set), else null. Faults as a write would.
+     */
+    final MemorySegment atomicRam(long lin, int size) {
+        probeWrite(lin, size);
+        if ((lin & 7) + size > 8) {
+            return null;
+        }
+        int i = tlbIndex(lin);
+        if (writeTag[i] != lin >>> Page.SHIFT) {
+            return null;
+        }
+        MemorySegment page = writePage[i];
+        return (page.address() & 7) == 0 ? page : null;
+    }
+
+    /** Compare-and-set of the {@code size}-byte value at {@code lin} inside {@code page} (see {@link #atomicRam}). */
+    static boolean compareAndSet(MemorySegment page, long lin, int size, int expected, int update) {
+        long off = lin & PAGE_MASK;
+        long wordOff = off & ~7L;
+        int shift = (int) (off - wordOff) * 8;
+        long mask = (size == 4 ? MASK32 : (1L << (size * 8)) - 1) << shift;
+        long word = (long) ATOMIC_LONG.getVolatile(page, wordOff);
+        if (((word & mask) >>> shift) != (expected & (mask >>> shift))) {
+            return false;
+        }
+        long next = (word & ~mask) | (((long) update << shift) & mask);
+        return ATOMIC_LONG.compareAndSet(page, wordOff, word, next);
+    }
+
+    // ---- slow paths ----
+
+    private int readSlow(long lin, int size, int kind) {
+        if ((lin & PAGE_MASK) + size > Page.SIZE) {
+            int v = 0;
+            for (int k = 0; k < size; k++) {
+                v |= readSlow((lin + k) & MASK32, 1, kind) << (8 * k);
+            }
+            return v;
+        }
+        boolean user = cpl == 3;
+        Page p = resolve(lin, kind, user);
+        long phys = resolvedPhys;
+        if (p == null) {
+            return sizeMask(size);
+        }
+        if (p.ram() != null) {
+            fill(kind, lin, p.ram());
+            return readRam(p.ram(), phys & PAGE_MASK, size);
+        }
+        return (int) p.mmio().read(phys - p.mmioBase(), size) & sizeMask(size);
+    }
+
+    private void writeSlow(long lin, int size, int v) {
+        if ((lin & PAGE_MASK) + size > Page.SIZE) {
+            probeWrite(lin, size);
+            for (int k = 0; k < size; k++) {
+                writeSlow((lin + k) & MASK32, 1, v >>> (8 * k));
+            }
+            return;
+        }
+        Page p = resolve(lin, ACC_WRITE, cpl == 3);
+        long phys = resolvedPhys;
+        if (p == null) {
+            return;
+        }
+        if (p.ram() != null) {
+            fill(ACC_WRITE, lin, p.ram());
+            writeRam(p.ram(), phys & PAGE_MASK, size, v);
+        } else {
+            p.mmio().write(phys - p.mmioBase(), size, v & (size == 4 ? MASK32 : sizeMask(size)));
+        }
+    }
+
+    private void fill(int kind, long lin, MemorySegment ram) {
+        int i = tlbIndex(lin);
+        long tag = lin >>> Page.SHIFT;
+        switch (kind) {
+            case ACC_READ -> { readTag[i] = tag; readPage[i] = ram; }
+            case ACC_WRITE -> { writeTag[i] = tag; writePage[i] = ram; }
+            default -> { execTag[i] = tag; execPage[i] = ram; }
+        }
+    }
+
+    static int readRam(MemorySegment ram, long off, int size) {
+        return switch (size) {
+            case 1 -> ram.get(ValueLayout.JAVA_BYTE, off) & 0xff;
+            case 2 -> ram.get(LE_SHORT, off) & 0xffff;
+            default -> ram.get(LE_INT, off);
+        };
+    }
+
+    static void writeRam(MemorySegment ram, long off, int size, int v) {
+        switch (size) {
+            case 1 -> ram.set(ValueLayout.JAVA_BYTE, off, (byte) v);
+            case 2 -> ram.set(LE_SHORT, off, (short) v);
+            default -> ram.set(LE_INT, off, v);
+        }
+    }
+
+    /** Translates {@code lin} for one access; the physical address is left in {@link #resolvedPhys}. */
+    private Page resolve(long lin, int kind, boolean user) {
+        if (userMode) {
+            Page p = memory.page(lin);
+            int prot = p == null ? 0 : p.prot();
+            boolean allowed = switch (kind) {
+                case ACC_READ -> prot != 0;      // x86 pages are readable whenever mapped
+                case ACC_WRITE -> (prot & Page.WRITE) != 0;
+                default -> (prot & Page.EXEC) != 0;
+            };
+            if (!allowed) {
+                int code = (prot != 0 ? 1 : 0) | (kind == ACC_WRITE ? 2 : 0) | 4 | (kind == ACC_EXEC ? 0x10 : 0);
+                throw pageFault(lin, code);
+            }
+            resolvedPhys = lin;
+            return p;
+        }
+        long phys = (cr0 & CR0_PG) != 0 ? walk(lin, kind, user) : lin;
+        phys &= a20Mask;
+        resolvedPhys = phys;
+        return memory.page(phys);
+    }
+
+    final CpuFault pageFault(long lin, int code) {
+        cr2 = lin;
+        faultAddress = lin;
+        return CpuFault.withCode(CpuFault.PF, code);
+    }
+
+    /** The two-level walk of 32-bit paging; sets accessed and dirty bits; raises #PF. */
+    private long walk(long lin, int kind, boolean user) {
+        boolean write = kind == ACC_WRITE;
+        int baseCode = (write ? 2 : 0) | (user ? 4 : 0);
+        long pdeAddr = ((cr3 & ~PAGE_MASK) + ((lin >>> 22) << 2)) & a20Mask;
+        int pde = physRead32(pdeAddr);
+        if ((pde & 1) == 0) {
+            throw pageFault(lin, baseCode);
+        }
+        boolean bigPage = (pde & 0x80) != 0 && (cr4 & CR4_PSE) != 0;
+        if (bigPage) {
+            checkAccess(lin, pde, write, user, baseCode);
+            int updated = pde | 0x20 | (write ? 0x40 : 0);
+            if (updated != pde) {
+                physWrite32(pdeAddr, updated);
+            }
+            return ((pde & 0xffc0_0000L) | (lin & 0x3f_ffffL));
+        }
+        long pteAddr = (((pde & 0xffff_f000L)) + (((lin >>> 12) & 0x3ff) << 2)) & a20Mask;
+        int pte = physRead32(pteAddr);
+        if ((pte & 1) == 0) {
+            throw pageFault(lin, baseCode);
+        }
+        checkAccess(lin, pde & pte, write, user, baseCode);
+        if ((pde & 0x20) == 0) {
+            physWrite32(pdeAddr, pde | 0x20);
+        }
+        int updated = pte | 0x20 | (write ? 0x40 : 0);
+        if (updated != pte) {
+            physWrite32(pteAddr, updated);
+        }
+        return (pte & 0xffff_f000L) | (lin & PAGE_MASK);
+    }
+
+    private void checkAccess(long lin, int combined, boolean write, boolean user, int baseCode) {
+        boolean userOk = (combined & 4) != 0;
+        boolean writable = (combined & 2) != 0;
+        if (user && !userOk) {
+            throw pageFault(lin, baseCode | 1);
+        }
+        if (write && !writable && (user || (cr0 & CR0_WP) != 0)) {
+            throw pageFault(lin, baseCode | 1);
+        }
+    }
+
+    final int physRead32(long phys) {
+        Page p = memory.page(phys);
+        if (p == null) {
+            return -1;
+        }
+        if (p.ram() != null) {
+            return (phys & PAGE_MASK) <= Page.SIZE - 4 ? p.ram().get(LE_INT, phys & PAGE_MASK) : -1;
+        }
+        return (int) p.mmio().read(phys - p.mmioBase(), 4);
+    }
+
+    final void physWrite32(long phys, int v) {
+        Page p = memory.page(phys);
+        if (p == null) {
+            return;
+        }
+        if (p.ram() != null) {
+            p.ram().set(LE_INT, phys & PAGE_MASK, v);
+        } else {
+            p.mmio().write(phys - p.mmioBase(), 4, v & MASK32);
+        }
+    }
+
+    // ---- supervisor (implicit) accesses: descriptor tables, TSS, IDT; never cached in the TLB ----
+
+    final int readSystem(long lin, int size) {
+        lin &= MASK32;
+        if ((lin & PAGE_MASK) + size > Page.SIZE) {
+            int v = 0;
+            for (int k = 0; k < size; k++) {
+                v |= readSystem(lin + k, 1) << (8 * k);
+            }
+            return v;
+        }
+        Page p = resolve(lin, ACC_READ, false);
+        long phys = resolvedPhys;
+        if (p == null) {
+            return sizeMask(size);
+        }
+        if (p.ram() != null) {
+            return readRam(p.ram(), phys & PAGE_MASK, size);
+        }
+        return (int) p.mmio().read(phys - p.mmioBase(), size) & sizeMask(size);
+    }
+
+    final void writeSystem(long lin, int size, int v) {
+        lin &= MASK32;
+        if ((lin & PAGE_MASK) + size > Page.SIZE) {
+            for (int k = 0; k < size; k++) {
+                writeSystem(lin + k, 1, v >>> (8 * k));
+            }
+            return;
+        }
+        Page p = resolve(lin, ACC_WRITE, false);
+        long phys = resolvedPhys;
+        if (p == null) {
+            return;
+        }
+        if (p.ram() != null) {
+            writeRam(p.ram(), phys & PAGE_MASK, size, v);
+        } else {
+            p.mmio().write(phys - p.mmioBase(), size, v & (size == 4 ? MASK32 : sizeMask(size)));
+        }
+    }
+
+    // ---- stack ----
+
+    final int stackSize() { return stack32 ? 4 : 2; }
+
+    final void push(int size, int v) {
+        long sp = regs[ESP];
+        if (stack32) {
+            long nsp = (sp - size) & MASK32;
+            writeMem(SS, (int) nsp, size, v);
+            regs[ESP] = nsp;
+        } else {
+            int nsp = (int) (sp - size) & 0xffff;
+            writeMem(SS, nsp, size, v);
+            regs[ESP] = (sp & ~0xffffL) | nsp;
+        }
+    }
+
+    final int pop(int size) {
+        long sp = regs[ESP];
+        if (stack32) {
+            int v = readMem(SS, (int) sp, size);
+            regs[ESP] = (sp + size) & MASK32;
+            return v;
+        }
+        int v = readMem(SS, (int) sp & 0xffff, size);
+        regs[ESP] = (sp & ~0xffffL) | ((sp + size) & 0xffff);
+        return v;
+    }
+
+    /** Reads the stack at ESP + {@code delta} without popping. */
+    final int peek(int size, int delta) {
+        long sp = regs[ESP] + delta;
+        return readMem(SS, stack32 ? (int) sp : (int) sp & 0xffff, size);
+    }
+
+    final void addSp(int delta) {
+        long sp = regs[ESP];
+        regs[ESP] = stack32 ? (sp + delta) & MASK32 : (sp & ~0xffffL) | ((sp + delta) & 0xffff);
+    }
+}

@@ -1,0 +1,51 @@
+package org.jqemu.target.i386;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/** Assembles test programs with nasm ({@code -f bin}); skips the test when nasm is absent (fails under CI). */
+final class Nasm {
+    private Nasm() { }
+
+    static byte[] assemble(String source) {
+        try {
+            Path dir = Files.createTempDirectory("jqemu-nasm");
+            try {
+                Path src = dir.resolve("t.asm");
+                Path out = dir.resolve("t.bin");
+                Files.writeString(src, source);
+                Process p;
+                try {
+                    p = new ProcessBuilder("nasm", "-f", "bin", "-o", out.toString(), src.toString())
+                            .redirectErrorStream(true).start();
+                } catch (IOException e) {
+                    if ("true".equals(System.getenv("CI"))) {
+                        throw new AssertionError("nasm is required under CI", e);
+                    }
+                    Assumptions.abort("nasm not installed");
+                    return null;
+                }
+                String log = new String(p.getInputStream().readAllBytes());
+                if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                    throw new AssertionError("nasm failed: " + log);
+                }
+                return Files.readAllBytes(out);
+            } finally {
+                try (var files = Files.list(dir)) {
+                    for (Path f : files.toList()) {
+                        Files.delete(f);
+                    }
+                }
+                Files.delete(dir);
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package org.jqemu.block;
+
+/**
+ * An open disk image as devices see it: a byte-addressed array of {@link #size()} bytes.
+ *
+ * <p>Offsets and lengths are in bytes and need no alignment; a request must lie within the size.
+ * <p>Concurrency: every implementation is safe for concurrent requests from several threads. The
+ * drivers serialise metadata changes internally (see each driver's class comment); a read that races
+ * a write to the same bytes sees either the old or the new data for each cluster, never metadata
+ * in an intermediate state.
+ * <p>Errors are {@link BlockException}s whose message is ready for the user.
+ */
+public interface BlockDevice extends AutoCloseable {
+    /** Format name as qemu-img prints it ("raw", "qcow2"). */
+    String format();
+
+    /** The file name the image was opened with. */
+    String filename();
+
+    long size();
+
+    boolean readOnly();
+
+    void read(long offset, byte[] buf, int off, int len) throws BlockException;
+
+    void write(long offset, byte[] buf, int off, int len) throws BlockException;
+
+    /** Makes the range read as zeros; mayUnmap lets the driver free the space (BDRV_REQ_MAY_UNMAP). */
+    void writeZeroes(long offset, long len, boolean mayUnmap) throws BlockException;
+
+    /** Hint that the range is no longer needed; its contents become unspecified (zeros or backing data). */
+    void discard(long offset, long len) throws BlockException;
+
+    /** Makes everything written so far durable on the host. */
+    void flush() throws BlockException;
+
+    /** Where and how the bytes starting at offset are stored: one extent of at most len bytes. */
+    BlockStatus status(long offset, long len) throws BlockException;
+
+    /** The backing image, or null. */
+    BlockDevice backing();
+
+    /** Changes the virtual size; shrinking discards the tail. */
+    void resize(long newSize) throws BlockException;
+
+    /** Bytes the image occupies on the host ("disk size"). */
+    long allocatedBytes() throws BlockException;
+
+    /** Closes this image and its backing chain. */
+    @Override
+    void close() throws BlockException;
+}

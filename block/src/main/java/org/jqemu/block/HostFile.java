@@ -1,0 +1,211 @@
+package org.jqemu.block;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+
+/**
+ * A host file accessed by position (the "file" protocol layer under every format driver).
+ * Positional reads and writes on a FileChannel are thread-safe, so this class needs no lock;
+ * reads past the end of the file return zeros, as a sparse tail does.
+ */
+public final class HostFile implements AutoCloseable {
+    private static final int ZERO_CHUNK = 1 << 20;
+
+    private final Path path;
+    private final FileChannel channel;
+    private final boolean writable;
+    /** Native descriptor for the calls FileChannel lacks (hole punching, SEEK_DATA); -1 if unavailable. */
+    private final int nativeFd;
+
+    private HostFile(Path path, FileChannel channel, boolean writable) {
+        this.path = path;
+        this.channel = channel;
+        this.writable = writable;
+        this.nativeFd = Posix.open(path, writable);
+    }
+
+    public static HostFile open(Path path, boolean writable) throws BlockException {
+        OpenOption[] options = writable
+                ? new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
+                : new OpenOption[] {StandardOpenOption.READ};
+        try {
+            return new HostFile(path, FileChannel.open(path, options), writable);
+        } catch (IOException e) {
+            throw new BlockException("Could not open '" + path + "': " + describe(e));
+        }
+    }
+
+    /** Creates (or truncates) the file, as qemu-img create does. */
+    public static HostFile create(Path path) throws BlockException {
+        try {
+            return new HostFile(path, FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING), true);
+        } catch (IOException e) {
+            throw new BlockException("Could not create '" + path + "': " + describe(e));
+        }
+    }
+
+    /** errno-like text for an I/O exception, as strerror would print it. */
+    public static String describe(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "No such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "Permission denied";
+        }
+        if (e instanceof FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public boolean writable() {
+        return writable;
+    }
+
+    public long length() throws BlockException {
+        try {
+            return channel.size();
+        } catch (IOException e) {
+            throw error("get the size of", e);
+        }
+    }
+
+    /** Reads exactly len bytes (zeros past the end of the file). */
+    public void read(long position, byte[] buf, int off, int len) throws BlockException {
+        ByteBuffer bb = ByteBuffer.wrap(buf, off, len);
+        try {
+            while (bb.hasRemaining()) {
+                int n = channel.read(bb, position + bb.position() - off);
+                if (n < 0) {
+                    Arrays.fill(buf, bb.position(), off + len, (byte) 0);
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            throw error("read", e);
+        }
+    }
+
+    public byte[] read(long position, int len) throws BlockException {
+        byte[] b = new byte[len];
+        read(position, b, 0, len);
+        return b;
+    }
+
+    public void write(long position, byte[] buf, int off, int len) throws BlockException {
+        ByteBuffer bb = ByteBuffer.wrap(buf, off, len);
+        try {
+            while (bb.hasRemaining()) {
+                channel.write(bb, position + bb.position() - off);
+            }
+        } catch (IOException e) {
+            throw error("write", e);
+        }
+    }
+
+    public void write(long position, byte[] buf) throws BlockException {
+        write(position, buf, 0, buf.length);
+    }
+
+    /** Makes the range read as zeros: a hole where the file system allows, else written zeros. */
+    public void zero(long position, long len) throws BlockException {
+        long end = Math.min(position + len, length());
+        if (position >= end) {
+            return;
+        }
+        if (Posix.punchHole(nativeFd, position, end - position)) {
+            return;
+        }
+        byte[] zeros = new byte[(int) Math.min(ZERO_CHUNK, end - position)];
+        for (long p = position; p < end; p += zeros.length) {
+            write(p, zeros, 0, (int) Math.min(zeros.length, end - p));
+        }
+    }
+
+    /** Deallocates the range if possible; contents then read as zeros. Best effort, like discard. */
+    public void discard(long position, long len) {
+        Posix.punchHole(nativeFd, position, len);
+    }
+
+    /** Reserves disk space for the range (preallocation=falloc); false if not supported. */
+    public boolean allocate(long position, long len) {
+        return Posix.allocate(nativeFd, position, len);
+    }
+
+    public void truncate(long newLength) throws BlockException {
+        try {
+            long old = channel.size();
+            if (newLength < old) {
+                channel.truncate(newLength);
+            } else if (newLength > old) {
+                // Writing the last byte extends the file sparsely.
+                channel.write(ByteBuffer.allocate(1), newLength - 1);
+            }
+        } catch (IOException e) {
+            throw error("resize", e);
+        }
+    }
+
+    public void flush() throws BlockException {
+        try {
+            channel.force(false);
+        } catch (IOException e) {
+            throw error("flush", e);
+        }
+    }
+
+    /** Bytes used on disk (st_blocks * 512); the file length when unknown. */
+    public long allocatedBytes() throws BlockException {
+        long n = Posix.allocatedBytes(nativeFd);
+        return n >= 0 ? n : length();
+    }
+
+    /**
+     * The extent at position: {dataOrHole, end}. Returns true in [0] if position is in data; end is
+     * where that kind of extent ends. Without SEEK_DATA support everything is data.
+     */
+    public long nextChange(long position, boolean inData) {
+        long r = Posix.seek(nativeFd, position, inData ? Posix.SEEK_HOLE : Posix.SEEK_DATA);
+        return r;
+    }
+
+    /** True if position lies in allocated data (or the file system cannot tell). */
+    public boolean isData(long position) {
+        long d = Posix.seek(nativeFd, position, Posix.SEEK_DATA);
+        if (d < 0) {
+            return !Posix.available() ? true : false;
+        }
+        return d == position;
+    }
+
+    public boolean canSeekHoles() {
+        return nativeFd >= 0;
+    }
+
+    @Override
+    public void close() throws BlockException {
+        Posix.close(nativeFd);
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw error("close", e);
+        }
+    }
+
+    private BlockException error(String what, IOException e) {
+        return new BlockException("Could not " + what + " '" + path + "': " + describe(e));
+    }
+}

@@ -1,0 +1,81 @@
+package org.jqemu.block;
+
+import java.nio.file.Path;
+import org.jqemu.block.qcow2.Qcow2Device;
+import org.jqemu.block.raw.RawDevice;
+
+/** Opening images by name: format probing, the driver registry and backing-chain resolution. */
+public final class Images {
+    public static final String[] FORMATS = {"qcow2", "raw"};
+
+    private Images() { }
+
+    public static boolean isKnownFormat(String format) {
+        for (String f : FORMATS) {
+            if (f.equals(format)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Guesses the format from the first bytes of the file, as QEMU's probing does. */
+    public static String probe(Path path) throws BlockException {
+        try (HostFile f = HostFile.open(path, false)) {
+            byte[] head = f.read(0, 8);
+            if (head[0] == 'Q' && head[1] == 'F' && head[2] == 'I' && (head[3] & 0xff) == 0xfb) {
+                return "qcow2";
+            }
+            return "raw";
+        }
+    }
+
+    /**
+     * Opens an image; format null means probe. Errors read "Could not open 'name': reason" as QEMU's.
+     */
+    public static BlockDevice open(String filename, String format, OpenOptions options) throws BlockException {
+        if (format != null && !isKnownFormat(format)) {
+            throw new BlockException("Could not open '" + filename + "': Unknown driver '" + format + "'");
+        }
+        Path path = Path.of(filename);
+        HostFile file;
+        try {
+            String fmt = format != null ? format : probe(path);
+            file = HostFile.open(path, !options.readOnly());
+            format = fmt;
+        } catch (BlockException e) {
+            throw new BlockException("Could not open '" + filename + "': " + e.getMessage());
+        }
+        try {
+            return switch (format) {
+                case "qcow2" -> Qcow2Device.open(file, filename, options,
+                        (name, fmt) -> openBacking(filename, name, fmt, options));
+                default -> new RawDevice(file, filename, options.readOnly());
+            };
+        } catch (BlockException e) {
+            file.close();
+            String msg = e.getMessage();
+            throw new BlockException(msg.startsWith("Could not open '" + filename + "'") ? msg
+                    : "Could not open '" + filename + "': " + msg);
+        }
+    }
+
+    private static BlockDevice openBacking(String imageName, String backingName, String format,
+                                           OpenOptions options) throws BlockException {
+        String resolved = resolveBacking(imageName, backingName);
+        try {
+            return open(resolved, format, new OpenOptions(true, options.unsafe(), false));
+        } catch (BlockException e) {
+            throw new BlockException("Could not open backing file: " + e.getMessage());
+        }
+    }
+
+    /** A relative backing file name is relative to the directory of the image naming it. */
+    public static String resolveBacking(String imageName, String backingName) {
+        if (backingName.startsWith("/") || backingName.contains(":")) {
+            return backingName;
+        }
+        int slash = imageName.lastIndexOf('/');
+        return slash < 0 ? backingName : imageName.substring(0, slash + 1) + backingName;
+    }
+}

@@ -1,0 +1,127 @@
+package org.jqemu.block.img;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+import org.jqemu.block.BlockException;
+import org.jqemu.util.FrontEnd;
+
+/** jqemu-img: qemu-img's command line (syntax, output text and exit codes of QEMU 7.2). */
+public final class Main {
+    static final String PROGRAM = "jqemu-img";
+
+    /** A subcommand: returns the exit status. */
+    @FunctionalInterface
+    interface Command {
+        int run(List<String> args, Env env) throws UsageError, BlockException;
+    }
+
+    private static final String[][] COMMANDS = {
+        {"create", "create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]"},
+        {"info", "info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename"},
+        {"check", "check [--object objectdef] [--image-opts] [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename"},
+        {"convert", "convert [--object objectdef] [--image-opts] [--target-image-opts] [--target-is-zero] [--bitmaps] [-U] [-C] [-c] [-p] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-r rate_limit] [-m num_coroutines] [-W] [--salvage] filename [filename2 [...]] output_filename"},
+        {"map", "map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename"},
+        {"compare", "compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2"},
+        {"resize", "resize [--object objectdef] [--image-opts] [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size"},
+    };
+
+    private Main() { }
+
+    public static void main(String[] args) {
+        System.out.flush();
+        int status = run(Arrays.asList(args), new Env(System.out, System.err));
+        System.out.flush();
+        System.exit(status);
+    }
+
+    static Command command(String name) {
+        return switch (name) {
+            case "create" -> CreateCommand::run;
+            case "info" -> InfoCommand::run;
+            case "check" -> CheckCommand::run;
+            case "convert" -> ConvertCommand::run;
+            case "map" -> MapCommand::run;
+            case "compare" -> CompareCommand::run;
+            case "resize" -> ResizeCommand::run;
+            default -> null;
+        };
+    }
+
+    /** Runs one jqemu-img invocation and returns its exit status; never throws. */
+    public static int run(List<String> args, Env env) {
+        try {
+            if (args.isEmpty()) {
+                throw UsageError.withHint("Not enough arguments");
+            }
+            String first = args.get(0);
+            switch (first) {
+                case "-h", "--help" -> {
+                    env.out.print(help());
+                    return 0;
+                }
+                case "-V", "--version" -> {
+                    env.out.print(FrontEnd.versionText(PROGRAM));
+                    return 0;
+                }
+                default -> { }
+            }
+            if (first.startsWith("-")) {
+                throw UsageError.withHint("unrecognized option '" + first + "'");
+            }
+            Command c = command(first);
+            if (c == null) {
+                throw UsageError.withHint("Command not found: " + first);
+            }
+            List<String> rest = args.subList(1, args.size());
+            if (rest.contains("-h") || rest.contains("--help")) {
+                env.out.print(help());
+                return 0;
+            }
+            return c.run(rest, env);
+        } catch (UsageError e) {
+            env.error(e.getMessage());
+            if (e.hint) {
+                env.err.println("Try '" + PROGRAM + " --help' for more information");
+            }
+            return e.status;
+        } catch (BlockException e) {
+            env.error(e.getMessage());
+            return 1;
+        } catch (RuntimeException e) {
+            env.error("internal error: " + e);
+            return 1;
+        }
+    }
+
+    static String help() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(FrontEnd.versionText(PROGRAM));
+        sb.append("usage: ").append(PROGRAM).append(" [standard options] command [command options]\n");
+        sb.append("QEMU disk image utility\n\n");
+        sb.append("    '-h', '--help'       display this help and exit\n");
+        sb.append("    '-V', '--version'    output version information and exit\n\n");
+        sb.append("Command syntax:\n");
+        for (String[] c : COMMANDS) {
+            sb.append("  ").append(c[1]).append('\n');
+        }
+        sb.append("\nSupported formats: qcow2 raw\n");
+        return sb.toString();
+    }
+
+    /** Output streams and QEMU-style reporting. */
+    public static final class Env {
+        final PrintStream out;
+        final PrintStream err;
+
+        public Env(PrintStream out, PrintStream err) {
+            this.out = out;
+            this.err = err;
+        }
+
+        /** Reports an error; only the first line carries the program prefix, as error_report does. */
+        void error(String message) {
+            FrontEnd.report(err, PROGRAM, message);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package org.jqemu.block.raw;
+
+import org.jqemu.block.BlockDevice;
+import org.jqemu.block.BlockException;
+import org.jqemu.block.BlockStatus;
+import org.jqemu.block.HostFile;
+import org.jqemu.block.Requests;
+
+/**
+ * The raw format: the virtual disk is the host file, byte for byte. Zeroing and discard punch holes
+ * so images stay sparse. No metadata, hence no lock: positional host I/O is thread-safe; the size is
+ * volatile so a resize is seen by every thread.
+ */
+public final class RawDevice implements BlockDevice {
+    private final HostFile file;
+    private final String filename;
+    private final boolean readOnly;
+    private volatile long size;
+
+    public RawDevice(HostFile file, String filename, boolean readOnly) throws BlockException {
+        this.file = file;
+        this.filename = filename;
+        this.readOnly = readOnly;
+        this.size = file.length();
+    }
+
+    /** Creates a raw image of the given size (sparse unless preallocated), writing its first block like QEMU. */
+    public static void create(java.nio.file.Path path, long size, String preallocation) throws BlockException {
+        try (HostFile f = HostFile.create(path)) {
+            f.truncate(size);
+            switch (preallocation) {
+                case "off" -> { }
+                case "falloc" -> {
+                    if (!f.allocate(0, size)) {
+                        fillZeros(f, size);
+                    }
+                }
+                case "full" -> fillZeros(f, size);
+                default -> throw new BlockException("Unsupported preallocation mode '" + preallocation + "'");
+            }
+            // QEMU allocates the first block so the host alignment can be probed later; do the same
+            // so "disk size" and map match.
+            int first = (int) Math.min(size, 4096);
+            if (first > 0 && "off".equals(preallocation)) {
+                f.write(0, new byte[first]);
+            }
+        }
+    }
+
+    private static void fillZeros(HostFile f, long size) throws BlockException {
+        byte[] zeros = new byte[1 << 20];
+        for (long p = 0; p < size; p += zeros.length) {
+            f.write(p, zeros, 0, (int) Math.min(zeros.length, size - p));
+        }
+    }
+
+    @Override public String format() { return "raw"; }
+    @Override public String filename() { return filename; }
+    @Override public long size() { return size; }
+    @Override public boolean readOnly() { return readOnly; }
+    @Override public BlockDevice backing() { return null; }
+
+    @Override
+    public void read(long offset, byte[] buf, int off, int len) throws BlockException {
+        checkRange(offset, len);
+        file.read(offset, buf, off, len);
+    }
+
+    @Override
+    public void write(long offset, byte[] buf, int off, int len) throws BlockException {
+        checkWritable();
+        checkRange(offset, len);
+        file.write(offset, buf, off, len);
+    }
+
+    @Override
+    public void writeZeroes(long offset, long len, boolean mayUnmap) throws BlockException {
+        checkWritable();
+        checkRange(offset, len);
+        file.zero(offset, len);
+    }
+
+    @Override
+    public void discard(long offset, long len) throws BlockException {
+        checkWritable();
+        checkRange(offset, len);
+        file.discard(offset, len);
+    }
+
+    @Override
+    public void flush() throws BlockException {
+        if (!readOnly) {
+            file.flush();
+        }
+    }
+
+    @Override
+    public BlockStatus status(long offset, long len) throws BlockException {
+        long end = Math.min(offset + len, size);
+        if (!file.canSeekHoles()) {
+            return new BlockStatus(end - offset, true, false, true, offset);
+        }
+        boolean data = file.isData(offset);
+        long change = file.nextChange(offset, data);
+        long extentEnd = change < 0 || change > end ? end : change;
+        if (extentEnd <= offset) {
+            extentEnd = end;
+        }
+        return new BlockStatus(extentEnd - offset, true, !data, data, offset);
+    }
+
+    @Override
+    public void resize(long newSize) throws BlockException {
+        checkWritable();
+        file.truncate(newSize);
+        size = newSize;
+    }
+
+    @Override
+    public long allocatedBytes() throws BlockException {
+        return file.allocatedBytes();
+    }
+
+    @Override
+    public void close() throws BlockException {
+        file.close();
+    }
+
+    private void checkWritable() throws BlockException {
+        Requests.checkWritable(readOnly);
+    }
+
+    private void checkRange(long offset, long len) throws BlockException {
+        Requests.checkRange(offset, len, size);
+    }
+}

@@ -1,0 +1,862 @@
+package org.jqemu.system;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import org.jqemu.hw.DeviceCategory;
+import org.jqemu.hw.DeviceConfig;
+import org.jqemu.hw.DeviceRegistry;
+import org.jqemu.hw.DeviceType;
+import org.jqemu.util.FrontEnd.UserError;
+import org.jqemu.util.opts.HelpRequested;
+import org.jqemu.util.opts.Opts;
+import org.jqemu.util.opts.OptsList;
+import org.jqemu.util.opts.OptsList.Type;
+import org.jqemu.util.opts.Sizes;
+
+/**
+ * Collects the options of one command line (the handlers of {@link Options} call in here), then
+ * {@link #build() builds} the checked {@link MachineConfig}. Like QEMU, syntax errors surface while the
+ * options are read, and the rest afterwards, in the order QEMU checks them (machine, memory, CPUs, boot,
+ * accelerator, back ends, drives, network, CPU model, firmware, devices); an error caused by one
+ * option names it.
+ */
+final class CommandLine {
+    static final long MiB = 1L << 20;
+    static final long DEFAULT_RAM = 128 * MiB;
+    /** QEMU rounds RAM up to 8 KiB. */
+    static final long RAM_ALIGN = 8192;
+    static final long MAX_MEMORY_SLOTS = 256;
+
+    // Option lists, as QEMU names them in its messages.
+    static final OptsList MEMORY = OptsList.qemuOpts("memory", "size").param("size", Type.SIZE)
+            .param("slots", Type.NUMBER).param("maxmem", Type.SIZE);
+    static final OptsList SMP = OptsList.keyval("smp-opts", "cpus")
+            .params(Type.NUMBER, "cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads");
+    static final OptsList BOOT = OptsList.keyval("boot-opts", "order").params(Type.STRING, "order", "once", "splash")
+            .params(Type.BOOL, "menu", "strict").params(Type.NUMBER, "splash-time", "reboot-timeout");
+    static final OptsList CHARDEV = OptsList.qemuOpts("chardev", "backend")
+            .params(Type.STRING, "backend", "chardev", "fd", "host", "localaddr", "localport", "logfile", "name", "path",
+                    "port", "tls-authz", "tls-creds")
+            .params(Type.BOOL, "abstract", "append", "clipboard", "delay", "ipv4", "ipv6", "logappend", "mouse", "mux",
+                    "nodelay", "server", "signal", "telnet", "tight", "tn3270", "wait", "websocket")
+            .params(Type.NUMBER, "cols", "debug", "height", "reconnect", "rows", "to", "width").param("size", Type.SIZE);
+    static final OptsList DEVICE = OptsList.qemuOptsAnyKey("device", "driver");
+    static final OptsList ACCEL = OptsList.qemuOptsAnyKey("accel", "accel");
+    static final OptsList DRIVE = OptsList.qemuOptsAnyKey("drive", null);
+    static final OptsList NETDEV = OptsList.qemuOptsAnyKey("netdev", "type");
+    static final OptsList NIC = OptsList.qemuOptsAnyKey("nic", "type");
+    static final OptsList NET = OptsList.qemuOptsAnyKey("net", "type");
+    static final OptsList OBJECT = OptsList.qemuOptsAnyKey("object", "qom-type");
+    static final OptsList MON = OptsList.qemuOpts("mon", "chardev").params(Type.STRING, "chardev", "mode")
+            .param("pretty", Type.BOOL);
+    static final OptsList NAME = OptsList.qemuOpts("name", "guest").params(Type.STRING, "guest", "process")
+            .param("debug-threads", Type.BOOL);
+    static final OptsList RTC = OptsList.qemuOpts("rtc", null).params(Type.STRING, "base", "clock", "driftfix");
+    static final OptsList ICOUNT = OptsList.qemuOpts("icount", "shift").params(Type.STRING, "shift", "rr", "rrfile",
+            "rrsnapshot").params(Type.BOOL, "align", "sleep");
+    static final OptsList TRACE = OptsList.qemuOpts("trace", "enable").params(Type.STRING, "enable", "events", "file");
+    static final OptsList GLOBAL = OptsList.qemuOpts("global", null).params(Type.STRING, "driver", "property", "value");
+    static final OptsList DISPLAY = OptsList.qemuOptsAnyKey("display", "type");
+
+    static final List<String> ACCELERATORS = List.of("tcg");
+    static final List<String> CHARDEV_BACKENDS = List.of("stdio", "null", "socket", "file");
+    static final List<String> NETDEV_TYPES = List.of("user");
+    static final List<String> NETDEV_USER_KEYS = List.of("id", "type", "ipv4", "ipv6", "net", "host", "restrict",
+            "hostname", "dhcpstart", "dns", "dnssearch", "domainname", "ipv6-prefix", "ipv6-prefixlen", "ipv6-host",
+            "ipv6-dns", "tftp", "tftp-server-name", "bootfile", "smb", "smbserver", "hostfwd", "guestfwd");
+    static final List<String> NETDEV_USER_BOOLS = List.of("ipv4", "ipv6", "restrict");
+    static final List<String> DISPLAYS = List.of("none");
+    /** -vga: name and help line. */
+    static final Map<String, String> VGA_TYPES = new LinkedHashMap<>();
+    static {
+        VGA_TYPES.put("none", "no graphic card");
+        VGA_TYPES.put("std", "standard VGA (default)");
+    }
+    /** -d log items and what they show. */
+    static final Map<String, String> LOG_ITEMS = new LinkedHashMap<>();
+    static {
+        LOG_ITEMS.put("in_asm", "show target assembly code for each compiled block");
+        LOG_ITEMS.put("int", "show interrupts/exceptions in short format");
+        LOG_ITEMS.put("exec", "show trace before each executed block");
+        LOG_ITEMS.put("cpu", "show CPU registers before entering a block");
+        LOG_ITEMS.put("mmu", "log MMU-related activities");
+        LOG_ITEMS.put("cpu_reset", "show CPU state before CPU resets");
+        LOG_ITEMS.put("unimp", "log unimplemented functionality");
+        LOG_ITEMS.put("guest_errors", "log when the guest OS does something invalid (eg accessing a\nnon-existent register)");
+        LOG_ITEMS.put("nochain", "do not chain compiled blocks");
+    }
+
+    /** Drive keys the drive layer itself knows; any other key goes to the image format, which refuses it. */
+    private static final Set<String> DRIVE_KEYS = Set.of("file", "if", "index", "bus", "unit", "media", "format",
+            "snapshot", "readonly", "read-only", "cache", "aio", "werror", "rerror", "id", "driver", "node-name",
+            "discard", "detect-zeroes", "serial", "addr", "copy-on-read", "cache.direct", "cache.no-flush",
+            "auto-read-only", "help");
+    /** Drive keys that describe where a drive sits, not what backs it: an empty drive may have them. */
+    private static final Set<String> DRIVE_PLACEMENT_KEYS = Set.of("if", "index", "bus", "unit", "media", "id",
+            "snapshot", "readonly", "read-only", "werror", "rerror", "serial", "addr", "copy-on-read");
+    private static final List<String> DRIVE_INTERFACES = List.of("ide", "scsi", "floppy", "pflash", "mtd", "sd",
+            "virtio", "none", "xen");
+    private static final List<String> IMAGE_FORMATS = List.of("raw", "qcow2");
+    private static final byte[] QCOW_MAGIC = {'Q', 'F', 'I', (byte) 0xfb};
+
+    /** The order of the checks after the options are read. */
+    enum Phase { HELP, MACHINE, ACCEL, CHARDEV, DRIVE, NETDEV, MONITOR, DEVICE }
+
+    private record Deferred(Phase phase, String location, Runnable check) { }
+
+    private record Located<T>(String location, T value) { }
+
+    /** Where warnings go: QEMU prints them as "program: location: warning: ...", or as given when raw. */
+    interface Reporter {
+        void warn(String location, String message);
+
+        void raw(String text);
+    }
+
+    private final Reporter reporter;
+    /** Warnings of the option being handled carry its location. */
+    private final Consumer<String> warnings;
+    private String location;
+    private final DeviceRegistry devices;
+    private final List<Deferred> deferred = new ArrayList<>();
+
+    // What the options said, before checking.
+    private final List<Opts.Entry> machineEntries = new ArrayList<>();
+    private final List<Opts.Entry> memoryEntries = new ArrayList<>();
+    private final List<Opts.Entry> smpEntries = new ArrayList<>();
+    private final List<Opts.Entry> bootEntries = new ArrayList<>();
+    private final List<Located<Opts>> accels = new ArrayList<>();
+    private boolean kvmRequested;
+    private String cpu;
+    private String bios;
+    private final List<String> dataDirs = new ArrayList<>();
+    private String kernel;
+    private String initrd;
+    private String append;
+    private final List<Located<Opts>> driveArgs = new ArrayList<>();
+    private boolean snapshot;
+    private final Map<String, Opts> netdevs = new LinkedHashMap<>();
+    private final List<Opts> nics = new ArrayList<>();
+    private final Map<String, Opts> chardevs = new LinkedHashMap<>();
+    private final List<String> serials = new ArrayList<>();
+    private final List<String> parallels = new ArrayList<>();
+    private final List<MachineConfig.Monitor> monitors = new ArrayList<>();
+    private String gdb;
+    private final List<DeviceConfig> deviceConfigs = new ArrayList<>();
+    private String display = "default";
+    private String vga;
+    private boolean nographic;
+    private boolean fullScreen;
+    private String keyboardLayout;
+    private boolean startPaused;
+    private boolean noReboot;
+    private boolean noShutdown;
+    private String name;
+    private Opts rtc = Opts.of(List.of());
+    private Opts icount;
+    private boolean usb;
+    private final List<String> usbDevices = new ArrayList<>();
+    private boolean defaults = true;
+    private final List<Opts> objects = new ArrayList<>();
+    private final List<Opts> globals = new ArrayList<>();
+    private final List<String> logItems = new ArrayList<>();
+    private String logFile;
+    private final List<Opts> traces = new ArrayList<>();
+    private boolean daemonize;
+    private String pidFile;
+
+    CommandLine(Reporter reporter, DeviceRegistry devices) {
+        this.reporter = reporter;
+        this.warnings = message -> reporter.warn(location, message);
+        this.devices = devices;
+    }
+
+    /** The option now being handled (null while checking things no single option caused). */
+    void at(String optionLocation) { location = optionLocation; }
+
+    private void defer(Phase phase, String location, Runnable check) { deferred.add(new Deferred(phase, location, check)); }
+
+    private static void help(String text) { throw new HelpRequested(text, 0); }
+
+    // ---- Handlers: one per option of the table; "location" is the option as written, for later errors.
+
+    void machine(String arg, String location) {
+        Opts opts = Opts.parseKeyval(arg, "type");
+        machineEntries.addAll(opts.entries());
+        if (opts.helpWanted()) {
+            String type = lastValue(machineEntries, "type");
+            MachineTypes.MachineType t = type == null ? null : MachineTypes.resolve(type);
+            help(t == null ? MachineTypes.help() : MachineTypes.propertiesHelp(t));
+        }
+        if (Opts.isHelp(opts.get("type", ""))) defer(Phase.HELP, location, () -> help(MachineTypes.help()));
+    }
+
+    void cpu(String arg, String location) {
+        cpu = arg;
+        if (Opts.isHelp(arg)) defer(Phase.HELP, location, () -> help(CpuModels.help()));
+    }
+
+    void accel(String arg, String location) {
+        Opts opts = ACCEL.parse(arg, warnings);
+        accels.add(new Located<>(location, opts));
+        if (Opts.isHelp(opts.get("accel", ""))) {
+            defer(Phase.HELP, location, () -> help("Accelerators supported in QEMU binary:\n" + String.join("\n", ACCELERATORS) + "\n"));
+        }
+    }
+
+    void enableKvm() { kvmRequested = true; }
+
+    void smp(String arg) { smpEntries.addAll(SMP.parse(arg, warnings).entries()); }
+
+    void memory(String arg) { memoryEntries.addAll(MEMORY.parse(arg, warnings).entries()); }
+
+    void boot(String arg) { bootEntries.addAll(BOOT.parse(arg, warnings).entries()); }
+
+    void bios(String arg) { bios = arg; }
+
+    void dataDir(String arg) { dataDirs.add(arg); }
+
+    void kernel(String arg) { kernel = arg; }
+
+    void initrd(String arg) { initrd = arg; }
+
+    void append(String arg) { append = arg; }
+
+    void drive(String arg, String location) {
+        Opts opts = DRIVE.parse(arg, warnings);
+        driveArgs.add(new Located<>(location, opts));
+    }
+
+    /** -hda..-hdd, -cdrom, -fda, -fdb and a bare image name: a drive at a fixed index. */
+    void shortDrive(String file, String location, String interfaceType, int index, String media) {
+        List<Opts.Entry> entries = new ArrayList<>(List.of(new Opts.Entry("file", file), new Opts.Entry("index", "" + index)));
+        if (interfaceType != null) entries.add(new Opts.Entry("if", interfaceType));
+        if (media != null) entries.add(new Opts.Entry("media", media));
+        driveArgs.add(new Located<>(location, Opts.of(entries)));
+    }
+
+    void snapshot() { snapshot = true; }
+
+    void netdev(String arg, String location) {
+        Opts opts = NETDEV.parse(arg, warnings);
+        if (Opts.isHelp(opts.get("type", ""))) {
+            defer(Phase.HELP, location, () -> help("Available netdev backend types:\n" + String.join("\n", NETDEV_TYPES) + "\n"));
+            return;
+        }
+        String id = opts.get("id");
+        if (id != null && netdevs.containsKey(id)) throw new UserError("Duplicate ID '" + id + "' for netdev");
+        netdevs.put(id == null ? "\0" + netdevs.size() : id, opts);
+        defer(Phase.NETDEV, location, () -> checkNetdev(opts));
+    }
+
+    void nic(String arg, String location) { nicOrNet(NIC.parse(arg, warnings), location, List.of("user", "none")); }
+
+    void net(String arg, String location) { nicOrNet(NET.parse(arg, warnings), location, List.of("nic", "user", "none")); }
+
+    private void nicOrNet(Opts opts, String location, List<String> types) {
+        String type = opts.get("type", "");
+        if (!types.contains(type)) throw new UserError("Parameter 'type' does not accept value '" + type + "'");
+        nics.add(opts);
+        String model = opts.get("model");
+        if (model != null) defer(Phase.NETDEV, null, () -> checkNicModel(model));
+    }
+
+    void device(String arg, String location) {
+        Opts opts = DEVICE.parse(arg, warnings);
+        Phase phase = Opts.isHelp(opts.get("driver", "")) || opts.hasHelpKey() ? Phase.HELP : Phase.DEVICE;
+        defer(phase, location, () -> deviceConfigs.add(devices.configure(opts, chardevs::containsKey)));
+    }
+
+    void chardev(String arg, String location) {
+        Opts opts = CHARDEV.parse(arg, warnings);
+        String id = opts.get("id");
+        if (id != null && chardevs.containsKey(id)) throw new UserError("Duplicate ID '" + id + "' for chardev");
+        Phase phase = Opts.isHelp(opts.get("backend", "")) ? Phase.HELP : Phase.CHARDEV;
+        defer(phase, location, () -> checkChardev(opts));
+        if (id != null) chardevs.put(id, opts);
+    }
+
+    void serial(String arg, String location) { charSpec(arg, location, serials, "could not connect serial device to character backend '" + arg + "'"); }
+
+    void parallel(String arg, String location) { charSpec(arg, location, parallels, "could not connect parallel device to character backend '" + arg + "'"); }
+
+    void monitor(String arg, String location) { monitorSpec(arg, location, "readline"); }
+
+    void qmp(String arg, String location) { monitorSpec(arg, location, "control"); }
+
+    private void monitorSpec(String arg, String location, String mode) {
+        List<String> unused = new ArrayList<>();
+        charSpec(arg, location, unused, "parse error: " + arg);
+        if (!arg.equals("none")) monitors.add(new MachineConfig.Monitor(arg, mode, false));
+    }
+
+    private void charSpec(String spec, String location, List<String> into, String secondMessage) {
+        try {
+            CharSpecs.check(spec);
+        } catch (UserError e) {
+            throw new LocatedError(location, List.of(e.getMessage(), secondMessage));
+        }
+        into.add(spec);
+    }
+
+    void mon(String arg, String location) {
+        Opts opts = MON.parse(arg, warnings);
+        String chardev = opts.get("chardev", "");
+        String mode = opts.get("mode", "readline");
+        defer(Phase.MONITOR, location, () -> {
+            if (!chardevs.containsKey(chardev)) throw new UserError("chardev \"" + chardev + "\" not found");
+            if (!mode.equals("readline") && !mode.equals("control")) throw new UserError("unknown monitor mode '" + mode + "'");
+        });
+        monitors.add(new MachineConfig.Monitor(chardev, mode, opts.bool("pretty", false)));
+    }
+
+    void gdb(String arg) {
+        CharSpecs.check(arg);
+        gdb = arg;
+    }
+
+    void gdbDefault() { gdb = "tcp::1234"; }
+
+    void nographic() { nographic = true; }
+
+    void display(String arg, String location) {
+        Opts opts = DISPLAY.parse(arg, warnings);
+        String type = opts.get("type", "");
+        if (Opts.isHelp(type)) {
+            defer(Phase.HELP, location, () -> help("Available display backend types:\n" + String.join("\n", DISPLAYS) + "\n"));
+            return;
+        }
+        if (!DISPLAYS.contains(type)) throw new UserError("Parameter 'type' does not accept value '" + type + "'");
+        display = type;
+    }
+
+    void vga(String arg, String location) {
+        if (Opts.isHelp(arg)) {
+            StringBuilder text = new StringBuilder();
+            VGA_TYPES.forEach((type, what) -> text.append(String.format("%-20s %s\n", type, what)));
+            defer(Phase.HELP, location, () -> help(text.toString()));
+        }
+        vga = arg;
+    }
+
+    void fullScreen() { fullScreen = true; }
+
+    void keyboard(String arg) { keyboardLayout = arg; }
+
+    void noReboot() { noReboot = true; }
+
+    void noShutdown() { noShutdown = true; }
+
+    void startPaused() { startPaused = true; }
+
+    void noDefaults() { defaults = false; }
+
+    void log(String arg) {
+        String list = logItemsHelp();
+        for (String item : arg.split(",", -1)) {
+            if (Opts.isHelp(item)) throw new HelpRequested(list, 0);
+            if (!LOG_ITEMS.containsKey(item)) throw new HelpRequested(list, 1);
+            logItems.add(item);
+        }
+    }
+
+    static String logItemsHelp() {
+        StringBuilder out = new StringBuilder("Log items (comma separated):\n");
+        LOG_ITEMS.forEach((item, what) -> out.append(String.format("%-15s %s\n", item, what)));
+        return out.toString();
+    }
+
+    void logFile(String arg) { logFile = arg; }
+
+    void name(String arg) { name = NAME.parse(arg, warnings).get("guest"); }
+
+    void rtc(String arg) {
+        List<Opts.Entry> merged = new ArrayList<>(rtc.entries());
+        merged.addAll(RTC.parse(arg, warnings).entries());
+        rtc = Opts.of(merged);
+    }
+
+    void icount(String arg) {
+        Opts opts = ICOUNT.parse(arg, warnings);
+        String shift = opts.get("shift", "auto");
+        if (!shift.equals("auto")) {
+            Long value = OptsList.parseInteger(shift);
+            if (value == null || value < 0 || value > 10) throw new UserError("icount: Invalid shift value");
+        }
+        icount = opts;
+    }
+
+    void usb() { usb = true; }
+
+    void usbDevice(String arg, String location) {
+        // No USB device models exist yet.
+        defer(Phase.DEVICE, location, () -> { throw new UserError("could not add USB device '" + arg + "'"); });
+        usbDevices.add(arg);
+    }
+
+    void object(String arg, String location) {
+        Opts opts = OBJECT.parse(arg, warnings);
+        String type = opts.get("qom-type", "");
+        if (Opts.isHelp(type)) {
+            defer(Phase.HELP, location, () -> help("List of user creatable objects:\n"));
+            return;
+        }
+        // No user-creatable object types exist yet.
+        throw new UserError("Parameter 'qom-type' does not accept value '" + type + "'");
+    }
+
+    void global(String arg) {
+        int dot = arg.indexOf('.');
+        int eq = arg.indexOf('=');
+        if (dot > 0 && eq > dot + 1 && arg.indexOf(',') < 0) {
+            globals.add(Opts.of(List.of(new Opts.Entry("driver", arg.substring(0, dot)),
+                    new Opts.Entry("property", arg.substring(dot + 1, eq)), new Opts.Entry("value", arg.substring(eq + 1)))));
+            return;
+        }
+        globals.add(GLOBAL.parse(arg, warnings));
+    }
+
+    void trace(String arg) { traces.add(TRACE.parse(arg, warnings)); }
+
+    void daemonize() { daemonize = true; }
+
+    void pidFile(String arg) { pidFile = arg; }
+
+    // ---- Checks after reading the options.
+
+    /** Runs the deferred checks in QEMU's order and returns the configuration. */
+    MachineConfig build() {
+        MachineConfig.Firmware[] firmware = new MachineConfig.Firmware[1];
+        MachineTypes.MachineType[] machineType = new MachineTypes.MachineType[1];
+        Map<String, String> machineProps = new LinkedHashMap<>();
+        MachineConfig.Memory[] memory = new MachineConfig.Memory[1];
+        MachineConfig.Smp[] smp = new MachineConfig.Smp[1];
+        MachineConfig.Boot[] boot = new MachineConfig.Boot[1];
+        MachineConfig.Accelerator[] accelerator = new MachineConfig.Accelerator[1];
+        MachineConfig.Cpu[] cpuConfig = new MachineConfig.Cpu[1];
+        List<MachineConfig.Drive> drives = new ArrayList<>();
+        defer(Phase.MACHINE, null, () -> {
+            machineType[0] = checkMachine(machineProps);
+            memory[0] = checkMemory();
+            smp[0] = checkSmp(machineType[0]);
+            boot[0] = checkBoot();
+        });
+        defer(Phase.ACCEL, null, () -> accelerator[0] = checkAccelerator(machineProps.get("accel")));
+        for (Located<Opts> d : driveArgs) defer(Phase.DRIVE, d.location(), () -> addDrive(d.value(), drives));
+        defer(Phase.DRIVE, null, () -> {
+            cpuConfig[0] = checkCpu();
+            firmware[0] = checkFirmware();
+            if (vga != null && !VGA_TYPES.containsKey(vga) && !Opts.isHelp(vga)) throw new UserError("unknown vga type: " + vga);
+            checkRtc();
+        });
+        List<Deferred> ordered = new ArrayList<>(deferred);
+        ordered.sort(Comparator.comparing(Deferred::phase));
+        for (Deferred d : ordered) {
+            location = d.location();
+            if (d.location() == null) {
+                d.check().run();
+                continue;
+            }
+            try {
+                d.check().run();
+            } catch (UserError e) {
+                throw new LocatedError(d.location(), List.of(e.getMessage()));
+            }
+        }
+        // No graphical display exists yet: the default is no display.
+        String displayType = display.equals("default") ? "none" : display;
+        return new MachineConfig(machineType[0], Map.copyOf(machineProps), accelerator[0], cpuConfig[0], smp[0],
+                memory[0], boot[0], firmware[0], List.copyOf(drives), snapshot, List.copyOf(netdevs.values()),
+                List.copyOf(nics), List.copyOf(chardevs.values()), List.copyOf(serials), List.copyOf(parallels),
+                List.copyOf(monitors), gdb, List.copyOf(deviceConfigs),
+                new MachineConfig.Display(displayType, vga == null ? "std" : vga, nographic, fullScreen, keyboardLayout),
+                new MachineConfig.Run(startPaused, noReboot, noShutdown, name, rtc, icount, usb, List.copyOf(usbDevices),
+                        defaults, List.copyOf(objects), List.copyOf(globals)),
+                new MachineConfig.Debug(List.copyOf(logItems), logFile, List.copyOf(traces)),
+                new MachineConfig.Host(daemonize, pidFile));
+    }
+
+    private static String lastValue(List<Opts.Entry> entries, String key) { return Opts.of(entries).get(key); }
+
+    private MachineTypes.MachineType checkMachine(Map<String, String> props) {
+        Opts opts = Opts.of(machineEntries);
+        String typeName = opts.get("type");
+        MachineTypes.MachineType type = typeName == null ? MachineTypes.defaultType() : MachineTypes.resolve(typeName);
+        if (type == null) throw new UserError("unsupported machine type\nUse -machine help to list supported machines");
+        if (kernel != null) props.put("kernel", kernel);
+        if (initrd != null) props.put("initrd", initrd);
+        if (append != null) props.put("append", append);
+        if (usb) props.put("usb", "on");
+        for (String key : opts.keys()) {
+            if (key.equals("type")) continue;
+            String value = opts.get(key);
+            MachineTypes.checkProperty(type, key, value);
+            props.put(key, value);
+        }
+        return type;
+    }
+
+    private MachineConfig.Memory checkMemory() {
+        Opts opts = Opts.of(memoryEntries);
+        long ram = DEFAULT_RAM;
+        String size = opts.get("size");
+        if (size != null) {
+            // A size without a suffix counts MiB (QEMU's legacy rule for -m).
+            String withUnit = !size.isEmpty() && Character.isDigit(size.charAt(size.length() - 1)) ? size + "M" : size;
+            long bytes;
+            try {
+                bytes = Sizes.parseBytes(withUnit);
+            } catch (Sizes.BadSize bad) {
+                throw new UserError("Parameter 'memory.size' expects size");
+            }
+            long aligned = (bytes + RAM_ALIGN - 1) & -RAM_ALIGN;
+            if (aligned != 0) ram = aligned;
+        }
+        long slots = opts.has("slots") ? parseNumberChecked(opts.get("slots")) : 0;
+        long maxMem = 0;
+        if (opts.has("maxmem")) {
+            maxMem = parseSizeChecked(opts.get("maxmem"));
+            if (Long.compareUnsigned(maxMem, ram) < 0) {
+                throw new UserError(String.format("invalid value of maxmem: maximum memory size (0x%x) must be at least "
+                        + "the initial memory size (0x%x)", maxMem, ram));
+            }
+            if (Long.compareUnsigned(slots, MAX_MEMORY_SLOTS) > 0) {
+                throw new UserError("unsupported amount of memory slots: " + Long.toUnsignedString(slots));
+            }
+        } else if (opts.has("slots")) {
+            throw new UserError("slots specified but no max-size");
+        }
+        return new MachineConfig.Memory(ram, maxMem, slots);
+    }
+
+    private static long parseNumberChecked(String text) {
+        try {
+            return Sizes.parseNumber(text);
+        } catch (Sizes.BadSize bad) {
+            throw new IllegalStateException("checked when parsed", bad);
+        }
+    }
+
+    private static long parseSizeChecked(String text) {
+        try {
+            return Sizes.parseBytes(text);
+        } catch (Sizes.BadSize bad) {
+            throw new IllegalStateException("checked when parsed", bad);
+        }
+    }
+
+    /** CPU topology, following QEMU 7.2's documented rules: missing values are derived preferring cores. */
+    private MachineConfig.Smp checkSmp(MachineTypes.MachineType machine) {
+        Opts opts = Opts.of(smpEntries);
+        SMP.checkKeyval(opts, "smp");
+        long[] v = new long[7];
+        String[] keys = {"cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads"};
+        boolean zero = false;
+        for (int i = 0; i < keys.length; i++) {
+            v[i] = opts.has(keys[i]) ? OptsList.parseInteger(opts.get(keys[i])) : 0;
+            zero |= opts.has(keys[i]) && v[i] == 0;
+        }
+        if (zero) {
+            warnings.accept("warning: Deprecated CPU topology (considered invalid): "
+                    + "CPU topology parameters must be greater than zero");
+        }
+        long cpus = v[0], maxCpus = v[1], sockets = v[2], dies = v[3], clusters = v[4], cores = v[5], threads = v[6];
+        if (clusters > 1) throw new UserError("clusters not supported by this machine's CPU topology");
+        if (dies == 0) dies = 1;
+        if (cpus == 0 && maxCpus == 0) {
+            sockets = sockets == 0 ? 1 : sockets;
+            cores = cores == 0 ? 1 : cores;
+            threads = threads == 0 ? 1 : threads;
+        } else {
+            maxCpus = maxCpus == 0 ? cpus : maxCpus;
+            threads = threads == 0 ? 1 : threads;
+            if (cores == 0) {
+                sockets = sockets == 0 ? 1 : sockets;
+                cores = maxCpus / (sockets * dies * threads);
+            } else if (sockets == 0) {
+                sockets = maxCpus / (dies * cores * threads);
+            }
+        }
+        long product = sockets * dies * cores * threads;
+        maxCpus = maxCpus == 0 ? product : maxCpus;
+        cpus = cpus == 0 ? maxCpus : cpus;
+        if (product != maxCpus) {
+            throw new UserError(String.format("Invalid CPU topology: product of the hierarchy must match maxcpus: "
+                    + "sockets (%d) * dies (%d) * cores (%d) * threads (%d) != maxcpus (%d)", sockets, dies, cores, threads, maxCpus));
+        }
+        if (maxCpus < cpus) {
+            throw new UserError(String.format("Invalid CPU topology: maxcpus must be equal to or greater than smp: "
+                    + "sockets (%d) * dies (%d) * cores (%d) * threads (%d) == maxcpus (%d) < smp_cpus (%d)",
+                    sockets, dies, cores, threads, maxCpus, cpus));
+        }
+        if (cpus > machine.maxCpus() || cpus < 0) {
+            throw new UserError(String.format("Invalid SMP CPUs %d. The max CPUs supported by machine '%s' is %d",
+                    (int) cpus, machine.name(), machine.maxCpus()));
+        }
+        if (maxCpus > machine.maxCpus() || maxCpus < 0) {
+            throw new UserError(String.format("Invalid SMP CPUs %d. The max CPUs supported by machine '%s' is %d",
+                    (int) maxCpus, machine.name(), machine.maxCpus()));
+        }
+        return new MachineConfig.Smp((int) cpus, (int) maxCpus, (int) sockets, (int) dies, (int) cores, (int) threads);
+    }
+
+    private MachineConfig.Boot checkBoot() {
+        Opts opts = Opts.of(bootEntries);
+        BOOT.checkKeyval(opts, "boot");
+        String order = opts.get("order", "cad");
+        checkBootDevices(order);
+        String once = opts.get("once");
+        if (once != null) checkBootDevices(once);
+        for (String devices : once == null ? List.of(order) : List.of(order, once)) {
+            for (char c : devices.toCharArray()) {
+                if ("abcdn".indexOf(c) < 0) throw new UserError("Invalid boot device for PC: '" + c + "'");
+            }
+        }
+        return new MachineConfig.Boot(order, once, opts.bool("menu", false), opts.bool("strict", false),
+                opts.get("splash"), longOr(opts.get("splash-time"), -1), longOr(opts.get("reboot-timeout"), -1));
+    }
+
+    private static long longOr(String text, long fallback) { return text == null ? fallback : OptsList.parseInteger(text); }
+
+    /** Boot letters: 'a' to 'p', each at most once. */
+    private static void checkBootDevices(String devices) {
+        Set<Character> seen = new HashSet<>();
+        for (char c : devices.toCharArray()) {
+            if (c < 'a' || c > 'p') throw new UserError("Invalid boot device '" + c + "'");
+            if (!seen.add(c)) throw new UserError("Boot device '" + c + "' was given twice");
+        }
+    }
+
+    private MachineConfig.Accelerator checkAccelerator(String machineAccel) {
+        if (machineAccel != null && !accels.isEmpty()) {
+            throw new UserError("The -accel and \"-machine accel=\" options are incompatible");
+        }
+        if (kvmRequested) throw new UserError("invalid accelerator kvm");
+        if (machineAccel != null) {
+            String first = machineAccel.split(":", -1)[0];
+            for (String name : machineAccel.split(":", -1)) {
+                if (!ACCELERATORS.contains(name)) throw new UserError("invalid accelerator " + name);
+            }
+            return new MachineConfig.Accelerator(first, "single", null, false);
+        }
+        if (accels.isEmpty()) return new MachineConfig.Accelerator("tcg", "single", null, false);
+        MachineConfig.Accelerator chosen = null;
+        for (Located<Opts> a : accels) {
+            try {
+                MachineConfig.Accelerator one = checkTcg(a.value());
+                if (chosen == null) chosen = one;
+            } catch (UserError e) {
+                throw new LocatedError(a.location(), List.of(e.getMessage()));
+            }
+        }
+        return chosen;
+    }
+
+    private static MachineConfig.Accelerator checkTcg(Opts opts) {
+        String name = opts.get("accel", "");
+        if (!ACCELERATORS.contains(name)) throw new UserError("invalid accelerator " + name);
+        String thread = "single";
+        Long tbSize = null;
+        boolean splitWx = false;
+        for (String key : opts.keys()) {
+            String value = opts.get(key);
+            switch (key) {
+                case "accel" -> { }
+                case "thread" -> {
+                    if (!value.equals("single") && !value.equals("multi")) throw new UserError("Invalid 'thread' setting " + value);
+                    thread = value;
+                }
+                case "tb-size" -> {
+                    try {
+                        tbSize = Sizes.parseNumber(value);
+                    } catch (Sizes.BadSize bad) {
+                        throw new UserError("Parameter 'tb-size' expects uint64");
+                    }
+                }
+                case "split-wx" -> {
+                    Boolean b = OptsList.parseBool(value);
+                    if (b == null) throw new UserError("Parameter 'split-wx' expects 'on' or 'off'");
+                    splitWx = b;
+                }
+                default -> throw new UserError("Property 'tcg-accel." + key + "' not found");
+            }
+        }
+        return new MachineConfig.Accelerator(name, thread, tbSize, splitWx);
+    }
+
+    private void checkChardev(Opts opts) {
+        String backend = opts.get("backend");
+        if (backend != null && Opts.isHelp(backend)) {
+            StringBuilder text = new StringBuilder("Available chardev backend types: \n");
+            for (String b : CHARDEV_BACKENDS) text.append("  ").append(b).append('\n');
+            help(text.toString());
+        }
+        if (backend != null && !CHARDEV_BACKENDS.contains(backend)) {
+            throw new UserError("'" + backend + "' is not a valid char driver name");
+        }
+        String id = opts.get("id");
+        if (id == null) throw new UserError("chardev: no id specified");
+        if (backend == null) throw new UserError("chardev: \"" + id + "\" missing backend");
+        if (backend.equals("file")) {
+            String path = opts.get("path");
+            if (path == null) throw new UserError("chardev: file: no filename given");
+            CharSpecs.checkWritable(path);
+        }
+    }
+
+    private void addDrive(Opts opts, List<MachineConfig.Drive> drives) {
+        for (String key : List.of("read-only", "readonly", "snapshot", "copy-on-read")) {
+            String value = opts.get(key);
+            if (value != null && OptsList.parseBool(value) == null) {
+                throw new UserError("Parameter '" + (key.equals("readonly") ? "read-only" : key) + "' expects 'on' or 'off'");
+            }
+        }
+        String iface = opts.get("if", "ide");
+        if (!DRIVE_INTERFACES.contains(iface)) throw new UserError("unsupported bus type '" + iface + "'");
+        String media = opts.get("media", "disk");
+        if (!media.equals("disk") && !media.equals("cdrom")) throw new UserError("'" + media + "' invalid media");
+        String format = opts.get("format");
+        if (format != null && !IMAGE_FORMATS.contains(format)) throw new UserError("Unknown driver '" + format + "'");
+        String file = opts.get("file");
+        if (file == null) {
+            if (format != null) throw new UserError("A block device must be specified for \"file\"");
+            for (String key : opts.keys()) {
+                if (!DRIVE_PLACEMENT_KEYS.contains(key)) throw new UserError("Must specify either driver or file");
+            }
+        } else {
+            String probed = probeFormat(file);
+            if (format == null) {
+                format = probed;
+                if (format.equals("raw")) {
+                    reporter.raw("WARNING: Image format was not specified for '" + file + "' and probing guessed raw.\n"
+                            + "         Automatically detecting the format is dangerous for raw images, write operations "
+                            + "on block 0 will be restricted.\n"
+                            + "         Specify the 'raw' format explicitly to remove the restrictions.");
+                }
+            }
+            for (String key : opts.keys()) {
+                if (!DRIVE_KEYS.contains(key)) {
+                    throw new UserError("Block format '" + format + "' does not support the option '" + key + "'");
+                }
+            }
+        }
+        Integer index = null;
+        if (opts.has("index")) {
+            Long i = OptsList.parseInteger(opts.get("index"));
+            if (i == null || i < 0) throw new UserError("Parameter 'index' expects a number");
+            index = (int) (long) i;
+            checkDrivePlace(iface, index, drives);
+        }
+        boolean readOnly = opts.bool("read-only", opts.bool("readonly", media.equals("cdrom")));
+        drives.add(new MachineConfig.Drive(file, format, iface, index, media, readOnly,
+                opts.bool("snapshot", snapshot), opts.get("id"), Map.of()));
+    }
+
+    /** IDE: two buses of two units; floppy: one bus of two. */
+    private static void checkDrivePlace(String iface, int index, List<MachineConfig.Drive> drives) {
+        int unitsPerBus = iface.equals("ide") || iface.equals("floppy") ? 2 : 1;
+        int buses = iface.equals("ide") ? 2 : iface.equals("floppy") ? 1 : Integer.MAX_VALUE;
+        int bus = index / unitsPerBus;
+        int unit = index % unitsPerBus;
+        if (bus >= buses) {
+            throw new UserError("machine type does not support if=" + iface + ",bus=" + bus + ",unit=" + unit);
+        }
+        for (MachineConfig.Drive d : drives) {
+            if (d.interfaceType().equals(iface) && d.index() != null && d.index() == index) {
+                throw new UserError("drive with bus=" + bus + ", unit=" + unit + " (index=" + index + ") exists");
+            }
+        }
+    }
+
+    /** Opens the image like QEMU would and tells its format: qcow2 by its magic, raw otherwise. */
+    private static String probeFormat(String file) {
+        Path path = Path.of(file);
+        try (InputStream in = Files.newInputStream(path)) {
+            byte[] magic = in.readNBytes(4);
+            return java.util.Arrays.equals(magic, QCOW_MAGIC) ? "qcow2" : "raw";
+        } catch (NoSuchFileException e) {
+            throw new UserError("Could not open '" + file + "': No such file or directory");
+        } catch (AccessDeniedException e) {
+            throw new UserError("Could not open '" + file + "': Permission denied");
+        } catch (IOException e) {
+            if (Files.isDirectory(path)) return "raw";
+            throw new UserError("Could not open '" + file + "': " + e.getMessage());
+        }
+    }
+
+    private static void checkNetdev(Opts opts) {
+        if (!opts.has("id")) throw new UserError("Parameter 'id' is missing");
+        String type = opts.get("type");
+        if (type == null) throw new UserError("Parameter 'type' is missing");
+        if (!NETDEV_TYPES.contains(type)) throw new UserError("Parameter 'type' does not accept value '" + type + "'");
+        for (Opts.Entry e : opts.entries()) {
+            if (!NETDEV_USER_KEYS.contains(e.key())) throw new UserError("Invalid parameter '" + e.key() + "'");
+            if (NETDEV_USER_BOOLS.contains(e.key()) && OptsList.parseBool(e.value()) == null) {
+                throw new UserError("Parameter '" + e.key() + "' expects 'on' or 'off'");
+            }
+        }
+    }
+
+    private void checkNicModel(String model) {
+        DeviceType type = devices.find(model);
+        if (type == null || type.category() != DeviceCategory.NETWORK) throw new UserError("Unsupported NIC model: " + model);
+    }
+
+    private MachineConfig.Cpu checkCpu() {
+        if (cpu == null) return new MachineConfig.Cpu("qemu32", List.of());
+        String[] parts = cpu.split(",", -1);
+        CpuModels.check(parts[0]);
+        return new MachineConfig.Cpu(parts[0], List.of(parts).subList(1, parts.length));
+    }
+
+    private MachineConfig.Firmware checkFirmware() {
+        if (append != null && kernel == null) throw new UserError("-append only allowed with -kernel option");
+        if (initrd != null && kernel == null) throw new UserError("-initrd only allowed with -kernel option");
+        if (bios != null && findDataFile(bios) == null) throw new UserError("could not load PC BIOS '" + bios + "'");
+        if (kernel != null && !Files.isReadable(Path.of(kernel))) {
+            throw new UserError("could not open kernel file '" + kernel + "': No such file or directory");
+        }
+        if (initrd != null && !Files.isReadable(Path.of(initrd))) {
+            throw new UserError("could not load initial ram disk '" + initrd + "'");
+        }
+        return new MachineConfig.Firmware(bios, List.copyOf(dataDirs), kernel, initrd, append);
+    }
+
+    /** A firmware file: a path as given when it names a folder, else searched in the -L folders. */
+    private Path findDataFile(String name) {
+        if (name.contains("/")) return Files.isReadable(Path.of(name)) ? Path.of(name) : null;
+        for (String dir : dataDirs) {
+            Path p = Path.of(dir, name);
+            if (Files.isReadable(p)) return p;
+        }
+        Path here = Path.of(name);
+        return Files.isReadable(here) ? here : null;
+    }
+
+    private void checkRtc() {
+        String base = rtc.get("base");
+        if (base != null && !base.equals("utc") && !base.equals("localtime")
+                && !base.matches("\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}:\\d{2})?")) {
+            throw new UserError("invalid datetime format\nvalid formats: '2006-06-17T16:01:21' or '2006-06-17'");
+        }
+        String clock = rtc.get("clock");
+        if (clock != null && !List.of("host", "rt", "vm").contains(clock)) throw new UserError("invalid option value '" + clock + "'");
+        String driftfix = rtc.get("driftfix");
+        if (driftfix != null && !List.of("none", "slew").contains(driftfix)) {
+            throw new UserError("invalid option value '" + driftfix + "'");
+        }
+    }
+}

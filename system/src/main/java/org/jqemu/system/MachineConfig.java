@@ -1,0 +1,75 @@
+package org.jqemu.system;
+
+import java.util.List;
+import java.util.Map;
+
+import org.jqemu.hw.DeviceConfig;
+import org.jqemu.util.opts.Opts;
+
+/**
+ * Everything the command line asked for, checked and typed: what the machine will be built from.
+ * Produced by {@link CommandLine#build()}.
+ */
+public record MachineConfig(
+        MachineTypes.MachineType machine,
+        Map<String, String> machineProperties,
+        Accelerator accelerator,
+        Cpu cpu,
+        Smp smp,
+        Memory memory,
+        Boot boot,
+        Firmware firmware,
+        List<Drive> drives,
+        boolean snapshot,
+        List<Opts> netdevs,
+        List<Opts> nics,
+        List<Opts> chardevs,
+        List<String> serials,
+        List<String> parallels,
+        List<Monitor> monitors,
+        String gdb,
+        List<DeviceConfig> devices,
+        Display display,
+        Run run,
+        Debug debug,
+        Host host) {
+
+    /** The accelerator chosen (only TCG exists) and its properties. */
+    public record Accelerator(String name, String thread, Long tbSizeMiB, boolean splitWx) { }
+
+    /** A CPU model name from {@link CpuModels} and the "+feature,-feature,feature=value" list after it. */
+    public record Cpu(String model, List<String> features) { }
+
+    /** CPU topology: sockets * dies * cores * threads == maxCpus >= cpus. */
+    public record Smp(int cpus, int maxCpus, int sockets, int dies, int cores, int threads) { }
+
+    /** RAM in bytes (a multiple of 8 KiB); maxMem 0 when no hotplug is configured. */
+    public record Memory(long ramBytes, long maxMemBytes, long slots) { }
+
+    /** Boot device letters (a, b floppy; c disk; d CD-ROM; n network) and the firmware menu. */
+    public record Boot(String order, String once, boolean menu, boolean strict, String splash,
+            long splashTimeMs, long rebootTimeoutMs) { }
+
+    /** -bios, -L, and direct Linux boot (-kernel, -initrd, -append). Null when not given. */
+    public record Firmware(String bios, List<String> dataDirs, String kernel, String initrd, String append) { }
+
+    /** A -drive (or -hda..-hdd, -cdrom, -fda, -fdb, a bare image name). */
+    public record Drive(String file, String format, String interfaceType, Integer index, String media,
+            boolean readOnly, boolean snapshot, String id, Map<String, String> options) { }
+
+    /** A monitor: on which character device and in which mode (readline or control, i.e. QMP). */
+    public record Monitor(String chardev, String mode, boolean pretty) { }
+
+    /** Display back end (only "none" exists), VGA card, and the -nographic switch. */
+    public record Display(String type, String vga, boolean nographic, boolean fullScreen, String keyboardLayout) { }
+
+    /** Run control: -S, -no-reboot, -no-shutdown, -snapshot-independent switches, -rtc, -icount, -name, -usb. */
+    public record Run(boolean startPaused, boolean noReboot, boolean noShutdown, String name, Opts rtc,
+            Opts icount, boolean usb, List<String> usbDevices, boolean defaults, List<Opts> objects, List<Opts> globals) { }
+
+    /** -d, -D and -trace. */
+    public record Debug(List<String> logItems, String logFile, List<Opts> traces) { }
+
+    /** Host process: -daemonize, -pidfile. */
+    public record Host(boolean daemonize, String pidFile) { }
+}

@@ -601,7 +601,7 @@ abstract class Interpreter extends SystemUnit {
             }
             case 2 -> { // RCL
                 int n = size == 4 ? count : count % (bits + 1);
-                long wide = ((long) v) | ((cf() ? 1L : 0L) << bits);
+                long wide = (v & MASK32) | ((cf() ? 1L : 0L) << bits);
                 long r = n == 0 ? wide : ((wide << n) | (wide >>> (bits + 1 - n))) & ((1L << (bits + 1)) - 1);
                 int res = (int) r & mask;
                 int c = (int) (r >>> bits) & 1;
@@ -611,11 +611,13 @@ abstract class Interpreter extends SystemUnit {
             case 3 -> { // RCR
                 int n = size == 4 ? count : count % (bits + 1);
                 int oldCf = cf() ? 1 : 0;
-                int of = (((v & sign) != 0 ? 1 : 0) ^ oldCf) != 0 ? OF : 0;
-                long wide = ((long) v) | ((long) oldCf << bits);
+                long wide = (v & MASK32) | ((long) oldCf << bits);
                 long r = n == 0 ? wide : ((wide >>> n) | (wide << (bits + 1 - n))) & ((1L << (bits + 1)) - 1);
                 int res = (int) r & mask;
                 int c = (int) (r >>> bits) & 1;
+                // OF = MSB XOR next bit of the result: the SDM's rule for a count of 1, and what each
+                // single-bit step leaves for larger counts
+                int of = ((res ^ (res << 1)) & sign) != 0 ? OF : 0;
                 setArithFlags(CF | OF, c | of);
                 return res;
             }
@@ -630,7 +632,8 @@ abstract class Interpreter extends SystemUnit {
             case 5 -> { // SHR
                 int res = (int) ((v & MASK32) >>> count) & mask;
                 int c = (int) ((v & MASK32) >>> (count - 1)) & 1;
-                setLazyResult(size, res, c | ((v & sign) != 0 ? OF : 0));
+                // OF is the original sign for a count of 1; for larger counts the last step shifts a 0 sign out
+                setLazyResult(size, res, c | (count == 1 && (v & sign) != 0 ? OF : 0));
                 return res;
             }
             default -> { // SAR
@@ -670,13 +673,16 @@ abstract class Interpreter extends SystemUnit {
                 c = (dst >>> (count - 1)) & 1;
             }
         } else {
-            // dst:src:dst, as Intel CPUs behave for counts above 16 (the SDM leaves the result undefined)
+            // Counts above 16 are undefined in the SDM; Intel CPUs shift through a 48-bit pattern:
+            // dst:src:src for SHLD, src:src:dst for SHRD (checked against the host CPU).
             long d = dst & 0xffff;
-            long pattern = (d << 32) | ((src & 0xffffL) << 16) | d;
+            long sv = src & 0xffff;
             if (left) {
+                long pattern = (d << 32) | (sv << 16) | sv;
                 res = (int) ((pattern << count) >>> 32) & 0xffff;
                 c = (int) (pattern >>> (48 - count)) & 1;
             } else {
+                long pattern = (sv << 32) | (sv << 16) | d;
                 res = (int) (pattern >>> count) & 0xffff;
                 c = (int) (pattern >>> (count - 1)) & 1;
             }
@@ -912,9 +918,8 @@ abstract class Interpreter extends SystemUnit {
         int ax = reg16(EAX);
         boolean adjust = (ax & 0xf) > 9 || af();
         if (adjust) {
-            int al = (ax - 6) & 0xff;
-            int ah = ((ax >> 8) - 1) & 0xff;
-            ax = (ah << 8) | al;
+            ax = (ax - 6) & 0xffff; // the SDM: AX := AX - 6; AH := AH - 1
+            ax = (ax - 0x100) & 0xffff;
         }
         setReg16(EAX, ax & 0xff0f);
         setLazyResult(1, ax & 0x0f, adjust ? CF | AF : 0);
@@ -968,11 +973,13 @@ abstract class Interpreter extends SystemUnit {
         requireRegZero();
         int size = osz();
         int v = peek(size, 0);
+        // The SDM: ESP is incremented before the destination is written (and before an ESP-based
+        // address is computed); a fault restores ESP (the run loop does).
+        addSp(size);
         if (eaEspBase) {
-            eaOff += size; // the SDM: ESP as a base register is taken after the increment
+            eaOff += size;
         }
         writeE(size, v);
-        addSp(size);
     }
 
     private void pusha() {

@@ -25,9 +25,15 @@ abstract class SystemUnit extends Mmu {
     static final long CR4_WRITABLE = CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE | CR4_OSFXSR;
 
     final IoPorts io;
+    static final int USER_GDT_ENTRIES = 32;
+    /** Linux i386's flat user segments: __USER_CS (entry 14) and __USER_DS (entry 15). */
+    static final int USER_CS = 0x73, USER_DS = 0x7b;
+    final long[] userGdt = new long[USER_GDT_ENTRIES];
     IrqLine ferr = IrqLine.NONE;
     boolean interruptShadow;
     boolean halted;
+    /** The vector of the first event delivered through the IVT/IDT since reset (tests; -1 if none). */
+    int firstEventVector = -1;
     long retired;
     long tscOffset;
     long sysenterCs, sysenterEsp, sysenterEip;
@@ -187,11 +193,38 @@ abstract class SystemUnit extends Mmu {
     }
 
     final long readDescriptor(int sel) {
+        if (userMode) {
+            return userGdt[userGdtIndex(sel)];
+        }
         long a = descriptorAddress(sel);
         return (readSystem(a, 4) & MASK32) | ((long) readSystem(a + 4, 4) << 32);
     }
 
+    /** User mode has no GDT in guest memory: the kernel's GDT is {@link #userGdt}; there is no LDT. */
+    private int userGdtIndex(int sel) {
+        int index = (sel & 0xfff8) >> 3;
+        if ((sel & 4) != 0 || index >= USER_GDT_ENTRIES) {
+            throw selectorFault(CpuFault.GP, sel);
+        }
+        return index;
+    }
+
+    /** Builds a segment descriptor; a limit above 1 MiB is stored page-granular (G = 1). */
+    static long makeDescriptor(long base, long limit, int access) {
+        long g = 0;
+        if (limit > 0xf_ffffL) {
+            limit >>>= 12;
+            g = 1L << 55;
+        }
+        return (limit & 0xffff) | ((base & 0xff_ffffL) << 16) | ((long) (access & 0xf0ff) << 40)
+                | ((limit & 0xf_0000L) << 32) | ((base & 0xff00_0000L) << 32) | g;
+    }
+
     private void markAccessed(int sel, long d) {
+        if (userMode) {
+            userGdt[userGdtIndex(sel)] = d | (1L << 40);
+            return;
+        }
         if ((d & (1L << 40)) == 0) {
             long a = descriptorAddress(sel);
             writeSystem(a + 5, 1, (int) (d >>> 40) | 1);
@@ -609,6 +642,9 @@ abstract class SystemUnit extends Mmu {
     /** Delivers an event with EIP already at the return address. */
     final void deliver(int vector, int kind, boolean hasError, int error) {
         halted = false;
+        if (firstEventVector < 0) {
+            firstEventVector = vector;
+        }
         if (!protectedMode()) {
             deliverReal(vector);
         } else {

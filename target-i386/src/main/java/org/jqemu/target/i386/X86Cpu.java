@@ -96,6 +96,7 @@ public final class X86Cpu extends SystemInstructions {
         halted = false;
         interruptShadow = false;
         nmiBlocked = false;
+        firstEventVector = -1;
         x87.reset();
         flushTlb();
     }
@@ -120,21 +121,41 @@ public final class X86Cpu extends SystemInstructions {
         }
     }
 
-    /** 32-bit protected mode, CPL 3, flat 4 GiB code and data segments, paging off: what a Linux process sees. */
+    /**
+     * 32-bit protected mode, CPL 3, flat 4 GiB code and data segments, paging off: what a Linux process sees.
+     * CS = 0x73 and SS = DS = ES = 0x7b as on Linux i386; FS = GS = 0. Segment loads read a kernel GDT kept
+     * inside the CPU (see {@link #setUserGdtEntry}), there is no LDT.
+     */
     public void enterUserMode32() {
         userMode = true;
         cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP;
         cr4 = CR4_OSFXSR;
         setEflags(IF);
         setCpl(3);
-        setSegmentCache(CS, 0x23, 0, MASK32, 0xc0fb);
-        setSegmentCache(SS, 0x2b, 0, MASK32, 0xc0f3);
-        setSegmentCache(DS, 0x2b, 0, MASK32, 0xc0f3);
-        setSegmentCache(ES, 0x2b, 0, MASK32, 0xc0f3);
+        java.util.Arrays.fill(userGdt, 0);
+        userGdt[USER_CS >> 3] = makeDescriptor(0, MASK32, 0xc0fb);
+        userGdt[USER_DS >> 3] = makeDescriptor(0, MASK32, 0xc0f3);
+        setSegmentCache(CS, USER_CS, 0, MASK32, 0xc0fb);
+        setSegmentCache(SS, USER_DS, 0, MASK32, 0xc0f3);
+        setSegmentCache(DS, USER_DS, 0, MASK32, 0xc0f3);
+        setSegmentCache(ES, USER_DS, 0, MASK32, 0xc0f3);
         setSegmentCache(FS, 0, 0, 0, 0);
         setSegmentCache(GS, 0, 0, 0, 0);
         halted = false;
         flushTlb();
+    }
+
+    /**
+     * User mode: sets entry {@code index} (0-31) of the kernel GDT that segment loads see, as
+     * set_thread_area does for TLS (entries 6-8, selectors 0x33/0x3b/0x43). {@code access} is the
+     * type/flags byte pair as in {@link #setSegment}; {@code limit} is byte-granular (stored page-granular
+     * above 1 MiB). A segment register holding the selector is not reloaded (as on Linux).
+     */
+    public void setUserGdtEntry(int index, long base, long limit, int access) {
+        if (index < 0 || index >= USER_GDT_ENTRIES) {
+            throw new IllegalArgumentException("GDT entry " + index + " outside 0.." + (USER_GDT_ENTRIES - 1));
+        }
+        userGdt[index] = access == 0 ? 0 : makeDescriptor(base, limit, access);
     }
 
     /**

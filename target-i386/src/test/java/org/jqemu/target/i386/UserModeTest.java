@@ -104,6 +104,29 @@ class UserModeTest {
     }
 
     @Test
+    void tlsSelectorLoadedFromUserGdtEntry() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        ram.setU32(0x6004, 0xcafe);
+        X86Cpu cpu = cpuWith(ram, "mov ax, 0x33\nmov gs, ax\nmov eax, [gs:4]\nmov bx, cs\nmov cx, ss\nint 0x80\n");
+        cpu.setUserGdtEntry(6, 0x6000, 0xfffff, 0x40f3);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        assertEquals(0xcafe, cpu.reg(X86Cpu.EAX));
+        assertEquals(0x33, cpu.segmentSelector(X86Cpu.GS));
+        assertEquals(0x73, cpu.reg(X86Cpu.EBX) & 0xffff);
+        assertEquals(0x7b, cpu.reg(X86Cpu.ECX) & 0xffff);
+    }
+
+    @Test
+    void loadingAnUnsetGdtEntryIsGeneralProtection() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "mov ax, 0x3b\nmov fs, ax\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(13, cpu.exitVector());
+        assertEquals(0x38, cpu.exitErrorCode());
+        assertEquals(CODE + 4, cpu.eip());
+    }
+
+    @Test
     void loopWithStringOpsAndCalls() {
         TestRam ram = new TestRam(0x10000, Page.RWX);
         X86Cpu cpu = cpuWith(ram, """

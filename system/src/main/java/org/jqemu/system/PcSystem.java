@@ -90,7 +90,9 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         if (machine.serial() != null && serialBackend == console) {
             console.attach(machine.serial());
         }
-        console.start(usesStdio());
+        if (usesStdio()) {
+            console.start(in == System.in);
+        }
         powerOn();
         return loop();
     }

@@ -62,7 +62,7 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         return new PcSystem(config, err).start(in, out);
     }
 
-    private int start(InputStream in, OutputStream out) {
+    int start(InputStream in, OutputStream out) {
         String name = config.machine().name();
         if (!name.startsWith("pc")) {
             throw new UserError("the " + name + " machine is not available yet (only pc)");
@@ -277,7 +277,9 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     @Override
     public void quit() {
         quitRequested = true;
-        cpu.requestStop();
+        if (cpu != null) {
+            cpu.requestStop();
+        }
         wake();
     }
 

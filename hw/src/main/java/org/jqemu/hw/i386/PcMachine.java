@@ -202,10 +202,16 @@ public final class PcMachine {
         for (Device d : extraDevices) {
             d.reset();
         }
+        // The CPU has no SMM: mark the PIIX4's APMC SMI as already set up (DEVACTB bit 25, config byte 0x5b
+        // bit 1), as QEMU does without SMM, so SeaBIOS does not wait for an SMI handler that never runs.
+        pciConfigWrite(PcLayout.PCI_SLOT_PIIX, PcLayout.PCI_FN_PIIX4_PM, PIIX4_DEVACTB_BYTE3, 1, PIIX4_APMC_EN_BYTE3);
         if (config.kernel() != null) {
             prepareDirectBoot();
         }
     }
+
+    private static final int PIIX4_DEVACTB_BYTE3 = 0x5b;
+    private static final int PIIX4_APMC_EN_BYTE3 = 0x02;
 
     private void prepareDirectBoot() throws LinuxBoot.BootException {
         // What SeaBIOS would have done before the kernel: shadow RAM everywhere, A20 on, PM block at 0x600.

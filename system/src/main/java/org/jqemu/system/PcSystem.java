@@ -341,8 +341,15 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     private void progress(HostClock clock) {
         if (PROGRESS && clock.nowNanos() >= nextProgress) {
             nextProgress = clock.nowNanos() + 1_000_000_000L;
-            err.printf(Locale.ROOT, "progress: %d insns, CS:EIP=%04x:%08x, halted=%b, IF=%b, CR0=%x%n", cpu.instructionCount(),
-                    cpu.segmentSelector(X86Cpu.CS), cpu.eip(), cpu.halted(), (cpu.eflags() & EFLAGS_IF) != 0, cpu.cr(0));
+            var io = machine.ioPorts();
+            io.out(0x20, 1, 0x0b);
+            int isr = io.in(0x20, 1);
+            io.out(0x20, 1, 0x0a);
+            int irr = io.in(0x20, 1);
+            err.printf(Locale.ROOT, "progress: %d insns, CS:EIP=%04x:%08x, halted=%b, IF=%b, CR0=%x, PIC imr=%02x isr=%02x irr=%02x"
+                    + " slave imr=%02x, intr=%b, next timer in %d us%n", cpu.instructionCount(),
+                    cpu.segmentSelector(X86Cpu.CS), cpu.eip(), cpu.halted(), (cpu.eflags() & EFLAGS_IF) != 0, cpu.cr(0),
+                    io.in(0x21, 1), isr, irr, io.in(0xa1, 1), machine.intr(), (clock.nextDeadline() - clock.nowNanos()) / 1000);
         }
     }
 

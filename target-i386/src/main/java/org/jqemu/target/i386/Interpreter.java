@@ -40,9 +40,12 @@ abstract class Interpreter extends SystemUnit {
 
     // ---- fetch ----
 
+    /** The architectural limit on instruction length (prefixes included). */
+    static final int MAX_INSTRUCTION_LENGTH = 15;
+
     final int fetch8() {
         long off = eip;
-        if (off > segHigh[CS] || off < segLow[CS]) {
+        if (off > segHigh[CS] || off < segLow[CS] || off - startEip >= MAX_INSTRUCTION_LENGTH) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
         int b = fetchByte((segBase[CS] + off) & MASK32);
@@ -239,7 +242,6 @@ abstract class Interpreter extends SystemUnit {
         segOverride = -1;
         repPrefix = 0;
         lockPrefix = false;
-        int prefixes = 0;
         while (true) {
             int op = fetch8();
             switch (op) {
@@ -260,9 +262,6 @@ abstract class Interpreter extends SystemUnit {
                     execute(op);
                     return;
                 }
-            }
-            if (++prefixes >= 15) {
-                throw CpuFault.withCode(CpuFault.GP, 0);
             }
         }
     }
@@ -308,13 +307,13 @@ abstract class Interpreter extends SystemUnit {
             case 0x03, 0x0b, 0x13, 0x1b, 0x23, 0x2b, 0x33, 0x3b -> aluGE(op >> 3, osz());
             case 0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c -> aluAcc(op >> 3, 1);
             case 0x05, 0x0d, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d -> aluAcc(op >> 3, osz());
-            case 0x06 -> push(osz(), segSel[ES]);
+            case 0x06 -> pushSegment(ES);
             case 0x07 -> popSegment(ES);
-            case 0x0e -> push(osz(), segSel[CS]);
+            case 0x0e -> pushSegment(CS);
             case 0x0f -> executeTwoByte(fetch8());
-            case 0x16 -> push(osz(), segSel[SS]);
+            case 0x16 -> pushSegment(SS);
             case 0x17 -> popSegment(SS);
-            case 0x1e -> push(osz(), segSel[DS]);
+            case 0x1e -> pushSegment(DS);
             case 0x1f -> popSegment(DS);
             case 0x27 -> daa();
             case 0x2f -> das();
@@ -1052,6 +1051,15 @@ abstract class Interpreter extends SystemUnit {
         }
     }
 
+    /** PUSH Sreg: with a 32-bit operand a P6 moves ESP by 4 but writes only the selector's 16 bits. */
+    private void pushSegment(int seg) {
+        int size = osz();
+        long sp = regs[ESP];
+        long nsp = stack32 ? (sp - size) & MASK32 : (sp & ~0xffffL) | ((sp - size) & 0xffff);
+        writeMem(SS, (int) (stack32 ? nsp : nsp & 0xffff), 2, segSel[seg]);
+        regs[ESP] = nsp;
+    }
+
     private void popSegment(int seg) {
         int size = osz();
         int sel = peek(size, 0) & 0xffff;
@@ -1465,6 +1473,7 @@ abstract class Interpreter extends SystemUnit {
             case 0x30 -> wrmsr();
             case 0x31 -> rdtsc();
             case 0x32 -> rdmsr();
+            case 0x33 -> rdpmc();
             case 0x34 -> sysenter();
             case 0x35 -> sysexit();
             case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> {
@@ -1487,13 +1496,13 @@ abstract class Interpreter extends SystemUnit {
                 decodeModrm();
                 writeE(1, condition(op & 15) ? 1 : 0);
             }
-            case 0xa0 -> push(osz(), segSel[FS]);
+            case 0xa0 -> pushSegment(FS);
             case 0xa1 -> popSegment(FS);
             case 0xa2 -> cpuid();
             case 0xa3 -> bitTest(0, false);
             case 0xa4 -> doubleShift(true, 0);
             case 0xa5 -> doubleShift(true, 2);
-            case 0xa8 -> push(osz(), segSel[GS]);
+            case 0xa8 -> pushSegment(GS);
             case 0xa9 -> popSegment(GS);
             case 0xab -> bitTest(1, false);
             case 0xac -> doubleShift(false, 0);
@@ -1687,7 +1696,10 @@ abstract class Interpreter extends SystemUnit {
         switch (regField) {
             case 0, 1 -> {
                 requireMemory();
-                if ((cr0 & (CR0_EM | CR0_TS)) != 0) {
+                if ((cr0 & CR0_EM) != 0) {
+                    throw CpuFault.of(CpuFault.UD); // SDM FXSAVE: EM = 1 is #UD, TS = 1 is #NM
+                }
+                if ((cr0 & CR0_TS) != 0) {
                     throw CpuFault.of(CpuFault.NM);
                 }
                 if ((eaOff & 15) != 0) {

@@ -84,6 +84,9 @@ abstract class Mmu extends CpuState {
         if (o < segLow[seg] || o + size - 1 > segHigh[seg] || (segRights[seg] & RIGHT_READ) == 0) {
             throw segmentFault(seg);
         }
+        if ((o & (size - 1)) != 0) {
+            checkAlignment();
+        }
         return (segBase[seg] + o) & MASK32;
     }
 
@@ -92,7 +95,17 @@ abstract class Mmu extends CpuState {
         if (o < segLow[seg] || o + size - 1 > segHigh[seg] || (segRights[seg] & RIGHT_WRITE) == 0) {
             throw segmentFault(seg);
         }
+        if ((o & (size - 1)) != 0) {
+            checkAlignment();
+        }
         return (segBase[seg] + o) & MASK32;
+    }
+
+    /** A misaligned data access at CPL 3 with CR0.AM and EFLAGS.AC set is #AC(0). */
+    private void checkAlignment() {
+        if ((flags & AC) != 0 && cpl == 3 && (cr0 & CR0_AM) != 0) {
+            throw CpuFault.withCode(CpuFault.AC, 0);
+        }
     }
 
     final int readMem(int seg, int off, int size) {
@@ -195,7 +208,7 @@ abstract class Mmu extends CpuState {
         long last = (lin + size - 1) & MASK32;
         resolve(lin, ACC_WRITE, cpl == 3);
         if ((last >>> Page.SHIFT) != (lin >>> Page.SHIFT)) {
-            resolve(last, ACC_WRITE, cpl == 3);
+            resolve(last & ~PAGE_MASK, ACC_WRITE, cpl == 3); // a fault there reports the page's first byte
         }
     }
 
@@ -263,7 +276,7 @@ abstract class Mmu extends CpuState {
         }
         Page p = resolve(lin, ACC_WRITE, cpl == 3);
         long phys = resolvedPhys;
-        if (p == null) {
+        if (p == null || isRom(p)) {
             return;
         }
         if (p.ram() != null) {
@@ -272,6 +285,14 @@ abstract class Mmu extends CpuState {
         } else {
             p.mmio().write(phys - p.mmioBase(), size, v & (size == 4 ? MASK32 : sizeMask(size)));
         }
+    }
+
+    /**
+     * Physical memory (system mode) RAM without Page.WRITE is ROM: writes are dropped, as on a PC's
+     * firmware ROM. (In user mode such a write has already faulted.)
+     */
+    private boolean isRom(Page p) {
+        return !userMode && p.ram() != null && (p.prot() & Page.WRITE) == 0;
     }
 
     private void fill(int kind, long lin, MemorySegment ram) {
@@ -387,7 +408,7 @@ abstract class Mmu extends CpuState {
 
     final void physWrite32(long phys, int v) {
         Page p = memory.page(phys);
-        if (p == null) {
+        if (p == null || isRom(p)) {
             return;
         }
         if (p.ram() != null) {
@@ -429,7 +450,7 @@ abstract class Mmu extends CpuState {
         }
         Page p = resolve(lin, ACC_WRITE, false);
         long phys = resolvedPhys;
-        if (p == null) {
+        if (p == null || isRom(p)) {
             return;
         }
         if (p.ram() != null) {

@@ -44,6 +44,70 @@ abstract class SystemUnit extends Mmu {
         this.io = io;
     }
 
+    // ---- checkpoint for the multi-step control transfers ----
+    // A far transfer, IRET or event delivery changes CS, SS, ESP and CPL in several steps; a fault in the
+    // middle (a bad stack selector, a #PF on the new stack) must leave the state as before the instruction.
+
+    boolean checkpointValid;
+    private final int[] savedSel = new int[8];
+    private final long[] savedBase = new long[8];
+    private final long[] savedLimit = new long[8];
+    private final int[] savedAttr = new int[8];
+    private final long[] savedLow = new long[8];
+    private final long[] savedHigh = new long[8];
+    private final int[] savedRights = new int[8];
+    private int savedCpl, savedFlags;
+    private long savedEsp, savedEip, savedCr0, savedCr3;
+    private boolean savedCode32, savedStack32;
+
+    final void checkpoint() {
+        if (checkpointValid) {
+            return;
+        }
+        System.arraycopy(segSel, 0, savedSel, 0, 8);
+        System.arraycopy(segBase, 0, savedBase, 0, 8);
+        System.arraycopy(segLimit, 0, savedLimit, 0, 8);
+        System.arraycopy(segAttr, 0, savedAttr, 0, 8);
+        System.arraycopy(segLow, 0, savedLow, 0, 8);
+        System.arraycopy(segHigh, 0, savedHigh, 0, 8);
+        System.arraycopy(segRights, 0, savedRights, 0, 8);
+        savedCpl = cpl;
+        savedFlags = materializeFlags();
+        savedEsp = regs[ESP];
+        savedEip = eip;
+        savedCr0 = cr0;
+        savedCr3 = cr3;
+        savedCode32 = code32;
+        savedStack32 = stack32;
+        checkpointValid = true;
+    }
+
+    final void rollback() {
+        if (!checkpointValid) {
+            return;
+        }
+        System.arraycopy(savedSel, 0, segSel, 0, 8);
+        System.arraycopy(savedBase, 0, segBase, 0, 8);
+        System.arraycopy(savedLimit, 0, segLimit, 0, 8);
+        System.arraycopy(savedAttr, 0, segAttr, 0, 8);
+        System.arraycopy(savedLow, 0, segLow, 0, 8);
+        System.arraycopy(savedHigh, 0, segHigh, 0, 8);
+        System.arraycopy(savedRights, 0, segRights, 0, 8);
+        setCpl(savedCpl);
+        lazyOp = OP_NONE;
+        flags = savedFlags;
+        regs[ESP] = savedEsp;
+        eip = savedEip;
+        cr0 = savedCr0;
+        if (cr3 != savedCr3) {
+            cr3 = savedCr3;
+            flushTlb();
+        }
+        code32 = savedCode32;
+        stack32 = savedStack32;
+        checkpointValid = false;
+    }
+
     // ---- descriptor caches ----
 
     static long descriptorBase(long d) { return ((d >>> 16) & 0xff_ffffL) | (((d >>> 56) & 0xff) << 24); }
@@ -263,6 +327,7 @@ abstract class SystemUnit extends Mmu {
             eip = offset;
             return;
         }
+        checkpoint();
         if ((sel & 0xfffc) == 0) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
@@ -341,6 +406,7 @@ abstract class SystemUnit extends Mmu {
             eip = offset;
             return;
         }
+        checkpoint();
         if ((sel & 0xfffc) == 0) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
@@ -463,6 +529,7 @@ abstract class SystemUnit extends Mmu {
             eip = offset;
             return;
         }
+        checkpoint();
         long offset = peek(size, 0) & (size == 4 ? MASK32 : 0xffff);
         int sel = peek(size, size) & 0xffff;
         long cd = returnCodeDescriptor(sel);
@@ -528,6 +595,7 @@ abstract class SystemUnit extends Mmu {
     abstract void afterIret();
 
     final void iret(int size) {
+        checkpoint();
         afterIret();
         if (!protectedMode()) {
             long offset = peek(size, 0) & (size == 4 ? MASK32 : 0xffff);
@@ -668,6 +736,7 @@ abstract class SystemUnit extends Mmu {
     }
 
     private void deliverProtected(int vector, int kind, boolean hasError, int error) {
+        checkpoint();
         int ext = kind == EVENT_EXTERNAL || kind == SOFT_ICEBP ? 1 : 0;
         long entry = vector * 8L;
         if (entry + 7 > idtrLimit) {
@@ -753,7 +822,17 @@ abstract class SystemUnit extends Mmu {
 
     static final int TASK_JUMP = 0, TASK_CALL = 1, TASK_IRET = 2, TASK_INTERRUPT = 3;
 
-    /** A hardware task switch to the TSS selected by {@code sel} (32-bit TSSs; 16-bit ones are not supported). */
+    /** Where a TSS keeps each field: the 32-bit (386) and 16-bit (286) layouts. */
+    private record TssLayout(int ip, int flags, int regs, int width, int segs, int segCount, int ldt, int cr3,
+                             int minLimit) {
+    }
+
+    private static final TssLayout TSS32 = new TssLayout(0x20, 0x24, 0x28, 4, 0x48, 6, 0x60, 0x1c, 0x67);
+    private static final TssLayout TSS16 = new TssLayout(0x0e, 0x10, 0x12, 2, 0x22, 4, 0x2a, -1, 0x2b);
+
+    private static TssLayout layout(int attr) { return (attr & 8) != 0 ? TSS32 : TSS16; }
+
+    /** A hardware task switch to the TSS selected by {@code sel} (SDM Vol. 3 §7.3). */
     final void taskSwitch(int sel, int reason, int errorCode) {
         if ((sel & 4) != 0 || (sel & 0xfffc) == 0) {
             throw selectorFault(CpuFault.GP, sel);
@@ -768,13 +847,12 @@ abstract class SystemUnit extends Mmu {
         if (!present(attr)) {
             throw selectorFault(CpuFault.NP, sel);
         }
-        if ((type & 8) == 0) {
-            throw selectorFault(CpuFault.GP, sel); // 16-bit TSS: not implemented
-        }
+        TssLayout in = layout(attr);
         long newBase = descriptorBase(d);
-        if (descriptorLimit(d) < 0x67) {
+        if (descriptorLimit(d) < in.minLimit()) {
             throw selectorFault(CpuFault.TS, sel);
         }
+        TssLayout out = layout(segAttr[TR]);
         long oldBase = segBase[TR];
         int oldSel = segSel[TR];
         int oldFlags = materializeFlags();
@@ -782,30 +860,31 @@ abstract class SystemUnit extends Mmu {
             oldFlags &= ~NT;
         }
         // save the outgoing task
-        writeSystem(oldBase + 0x20, 4, (int) eip);
-        writeSystem(oldBase + 0x24, 4, oldFlags);
+        writeSystem(oldBase + out.ip(), out.width(), (int) eip);
+        writeSystem(oldBase + out.flags(), out.width(), oldFlags);
         for (int r = EAX; r <= EDI; r++) {
-            writeSystem(oldBase + 0x28 + 4L * r, 4, (int) regs[r]);
+            writeSystem(oldBase + out.regs() + (long) out.width() * r, out.width(), (int) regs[r]);
         }
-        for (int s = ES; s <= GS; s++) {
-            writeSystem(oldBase + 0x48 + 4L * s, 2, segSel[s]);
+        for (int s = ES; s < ES + out.segCount(); s++) {
+            writeSystem(oldBase + out.segs() + (long) out.width() * s, 2, segSel[s]);
         }
         if (reason == TASK_JUMP || reason == TASK_IRET) {
             setBusy(oldSel, false);
         }
         // read the incoming task
-        long newCr3 = readSystem(newBase + 0x1c, 4) & MASK32;
-        long newEip = readSystem(newBase + 0x20, 4) & MASK32;
-        int newFlags = readSystem(newBase + 0x24, 4);
+        long newCr3 = in.cr3() >= 0 ? readSystem(newBase + in.cr3(), 4) & MASK32 : cr3;
+        long newEip = readSystem(newBase + in.ip(), in.width()) & (in.width() == 4 ? MASK32 : 0xffff);
+        int newFlags = readSystem(newBase + in.flags(), in.width());
         long[] newRegs = new long[8];
         for (int r = EAX; r <= EDI; r++) {
-            newRegs[r] = readSystem(newBase + 0x28 + 4L * r, 4) & MASK32;
+            long v = readSystem(newBase + in.regs() + (long) in.width() * r, in.width()) & MASK32;
+            newRegs[r] = in.width() == 4 ? v : (regs[r] & ~0xffffL) | v; // a 16-bit TSS loads the low halves
         }
         int[] newSegs = new int[6];
         for (int s = ES; s <= GS; s++) {
-            newSegs[s] = readSystem(newBase + 0x48 + 4L * s, 2);
+            newSegs[s] = s < ES + in.segCount() ? readSystem(newBase + in.segs() + (long) in.width() * s, 2) : segSel[s];
         }
-        int newLdt = readSystem(newBase + 0x60, 2);
+        int newLdt = readSystem(newBase + in.ldt(), 2);
         if (reason == TASK_CALL || reason == TASK_INTERRUPT) {
             writeSystem(newBase, 2, oldSel);
             newFlags |= NT;
@@ -823,7 +902,7 @@ abstract class SystemUnit extends Mmu {
         }
         eip = newEip;
         materializeFlags();
-        flags = (newFlags & IMPLEMENTED_FLAGS) | FIXED_ONE;
+        flags = (newFlags & IMPLEMENTED_FLAGS & (in.width() == 4 ? -1 : 0xffff)) | FIXED_ONE;
         System.arraycopy(newRegs, 0, regs, 0, 8);
         // load the new segments: selectors first (a fault now happens in the new task's context)
         for (int s = ES; s <= GS; s++) {
@@ -848,7 +927,7 @@ abstract class SystemUnit extends Mmu {
             }
         }
         if (errorCode >= 0) {
-            push(stack32 ? 4 : 2, errorCode);
+            push(in.width(), errorCode);
         }
     }
 
@@ -949,7 +1028,9 @@ abstract class SystemUnit extends Mmu {
         setReg32(EDX, d);
     }
 
-    final long tsc() { return retired + tscOffset; }
+    java.util.function.LongSupplier tscSource;
+
+    final long tsc() { return (tscSource == null ? retired : tscSource.getAsLong()) + tscOffset; }
 
     final void rdtsc() {
         if ((cr4 & CR4_TSD) != 0 && protectedMode() && (cpl != 0 || v86())) {
@@ -958,6 +1039,19 @@ abstract class SystemUnit extends Mmu {
         long t = tsc();
         setReg32(EAX, (int) t);
         setReg32(EDX, (int) (t >>> 32));
+    }
+
+    /** RDPMC: the P6's two performance counters exist but count nothing here (they read as zero). */
+    final void rdpmc() {
+        if ((cr4 & CR4_PCE) == 0 && protectedMode() && (cpl != 0 || v86())) {
+            throw CpuFault.withCode(CpuFault.GP, 0);
+        }
+        int counter = reg32(ECX);
+        if (counter != 0 && counter != 1) {
+            throw CpuFault.withCode(CpuFault.GP, 0);
+        }
+        setReg32(EAX, 0);
+        setReg32(EDX, 0);
     }
 
     final void rdmsr() {
@@ -980,7 +1074,7 @@ abstract class SystemUnit extends Mmu {
         requireCpl0();
         long v = (reg32(EAX) & MASK32) | ((long) reg32(EDX) << 32);
         switch (reg32(ECX)) {
-            case MSR_TSC -> tscOffset = v - retired;
+            case MSR_TSC -> tscOffset = v - (tscSource == null ? retired : tscSource.getAsLong());
             case MSR_APIC_BASE -> apicBase = v & 0xffff_f900L;
             case MSR_SYSENTER_CS -> sysenterCs = v & 0xffff;
             case MSR_SYSENTER_ESP -> sysenterEsp = v & MASK32;

@@ -128,7 +128,7 @@ public final class X86Cpu extends SystemInstructions {
      */
     public void enterUserMode32() {
         userMode = true;
-        cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP;
+        cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP | CR0_AM | CR0_WP; // as Linux sets CR0
         cr4 = CR4_OSFXSR;
         setEflags(IF);
         setCpl(3);
@@ -248,9 +248,18 @@ public final class X86Cpu extends SystemInstructions {
 
     public void setInterruptSource(InterruptSource source) { interruptSource = source; }
 
+    /**
+     * What RDTSC counts (before the offset WRMSR to IA32_TIME_STAMP_COUNTER sets). By default the TSC is the
+     * number of retired instructions, which makes runs reproducible; a machine may give a time base instead.
+     */
+    public void setTimeStampCounter(java.util.function.LongSupplier counter) { tscSource = counter; }
+
     public void raiseNmi() { nmiPending = true; }
 
-    /** Makes a running {@link #run} return {@link #EXIT_BUDGET} at the next instruction boundary (any thread). */
+    /**
+     * Makes {@link #run} return {@link #EXIT_BUDGET} at the next instruction boundary (any thread); a request
+     * made while the CPU is not running ends the next {@code run} before its first instruction.
+     */
     public void requestStop() { stopRequested = true; }
 
     public int exitVector() { return exitVector; }
@@ -271,10 +280,10 @@ public final class X86Cpu extends SystemInstructions {
     // ---- the run loop ----
 
     public int run(long maxInstructions) {
-        stopRequested = false;
         long done = 0;
         while (done < maxInstructions) {
             if (stopRequested) {
+                stopRequested = false;
                 return EXIT_BUDGET;
             }
             boolean shadow = interruptShadow;
@@ -289,6 +298,7 @@ public final class X86Cpu extends SystemInstructions {
                 return EXIT_HALT;
             }
             boolean singleStep = (flags & TF) != 0;
+            checkpointValid = false;
             try {
                 step();
                 retired++;
@@ -304,6 +314,7 @@ public final class X86Cpu extends SystemInstructions {
                 }
                 done++;
             } catch (RuntimeException | StackOverflowError e) {
+                rollback();
                 eip = startEip;
                 regs[ESP] = startEsp;
                 internalError = "internal error at " + Long.toHexString(segBase[CS]) + "+" + Long.toHexString(startEip)
@@ -330,10 +341,12 @@ public final class X86Cpu extends SystemInstructions {
     }
 
     private int deliverEvent(int vector, int kind, boolean hasError, int error) {
+        checkpointValid = false;
         try {
             deliver(vector, kind, hasError, error);
             return -1;
         } catch (CpuFault second) {
+            rollback();
             return handleNested(vector, second);
         }
     }
@@ -345,6 +358,7 @@ public final class X86Cpu extends SystemInstructions {
             return f.userExit;
         }
         if (!f.trap) {
+            rollback();
             eip = startEip;
             regs[ESP] = startEsp;
         }
@@ -368,10 +382,12 @@ public final class X86Cpu extends SystemInstructions {
         int vector = doubleFault ? CpuFault.DF : second.vector;
         boolean hasCode = protectedMode() && (doubleFault || second.hasErrorCode);
         int code = doubleFault ? 0 : second.errorCode;
+        checkpointValid = false;
         try {
             deliver(vector, EVENT_EXTERNAL, hasCode, code);
             return -1;
         } catch (CpuFault third) {
+            rollback();
             if (doubleFault) {
                 return EXIT_SHUTDOWN;
             }

@@ -152,6 +152,134 @@ class UserModeTest {
     }
 
     @Test
+    void trapFlagTrapsAfterTheInstructionFollowingPopf() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "pushfd\nor dword [esp], 0x100\npopfd\nnop\nnop\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(1, cpu.exitVector());
+        assertEquals(CODE + 1 + 7 + 1 + 1, cpu.eip(), "#DB is a trap: EIP after the first NOP");
+    }
+
+    @Test
+    void writeAcrossIntoReadOnlyPageFaultsWithoutPartialWrite() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        ram.protect(0x4000, Page.READ);
+        X86Cpu cpu = cpuWith(ram, "mov dword [0x3ffe], 0x11223344\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(14, cpu.exitVector());
+        assertEquals(0x4000, cpu.faultAddress());
+        assertEquals(7, cpu.exitErrorCode());
+        assertEquals(0, ram.byteAt(0x3ffe), "nothing written to the writable first page");
+        assertEquals(0, ram.byteAt(0x3fff));
+    }
+
+    @Test
+    void readAcrossPagesAssemblesBothHalves() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        ram.setU32(0x3ffc, 0x44332211);
+        ram.setU32(0x4000, 0x88776655);
+        X86Cpu cpu = cpuWith(ram, "mov eax, [0x3ffe]\nint 0x80\n");
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        assertEquals(0x66554433L, cpu.reg(X86Cpu.EAX));
+    }
+
+    @Test
+    void lockedIncrementsFromTwoThreadsAreAtomic() throws Exception {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        String loop = "mov ecx, 200000\nl: lock inc dword [0x6000]\nlock xadd [0x6010], ebx\nmov ebx, 1\ndec ecx\njnz l\nint 0x80\n";
+        X86Cpu a = cpuWith(ram, loop);
+        X86Cpu b = new X86Cpu(ram, IoPorts.NONE);
+        b.enterUserMode32();
+        b.setEip(CODE);
+        b.setReg(X86Cpu.ESP, 0x9000);
+        a.setReg(X86Cpu.EBX, 1);
+        b.setReg(X86Cpu.EBX, 1);
+        int[] exits = new int[2];
+        Thread t = new Thread(() -> exits[1] = b.run(10_000_000));
+        t.start();
+        exits[0] = a.run(10_000_000);
+        t.join();
+        assertEquals(X86Cpu.EXIT_INTERRUPT, exits[0]);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, exits[1]);
+        assertEquals(400000, ram.u32(0x6000));
+        assertEquals(400000, ram.u32(0x6010));
+    }
+
+    @Test
+    void enterWithNestingLevelBuildsTheDisplay() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, """
+                mov ebp, 0x7000
+                mov dword [0x6ffc], 0x1111
+                mov dword [0x6ff8], 0x2222
+                enter 16, 3
+                int 0x80
+                """);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        // SDM ENTER: push EBP; copy level-1 frame pointers from the old frame; push the new frame pointer
+        assertEquals(0x7ffc, cpu.reg(X86Cpu.EBP));
+        assertEquals(0x7ffc - 12 - 16, cpu.reg(X86Cpu.ESP));
+        assertEquals(0x7000, ram.u32(0x7ffc));
+        assertEquals(0x1111, ram.u32(0x7ff8));
+        assertEquals(0x2222, ram.u32(0x7ff4));
+        assertEquals(0x7ffc, ram.u32(0x7ff0));
+    }
+
+    @Test
+    void cpuidReportsAP6WithTheImplementedFeatures() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "xor eax, eax\ncpuid\nmov [0x6000], ebx\nmov [0x6004], edx\nmov [0x6008], ecx\n"
+                + "mov eax, 1\ncpuid\nint 0x80\n");
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        StringBuilder vendor = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            vendor.append((char) ram.byteAt(0x6000 + i));
+        }
+        assertEquals("GenuineIntel", vendor.toString());
+        assertEquals(6, (cpu.reg(X86Cpu.EAX) >> 8) & 0xf, "family 6");
+        long edx = cpu.reg(X86Cpu.EDX);
+        for (int bit : new int[] {0, 2, 3, 4, 5, 8, 11, 13, 15, 24}) { // fpu de pse tsc msr cx8 sep pge cmov fxsr
+            assertEquals(1, (edx >> bit) & 1, "feature bit " + bit);
+        }
+        for (int bit : new int[] {23, 25, 26}) { // mmx, sse, sse2 are not implemented
+            assertEquals(0, (edx >> bit) & 1, "feature bit " + bit);
+        }
+    }
+
+    @Test
+    void pushOfSegmentRegisterWritesSixteenBits() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "mov dword [esp-4], 0xffffffff\npush ds\nmov eax, [esp]\nint 0x80\n");
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        // SDM PUSH: with a 32-bit operand, P6 and later processors write the selector with a 16-bit move
+        assertEquals(0xffff007bL, cpu.reg(X86Cpu.EAX));
+        assertEquals(0x8000 - 4, cpu.reg(X86Cpu.ESP));
+    }
+
+    @Test
+    void misalignedAccessWithAcSetIsAlignmentCheck() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "mov eax, [0x6001]\npushfd\nor dword [esp], 0x40000\npopfd\nmov ebx, [0x6004]\nmov eax, [0x6001]\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(17, cpu.exitVector());
+        assertEquals(0, cpu.exitErrorCode());
+        assertEquals(CODE + 5 + 1 + 7 + 1 + 6, cpu.eip(), "the aligned loads passed, the misaligned one faulted");
+    }
+
+    @Test
+    void instructionsLongerThanFifteenBytesAreGeneralProtection() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        // 15 bytes: 5 prefixes + C7 05 disp32 imm32 (10) is allowed; one more prefix makes 16
+        X86Cpu cpu = cpuWith(ram, "db 0x3e, 0x3e, 0x3e, 0x3e, 0x3e\nmov dword [0x6000], 1\n"
+                + "db 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e\nmov dword [0x6004], 2\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(13, cpu.exitVector());
+        assertEquals(CODE + 15, cpu.eip());
+        assertEquals(1, ram.u32(0x6000));
+        assertEquals(0, ram.u32(0x6004));
+    }
+
+    @Test
     void fetchFromNonExecutablePageFaults() {
         TestRam ram = new TestRam(0x10000, Page.RWX);
         ram.protect(0x3000, Page.READ | Page.WRITE);

@@ -186,11 +186,11 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     }
 
     private static BzImage loadKernel(String path) {
-        byte[] image = readFile(path, "could not load kernel '" + path + "'");
+        byte[] image = readFile(path, "could not open kernel file '" + path + "'");
         try {
             return BzImage.parse(image);
         } catch (BzImage.InvalidKernelException e) {
-            throw new UserError("could not load kernel '" + path + "': " + e.getMessage());
+            throw new UserError("invalid kernel header in '" + path + "': " + e.getMessage());
         }
     }
 

@@ -146,7 +146,7 @@ class LinuxBootTest {
         Run run = boot("", console, in, () -> {
             try {
                 if (!console.await("jqemu initramfs ready", TimeUnit.MINUTES.toMillis(WATCHDOG_MINUTES))) return;
-                Thread.sleep(2000);   // let the shell print its prompt and open the tty
+                if (!console.await("/ # ", TimeUnit.MINUTES.toMillis(5))) return;
                 keyboard.write("echo $((6*7))\n".getBytes(StandardCharsets.US_ASCII));
                 keyboard.flush();
                 if (!console.await("\n42", TimeUnit.MINUTES.toMillis(5))) return;

@@ -87,6 +87,10 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
             @Override public int acknowledgeInterrupt() { return machine.pic().acknowledge(); }
         });
         cpu.setFerrLine(machine.pic().irq(13));
+        // Guest clocks follow host time: the TSC is a 1 GHz counter of the machine clock, so Linux finds
+        // it consistent with the PIT and PM timer (an instruction-count TSC stops while the CPU halts).
+        HostClock tscClock = machine.clock();
+        cpu.setTimeStampCounter(tscClock::nowNanos);
         if (machine.serial() != null && serialBackend == console) {
             console.attach(machine.serial());
         }

@@ -81,14 +81,9 @@ public final class Main {
         return line.build();
     }
 
-    /**
-     * Starts the configured machine. This is the one place the emulator will assemble and run the
-     * machine from; until system emulation exists it says so and fails.
-     */
+    /** Starts the configured machine and runs it until it powers off or is quit; returns the exit status. */
     static int start(MachineConfig config, PrintStream err) {
-        String machine = config.machine().name().equals(MachineTypes.PC_VERSIONED) ? "pc" : config.machine().name();
-        FrontEnd.report(err, PROGRAM, "the " + machine + " machine cannot run guests yet (system emulation is under construction)");
-        return 1;
+        return PcSystem.run(config, System.in, new java.io.FileOutputStream(java.io.FileDescriptor.out), err);
     }
 
     static String versionText() { return FrontEnd.versionText(PROGRAM); }

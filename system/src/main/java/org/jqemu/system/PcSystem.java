@@ -1,0 +1,420 @@
+package org.jqemu.system;
+
+import java.io.BufferedOutputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import org.jqemu.hw.chr.CharBackend;
+import org.jqemu.hw.i386.BzImage;
+import org.jqemu.hw.i386.LinuxBoot;
+import org.jqemu.hw.i386.PcMachine;
+import org.jqemu.hw.timer.HostClock;
+import org.jqemu.target.i386.InterruptSource;
+import org.jqemu.target.i386.X86Cpu;
+import org.jqemu.util.FrontEnd;
+import org.jqemu.util.FrontEnd.UserError;
+
+/**
+ * Runs the {@code pc} machine: builds a {@link PcMachine} from the {@link MachineConfig}, puts an
+ * {@link X86Cpu} on it, and drives the main loop on the calling thread: the CPU runs in slices of
+ * {@link #SLICE} instructions; between slices due timers fire (the clock follows host time) and console
+ * input is delivered; a CPU halted with nothing to do sleeps until the next timer deadline or input
+ * (an idle guest costs no host CPU). Resets (port 0x92, 8042, 0xcf9, triple fault) reset the machine, or
+ * end the run with -no-reboot; ACPI power-off ends it with status 0 (with -no-shutdown the guest stays
+ * stopped until Ctrl-A x); an emulator bug prints QEMU-style "fatal:" lines and a register dump, status 1.
+ */
+final class PcSystem implements PcMachine.Host, StdioConsole.Events {
+    static final long SLICE = 50_000;
+    private static final String DEFAULT_BIOS = "bios-256k.bin";
+    private static final List<String> BIOS_DIRS = List.of("/usr/share/seabios", "/usr/share/qemu");
+    private static final int NO_EXIT = Integer.MIN_VALUE;
+    private static final int EFLAGS_IF = 0x200;
+
+    private final MachineConfig config;
+    private final PrintStream err;
+    private final Object wakeLock = new Object();
+    private boolean wakeRequested;
+    private volatile boolean quitRequested;
+    private volatile int exitStatus = NO_EXIT;
+    private boolean resetRequested;
+    private boolean poweredOff;
+    private PcMachine machine;
+    private X86Cpu cpu;
+    private StdioConsole console;
+    private final List<Runnable> flushers = new ArrayList<>();
+
+    PcSystem(MachineConfig config, PrintStream err) {
+        this.config = config;
+        this.err = err;
+    }
+
+    /** Builds and runs the machine; returns the exit status. */
+    static int run(MachineConfig config, InputStream in, OutputStream out, PrintStream err) {
+        return new PcSystem(config, err).start(in, out);
+    }
+
+    int start(InputStream in, OutputStream out) {
+        String name = config.machine().name();
+        if (!name.startsWith("pc")) {
+            throw new UserError("the " + name + " machine is not available yet (only pc)");
+        }
+        MachineConfig.Firmware fw = config.firmware();
+        BzImage kernel = fw.kernel() == null ? null : loadKernel(fw.kernel());
+        byte[] initrd = fw.initrd() == null ? null : readFile(fw.initrd(), "could not load initial ram disk '" + fw.initrd() + "'");
+        byte[] bios = kernel != null ? null : loadBios(fw);
+        console = new StdioConsole(in, out, this);
+        CharBackend serialBackend = serialBackend(out);
+        PcMachine.Config mc = new PcMachine.Config(config.memory().ramBytes(), kernel, initrd, fw.append(), bios,
+                serialBackend, config.devices(), id -> chardevBackend(id, out), config.display().nographic());
+        try {
+            machine = new PcMachine(mc, this);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        cpu = new X86Cpu(machine.memory(), machine.ioPorts());
+        machine.memory().onMapChange(cpu::flushTlb);
+        cpu.setInterruptSource(new InterruptSource() {
+            @Override public boolean interruptPending() { return machine.pic().hasInterrupt(); }
+            @Override public int acknowledgeInterrupt() { return machine.pic().acknowledge(); }
+        });
+        cpu.setFerrLine(machine.pic().irq(13));
+        // Guest clocks follow host time: the TSC is a 1 GHz counter of the machine clock, so Linux finds
+        // it consistent with the PIT and PM timer (an instruction-count TSC stops while the CPU halts).
+        HostClock tscClock = machine.clock();
+        cpu.setTimeStampCounter(tscClock::nowNanos);
+        if (machine.serial() != null && serialBackend == console) {
+            console.attach(machine.serial());
+        }
+        if (usesStdio()) {
+            console.start(in == System.in);
+        }
+        powerOn();
+        return loop();
+    }
+
+    private boolean usesStdio() {
+        return serialSpec().equals("stdio");
+    }
+
+    private String serialSpec() {
+        List<String> serials = config.serials();
+        if (serials.isEmpty()) {
+            return config.display().nographic() ? "stdio" : "null";
+        }
+        String spec = serials.get(0);
+        return spec.startsWith("mon:") ? spec.substring(4) : spec;
+    }
+
+    private CharBackend serialBackend(OutputStream out) {
+        String spec = serialSpec();
+        if (spec.equals("none")) {
+            return null;
+        }
+        if (spec.equals("stdio")) {
+            flushers.add(console::flush);
+            return console;
+        }
+        if (spec.equals("null")) {
+            return CharBackend.NULL;
+        }
+        if (spec.startsWith("file:")) {
+            OutputStream file = openOutput(spec.substring(5));
+            flushers.add(() -> flushQuietly(file));
+            return b -> writeQuietly(file, b);
+        }
+        throw new UserError("-serial " + spec + ": this character backend is not available yet");
+    }
+
+    /** -chardev backends for -device (isa-debugcon): stdio, file and null. */
+    private org.jqemu.hw.CharBackend chardevBackend(String id, OutputStream out) {
+        for (var opts : config.chardevs()) {
+            if (!id.equals(opts.get("id"))) {
+                continue;
+            }
+            String backend = opts.get("backend", "");
+            return switch (backend) {
+                case "null" -> org.jqemu.hw.CharBackend.NULL;
+                case "stdio" -> (data, off, len) -> {
+                    for (int i = 0; i < len; i++) {
+                        console.write(data[off + i] & 0xff);
+                    }
+                };
+                case "file" -> {
+                    OutputStream file = openOutput(opts.get("path", ""));
+                    flushers.add(() -> flushQuietly(file));
+                    yield (data, off, len) -> {
+                        try {
+                            file.write(data, off, len);
+                        } catch (IOException e) {
+                            // the file became unwritable: drop the output
+                        }
+                    };
+                }
+                default -> throw new UserError("chardev '" + id + "': backend '" + backend + "' is not available yet");
+            };
+        }
+        throw new UserError("chardev '" + id + "' not found");
+    }
+
+    private static OutputStream openOutput(String path) {
+        try {
+            return new BufferedOutputStream(new FileOutputStream(path));
+        } catch (IOException e) {
+            throw new UserError("Could not open '" + path + "': " + e.getMessage());
+        }
+    }
+
+    private static void writeQuietly(OutputStream out, int b) {
+        try {
+            out.write(b);
+        } catch (IOException e) {
+            // dropped, as a disconnected line would
+        }
+    }
+
+    private static void flushQuietly(OutputStream out) {
+        try {
+            out.flush();
+        } catch (IOException e) {
+            // nothing to do
+        }
+    }
+
+    private static BzImage loadKernel(String path) {
+        byte[] image = readFile(path, "could not open kernel file '" + path + "'");
+        try {
+            return BzImage.parse(image);
+        } catch (BzImage.InvalidKernelException e) {
+            throw new UserError("invalid kernel header in '" + path + "': " + e.getMessage());
+        }
+    }
+
+    private static byte[] loadBios(MachineConfig.Firmware fw) {
+        String name = fw.bios() == null ? DEFAULT_BIOS : fw.bios();
+        List<String> dirs = new ArrayList<>(fw.dataDirs() == null ? List.of() : fw.dataDirs());
+        dirs.addAll(BIOS_DIRS);
+        Path found = Path.of(name);
+        if (!Files.isRegularFile(found)) {
+            for (String dir : dirs) {
+                Path candidate = Path.of(dir, name);
+                if (Files.isRegularFile(candidate)) {
+                    found = candidate;
+                    break;
+                }
+            }
+        }
+        byte[] bios = readFile(found.toString(), "could not load PC BIOS '" + name + "'");
+        if (bios.length == 0 || bios.length % 65536 != 0 || bios.length > 16 << 20) {
+            throw new UserError("could not load PC BIOS '" + name + "': size " + bios.length + " is not a multiple of 64 KiB");
+        }
+        return bios;
+    }
+
+    private static byte[] readFile(String path, String what) {
+        try {
+            return Files.readAllBytes(Path.of(path));
+        } catch (NoSuchFileException e) {
+            throw new UserError(what + ": No such file or directory");
+        } catch (IOException | OutOfMemoryError e) {
+            throw new UserError(what + ": " + e.getMessage());
+        }
+    }
+
+    // ---- power-on and reset ----
+
+    private void powerOn() {
+        cpu.reset();
+        try {
+            machine.reset();
+        } catch (LinuxBoot.BootException e) {
+            throw new UserError(e.getMessage());
+        }
+        if (machine.directBoot()) {
+            cpu.setSegment(X86Cpu.CS, 0, 0, 0xffff, 0x9b);
+            cpu.setEip(machine.bootEntryEip());
+        }
+    }
+
+    @Override
+    public void setA20(boolean enabled) {
+        if (cpu != null) {
+            cpu.setA20(enabled);
+        }
+    }
+
+    @Override
+    public void requestReset() {
+        resetRequested = true;
+        if (cpu != null) {
+            cpu.requestStop();
+        }
+    }
+
+    @Override
+    public void powerOff() {
+        poweredOff = true;
+        if (cpu != null) {
+            cpu.requestStop();
+        }
+    }
+
+    @Override
+    public void exit(int status) {
+        exitStatus = status;
+        if (cpu != null) {
+            cpu.requestStop();
+        }
+    }
+
+    @Override
+    public void inputAvailable() { wake(); }
+
+    @Override
+    public void quit() {
+        quitRequested = true;
+        if (cpu != null) {
+            cpu.requestStop();
+        }
+        wake();
+    }
+
+    private void wake() {
+        synchronized (wakeLock) {
+            wakeRequested = true;
+            wakeLock.notifyAll();
+        }
+    }
+
+    // ---- the main loop ----
+
+    private int loop() {
+        HostClock clock = machine.clock();
+        try {
+            while (true) {
+                console.pump();
+                int r = poweredOff ? X86Cpu.EXIT_HALT : cpu.run(SLICE);
+                clock.runExpired();
+                flushOutput();
+                progress(clock);
+                if (quitRequested) {
+                    return 0;
+                }
+                if (exitStatus != NO_EXIT) {
+                    return exitStatus;
+                }
+                if (poweredOff && !config.run().noShutdown()) {
+                    return 0;
+                }
+                if (r == X86Cpu.EXIT_SHUTDOWN) {
+                    resetRequested = true;
+                }
+                if (r == X86Cpu.EXIT_INTERNAL_ERROR) {
+                    reportFatal(cpu.internalError());
+                    return 1;
+                }
+                if (resetRequested) {
+                    resetRequested = false;
+                    if (config.run().noReboot()) {
+                        return 0;
+                    }
+                    powerOn();
+                    continue;
+                }
+                if (r == X86Cpu.EXIT_HALT) {
+                    idle(clock);
+                }
+            }
+        } finally {
+            flushOutput();
+        }
+    }
+
+    private static final boolean PROGRESS = System.getenv("JQEMU_PROGRESS") != null;
+    private long nextProgress;
+
+    /** With JQEMU_PROGRESS set, one line a second on stderr: instructions retired, CS:EIP, halted (debugging aid). */
+    private void progress(HostClock clock) {
+        if (PROGRESS && clock.nowNanos() >= nextProgress) {
+            nextProgress = clock.nowNanos() + 1_000_000_000L;
+            var io = machine.ioPorts();
+            io.out(0x20, 1, 0x0b);
+            int isr = io.in(0x20, 1);
+            io.out(0x20, 1, 0x0a);
+            int irr = io.in(0x20, 1);
+            err.printf(Locale.ROOT, "progress: %d insns, CS:EIP=%04x:%08x, halted=%b, IF=%b, CR0=%x, PIC imr=%02x isr=%02x irr=%02x"
+                    + " slave imr=%02x, intr=%b, next timer in %d us%n", cpu.instructionCount(),
+                    cpu.segmentSelector(X86Cpu.CS), cpu.eip(), cpu.halted(), (cpu.eflags() & EFLAGS_IF) != 0, cpu.cr(0),
+                    io.in(0x21, 1), isr, irr, io.in(0xa1, 1), machine.intr(), (clock.nextDeadline() - clock.nowNanos()) / 1000);
+        }
+    }
+
+    /** The CPU is halted: sleep until the next timer deadline or until input or a quit arrives. */
+    private void idle(HostClock clock) {
+        if (!poweredOff && machine.pic().hasInterrupt() && (cpu.eflags() & EFLAGS_IF) != 0) {
+            return;
+        }
+        long deadline = poweredOff ? Long.MAX_VALUE : clock.nextDeadline();
+        synchronized (wakeLock) {
+            while (!wakeRequested && !quitRequested) {
+                long now = clock.nowNanos();
+                if (deadline != Long.MAX_VALUE && now >= deadline) {
+                    break;
+                }
+                try {
+                    if (deadline == Long.MAX_VALUE) {
+                        wakeLock.wait();
+                    } else {
+                        long wait = deadline - now;
+                        wakeLock.wait(wait / 1_000_000, (int) (wait % 1_000_000));
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    quitRequested = true;
+                }
+            }
+            wakeRequested = false;
+        }
+    }
+
+    private void flushOutput() {
+        for (Runnable f : flushers) {
+            f.run();
+        }
+    }
+
+    private void reportFatal(String message) {
+        FrontEnd.report(err, Main.PROGRAM, "fatal: " + message);
+        err.print(registerDump(cpu));
+        err.flush();
+    }
+
+    /** The CPU state in the layout of QEMU's "info registers" (32-bit). */
+    static String registerDump(X86Cpu cpu) {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format(Locale.ROOT, "EAX=%08x EBX=%08x ECX=%08x EDX=%08x%n", cpu.reg(X86Cpu.EAX), cpu.reg(X86Cpu.EBX),
+                cpu.reg(X86Cpu.ECX), cpu.reg(X86Cpu.EDX)));
+        s.append(String.format(Locale.ROOT, "ESI=%08x EDI=%08x EBP=%08x ESP=%08x%n", cpu.reg(X86Cpu.ESI), cpu.reg(X86Cpu.EDI),
+                cpu.reg(X86Cpu.EBP), cpu.reg(X86Cpu.ESP)));
+        s.append(String.format(Locale.ROOT, "EIP=%08x EFL=%08x CPL=%d HLT=%d%n", cpu.eip(), cpu.eflags(), cpu.cpl(),
+                cpu.halted() ? 1 : 0));
+        String[] names = {"ES", "CS", "SS", "DS", "FS", "GS"};
+        for (int seg = X86Cpu.ES; seg <= X86Cpu.GS; seg++) {
+            s.append(String.format(Locale.ROOT, "%s =%04x %08x %08x%n", names[seg], cpu.segmentSelector(seg),
+                    cpu.segmentBase(seg), cpu.segmentLimit(seg)));
+        }
+        s.append(String.format(Locale.ROOT, "CR0=%08x CR2=%08x CR3=%08x CR4=%08x%n", cpu.cr(0), cpu.cr(2), cpu.cr(3), cpu.cr(4)));
+        return s.toString();
+    }
+
+    /** Instructions the CPU retired (for the boot figures). */
+    long instructions() { return cpu.instructionCount(); }
+}

@@ -1,5 +1,7 @@
 package org.jqemu.hw;
 
+import org.jqemu.hw.chr.CharBackend;
+
 /** What a machine hands a device type when it creates a device: where to map it and which host services it may use. */
 public interface DeviceContext {
     IoPortBus ioPorts();

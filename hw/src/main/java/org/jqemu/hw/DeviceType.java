@@ -1,5 +1,7 @@
 package org.jqemu.hw;
 
+import org.jqemu.hw.core.DeviceState;
+
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -13,7 +15,7 @@ public record DeviceType(String name, DeviceCategory category, String bus, Strin
     /** Builds a configured device and maps it into the machine. */
     @FunctionalInterface
     public interface Factory {
-        Device create(DeviceConfig config, DeviceContext context);
+        DeviceState create(DeviceConfig config, DeviceContext context);
     }
 
     public DeviceProperty property(String propertyName) {

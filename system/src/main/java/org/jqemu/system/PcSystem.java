@@ -135,29 +135,19 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     }
 
     /** -chardev backends for -device (isa-debugcon): stdio, file and null. */
-    private org.jqemu.hw.CharBackend chardevBackend(String id, OutputStream out) {
+    private CharBackend chardevBackend(String id, OutputStream out) {
         for (var opts : config.chardevs()) {
             if (!id.equals(opts.get("id"))) {
                 continue;
             }
             String backend = opts.get("backend", "");
             return switch (backend) {
-                case "null" -> org.jqemu.hw.CharBackend.NULL;
-                case "stdio" -> (data, off, len) -> {
-                    for (int i = 0; i < len; i++) {
-                        console.write(data[off + i] & 0xff);
-                    }
-                };
+                case "null" -> CharBackend.NULL;
+                case "stdio" -> console::write;
                 case "file" -> {
                     OutputStream file = openOutput(opts.get("path", ""));
                     flushers.add(() -> flushQuietly(file));
-                    yield (data, off, len) -> {
-                        try {
-                            file.write(data, off, len);
-                        } catch (IOException e) {
-                            // the file became unwritable: drop the output
-                        }
-                    };
+                    yield b -> writeQuietly(file, b);
                 }
                 default -> throw new UserError("chardev '" + id + "': backend '" + backend + "' is not available yet");
             };

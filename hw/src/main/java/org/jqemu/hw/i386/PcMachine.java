@@ -6,14 +6,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
-import org.jqemu.hw.CharBackend;
-import org.jqemu.hw.Device;
 import org.jqemu.hw.DeviceConfig;
 import org.jqemu.hw.DeviceContext;
 import org.jqemu.hw.IoPortBus;
 import org.jqemu.hw.IoRegion;
 import org.jqemu.hw.acpi.Piix4Pm;
 import org.jqemu.hw.chr.Serial16550;
+import org.jqemu.hw.chr.CharBackend;
 import org.jqemu.hw.core.DeviceState;
 import org.jqemu.hw.core.PhysicalMemory;
 import org.jqemu.hw.core.PhysicalMemory.PamMode;
@@ -60,7 +59,7 @@ public final class PcMachine {
 
     /** The machine's configuration, already checked by the front end. */
     public record Config(long ramSize, BzImage kernel, byte[] initrd, String append, byte[] bios,
-            org.jqemu.hw.chr.CharBackend serial, List<DeviceConfig> devices, Function<String, CharBackend> chardevs,
+            CharBackend serial, List<DeviceConfig> devices, Function<String, CharBackend> chardevs,
             boolean nographic) { }
 
     private final Config config;
@@ -70,7 +69,7 @@ public final class PcMachine {
     private final IoPortBus io = new IoPortBus();
     private final Map<PortDevice, List<IoRegion>> mappedPorts = new HashMap<>();
     private final List<DeviceState> resettable = new ArrayList<>();
-    private final List<Device> extraDevices = new ArrayList<>();
+    private final List<DeviceState> extraDevices = new ArrayList<>();
     private final I8259 pic;
     private final Mc146818 rtc;
     private final Serial16550 serial;
@@ -199,7 +198,7 @@ public final class PcMachine {
         for (DeviceState d : resettable) {
             d.reset();
         }
-        for (Device d : extraDevices) {
+        for (DeviceState d : extraDevices) {
             d.reset();
         }
         // The CPU has no SMM: mark the PIIX4's APMC SMI as already set up (DEVACTB bit 25, config byte 0x5b

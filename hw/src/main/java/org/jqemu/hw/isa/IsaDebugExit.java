@@ -5,7 +5,7 @@ import java.io.DataOutput;
 import java.util.List;
 import java.util.function.IntConsumer;
 
-import org.jqemu.hw.Device;
+import org.jqemu.hw.core.DeviceState;
 import org.jqemu.hw.DeviceCategory;
 import org.jqemu.hw.DeviceConfig;
 import org.jqemu.hw.DeviceContext;
@@ -19,7 +19,7 @@ import org.jqemu.hw.PropertyType;
  * (VALUE << 1) | 1, so a guest can report success or failure. QEMU's defaults are iobase 0x501 and
  * iosize 2; tests commonly use iobase=0xf4,iosize=4. Reads return 0.
  */
-public final class IsaDebugExit implements Device, IoRegion {
+public final class IsaDebugExit implements DeviceState, IoRegion {
     // Registers and constants.
     public static final int DEFAULT_IOBASE = 0x501;
     public static final int DEFAULT_IOSIZE = 2;
@@ -34,7 +34,7 @@ public final class IsaDebugExit implements Device, IoRegion {
 
     public IsaDebugExit(IntConsumer exit) { this.exit = exit; }
 
-    private static Device create(DeviceConfig config, DeviceContext context) {
+    private static DeviceState create(DeviceConfig config, DeviceContext context) {
         IsaDebugExit device = new IsaDebugExit(context::exit);
         context.ioPorts().map(config.uint32("iobase"), config.uint32("iosize"), device, TYPE.name());
         return device;
@@ -56,8 +56,11 @@ public final class IsaDebugExit implements Device, IoRegion {
 
     // Snapshot state: nothing beyond configuration.
     @Override
+    public int stateVersion() { return 1; }
+
+    @Override
     public void saveState(DataOutput out) { }
 
     @Override
-    public void loadState(DataInput in) { }
+    public void loadState(DataInput in, int version) { }
 }

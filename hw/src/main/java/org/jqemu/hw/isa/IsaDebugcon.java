@@ -4,8 +4,8 @@ import java.io.DataInput;
 import java.io.DataOutput;
 import java.util.List;
 
-import org.jqemu.hw.CharBackend;
-import org.jqemu.hw.Device;
+import org.jqemu.hw.chr.CharBackend;
+import org.jqemu.hw.core.DeviceState;
 import org.jqemu.hw.DeviceCategory;
 import org.jqemu.hw.DeviceConfig;
 import org.jqemu.hw.DeviceContext;
@@ -20,7 +20,7 @@ import org.jqemu.util.FrontEnd.UserError;
  * every byte the guest writes goes to a character backend, and a read answers the "readback" value so a
  * guest can tell the port is there.
  */
-public final class IsaDebugcon implements Device, IoRegion {
+public final class IsaDebugcon implements DeviceState, IoRegion {
     // Registers and constants.
     public static final int DEFAULT_IOBASE = 0xe9;
     public static final int DEFAULT_READBACK = 0xe9;
@@ -36,7 +36,6 @@ public final class IsaDebugcon implements Device, IoRegion {
     // State: none the guest can change; the backend and readback value are configuration.
     private final CharBackend output;
     private final int readback;
-    private final byte[] oneByte = new byte[1];
 
     public IsaDebugcon(CharBackend output, int readback) {
         this.output = output;
@@ -47,7 +46,7 @@ public final class IsaDebugcon implements Device, IoRegion {
         if (config.string("chardev") == null) throw new UserError("Can't create debugcon device, empty char device");
     }
 
-    private static Device create(DeviceConfig config, DeviceContext context) {
+    private static DeviceState create(DeviceConfig config, DeviceContext context) {
         IsaDebugcon device = new IsaDebugcon(context.chardev(config.string("chardev")), config.uint32("readback"));
         context.ioPorts().map(config.uint32("iobase"), PORT_COUNT, device, TYPE.name());
         return device;
@@ -59,8 +58,7 @@ public final class IsaDebugcon implements Device, IoRegion {
 
     @Override
     public void write(int offset, int size, int value) {
-        oneByte[0] = (byte) value;
-        output.write(oneByte, 0, 1);
+        output.write(value & 0xff);
     }
 
     // Reset.
@@ -69,8 +67,11 @@ public final class IsaDebugcon implements Device, IoRegion {
 
     // Snapshot state: nothing beyond configuration.
     @Override
+    public int stateVersion() { return 1; }
+
+    @Override
     public void saveState(DataOutput out) { }
 
     @Override
-    public void loadState(DataInput in) { }
+    public void loadState(DataInput in, int version) { }
 }

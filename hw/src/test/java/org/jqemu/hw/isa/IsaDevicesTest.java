@@ -7,7 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.jqemu.hw.CharBackend;
+import org.jqemu.hw.chr.CharBackend;
 import org.jqemu.hw.DeviceConfig;
 import org.jqemu.hw.DeviceContext;
 import org.jqemu.hw.DeviceRegistry;

@@ -27,8 +27,13 @@ public final class Main {
 
     /** Runs the front end; returns the exit status. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, config -> start(config, err));
+    }
+
+    /** As {@link #run(String[], PrintStream, PrintStream)}, with the machine start given (tests check options without booting). */
+    static int run(String[] args, PrintStream out, PrintStream err, java.util.function.ToIntFunction<MachineConfig> start) {
         try {
-            return start(parse(args, err), err);
+            return start.applyAsInt(parse(args, err));
         } catch (HelpRequested help) {
             out.print(help.text());
             return help.status();

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Boots the tools/fetch-guests fixture (Debian's i386 kernel + busybox initramfs) to its shell, runs a
+# trivial command through the initramfs's jqemu.run= switch and powers off (ACPI S5), once under
+# bin/jqemu-system-i386 and once under qemu-system-i386 -accel tcg, with the same kernel, initrd and
+# command line. Prints wall and CPU (user + system) seconds for each.
+# Usage: bench/boot-vs-qemu.sh
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$root/bin/find-jdk25"
+jqemu_find_jdk25 || exit 1
+if [ ! -f "$root/dist/target/lib/jqemu-system.jar" ]; then
+  (cd "$root" && JAVA_HOME="$JQEMU_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}" \
+     mvn -q -B -DskipTests package >&2)
+fi
+fixture=$("$root/tools/fetch-guests")
+vmlinuz=$(sed -n 's/^vmlinuz=//p' <<<"$fixture")
+initramfs=$(sed -n 's/^initramfs=//p' <<<"$fixture")
+append='console=ttyS0 cryptomgr.notests jqemu.run=true'
+common=(-m 128 -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initramfs" -append "$append")
+
+# One boot; prints "name wall cpu" and fails if the guest did not reach its shell command.
+run() {
+  local name=$1 TIMEFORMAT='%R %U %S' t log
+  shift
+  log=$(mktemp)
+  t=$({ time "$@" "${common[@]}" </dev/null >"$log" 2>&1; } 2>&1) || { echo "$name failed:"; tail -20 "$log"; rm -f "$log"; return 1; }
+  if ! grep -q 'jqemu.run: exit status 0' "$log"; then
+    echo "$name did not run the command:"; tail -20 "$log"; rm -f "$log"; return 1
+  fi
+  rm -f "$log"
+  awk -v n="$name" '{ printf "%-28s wall %7.1f s   cpu %7.1f s\n", n, $1, $2 + $3 }' <<<"$t"
+}
+
+run "jqemu-system-i386" "$root/bin/jqemu-system-i386"
+if command -v qemu-system-i386 >/dev/null; then
+  run "qemu-system-i386 -accel tcg" qemu-system-i386 -accel tcg
+else
+  echo "qemu-system-i386 not installed: skipped"
+fi

@@ -1,5 +1,7 @@
 package org.jqemu.accel.tcg;
 
+import org.jqemu.target.i386.Nasm;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

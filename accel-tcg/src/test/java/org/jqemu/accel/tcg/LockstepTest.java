@@ -1,5 +1,8 @@
 package org.jqemu.accel.tcg;
 
+import org.jqemu.target.i386.Nasm;
+import org.jqemu.target.i386.TestRam;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;

@@ -1,5 +1,8 @@
 package org.jqemu.accel.tcg;
 
+import org.jqemu.target.i386.Nasm;
+import org.jqemu.target.i386.TestRam;
+
 import org.jqemu.memory.IoPorts;
 import org.jqemu.memory.Page;
 import org.jqemu.target.i386.X86Cpu;

@@ -7,10 +7,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /** Assembles test programs with nasm ({@code -f bin}); skips the test when nasm is absent (fails under CI). */
-final class Nasm {
+public final class Nasm {
     private Nasm() { }
 
-    static byte[] assemble(String source) {
+    public static byte[] assemble(String source) {
         try {
             Path dir = Files.createTempDirectory("jqemu-nasm");
             try {

@@ -7,15 +7,15 @@ import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.Page;
 
 /** RAM from address 0 for tests: every page present with the given protection, nothing beyond. */
-final class TestRam implements AddressSpace {
-    final MemorySegment ram;
+public final class TestRam implements AddressSpace {
+    public final MemorySegment ram;
     private final Page[] pages;
     private final long addressMask;
 
-    TestRam(long size, int prot) { this(size, prot, -1L); }
+    public TestRam(long size, int prot) { this(size, prot, -1L); }
 
     /** {@code addressMask} models the address lines (e.g. 24 bits for a 286-style bus). */
-    TestRam(long size, int prot, long addressMask) {
+    public TestRam(long size, int prot, long addressMask) {
         ram = Arena.ofAuto().allocate(size, Page.SIZE);
         pages = new Page[(int) (size / Page.SIZE)];
         for (int i = 0; i < pages.length; i++) {
@@ -30,20 +30,20 @@ final class TestRam implements AddressSpace {
         return index < pages.length ? pages[(int) index] : null;
     }
 
-    void unmap(long address) { pages[(int) (address >>> Page.SHIFT)] = null; }
+    public void unmap(long address) { pages[(int) (address >>> Page.SHIFT)] = null; }
 
-    void protect(long address, int prot) {
+    public void protect(long address, int prot) {
         int i = (int) (address >>> Page.SHIFT);
         pages[i] = Page.ram(pages[i].ram(), prot);
     }
 
-    void load(long address, byte[] bytes) { MemorySegment.copy(bytes, 0, ram, ValueLayout.JAVA_BYTE, address, bytes.length); }
+    public void load(long address, byte[] bytes) { MemorySegment.copy(bytes, 0, ram, ValueLayout.JAVA_BYTE, address, bytes.length); }
 
-    int byteAt(long address) { return ram.get(ValueLayout.JAVA_BYTE, address) & 0xff; }
+    public int byteAt(long address) { return ram.get(ValueLayout.JAVA_BYTE, address) & 0xff; }
 
-    void setByte(long address, int v) { ram.set(ValueLayout.JAVA_BYTE, address, (byte) v); }
+    public void setByte(long address, int v) { ram.set(ValueLayout.JAVA_BYTE, address, (byte) v); }
 
-    int u32(long address) { return ram.get(ValueLayout.JAVA_INT_UNALIGNED, address); }
+    public int u32(long address) { return ram.get(ValueLayout.JAVA_INT_UNALIGNED, address); }
 
-    void setU32(long address, int v) { ram.set(ValueLayout.JAVA_INT_UNALIGNED, address, v); }
+    public void setU32(long address, int v) { ram.set(ValueLayout.JAVA_INT_UNALIGNED, address, v); }
 }

@@ -317,11 +317,19 @@ abstract class SystemUnit extends Mmu {
 
     // ---- far transfers ----
 
-    final void farJump(int sel, int off, int size) {
+    final void farJump(int sel, int off, int size) { farTransfer(sel, off, size, false); }
+
+    final void farCall(int sel, int off, int size) { farTransfer(sel, off, size, true); }
+
+    /** JMP FAR and CALL FAR: the same target checks; a call also pushes the return address. */
+    private void farTransfer(int sel, int off, int size, boolean call) {
         long offset = off & (size == 4 ? MASK32 : 0xffff);
         if (!protectedMode() || v86()) {
             if (offset > segLimit[CS]) {
                 throw CpuFault.withCode(CpuFault.GP, 0);
+            }
+            if (call) {
+                pushReturnAddress(size);
             }
             loadSegmentReal(CS, sel);
             eip = offset;
@@ -334,35 +342,53 @@ abstract class SystemUnit extends Mmu {
         long d = readDescriptor(sel);
         int attr = descriptorAttr(d);
         if (isCode(attr)) {
-            checkCodeTarget(sel, d, true);
+            checkCodeTarget(sel, d, !call);
             if (offset > descriptorLimit(d)) {
                 throw CpuFault.withCode(CpuFault.GP, 0);
+            }
+            if (call) {
+                pushReturnAddress(size);
             }
             loadCode(sel, d, cpl);
             eip = offset;
             return;
         }
         int type = attr & 0x1f;
+        int taskReason = call ? TASK_CALL : TASK_JUMP;
         switch (type) {
             case 0x04, 0x0c -> {
-                checkGate(sel, attr);
-                int target = (int) (d >>> 16) & 0xffff;
-                long gateOffset = gateOffset(d, type);
-                long cd = targetCodeDescriptor(target);
-                int cattr = descriptorAttr(cd);
-                if (conforming(cattr) ? dpl(cattr) > cpl : dpl(cattr) != cpl) {
-                    throw selectorFault(CpuFault.GP, target);
+                if (call) {
+                    callGate(sel, d, type);
+                } else {
+                    jumpGate(sel, d, attr, type);
                 }
-                if (gateOffset > descriptorLimit(cd)) {
-                    throw CpuFault.withCode(CpuFault.GP, 0);
-                }
-                loadCode(target, cd, cpl);
-                eip = gateOffset;
             }
-            case 0x05 -> { checkGate(sel, attr); taskSwitch((int) (d >>> 16) & 0xffff, TASK_JUMP, -1); }
-            case 0x01, 0x09 -> { checkGate(sel, attr); taskSwitch(sel, TASK_JUMP, -1); }
+            case 0x05 -> { checkGate(sel, attr); taskSwitch((int) (d >>> 16) & 0xffff, taskReason, -1); }
+            case 0x01, 0x09 -> { checkGate(sel, attr); taskSwitch(sel, taskReason, -1); }
             default -> throw selectorFault(CpuFault.GP, sel);
         }
+    }
+
+    private void pushReturnAddress(int size) {
+        push(size, segSel[CS]);
+        push(size, (int) eip);
+    }
+
+    /** JMP through a call gate: no privilege change, the target must be reachable at the current CPL. */
+    private void jumpGate(int sel, long d, int attr, int type) {
+        checkGate(sel, attr);
+        int target = (int) (d >>> 16) & 0xffff;
+        long gateOffset = gateOffset(d, type);
+        long cd = targetCodeDescriptor(target);
+        int cattr = descriptorAttr(cd);
+        if (conforming(cattr) ? dpl(cattr) > cpl : dpl(cattr) != cpl) {
+            throw selectorFault(CpuFault.GP, target);
+        }
+        if (gateOffset > descriptorLimit(cd)) {
+            throw CpuFault.withCode(CpuFault.GP, 0);
+        }
+        loadCode(target, cd, cpl);
+        eip = gateOffset;
     }
 
     private void checkGate(int sel, int attr) {
@@ -392,44 +418,6 @@ abstract class SystemUnit extends Mmu {
             throw selectorFault(CpuFault.NP, target);
         }
         return cd;
-    }
-
-    final void farCall(int sel, int off, int size) {
-        long offset = off & (size == 4 ? MASK32 : 0xffff);
-        if (!protectedMode() || v86()) {
-            if (offset > segLimit[CS]) {
-                throw CpuFault.withCode(CpuFault.GP, 0);
-            }
-            push(size, segSel[CS]);
-            push(size, (int) eip);
-            loadSegmentReal(CS, sel);
-            eip = offset;
-            return;
-        }
-        checkpoint();
-        if ((sel & 0xfffc) == 0) {
-            throw CpuFault.withCode(CpuFault.GP, 0);
-        }
-        long d = readDescriptor(sel);
-        int attr = descriptorAttr(d);
-        if (isCode(attr)) {
-            checkCodeTarget(sel, d, false);
-            if (offset > descriptorLimit(d)) {
-                throw CpuFault.withCode(CpuFault.GP, 0);
-            }
-            push(size, segSel[CS]);
-            push(size, (int) eip);
-            loadCode(sel, d, cpl);
-            eip = offset;
-            return;
-        }
-        int type = attr & 0x1f;
-        switch (type) {
-            case 0x04, 0x0c -> callGate(sel, d, type);
-            case 0x05 -> { checkGate(sel, attr); taskSwitch((int) (d >>> 16) & 0xffff, TASK_CALL, -1); }
-            case 0x01, 0x09 -> { checkGate(sel, attr); taskSwitch(sel, TASK_CALL, -1); }
-            default -> throw selectorFault(CpuFault.GP, sel);
-        }
     }
 
     private void callGate(int sel, long d, int type) {
@@ -463,8 +451,7 @@ abstract class SystemUnit extends Mmu {
             push(gateSize, (int) oldEip);
             loadCode(target, cd, newPl);
         } else {
-            push(gateSize, segSel[CS]);
-            push(gateSize, (int) eip);
+            pushReturnAddress(gateSize);
             loadCode(target, cd, cpl);
         }
         eip = offset;

@@ -2,23 +2,14 @@
 # QEMU's own i386 instruction test (tests/tcg/i386/test-i386.c from Debian's qemu source package), built as a
 # static i386 program and run under jqemu-i386 and under a reference: the host itself when its kernel runs
 # i386 programs, else qemu-i386. Prints how many output lines differ and the first differences.
-# The source goes to a cache outside the repository ($JQEMU_CACHE, default /var/cache/jqemu); it is never committed.
+# The source comes from tools/fetch-qemu-tests (a cache outside the repository); it is never committed.
 # JQEMU_I386 overrides the command that runs jqemu-i386 (default bin/jqemu-i386, which builds on first use).
 # Needs: deb-src entries in the apt sources, dpkg-dev (apt-get source), gcc-multilib, qemu-user.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
-cache=${JQEMU_CACHE:-/var/cache/jqemu}
-src="$cache/qemu-src"
-build="$cache/build"
-mkdir -p "$src" "$build"
-if ! ls "$src"/qemu_*.orig.tar.xz >/dev/null 2>&1; then
-  (cd "$src" && apt-get source --download-only qemu >/dev/null) || { echo "bench: apt-get source qemu failed (deb-src entries missing?)" >&2; exit 1; }
-fi
-tests=$(ls -d "$src"/qemu-*/tests/tcg/i386 2>/dev/null | head -1 || true)
-if [ -z "$tests" ]; then
-  tar -C "$src" -xJf "$src"/qemu_*.orig.tar.xz --wildcards '*/tests/tcg/i386/*'
-  tests=$(ls -d "$src"/qemu-*/tests/tcg/i386 | head -1)
-fi
+build=${JQEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jqemu}/test-i386-build
+mkdir -p "$build"
+tests=$("$root/tools/fetch-qemu-tests")/i386
 # JQEMU_NO_SEGS=1 leaves out the segment tests (modify_ldt and LDT selectors, which user mode lacks so far).
 main_source="$tests/test-i386.c"
 if [ "${JQEMU_NO_SEGS:-0}" = 1 ]; then

@@ -1047,8 +1047,17 @@ abstract class Interpreter extends SystemUnit {
         }
         loadSegment(regField, readE(2));
         if (regField == SS) {
-            interruptShadow = true;
+            stackSwitchShadow();
         }
+    }
+
+    /**
+     * After MOV SS / POP SS, interrupts and debug exceptions (single-step included) wait until the next
+     * instruction has executed, so that a following MOV ESP completes the stack switch (SDM Vol. 3 §6.8.3).
+     */
+    private void stackSwitchShadow() {
+        interruptShadow = true;
+        debugShadow = true;
     }
 
     /** PUSH Sreg: with a 32-bit operand a P6 moves ESP by 4 but writes only the selector's 16 bits. */
@@ -1066,7 +1075,7 @@ abstract class Interpreter extends SystemUnit {
         loadSegment(seg, sel);
         addSp(size);
         if (seg == SS) {
-            interruptShadow = true;
+            stackSwitchShadow();
         }
     }
 
@@ -1313,7 +1322,9 @@ abstract class Interpreter extends SystemUnit {
             return;
         }
         boolean compares = op == 0xa6 || op == 0xa7 || op == 0xae || op == 0xaf;
-        for (int n = 0; n < REP_CHUNK; n++) {
+        // Under TF the single-step trap comes after every iteration, EIP still at the instruction (SDM Vol. 3 §18.3.1.4)
+        int chunk = (flags & TF) != 0 ? 1 : REP_CHUNK;
+        for (int n = 0; n < chunk; n++) {
             if (stringIndex(ECX) == 0) {
                 return;
             }

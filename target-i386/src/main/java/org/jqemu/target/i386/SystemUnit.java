@@ -29,8 +29,14 @@ abstract class SystemUnit extends Mmu {
     /** Linux i386's flat user segments: __USER_CS (entry 14) and __USER_DS (entry 15). */
     static final int USER_CS = 0x73, USER_DS = 0x7b;
     final long[] userGdt = new long[USER_GDT_ENTRIES];
+    /** The most entries a Linux LDT has (LDT_ENTRIES). */
+    static final int USER_LDT_MAX = 8192;
+    /** User mode: the LDT as modify_ldt built it, grown on demand; empty when the process has none. */
+    long[] userLdt = new long[0];
     IrqLine ferr = IrqLine.NONE;
     boolean interruptShadow;
+    /** Set by MOV SS / POP SS: no single-step trap or data breakpoint after this instruction. */
+    boolean debugShadow;
     boolean halted;
     /** The vector of the first event delivered through the IVT/IDT since reset (tests; -1 if none). */
     int firstEventVector = -1;
@@ -258,19 +264,22 @@ abstract class SystemUnit extends Mmu {
 
     final long readDescriptor(int sel) {
         if (userMode) {
-            return userGdt[userGdtIndex(sel)];
+            return userTable(sel)[(sel & 0xfff8) >> 3];
         }
         long a = descriptorAddress(sel);
         return (readSystem(a, 4) & MASK32) | ((long) readSystem(a + 4, 4) << 32);
     }
 
-    /** User mode has no GDT in guest memory: the kernel's GDT is {@link #userGdt}; there is no LDT. */
-    private int userGdtIndex(int sel) {
-        int index = (sel & 0xfff8) >> 3;
-        if ((sel & 4) != 0 || index >= USER_GDT_ENTRIES) {
+    /**
+     * User mode has no descriptor tables in guest memory: the kernel's GDT is {@link #userGdt} and the
+     * process's LDT (modify_ldt) is {@link #userLdt}, whose length is its size in entries.
+     */
+    private long[] userTable(int sel) {
+        long[] table = (sel & 4) != 0 ? userLdt : userGdt;
+        if ((sel & 0xfff8) >> 3 >= table.length) {
             throw selectorFault(CpuFault.GP, sel);
         }
-        return index;
+        return table;
     }
 
     /** Builds a segment descriptor; a limit above 1 MiB is stored page-granular (G = 1). */
@@ -286,7 +295,7 @@ abstract class SystemUnit extends Mmu {
 
     private void markAccessed(int sel, long d) {
         if (userMode) {
-            userGdt[userGdtIndex(sel)] = d | (1L << 40);
+            userTable(sel)[(sel & 0xfff8) >> 3] = d | (1L << 40);
             return;
         }
         if ((d & (1L << 40)) == 0) {

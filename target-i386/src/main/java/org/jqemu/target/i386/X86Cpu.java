@@ -139,6 +139,7 @@ public final class X86Cpu extends SystemInstructions {
         setEflags(IF);
         setCpl(3);
         java.util.Arrays.fill(userGdt, 0);
+        userLdt = new long[0];
         userGdt[USER_CS >> 3] = makeDescriptor(0, MASK32, 0xc0fb);
         userGdt[USER_DS >> 3] = makeDescriptor(0, MASK32, 0xc0f3);
         setSegmentCache(CS, USER_CS, 0, MASK32, 0xc0fb);
@@ -163,6 +164,27 @@ public final class X86Cpu extends SystemInstructions {
         }
         userGdt[index] = access == 0 ? 0 : makeDescriptor(base, limit, access);
     }
+
+    /**
+     * User mode: sets entry {@code index} (0-8191) of the process's LDT, as modify_ldt does, to the raw 8-byte
+     * {@code descriptor}; the LDT grows to cover the index. Selectors with TI = 1 read it; a segment
+     * register holding the selector is not reloaded.
+     */
+    public void setUserLdtEntry(int index, long descriptor) {
+        if (index < 0 || index >= USER_LDT_MAX) {
+            throw new IllegalArgumentException("LDT entry " + index + " outside 0.." + (USER_LDT_MAX - 1));
+        }
+        if (index >= userLdt.length) {
+            userLdt = java.util.Arrays.copyOf(userLdt, index + 1);
+        }
+        userLdt[index] = descriptor;
+    }
+
+    /** User mode: the number of entries in the process's LDT (0 when it has none). */
+    public int userLdtEntries() { return userLdt.length; }
+
+    /** User mode: raw descriptor {@code index} of the process's LDT (with the accessed bits the CPU set). */
+    public long userLdtEntry(int index) { return userLdt[index]; }
 
     /**
      * Loads a segment register with an explicit descriptor cache (user-mode TLS through set_thread_area;
@@ -305,11 +327,12 @@ public final class X86Cpu extends SystemInstructions {
             }
             boolean singleStep = (flags & TF) != 0;
             checkpointValid = false;
+            debugShadow = false;
             try {
                 step();
                 retired++;
                 done++;
-                if (singleStep) {
+                if (singleStep && !debugShadow) {
                     dr[6] |= 0x4000;
                     throw new CpuFault(CpuFault.DB, 0, false, true, 0);
                 }

@@ -989,14 +989,19 @@ abstract class Interpreter extends SystemUnit {
         }
     }
 
+    /** POPA reads all eight slots before writing a register, so that a stack fault leaves them untouched. */
     private void popa() {
         int size = osz();
+        int[] values = new int[8];
         for (int r = EDI; r >= EAX; r--) {
-            int v = pop(size);
+            values[r] = peek(size, (EDI - r) * size);
+        }
+        for (int r = EDI; r >= EAX; r--) {
             if (r != ESP) {
-                setReg(size, r, v);
+                setReg(size, r, values[r]);
             }
         }
+        addSp(8 * size);
     }
 
     private void bound() {
@@ -1165,22 +1170,19 @@ abstract class Interpreter extends SystemUnit {
 
     private void loop(int op) {
         int rel = fetchSimm8();
-        int count;
-        if (addrSize32) {
-            count = reg32(ECX) - 1;
-            setReg32(ECX, count);
-        } else {
-            count = (reg16(ECX) - 1) & 0xffff;
-            setReg16(ECX, count);
-        }
+        int count = addrSize32 ? reg32(ECX) - 1 : (reg16(ECX) - 1) & 0xffff;
         boolean take = count != 0 && switch (op) {
             case 0xe0 -> !zf();
             case 0xe1 -> zf();
             default -> true;
         };
-        if (take) {
-            jumpRelative(rel);
+        long target = take ? checkedNearTarget(eip + rel) : eip; // a #GP on the target leaves ECX as it was
+        if (addrSize32) {
+            setReg32(ECX, count);
+        } else {
+            setReg16(ECX, count);
         }
+        eip = target;
     }
 
     private void group4() {

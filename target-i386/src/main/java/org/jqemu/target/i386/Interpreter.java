@@ -237,6 +237,13 @@ abstract class Interpreter extends SystemUnit {
     final void step() {
         startEip = eip;
         startEsp = regs[ESP];
+        if (instructionBreakpoints != 0 && (flags & RF) == 0) {
+            int hits = instructionBreakpointHits((segBase[CS] + eip) & MASK32);
+            if (hits != 0) {
+                dr[6] |= hits;
+                throw CpuFault.of(CpuFault.DB); // a fault: before the instruction executes
+            }
+        }
         opSize32 = code32;
         addrSize32 = code32;
         segOverride = -1;
@@ -1335,9 +1342,15 @@ abstract class Interpreter extends SystemUnit {
             if (compares && zf() != (repPrefix == 0xf3)) {
                 return;
             }
+            if (dataBreakpointHits != 0) {
+                break; // the #DB trap comes after the iteration that hit the breakpoint
+            }
         }
         if (stringIndex(ECX) != 0) {
             eip = startEip; // not finished: resume at the same instruction after a chance to take interrupts
+            if (instructionBreakpoints != 0) {
+                flags |= RF; // the resumed instruction must not hit its own instruction breakpoint again
+            }
         }
     }
 

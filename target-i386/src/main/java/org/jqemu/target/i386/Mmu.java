@@ -262,6 +262,9 @@ abstract class Mmu extends CpuState {
         boolean user = cpl == 3;
         Page p = resolve(lin, kind, user);
         long phys = resolvedPhys;
+        if (kind != ACC_EXEC && watchedPages.length != 0) {
+            checkDataBreakpoints(lin, size, false);
+        }
         if (p == null) {
             return sizeMask(size);
         }
@@ -282,6 +285,9 @@ abstract class Mmu extends CpuState {
         }
         Page p = resolve(lin, ACC_WRITE, cpl == 3);
         long phys = resolvedPhys;
+        if (watchedPages.length != 0) {
+            checkDataBreakpoints(lin, size, true);
+        }
         if (p == null || isRom(p)) {
             return;
         }
@@ -310,6 +316,9 @@ abstract class Mmu extends CpuState {
     private void fill(int kind, long lin, MemorySegment ram) {
         int i = tlbIndex(lin);
         long tag = lin >>> Page.SHIFT;
+        if (kind != ACC_EXEC && watchedPages.length != 0 && watched(tag)) {
+            return; // a data breakpoint is on this page: every access takes the slow path and is checked
+        }
         switch (kind) {
             case ACC_READ -> { readTag[i] = tag; readPage[i] = ram; }
             case ACC_WRITE -> { writeTag[i] = tag; writePage[i] = ram; }
@@ -470,6 +479,91 @@ abstract class Mmu extends CpuState {
         } else {
             p.mmio().write(phys - p.mmioBase(), size, v & (size == 4 ? MASK32 : sizeMask(size)));
         }
+    }
+
+    // ---- debug-register breakpoints (SDM Vol. 3B §18.2) ----
+
+    static final long DR6_FIXED = 0xffff_0ff0L, DR6_WRITABLE = 0xe00f, DR6_BD = 0x2000, DR6_BS = 0x4000;
+    static final long DR7_FIXED = 0x400, DR7_RESERVED_ZERO = 0xd800, DR7_GD = 0x2000;
+    private static final int BREAK_ON_EXECUTION = 0, BREAK_ON_WRITE = 1, BREAK_ON_ACCESS = 3;
+
+    /** Linear pages holding an enabled data breakpoint: never cached in the TLB, so every access there is checked. */
+    private long[] watchedPages = new long[0];
+    /** B0-B3 of the data breakpoints the current instruction hit; the run loop reports them as a #DB trap. */
+    int dataBreakpointHits;
+    /** Enabled instruction breakpoints (bit n for DRn), checked at each instruction boundary while nonzero. */
+    int instructionBreakpoints;
+
+    private boolean breakpointEnabled(int n) { return ((dr[7] >>> (2 * n)) & 3) != 0; }
+
+    private int breakpointKind(int n) { return (int) (dr[7] >>> (16 + 4 * n)) & 3; }
+
+    /** LEN: 1, 2 or 4 bytes (the encoding 10b, undefined on a P6, is taken as 8). */
+    private int breakpointLength(int n) {
+        return switch ((int) (dr[7] >>> (18 + 4 * n)) & 3) {
+            case 0 -> 1;
+            case 1 -> 2;
+            case 2 -> 8;
+            default -> 4;
+        };
+    }
+
+    /** After a write to DR0-DR3 or DR7: which breakpoints are armed, and which pages the TLB must not cache. */
+    final void debugRegistersChanged() {
+        int instructions = 0;
+        long[] pages = new long[0];
+        for (int n = 0; n < 4; n++) {
+            if (!breakpointEnabled(n)) {
+                continue;
+            }
+            int kind = breakpointKind(n);
+            if (kind == BREAK_ON_EXECUTION) {
+                instructions |= 1 << n;
+            } else if (kind == BREAK_ON_WRITE || kind == BREAK_ON_ACCESS) {
+                long start = (dr[n] & ~(breakpointLength(n) - 1L)) & MASK32;
+                pages = Arrays.copyOf(pages, pages.length + 2);
+                pages[pages.length - 2] = start >>> Page.SHIFT;
+                pages[pages.length - 1] = ((start + breakpointLength(n) - 1) & MASK32) >>> Page.SHIFT;
+            }
+        }
+        instructionBreakpoints = instructions;
+        watchedPages = pages;
+        flushTlb();
+    }
+
+    private boolean watched(long page) {
+        for (long w : watchedPages) {
+            if (w == page) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Records in {@link #dataBreakpointHits} the enabled data breakpoints that {@code size} bytes at {@code lin} touch. */
+    private void checkDataBreakpoints(long lin, int size, boolean write) {
+        for (int n = 0; n < 4; n++) {
+            int kind = breakpointKind(n);
+            if (!breakpointEnabled(n) || !(kind == BREAK_ON_ACCESS || (kind == BREAK_ON_WRITE && write))) {
+                continue;
+            }
+            int length = breakpointLength(n);
+            long start = dr[n] & ~(length - 1L) & MASK32;
+            if (lin < start + length && start < lin + size) {
+                dataBreakpointHits |= 1 << n;
+            }
+        }
+    }
+
+    /** B0-B3 of the enabled instruction breakpoints at linear address {@code lin}. */
+    final int instructionBreakpointHits(long lin) {
+        int hits = 0;
+        for (int n = 0; n < 4; n++) {
+            if ((instructionBreakpoints & (1 << n)) != 0 && (dr[n] & MASK32) == lin) {
+                hits |= 1 << n;
+            }
+        }
+        return hits;
     }
 
     // ---- stack ----

@@ -165,13 +165,31 @@ abstract class SystemInstructions extends Interpreter {
     final void movFromDebug() {
         requireCpl0();
         decodeRegisterModrm();
-        setReg32(rm, (int) dr[debugIndex(regField)]);
+        int index = debugIndex(regField);
+        checkGeneralDetect();
+        setReg32(rm, (int) dr[index]);
     }
 
     @Override
     final void movToDebug() {
         requireCpl0();
         decodeRegisterModrm();
-        dr[debugIndex(regField)] = reg32(rm) & MASK32;
+        int index = debugIndex(regField);
+        checkGeneralDetect();
+        long v = reg32(rm) & MASK32;
+        switch (index) {
+            case 6 -> dr[6] = (v & DR6_WRITABLE) | DR6_FIXED;
+            case 7 -> { dr[7] = (v & ~DR7_RESERVED_ZERO) | DR7_FIXED; debugRegistersChanged(); }
+            default -> { dr[index] = v; debugRegistersChanged(); }
+        }
+    }
+
+    /** DR7.GD: any MOV DRn is a #DB fault with DR6.BD set, and GD is cleared for the handler (SDM Vol. 3B §18.2.4). */
+    private void checkGeneralDetect() {
+        if ((dr[7] & DR7_GD) != 0) {
+            dr[6] |= DR6_BD;
+            dr[7] &= ~DR7_GD;
+            throw CpuFault.of(CpuFault.DB);
+        }
     }
 }

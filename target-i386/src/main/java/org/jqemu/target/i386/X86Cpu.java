@@ -97,6 +97,11 @@ public final class X86Cpu extends SystemInstructions {
         interruptShadow = false;
         nmiBlocked = false;
         firstEventVector = -1;
+        java.util.Arrays.fill(dr, 0);
+        dr[6] = DR6_FIXED;
+        dr[7] = DR7_FIXED;
+        dataBreakpointHits = 0;
+        debugRegistersChanged();
         x87.reset();
         flushTlb();
     }
@@ -326,17 +331,25 @@ public final class X86Cpu extends SystemInstructions {
                 return EXIT_HALT;
             }
             boolean singleStep = (flags & TF) != 0;
+            boolean resume = (flags & RF) != 0;
             checkpointValid = false;
             debugShadow = false;
             try {
                 step();
                 retired++;
                 done++;
-                if (singleStep && !debugShadow) {
-                    dr[6] |= 0x4000;
+                if (resume) {
+                    flags &= ~RF; // RF holds off instruction breakpoints for one instruction
+                }
+                if ((singleStep || dataBreakpointHits != 0) && !debugShadow) {
+                    dr[6] |= (singleStep ? DR6_BS : 0) | dataBreakpointHits;
+                    dataBreakpointHits = 0;
                     throw new CpuFault(CpuFault.DB, 0, false, true, 0);
                 }
             } catch (CpuFault f) {
+                if (!f.trap) {
+                    dataBreakpointHits = 0; // the instruction did not complete
+                }
                 int r = handleFault(f);
                 if (r >= 0) {
                     return r;

@@ -18,8 +18,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.jqemu.linuxuser.oracle.HostSupport;
-import org.jqemu.linuxuser.oracle.Runner;
+import org.jqemu.linuxuser.oracle.JqemuRunner;
+import org.jqemu.target.i386.oracle.HostSupport;
+import org.jqemu.target.i386.oracle.Runner;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,7 +69,7 @@ class QemuTestI386Test {
         String referenceName = HostSupport.runsI386() ? "the host CPU" : "qemu-i386";
         Runner.Result reference = Runner.exec(HostSupport.runsI386() ? List.of(program.toString())
                 : List.of("qemu-i386", program.toString()));
-        Runner.Result jqemu = new Runner.Jqemu().run(new Runner.Program(List.of(), program, null));
+        Runner.Result jqemu = new JqemuRunner().run(new Runner.Program(List.of(), program, null));
         assertNull(jqemu.note(), "jqemu-i386 stopped: " + jqemu.note());
         assertEquals(reference.status(), jqemu.status(), "exit status");
 

@@ -1,4 +1,4 @@
-package org.jqemu.linuxuser.oracle;
+package org.jqemu.target.i386.oracle;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,7 +22,7 @@ class QemuOracleTest {
     @Test
     void qemuMatchesTheHostCpuOnIntegerCases() throws Exception {
         assumeTrue(HostSupport.has("nasm") && HostSupport.has("qemu-i386"), "needs nasm and qemu-user");
-        OracleHarness.Report report = OracleHarness.run(OracleHarness.seed(), 8000, OracleTest.PER_PROGRAM,
+        OracleHarness.Report report = OracleHarness.run(OracleHarness.seed(), 8000, OracleHarness.PER_PROGRAM,
                 List.of(new Runner.Host()), new Runner.Qemu(), Path.of("target", "oracle", "qemu"),
                 EnumSet.of(CaseGenerator.Group.INTEGER));
         System.out.print(report.text("qemu-i386"));

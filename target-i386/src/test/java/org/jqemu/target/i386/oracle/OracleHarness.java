@@ -1,4 +1,4 @@
-package org.jqemu.linuxuser.oracle;
+package org.jqemu.target.i386.oracle;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,6 +8,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * Generates cases, packs them into programs, runs each program under a reference (the host CPU first,
@@ -168,9 +171,29 @@ public final class OracleHarness {
         }
     }
 
+    /** Cases per assembled program in the suites. */
+    public static final int PER_PROGRAM = 1000;
+
+    /**
+     * The host-CPU oracle suite for one subject (JUnit): {@code -Djqemu.oracle.cases=N} (default {@code cases}) random
+     * cases of every group against the host CPU, qemu-i386 for i386-only encodings when the host kernel cannot run
+     * them; prints the report and fails on a failing form that known-failures.tsv does not list.
+     */
+    public static void assertMatchesTheHost(Runner subject, int cases, Path dir) throws IOException, InterruptedException {
+        Assumptions.assumeTrue(HostSupport.has("nasm"), "needs nasm");
+        List<Runner> references = HostSupport.has("qemu-i386") ? List.of(new Runner.Host(), new Runner.Qemu()) : List.of(new Runner.Host());
+        Report report = run(seed(), Integer.getInteger("jqemu.oracle.cases", cases), PER_PROGRAM, references, subject, dir,
+                java.util.EnumSet.allOf(CaseGenerator.Group.class));
+        System.out.print(report.text(subject.name()));
+        KnownFailures known = new KnownFailures();
+        known.fixed(report.failingForms).forEach(f -> System.out.println("oracle: known failure now passes, delete it from known-failures.tsv: " + f));
+        Assertions.assertTrue(report.compared > report.cases / 2, "most cases were compared: " + report.compared + " of " + report.cases);
+        Assertions.assertEquals(List.of(), known.unexpected(report.failingForms), "failing forms not in known-failures.tsv (details above)");
+    }
+
     /** Manual runs: {@code java ... OracleHarness [qemu|jqemu]} with the system properties above. */
     public static void main(String[] args) throws Exception {
-        Runner subject = args.length > 0 && args[0].equals("qemu") ? new Runner.Qemu() : new Runner.Jqemu();
+        Runner subject = args.length > 0 && args[0].equals("qemu") ? new Runner.Qemu() : new Runner.Cpu();
         List<Runner> references = subject instanceof Runner.Qemu ? List.of(new Runner.Host()) : List.of(new Runner.Host(), new Runner.Qemu());
         Report r = run(seed(), Integer.getInteger("jqemu.oracle.cases", 20000), Integer.getInteger("jqemu.oracle.perProgram", 1000),
                 references, subject, Path.of(System.getProperty("jqemu.oracle.dir", "target/oracle")),

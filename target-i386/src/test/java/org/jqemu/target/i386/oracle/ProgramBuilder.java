@@ -1,4 +1,4 @@
-package org.jqemu.linuxuser.oracle;
+package org.jqemu.target.i386.oracle;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -289,4 +289,60 @@ class UserModeTest {
         assertEquals(0x15, cpu.exitErrorCode());
         assertEquals(0x3000, cpu.eip());
     }
+
+    /** Runs until the next #DB exit and returns EIP there (the trap's return address). */
+    private static long nextSingleStep(X86Cpu cpu) {
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(1, cpu.exitVector());
+        return cpu.eip();
+    }
+
+    @Test
+    void singleStepTrapsAfterEveryRepIterationWithEipAtTheInstruction() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        // pushfd(1) or(7) popfd(1) mov esi(5) mov edi(5) mov ecx(5) rep movsb(2) nop
+        X86Cpu cpu = cpuWith(ram, "pushfd\nor dword [esp], 0x100\npopfd\nmov esi, 0x5000\nmov edi, 0x6000\n"
+                + "mov ecx, 3\nrep movsb\nnop\n");
+        long rep = CODE + 1 + 7 + 1 + 5 + 5 + 5;
+        assertEquals(rep - 10, nextSingleStep(cpu));
+        assertEquals(rep - 5, nextSingleStep(cpu));
+        assertEquals(rep, nextSingleStep(cpu));
+        assertEquals(rep, nextSingleStep(cpu), "SDM Vol. 3B 18.3.1.4: a trap after each iteration");
+        assertEquals(2, cpu.reg(X86Cpu.ECX));
+        assertEquals(rep, nextSingleStep(cpu));
+        assertEquals(1, cpu.reg(X86Cpu.ECX));
+        assertEquals(rep + 2, nextSingleStep(cpu), "the last iteration traps with EIP after the instruction");
+        assertEquals(0, cpu.reg(X86Cpu.ECX));
+    }
+
+    @Test
+    void movSsAndPopSsHoldTheSingleStepTrapForOneInstruction() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        // pushfd(1) or(7) popfd(1) | mov eax, ss(2) | mov ss, eax(2) nop(1) | push eax(1) | pop ss(1) nop(1) | nop
+        X86Cpu cpu = cpuWith(ram, "pushfd\nor dword [esp], 0x100\npopfd\nmov eax, ss\nmov ss, eax\nnop\n"
+                + "push eax\npop ss\nnop\nnop\n");
+        long movSs = CODE + 9 + 2;
+        assertEquals(movSs, nextSingleStep(cpu));
+        assertEquals(movSs + 3, nextSingleStep(cpu), "no trap between MOV SS and the NOP (SDM Vol. 3A 6.8.3)");
+        assertEquals(movSs + 4, nextSingleStep(cpu));
+        assertEquals(movSs + 6, nextSingleStep(cpu), "nor between POP SS and the NOP");
+    }
+
+    @Test
+    void ldtSelectorsReadTheProcessLdt() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        ram.setU32(0x5004, 0x600dcafe);
+        X86Cpu cpu = cpuWith(ram, "mov eax, 0x0f\nmov fs, eax\nmov ebx, [fs:4]\nlar ecx, eax\nint 0x80\n"
+                + "mov eax, 0x17\nmov gs, eax\n");
+        cpu.setUserLdtEntry(1, SystemUnit.makeDescriptor(0x5000, 0xfff, 0x40f3));
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        assertEquals(0x600dcafe, cpu.reg(X86Cpu.EBX) & 0xffff_ffffL);
+        assertEquals(0x0f, cpu.segmentSelector(X86Cpu.FS));
+        assertEquals(0x5000, cpu.segmentBase(X86Cpu.FS));
+        assertEquals(0x0040f300L, cpu.reg(X86Cpu.ECX), "LAR: the accessed bit was set by the load");
+        assertEquals(2, cpu.userLdtEntries());
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100), "entry 2 is beyond the LDT's limit");
+        assertEquals(13, cpu.exitVector());
+        assertEquals(0x14, cpu.exitErrorCode());
+    }
 }

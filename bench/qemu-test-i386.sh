@@ -10,7 +10,8 @@ root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 build=${JQEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jqemu}/test-i386-build
 mkdir -p "$build"
 tests=$("$root/tools/fetch-qemu-tests")/i386
-# JQEMU_NO_SEGS=1 leaves out the segment tests (modify_ldt and LDT selectors, which user mode lacks so far).
+# JQEMU_NO_SEGS=1 leaves out the segment tests (modify_ldt and LDT selectors). linux-user's QemuTestI386Test runs the
+# same comparison in CI, with the documented differences of test-i386-differences.tsv.
 main_source="$tests/test-i386.c"
 if [ "${JQEMU_NO_SEGS:-0}" = 1 ]; then
   sed 's|^#define TEST_SEGS|//#define TEST_SEGS|' "$tests/test-i386.c" > "$tests/test-i386-noseg.c"

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.Test;
  *     access the error code names, and the error code's P bit says which;</li>
  * <li>vectors 3 and 4 never arrive (INT3/INTO meet a DPL-0 gate: #GP), nor do 2, 9, 15 and 19 and up.</li>
  * </ul>
- * Real mode may reprogram anything (CPL 0, no protection): there only the first rule applies, and a shutdown is
- * a legitimate end. Seeded (-Djqemu.fuzz.seed), deterministic.
+ * Real mode may reprogram anything (CPL 0, no protection), and a shutdown is a legitimate end there; an exception the
+ * CPU raised (not INT n) must still leave IP, CS, FLAGS of the faulting instruction on the stack and the registers
+ * untouched. Seeded (-Djqemu.fuzz.seed), deterministic.
  */
 class CpuFuzzTest {
     private static final int CASES_PER_MODE = 3000;
@@ -149,7 +150,9 @@ class CpuFuzzTest {
             }
             int vector = handlerVector(cpu, mode);
             if (vector >= 0) {
-                if (mode != Mode.REAL) {
+                if (mode == Mode.REAL) {
+                    checkRealModeFault(cpu, ram, vector, before, failures, code);
+                } else {
                     checkException(cpu, ram, mode, vector, before, failures, code);
                 }
                 return "#" + vector;
@@ -184,6 +187,64 @@ class CpuFuzzTest {
         }
         long v = cpu.eip() - HANDLERS;
         return v >= 0 && v < 256 ? (int) v : -1;
+    }
+
+    /**
+     * Real mode: an exception the CPU raised (not INT n, INT3, INTO or ICEBP, which are traps, nor a #DB) pushed
+     * FLAGS, CS and the IP of the faulting instruction on the code's own stack, with the registers untouched.
+     */
+    private static void checkRealModeFault(X86Cpu cpu, TestRam ram, int vector, Snapshot before, List<String> failures,
+                                           byte[] code) {
+        long linear = before.csBase() + before.eip();
+        if (vector == CpuFault.DB || vector == CpuFault.DF || softwareInterruptAt(ram, linear)) {
+            return;
+        }
+        String what = describe(Mode.REAL, code) + ": #" + vector + " at " + Long.toHexString(before.eip()) + " ("
+                + HexFormat.of().formatHex(bytesAt(ram, linear, 15)) + "): ";
+        boolean possible = vector == CpuFault.DE || vector == CpuFault.BR || vector == CpuFault.UD || vector == CpuFault.NM
+                || vector == CpuFault.SS || vector == CpuFault.GP || vector == CpuFault.MF;
+        if (!possible) {
+            failures.add(what + "not an exception the CPU raises in real mode");
+            return;
+        }
+        boolean repString = repStringAt(ram, linear);
+        long ssBase = cpu.segmentBase(X86Cpu.SS);
+        int sp = (int) cpu.reg(X86Cpu.ESP) & 0xffff;
+        int ip = word(ram, ssBase + sp), cs = word(ram, ssBase + ((sp + 2) & 0xffff)), fl = word(ram, ssBase + ((sp + 4) & 0xffff));
+        int comparedFlags = repString ? 0xffff & ~0x8d5 : 0xffff;
+        int spBefore = (int) before.regs()[X86Cpu.ESP] & 0xffff;
+        if (ip != (before.eip() & 0xffff) || cs != before.cs() || (fl & comparedFlags) != (before.eflags() & comparedFlags)
+                || sp != ((spBefore - 6) & 0xffff)) {
+            failures.add(what + String.format("frame %x:%x fl %x sp %x, state before %x:%x fl %x sp %x",
+                    cs, ip, fl, sp, before.cs(), before.eip(), before.eflags(), spBefore));
+        }
+        checkRegisters(cpu, before, repString, what, failures);
+    }
+
+    private static int word(TestRam ram, long address) { return ram.byteAt(address) | ram.byteAt(address + 1) << 8; }
+
+    /** The general registers but ESP are as the faulting instruction found them (save REP string progress). */
+    private static void checkRegisters(X86Cpu cpu, Snapshot before, boolean repString, String what, List<String> failures) {
+        for (int r = 0; r < 8; r++) {
+            boolean stringRegister = r == X86Cpu.ECX || r == X86Cpu.ESI || r == X86Cpu.EDI || r == X86Cpu.EAX;
+            if (r != X86Cpu.ESP && !(repString && stringRegister) && cpu.reg(r) != before.regs()[r]) {
+                failures.add(what + "register " + r + " changed by a faulting instruction");
+            }
+        }
+    }
+
+    /** INT n, INT3, INTO or ICEBP after any prefixes. */
+    private static boolean softwareInterruptAt(TestRam ram, long linear) {
+        for (byte b : bytesAt(ram, linear, 15)) {
+            int op = b & 0xff;
+            switch (op) {
+                case 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3 -> { }
+                default -> {
+                    return op == 0xcc || op == 0xcd || op == 0xce || op == 0xf1;
+                }
+            }
+        }
+        return false;
     }
 
     private static void checkException(X86Cpu cpu, TestRam ram, Mode mode, int vector, Snapshot before,
@@ -223,12 +284,7 @@ class CpuFuzzTest {
             failures.add(what + String.format("frame %x:%x fl %x ss:esp %x:%x, state before %x:%x fl %x ss:esp %x:%x",
                     cs, eip, eflags, ss, esp, before.cs(), before.eip(), before.eflags(), before.ss(), before.regs()[X86Cpu.ESP]));
         }
-        for (int r = 0; r < 8; r++) {
-            boolean stringRegister = r == X86Cpu.ECX || r == X86Cpu.ESI || r == X86Cpu.EDI || r == X86Cpu.EAX;
-            if (r != X86Cpu.ESP && !(repString && stringRegister) && cpu.reg(r) != before.regs()[r]) {
-                failures.add(what + "register " + r + " changed by a faulting instruction");
-            }
-        }
+        checkRegisters(cpu, before, repString, what, failures);
         if (mode == Mode.V86) {
             for (int s = 0; s < 4; s++) {
                 if ((ram.u32(at + 20 + 4 * s) & 0xffff) != before.dataSegs()[s]) {

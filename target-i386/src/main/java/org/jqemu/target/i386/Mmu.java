@@ -485,7 +485,7 @@ abstract class Mmu extends CpuState {
 
     static final long DR6_FIXED = 0xffff_0ff0L, DR6_WRITABLE = 0xe00f, DR6_BD = 0x2000, DR6_BS = 0x4000;
     static final long DR7_FIXED = 0x400, DR7_RESERVED_ZERO = 0xd800, DR7_GD = 0x2000;
-    private static final int BREAK_ON_EXECUTION = 0, BREAK_ON_WRITE = 1, BREAK_ON_ACCESS = 3;
+    private static final int BREAK_ON_EXECUTION = 0, BREAK_ON_WRITE = 1, BREAK_ON_IO = 2, BREAK_ON_ACCESS = 3;
 
     /** Linear pages holding an enabled data breakpoint: never cached in the TLB, so every access there is checked. */
     private long[] watchedPages = new long[0];
@@ -493,6 +493,8 @@ abstract class Mmu extends CpuState {
     int dataBreakpointHits;
     /** Enabled instruction breakpoints (bit n for DRn), checked at each instruction boundary while nonzero. */
     int instructionBreakpoints;
+    /** Enabled I/O breakpoints (R/W = 10b, only with CR4.DE), checked on every port access while nonzero. */
+    int ioBreakpoints;
 
     private boolean breakpointEnabled(int n) { return ((dr[7] >>> (2 * n)) & 3) != 0; }
 
@@ -511,6 +513,7 @@ abstract class Mmu extends CpuState {
     /** After a write to DR0-DR3 or DR7: which breakpoints are armed, and which pages the TLB must not cache. */
     final void debugRegistersChanged() {
         int instructions = 0;
+        int io = 0;
         long[] pages = new long[0];
         for (int n = 0; n < 4; n++) {
             if (!breakpointEnabled(n)) {
@@ -519,6 +522,8 @@ abstract class Mmu extends CpuState {
             int kind = breakpointKind(n);
             if (kind == BREAK_ON_EXECUTION) {
                 instructions |= 1 << n;
+            } else if (kind == BREAK_ON_IO) {
+                io |= (cr4 & CR4_DE) != 0 ? 1 << n : 0; // without DE the encoding is undefined: nothing breaks
             } else if (kind == BREAK_ON_WRITE || kind == BREAK_ON_ACCESS) {
                 long start = (dr[n] & ~(breakpointLength(n) - 1L)) & MASK32;
                 pages = Arrays.copyOf(pages, pages.length + 2);
@@ -527,6 +532,7 @@ abstract class Mmu extends CpuState {
             }
         }
         instructionBreakpoints = instructions;
+        ioBreakpoints = io;
         watchedPages = pages;
         flushTlb();
     }
@@ -551,6 +557,19 @@ abstract class Mmu extends CpuState {
             long start = dr[n] & ~(length - 1L) & MASK32;
             if (lin < start + length && start < lin + size) {
                 dataBreakpointHits |= 1 << n;
+            }
+        }
+    }
+
+    /** Records the enabled I/O breakpoints that a {@code size}-byte access to {@code port} touches (a trap, as data). */
+    final void checkIoBreakpoints(int port, int size) {
+        for (int n = 0; n < 4; n++) {
+            if ((ioBreakpoints & (1 << n)) != 0) {
+                int length = breakpointLength(n);
+                long start = dr[n] & 0xffff & ~(length - 1L);
+                if (port < start + length && start < port + size) {
+                    dataBreakpointHits |= 1 << n;
+                }
             }
         }
     }

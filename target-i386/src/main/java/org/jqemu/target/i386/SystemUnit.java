@@ -974,7 +974,11 @@ abstract class SystemUnit extends Mmu {
 
     // ---- I/O permission ----
 
+    /** Before a port access: I/O breakpoints, then IOPL and the TSS's I/O permission bitmap (#GP(0) if denied). */
     final void checkIoPermission(int port, int size) {
+        if (ioBreakpoints != 0) {
+            checkIoBreakpoints(port, size);
+        }
         if (!protectedMode() || (!v86() && cpl <= iopl())) {
             return;
         }
@@ -1135,6 +1139,9 @@ abstract class SystemUnit extends Mmu {
         cr4 = v;
         if ((changed & (CR4_PSE | CR4_PGE)) != 0) {
             flushTlb();
+        }
+        if ((changed & CR4_DE) != 0) {
+            debugRegistersChanged(); // DE decides whether R/W = 10b means I/O breakpoints
         }
     }
 

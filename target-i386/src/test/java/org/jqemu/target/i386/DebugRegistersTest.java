@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
  * DR0-DR7 (SDM Vol. 3B chapter 18) with small real-mode programs (CPL 0): instruction breakpoints are faults
  * taken before the instruction and held off by RF; data breakpoints are traps after the access, also between
  * iterations of a REP string instruction; DR7.GD turns MOV DRn into a #DB with BD; DR6 and DR7 keep their fixed
- * bits. The #DB handler (vector 1 through the IVT) counts its calls and records DR6 and the IP it would return to.
+ * bits; with CR4.DE, R/W = 10b breaks on port accesses. The #DB handler (vector 1 through the IVT) counts its calls and records DR6 and the IP it would return to.
  */
 class DebugRegistersTest {
     private static final int LOG = 0x600;
@@ -164,5 +164,28 @@ class DebugRegistersTest {
         assertEquals(0x400, ram.u32(0x714));
         assertEquals(0xffff0ff0, ram.u32(0x718));
         assertEquals(0, log(ram, 0));
+    }
+
+    @Test
+    void ioBreakpointNeedsCr4DeAndTrapsAfterTheAccess() {
+        TestRam ram = new TestRam(1 << 20, Page.RWX);
+        run(ram, """
+                mov word [0x700], after
+                mov eax, 0x80
+                mov dr3, eax
+                mov eax, 0x20000440     ; L3, R/W3 = I/O, LEN3 = 1
+                mov dr7, eax
+                out 0x80, al            ; CR4.DE = 0: R/W = 10b breaks on nothing
+                mov eax, cr4
+                or eax, 8
+                mov cr4, eax
+                out 0x81, al            ; another port
+                out 0x80, al
+                after:
+                nop
+                """, "iret\n");
+        assertEquals(1, log(ram, 0));
+        assertEquals(0xffff0ff8, log(ram, 1), "DR6: B3");
+        assertEquals(ram.u32(0x700) & 0xffff, log(ram, 2) & 0xffff, "a trap: IP after the OUT");
     }
 }

@@ -64,7 +64,9 @@ class CpuFuzzTest {
             }
             int[] segs = {cpu.segmentSelector(X86Cpu.ES), cpu.segmentSelector(X86Cpu.DS),
                     cpu.segmentSelector(X86Cpu.FS), cpu.segmentSelector(X86Cpu.GS)};
-            return new Snapshot(cpu.eip(), cpu.segmentSelector(X86Cpu.CS), cpu.segmentBase(X86Cpu.CS), cpu.eflags(), r,
+            // EFLAGS without folding the lazy flags, so that the next instruction still meets them lazy
+            int eflags = (cpu.flags & ~X86Cpu.ARITH_FLAGS) | cpu.arithFlags();
+            return new Snapshot(cpu.eip(), cpu.segmentSelector(X86Cpu.CS), cpu.segmentBase(X86Cpu.CS), eflags, r,
                     cpu.segmentSelector(X86Cpu.SS), segs);
         }
     }

@@ -1342,7 +1342,7 @@ abstract class Interpreter extends SystemUnit {
             if (compares && zf() != (repPrefix == 0xf3)) {
                 return;
             }
-            if (dataBreakpointHits != 0) {
+            if (debugTrapStatus != 0) {
                 break; // the #DB trap comes after the iteration that hit the breakpoint
             }
         }

@@ -484,13 +484,19 @@ abstract class Mmu extends CpuState {
     // ---- debug-register breakpoints (SDM Vol. 3B §18.2) ----
 
     static final long DR6_FIXED = 0xffff_0ff0L, DR6_WRITABLE = 0xe00f, DR6_BD = 0x2000, DR6_BS = 0x4000;
+    static final int DR6_BT = 0x8000;
     static final long DR7_FIXED = 0x400, DR7_RESERVED_ZERO = 0xd800, DR7_GD = 0x2000;
+    /** L0-L3 and LE: the breakpoints local to a task, cleared by every task switch. */
+    static final long DR7_LOCAL = 0x155;
     private static final int BREAK_ON_EXECUTION = 0, BREAK_ON_WRITE = 1, BREAK_ON_IO = 2, BREAK_ON_ACCESS = 3;
 
     /** Linear pages holding an enabled data breakpoint: never cached in the TLB, so every access there is checked. */
     private long[] watchedPages = new long[0];
-    /** B0-B3 of the data breakpoints the current instruction hit; the run loop reports them as a #DB trap. */
-    int dataBreakpointHits;
+    /**
+     * DR6 bits of the #DB traps the current instruction caused: B0-B3 for data and I/O breakpoints, BT for a switch
+     * to a task with the T flag. The run loop reports them after the instruction.
+     */
+    int debugTrapStatus;
     /** Enabled instruction breakpoints (bit n for DRn), checked at each instruction boundary while nonzero. */
     int instructionBreakpoints;
     /** Enabled I/O breakpoints (R/W = 10b, only with CR4.DE), checked on every port access while nonzero. */
@@ -546,7 +552,7 @@ abstract class Mmu extends CpuState {
         return false;
     }
 
-    /** Records in {@link #dataBreakpointHits} the enabled data breakpoints that {@code size} bytes at {@code lin} touch. */
+    /** Records in {@link #debugTrapStatus} the enabled data breakpoints that {@code size} bytes at {@code lin} touch. */
     private void checkDataBreakpoints(long lin, int size, boolean write) {
         for (int n = 0; n < 4; n++) {
             int kind = breakpointKind(n);
@@ -556,7 +562,7 @@ abstract class Mmu extends CpuState {
             int length = breakpointLength(n);
             long start = dr[n] & ~(length - 1L) & MASK32;
             if (lin < start + length && start < lin + size) {
-                dataBreakpointHits |= 1 << n;
+                debugTrapStatus |= 1 << n;
             }
         }
     }
@@ -568,7 +574,7 @@ abstract class Mmu extends CpuState {
                 int length = breakpointLength(n);
                 long start = dr[n] & 0xffff & ~(length - 1L);
                 if (port < start + length && start < port + size) {
-                    dataBreakpointHits |= 1 << n;
+                    debugTrapStatus |= 1 << n;
                 }
             }
         }

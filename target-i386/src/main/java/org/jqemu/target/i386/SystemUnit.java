@@ -925,6 +925,21 @@ abstract class SystemUnit extends Mmu {
         if (errorCode >= 0) {
             push(in.width(), errorCode);
         }
+        debugAfterTaskSwitch(in == TSS32 && (readSystem(newBase + TSS32_TRAP, 2) & 1) != 0);
+    }
+
+    /** Offset of the 32-bit TSS's word holding the T (debug trap) flag. */
+    private static final int TSS32_TRAP = 0x64;
+
+    /** A task switch drops the local breakpoints (DR7 L0-L3, LE) and, for a TSS with T set, traps (DR6.BT). */
+    private void debugAfterTaskSwitch(boolean trapFlag) {
+        if ((dr[7] & DR7_LOCAL) != 0) {
+            dr[7] &= ~DR7_LOCAL;
+            debugRegistersChanged();
+        }
+        if (trapFlag) {
+            debugTrapStatus |= DR6_BT;
+        }
     }
 
     private void setBusy(int sel, boolean busy) {

@@ -100,7 +100,7 @@ public final class X86Cpu extends SystemInstructions {
         java.util.Arrays.fill(dr, 0);
         dr[6] = DR6_FIXED;
         dr[7] = DR7_FIXED;
-        dataBreakpointHits = 0;
+        debugTrapStatus = 0;
         debugRegistersChanged();
         x87.reset();
         flushTlb();
@@ -341,14 +341,14 @@ public final class X86Cpu extends SystemInstructions {
                 if (resume) {
                     flags &= ~RF; // RF holds off instruction breakpoints for one instruction
                 }
-                if ((singleStep || dataBreakpointHits != 0) && !debugShadow) {
-                    dr[6] |= (singleStep ? DR6_BS : 0) | dataBreakpointHits;
-                    dataBreakpointHits = 0;
+                if ((singleStep || debugTrapStatus != 0) && !debugShadow) {
+                    dr[6] |= (singleStep ? DR6_BS : 0) | debugTrapStatus;
+                    debugTrapStatus = 0;
                     throw new CpuFault(CpuFault.DB, 0, false, true, 0);
                 }
             } catch (CpuFault f) {
                 if (!f.trap) {
-                    dataBreakpointHits = 0; // the instruction did not complete
+                    debugTrapStatus = 0; // the instruction did not complete
                 }
                 int r = handleFault(f);
                 if (r >= 0) {

@@ -432,6 +432,43 @@ class SystemModeTest {
     }
 
     @Test
+    void taskWithTheTrapFlagRaisesDebugTrapAndLocalBreakpointsAreDropped() {
+        Machine m = run("""
+                main:
+                  mov dword [dftss + 0x20], task2     ; EIP
+                  mov dword [dftss + 0x24], 0x2       ; EFLAGS
+                  mov dword [dftss + 0x38], 0x6000    ; ESP
+                  mov word [dftss + 0x4c], 0x08       ; CS
+                  mov word [dftss + 0x50], 0x10       ; SS
+                  mov word [dftss + 0x54], 0x10       ; DS
+                  mov word [dftss + 0x48], 0x10       ; ES
+                  mov word [dftss + 0x64], 1          ; T: #DB on entering the task
+                  mov eax, 0x40f                      ; L0 G0 L1 G1 (execution breakpoints at 0, never reached)
+                  mov dr7, eax
+                  SETGATE 1, db_handler, 0x8e
+                  jmp 0x40:0
+                db_handler:
+                  mov eax, dr6
+                  mov [log], eax
+                  mov eax, [esp]
+                  mov [log + 4], eax
+                  mov eax, dr7
+                  mov [log + 8], eax
+                  str ax
+                  mov [log + 12], ax
+                  mov dword [log + 16], task2
+                  hlt
+                task2:
+                  hlt
+                """);
+        assertHaltedCleanly(m);
+        assertEquals(0xffff8ff0, m.ram().u32(LOG), "DR6.BT (SDM Vol. 3B 18.2.3)");
+        assertEquals(m.ram().u32(LOG + 16), m.ram().u32(LOG + 4), "a trap before the new task's first instruction");
+        assertEquals(0x40a, m.ram().u32(LOG + 8), "L0 and L1 cleared by the task switch, G0 and G1 kept");
+        assertEquals(0x40, m.ram().u32(LOG + 12) & 0xffff);
+    }
+
+    @Test
     void doubleFaultThroughTaskGate() {
         Machine m = run("""
                 main:

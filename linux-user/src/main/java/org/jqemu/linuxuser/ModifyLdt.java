@@ -10,6 +10,8 @@ import org.jqemu.target.i386.X86Cpu;
  * func 2 the (all-zero) default LDT, func 1 (old mode) and 0x11 write one {@code struct user_desc} entry.
  */
 final class ModifyLdt {
+    /** The i386 system call number. */
+    static final int NR = 123;
     static final int READ = 0, WRITE_OLD = 1, READ_DEFAULT = 2, WRITE = 0x11;
     private static final int DESCRIPTOR_SIZE = 8, USER_DESC_SIZE = 16, MAX_ENTRIES = 8192;
     /** The i386 kernel's default LDT has 5 null entries. */

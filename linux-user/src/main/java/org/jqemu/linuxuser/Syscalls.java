@@ -29,8 +29,7 @@ final class Syscalls {
             CLOCK_GETTIME = 265, CLOCK_GETRES = 266, TGKILL = 270, OPENAT = 295, FSTATAT64 = 300,
             READLINKAT = 305, SET_ROBUST_LIST = 311, PRLIMIT64 = 340, GETRANDOM = 355, STATX = 383, RSEQ = 386,
             CLOCK_GETTIME64 = 403, CLOCK_GETRES_TIME64 = 406, ACCESS = 33, GETCWD = 183, FACCESSAT = 307,
-            NANOSLEEP = 162, SIGRETURN = 119, RT_SIGRETURN = 173, SIGALTSTACK = 186, SCHED_YIELD = 158, CLOCK_NANOSLEEP = 267, CLOCK_NANOSLEEP_TIME64 = 407,
-            MODIFY_LDT = 123;
+            NANOSLEEP = 162, SIGRETURN = 119, RT_SIGRETURN = 173, SIGALTSTACK = 186, SCHED_YIELD = 158, CLOCK_NANOSLEEP = 267, CLOCK_NANOSLEEP_TIME64 = 407;
 
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
@@ -110,7 +109,7 @@ final class Syscalls {
             case MADVISE -> 0;
             case UNAME -> uname(a[0]);
             case SET_THREAD_AREA -> setThreadArea(a[0]);
-            case MODIFY_LDT -> ModifyLdt.call(cpu, memory, (int) a[0], a[1], a[2]);
+            case ModifyLdt.NR -> ModifyLdt.call(cpu, memory, (int) a[0], a[1], a[2]);
             case GET_THREAD_AREA -> getThreadArea(a[0]);
             case SET_TID_ADDRESS, GETPID, GETTID -> process.pid;
             case GETPPID -> ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L);

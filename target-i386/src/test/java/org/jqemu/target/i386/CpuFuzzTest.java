@@ -14,12 +14,12 @@ import org.jqemu.memory.Page;
 import org.junit.jupiter.api.Test;
 
 /**
- * Random byte sequences executed as code in four settings: real mode, 32-bit protected mode at CPL 3, virtual-8086
+ * Random byte sequences executed as code in five settings: real mode, 32-bit protected mode at CPL 3, virtual-8086
  * mode, and CPL 3 with paging (some pages absent, some read-only). The CPU runs one {@code run(1)} at a time until
  * an exception reaches its handler, the code halts, or 100 steps pass. Checked, for every case:
  * <ul>
  * <li>no Java exception escapes and the CPU never reports {@code EXIT_INTERNAL_ERROR} (an emulator bug);</li>
- * <li>outside real mode, where the random code cannot reach the system tables and every gate has DPL 0, an
+ * <li>at CPL 3 (protected, v86, paged), where the random code cannot reach the system tables and every gate has DPL 0, an
  *     exception is a precise fault (SDM Vol. 3A §6.5): the frame on the ring-0 stack holds the CS, EIP, EFLAGS,
  *     SS, ESP (and in v86 the data segments) the step started with, the general registers are untouched, and
  *     the frame has an error code exactly for vectors 8, 10-14 and 17;</li>
@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * </ul>
  * Real mode may reprogram anything (CPL 0, no protection), and a shutdown is a legitimate end there; an exception the
  * CPU raised (not INT n) must still leave IP, CS, FLAGS of the faulting instruction on the stack and the registers
- * untouched. Seeded (-Djqemu.fuzz.seed), deterministic.
+ * untouched. A fifth setting runs the code at CPL 0 with paging (it may load CR0/CR3/CR4, the GDT and IDT, switch
+ * tasks...): there only the first rule applies. Seeded (-Djqemu.fuzz.seed), deterministic.
  */
 class CpuFuzzTest {
     private static final int CASES_PER_MODE = 3000;
@@ -48,7 +49,12 @@ class CpuFuzzTest {
     private static final int RING0_CS = 0x08, RING0_DS = 0x10, RING3_CS = 0x1b, RING3_DS = 0x23, TSS_SEL = 0x28;
     private static final int HLT = 0xf4;
 
-    enum Mode { REAL, PROTECTED, V86, PAGED }
+    enum Mode {
+        REAL, PROTECTED, V86, PAGED, SUPERVISOR;
+
+        /** CPL 0 code can reprogram the machine: only the absence of emulator errors is checked. */
+        boolean unprotected() { return this == REAL || this == SUPERVISOR; }
+    }
 
     private static final IoPorts NO_PORTS = new IoPorts() {
         @Override public int in(int port, int size) { return -1; }
@@ -98,7 +104,7 @@ class CpuFuzzTest {
         }
         report.append("  ").append(total).append(" cases, ").append(failures.size()).append(" failures\n");
         System.out.print(report);
-        assertTrue(total >= 4 * CASES_PER_MODE);
+        assertTrue(total >= Mode.values().length * CASES_PER_MODE);
         assertEquals(List.of(), failures.subList(0, Math.min(20, failures.size())), report.toString());
     }
 
@@ -154,19 +160,19 @@ class CpuFuzzTest {
             if (vector >= 0) {
                 if (mode == Mode.REAL) {
                     checkRealModeFault(cpu, ram, vector, before, failures, code);
-                } else {
+                } else if (mode != Mode.SUPERVISOR) {
                     checkException(cpu, ram, mode, vector, before, failures, code);
                 }
                 return "#" + vector;
             }
             if (exit == X86Cpu.EXIT_SHUTDOWN) {
-                if (mode != Mode.REAL) {
+                if (!mode.unprotected()) {
                     failures.add(describe(mode, code) + ": shutdown although the system tables are out of the code's reach");
                 }
                 return "shutdown";
             }
             if (exit == X86Cpu.EXIT_HALT) {
-                if (mode != Mode.REAL) {
+                if (!mode.unprotected()) {
                     failures.add(describe(mode, code) + ": halted outside a handler at CPL 3");
                 }
                 return "hlt";
@@ -387,7 +393,7 @@ class CpuFuzzTest {
         cpu.setGdtr(GDT, gdt.length * 8 - 1);
         cpu.setIdtr(IDT, 256 * 8 - 1);
         cpu.writeCr0(cpu.cr(0) & ~(X86Cpu.CR0_CD | X86Cpu.CR0_NW) | X86Cpu.CR0_PE | X86Cpu.CR0_NE | X86Cpu.CR0_MP);
-        if (mode == Mode.PAGED) {
+        if (mode == Mode.PAGED || mode == Mode.SUPERVISOR) {
             buildPageTables(ram);
             cpu.writeControl(3, PAGE_DIR);
             cpu.writeCr0(cpu.cr(0) | X86Cpu.CR0_PG | X86Cpu.CR0_WP);
@@ -395,6 +401,14 @@ class CpuFuzzTest {
         cpu.loadSegmentRegister(X86Cpu.CS, RING0_CS);
         cpu.loadSegmentRegister(X86Cpu.SS, RING0_DS);
         cpu.loadTr(TSS_SEL);
+        if (mode == Mode.SUPERVISOR) {
+            for (int s : new int[] {X86Cpu.DS, X86Cpu.ES, X86Cpu.FS, X86Cpu.GS}) {
+                cpu.loadSegmentRegister(s, RING0_DS);
+            }
+            cpu.setEip(CODE);
+            cpu.setReg(X86Cpu.ESP, USER_STACK);
+            return;
+        }
         if (mode == Mode.V86) {
             cpu.setEflags(X86Cpu.VM);
             cpu.setSegment(X86Cpu.CS, CODE >> 4, CODE, 0xffff, 0xfb);

@@ -31,8 +31,15 @@ abstract class SystemUnit extends Mmu {
     final long[] userGdt = new long[USER_GDT_ENTRIES];
     /** The most entries a Linux LDT has (LDT_ENTRIES). */
     static final int USER_LDT_MAX = 8192;
-    /** User mode: the LDT as modify_ldt built it, grown on demand; empty when the process has none. */
-    long[] userLdt = new long[0];
+    /**
+     * User mode: the process's LDT as modify_ldt built it (grown on demand, empty when the process has none), in a
+     * holder that the CPUs of one process's threads share.
+     */
+    static final class UserLdt {
+        long[] entries = new long[0];
+    }
+
+    UserLdt userLdt = new UserLdt();
     IrqLine ferr = IrqLine.NONE;
     boolean interruptShadow;
     /** Set by MOV SS / POP SS: no single-step trap or data breakpoint after this instruction. */
@@ -275,7 +282,7 @@ abstract class SystemUnit extends Mmu {
      * process's LDT (modify_ldt) is {@link #userLdt}, whose length is its size in entries.
      */
     private long[] userTable(int sel) {
-        long[] table = (sel & 4) != 0 ? userLdt : userGdt;
+        long[] table = (sel & 4) != 0 ? userLdt.entries : userGdt;
         if ((sel & 0xfff8) >> 3 >= table.length) {
             throw selectorFault(CpuFault.GP, sel);
         }

@@ -144,7 +144,7 @@ public final class X86Cpu extends SystemInstructions {
         setEflags(IF);
         setCpl(3);
         java.util.Arrays.fill(userGdt, 0);
-        userLdt = new long[0];
+        userLdt = new UserLdt();
         userGdt[USER_CS >> 3] = makeDescriptor(0, MASK32, 0xc0fb);
         userGdt[USER_DS >> 3] = makeDescriptor(0, MASK32, 0xc0f3);
         setSegmentCache(CS, USER_CS, 0, MASK32, 0xc0fb);
@@ -179,17 +179,23 @@ public final class X86Cpu extends SystemInstructions {
         if (index < 0 || index >= USER_LDT_MAX) {
             throw new IllegalArgumentException("LDT entry " + index + " outside 0.." + (USER_LDT_MAX - 1));
         }
-        if (index >= userLdt.length) {
-            userLdt = java.util.Arrays.copyOf(userLdt, index + 1);
+        if (index >= userLdt.entries.length) {
+            userLdt.entries = java.util.Arrays.copyOf(userLdt.entries, index + 1);
         }
-        userLdt[index] = descriptor;
+        userLdt.entries[index] = descriptor;
     }
 
     /** User mode: the number of entries in the process's LDT (0 when it has none). */
-    public int userLdtEntries() { return userLdt.length; }
+    public int userLdtEntries() { return userLdt.entries.length; }
 
     /** User mode: raw descriptor {@code index} of the process's LDT (with the accessed bits the CPU set). */
-    public long userLdtEntry(int index) { return userLdt[index]; }
+    public long userLdtEntry(int index) { return userLdt.entries[index]; }
+
+    /**
+     * User mode: this CPU sees (and modify_ldt on it changes) the LDT of {@code process}'s CPU from now on, as the
+     * threads of one process share its LDT. Call after {@link #enterUserMode32}, which gives a CPU an LDT of its own.
+     */
+    public void shareUserLdt(X86Cpu process) { userLdt = process.userLdt; }
 
     /**
      * Loads a segment register with an explicit descriptor cache (user-mode TLS through set_thread_area;

@@ -344,5 +344,11 @@ class UserModeTest {
         assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100), "entry 2 is beyond the LDT's limit");
         assertEquals(13, cpu.exitVector());
         assertEquals(0x14, cpu.exitErrorCode());
+
+        X86Cpu thread = cpuWith(ram, "mov eax, 0x17\nmov gs, eax\nint 0x80\n");
+        thread.shareUserLdt(cpu);
+        cpu.setUserLdtEntry(2, SystemUnit.makeDescriptor(0x6000, 0xfff, 0x40f3));
+        assertEquals(X86Cpu.EXIT_INTERRUPT, thread.run(100), "a thread sees the entry its process added later");
+        assertEquals(0x6000, thread.segmentBase(X86Cpu.GS));
     }
 }

@@ -210,6 +210,7 @@ public final class Main {
             } catch (ElfLoader.InvalidElfException | IllegalArgumentException e) {
                 throw new UserError(executable + ": " + e.getMessage());
             }
+            HostSignals.install(process);
             try {
                 return process.run();
             } finally {

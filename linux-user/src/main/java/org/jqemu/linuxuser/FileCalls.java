@@ -118,15 +118,25 @@ final class FileCalls {
 
     /** utimensat with a 32-bit (time64 = false) or 64-bit timespec pair; a NULL path means the descriptor itself. */
     long utimensat(int dirfd, long pathAddress, long times, int flags, boolean time64) {
+        long[] values = null;
+        if (times != 0) {
+            values = new long[4];
+            for (int i = 0; i < 2; i++) {
+                values[2 * i] = time64 ? memory().readLong(times + 16L * i) : memory().readInt(times + 8L * i);
+                values[2 * i + 1] = time64 ? memory().readInt(times + 16L * i + 8) : memory().readInt(times + 8L * i + 4);
+            }
+        }
+        return utimensat(dirfd, pathAddress, values, flags);
+    }
+
+    /** utimensat with {atime s, atime ns, mtime s, mtime ns}, or null for "now" (utime and utimes come here too). */
+    long utimensat(int dirfd, long pathAddress, long[] values, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ts = MemorySegment.NULL;
-            if (times != 0) {
+            if (values != null) {
                 ts = arena.allocate(32, 8);
-                for (int i = 0; i < 2; i++) {
-                    long sec = time64 ? memory().readLong(times + 16L * i) : memory().readInt(times + 8L * i);
-                    long nsec = time64 ? memory().readInt(times + 16L * i + 8) : memory().readInt(times + 8L * i + 4);
-                    ts.set(ValueLayout.JAVA_LONG, 16L * i, sec);
-                    ts.set(ValueLayout.JAVA_LONG, 16L * i + 8, nsec);
+                for (int i = 0; i < 4; i++) {
+                    ts.set(ValueLayout.JAVA_LONG, 8L * i, values[i]);
                 }
             }
             if (pathAddress == 0) {

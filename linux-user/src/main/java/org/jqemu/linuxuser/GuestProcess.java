@@ -54,6 +54,8 @@ public final class GuestProcess {
     private final SignalDelivery.Info[] sharedInfo = new SignalDelivery.Info[Signals.MAX + 1];
     long brkStart;
     long brk;
+    /** setitimer/alarm and POSIX timers: not inherited by fork, kept by execve. */
+    final IntervalTimers timers = new IntervalTimers(this);
     volatile String executablePath;
     volatile List<String> argv;
     private volatile boolean exiting;
@@ -246,6 +248,7 @@ public final class GuestProcess {
     }
 
     private void becomeZombie() {
+        timers.cancelAll();
         files.leave();
         fs.leave();
         memory.release();
@@ -272,7 +275,8 @@ public final class GuestProcess {
         }
         if (notify != null && exitSignal != 0) {
             notify.sendSignal(new SignalDelivery.Info(exitSignal, killedBy == null ? 1 : 2, (pid & 0xffff_ffffL)
-                    | ((long) HostCredentials.current().uid() << 32), 0, 0));
+                    | ((long) HostCredentials.current().uid() << 32), 0, 0,
+                    killedBy == null ? (waitStatus >> 8) & 0xff : killedBy)); // CLD_EXITED/CLD_KILLED, si_status
         }
     }
 

@@ -33,7 +33,18 @@ final class SignalDelivery {
     private static final byte[] PLAIN_RETCODE_BYTES = {0x58, (byte) 0xb8, 119, 0, 0, 0, (byte) 0xcd, (byte) 0x80};
 
     /** What the guest learns about a signal: siginfo fields and, for CPU exceptions, the sigcontext's trap fields. */
-    record Info(int signal, int code, long address, int trapno, int error) {
+    record Info(int signal, int code, long address, int trapno, int error, int value) {
+        static final int SI_TIMER = -2;
+
+        Info(int signal, int code, long address, int trapno, int error) {
+            this(signal, code, address, trapno, error, 0);
+        }
+
+        /** A POSIX timer's expiry: si_tid, si_overrun, si_value. */
+        static Info timer(int signal, int timerId, int overrun, int value) {
+            return new Info(signal, SI_TIMER, (timerId & 0xffff_ffffL) | ((long) overrun << 32), 0, 0, value);
+        }
+
         static final int SI_USER = 0, SI_TKILL = -6;
 
         /** kill (SI_USER) or tkill/tgkill (SI_TKILL) from this process: si_pid and si_uid where si_addr would be. */
@@ -419,7 +430,7 @@ final class SignalDelivery {
         byte[] bytes = new byte[SIGINFO_SIZE];
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         b.putInt(0, info.signal()).putInt(4, 0).putInt(8, info.code()).putInt(12, (int) info.address())
-                .putInt(16, (int) (info.address() >>> 32));
+                .putInt(16, (int) (info.address() >>> 32)).putInt(20, info.value());
         memory().userWrite(at, bytes);
     }
 

@@ -43,7 +43,9 @@ final class Syscalls {
             MKNOD = 14, MKNODAT = 297, SYNC = 36, FLOCK = 143, FALLOCATE = 324, TIMES = 43, ALARM = 27,
             SETITIMER = 104, GETITIMER = 105, SIGSUSPEND = 72, SETUID32 = 213, SETGID32 = 214,
             GETGROUPS32 = 205, SYSINFO = 116, SCHED_GETAFFINITY = 242, GETRUSAGE = 77, RT_SIGPENDING = 176,
-            NICE = 34, GETPRIORITY = 96, SETPRIORITY = 97;
+            NICE = 34, GETPRIORITY = 96, SETPRIORITY = 97,
+            TIMER_CREATE = 259, TIMER_SETTIME = 260, TIMER_GETTIME = 261, TIMER_GETOVERRUN = 262,
+            TIMER_DELETE = 263, TIMER_GETTIME64 = 408, TIMER_SETTIME64 = 409, UTIME = 30, UTIMES = 271, TRUNCATE = 92;
 
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
@@ -170,6 +172,7 @@ final class Syscalls {
             case UTIMENSAT_TIME64 -> fileCalls.utimensat((int) a[0], a[1], a[2], (int) a[3], true);
             case GETDENTS64 -> fileCalls.getdents64((int) a[0], a[1], a[2]);
             case TRUNCATE64 -> fileCalls.truncate(a[0], a[1] | (a[2] << 32));
+            case TRUNCATE -> fileCalls.truncate(a[0], (int) a[1]);
             case FTRUNCATE64 -> fileCalls.onHostFd(HostOs.SYS_FTRUNCATE, (int) a[0], a[1] | (a[2] << 32));
             case FTRUNCATE -> fileCalls.onHostFd(HostOs.SYS_FTRUNCATE, (int) a[0], a[1]);
             case FSYNC -> fileCalls.onHostFd(HostOs.SYS_FSYNC, (int) a[0]);
@@ -193,6 +196,18 @@ final class Syscalls {
                 yield 0;
             }
             case NICE, SETPRIORITY -> 0;
+            case ALARM -> alarm(a[0]);
+            case SETITIMER -> setitimer((int) a[0], a[1], a[2]);
+            case GETITIMER -> getitimer((int) a[0], a[1]);
+            case TIMER_CREATE -> timerCreate((int) a[0], a[1], a[2]);
+            case TIMER_SETTIME -> timerSettime((int) a[0], (int) a[1], a[2], a[3], false);
+            case TIMER_SETTIME64 -> timerSettime((int) a[0], (int) a[1], a[2], a[3], true);
+            case TIMER_GETTIME -> timerGettime((int) a[0], a[1], false);
+            case TIMER_GETTIME64 -> timerGettime((int) a[0], a[1], true);
+            case TIMER_GETOVERRUN -> process.timers.get((int) a[0]) == null ? -Errno.EINVAL : 0;
+            case TIMER_DELETE -> process.timers.delete((int) a[0]) ? 0 : -Errno.EINVAL;
+            case UTIME -> utime(a[0], a[1]);
+            case UTIMES -> utimes(a[0], a[1]);
             case GETPRIORITY -> 20;
             case READ -> read((int) a[0], a[1], a[2]);
             case WRITE -> write((int) a[0], a[1], a[2]);
@@ -460,6 +475,130 @@ final class Syscalls {
         }
         memory.userWriteInt(mask, 1); // one CPU, as the emulator gives each guest thread one at a time
         return 4;
+    }
+
+    // ---- timers
+
+    private static final int ITIMER_REAL = 0;
+    private static final long NANOS = 1_000_000_000L;
+
+    private long alarm(long seconds) {
+        long[] old = process.timers.setReal(seconds * NANOS, 0);
+        return old[1] == 0 ? 0 : Math.max(1, (old[1] + NANOS / 2) / NANOS);
+    }
+
+    /** setitimer: ITIMER_REAL only (virtual and profiling time are not counted). */
+    private long setitimer(int which, long newValue, long oldValue) {
+        if (which != ITIMER_REAL) {
+            return which >= 0 && which <= 2 ? unimplemented(SETITIMER) : -Errno.EINVAL;
+        }
+        long interval = 0, value = 0;
+        if (newValue != 0) {
+            interval = timevalAt(newValue);
+            value = timevalAt(newValue + 8);
+            if (interval < 0 || value < 0) {
+                return -Errno.EINVAL;
+            }
+        }
+        long[] old = process.timers.setReal(value, interval);
+        if (oldValue != 0) {
+            writeItimerval(oldValue, old);
+        }
+        return 0;
+    }
+
+    private long getitimer(int which, long address) {
+        if (which != ITIMER_REAL) {
+            return which >= 0 && which <= 2 ? unimplemented(GETITIMER) : -Errno.EINVAL;
+        }
+        writeItimerval(address, process.timers.getReal());
+        return 0;
+    }
+
+    private long timevalAt(long address) {
+        long seconds = memory.readInt(address), micros = memory.readInt(address + 4);
+        return seconds < 0 || micros < 0 || micros >= 1_000_000 ? -1 : seconds * NANOS + micros * 1000;
+    }
+
+    private void writeItimerval(long address, long[] intervalAndValue) {
+        for (int i = 0; i < 2; i++) {
+            memory.userWriteInt(address + 8L * i, (int) (intervalAndValue[i] / NANOS));
+            memory.userWriteInt(address + 8L * i + 4, (int) (intervalAndValue[i] % NANOS / 1000));
+        }
+    }
+
+    /** timer_create(clock, struct sigevent*, timer_t*): sigev_value, sigev_signo, sigev_notify, sigev_tid. */
+    private long timerCreate(int clock, long event, long idAddress) {
+        if (clock < 0 || clock > 11) {
+            return -Errno.EINVAL;
+        }
+        int notify = IntervalTimers.SIGEV_SIGNAL, signal = Signals.SIGALRM, value = -1, tid = 0;
+        if (event != 0) {
+            value = memory.readInt(event);
+            signal = memory.readInt(event + 4);
+            notify = memory.readInt(event + 8);
+            tid = memory.readInt(event + 12);
+        }
+        int id = process.timers.create(clock, notify, signal, value, tid);
+        if (id < 0) {
+            return id;
+        }
+        if (event == 0) {
+            process.timers.delete(id);
+            id = process.timers.create(clock, notify, signal, id, tid); // sigev_value defaults to the id
+        }
+        memory.userWriteInt(idAddress, id);
+        return 0;
+    }
+
+    private long timerSettime(int id, int flags, long newValue, long oldValue, boolean time64) {
+        int clock = process.timers.clockOf(id);
+        if (clock < 0) {
+            return -Errno.EINVAL;
+        }
+        int size = time64 ? 16 : 8;
+        long interval = timespecNanos(newValue, time64);
+        long value = timespecNanos(newValue + size, time64);
+        if (interval < 0 || value < 0) {
+            return -Errno.EINVAL;
+        }
+        if ((flags & 1) != 0 && value > 0) { // TIMER_ABSTIME
+            long[] now = HostOs.clockGettime(clock, new int[1]);
+            value = Math.max(1, value - (now == null ? 0 : now[0] * NANOS + now[1]));
+        }
+        long[] old = process.timers.set(id, value, interval);
+        if (oldValue != 0) {
+            writeItimerspec(oldValue, old, time64);
+        }
+        return 0;
+    }
+
+    private long timerGettime(int id, long address, boolean time64) {
+        long[] now = process.timers.get(id);
+        if (now == null) {
+            return -Errno.EINVAL;
+        }
+        writeItimerspec(address, now, time64);
+        return 0;
+    }
+
+    private void writeItimerspec(long address, long[] intervalAndValue, boolean time64) {
+        int size = time64 ? 16 : 8;
+        for (int i = 0; i < 2; i++) {
+            writeTimespec(address + (long) size * i, intervalAndValue[i] / NANOS, intervalAndValue[i] % NANOS, time64);
+        }
+    }
+
+    /** utime(path, {actime, modtime}) and utimes(path, timeval[2]) through utimensat. */
+    private long utime(long path, long times) {
+        long[] v = times == 0 ? null : new long[] {memory.readInt(times), 0, memory.readInt(times + 4), 0};
+        return fileCalls.utimensat(HostOs.AT_FDCWD, path, v, 0);
+    }
+
+    private long utimes(long path, long times) {
+        long[] v = times == 0 ? null : new long[] {memory.readInt(times), memory.readInt(times + 4) * 1000L,
+                memory.readInt(times + 8), memory.readInt(times + 12) * 1000L};
+        return fileCalls.utimensat(HostOs.AT_FDCWD, path, v, 0);
     }
 
     // ---- futex, poll, select

@@ -102,6 +102,12 @@ public final class GuestRuns {
         return run(c, dir, env, timeoutSeconds);
     }
 
+    /** A host command (qemu-i386 itself, or a native build) with exactly the environment {@code env}. */
+    public static Outcome plain(List<String> command, Path dir, Map<String, String> env, int timeoutSeconds)
+            throws IOException, InterruptedException {
+        return run(command, dir, env, timeoutSeconds);
+    }
+
     private static Outcome run(List<String> command, Path dir, Map<String, String> env, int timeoutSeconds)
             throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());

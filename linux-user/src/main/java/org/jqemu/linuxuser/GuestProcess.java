@@ -260,8 +260,14 @@ public final class GuestProcess {
                 c.parent = null; // orphans: nobody waits for them, they vanish when they exit
             }
             children.clear();
-            zombie = true;
             notify = parent;
+            // the parent's SIGCHLD is pending before it can see the zombie, as in the kernel's do_notify_parent
+            if (notify != null && exitSignal != 0) {
+                notify.sendSignal(new SignalDelivery.Info(exitSignal, killedBy == null ? 1 : 2, (pid & 0xffff_ffffL)
+                        | ((long) HostCredentials.current().uid() << 32), 0, 0,
+                        killedBy == null ? (waitStatus >> 8) & 0xff : killedBy)); // CLD_EXITED/CLD_KILLED, si_status
+            }
+            zombie = true;
             SignalDelivery.Action a = notify == null ? null : notify.actions.get(Signals.SIGCHLD);
             autoReap = notify == null || (exitSignal == Signals.SIGCHLD && a != null
                     && (a.handler() == SignalDelivery.SIG_IGN || (a.flags() & SignalDelivery.SA_NOCLDWAIT) != 0));
@@ -272,11 +278,6 @@ public final class GuestProcess {
                 kernel.unregister(this);
             }
             kernel.treeLock.notifyAll();
-        }
-        if (notify != null && exitSignal != 0) {
-            notify.sendSignal(new SignalDelivery.Info(exitSignal, killedBy == null ? 1 : 2, (pid & 0xffff_ffffL)
-                    | ((long) HostCredentials.current().uid() << 32), 0, 0,
-                    killedBy == null ? (waitStatus >> 8) & 0xff : killedBy)); // CLD_EXITED/CLD_KILLED, si_status
         }
     }
 

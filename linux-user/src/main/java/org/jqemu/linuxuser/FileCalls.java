@@ -15,7 +15,6 @@ final class FileCalls {
     private static final int AT_REMOVEDIR = 0x200;
     private static final int F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7, F_GETLK64 = 12, F_SETLK64 = 13, F_SETLKW64 = 14;
     private static final int F_SETOWN = 8, F_GETOWN = 9, F_GETPIPE_SZ = 1032;
-    private static final int FIONREAD = 0x541b;
 
     private final GuestThread thread;
     private final GuestProcess process;
@@ -335,16 +334,6 @@ final class FileCalls {
     }
 
     private static boolean checkFd(long fd) { return fd >= 0 && fd < FdTable.MAX_FILES; }
-
-    /** FIONREAD on a pipe (what the ioctl path asks before anything host-side). */
-    static boolean isPipeIoctl(GuestFile f, int request) {
-        return f instanceof Pipe.End && request == FIONREAD;
-    }
-
-    long pipeIoctl(GuestFile f, long argument) {
-        memory().userWriteInt(argument, ((Pipe.End) f).pipe.available());
-        return 0;
-    }
 
     // ---- poll and select
 

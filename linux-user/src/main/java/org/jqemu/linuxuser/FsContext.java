@@ -28,6 +28,14 @@ final class FsContext {
         return new FsContext(fd, mask);
     }
 
+    /**
+     * jqemu-i386 applies each guest process's umask itself (open, mkdir, mknod), so the host's own umask must
+     * not mask again: it becomes 0 for the rest of the run. Called once by Main, never inside tests' JVMs.
+     */
+    static void takeOverHostUmask() {
+        HostOs.syscall(HostOs.SYS_UMASK, 0);
+    }
+
     synchronized FsContext copy() {
         return new FsContext(HostOs.openat(cwdFd, ".", O_PATH_DIRECTORY, 0), umask);
     }

@@ -326,10 +326,12 @@ public final class GuestProcess {
 
     /** A signal became ignored: pending instances go. */
     void discardPending(int signal) {
-        synchronized (this) {
-            sharedPending &= ~SignalDelivery.bit(signal);
-            for (GuestThread t : threads) {
-                t.signals.discard(signal);
+        synchronized (actions) { // the actions' monitor before ours, as everywhere
+            synchronized (this) {
+                sharedPending &= ~SignalDelivery.bit(signal);
+                for (GuestThread t : threads) {
+                    t.signals.discard(signal);
+                }
             }
         }
     }

@@ -211,6 +211,7 @@ public final class Main {
                 throw new UserError(executable + ": " + e.getMessage());
             }
             HostSignals.install(process);
+            FsContext.takeOverHostUmask();
             try {
                 return process.run();
             } finally {

@@ -63,7 +63,6 @@ final class Syscalls {
     private final GuestMemory memory;
     private final X86Cpu cpu;
     private final Strace strace;
-    private static final BitSet REPORTED_UNIMPLEMENTED = new BitSet();
     private final int[][] tls;
     private final SecureRandom random = new SecureRandom();
     private final ProcessCalls processCalls;
@@ -278,10 +277,11 @@ final class Syscalls {
 
     private long unimplemented(int nr) {
         boolean first;
-        synchronized (REPORTED_UNIMPLEMENTED) {
-            first = nr >= 0 && !REPORTED_UNIMPLEMENTED.get(nr);
+        BitSet reported = process.kernel.reportedUnimplemented;
+        synchronized (reported) {
+            first = nr >= 0 && !reported.get(nr);
             if (first) {
-                REPORTED_UNIMPLEMENTED.set(nr);
+                reported.set(nr);
             }
         }
         if (process.config.logUnimplemented() && first) {
@@ -719,10 +719,19 @@ final class Syscalls {
         return 0;
     }
 
+    private static final int TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410, FIONREAD = 0x541b;
+
     private long ioctl(int fd, int request, long argument) {
         GuestFile f = file(fd);
         if (f == null) {
             return -Errno.EBADF;
+        }
+        if (f instanceof Pipe.End p && request == FIONREAD) {
+            memory.userWriteInt(argument, p.pipe.available());
+            return 0;
+        }
+        if (request == TIOCGPGRP || request == TIOCSPGRP) {
+            return terminalProcessGroup(f, request == TIOCSPGRP, argument);
         }
         int size = switch (request) {
             case TCGETS -> TERMIOS_SIZE;
@@ -740,6 +749,29 @@ final class Syscalls {
             }
             return r;
         }
+    }
+
+    /**
+     * tcgetpgrp/tcsetpgrp: the foreground group lives in the kernel model (guest pgids mean nothing to the host);
+     * host SIGINT goes to it. Only terminals have one.
+     */
+    private long terminalProcessGroup(GuestFile f, boolean set, long argument) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment termios = arena.allocate(64, 8);
+            if (f.ioctl(TCGETS, termios) < 0) {
+                return -Errno.ENOTTY;
+            }
+        }
+        if (set) {
+            int group = memory.readInt(argument);
+            if (group < 0) {
+                return -Errno.EINVAL;
+            }
+            process.kernel.foregroundPgid = group;
+            return 0;
+        }
+        memory.userWriteInt(argument, process.kernel.foregroundPgid);
+        return 0;
     }
 
     private long readlink(int dirfd, long pathAddress, long buffer, long size) {

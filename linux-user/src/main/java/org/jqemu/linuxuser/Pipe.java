@@ -103,7 +103,10 @@ final class Pipe {
         synchronized (this) {
             while (done < total || total == 0) {
                 if (readers == 0) {
-                    GuestThread.current().raiseSigpipe();
+                    GuestThread writer = GuestThread.current();
+                    if (writer != null) {
+                        writer.raiseSigpipe();
+                    }
                     return done > 0 ? done : -Errno.EPIPE;
                 }
                 int space = CAPACITY - count;

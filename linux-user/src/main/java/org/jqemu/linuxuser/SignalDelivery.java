@@ -240,6 +240,11 @@ final class SignalDelivery {
         long mask = memory().readLong(maskAddress) & ~UNBLOCKABLE;
         savedMask = blocked;
         blocked = mask;
+        return pause();
+    }
+
+    /** pause(2), and rt_sigsuspend once its mask is in force: sleeps until a signal is to be delivered. */
+    long pause() {
         synchronized (thread.sleepMonitor) {
             while (true) {
                 long r = GuestThread.await(thread.sleepMonitor);

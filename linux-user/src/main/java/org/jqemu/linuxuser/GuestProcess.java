@@ -224,7 +224,7 @@ public final class GuestProcess {
     /** Called on each thread's JVM thread as it ends; the last one makes the process a zombie. */
     void threadExited(GuestThread t) {
         long clear = t.clearChildTid;
-        if (clear != 0 && !exiting) {
+        if (clear != 0 && !exiting && t.attachedMemory == memory) {
             try {
                 memory.userWriteInt(clear, 0);
                 kernel.futexes.wake(this, clear, 1, -1);
@@ -240,7 +240,7 @@ public final class GuestProcess {
                 exiting = true;
             }
         }
-        t.detachMemory(memory);
+        t.detachMemory(t.attachedMemory);
         kernel.unregister(t);
         if (last) {
             becomeZombie();
@@ -306,7 +306,7 @@ public final class GuestProcess {
                 sharedPending |= SignalDelivery.bit(signal);
                 sharedInfo[signal] = info;
                 for (GuestThread t : threads) {
-                    if (!t.signals.isBlocked(signal)) {
+                    if (!t.signals.isBlocked(signal) || t.signals.waitsFor(signal)) {
                         target = t;
                         break;
                     }

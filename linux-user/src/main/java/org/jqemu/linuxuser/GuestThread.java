@@ -29,6 +29,8 @@ final class GuestThread {
     final Object sleepMonitor = new Object();
     private volatile Thread jvmThread;
     private volatile boolean tlbStale;
+    /** The address space this thread's CPU runs in (a thread ended by another's execve still has the old one). */
+    volatile GuestMemory attachedMemory;
     private volatile boolean threadExit;
     private final Runnable memoryListener = this::memoryChanged;
 
@@ -46,7 +48,8 @@ final class GuestThread {
     void attach(X86Cpu newCpu) {
         process.memory.removeInvalidationListener(memoryListener);
         cpu = newCpu;
-        process.memory.addInvalidationListener(memoryListener);
+        attachedMemory = process.memory;
+        attachedMemory.addInvalidationListener(memoryListener);
         syscalls = new Syscalls(this);
     }
 

@@ -243,6 +243,69 @@ final class SignalDelivery {
         return pause();
     }
 
+    /** Signals a sigtimedwait of this thread accepts even while blocked (senders wake the thread for them). */
+    private volatile long waitingFor;
+
+    boolean waitsFor(int signal) { return (waitingFor & bit(signal)) != 0; }
+
+    /**
+     * rt_sigtimedwait(set, info, timeout): takes a pending signal of {@code set} (usually blocked ones) without
+     * running a handler; its number, -EAGAIN at the time-out, -EINTR for another signal.
+     */
+    long sigtimedwait(long setAddress, long infoAddress, long timeoutNanos, long setSize) {
+        if (setSize != 8) {
+            return -Errno.EINVAL;
+        }
+        long set = memory().readLong(setAddress) & ~UNBLOCKABLE;
+        long deadline = timeoutNanos < 0 ? Long.MAX_VALUE : System.nanoTime() + timeoutNanos;
+        waitingFor = set;
+        try {
+            synchronized (thread.sleepMonitor) {
+                while (true) {
+                    Info info = takeFrom(set);
+                    if (info != null) {
+                        if (infoAddress != 0) {
+                            writeSiginfo(infoAddress, info);
+                        }
+                        return info.signal();
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return -Errno.EAGAIN;
+                    }
+                    long millis = deadline == Long.MAX_VALUE ? 0 : Math.max(1, left / 1_000_000);
+                    if (GuestThread.await(thread.sleepMonitor, millis) < 0 && takeFromPeek(set) == 0) {
+                        return -Errno.EINTR;
+                    }
+                }
+            }
+        } finally {
+            waitingFor = 0;
+        }
+    }
+
+    private long takeFromPeek(long set) {
+        synchronized (actions()) {
+            return (pending | process.sharedPending()) & set;
+        }
+    }
+
+    private Info takeFrom(long set) {
+        synchronized (actions()) {
+            long mine = pending & set;
+            if (mine != 0) {
+                int signal = Long.numberOfTrailingZeros(mine) + 1;
+                pending &= ~bit(signal);
+                return pendingInfo[signal];
+            }
+            long shared = process.sharedPending() & set;
+            if (shared != 0) {
+                return process.takeShared(Long.numberOfTrailingZeros(shared) + 1);
+            }
+            return null;
+        }
+    }
+
     /** pause(2), and rt_sigsuspend once its mask is in force: sleeps until a signal is to be delivered. */
     long pause() {
         synchronized (thread.sleepMonitor) {
@@ -280,7 +343,7 @@ final class SignalDelivery {
             pending |= bit(info.signal());
             pendingInfo[info.signal()] = info;
         }
-        if (!isBlocked(info.signal())) {
+        if (!isBlocked(info.signal()) || waitsFor(info.signal())) {
             thread.wake();
         }
     }

@@ -45,7 +45,7 @@ final class Syscalls {
             GETGROUPS32 = 205, SYSINFO = 116, SCHED_GETAFFINITY = 242, GETRUSAGE = 77, RT_SIGPENDING = 176,
             NICE = 34, GETPRIORITY = 96, SETPRIORITY = 97,
             TIMER_CREATE = 259, TIMER_SETTIME = 260, TIMER_GETTIME = 261, TIMER_GETOVERRUN = 262,
-            TIMER_DELETE = 263, TIMER_GETTIME64 = 408, TIMER_SETTIME64 = 409, UTIME = 30, UTIMES = 271, TRUNCATE = 92, PAUSE = 29;
+            TIMER_DELETE = 263, TIMER_GETTIME64 = 408, TIMER_SETTIME64 = 409, UTIME = 30, UTIMES = 271, TRUNCATE = 92, PAUSE = 29, RT_SIGTIMEDWAIT = 177, RT_SIGTIMEDWAIT_TIME64 = 421;
 
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
@@ -144,6 +144,8 @@ final class Syscalls {
             case PSELECT6_TIME64 -> pselect(a, true);
             case RT_SIGSUSPEND -> thread.signals.sigsuspend(a[0], a[1]);
             case PAUSE -> thread.signals.pause();
+            case RT_SIGTIMEDWAIT -> thread.signals.sigtimedwait(a[0], a[1], timeoutNanos(a[2], false), a[3]);
+            case RT_SIGTIMEDWAIT_TIME64 -> thread.signals.sigtimedwait(a[0], a[1], timeoutNanos(a[2], true), a[3]);
             case CHDIR -> fileCalls.chdir(a[0]);
             case FCHDIR -> fileCalls.fchdir((int) a[0]);
             case UMASK -> fileCalls.umask((int) a[0]);

@@ -165,6 +165,20 @@ int main(int argc, char **argv) {
     int k = kill(999999, 0), e4 = errno;
     printf("kill(nonexistent): %d errno %d\n", k, e4);
 
+    /* sigtimedwait on a blocked signal sent by a child; then a time-out */
+    sigset_t set; sigemptyset(&set); sigaddset(&set, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    p = fork();
+    if (p == 0) { kill(getppid(), SIGUSR2); _exit(0); }
+    siginfo_t wi;
+    int got = sigwaitinfo(&set, &wi);
+    printf("sigwaitinfo: %d from child %d code %d\n", got, wi.si_pid == p, wi.si_code);
+    waitpid(p, &st, 0);
+    struct timespec short_wait = {0, 20000000};
+    got = sigtimedwait(&set, &wi, &short_wait);
+    int e7 = errno;
+    printf("sigtimedwait time-out: %d errno %d\n", got, e7);
+
     /* threads: futex wait/wake, TLS, join through CLONE_CHILD_CLEARTID */
     pthread_t t;
     pthread_create(&t, NULL, futex_waker, NULL);

@@ -215,7 +215,7 @@ final class ProcessCalls {
             if (Files.isDirectory(file)) {
                 return new Program(path, null, argv, -Errno.EACCES);
             }
-            bytes = Files.readAllBytes(file);
+            bytes = readFully(file);
         } catch (IOException | OutOfMemoryError e) {
             return new Program(path, null, argv, -Errno.EIO);
         }
@@ -244,6 +244,23 @@ final class ProcessCalls {
             return readProgram(interpreter, next, depth + 1);
         }
         return new Program(path.equals("/proc/self/exe") ? process.executablePath : path, bytes, argv, 0);
+    }
+
+    /**
+     * Files.readAllBytes, retried when a signal's wake-up (Thread.interrupt) closed the channel under it:
+     * the signal stays pending and is delivered when execve returns, as the kernel would.
+     */
+    private static byte[] readFully(Path file) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                Thread.interrupted();
+                return Files.readAllBytes(file);
+            } catch (java.nio.channels.ClosedByInterruptException e) {
+                if (attempt >= 100) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private static int indexOfBlank(String s) {

@@ -1018,11 +1018,17 @@ final class Syscalls {
     }
 
     private static String hostText(String file, String fallback) {
-        try {
-            return Files.readString(Path.of(file)).trim();
-        } catch (IOException e) {
-            return fallback;
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try {
+                Thread.interrupted(); // a signal's wake-up must not close the channel: the signal stays pending
+                return Files.readString(Path.of(file)).trim();
+            } catch (java.nio.channels.ClosedByInterruptException e) {
+                // retry
+            } catch (IOException e) {
+                return fallback;
+            }
         }
+        return fallback;
     }
 
     private long clockGettime(int clock, long buffer, boolean time64) {

@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * fatal-signal line.
  */
 class BusyboxCorpusTest {
-    private static final String[] SCRIPTS = {"01-pipes.sh", "02-jobs.sh", "03-files.sh", "04-text.sh", "05-archive.sh", "06-misc.sh"};
+    private static final String[] SCRIPTS = {"01-pipes.sh", "02-jobs.sh", "03-files.sh", "04-text.sh", "05-archive.sh", "06-misc.sh", "07-plumbing.sh"};
     private static final String[] LINKED_APPLETS = {"sh", "gzip", "gunzip", "bzip2", "bunzip2", "unxz", "tar", "cat", "sort"};
     private static final String[] FIXTURES = {"lines.xz"};
     private static final int TIMEOUT_SECONDS = 60;

@@ -63,6 +63,24 @@ class HostSignalTest {
         assertEquals(expected, interruptAfterReady(jqemu, dir));
     }
 
+    /** cat blocked reading a host pipe that never delivers: a native read, yet Ctrl-C must still end it. */
+    @Test
+    void ctrlCInterruptsHostRead() throws Exception {
+        Path busybox = GuestRuns.busybox();
+        assumeTrue(busybox != null, "no cached busybox-static:i386 (run tools/fetch-guests)");
+        assumeTrue(HostSupport.has("qemu-i386"), "needs qemu-user");
+        List<String> guest = List.of(busybox.toString(), "sh", "-c", "echo ready; exec cat");
+        List<String> qemu = new ArrayList<>(List.of("qemu-i386"));
+        qemu.addAll(guest);
+        List<String> jqemu = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                "org.jqemu.linuxuser.Main"));
+        jqemu.addAll(guest);
+        int expected = interruptAfterReady(qemu, dir);
+        assertEquals(130, expected, "qemu-i386's status (the oracle) should be 128 + SIGINT");
+        assertEquals(expected, interruptAfterReady(jqemu, dir));
+    }
+
     @Test
     void nullDereferenceDiesWithSigsegv() throws Exception {
         assumeTrue(HostSupport.has("gcc") && HostSupport.has("qemu-i386"), "needs gcc-multilib and qemu-user");

@@ -36,6 +36,13 @@ static void *futex_waker(void *arg) {
     return (void *) woken;
 }
 
+static void *outlive_main(void *arg) {
+    (void) arg;
+    usleep(50000);
+    printf("thread outlives main, ends the process with exit(5)\n");
+    exit(5);
+}
+
 static __thread int tls_value = 7;
 static void *thread_tls(void *arg) {
     tls_value = (int) (long) arg;
@@ -198,7 +205,8 @@ int main(int argc, char **argv) {
     pthread_join(t, &res);
     printf("thread TLS: result %ld, main's TLS still %d\n", (long) res, tls_value);
 
-    /* exit vs exit_group: a thread's pthread_exit does not end the process */
+    /* exit vs exit_group: main's pthread_exit (exit) leaves the process to the other thread, whose exit() (exit_group) ends it */
     printf("done\n");
-    return 0;
+    pthread_create(&t, NULL, outlive_main, NULL);
+    pthread_exit(NULL);
 }

@@ -56,6 +56,52 @@ public final class GuestMemory implements AddressSpace {
         invalidationListeners.add(listener);
     }
 
+    public void removeInvalidationListener(Runnable listener) {
+        invalidationListeners.remove(listener);
+    }
+
+    /** Processes using this space (CLONE_VM shares it); the last {@link #release} frees the host memory. */
+    private final java.util.concurrent.atomic.AtomicInteger users = new java.util.concurrent.atomic.AtomicInteger(1);
+
+    public GuestMemory retain() {
+        users.incrementAndGet();
+        return this;
+    }
+
+    public void release() {
+        if (users.decrementAndGet() == 0) {
+            close();
+        }
+    }
+
+    /**
+     * fork: a new space with the same mappings and a private copy of every backed page (untouched pages stay
+     * untouched). A plain copy, not copy-on-write: the pages a shell has touched are few enough.
+     */
+    public synchronized GuestMemory copy() {
+        GuestMemory child = new GuestMemory();
+        for (int d = 0; d < directory.length; d++) {
+            Page[] table = directory[d];
+            if (table == null) {
+                continue;
+            }
+            Page[] copy = new Page[table.length];
+            for (int i = 0; i < table.length; i++) {
+                Page page = table[i];
+                if (page != null && page.ram() != null) {
+                    MemorySegment slice = child.newSlice();
+                    slice.copyFrom(page.ram());
+                    copy[i] = Page.ram(slice, page.prot());
+                    child.backedPages++;
+                } else {
+                    copy[i] = page;
+                }
+            }
+            child.directory[d] = copy;
+        }
+        return child;
+    }
+
     @Override
     public Page page(long address) {
         if (address < 0 || address >= ADDRESS_LIMIT) {
@@ -77,14 +123,18 @@ public final class GuestMemory implements AddressSpace {
      * Gives a touched page its host memory. When the host has none left the page stays unbacked and the
      * access faults (the guest gets SIGSEGV where Linux would OOM-kill it): the emulator itself survives.
      */
-    private Page back(Page[] table, int index, int prot) {
+    private synchronized Page back(Page[] table, int index, int prot) {
+        Page current = table[index & TABLE_MASK];
+        if (current == null || current.ram() != null) {
+            return current; // another thread backed (or unmapped) it first
+        }
         MemorySegment slice;
         try {
             slice = newSlice();
         } catch (OutOfMemoryError e) {
             return null;
         }
-        Page page = Page.ram(slice, prot);
+        Page page = Page.ram(slice, current.prot());
         table[index & TABLE_MASK] = page;
         backedPages++;
         return page;
@@ -134,7 +184,7 @@ public final class GuestMemory implements AddressSpace {
      * Maps fresh zero pages over [start, start+length), replacing whatever was there (MAP_FIXED semantics).
      * {@code start} must be page aligned; the length is rounded up to whole pages.
      */
-    public void map(long start, long length, int prot) {
+    public synchronized void map(long start, long length, int prot) {
         checkRange(start, length);
         long end = pageCeil(start + length);
         for (long a = start; a < end; a += Page.SIZE) {
@@ -144,7 +194,7 @@ public final class GuestMemory implements AddressSpace {
     }
 
     /** Removes the pages of [start, start+length); unmapped pages in the range are fine, as for munmap. */
-    public void unmap(long start, long length) {
+    public synchronized void unmap(long start, long length) {
         checkRange(start, length);
         long end = pageCeil(start + length);
         for (long a = start; a < end; a += Page.SIZE) {
@@ -154,7 +204,7 @@ public final class GuestMemory implements AddressSpace {
     }
 
     /** Changes the protection of [start, start+length); false (ENOMEM) if part of the range is unmapped. */
-    public boolean protect(long start, long length, int prot) {
+    public synchronized boolean protect(long start, long length, int prot) {
         checkRange(start, length);
         long end = pageCeil(start + length);
         if (!isMapped(start, end - start)) {

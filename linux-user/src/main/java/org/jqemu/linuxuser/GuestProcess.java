@@ -3,21 +3,24 @@ package org.jqemu.linuxuser;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
 
 import org.jqemu.memory.IoPorts;
 import org.jqemu.target.i386.X86Cpu;
 
 /**
- * One emulated i386 Linux process: its address space, its CPU, its file descriptors, and the loop that
- * runs the CPU and plays the kernel whenever the CPU stops (system call, software interrupt, exception).
+ * One emulated i386 Linux process, modelled inside the JVM (which cannot fork): a pid, an address
+ * space ({@link GuestMemory}: fork copies it, CLONE_VM shares it, execve replaces it), a descriptor table
+ * ({@link FdTable}), working directory and umask ({@link FsContext}), signal actions and process-wide
+ * pending signals, process group and session, its threads ({@link GuestThread}, each on a JVM thread),
+ * its children, and its exit state until the parent reaps it with wait4/waitid.
  */
 public final class GuestProcess {
-    /** Instructions per {@link X86Cpu#run} call: large enough to amortise the call, small enough to stay responsive. */
-    private static final long BUDGET = 1 << 20;
-    private static final int SYSCALL_VECTOR = 0x80;
-    private static final int INITIAL_EFLAGS = 0x202; // IF set, as the kernel starts every process
-    static final int MAX_FILES = 1024;
+    static final int INITIAL_EFLAGS = 0x202; // IF set, as the kernel starts every process
+    /** The flat user data selector user mode starts with (what signal delivery reloads into DS/ES/SS). */
+    static final int USER_DATA_SELECTOR = 0x7b;
+    static final int MAX_FILES = FdTable.MAX_FILES;
 
     /** How the process was started: what Main's options and environment amount to. */
     public record Config(Path executable, List<String> argv, List<String> envp, long stackSize, String ldPrefix,
@@ -28,96 +31,140 @@ public final class GuestProcess {
         }
     }
 
+    final Kernel kernel;
     final Config config;
-    final GuestMemory memory = new GuestMemory();
-    final X86Cpu cpu;
-    /** The flat user data selector the CPU's user mode starts with (what signal delivery reloads into DS/ES/SS). */
-    final int userDataSelector;
-    final SignalDelivery signals;
-    final GuestFile[] files = new GuestFile[MAX_FILES];
-    final String executablePath;
     final int pid;
+    /** Guarded by kernel.treeLock: the tree, process group and session, exit state. */
+    GuestProcess parent;
+    final List<GuestProcess> children = new ArrayList<>();
+    int pgid, sid;
+    /** The signal the parent receives at our death (SIGCHLD, or clone's low byte). */
+    int exitSignal = Signals.SIGCHLD;
+    private boolean zombie;
+    private int waitStatus;
+    /** The process was created by vfork/CLONE_VFORK: the parent waits until we exec or exit. */
+    private boolean vforkPending;
+
+    volatile GuestMemory memory;
+    FdTable files;
+    FsContext fs;
+    SignalDelivery.Actions actions;
+    final List<GuestThread> threads = new ArrayList<>();
+    private long sharedPending;
+    private final SignalDelivery.Info[] sharedInfo = new SignalDelivery.Info[Signals.MAX + 1];
     long brkStart;
     long brk;
-    private Integer exitStatus;
+    /** setitimer/alarm and POSIX timers: not inherited by fork, kept by execve. */
+    final IntervalTimers timers = new IntervalTimers(this);
+    volatile String executablePath;
+    volatile List<String> argv;
+    private volatile boolean exiting;
     private Integer killedBy;
 
     /**
-     * Loads the executable and builds the initial stack. {@code stdout} is the file behind descriptor 1
-     * (a {@link HostFile} for jqemu-i386, a {@link CapturedOutput} for tests).
+     * The first process of a run: loads the executable and builds the initial stack. {@code stdout} is the
+     * file behind descriptor 1 (a {@link HostFile} for jqemu-i386, a {@link CapturedOutput} for tests).
      */
     public GuestProcess(Config config, byte[] executableBytes, GuestFile stdin, GuestFile stdout, GuestFile stderr)
             throws ElfLoader.InvalidElfException {
         this.config = config;
+        int hostPid = (int) ProcessHandle.current().pid();
+        this.kernel = new Kernel(config, hostPid);
+        this.pid = kernel.allocatePid();
+        int[] groupAndSession = Kernel.hostGroupAndSession(pid);
+        this.pgid = groupAndSession[0];
+        this.sid = groupAndSession[1];
+        kernel.foregroundPgid = pgid;
+        this.files = new FdTable();
+        files.install(stdin, 0, false);
+        files.install(stdout, 1, false);
+        files.install(stderr, 2, false);
+        this.fs = FsContext.initial();
+        this.actions = new SignalDelivery.Actions();
+        this.memory = new GuestMemory();
+        Image image = loadImage(memory, executableBytes, config.executable().toString(), config.argv(), config.envp());
         this.executablePath = config.executable().toAbsolutePath().normalize().toString();
-        this.pid = (int) ProcessHandle.current().pid();
-        files[0] = stdin;
-        files[1] = stdout;
-        files[2] = stderr;
-        ElfLoader.Image image = ElfLoader.load(executableBytes, memory);
-        brkStart = image.brkStart();
-        brk = brkStart;
+        this.argv = config.argv();
+        GuestThread main = new GuestThread(this, pid, null);
+        threads.add(main);
+        main.attach(newCpu(memory, image));
+        kernel.register(this);
+        kernel.register(main);
+    }
+
+    /** A child made by fork/clone: the caller fills in memory, tables and the thread. */
+    private GuestProcess(GuestProcess parent, int pid) {
+        this.kernel = parent.kernel;
+        this.config = parent.config;
+        this.pid = pid;
+        this.executablePath = parent.executablePath;
+        this.argv = parent.argv;
+        this.brkStart = parent.brkStart;
+        this.brk = parent.brk;
+    }
+
+    /** Where a loaded program starts: entry point, initial stack pointer, and the program break. */
+    record Image(long entry, long sp, long brkStart) { }
+
+    /**
+     * Loads a program into a fresh address space and lays out its initial stack (used at start and by
+     * execve). Nothing of the calling process changes, so a failed load leaves it intact.
+     */
+    Image loadImage(GuestMemory target, byte[] bytes, String execFn, List<String> argvList, List<String> envp)
+            throws ElfLoader.InvalidElfException {
+        ElfLoader.Image image = ElfLoader.load(bytes, target);
         byte[] random = new byte[16];
         new SecureRandom().nextBytes(random);
-        long sp = InitialStack.build(memory, image, config.argv(), config.envp(), config.executable().toString(),
-                config.stackSize(), random, HostCredentials.current());
-        cpu = new X86Cpu(memory, IoPorts.NONE);
-        memory.addInvalidationListener(cpu::flushTlb);
+        long sp = InitialStack.build(target, image, argvList, envp, execFn, config.stackSize(), random,
+                HostCredentials.current());
+        return new Image(image.entry(), sp, image.brkStart());
+    }
+
+    /** A CPU in user mode at the program's entry, as the kernel starts a process. */
+    X86Cpu newCpu(GuestMemory target, Image image) {
+        X86Cpu cpu = new X86Cpu(target, IoPorts.NONE);
         cpu.enterUserMode32();
-        userDataSelector = cpu.segmentSelector(X86Cpu.DS);
         for (int r = X86Cpu.EAX; r <= X86Cpu.EDI; r++) {
             cpu.setReg(r, 0);
         }
-        cpu.setReg(X86Cpu.ESP, sp);
+        cpu.setReg(X86Cpu.ESP, image.sp());
         cpu.setEip(image.entry());
         cpu.setEflags(INITIAL_EFLAGS);
-        signals = new SignalDelivery(this);
+        brkStart = image.brkStart();
+        brk = brkStart;
+        return cpu;
     }
 
-    public X86Cpu cpu() { return cpu; }
+    public X86Cpu cpu() { return mainThread().cpu; }
 
     public GuestMemory memory() { return memory; }
 
+    private synchronized GuestThread mainThread() {
+        return threads.isEmpty() ? null : threads.getFirst();
+    }
+
     /**
-     * Runs until the guest exits or dies; returns the status a shell would see: the exit code, or
-     * 128 + signal when a signal killed it (jqemu-i386 exits with that status, as QEMU's process does).
+     * Runs the first process's first thread on the calling JVM thread, then waits until the whole process
+     * has ended; returns the status a shell would see: the exit code, or 128 + signal when a signal killed it
+     * (jqemu-i386 exits with that status, as QEMU's process does).
      */
     public int run() {
-        Syscalls syscalls = new Syscalls(this);
-        while (exitStatus == null) {
-            int reason = cpu.run(BUDGET);
-            switch (reason) {
-                case X86Cpu.EXIT_BUDGET -> { }
-                case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt(syscalls);
-                // SYSENTER: without a vDSO there is no return trampoline; we resume after the instruction.
-                case X86Cpu.EXIT_SYSCALL -> {
-                    syscalls.dispatch(true);
-                    signals.deliverPending();
+        GuestThread main = mainThread();
+        main.run();
+        synchronized (kernel.treeLock) {
+            while (!zombie) {
+                try {
+                    kernel.treeLock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
                 }
-                case X86Cpu.EXIT_EXCEPTION -> signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(),
-                        cpu.faultAddress(), cpu.eip()));
-                case X86Cpu.EXIT_HALT -> signals.fault(Signals.privilegedInfo()); // HLT is privileged: #GP at CPL 3
-                case X86Cpu.EXIT_INTERNAL_ERROR -> throw new EmulatorBug(cpu.internalError());
-                default -> throw new IllegalStateException("CPU stopped with unknown reason " + reason);
             }
         }
-        return exitStatus;
+        return killedBy != null ? 128 + killedBy : (waitStatus >> 8) & 0xff;
     }
 
-    private void softwareInterrupt(Syscalls syscalls) {
-        int vector = cpu.exitVector();
-        if (vector == SYSCALL_VECTOR) {
-            syscalls.dispatch(false);
-            signals.deliverPending();
-            return;
-        }
-        if (vector != 3 && vector != 4) {
-            cpu.setEip(cpu.eip() - 2); // INT n faults (#GP): the context points at the CD nn instruction
-        }
-        signals.fault(Signals.softwareInterruptInfo(vector));
-    }
-
-    /** The CPU met a case it cannot handle (a jqemu bug, never the guest's fault): the run stops. */
+    /** The CPU met a case it cannot handle (a jqemu bug, never the guest's fault): the process stops. */
     public static final class EmulatorBug extends RuntimeException {
         public EmulatorBug(String message) { super(message, null, false, false); }
     }
@@ -125,30 +172,266 @@ public final class GuestProcess {
     /** The signal that killed the guest, or null if it exited (or is still running). */
     public Integer killedBy() { return killedBy; }
 
-    void exit(int status) {
-        exitStatus = status & 0xff;
+    boolean exiting() { return exiting; }
+
+    /** Frees what a process that never ran holds (a run frees everything itself as the process ends). */
+    public void close() {
+        synchronized (kernel.treeLock) {
+            if (zombie || !threads.isEmpty() && threads.getFirst().syscalls == null) {
+                return;
+            }
+        }
+        if (!exiting) {
+            exiting = true;
+            files.leave();
+            fs.leave();
+            memory.release();
+            zombie = true;
+        }
     }
 
-    /** The default action of a terminating signal: QEMU's message for core-dumping ones, status 128 + signal. */
+    /** exit_group, or the last thread's exit: {@code status} in wait(2)'s encoding. */
+    void exitGroup(int status) {
+        List<GuestThread> others;
+        synchronized (this) {
+            if (exiting) {
+                return;
+            }
+            exiting = true;
+            waitStatus = status;
+            others = new ArrayList<>(threads);
+        }
+        for (GuestThread t : others) {
+            t.wake();
+        }
+    }
+
+    /** The default action of a terminating signal: QEMU's message for core-dumping ones. */
     void terminate(int signal) {
+        synchronized (this) {
+            if (exiting) {
+                return;
+            }
+            killedBy = signal;
+        }
         String message = Signals.uncaughtMessage(signal);
         if (message != null) {
             config.err().println(message);
         }
-        killedBy = signal;
-        exitStatus = 128 + signal;
+        exitGroup(signal);
     }
 
-    boolean exited() { return exitStatus != null; }
-
-    /** Frees the guest's memory; the process must not run again. */
-    public void close() {
-        for (int fd = 3; fd < files.length; fd++) {
-            if (files[fd] != null) {
-                files[fd].close();
-                files[fd] = null;
+    /** Called on each thread's JVM thread as it ends; the last one makes the process a zombie. */
+    void threadExited(GuestThread t) {
+        long clear = t.clearChildTid;
+        if (clear != 0 && !exiting && t.attachedMemory == memory) {
+            try {
+                memory.userWriteInt(clear, 0);
+                kernel.futexes.wake(this, clear, 1, -1);
+            } catch (GuestMemory.Fault e) {
+                // the address is gone: nothing to clear, as in the kernel
             }
         }
-        memory.close();
+        boolean last;
+        synchronized (this) {
+            threads.remove(t);
+            last = threads.isEmpty();
+            if (last) {
+                exiting = true;
+            }
+        }
+        t.detachMemory(t.attachedMemory);
+        kernel.unregister(t);
+        if (last) {
+            becomeZombie();
+        }
+    }
+
+    private void becomeZombie() {
+        timers.cancelAll();
+        files.leave();
+        fs.leave();
+        memory.release();
+        GuestProcess notify;
+        boolean autoReap;
+        synchronized (kernel.treeLock) {
+            releaseVfork();
+            for (GuestProcess c : children) {
+                c.parent = null; // orphans: nobody waits for them, they vanish when they exit
+            }
+            children.clear();
+            notify = parent;
+            // the parent's SIGCHLD is pending before it can see the zombie, as in the kernel's do_notify_parent
+            if (notify != null && exitSignal != 0) {
+                notify.sendSignal(new SignalDelivery.Info(exitSignal, killedBy == null ? 1 : 2, (pid & 0xffff_ffffL)
+                        | ((long) HostCredentials.current().uid() << 32), 0, 0,
+                        killedBy == null ? (waitStatus >> 8) & 0xff : killedBy)); // CLD_EXITED/CLD_KILLED, si_status
+            }
+            zombie = true;
+            SignalDelivery.Action a = notify == null ? null : notify.actions.get(Signals.SIGCHLD);
+            autoReap = notify == null || (exitSignal == Signals.SIGCHLD && a != null
+                    && (a.handler() == SignalDelivery.SIG_IGN || (a.flags() & SignalDelivery.SA_NOCLDWAIT) != 0));
+            if (autoReap) {
+                if (notify != null) {
+                    notify.children.remove(this);
+                }
+                kernel.unregister(this);
+            }
+            kernel.treeLock.notifyAll();
+        }
+    }
+
+    /** The status word wait4 reports and whether we are a zombie; kernel.treeLock held. */
+    boolean isZombie() { return zombie; }
+
+    int waitStatus() { return waitStatus; }
+
+    // ---- signals for the whole process
+
+    synchronized long sharedPending() { return sharedPending; }
+
+    /** kill(2), SIGCHLD, host signals: pending for the process, taken by the first thread that does not block it. */
+    void sendSignal(SignalDelivery.Info info) {
+        int signal = info.signal();
+        if (signal == Signals.SIGKILL) {
+            terminate(signal);
+            return;
+        }
+        GuestThread target = null;
+        synchronized (actions) {
+            if (actions.isIgnored(signal)) {
+                return;
+            }
+            synchronized (this) {
+                sharedPending |= SignalDelivery.bit(signal);
+                sharedInfo[signal] = info;
+                for (GuestThread t : threads) {
+                    if (!t.signals.isBlocked(signal) || t.signals.waitsFor(signal)) {
+                        target = t;
+                        break;
+                    }
+                }
+            }
+        }
+        if (target != null) {
+            target.wake();
+        }
+    }
+
+    /** Removes {@code signal} from the shared set and returns its info; the actions' monitor is held. */
+    synchronized SignalDelivery.Info takeShared(int signal) {
+        sharedPending &= ~SignalDelivery.bit(signal);
+        return sharedInfo[signal];
+    }
+
+    /** A signal became ignored: pending instances go. */
+    void discardPending(int signal) {
+        synchronized (actions) { // the actions' monitor before ours, as everywhere
+            synchronized (this) {
+                sharedPending &= ~SignalDelivery.bit(signal);
+                for (GuestThread t : threads) {
+                    t.signals.discard(signal);
+                }
+            }
+        }
+    }
+
+    synchronized List<GuestThread> threadList() { return new ArrayList<>(threads); }
+
+    // ---- fork, clone, exec
+
+    /**
+     * clone/fork/vfork: a new process whose first thread continues from {@code parentThread}'s state with
+     * EAX = 0. {@code shareMemory} is CLONE_VM, and so on; the child is not started yet.
+     */
+    GuestProcess forkFrom(GuestThread parentThread, boolean shareMemory, boolean shareFiles, boolean shareFs,
+                          boolean shareActions, boolean vfork, int childExitSignal, boolean parentIsGrandparent) {
+        GuestProcess child = new GuestProcess(this, kernel.allocatePid());
+        child.memory = shareMemory ? memory.retain() : memory.copy();
+        child.files = shareFiles ? files.share() : files.copy();
+        child.fs = shareFs ? fs.share() : fs.copy();
+        child.actions = shareActions ? actions : actions.copy();
+        child.exitSignal = childExitSignal;
+        child.vforkPending = vfork;
+        synchronized (kernel.treeLock) {
+            child.pgid = pgid;
+            child.sid = sid;
+            GuestProcess p = parentIsGrandparent && parent != null ? parent : this;
+            child.parent = p;
+            p.children.add(child);
+        }
+        GuestThread t = new GuestThread(child, child.pid, null);
+        child.threads.add(t);
+        kernel.register(child);
+        kernel.register(t);
+        t.attach(ProcessCalls.copyCpu(parentThread, child.memory, t));
+        t.signals.inheritFrom(parentThread.signals, true);
+        return child;
+    }
+
+    /** A new thread of this process (CLONE_THREAD), not started yet. */
+    GuestThread newThread(GuestThread parentThread) {
+        GuestThread t = new GuestThread(this, kernel.allocatePid(), null);
+        synchronized (this) {
+            threads.add(t);
+        }
+        kernel.register(t);
+        t.attach(ProcessCalls.copyCpu(parentThread, memory, t));
+        t.signals.inheritFrom(parentThread.signals, false);
+        return t;
+    }
+
+    /** CLONE_VFORK: the parent sleeps until the child execs or exits. */
+    void awaitVforkRelease() {
+        synchronized (kernel.treeLock) {
+            while (vforkPending) {
+                try {
+                    kernel.treeLock.wait();
+                } catch (InterruptedException e) {
+                    // the parent cannot be interrupted out of vfork (as in the kernel): keep waiting
+                }
+            }
+        }
+    }
+
+    private void releaseVfork() {
+        synchronized (kernel.treeLock) {
+            if (vforkPending) {
+                vforkPending = false;
+                kernel.treeLock.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * execve's point of no return: the new image replaces the old in place for the calling thread; other
+     * threads end, close-on-exec descriptors close, caught signals reset, shared tables are unshared.
+     */
+    void replaceImage(GuestThread caller, GuestMemory newMemory, Image image, String path, List<String> newArgv) {
+        List<GuestThread> others;
+        synchronized (this) {
+            others = new ArrayList<>(threads);
+            others.remove(caller);
+        }
+        for (GuestThread t : others) {
+            t.exitThread();
+            t.wake();
+        }
+        GuestMemory old = memory;
+        caller.detachMemory(old);
+        memory = newMemory;
+        old.release();
+        FdTable table = files.copy();
+        files.leave();
+        files = table;
+        files.closeOnExec();
+        actions = actions.copy();
+        actions.resetHandlers();
+        caller.signals.resetForExec();
+        java.util.Arrays.fill(caller.tls, null);
+        executablePath = path;
+        argv = List.copyOf(newArgv);
+        caller.attach(newCpu(newMemory, image));
+        releaseVfork();
     }
 }

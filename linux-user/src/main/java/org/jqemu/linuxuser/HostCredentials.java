@@ -8,10 +8,21 @@ import java.nio.file.Path;
 final class HostCredentials {
     private HostCredentials() { }
 
+    /**
+     * Read once: the ids do not change, and guest threads are woken by Thread.interrupt, which would make a
+     * later read of /proc fail (interruptible channels close) and silently answer root.
+     */
+    private static volatile InitialStack.Credentials cached;
+
     static InitialStack.Credentials current() {
-        int[] uid = ids("Uid:");
-        int[] gid = ids("Gid:");
-        return new InitialStack.Credentials(uid[0], uid[1], gid[0], gid[1]);
+        InitialStack.Credentials c = cached;
+        if (c == null) {
+            int[] uid = ids("Uid:");
+            int[] gid = ids("Gid:");
+            c = new InitialStack.Credentials(uid[0], uid[1], gid[0], gid[1]);
+            cached = c;
+        }
+        return c;
     }
 
     /** /proc/self/status lines "Uid:\treal\teffective\tsaved\tfs"; 0 when unreadable. */

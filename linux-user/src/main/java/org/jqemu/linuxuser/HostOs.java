@@ -44,6 +44,18 @@ final class HostOs {
     private static final MethodHandle FACCESSAT = function("faccessat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), false);
 
+    private static final MethodHandle SYSCALL = function("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), 1);
+
+    /** x86_64 host system call numbers for {@link #syscall}. */
+    static final int SYS_POLL = 7, SYS_IOCTL = 16, SYS_PWRITE64 = 18, SYS_DUP = 32, SYS_FCNTL = 72, SYS_FLOCK = 73,
+            SYS_FSYNC = 74, SYS_FDATASYNC = 75, SYS_TRUNCATE = 76, SYS_FTRUNCATE = 77, SYS_FCHMOD = 91,
+            SYS_FCHOWN = 93, SYS_UMASK = 95, SYS_STATFS = 137, SYS_FSTATFS = 138, SYS_SYNC = 162,
+            SYS_GETDENTS64 = 217, SYS_MKDIRAT = 258, SYS_MKNODAT = 259, SYS_FCHOWNAT = 260, SYS_UNLINKAT = 263,
+            SYS_LINKAT = 265, SYS_SYMLINKAT = 266, SYS_FCHMODAT = 268, SYS_UTIMENSAT = 280,
+            SYS_FALLOCATE = 285, SYS_RENAMEAT2 = 316;
+
     static final int AT_FDCWD = -100;
     static final int STATX_SIZE = 256;
 
@@ -51,11 +63,16 @@ final class HostOs {
 
     @SuppressWarnings("restricted") // calling the host C library is this class's purpose; launchers enable native access
     private static MethodHandle function(String name, FunctionDescriptor descriptor, boolean variadicTail) {
+        return function(name, descriptor, variadicTail ? descriptor.argumentLayouts().size() - 1 : -1);
+    }
+
+    @SuppressWarnings("restricted")
+    private static MethodHandle function(String name, FunctionDescriptor descriptor, int firstVariadic) {
         MemorySegment symbol = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new IllegalStateException("host C library has no " + name));
         Linker.Option capture = Linker.Option.captureCallState("errno");
-        return variadicTail
-                ? LINKER.downcallHandle(symbol, descriptor, capture, Linker.Option.firstVariadicArg(descriptor.argumentLayouts().size() - 1))
+        return firstVariadic >= 0
+                ? LINKER.downcallHandle(symbol, descriptor, capture, Linker.Option.firstVariadicArg(firstVariadic))
                 : LINKER.downcallHandle(symbol, descriptor, capture);
     }
 
@@ -170,6 +187,20 @@ final class HostOs {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             return (int) result((int) FACCESSAT.invokeExact(state, dirfd, arena.allocateFrom(path), mode, flags), state);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * A raw host system call (x86_64 numbers, {@code SYS_*}) for the calls whose arguments are plain numbers,
+     * descriptors and host pointers: the result, or -errno.
+     */
+    static long syscall(int nr, long... args) {
+        long[] a = java.util.Arrays.copyOf(args, 6);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            return result((long) SYSCALL.invokeExact(state, (long) nr, a[0], a[1], a[2], a[3], a[4], a[5]), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -210,6 +210,8 @@ public final class Main {
             } catch (ElfLoader.InvalidElfException | IllegalArgumentException e) {
                 throw new UserError(executable + ": " + e.getMessage());
             }
+            HostSignals.install(process);
+            FsContext.takeOverHostUmask();
             try {
                 return process.run();
             } finally {

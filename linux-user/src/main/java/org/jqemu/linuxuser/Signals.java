@@ -57,9 +57,14 @@ public final class Signals {
         return vector == 3 ? SIGTRAP : SIGSEGV;
     }
 
-    /** Whether the default action ignores the signal (instead of terminating the process). */
+    /**
+     * Whether the default action ignores the signal (instead of terminating the process). The stop signals
+     * (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) are here too: guest processes cannot be stopped yet, and
+     * ignoring them is closer to a stop-and-continue than ending the process.
+     */
     public static boolean ignoredByDefault(int signal) {
-        return signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH;
+        return signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH
+                || (signal >= SIGSTOP && signal <= 22);
     }
 
     /** Whether the default action dumps core, which QEMU reports as "core dumped". */

@@ -47,11 +47,76 @@ final class Strace {
             Map.entry(Syscalls.SCHED_YIELD, new Object[] {"sched_yield", 0}),
             Map.entry(Syscalls.CLOCK_NANOSLEEP, new Object[] {"clock_nanosleep", 4}),
             Map.entry(Syscalls.CLOCK_NANOSLEEP_TIME64, new Object[] {"clock_nanosleep_time64", 4}),
-            Map.entry(Syscalls.CLOCK_GETRES_TIME64, new Object[] {"clock_getres_time64", 2}));
+            Map.entry(Syscalls.CLOCK_GETRES_TIME64, new Object[] {"clock_getres_time64", 2}),
+            Map.entry(Syscalls.FORK, new Object[] {"fork", 0}),
+            Map.entry(Syscalls.VFORK, new Object[] {"vfork", 0}),
+            Map.entry(Syscalls.CLONE, new Object[] {"clone", 5}),
+            Map.entry(Syscalls.EXECVE, new Object[] {"execve", 3}),
+            Map.entry(Syscalls.WAITPID, new Object[] {"waitpid", 3}),
+            Map.entry(Syscalls.WAIT4, new Object[] {"wait4", 4}),
+            Map.entry(Syscalls.WAITID, new Object[] {"waitid", 5}),
+            Map.entry(Syscalls.GETPGID, new Object[] {"getpgid", 1}),
+            Map.entry(Syscalls.SETPGID, new Object[] {"setpgid", 2}),
+            Map.entry(Syscalls.GETPGRP, new Object[] {"getpgrp", 0}),
+            Map.entry(Syscalls.SETSID, new Object[] {"setsid", 0}),
+            Map.entry(Syscalls.GETSID, new Object[] {"getsid", 1}),
+            Map.entry(Syscalls.PIPE, new Object[] {"pipe", 1}),
+            Map.entry(Syscalls.PIPE2, new Object[] {"pipe2", 2}),
+            Map.entry(Syscalls.DUP, new Object[] {"dup", 1}),
+            Map.entry(Syscalls.DUP2, new Object[] {"dup2", 2}),
+            Map.entry(Syscalls.DUP3, new Object[] {"dup3", 3}),
+            Map.entry(Syscalls.FCNTL, new Object[] {"fcntl", 3}),
+            Map.entry(Syscalls.FUTEX, new Object[] {"futex", 6}),
+            Map.entry(Syscalls.FUTEX_TIME64, new Object[] {"futex_time64", 6}),
+            Map.entry(Syscalls.POLL, new Object[] {"poll", 3}),
+            Map.entry(Syscalls.PPOLL, new Object[] {"ppoll", 5}),
+            Map.entry(Syscalls.NEWSELECT, new Object[] {"_newselect", 5}),
+            Map.entry(Syscalls.PSELECT6, new Object[] {"pselect6", 6}),
+            Map.entry(Syscalls.RT_SIGSUSPEND, new Object[] {"rt_sigsuspend", 2}),
+            Map.entry(Syscalls.CHDIR, new Object[] {"chdir", 1}),
+            Map.entry(Syscalls.FCHDIR, new Object[] {"fchdir", 1}),
+            Map.entry(Syscalls.UMASK, new Object[] {"umask", 1}),
+            Map.entry(Syscalls.MKDIR, new Object[] {"mkdir", 2}),
+            Map.entry(Syscalls.RMDIR, new Object[] {"rmdir", 1}),
+            Map.entry(Syscalls.UNLINK, new Object[] {"unlink", 1}),
+            Map.entry(Syscalls.UNLINKAT, new Object[] {"unlinkat", 3}),
+            Map.entry(Syscalls.RENAME, new Object[] {"rename", 2}),
+            Map.entry(Syscalls.RENAMEAT2, new Object[] {"renameat2", 5}),
+            Map.entry(Syscalls.LINK, new Object[] {"link", 2}),
+            Map.entry(Syscalls.SYMLINK, new Object[] {"symlink", 2}),
+            Map.entry(Syscalls.CHMOD, new Object[] {"chmod", 2}),
+            Map.entry(Syscalls.FCHMOD, new Object[] {"fchmod", 2}),
+            Map.entry(Syscalls.FCHMODAT, new Object[] {"fchmodat", 3}),
+            Map.entry(Syscalls.FCHOWNAT, new Object[] {"fchownat", 5}),
+            Map.entry(Syscalls.UTIMENSAT, new Object[] {"utimensat", 4}),
+            Map.entry(Syscalls.UTIMENSAT_TIME64, new Object[] {"utimensat_time64", 4}),
+            Map.entry(Syscalls.GETDENTS64, new Object[] {"getdents64", 3}),
+            Map.entry(Syscalls.FTRUNCATE64, new Object[] {"ftruncate64", 3}),
+            Map.entry(Syscalls.PREAD64, new Object[] {"pread64", 5}),
+            Map.entry(Syscalls.PWRITE64, new Object[] {"pwrite64", 5}),
+            Map.entry(Syscalls.ALARM, new Object[] {"alarm", 1}),
+            Map.entry(Syscalls.SETITIMER, new Object[] {"setitimer", 3}),
+            Map.entry(Syscalls.GETITIMER, new Object[] {"getitimer", 2}),
+            Map.entry(Syscalls.TIMER_CREATE, new Object[] {"timer_create", 3}),
+            Map.entry(Syscalls.TIMER_SETTIME, new Object[] {"timer_settime", 4}),
+            Map.entry(Syscalls.TIMER_DELETE, new Object[] {"timer_delete", 1}),
+            Map.entry(Syscalls.TRUNCATE, new Object[] {"truncate", 2}),
+            Map.entry(Syscalls.TIMES, new Object[] {"times", 1}));
     /** Which argument of these calls is a path, printed as a quoted string. */
     private static final Map<Integer, Integer> PATH_ARGUMENT = Map.of(Syscalls.OPEN, 0, Syscalls.OPENAT, 1,
             Syscalls.READLINK, 0, Syscalls.READLINKAT, 1, Syscalls.STAT64, 0, Syscalls.LSTAT64, 0,
-            Syscalls.FSTATAT64, 1, Syscalls.STATX, 1, Syscalls.ACCESS, 0, Syscalls.FACCESSAT, 1);
+            Syscalls.FSTATAT64, 1, Syscalls.STATX, 1, Syscalls.ACCESS, 0, Syscalls.FACCESSAT, 1)
+            .entrySet().stream().collect(java.util.stream.Collectors.collectingAndThen(java.util.stream.Collectors.toMap(
+                    Map.Entry::getKey, Map.Entry::getValue, (x, y) -> x, java.util.HashMap::new), m -> {
+                        m.put(Syscalls.EXECVE, 0);
+                        m.put(Syscalls.CHDIR, 0);
+                        m.put(Syscalls.MKDIR, 0);
+                        m.put(Syscalls.RMDIR, 0);
+                        m.put(Syscalls.UNLINK, 0);
+                        m.put(Syscalls.UNLINKAT, 1);
+                        m.put(Syscalls.CHMOD, 0);
+                        return Map.copyOf(m);
+                    }));
 
     /** Calls whose first argument is a number (descriptor, status, resource, clock), printed in decimal. */
     private static final java.util.Set<Integer> DECIMAL_FIRST = java.util.Set.of(Syscalls.EXIT, Syscalls.EXIT_GROUP,

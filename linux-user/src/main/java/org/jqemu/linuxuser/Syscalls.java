@@ -29,7 +29,23 @@ final class Syscalls {
             CLOCK_GETTIME = 265, CLOCK_GETRES = 266, TGKILL = 270, OPENAT = 295, FSTATAT64 = 300,
             READLINKAT = 305, SET_ROBUST_LIST = 311, PRLIMIT64 = 340, GETRANDOM = 355, STATX = 383, RSEQ = 386,
             CLOCK_GETTIME64 = 403, CLOCK_GETRES_TIME64 = 406, ACCESS = 33, GETCWD = 183, FACCESSAT = 307,
-            NANOSLEEP = 162, SIGRETURN = 119, RT_SIGRETURN = 173, SIGALTSTACK = 186, SCHED_YIELD = 158, CLOCK_NANOSLEEP = 267, CLOCK_NANOSLEEP_TIME64 = 407;
+            NANOSLEEP = 162, SIGRETURN = 119, RT_SIGRETURN = 173, SIGALTSTACK = 186, SCHED_YIELD = 158, CLOCK_NANOSLEEP = 267, CLOCK_NANOSLEEP_TIME64 = 407,
+            FORK = 2, VFORK = 190, CLONE = 120, CLONE3 = 435, EXECVE = 11, WAITPID = 7, WAIT4 = 114, WAITID = 284,
+            GETPGID = 132, SETPGID = 57, GETPGRP = 65, SETSID = 66, GETSID = 147, PIPE = 42, PIPE2 = 331, DUP = 41,
+            DUP2 = 63, DUP3 = 330, FCNTL = 55, FUTEX = 240, FUTEX_TIME64 = 422, POLL = 168, PPOLL = 309,
+            PPOLL_TIME64 = 414, SELECT = 82, NEWSELECT = 142, PSELECT6 = 308, PSELECT6_TIME64 = 413,
+            RT_SIGSUSPEND = 179, CHDIR = 12, FCHDIR = 133, UMASK = 60, MKDIR = 39, MKDIRAT = 296, RMDIR = 40,
+            UNLINK = 10, UNLINKAT = 301, RENAME = 38, RENAMEAT = 302, RENAMEAT2 = 353, LINK = 9, LINKAT = 303,
+            SYMLINK = 83, SYMLINKAT = 304, CHMOD = 15, FCHMOD = 94, FCHMODAT = 306, CHOWN32 = 212, LCHOWN32 = 198,
+            FCHOWN32 = 207, FCHOWNAT = 298, CHOWN = 182, LCHOWN = 16, FCHOWN = 95, UTIMENSAT = 320,
+            UTIMENSAT_TIME64 = 412, GETDENTS64 = 220, TRUNCATE64 = 193, FTRUNCATE64 = 194, FTRUNCATE = 93,
+            FSYNC = 118, FDATASYNC = 148, PREAD64 = 180, PWRITE64 = 181, STATFS64 = 268, FSTATFS64 = 269,
+            MKNOD = 14, MKNODAT = 297, SYNC = 36, FLOCK = 143, FALLOCATE = 324, TIMES = 43, ALARM = 27,
+            SETITIMER = 104, GETITIMER = 105, SIGSUSPEND = 72, SETUID32 = 213, SETGID32 = 214,
+            GETGROUPS32 = 205, SYSINFO = 116, SCHED_GETAFFINITY = 242, GETRUSAGE = 77, RT_SIGPENDING = 176,
+            NICE = 34, GETPRIORITY = 96, SETPRIORITY = 97,
+            TIMER_CREATE = 259, TIMER_SETTIME = 260, TIMER_GETTIME = 261, TIMER_GETOVERRUN = 262,
+            TIMER_DELETE = 263, TIMER_GETTIME64 = 408, TIMER_SETTIME64 = 409, UTIME = 30, UTIMES = 271, TRUNCATE = 92, PAUSE = 29, RT_SIGTIMEDWAIT = 177, RT_SIGTIMEDWAIT_TIME64 = 421;
 
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
@@ -37,24 +53,31 @@ final class Syscalls {
     private static final int AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
     private static final int STATX_BASIC_STATS = 0x7ff;
     private static final int TCGETS = 0x5401, TIOCGWINSZ = 0x5413, TERMIOS_SIZE = 36, WINSIZE_SIZE = 8;
-    private static final int TLS_ENTRY_MIN = 6, TLS_ENTRIES = 3; // GDT_ENTRY_TLS_MIN on i386
+    private static final int TLS_ENTRY_MIN = GuestThread.TLS_ENTRY_MIN, TLS_ENTRIES = GuestThread.TLS_ENTRIES;
     private static final int MAX_PATH = 4096, MAX_IO = 0x7fff_f000;
     private static final int RLIMIT_STACK = 3, RLIMIT_NOFILE = 7;
     private static final long RLIM_INFINITY = -1L;
 
+    private final GuestThread thread;
     private final GuestProcess process;
     private final GuestMemory memory;
     private final X86Cpu cpu;
     private final Strace strace;
-    private final BitSet reportedUnimplemented = new BitSet();
-    private final int[][] tls = new int[TLS_ENTRIES][];
+    private final int[][] tls;
     private final SecureRandom random = new SecureRandom();
+    private final ProcessCalls processCalls;
+    private final FileCalls fileCalls;
 
-    Syscalls(GuestProcess process) {
-        this.process = process;
+    /** The calls of one thread over its current address space and CPU (a new instance after execve). */
+    Syscalls(GuestThread thread) {
+        this.thread = thread;
+        this.process = thread.process;
         this.memory = process.memory;
-        this.cpu = process.cpu;
-        this.strace = process.config.strace() ? new Strace(process.config.log(), process.pid) : null;
+        this.cpu = thread.cpu;
+        this.tls = thread.tls;
+        this.strace = process.config.strace() ? new Strace(process.config.log(), thread.tid) : null;
+        this.processCalls = new ProcessCalls(thread);
+        this.fileCalls = new FileCalls(thread, this);
     }
 
     /** Performs the call in EAX; {@code sysenter} reads the sixth argument from the user stack at [EBP]. */
@@ -74,24 +97,120 @@ final class Syscalls {
         } catch (GuestMemory.Fault f) {
             result = -Errno.EFAULT;
         }
-        if (process.exited()) {
-            if (strace != null) {
-                strace.exit(nr, 0);
-            }
+        if (process.exiting()) {
             return;
         }
         if (strace != null) {
             strace.exit(nr, result);
+        }
+        if (result == -SignalDelivery.ERESTARTSYS || result == -SignalDelivery.ERESTARTNOHAND) {
+            thread.signals.interrupted(nr, (int) -result);
+            return;
         }
         cpu.setReg(X86Cpu.EAX, result);
     }
 
     private long call(int nr, long[] a) {
         return switch (nr) {
-            case EXIT, EXIT_GROUP -> {
-                process.exit((int) a[0]);
+            case EXIT -> processCalls.exit((int) a[0]);
+            case EXIT_GROUP -> processCalls.exitGroup((int) a[0]);
+            case FORK -> processCalls.fork();
+            case VFORK -> processCalls.vfork();
+            case CLONE -> processCalls.clone((int) a[0], a[1], a[2], a[3], a[4]);
+            case CLONE3 -> -Errno.ENOSYS; // glibc falls back to clone
+            case EXECVE -> processCalls.execve(a[0], a[1], a[2]);
+            case WAITPID -> processCalls.wait4((int) a[0], a[1], (int) a[2], 0);
+            case WAIT4 -> processCalls.wait4((int) a[0], a[1], (int) a[2], a[3]);
+            case WAITID -> processCalls.waitid((int) a[0], (int) a[1], a[2], (int) a[3], a[4]);
+            case GETPGID -> processCalls.getpgid((int) a[0]);
+            case GETPGRP -> processCalls.getpgid(0);
+            case SETPGID -> processCalls.setpgid((int) a[0], (int) a[1]);
+            case SETSID -> processCalls.setsid();
+            case GETSID -> processCalls.getsid((int) a[0]);
+            case PIPE -> fileCalls.pipe(a[0], 0);
+            case PIPE2 -> fileCalls.pipe(a[0], (int) a[1]);
+            case DUP -> fileCalls.dup((int) a[0]);
+            case DUP2 -> fileCalls.dup3((int) a[0], (int) a[1], 0, false);
+            case DUP3 -> fileCalls.dup3((int) a[0], (int) a[1], (int) a[2], true);
+            case FCNTL, FCNTL64 -> fileCalls.fcntl((int) a[0], (int) a[1], a[2]);
+            case FUTEX -> futex(a, false);
+            case FUTEX_TIME64 -> futex(a, true);
+            case POLL -> fileCalls.poll(a[0], a[1], (int) a[2] < 0 ? -1 : (int) a[2] * 1_000_000L);
+            case PPOLL -> withSigmask(a[3], a[4], () -> fileCalls.poll(a[0], a[1], timeoutNanos(a[2], false)));
+            case PPOLL_TIME64 -> withSigmask(a[3], a[4], () -> fileCalls.poll(a[0], a[1], timeoutNanos(a[2], true)));
+            case NEWSELECT -> fileCalls.select((int) a[0], a[1], a[2], a[3], timevalNanos(a[4]));
+            case SELECT -> oldSelect(a[0]);
+            case PSELECT6 -> pselect(a, false);
+            case PSELECT6_TIME64 -> pselect(a, true);
+            case RT_SIGSUSPEND -> thread.signals.sigsuspend(a[0], a[1]);
+            case PAUSE -> thread.signals.pause();
+            case RT_SIGTIMEDWAIT -> thread.signals.sigtimedwait(a[0], a[1], timeoutNanos(a[2], false), a[3]);
+            case RT_SIGTIMEDWAIT_TIME64 -> thread.signals.sigtimedwait(a[0], a[1], timeoutNanos(a[2], true), a[3]);
+            case CHDIR -> fileCalls.chdir(a[0]);
+            case FCHDIR -> fileCalls.fchdir((int) a[0]);
+            case UMASK -> fileCalls.umask((int) a[0]);
+            case MKDIR -> fileCalls.mkdir(HostOs.AT_FDCWD, a[0], (int) a[1]);
+            case MKDIRAT -> fileCalls.mkdir((int) a[0], a[1], (int) a[2]);
+            case MKNOD -> fileCalls.mknod(HostOs.AT_FDCWD, a[0], (int) a[1], a[2]);
+            case MKNODAT -> fileCalls.mknod((int) a[0], a[1], (int) a[2], a[3]);
+            case RMDIR -> fileCalls.rmdir(a[0]);
+            case UNLINK -> fileCalls.unlink(HostOs.AT_FDCWD, a[0], 0);
+            case UNLINKAT -> fileCalls.unlink((int) a[0], a[1], (int) a[2]);
+            case RENAME -> fileCalls.rename(HostOs.AT_FDCWD, a[0], HostOs.AT_FDCWD, a[1], 0);
+            case RENAMEAT -> fileCalls.rename((int) a[0], a[1], (int) a[2], a[3], 0);
+            case RENAMEAT2 -> fileCalls.rename((int) a[0], a[1], (int) a[2], a[3], (int) a[4]);
+            case LINK -> fileCalls.link(HostOs.AT_FDCWD, a[0], HostOs.AT_FDCWD, a[1], 0);
+            case LINKAT -> fileCalls.link((int) a[0], a[1], (int) a[2], a[3], (int) a[4]);
+            case SYMLINK -> fileCalls.symlink(a[0], HostOs.AT_FDCWD, a[1]);
+            case SYMLINKAT -> fileCalls.symlink(a[0], (int) a[1], a[2]);
+            case CHMOD -> fileCalls.chmod(HostOs.AT_FDCWD, a[0], (int) a[1]);
+            case FCHMODAT -> fileCalls.chmod((int) a[0], a[1], (int) a[2]);
+            case FCHMOD -> fileCalls.onHostFd(HostOs.SYS_FCHMOD, (int) a[0], a[1]);
+            case CHOWN32, CHOWN -> fileCalls.chown(HostOs.AT_FDCWD, a[0], id(a[1], nr == CHOWN), id(a[2], nr == CHOWN), 0);
+            case LCHOWN32, LCHOWN -> fileCalls.chown(HostOs.AT_FDCWD, a[0], id(a[1], nr == LCHOWN), id(a[2], nr == LCHOWN), AT_SYMLINK_NOFOLLOW);
+            case FCHOWNAT -> fileCalls.chown((int) a[0], a[1], (int) a[2], (int) a[3], (int) a[4]);
+            case FCHOWN32, FCHOWN -> fileCalls.onHostFd(HostOs.SYS_FCHOWN, (int) a[0], id(a[1], nr == FCHOWN), id(a[2], nr == FCHOWN));
+            case UTIMENSAT -> fileCalls.utimensat((int) a[0], a[1], a[2], (int) a[3], false);
+            case UTIMENSAT_TIME64 -> fileCalls.utimensat((int) a[0], a[1], a[2], (int) a[3], true);
+            case GETDENTS64 -> fileCalls.getdents64((int) a[0], a[1], a[2]);
+            case TRUNCATE64 -> fileCalls.truncate(a[0], a[1] | (a[2] << 32));
+            case TRUNCATE -> fileCalls.truncate(a[0], (int) a[1]);
+            case FTRUNCATE64 -> fileCalls.onHostFd(HostOs.SYS_FTRUNCATE, (int) a[0], a[1] | (a[2] << 32));
+            case FTRUNCATE -> fileCalls.onHostFd(HostOs.SYS_FTRUNCATE, (int) a[0], a[1]);
+            case FSYNC -> fileCalls.onHostFd(HostOs.SYS_FSYNC, (int) a[0]);
+            case FDATASYNC -> fileCalls.onHostFd(HostOs.SYS_FDATASYNC, (int) a[0]);
+            case FLOCK -> fileCalls.onHostFd(HostOs.SYS_FLOCK, (int) a[0], a[1]);
+            case SYNC -> 0;
+            case STATFS64 -> fileCalls.statfs64(a[0], a[1], a[2], -1);
+            case FSTATFS64 -> fileCalls.statfs64(0, a[1], a[2], (int) a[0]);
+            case PREAD64 -> pread((int) a[0], a[1], a[2], a[3] | (a[4] << 32));
+            case PWRITE64 -> pwrite((int) a[0], a[1], a[2], a[3] | (a[4] << 32));
+            case TIMES -> times(a[0]);
+            case SETUID32, SETGID32 -> a[0] == (nr == SETUID32 ? HostCredentials.current().uid() : HostCredentials.current().gid()) ? 0 : -Errno.EPERM;
+            case GETGROUPS32 -> 0;
+            case SCHED_GETAFFINITY -> schedGetaffinity(a[1], a[2]);
+            case GETRUSAGE -> {
+                memory.userWrite(a[1], new byte[72]);
                 yield 0;
             }
+            case RT_SIGPENDING -> {
+                memory.userWriteLong(a[0], 0);
+                yield 0;
+            }
+            case NICE, SETPRIORITY -> 0;
+            case ALARM -> alarm(a[0]);
+            case SETITIMER -> setitimer((int) a[0], a[1], a[2]);
+            case GETITIMER -> getitimer((int) a[0], a[1]);
+            case TIMER_CREATE -> timerCreate((int) a[0], a[1], a[2]);
+            case TIMER_SETTIME -> timerSettime((int) a[0], (int) a[1], a[2], a[3], false);
+            case TIMER_SETTIME64 -> timerSettime((int) a[0], (int) a[1], a[2], a[3], true);
+            case TIMER_GETTIME -> timerGettime((int) a[0], a[1], false);
+            case TIMER_GETTIME64 -> timerGettime((int) a[0], a[1], true);
+            case TIMER_GETOVERRUN -> process.timers.get((int) a[0]) == null ? -Errno.EINVAL : 0;
+            case TIMER_DELETE -> process.timers.delete((int) a[0]) ? 0 : -Errno.EINVAL;
+            case UTIME -> utime(a[0], a[1]);
+            case UTIMES -> utimes(a[0], a[1]);
+            case GETPRIORITY -> 20;
             case READ -> read((int) a[0], a[1], a[2]);
             case WRITE -> write((int) a[0], a[1], a[2]);
             case READV -> vectorIo((int) a[0], a[1], a[2], false);
@@ -111,8 +230,13 @@ final class Syscalls {
             case SET_THREAD_AREA -> setThreadArea(a[0]);
             case ModifyLdt.NR -> ModifyLdt.call(cpu, memory, (int) a[0], a[1], a[2]);
             case GET_THREAD_AREA -> getThreadArea(a[0]);
-            case SET_TID_ADDRESS, GETPID, GETTID -> process.pid;
-            case GETPPID -> ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L);
+            case SET_TID_ADDRESS -> {
+                thread.clearChildTid = a[0];
+                yield thread.tid;
+            }
+            case GETPID -> process.pid;
+            case GETTID -> thread.tid;
+            case GETPPID -> processCalls.getppid();
             case SET_ROBUST_LIST -> a[1] == 12 ? 0 : -Errno.EINVAL; // recorded nowhere: no threads yet
             case RSEQ -> -Errno.ENOSYS;
             case GETUID, GETUID32 -> HostCredentials.current().uid();
@@ -133,32 +257,38 @@ final class Syscalls {
             case LSTAT64 -> stat64(pathStatx(HostOs.AT_FDCWD, a[0], AT_SYMLINK_NOFOLLOW), a[1]);
             case FSTATAT64 -> stat64(pathStatx((int) a[0], a[1], (int) a[3]), a[2]);
             case STATX -> statx((int) a[0], a[1], (int) a[2], a[4]);
-            case FCNTL64 -> fcntl((int) a[0], (int) a[1]);
-            case RT_SIGACTION -> process.signals.sigaction((int) a[0], a[1], a[2], a[3]);
-            case RT_SIGPROCMASK -> process.signals.sigprocmask((int) a[0], a[1], a[2], a[3]);
-            case RT_SIGRETURN -> process.signals.rtSigreturn();
-            case SIGALTSTACK -> process.signals.sigaltstack(a[0], a[1]);
-            case SIGRETURN -> process.signals.sigreturn();
-            case KILL -> a[0] == process.pid || a[0] == 0 ? raise((int) a[1], SignalDelivery.Info.SI_USER) : -Errno.EPERM;
-            case TKILL -> a[0] == process.pid ? raise((int) a[1], SignalDelivery.Info.SI_TKILL) : -Errno.ESRCH;
-            case TGKILL -> a[1] == process.pid ? raise((int) a[2], SignalDelivery.Info.SI_TKILL) : -Errno.ESRCH;
+            case RT_SIGACTION -> thread.signals.sigaction((int) a[0], a[1], a[2], a[3]);
+            case RT_SIGPROCMASK -> thread.signals.sigprocmask((int) a[0], a[1], a[2], a[3]);
+            case RT_SIGRETURN -> thread.signals.rtSigreturn();
+            case SIGALTSTACK -> thread.signals.sigaltstack(a[0], a[1]);
+            case SIGRETURN -> thread.signals.sigreturn();
+            case KILL -> processCalls.kill((int) a[0], (int) a[1]);
+            case TKILL -> processCalls.tgkill(-1, (int) a[0], (int) a[1]);
+            case TGKILL -> processCalls.tgkill((int) a[0], (int) a[1], (int) a[2]);
             case PRLIMIT64 -> prlimit64((int) a[0], (int) a[1], a[2], a[3]);
             case UGETRLIMIT, GETRLIMIT -> getrlimit32((int) a[0], a[1]);
             case GETRANDOM -> getrandom(a[0], a[1]);
-            case GETCWD -> getcwd(a[0], a[1]);
+            case GETCWD -> fileCalls.getcwd(a[0], a[1]);
             case ACCESS -> access(HostOs.AT_FDCWD, a[0], (int) a[1]);
             case FACCESSAT -> access((int) a[0], a[1], (int) a[2]);
-            case NANOSLEEP -> sleep(memory.readInt(a[0]) & 0xffff_ffffL, memory.readInt(a[0] + 4));
-            case CLOCK_NANOSLEEP -> a[1] != 0 ? unimplemented(nr) : sleep(memory.readInt(a[2]), memory.readInt(a[2] + 4));
-            case CLOCK_NANOSLEEP_TIME64 -> a[1] != 0 ? unimplemented(nr) : sleep(memory.readLong(a[2]), memory.readLong(a[2] + 8));
+            case NANOSLEEP -> sleep(memory.readInt(a[0]), memory.readInt(a[0] + 4), a[1], false, false);
+            case CLOCK_NANOSLEEP -> sleep(memory.readInt(a[2]), memory.readInt(a[2] + 4), a[3], false, (a[1] & 1) != 0);
+            case CLOCK_NANOSLEEP_TIME64 -> sleep(memory.readLong(a[2]), memory.readLong(a[2] + 8), a[3], true, (a[1] & 1) != 0);
             case SCHED_YIELD -> 0;
             default -> unimplemented(nr);
         };
     }
 
     private long unimplemented(int nr) {
-        if (process.config.logUnimplemented() && nr >= 0 && !reportedUnimplemented.get(nr)) {
-            reportedUnimplemented.set(nr);
+        boolean first;
+        BitSet reported = process.kernel.reportedUnimplemented;
+        synchronized (reported) {
+            first = nr >= 0 && !reported.get(nr);
+            if (first) {
+                reported.set(nr);
+            }
+        }
+        if (process.config.logUnimplemented() && first) {
             process.config.log().println("Unsupported syscall: " + nr);
         }
         return -Errno.ENOSYS;
@@ -167,7 +297,7 @@ final class Syscalls {
     // ---- files
 
     private GuestFile file(int fd) {
-        return fd >= 0 && fd < process.files.length ? process.files[fd] : null;
+        return process.files.get(fd);
     }
 
     /** Calls {@code io} on each page-sized piece of the guest buffer; stops at the first short transfer. */
@@ -197,7 +327,47 @@ final class Syscalls {
 
     private long read(int fd, long buffer, long count) {
         GuestFile f = file(fd);
-        return f == null ? -Errno.EBADF : transfer(buffer, count, Page.WRITE, f::read);
+        if (f == null) {
+            return -Errno.EBADF;
+        }
+        if (f instanceof HostFile h && count > 0) {
+            long ready = waitHostReadable(h.fd());
+            if (ready < 0) {
+                return ready;
+            }
+        }
+        return transfer(buffer, count, Page.WRITE, f::read);
+    }
+
+    /** How long one host poll waits before the thread looks for signals again. */
+    private static final int HOST_POLL_MILLIS = 100;
+
+    /**
+     * A host read can block for ever (a terminal, a host pipe) and a native call cannot be interrupted, so a
+     * blocking descriptor is polled until readable, checking for signals (Ctrl-C) and exit between polls.
+     * 0 when a read may go ahead, -ERESTARTSYS for a signal.
+     */
+    private long waitHostReadable(int hostFd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pfd = arena.allocate(8, 4);
+            pfd.set(ValueLayout.JAVA_INT, 0, hostFd);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) Fcntl.POLLIN);
+            if (HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, 0) != 0) {
+                return 0; // readable, at end, or an error the read itself will report
+            }
+            if ((HostOs.syscall(HostOs.SYS_FCNTL, hostFd, Fcntl.F_GETFL) & Fcntl.O_NONBLOCK) != 0) {
+                return 0; // the read answers EAGAIN itself
+            }
+            while (true) {
+                if (thread.interruptedBySignal()) {
+                    return -SignalDelivery.ERESTARTSYS;
+                }
+                long r = HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, HOST_POLL_MILLIS);
+                if (r != 0 && r != -Errno.EINTR) {
+                    return 0;
+                }
+            }
+        }
     }
 
     private long write(int fd, long buffer, long count) {
@@ -226,7 +396,7 @@ final class Syscalls {
     }
 
     /** A guest path as the host should open it: /proc/self/exe is the program, and -L prefixes absolute paths that exist there. */
-    private String hostPath(String path) {
+    String hostPath(String path) {
         if (path.equals("/proc/self/exe")) {
             return process.executablePath;
         }
@@ -237,9 +407,10 @@ final class Syscalls {
         return path;
     }
 
-    private int hostDirFd(int dirfd) {
+    /** The host directory descriptor for a guest dirfd: the process's own cwd for AT_FDCWD; -1 when not a directory. */
+    int hostDirFd(int dirfd) {
         if (dirfd == HostOs.AT_FDCWD) {
-            return dirfd;
+            return process.fs.cwd();
         }
         return file(dirfd) instanceof HostFile h ? h.fd() : -1;
     }
@@ -250,43 +421,23 @@ final class Syscalls {
         if (hostDir == -1 && !path.startsWith("/")) {
             return -Errno.EBADF;
         }
-        int slot = freeSlot();
-        if (slot < 0) {
-            return -Errno.EMFILE;
+        if ((flags & Fcntl.O_CREAT) != 0) {
+            mode &= ~process.fs.umask();
         }
-        int fd = HostOs.openat(hostDir, hostPath(path), flags, mode);
+        int fd = HostOs.openat(hostDir, hostPath(path), flags | Fcntl.O_CLOEXEC, mode);
         if (fd < 0) {
             return fd;
         }
-        process.files[slot] = new HostFile(fd, true);
+        HostFile file = new HostFile(fd, true);
+        int slot = process.files.install(file, 0, (flags & Fcntl.O_CLOEXEC) != 0);
+        if (slot < 0) {
+            file.close();
+        }
         return slot;
     }
 
-    private int freeSlot() {
-        for (int fd = 0; fd < process.files.length; fd++) {
-            if (process.files[fd] == null) {
-                return fd;
-            }
-        }
-        return -1;
-    }
-
     private long close(int fd) {
-        GuestFile f = file(fd);
-        if (f == null) {
-            return -Errno.EBADF;
-        }
-        process.files[fd] = null;
-        return f.close();
-    }
-
-    private long getcwd(long buffer, long size) {
-        byte[] cwd = (Path.of("").toAbsolutePath().toString() + "\0").getBytes(StandardCharsets.UTF_8);
-        if (size < cwd.length) {
-            return -Errno.ERANGE;
-        }
-        memory.userWrite(buffer, cwd);
-        return cwd.length;
+        return process.files.close(fd);
     }
 
     private long access(int dirfd, long pathAddress, int mode) {
@@ -298,17 +449,296 @@ final class Syscalls {
         return HostOs.faccessat(hostDir, hostPath(path), mode, 0);
     }
 
-    private static long sleep(long seconds, long nanos) {
+    /**
+     * nanosleep and clock_nanosleep: relative, or absolute ({@code absolute}, TIMER_ABSTIME) on the realtime or
+     * monotonic clock. An interrupted relative sleep writes the time left to {@code remaining}.
+     */
+    private long sleep(long seconds, long nanos, long remaining, boolean time64, boolean absolute) {
         if (seconds < 0 || nanos < 0 || nanos >= 1_000_000_000L) {
             return -Errno.EINVAL;
         }
-        try {
-            Thread.sleep(java.time.Duration.ofSeconds(seconds, nanos));
-            return 0;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -Errno.EINTR;
+        long requested = Math.multiplyHigh(seconds, 1_000_000_000L) != 0 ? Long.MAX_VALUE / 2
+                : Math.min(Long.MAX_VALUE / 2, seconds * 1_000_000_000L + nanos);
+        if (absolute) {
+            long[] now = HostOs.clockGettime((int) cpu.reg(X86Cpu.EBX), new int[1]);
+            long nowNanos = now == null ? 0 : now[0] * 1_000_000_000L + now[1];
+            requested = Math.max(0, requested - nowNanos);
         }
+        long deadline = System.nanoTime() + requested;
+        long r = thread.sleepUntil(deadline);
+        if (r < 0) {
+            if (!absolute && remaining != 0) {
+                long left = Math.max(0, deadline - System.nanoTime());
+                writeTimespec(remaining, left / 1_000_000_000L, left % 1_000_000_000L, time64);
+            }
+            return -SignalDelivery.ERESTARTNOHAND;
+        }
+        return 0;
+    }
+
+    private long pread(int fd, long buffer, long count, long offset) {
+        GuestFile f = file(fd);
+        return f == null ? -Errno.EBADF : transfer(buffer, count, Page.WRITE, slice -> f.pread(slice, offset));
+    }
+
+    /** pwrite64 goes to the host descriptor directly (pipes answer ESPIPE). */
+    private long pwrite(int fd, long buffer, long count, long offset) {
+        GuestFile f = file(fd);
+        if (f == null) {
+            return -Errno.EBADF;
+        }
+        if (!(f instanceof HostFile h)) {
+            return -Errno.ESPIPE;
+        }
+        long[] at = {offset};
+        return transfer(buffer, count, Page.READ, slice -> {
+            long n = HostOs.syscall(HostOs.SYS_PWRITE64, h.fd(), slice.address(), slice.byteSize(), at[0]);
+            if (n > 0) {
+                at[0] += n;
+            }
+            return n;
+        });
+    }
+
+    /** Old-style chown ids are 16-bit (0xffff means "unchanged", -1 for the 32-bit call). */
+    private static int id(long value, boolean sixteenBit) {
+        return sixteenBit ? ((value & 0xffff) == 0xffff ? -1 : (int) (value & 0xffff)) : (int) value;
+    }
+
+    private long times(long buffer) {
+        long ticks = System.nanoTime() / (1_000_000_000L / InitialStack.CLOCK_TICKS);
+        if (buffer != 0) {
+            memory.userWrite(buffer, new byte[16]);
+        }
+        return (int) ticks;
+    }
+
+    private long schedGetaffinity(long size, long mask) {
+        if (size < 4) {
+            return -Errno.EINVAL;
+        }
+        memory.userWriteInt(mask, 1); // one CPU, as the emulator gives each guest thread one at a time
+        return 4;
+    }
+
+    // ---- timers
+
+    private static final int ITIMER_REAL = 0;
+    private static final long NANOS = 1_000_000_000L;
+
+    private long alarm(long seconds) {
+        long[] old = process.timers.setReal(seconds * NANOS, 0);
+        return old[1] == 0 ? 0 : Math.max(1, (old[1] + NANOS / 2) / NANOS);
+    }
+
+    /** setitimer: ITIMER_REAL only (virtual and profiling time are not counted). */
+    private long setitimer(int which, long newValue, long oldValue) {
+        if (which != ITIMER_REAL) {
+            return which >= 0 && which <= 2 ? unimplemented(SETITIMER) : -Errno.EINVAL;
+        }
+        long interval = 0, value = 0;
+        if (newValue != 0) {
+            interval = timevalAt(newValue);
+            value = timevalAt(newValue + 8);
+            if (interval < 0 || value < 0) {
+                return -Errno.EINVAL;
+            }
+        }
+        long[] old = process.timers.setReal(value, interval);
+        if (oldValue != 0) {
+            writeItimerval(oldValue, old);
+        }
+        return 0;
+    }
+
+    private long getitimer(int which, long address) {
+        if (which != ITIMER_REAL) {
+            return which >= 0 && which <= 2 ? unimplemented(GETITIMER) : -Errno.EINVAL;
+        }
+        writeItimerval(address, process.timers.getReal());
+        return 0;
+    }
+
+    private long timevalAt(long address) {
+        long seconds = memory.readInt(address), micros = memory.readInt(address + 4);
+        return seconds < 0 || micros < 0 || micros >= 1_000_000 ? -1 : seconds * NANOS + micros * 1000;
+    }
+
+    private void writeItimerval(long address, long[] intervalAndValue) {
+        for (int i = 0; i < 2; i++) {
+            memory.userWriteInt(address + 8L * i, (int) (intervalAndValue[i] / NANOS));
+            memory.userWriteInt(address + 8L * i + 4, (int) (intervalAndValue[i] % NANOS / 1000));
+        }
+    }
+
+    /** timer_create(clock, struct sigevent*, timer_t*): sigev_value, sigev_signo, sigev_notify, sigev_tid. */
+    private long timerCreate(int clock, long event, long idAddress) {
+        if (clock < 0 || clock > 11) {
+            return -Errno.EINVAL;
+        }
+        int notify = IntervalTimers.SIGEV_SIGNAL, signal = Signals.SIGALRM, value = -1, tid = 0;
+        if (event != 0) {
+            value = memory.readInt(event);
+            signal = memory.readInt(event + 4);
+            notify = memory.readInt(event + 8);
+            tid = memory.readInt(event + 12);
+        }
+        int id = process.timers.create(clock, notify, signal, value, tid);
+        if (id < 0) {
+            return id;
+        }
+        if (event == 0) {
+            process.timers.delete(id);
+            id = process.timers.create(clock, notify, signal, id, tid); // sigev_value defaults to the id
+        }
+        memory.userWriteInt(idAddress, id);
+        return 0;
+    }
+
+    private long timerSettime(int id, int flags, long newValue, long oldValue, boolean time64) {
+        int clock = process.timers.clockOf(id);
+        if (clock < 0) {
+            return -Errno.EINVAL;
+        }
+        int size = time64 ? 16 : 8;
+        long interval = timespecNanos(newValue, time64);
+        long value = timespecNanos(newValue + size, time64);
+        if (interval < 0 || value < 0) {
+            return -Errno.EINVAL;
+        }
+        if ((flags & 1) != 0 && value > 0) { // TIMER_ABSTIME
+            long[] now = HostOs.clockGettime(clock, new int[1]);
+            value = Math.max(1, value - (now == null ? 0 : now[0] * NANOS + now[1]));
+        }
+        long[] old = process.timers.set(id, value, interval);
+        if (oldValue != 0) {
+            writeItimerspec(oldValue, old, time64);
+        }
+        return 0;
+    }
+
+    private long timerGettime(int id, long address, boolean time64) {
+        long[] now = process.timers.get(id);
+        if (now == null) {
+            return -Errno.EINVAL;
+        }
+        writeItimerspec(address, now, time64);
+        return 0;
+    }
+
+    private void writeItimerspec(long address, long[] intervalAndValue, boolean time64) {
+        int size = time64 ? 16 : 8;
+        for (int i = 0; i < 2; i++) {
+            writeTimespec(address + (long) size * i, intervalAndValue[i] / NANOS, intervalAndValue[i] % NANOS, time64);
+        }
+    }
+
+    /** utime(path, {actime, modtime}) and utimes(path, timeval[2]) through utimensat. */
+    private long utime(long path, long times) {
+        long[] v = times == 0 ? null : new long[] {memory.readInt(times), 0, memory.readInt(times + 4), 0};
+        return fileCalls.utimensat(HostOs.AT_FDCWD, path, v, 0);
+    }
+
+    private long utimes(long path, long times) {
+        long[] v = times == 0 ? null : new long[] {memory.readInt(times), memory.readInt(times + 4) * 1000L,
+                memory.readInt(times + 8), memory.readInt(times + 12) * 1000L};
+        return fileCalls.utimensat(HostOs.AT_FDCWD, path, v, 0);
+    }
+
+    // ---- futex, poll, select
+
+    private static final int FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4,
+            FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10, FUTEX_CMD_MASK = 0x7f, FUTEX_CLOCK_REALTIME = 256;
+
+    /** futex(uaddr, op, val, timeout or val2, uaddr2, val3). */
+    private long futex(long[] a, boolean time64) {
+        int op = (int) a[1];
+        int command = op & FUTEX_CMD_MASK;
+        long address = a[0];
+        int value = (int) a[2];
+        return switch (command) {
+            case FUTEX_WAIT, FUTEX_WAIT_BITSET -> {
+                int bitset = command == FUTEX_WAIT ? -1 : (int) a[5];
+                if (bitset == 0) {
+                    yield -Errno.EINVAL;
+                }
+                long deadline = Long.MAX_VALUE;
+                if (a[3] != 0) {
+                    long timeout = timespecNanos(a[3], time64);
+                    if (timeout < 0) {
+                        yield -Errno.EINVAL;
+                    }
+                    if (command == FUTEX_WAIT_BITSET) { // absolute, on CLOCK_MONOTONIC or CLOCK_REALTIME
+                        long[] now = HostOs.clockGettime((op & FUTEX_CLOCK_REALTIME) != 0 ? 0 : 1, new int[1]);
+                        timeout -= now[0] * 1_000_000_000L + now[1];
+                    }
+                    deadline = System.nanoTime() + Math.max(0, timeout);
+                }
+                yield process.kernel.futexes.wait(process, address, value, bitset, deadline);
+            }
+            case FUTEX_WAKE -> process.kernel.futexes.wake(process, address, value, -1);
+            case FUTEX_WAKE_BITSET -> a[5] == 0 ? -Errno.EINVAL : process.kernel.futexes.wake(process, address, value, (int) a[5]);
+            case FUTEX_REQUEUE, FUTEX_CMP_REQUEUE -> process.kernel.futexes.requeue(process, address, value, (int) a[3],
+                    a[4], command == FUTEX_CMP_REQUEUE, (int) a[5]);
+            default -> unimplemented(FUTEX);
+        };
+    }
+
+    /** A timespec (32- or 64-bit) in nanoseconds; -1 when invalid. */
+    private long timespecNanos(long address, boolean time64) {
+        long seconds = time64 ? memory.readLong(address) : memory.readInt(address);
+        long nanos = time64 ? memory.readInt(address + 8) : memory.readInt(address + 4);
+        if (seconds < 0 || nanos < 0 || nanos >= 1_000_000_000L) {
+            return -1;
+        }
+        return seconds > Long.MAX_VALUE / 2_000_000_000L ? Long.MAX_VALUE / 4 : seconds * 1_000_000_000L + nanos;
+    }
+
+    /** A timeout argument: NULL is "forever" (-1). */
+    private long timeoutNanos(long address, boolean time64) {
+        if (address == 0) {
+            return -1;
+        }
+        long t = timespecNanos(address, time64);
+        return t < 0 ? 0 : t;
+    }
+
+    private long timevalNanos(long address) {
+        if (address == 0) {
+            return -1;
+        }
+        long seconds = memory.readInt(address), micros = memory.readInt(address + 4);
+        return seconds < 0 || micros < 0 ? 0 : seconds * 1_000_000_000L + micros * 1000;
+    }
+
+    /** ppoll/pselect6: the signal mask given is in force while waiting (as rt_sigsuspend's is). */
+    private long withSigmask(long maskAddress, long size, java.util.function.LongSupplier call) {
+        if (maskAddress == 0) {
+            return call.getAsLong();
+        }
+        long mask = memory.readLong(maskAddress);
+        long old = thread.signals.setTemporaryMask(mask);
+        long r = call.getAsLong();
+        thread.signals.restoreMaskAfter(old, r);
+        return r;
+    }
+
+    private long oldSelect(long args) {
+        long[] v = new long[5];
+        for (int i = 0; i < 5; i++) {
+            v[i] = memory.readInt(args + 4L * i) & 0xffff_ffffL;
+        }
+        return fileCalls.select((int) v[0], v[1], v[2], v[3], timevalNanos(v[4]));
+    }
+
+    /** pselect6(n, in, out, except, timespec*, {sigset*, size}*). */
+    private long pselect(long[] a, boolean time64) {
+        long maskAddress = 0;
+        if (a[5] != 0) {
+            maskAddress = memory.readInt(a[5]) & 0xffff_ffffL;
+        }
+        long timeout = timeoutNanos(a[4], time64);
+        return withSigmask(maskAddress, 8, () -> fileCalls.select((int) a[0], a[1], a[2], a[3], timeout));
     }
 
     private long lseek32(int fd, int offset, int whence) {
@@ -333,17 +763,19 @@ final class Syscalls {
         return 0;
     }
 
-    private long fcntl(int fd, int command) {
-        if (file(fd) == null) {
-            return -Errno.EBADF;
-        }
-        return command == 1 || command == 2 ? 0 : unimplemented(FCNTL64); // F_GETFD, F_SETFD: no exec yet
-    }
+    private static final int TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410, FIONREAD = 0x541b;
 
     private long ioctl(int fd, int request, long argument) {
         GuestFile f = file(fd);
         if (f == null) {
             return -Errno.EBADF;
+        }
+        if (f instanceof Pipe.End p && request == FIONREAD) {
+            memory.userWriteInt(argument, p.pipe.available());
+            return 0;
+        }
+        if (request == TIOCGPGRP || request == TIOCSPGRP) {
+            return terminalProcessGroup(f, request == TIOCSPGRP, argument);
         }
         int size = switch (request) {
             case TCGETS -> TERMIOS_SIZE;
@@ -361,6 +793,29 @@ final class Syscalls {
             }
             return r;
         }
+    }
+
+    /**
+     * tcgetpgrp/tcsetpgrp: the foreground group lives in the kernel model (guest pgids mean nothing to the host);
+     * host SIGINT goes to it. Only terminals have one.
+     */
+    private long terminalProcessGroup(GuestFile f, boolean set, long argument) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment termios = arena.allocate(64, 8);
+            if (f.ioctl(TCGETS, termios) < 0) {
+                return -Errno.ENOTTY;
+            }
+        }
+        if (set) {
+            int group = memory.readInt(argument);
+            if (group < 0) {
+                return -Errno.EINVAL;
+            }
+            process.kernel.foregroundPgid = group;
+            return 0;
+        }
+        memory.userWriteInt(argument, process.kernel.foregroundPgid);
+        return 0;
     }
 
     private long readlink(int dirfd, long pathAddress, long buffer, long size) {
@@ -604,11 +1059,17 @@ final class Syscalls {
     }
 
     private static String hostText(String file, String fallback) {
-        try {
-            return Files.readString(Path.of(file)).trim();
-        } catch (IOException e) {
-            return fallback;
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try {
+                Thread.interrupted(); // a signal's wake-up must not close the channel: the signal stays pending
+                return Files.readString(Path.of(file)).trim();
+            } catch (java.nio.channels.ClosedByInterruptException e) {
+                // retry
+            } catch (IOException e) {
+                return fallback;
+            }
         }
+        return fallback;
     }
 
     private long clockGettime(int clock, long buffer, boolean time64) {
@@ -664,7 +1125,7 @@ final class Syscalls {
 
     /** New limits are accepted and ignored: the emulator enforces none of them. */
     private long prlimit64(int pid, int resource, long newLimit, long oldLimit) {
-        if (pid != 0 && pid != process.pid) {
+        if (pid != 0 && process.kernel.process(pid) == null) {
             return -Errno.ESRCH;
         }
         if (resource < 0 || resource > 15) {
@@ -708,10 +1169,18 @@ final class Syscalls {
      * as the i386 kernel does on return to user mode; the guest then loads the selector itself (glibc: MOV GS).
      */
     private long setThreadArea(long descAddress) {
-        int entry = memory.readInt(descAddress);
-        int base = memory.readInt(descAddress + 4);
-        int limit = memory.readInt(descAddress + 8);
-        int flags = memory.readInt(descAddress + 12);
+        int[] d = {memory.readInt(descAddress), memory.readInt(descAddress + 4), memory.readInt(descAddress + 8),
+                memory.readInt(descAddress + 12)};
+        return setThreadArea(d, descAddress, cpu, thread);
+    }
+
+    /** set_thread_area for {@code target} (this thread, or a child of clone with CLONE_SETTLS) from a user_desc. */
+    long setThreadArea(int[] desc, long descAddress, X86Cpu targetCpu, GuestThread target) {
+        int entry = desc[0];
+        int base = desc[1];
+        int limit = desc[2];
+        int flags = desc[3];
+        int[][] tls = target.tls;
         if (entry == -1) {
             for (int i = 0; i < TLS_ENTRIES && entry == -1; i++) {
                 if (tls[i] == null) {
@@ -721,23 +1190,31 @@ final class Syscalls {
             if (entry == -1) {
                 return -Errno.ESRCH; // the kernel's answer when no slot is free
             }
-            memory.userWriteInt(descAddress, entry);
+            if (descAddress != 0) {
+                memory.userWriteInt(descAddress, entry);
+            }
         }
         if (entry < TLS_ENTRY_MIN || entry >= TLS_ENTRY_MIN + TLS_ENTRIES) {
             return -Errno.EINVAL;
         }
         tls[entry - TLS_ENTRY_MIN] = new int[] {base, limit, flags};
+        boolean empty = installTlsDescriptor(targetCpu, entry, base, limit, flags);
+        int selector = (entry << 3) | 3;
+        for (int seg : new int[] {X86Cpu.FS, X86Cpu.GS}) {
+            if ((targetCpu.segmentSelector(seg) & 0xfffc) == (selector & 0xfffc)) {
+                targetCpu.loadSegmentRegister(seg, empty ? 0 : targetCpu.segmentSelector(seg));
+            }
+        }
+        return 0;
+    }
+
+    /** Writes a user_desc into the CPU's GDT entry; true when it describes the empty descriptor. */
+    static boolean installTlsDescriptor(X86Cpu cpu, int entry, int base, int limit, int flags) {
         boolean pages = (flags & 0x10) != 0;
         long byteLimit = pages ? ((limit & 0xfffffL) << 12) | 0xfff : limit & 0xfffffL;
         boolean empty = base == 0 && limit == 0 && (flags & 0x28) == 0x28; // read_exec_only + seg_not_present
         cpu.setUserGdtEntry(entry, base & 0xffff_ffffL, byteLimit, empty ? 0 : accessBits(flags));
-        int selector = (entry << 3) | 3;
-        for (int seg : new int[] {X86Cpu.FS, X86Cpu.GS}) {
-            if ((cpu.segmentSelector(seg) & 0xfffc) == (selector & 0xfffc)) {
-                cpu.loadSegmentRegister(seg, empty ? 0 : cpu.segmentSelector(seg));
-            }
-        }
-        return 0;
+        return empty;
     }
 
     /** The descriptor's bits 40-55 from user_desc flags, as the kernel's fill_ldt builds them. */
@@ -762,18 +1239,6 @@ final class Syscalls {
         memory.userWriteInt(descAddress + 4, v[0]);
         memory.userWriteInt(descAddress + 8, v[1]);
         memory.userWriteInt(descAddress + 12, v[2]);
-        return 0;
-    }
-
-    /** kill/tkill/tgkill to ourselves: queued, delivered when the system call returns. */
-    private long raise(int signal, int code) {
-        if (signal == 0) {
-            return 0;
-        }
-        if (signal < 0 || signal > Signals.MAX) {
-            return -Errno.EINVAL;
-        }
-        process.signals.send(SignalDelivery.Info.sent(signal, code, process.pid, HostCredentials.current().uid()));
         return 0;
     }
 }

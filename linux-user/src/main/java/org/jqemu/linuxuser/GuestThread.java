@@ -1,0 +1,198 @@
+package org.jqemu.linuxuser;
+
+import org.jqemu.target.i386.X86Cpu;
+
+/**
+ * One guest thread on one JVM thread: its CPU (registers, TLS descriptors), signal mask and pending
+ * signals, the clear_child_tid address, and the loop that runs the CPU and plays the kernel whenever it
+ * stops. Its process ({@link GuestProcess}) holds what threads share: address space, descriptors, cwd,
+ * signal actions.
+ */
+final class GuestThread {
+    /** Instructions per CPU slice; signals from other threads also stop the CPU early (requestStop). */
+    private static final long BUDGET = 1 << 20;
+    private static final int SYSCALL_VECTOR = 0x80;
+    static final int TLS_ENTRY_MIN = 6, TLS_ENTRIES = 3; // GDT_ENTRY_TLS_MIN on i386
+    private static final ThreadLocal<GuestThread> CURRENT = new ThreadLocal<>();
+
+    final GuestProcess process;
+    final int tid;
+    /** Replaced by execve (a new address space needs a new CPU). */
+    volatile X86Cpu cpu;
+    Syscalls syscalls;
+    final SignalDelivery signals;
+    /** set_thread_area's descriptors {base, limit, flags}, GDT entries 6-8. */
+    final int[][] tls = new int[TLS_ENTRIES][];
+    /** CLONE_CHILD_CLEARTID / set_tid_address: zeroed and futex-woken when the thread exits. */
+    volatile long clearChildTid;
+    /** What blocking calls without an object of their own (sleeps, sigsuspend) wait on. */
+    final Object sleepMonitor = new Object();
+    private volatile Thread jvmThread;
+    private volatile boolean tlbStale;
+    /** The address space this thread's CPU runs in (a thread ended by another's execve still has the old one). */
+    volatile GuestMemory attachedMemory;
+    private volatile boolean threadExit;
+    private final Runnable memoryListener = this::memoryChanged;
+
+    GuestThread(GuestProcess process, int tid, X86Cpu cpu) {
+        this.process = process;
+        this.tid = tid;
+        this.cpu = cpu;
+        this.signals = new SignalDelivery(this);
+    }
+
+    /** The guest thread running on the calling JVM thread (null on other threads). */
+    static GuestThread current() { return CURRENT.get(); }
+
+    /** Attaches a CPU over the process's current memory (new thread, or after execve). */
+    void attach(X86Cpu newCpu) {
+        process.memory.removeInvalidationListener(memoryListener);
+        cpu = newCpu;
+        attachedMemory = process.memory;
+        attachedMemory.addInvalidationListener(memoryListener);
+        syscalls = new Syscalls(this);
+    }
+
+    void detachMemory(GuestMemory memory) {
+        memory.removeInvalidationListener(memoryListener);
+    }
+
+    /** Another thread's munmap/mprotect: this CPU drops its TLB itself, before its next instruction. */
+    private void memoryChanged() {
+        if (Thread.currentThread() == jvmThread) {
+            cpu.flushTlb();
+        } else {
+            tlbStale = true;
+            cpu.requestStop();
+        }
+    }
+
+    /** Starts the thread on a new JVM thread (fork, clone). */
+    void start() {
+        Thread t = Thread.ofPlatform().daemon(true).name("guest-" + tid).stackSize(1 << 20).unstarted(this::run);
+        jvmThread = t;
+        t.start();
+    }
+
+    /** Runs the thread on the calling JVM thread until it exits. */
+    void run() {
+        jvmThread = Thread.currentThread();
+        CURRENT.set(this);
+        try {
+            loop();
+        } catch (GuestProcess.EmulatorBug e) {
+            process.kernel.config.err().println(Main.PROGRAM + ": " + e.getMessage());
+            process.exitGroup(1 << 8);
+        } catch (RuntimeException | StackOverflowError e) {
+            process.kernel.config.err().println(Main.PROGRAM + ": internal error: " + e);
+            process.exitGroup(1 << 8);
+        } finally {
+            process.threadExited(this);
+            CURRENT.remove();
+        }
+    }
+
+    private void loop() {
+        while (!threadExit && !process.exiting()) {
+            if (tlbStale) {
+                tlbStale = false;
+                cpu.flushTlb();
+            }
+            int reason = runCpu(BUDGET);
+            switch (reason) {
+                case X86Cpu.EXIT_BUDGET -> { }
+                case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt();
+                // SYSENTER: without a vDSO there is no return trampoline; we resume after the instruction.
+                case X86Cpu.EXIT_SYSCALL -> syscalls.dispatch(true);
+                case X86Cpu.EXIT_EXCEPTION -> signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(),
+                        cpu.faultAddress(), cpu.eip()));
+                case X86Cpu.EXIT_HALT -> signals.fault(Signals.privilegedInfo()); // HLT is privileged: #GP at CPL 3
+                case X86Cpu.EXIT_INTERNAL_ERROR -> throw new GuestProcess.EmulatorBug(cpu.internalError());
+                default -> throw new IllegalStateException("CPU stopped with unknown reason " + reason);
+            }
+            if (!threadExit) {
+                signals.deliverPending();
+            }
+        }
+    }
+
+    /** The one place the CPU runs guest code: the engine (interpreter or translator) is chosen here. */
+    private int runCpu(long budget) {
+        return cpu.run(budget);
+    }
+
+    private void softwareInterrupt() {
+        int vector = cpu.exitVector();
+        if (vector == SYSCALL_VECTOR) {
+            syscalls.dispatch(false);
+            return;
+        }
+        if (vector != 3 && vector != 4) {
+            cpu.setEip(cpu.eip() - 2); // INT n faults (#GP): the context points at the CD nn instruction
+        }
+        signals.fault(Signals.softwareInterruptInfo(vector));
+    }
+
+    /** exit(2) of this thread alone. */
+    void exitThread() {
+        threadExit = true;
+    }
+
+    /** Makes the thread notice a signal or group exit: out of guest code, out of a blocking wait. */
+    void wake() {
+        cpu.requestStop();
+        Thread t = jvmThread;
+        if (t != null && t != Thread.currentThread()) {
+            t.interrupt();
+        }
+    }
+
+    /** SIGPIPE for a write to a pipe without readers, sent to the writing thread. */
+    void raiseSigpipe() {
+        signals.send(SignalDelivery.Info.sent(Signals.SIGPIPE, 0, process.pid, HostCredentials.current().uid()));
+    }
+
+    /** Whether a blocking call of this thread must give up: a deliverable signal, or the process is ending. */
+    boolean interruptedBySignal() {
+        return threadExit || process.exiting() || signals.hasDeliverable();
+    }
+
+    /**
+     * Waits once on {@code monitor} (held by the caller) for up to {@code millis} (0: until notified):
+     * 0 after a wake-up or time-out (the caller re-checks its condition), -ERESTARTSYS when a signal
+     * must be delivered first or the process is ending.
+     */
+    static long await(Object monitor, long millis) {
+        GuestThread self = current();
+        if (self != null && self.interruptedBySignal()) {
+            return -SignalDelivery.ERESTARTSYS;
+        }
+        try {
+            monitor.wait(millis);
+        } catch (InterruptedException e) {
+            // a signal or an exit woke us: the check below decides
+        }
+        if (self != null && self.interruptedBySignal()) {
+            return -SignalDelivery.ERESTARTSYS;
+        }
+        return 0;
+    }
+
+    static long await(Object monitor) { return await(monitor, 0); }
+
+    /** Sleeps until {@code deadlineNanos} (System.nanoTime): 0, or -ERESTARTSYS for a signal. */
+    long sleepUntil(long deadlineNanos) {
+        synchronized (sleepMonitor) {
+            while (true) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return 0;
+                }
+                long r = await(sleepMonitor, Math.max(1, left / 1_000_000));
+                if (r < 0) {
+                    return r;
+                }
+            }
+        }
+    }
+}

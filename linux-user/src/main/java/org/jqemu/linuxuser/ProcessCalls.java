@@ -48,6 +48,7 @@ final class ProcessCalls {
         X86Cpu from = parent.cpu;
         X86Cpu cpu = new X86Cpu(memory, IoPorts.NONE);
         cpu.enterUserMode32();
+        copyLdt(from, cpu, memory == parent.process.memory);
         for (int i = 0; i < GuestThread.TLS_ENTRIES; i++) {
             int[] d = parent.tls[i];
             if (d != null) {
@@ -69,6 +70,17 @@ final class ProcessCalls {
             }
         }
         return cpu;
+    }
+
+    /** The LDT belongs to the address space, as in Linux: shared with CLONE_VM children, copied by fork. */
+    private static void copyLdt(X86Cpu from, X86Cpu to, boolean sameAddressSpace) {
+        if (sameAddressSpace) {
+            to.shareUserLdt(from);
+            return;
+        }
+        for (int i = 0; i < from.userLdtEntries(); i++) {
+            to.setUserLdtEntry(i, from.userLdtEntry(i));
+        }
     }
 
     long fork() {

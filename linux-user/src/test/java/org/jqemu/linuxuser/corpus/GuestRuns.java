@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import org.jqemu.linuxuser.oracle.HostSupport;
+import org.jqemu.target.i386.oracle.HostSupport;
 
 /**
  * Runs an i386 program two ways: under jqemu-i386 (a separate JVM with this test's class path, so exit

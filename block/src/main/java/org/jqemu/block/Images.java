@@ -53,7 +53,7 @@ public final class Images {
                         (name, fmt) -> openBacking(filename, name, fmt, options));
                 case "qcow" -> QcowDevice.open(file, filename, options.readOnly(), options.noBacking(),
                         (name, fmt) -> openBacking(filename, name, fmt, options));
-                default -> new RawDevice(file, filename, options.readOnly());
+                default -> new RawDevice(file, filename, options.readOnly(), options.unsafe());
             };
         } catch (BlockException e) {
             file.close();

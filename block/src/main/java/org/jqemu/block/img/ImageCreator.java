@@ -8,6 +8,7 @@ import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
 import org.jqemu.block.Images;
 import org.jqemu.block.OpenOptions;
+import org.jqemu.block.Zstd;
 import org.jqemu.block.qcow2.Qcow2Create;
 import org.jqemu.block.raw.RawDevice;
 
@@ -185,22 +186,38 @@ final class ImageCreator {
                     + "or above (use version=v3 or greater)");
         }
         String compression = o.getOrDefault("compression_type", "zlib");
-        if (!compression.equals("zlib")) {
-            throw new UsageError(f + (compression.equals("zstd")
-                    ? ": zstd compression is not supported by jqemu (only zlib)"
-                    : ": Parameter 'compression-type' does not accept value '" + compression + "'"));
+        if (!compression.equals("zlib") && !compression.equals("zstd")) {
+            throw new UsageError(f + ": Parameter 'compression-type' does not accept value '" + compression + "'");
         }
-        if (bool(f, "extended_l2", o.getOrDefault("extended_l2", "off"))) {
-            throw new UsageError(f + ": Extended L2 entries are not supported by jqemu yet");
+        if (compression.equals("zstd") && version < 3) {
+            throw new UsageError(f + ": Non-zlib compression type is only supported with compatibility level 1.1 "
+                    + "and above (use version=v3 or greater)");
+        }
+        if (compression.equals("zstd") && !Zstd.available()) {
+            throw new UsageError(f + ": zstd compression needs the host library libzstd.so.1 (Debian package "
+                    + "libzstd1), which could not be loaded");
+        }
+        boolean extendedL2 = bool(f, "extended_l2", o.getOrDefault("extended_l2", "off"));
+        if (extendedL2 && version < 3) {
+            throw new UsageError(f + ": Extended L2 entries are only supported with compatibility level 1.1 "
+                    + "and above (use version=v3 or greater)");
+        }
+        if (extendedL2 && cs < 16384) {
+            throw new UsageError(f + ": Extended L2 entries are only supported with cluster sizes of at least "
+                    + "16384 bytes");
+        }
+        if (extendedL2) {
+            throw new UsageError(f + ": Writing extended L2 entries is not supported by jqemu yet (reading is)");
         }
         if (o.containsKey("data_file") || o.containsKey("encryption")) {
             throw new UsageError(f + ": External data files and encryption are not supported by jqemu");
         }
-        if (o.containsKey("backing_file") && !prealloc.equals("off")) {
+        if (o.containsKey("backing_file") && !prealloc.equals("off") && !extendedL2) {
             throw new UsageError(f + ": Backing file and preallocation can only be used at the same time if "
                     + "extended_l2 is on");
         }
         return new Qcow2Create.Options(size, version, Long.numberOfTrailingZeros(cs),
-                Long.numberOfTrailingZeros(bits), lazy, o.get("backing_file"), o.get("backing_fmt"), prealloc);
+                Long.numberOfTrailingZeros(bits), lazy, o.get("backing_file"), o.get("backing_fmt"), prealloc,
+                compression.equals("zstd") ? 1 : 0, extendedL2);
     }
 }

@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.zip.Deflater;
 import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
 import org.jqemu.block.BlockStatus;
@@ -13,6 +12,7 @@ import org.jqemu.block.Deflate;
 import org.jqemu.block.HostFile;
 import org.jqemu.block.OpenOptions;
 import org.jqemu.block.Requests;
+import org.jqemu.block.Zstd;
 
 /**
  * The qcow2 format driver (docs/interop/qcow2.txt), versions 2 and 3, standard L2 entries.
@@ -125,10 +125,6 @@ public final class Qcow2Device implements BlockDevice {
         long length = file.length();
         byte[] head = file.read(0, (int) Math.min(length, 1L << Qcow2Header.MAX_CLUSTER_BITS));
         Qcow2Header h = Qcow2Header.parse(head, length);
-        if (h.compressionType == Qcow2Header.COMPRESSION_ZSTD) {
-            throw new BlockException("Could not open '" + filename
-                    + "': zstd compression is not supported by jqemu (only zlib)");
-        }
         if (!options.readOnly() && (h.incompatible & Qcow2Header.INCOMPAT_EXTL2) != 0) {
             throw new BlockException("Could not open '" + filename
                     + "': Extended L2 entries are supported read-only by jqemu");
@@ -421,7 +417,12 @@ public final class Qcow2Device implements BlockDevice {
         long[] range = compressedRange(entry);
         byte[] in = file.read(range[0], (int) (range[1] - range[0]));
         byte[] out = new byte[(int) clusterSize];
-        Deflate.inflate(in, out, "host offset 0x" + Long.toHexString(range[0]));
+        String where = "host offset 0x" + Long.toHexString(range[0]);
+        if (header.compressionType == Qcow2Header.COMPRESSION_ZSTD) {
+            Zstd.decompress(in, out, where);
+        } else {
+            Deflate.inflate(in, out, where);
+        }
         synchronized (this) {
             inflatedEntry = entry;
             inflated = out;
@@ -726,21 +727,36 @@ public final class Qcow2Device implements BlockDevice {
     }
 
     /**
-     * Writes one whole guest cluster compressed (zlib raw deflate), as qemu-img convert -c does. Data
-     * that does not compress is written normally. The cluster must be aligned; the last cluster of the
-     * image may be short.
+     * Writes one whole guest cluster compressed, as qemu-img convert -c does. Data that does not
+     * compress is written normally. The cluster must be aligned; the last cluster of the image may be
+     * short.
      */
     public void writeCompressed(long offset, byte[] buf, int off, int len) throws BlockException {
+        writeCompressed(offset, buf, off, len, compressCluster(buf, off, len));
+    }
+
+    /**
+     * Compresses one guest cluster (len bytes, zero-padded to a cluster) with the image's compression
+     * type; null if it does not shrink enough to be worth it. Thread-safe and lock-free, so that
+     * conversion can compress on several threads and then write in order.
+     */
+    public byte[] compressCluster(byte[] buf, int off, int len) throws BlockException {
+        byte[] cluster = Arrays.copyOfRange(buf, off, off + (int) clusterSize);
+        if (len < clusterSize) {
+            Arrays.fill(cluster, len, cluster.length, (byte) 0);
+        }
+        int maxLen = (int) clusterSize - 512;
+        return header.compressionType == Qcow2Header.COMPRESSION_ZSTD
+                ? Zstd.compress(cluster, maxLen) : Deflate.compress(cluster, maxLen);
+    }
+
+    /** Writes a cluster compressed by {@link #compressCluster} (packed), or normally if packed is null. */
+    public void writeCompressed(long offset, byte[] buf, int off, int len, byte[] packed) throws BlockException {
         Requests.checkWritable(readOnly);
         Requests.checkRange(offset, len, size);
         if ((offset & (clusterSize - 1)) != 0 || (len != clusterSize && offset + len != size)) {
             throw new BlockException("Compressed writes must cover whole clusters");
         }
-        byte[] cluster = Arrays.copyOfRange(buf, off, off + (int) clusterSize);
-        if (len < clusterSize) {
-            Arrays.fill(cluster, len, cluster.length, (byte) 0);
-        }
-        byte[] packed = deflate(cluster);
         if (packed == null) {
             write(offset, buf, off, len);
             return;
@@ -762,26 +778,6 @@ public final class Qcow2Device implements BlockDevice {
             release(old);
         } finally {
             lock.writeLock().unlock();
-        }
-    }
-
-    /** Raw deflate of a cluster; null if it does not get smaller than the cluster minus a sector. */
-    private byte[] deflate(byte[] cluster) {
-        Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION, true);
-        try {
-            deflater.setInput(cluster);
-            deflater.finish();
-            byte[] out = new byte[cluster.length];
-            int n = 0;
-            while (!deflater.finished() && n < out.length) {
-                n += deflater.deflate(out, n, out.length - n);
-            }
-            if (!deflater.finished() || n >= cluster.length - 512) {
-                return null;
-            }
-            return Arrays.copyOf(out, n);
-        } finally {
-            deflater.end();
         }
     }
 
@@ -1172,7 +1168,7 @@ public final class Qcow2Device implements BlockDevice {
     public void close() throws BlockException {
         try {
             if (!readOnly) {
-                file.flush();
+                flush();
                 if (dirtyMarked) {
                     setIncompatibleBit(Qcow2Header.INCOMPAT_DIRTY, false);
                 }

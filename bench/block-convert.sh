@@ -34,12 +34,14 @@ if [ ! -f src.qcow2 ]; then
   qemu-img convert -O qcow2 src.raw src.qcow2
 fi
 
+# Prints "wall cpu" in milliseconds; CPU time (user + system) is steadier when other work shares the
+# machine, wall time shows what several cores bring.
 ms() {
-  local TIMEFORMAT='%R' t
+  local TIMEFORMAT='%R %U %S' t
   rm -f out.img
   sync
   t=$({ time "$@" >/dev/null; } 2>&1)
-  awk '{ printf "%d\n", $1 * 1000 }' <<<"$t"
+  awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' <<<"$t"
 }
 median() { sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
 
@@ -50,12 +52,17 @@ bench() {
     q+=("$(ms qemu-img convert "$@" out.img)")
     j+=("$(ms jqemu_img convert "$@" out.img)")
   done
-  local qm jm
-  qm=$(printf '%s\n' "${q[@]}" | median)
-  jm=$(printf '%s\n' "${j[@]}" | median)
-  awk -v n="$name" -v q="$qm" -v j="$jm" 'BEGIN { printf "%-28s qemu-img %7d ms   jqemu-img %7d ms   ratio %.2f\n", n, q, j, j / q }'
+  local qw jw qc jc
+  qw=$(printf '%s\n' "${q[@]}" | cut -d' ' -f1 | median)
+  jw=$(printf '%s\n' "${j[@]}" | cut -d' ' -f1 | median)
+  qc=$(printf '%s\n' "${q[@]}" | cut -d' ' -f2 | median)
+  jc=$(printf '%s\n' "${j[@]}" | cut -d' ' -f2 | median)
+  awk -v n="$name" -v qw="$qw" -v jw="$jw" -v qc="$qc" -v jc="$jc" 'BEGIN {
+    printf "%-26s wall: qemu-img %6d ms  jqemu-img %6d ms  ratio %.2f | cpu: %6d / %6d ms  ratio %.2f\n",
+      n, qw, jw, jw / qw, qc, jc, jc / qc }'
 }
 
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (wall ratios mean little when the machine is busy)"
 echo "median of $runs runs, $(nproc) cores, files in $work"
 bench "qcow2 -> raw" -f qcow2 -O raw src.qcow2
 bench "raw -> qcow2" -f raw -O qcow2 src.raw

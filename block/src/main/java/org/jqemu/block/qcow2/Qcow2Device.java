@@ -499,6 +499,17 @@ public final class Qcow2Device implements BlockDevice {
             }
         }
         long newStart = toAllocate > 0 ? refcounts.allocate(toAllocate) : 0;
+        if (toAllocate == count && ((offset | len) & (clusterSize - 1)) == 0) {
+            // Whole new clusters (the conversion case): straight from the caller's buffer, no copy.
+            long[] newEntries = new long[count];
+            for (int i = 0; i < count; i++) {
+                newEntries[i] = (newStart + i * clusterSize) | COPIED;
+            }
+            metadata.checkFree(newStart, len);
+            file.write(newStart, buf, off, len);
+            commitAllocation(firstCluster, table, base, old, newEntries);
+            return;
+        }
         byte[] data = new byte[(int) (toAllocate * clusterSize)];
         int slot = 0;
         long[] newEntries = old.clone();
@@ -527,9 +538,15 @@ public final class Qcow2Device implements BlockDevice {
         }
         metadata.checkFree(newStart, data.length);
         file.write(newStart, data, 0, data.length);
+        commitAllocation(firstCluster, table, base, old, newEntries);
+    }
+
+    /** After the data of new clusters is written: barrier, L2 entries, then the old clusters released. */
+    private void commitAllocation(long firstCluster, long[] table, int base, long[] old, long[] newEntries)
+            throws BlockException {
         barrier();
         commitL2((int) (firstCluster >>> l2Bits), table, base, newEntries);
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < old.length; i++) {
             if (newEntries[i] != old[i]) {
                 release(old[i]);
             }
@@ -1060,6 +1077,24 @@ public final class Qcow2Device implements BlockDevice {
             header.version = 3;
             header.headerLength = Qcow2Header.V3_LENGTH;
             rewriteHeader();
+        }
+    }
+
+    /** Reads through a snapshot's L1 table from now on (read-only images only; nothing is written). */
+    void viewSnapshot(long[] snapshotL1, long snapshotSize) throws BlockException {
+        if (!readOnly) {
+            throw new BlockException("Temporarily loading a snapshot needs a read-only image");
+        }
+        long l2Span = (long) l2Entries << clusterBits;
+        if (snapshotSize < 0 || (snapshotSize + l2Span - 1) / l2Span > snapshotL1.length) {
+            throw new BlockException.Corrupt("qcow2: Image is corrupt: snapshot L1 table too small for its disk size");
+        }
+        lock.writeLock().lock();
+        try {
+            l1 = snapshotL1;
+            size = snapshotSize;
+        } finally {
+            lock.writeLock().unlock();
         }
     }
 

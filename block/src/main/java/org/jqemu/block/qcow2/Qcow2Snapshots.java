@@ -85,6 +85,24 @@ public final class Qcow2Snapshots {
         return null;
     }
 
+    /**
+     * Switches a read-only image to the contents of a snapshot in memory only (qemu-img convert -l).
+     * id and name may each be null; a given one must match.
+     */
+    public static void loadReadOnly(Qcow2Device d, String id, String name) throws BlockException {
+        Snapshot found = null;
+        for (Snapshot s : list(d)) {
+            if ((id == null || s.id().equals(id)) && (name == null || s.name().equals(name))) {
+                found = s;
+                break;
+            }
+        }
+        if (found == null) {
+            throw new BlockException("Failed to load snapshot: Can't find snapshot");
+        }
+        d.viewSnapshot(readL1(d, found), found.diskSize());
+    }
+
     public static void create(Qcow2Device d, String name) throws BlockException {
         d.lock().writeLock().lock();
         try {

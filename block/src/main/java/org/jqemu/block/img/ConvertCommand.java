@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
+import org.jqemu.block.CompressedWriter;
 import org.jqemu.block.Images;
 import org.jqemu.block.OpenOptions;
 import org.jqemu.block.qcow2.Qcow2Device;
@@ -92,7 +93,7 @@ final class ConvertCommand {
         if (!Images.isKnownFormat(s.outFmt)) {
             throw new UsageError("Unknown file format '" + s.outFmt + "'");
         }
-        if (s.compress && !s.outFmt.equals("qcow2")) {
+        if (s.compress && !s.outFmt.equals("qcow2") && !s.outFmt.equals("qcow")) {
             throw new UsageError("Compression not supported for this file format");
         }
         if (s.base != null && s.noCreate) {
@@ -168,7 +169,7 @@ final class ConvertCommand {
     private static void copy(List<BlockDevice> sources, BlockDevice out, Settings s, Main.Env env, long total)
             throws BlockException {
         boolean targetZero = !s.noCreate || s.targetIsZero;
-        Qcow2Device compressTarget = s.compress ? (Qcow2Device) out : null;
+        CompressedWriter compressTarget = s.compress ? (CompressedWriter) out : null;
         long unit = compressTarget != null ? compressTarget.clusterSizeBytes() : BUFFER;
         int bufSize = (int) Math.max(unit, BUFFER - BUFFER % unit);
         Progress progress = new Progress(env, s.progress && !s.quiet, total);
@@ -203,7 +204,7 @@ final class ConvertCommand {
     }
 
     /** Worker side: null data means the piece reads as zero and the target needs nothing written. */
-    private static Ready prepare(Piece p, BlockDevice out, Settings s, boolean targetZero, Qcow2Device compressTarget)
+    private static Ready prepare(Piece p, BlockDevice out, Settings s, boolean targetZero, CompressedWriter compressTarget)
             throws BlockException {
         if (targetZero && out.backing() == null && s.sparse > 0 && readsAsZero(p.src(), p.srcPos(), p.n())) {
             return new Ready(p, null, null, null);
@@ -267,7 +268,7 @@ final class ConvertCommand {
     private static void writeChunk(BlockDevice out, long outPos, byte[] buf, int n, Settings s,
                                    boolean targetZero, byte[] backingData, byte[][] packed) throws BlockException {
         if (packed != null) {
-            Qcow2Device q = (Qcow2Device) out;
+            CompressedWriter q = (CompressedWriter) out;
             int cs = (int) q.clusterSizeBytes();
             for (int i = 0; i < n; i += cs) {
                 int len = Math.min(cs, n - i);

@@ -9,12 +9,15 @@ import org.jqemu.block.BlockException;
 import org.jqemu.block.Images;
 import org.jqemu.block.OpenOptions;
 import org.jqemu.block.Zstd;
+import org.jqemu.block.qcow.QcowDevice;
 import org.jqemu.block.qcow2.Qcow2Create;
 import org.jqemu.block.raw.RawDevice;
 
 /** Image creation shared by create and convert: option validation, the "Formatting" line, the drivers. */
 final class ImageCreator {
     private static final Set<String> RAW_KEYS = Set.of("size", "preallocation");
+    private static final Set<String> QCOW_KEYS = Set.of("size", "backing_file", "backing_fmt", "encryption",
+            "encrypt.format", "encrypt.key-secret", "preallocation");
     private static final Set<String> QCOW2_KEYS = Set.of("size", "compat", "backing_file", "backing_fmt",
             "cluster_size", "preallocation", "lazy_refcounts", "refcount_bits", "compression_type",
             "extended_l2", "encryption", "data_file", "data_file_raw");
@@ -30,7 +33,11 @@ final class ImageCreator {
     private ImageCreator() { }
 
     static Set<String> keys(String fmt) {
-        return fmt.equals("qcow2") ? QCOW2_KEYS : RAW_KEYS;
+        return switch (fmt) {
+            case "qcow2" -> QCOW2_KEYS;
+            case "qcow" -> QCOW_KEYS;
+            default -> RAW_KEYS;
+        };
     }
 
     /** Checks that every -o key exists for the format ("Invalid parameter 'x'"). */
@@ -90,6 +97,16 @@ final class ImageCreator {
         try {
             if (fmt.equals("qcow2")) {
                 Qcow2Create.create(Path.of(filename), qcow2Options(filename, opts, size));
+            } else if (fmt.equals("qcow")) {
+                if (opts.containsKey("encryption") && bool(filename, "encryption", opts.get("encryption"))
+                        || opts.containsKey("encrypt.format")) {
+                    throw new UsageError(filename + ": " + QcowDevice.AES_REFUSED);
+                }
+                if (!opts.getOrDefault("preallocation", "off").equals("off")) {
+                    throw new UsageError(filename + ": Parameter 'preallocation' does not accept value '"
+                            + opts.get("preallocation") + "'");
+                }
+                QcowDevice.create(Path.of(filename), size, backing);
             } else {
                 String prealloc = opts.getOrDefault("preallocation", "off");
                 if (!List.of("off", "falloc", "full").contains(prealloc)) {
@@ -104,6 +121,16 @@ final class ImageCreator {
 
     private static String describe(String fmt, Map<String, String> opts, long size) {
         StringBuilder sb = new StringBuilder();
+        if (fmt.equals("qcow")) {
+            sb.append("size=").append(size);
+            for (String k : new String[] {"backing_file", "backing_fmt", "encryption", "encrypt.format",
+                                          "encrypt.key-secret"}) {
+                if (opts.containsKey(k)) {
+                    sb.append(' ').append(k).append('=').append(opts.get(k));
+                }
+            }
+            return sb.toString();
+        }
         if (fmt.equals("raw")) {
             sb.append("size=").append(size);
             if (opts.containsKey("preallocation")) {

@@ -8,6 +8,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
 import org.jqemu.block.BlockStatus;
+import org.jqemu.block.CompressedWriter;
 import org.jqemu.block.Deflate;
 import org.jqemu.block.HostFile;
 import org.jqemu.block.OpenOptions;
@@ -32,7 +33,7 @@ import org.jqemu.block.Zstd;
  * unless the image is open with cache=unsafe or lazy refcounts (then the dirty bit marks the image
  * and the next read-write open repairs refcounts).
  */
-public final class Qcow2Device implements BlockDevice {
+public final class Qcow2Device implements CompressedWriter {
     static final long COPIED = 1L << 63;
     static final long COMPRESSED = 1L << 62;
     static final long ZERO_FLAG = 1;
@@ -215,7 +216,7 @@ public final class Qcow2Device implements BlockDevice {
     public int refcountBits() { return refcounts.bits(); }
     public String compressionType() { return header.compressionType == 0 ? "zlib" : "zstd"; }
     public int snapshotCount() { return header.nbSnapshots; }
-    public long clusterSizeBytes() { return clusterSize; }
+    @Override public long clusterSizeBytes() { return clusterSize; }
 
     // ---- mapping ----------------------------------------------------------------------------
 
@@ -757,6 +758,7 @@ public final class Qcow2Device implements BlockDevice {
      * type; null if it does not shrink enough to be worth it. Thread-safe and lock-free, so that
      * conversion can compress on several threads and then write in order.
      */
+    @Override
     public byte[] compressCluster(byte[] buf, int off, int len) throws BlockException {
         byte[] cluster = Arrays.copyOfRange(buf, off, off + (int) clusterSize);
         if (len < clusterSize) {
@@ -768,6 +770,7 @@ public final class Qcow2Device implements BlockDevice {
     }
 
     /** Writes a cluster compressed by {@link #compressCluster} (packed), or normally if packed is null. */
+    @Override
     public void writeCompressed(long offset, byte[] buf, int off, int len, byte[] packed) throws BlockException {
         Requests.checkWritable(readOnly);
         Requests.checkRange(offset, len, size);

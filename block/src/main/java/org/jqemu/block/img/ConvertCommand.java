@@ -107,7 +107,7 @@ final class ConvertCommand {
         try {
             long total = 0;
             for (String name : g.operands.subList(0, g.operands.size() - 1)) {
-                BlockDevice d = Images.open(name, s.fmt, OpenOptions.READ_ONLY);
+                BlockDevice d = Images.open(name, s.fmt, (OpenOptions.READ_ONLY).withForceShare(g.has("U")));
                 sources.add(d);
                 if (s.snapshotId != null || s.snapshotName != null) {
                     if (!(d instanceof Qcow2Device q)) {

@@ -39,7 +39,7 @@ final class InfoCommand {
         List<Map<String, Object>> infos = new ArrayList<>();
         String name = g.operands.get(0);
         while (name != null) {
-            try (BlockDevice d = Images.open(name, fmt, OpenOptions.READ_ONLY.withNoBacking())) {
+            try (BlockDevice d = Images.open(name, fmt, (OpenOptions.READ_ONLY.withNoBacking()).withForceShare(g.has("U")))) {
                 Map<String, Object> info = imageInfo(d);
                 infos.add(info);
                 String backing = d instanceof Qcow2Device q ? q.backingFile()

@@ -48,7 +48,7 @@ final class MapCommand {
         if (!output.equals("human") && !output.equals("json")) {
             throw new UsageError("--output must be used with human or json as argument.");
         }
-        try (BlockDevice d = Images.open(g.operands.get(0), fmt, OpenOptions.READ_ONLY)) {
+        try (BlockDevice d = Images.open(g.operands.get(0), fmt, (OpenOptions.READ_ONLY).withForceShare(g.has("U")))) {
             long end = maxLength == Long.MAX_VALUE ? d.size() : Math.min(d.size(), start + maxLength);
             List<Extent> extents = extents(d, start, end);
             if (output.equals("json")) {

@@ -143,6 +143,9 @@ public final class Qcow2Device implements CompressedWriter {
         }
         try {
             Qcow2Device d = new Qcow2Device(file, filename, h, options, backing);
+            if (h.nbSnapshots > 0) {
+                Qcow2Snapshots.list(d); // validated on open, as QEMU reads the table then
+            }
             if (!options.readOnly()) {
                 d.prepareWritable();
             }

@@ -44,7 +44,8 @@ public final class Qcow2Snapshots {
             int nameLen = b.getShort(14) & 0xffff;
             long extraLen = Integer.toUnsignedLong(b.getInt(36));
             if (extraLen > MAX_EXTRA) {
-                throw corrupt("snapshot extra data too large");
+                // QEMU adds that check -r all can remove it; our repair does not, so we do not say so.
+                throw new BlockException("Too much extra metadata in snapshot table entry " + i);
             }
             if ((l1Offset & (d.clusterSize() - 1)) != 0 || Integer.toUnsignedLong(l1Size) * 8 > Qcow2Header.MAX_L1_BYTES) {
                 throw corrupt("snapshot L1 table invalid");

@@ -233,9 +233,6 @@ final class ImageCreator {
             throw new UsageError(f + ": Extended L2 entries are only supported with cluster sizes of at least "
                     + "16384 bytes");
         }
-        if (extendedL2) {
-            throw new UsageError(f + ": Writing extended L2 entries is not supported by jqemu yet (reading is)");
-        }
         if (o.containsKey("data_file") || o.containsKey("encryption")) {
             throw new UsageError(f + ": External data files and encryption are not supported by jqemu");
         }

@@ -98,7 +98,8 @@ final class MapCommand {
                 return new Extent(pos, len, depth, true, s.zero(), s.data(), s.hostOffset(), d.filename());
             }
             if (d.backing() == null) {
-                return new Extent(pos, len, depth, false, true, false, -1, d.filename());
+                // An unallocated subcluster of an allocated cluster keeps its host offset, as in QEMU.
+                return new Extent(pos, len, depth, false, true, false, s.hostOffset(), d.filename());
             }
             d = d.backing();
             depth++;

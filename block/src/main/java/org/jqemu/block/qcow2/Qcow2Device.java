@@ -37,6 +37,9 @@ public final class Qcow2Device implements CompressedWriter {
     static final long COPIED = 1L << 63;
     static final long COMPRESSED = 1L << 62;
     static final long ZERO_FLAG = 1;
+    /** Extended L2 bitmaps: every subcluster allocated / every subcluster reads as zero. */
+    static final long ALL_ALLOCATED = 0xffffffffL;
+    static final long ALL_ZERO = 0xffffffffL << 32;
     private static final int L2_CACHE_BYTES = 32 << 20;
     private static final long MAX_CHUNK_BYTES = 2 << 20;
 
@@ -126,10 +129,6 @@ public final class Qcow2Device implements CompressedWriter {
         long length = file.length();
         byte[] head = file.read(0, (int) Math.min(length, 1L << Qcow2Header.MAX_CLUSTER_BITS));
         Qcow2Header h = Qcow2Header.parse(head, length);
-        if (!options.readOnly() && (h.incompatible & Qcow2Header.INCOMPAT_EXTL2) != 0) {
-            throw new BlockException("Could not open '" + filename
-                    + "': Extended L2 entries are supported read-only by jqemu");
-        }
         if (!options.readOnly() && (h.incompatible & Qcow2Header.INCOMPAT_CORRUPT) != 0) {
             throw new BlockException("qcow2: Image is corrupt; cannot be opened read/write");
         }
@@ -270,23 +269,23 @@ public final class Qcow2Device implements CompressedWriter {
 
     /** Subcluster bitmap of a guest cluster (extended L2 only): bits 0-31 allocated, 32-63 zero. */
     private long l2Bitmap(long guestCluster) throws BlockException {
-        int l1Index = (int) (guestCluster >>> l2Bits);
-        long l1e = l1[l1Index];
-        long offset = l1e & Qcow2Header.OFFSET_MASK;
-        if (offset == 0) {
-            return 0;
-        }
+        long offset = l1[(int) (guestCluster >>> l2Bits)] & Qcow2Header.OFFSET_MASK;
+        return offset == 0 ? 0 : tableBitmaps(offset)[(int) (guestCluster & (l2Entries - 1))];
+    }
+
+    /** The (cached) subcluster bitmaps of the extended L2 table at offset. */
+    private long[] tableBitmaps(long offset) throws BlockException {
         long[] b;
         synchronized (bitmapCache) {
             b = bitmapCache.get(offset);
         }
-        if (b == null) {
+        while (b == null) {
             readL2Descriptors(offset);
             synchronized (bitmapCache) {
                 b = bitmapCache.get(offset);
             }
         }
-        return b[(int) (guestCluster & (l2Entries - 1))];
+        return b;
     }
 
     public boolean extendedL2() {
@@ -469,6 +468,13 @@ public final class Qcow2Device implements CompressedWriter {
             if (kind(e) != Kind.NORMAL || (e & COPIED) == 0) {
                 return false;
             }
+            if (extendedL2) {
+                long touched = touchedSubclusters(c, Math.max(offset, c << clusterBits),
+                        Math.min(end, (c + 1) << clusterBits));
+                if ((l2Bitmap(c) & touched) != touched) {
+                    return false;
+                }
+            }
         }
         for (long pos = offset; pos < end; ) {
             long runEnd = Math.min(end, ((pos >>> clusterBits) + 1) << clusterBits);
@@ -490,6 +496,14 @@ public final class Qcow2Device implements CompressedWriter {
 
     /** Writes a range that lies in one L2 table, allocating clusters as needed. Write lock held. */
     private void writeChunk(long offset, byte[] buf, int off, int len) throws BlockException {
+        if (extendedL2) {
+            for (long pos = offset; pos < offset + len; ) {
+                long clusterEnd = Math.min(offset + len, ((pos >>> clusterBits) + 1) << clusterBits);
+                writeExtendedCluster(pos, buf, off + (int) (pos - offset), (int) (clusterEnd - pos));
+                pos = clusterEnd;
+            }
+            return;
+        }
         long firstCluster = offset >>> clusterBits;
         long lastCluster = (offset + len - 1) >>> clusterBits;
         int count = (int) (lastCluster - firstCluster + 1);
@@ -557,15 +571,108 @@ public final class Qcow2Device implements CompressedWriter {
         }
     }
 
-    /** Updates entries [base, base+n) of a writable L2 table in memory and on disk. */
+    /**
+     * Updates entries [base, base+n) of a writable L2 table in memory and on disk. With extended L2
+     * entries, bitmaps gives the new subcluster bitmaps (null: all subclusters allocated when the entry
+     * has a host cluster, none otherwise, as for a compressed or zeroed-out entry).
+     */
     private void commitL2(int l1Index, long[] table, int base, long[] entries) throws BlockException {
+        commitL2(l1Index, table, base, entries, null);
+    }
+
+    private void commitL2(int l1Index, long[] table, int base, long[] entries, long[] bitmaps) throws BlockException {
         System.arraycopy(entries, 0, table, base, entries.length);
-        ByteBuffer b = ByteBuffer.allocate(entries.length * 8);
-        for (long e : entries) {
-            b.putLong(e);
-        }
         long tableOffset = l1[l1Index] & Qcow2Header.OFFSET_MASK;
-        file.write(tableOffset + base * 8L, b.array());
+        if (!extendedL2) {
+            ByteBuffer b = ByteBuffer.allocate(entries.length * 8);
+            for (long e : entries) {
+                b.putLong(e);
+            }
+            file.write(tableOffset + base * 8L, b.array());
+            return;
+        }
+        long[] cached = tableBitmaps(tableOffset);
+        ByteBuffer b = ByteBuffer.allocate(entries.length * 16);
+        for (int i = 0; i < entries.length; i++) {
+            long bitmap = bitmaps != null ? bitmaps[i]
+                    : kind(entries[i]) == Kind.NORMAL ? ALL_ALLOCATED : 0;
+            cached[base + i] = bitmap;
+            b.putLong(entries[i]).putLong(bitmap);
+        }
+        file.write(tableOffset + base * 16L, b.array());
+    }
+
+    /** Bits (0-31) of the subclusters of guest cluster c that [from, to) touches. */
+    private long touchedSubclusters(long c, long from, long to) {
+        long base = c << clusterBits;
+        int first = (int) ((from - base) >>> subclusterBits);
+        int last = (int) ((to - 1 - base) >>> subclusterBits);
+        return (last == 31 ? ALL_ALLOCATED : (1L << (last + 1)) - 1) & ~((1L << first) - 1);
+    }
+
+    /**
+     * Writes within one guest cluster of an extended-L2 image. Only the touched subclusters become
+     * allocated; a partially written subcluster that was not allocated gets the rest of its bytes from
+     * what it read as before (zeros or the backing file). A compressed or shared cluster is copied whole
+     * to a new cluster. Write lock held.
+     */
+    private void writeExtendedCluster(long pos, byte[] buf, int off, int len) throws BlockException {
+        long c = pos >>> clusterBits;
+        long cStart = c << clusterBits;
+        int l1Index = (int) (c >>> l2Bits);
+        long[] table = l2ForWrite(l1Index);
+        int index = (int) (c & (l2Entries - 1));
+        long old = table[index];
+        long oldBitmap = tableBitmaps(l1[l1Index] & Qcow2Header.OFFSET_MASK)[index];
+        Kind kind = kind(old);
+        long subSize = 1L << subclusterBits;
+        long from = pos & -subSize;
+        long to = Math.min(cStart + clusterSize, (pos + len + subSize - 1) & -subSize);
+        byte[] data;
+        long bitmap;
+        boolean fresh = kind != Kind.NORMAL || (old & COPIED) == 0;
+        if (fresh && (kind == Kind.COMPRESSED || kind == Kind.NORMAL)) {
+            // Copy the whole cluster as it reads now, then the new bytes over it.
+            data = new byte[(int) clusterSize];
+            readLocked(cStart, data, 0, (int) Math.min(clusterSize, size - cStart));
+            System.arraycopy(buf, off, data, (int) (pos - cStart), len);
+            from = cStart;
+            bitmap = ALL_ALLOCATED;
+        } else {
+            data = new byte[(int) (to - from)];
+            if (from < pos || to > pos + len) {
+                readLocked(from, data, 0, (int) (Math.min(to, size) - from));
+            }
+            System.arraycopy(buf, off, data, (int) (pos - from), len);
+            long touched = touchedSubclusters(c, from, to);
+            bitmap = (oldBitmap | touched) & ~(touched << 32);
+        }
+        long host = fresh ? refcounts.allocate(1) : old & Qcow2Header.OFFSET_MASK;
+        metadata.checkFree(host + (from - cStart), data.length);
+        file.write(host + (from - cStart), data);
+        long entry = host | COPIED;
+        if (entry == old && bitmap == oldBitmap) {
+            return;
+        }
+        if (fresh) {
+            barrier();
+        }
+        commitL2(l1Index, table, index, new long[] {entry}, new long[] {bitmap});
+        if (fresh) {
+            release(old);
+        }
+    }
+
+    /** An L2 table as stored: descriptors, interleaved with their bitmaps for extended entries. */
+    private static byte[] tableBytes(long[] table, long[] bitmaps) {
+        ByteBuffer b = ByteBuffer.allocate(table.length * (bitmaps != null ? 16 : 8));
+        for (int i = 0; i < table.length; i++) {
+            b.putLong(table[i]);
+            if (bitmaps != null) {
+                b.putLong(bitmaps[i]);
+            }
+        }
+        return b.array();
     }
 
     /** Drops one reference held by an L2 entry (data cluster or compressed bytes). */
@@ -599,16 +706,18 @@ public final class Qcow2Device implements CompressedWriter {
         } else {
             table = new long[l2Entries];
         }
+        long[] bitmaps = extendedL2 ? (oldOffset != 0 ? tableBitmaps(oldOffset).clone() : new long[l2Entries]) : null;
         long newOffset = refcounts.allocate(1);
-        ByteBuffer b = ByteBuffer.allocate((int) clusterSize);
-        for (long e : table) {
-            b.putLong(e);
-        }
         metadata.checkFree(newOffset, clusterSize);
         metadata.add(newOffset, clusterSize);
-        file.write(newOffset, b.array());
+        file.write(newOffset, tableBytes(table, bitmaps));
         synchronized (l2Cache) {
             l2Cache.put(newOffset, table);
+        }
+        if (bitmaps != null) {
+            synchronized (bitmapCache) {
+                bitmapCache.put(newOffset, bitmaps);
+            }
         }
         barrier();
         l1[l1Index] = newOffset | COPIED;
@@ -680,10 +789,16 @@ public final class Qcow2Device implements CompressedWriter {
         }
     }
 
+    /** Zeroes [from, to) by writing zeros, cluster by cluster, skipping clusters that read as zero. */
     private void zeroPartial(long from, long to) throws BlockException {
-        if (from >= to) {
-            return;
+        while (from < to) {
+            long clusterEnd = Math.min(to, ((from >>> clusterBits) + 1) << clusterBits);
+            zeroInCluster(from, clusterEnd);
+            from = clusterEnd;
         }
+    }
+
+    private void zeroInCluster(long from, long to) throws BlockException {
         long entry;
         lock.readLock().lock();
         try {
@@ -724,9 +839,15 @@ public final class Qcow2Device implements CompressedWriter {
         int base = (int) (first & (l2Entries - 1));
         long[] old = Arrays.copyOfRange(table, base, base + count);
         long[] updated = new long[count];
+        long[] bitmaps = extendedL2 ? new long[count] : null;
         for (int i = 0; i < count; i++) {
             Kind k = kind(old[i]);
-            if (exposeBacking) {
+            if (extendedL2) {
+                // Zero bits instead of a zero flag; an allocation is kept only for zeroing without unmap.
+                boolean keep = !mayUnmap && !discard && !exposeBacking && k == Kind.NORMAL && (old[i] & COPIED) != 0;
+                updated[i] = keep ? old[i] : 0;
+                bitmaps[i] = exposeBacking || (discard && !hasBackingFile()) ? 0 : ALL_ZERO;
+            } else if (exposeBacking) {
                 updated[i] = 0;
             } else if (discard) {
                 updated[i] = v3 && hasBackingFile() ? ZERO_FLAG : 0;
@@ -738,7 +859,7 @@ public final class Qcow2Device implements CompressedWriter {
                 updated[i] = ZERO_FLAG;
             }
         }
-        commitL2(l1Index, table, base, updated);
+        commitL2(l1Index, table, base, updated, bitmaps);
         for (int i = 0; i < count; i++) {
             if ((updated[i] & Qcow2Header.OFFSET_MASK) != (old[i] & Qcow2Header.OFFSET_MASK)
                     || (old[i] & COMPRESSED) != 0) {
@@ -883,8 +1004,9 @@ public final class Qcow2Device implements CompressedWriter {
         boolean allocated = (state & 1) != 0;
         boolean zero = (state & 2) != 0;
         long host = entry & Qcow2Header.OFFSET_MASK;
+        // As QEMU: the host offset is reported whenever the cluster has one, whatever the subcluster's state.
         return new BlockStatus(pos - offset, allocated || zero, zero, allocated,
-                allocated ? host + (offset & (clusterSize - 1)) : -1);
+                host != 0 ? host + (offset & (clusterSize - 1)) : -1);
     }
 
     /**
@@ -1007,10 +1129,15 @@ public final class Qcow2Device implements CompressedWriter {
                 int count = (int) (tableEnd - c);
                 long start = run >= 0 ? run + (c << clusterBits) : refcounts.allocate(count);
                 long[] entries = new long[count];
+                long[] bitmaps = extendedL2 ? new long[count] : null;
                 for (int i = 0; i < count; i++) {
                     entries[i] = (start + i * clusterSize) | COPIED;
+                    if (bitmaps != null) {
+                        // Over a backing file the subclusters stay unallocated, so it still shows through.
+                        bitmaps[i] = hasBackingFile() ? 0 : ALL_ALLOCATED;
+                    }
                 }
-                commitL2(l1Index, table, (int) (c & (l2Entries - 1)), entries);
+                commitL2(l1Index, table, (int) (c & (l2Entries - 1)), entries, bitmaps);
                 end = Math.max(end, start + count * clusterSize);
                 c = tableEnd;
             }
@@ -1110,11 +1237,7 @@ public final class Qcow2Device implements CompressedWriter {
 
     /** Writes a whole L2 table (and keeps the cache coherent). Write lock held. */
     void writeL2Table(long offset, long[] table) throws BlockException {
-        ByteBuffer b = ByteBuffer.allocate(table.length * 8);
-        for (long e : table) {
-            b.putLong(e);
-        }
-        file.write(offset, b.array());
+        file.write(offset, tableBytes(table, extendedL2 ? tableBitmaps(offset) : null));
         synchronized (l2Cache) {
             l2Cache.put(offset, table);
         }
@@ -1162,6 +1285,9 @@ public final class Qcow2Device implements CompressedWriter {
         Requests.checkWritable(readOnly);
         if (header.version < 3) {
             return;
+        }
+        if (extendedL2) {
+            throw new BlockException("Cannot downgrade an image with extended L2 entries");
         }
         if (refcounts.bits() != 16) {
             throw new BlockException("compat=0.10 requires refcount_bits=16");

@@ -70,6 +70,16 @@ public final class Qcow2Device implements CompressedWriter {
     private final MetadataMap metadata;
     private final Map<Long, long[]> l2Cache;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /**
+     * Write-back of L2 entries for new allocations (nothing released): the table stays in memory (and is
+     * what loadL2 returns) until flushPending writes the dirty entries after one barrier for them all.
+     * Guarded by the write lock.
+     */
+    private final Map<Long, PendingTable> pendingL2 = new java.util.HashMap<>();
+    private int pendingEntries;
+    private static final int MAX_PENDING_ENTRIES = 16384;
+
+    private record PendingTable(long[] table, java.util.BitSet dirty) { }
     private long[] l1;
     private volatile long size;
     private boolean dirtyMarked;
@@ -238,6 +248,10 @@ public final class Qcow2Device implements CompressedWriter {
         if ((offset & (clusterSize - 1)) != 0) {
             throw new BlockException.Corrupt("qcow2: Image is corrupt: L2 table offset 0x" + Long.toHexString(offset)
                     + " unaligned (L1 index: 0x" + Long.toHexString(l1Index) + ")");
+        }
+        PendingTable pending = pendingL2.get(offset);
+        if (pending != null) {
+            return pending.table();
         }
         synchronized (l2Cache) {
             long[] t = l2Cache.get(offset);
@@ -559,9 +573,25 @@ public final class Qcow2Device implements CompressedWriter {
         commitAllocation(firstCluster, table, base, old, newEntries);
     }
 
-    /** After the data of new clusters is written: barrier, L2 entries, then the old clusters released. */
+    /**
+     * After the data of new clusters is written: barrier, L2 entries, then the old clusters released.
+     * When nothing is released the L2 entries are queued instead, so that many allocations share one
+     * barrier (see flushPending).
+     */
     private void commitAllocation(long firstCluster, long[] table, int base, long[] old, long[] newEntries)
             throws BlockException {
+        if (releasesNothing(old, newEntries)) {
+            System.arraycopy(newEntries, 0, table, base, newEntries.length);
+            long tableOffset = l1[(int) (firstCluster >>> l2Bits)] & Qcow2Header.OFFSET_MASK;
+            pendingL2.computeIfAbsent(tableOffset, o -> new PendingTable(table, new java.util.BitSet()))
+                    .dirty().set(base, base + newEntries.length);
+            pendingEntries += newEntries.length;
+            if (pendingEntries >= MAX_PENDING_ENTRIES) {
+                flushPending();
+            }
+            return;
+        }
+        flushPending();
         barrier();
         commitL2((int) (firstCluster >>> l2Bits), table, base, newEntries);
         for (int i = 0; i < old.length; i++) {
@@ -675,6 +705,56 @@ public final class Qcow2Device implements CompressedWriter {
         return b.array();
     }
 
+    private boolean releasesNothing(long[] old, long[] newEntries) {
+        for (int i = 0; i < old.length; i++) {
+            if (newEntries[i] != old[i] && (old[i] & (Qcow2Header.OFFSET_MASK | COMPRESSED)) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Writes the queued L2 entries: one barrier first (their clusters' data and refcounts are then on
+     * disk), then the entries. A crash before this leaves the new clusters leaked, never referenced
+     * without a refcount. Write lock held (or the image is being closed).
+     */
+    void flushPending() throws BlockException {
+        if (pendingL2.isEmpty()) {
+            return;
+        }
+        barrier();
+        for (Map.Entry<Long, PendingTable> e : pendingL2.entrySet()) {
+            long[] table = e.getValue().table();
+            java.util.BitSet dirty = e.getValue().dirty();
+            for (int i = dirty.nextSetBit(0); i >= 0; ) {
+                int end = dirty.nextClearBit(i);
+                ByteBuffer b = ByteBuffer.allocate((end - i) * 8);
+                for (int k = i; k < end; k++) {
+                    b.putLong(table[k]);
+                }
+                file.write(e.getKey() + i * 8L, b.array());
+                i = dirty.nextSetBit(end);
+            }
+            synchronized (l2Cache) {
+                l2Cache.put(e.getKey(), table);
+            }
+        }
+        pendingL2.clear();
+        pendingEntries = 0;
+    }
+
+    /** Takes the write lock for metadata-wide work (check, snapshots) with every queued entry on disk. */
+    void lockForMetadata() throws BlockException {
+        lock.writeLock().lock();
+        try {
+            flushPending();
+        } catch (BlockException | RuntimeException e) {
+            lock.writeLock().unlock();
+            throw e;
+        }
+    }
+
     /** Drops one reference held by an L2 entry (data cluster or compressed bytes). */
     private void release(long entry) throws BlockException {
         switch (kind(entry)) {
@@ -694,6 +774,7 @@ public final class Qcow2Device implements CompressedWriter {
         if (oldOffset != 0 && (l1e & COPIED) != 0) {
             return loadL2(l1e, l1Index);
         }
+        flushPending();
         long[] table;
         if (oldOffset != 0) {
             // Shared with a snapshot. References are counted per path from an L1 table, so moving
@@ -820,6 +901,7 @@ public final class Qcow2Device implements CompressedWriter {
 
     private void zeroClusters(long first, int count, boolean mayUnmap, boolean discard, boolean exposeBacking)
             throws BlockException {
+        flushPending();
         boolean v3 = header.version >= 3;
         int l1Index = (int) (first >>> l2Bits);
         if (!v3 && hasBackingFile() && !discard && !exposeBacking) {
@@ -908,6 +990,7 @@ public final class Qcow2Device implements CompressedWriter {
         lock.writeLock().lock();
         try {
             markDirty();
+            flushPending();
             long guestCluster = offset >>> clusterBits;
             long[] table = l2ForWrite((int) (guestCluster >>> l2Bits));
             int index = (int) (guestCluster & (l2Entries - 1));
@@ -941,7 +1024,16 @@ public final class Qcow2Device implements CompressedWriter {
 
     @Override
     public void flush() throws BlockException {
-        if (!readOnly && !unsafe) {
+        if (readOnly) {
+            return;
+        }
+        lock.writeLock().lock();
+        try {
+            flushPending();
+        } finally {
+            lock.writeLock().unlock();
+        }
+        if (!unsafe) {
             file.flush();
         }
     }
@@ -1081,6 +1173,7 @@ public final class Qcow2Device implements CompressedWriter {
 
     /** Replaces the L1 table by a larger one; the header switches once the copy is on disk. */
     void growL1(int entries) throws BlockException {
+        flushPending();
         long bytes = entries * 8L;
         long clusters = (bytes + clusterSize - 1) >>> clusterBits;
         long newOffset = refcounts.allocate(clusters);
@@ -1157,6 +1250,7 @@ public final class Qcow2Device implements CompressedWriter {
     void rewriteHeader() throws BlockException {
         lock.writeLock().lock();
         try {
+            flushPending();
             byte[] h = header.toBytes();
             // toBytes() guarantees the header fits in cluster 0, which holds nothing else.
             file.write(0, java.util.Arrays.copyOf(h, (int) Math.min(clusterSize, 4096L * ((h.length + 4095) / 4096))));
@@ -1237,6 +1331,7 @@ public final class Qcow2Device implements CompressedWriter {
 
     /** Writes a whole L2 table (and keeps the cache coherent). Write lock held. */
     void writeL2Table(long offset, long[] table) throws BlockException {
+        flushPending();
         file.write(offset, tableBytes(table, extendedL2 ? tableBitmaps(offset) : null));
         synchronized (l2Cache) {
             l2Cache.put(offset, table);
@@ -1245,6 +1340,7 @@ public final class Qcow2Device implements CompressedWriter {
 
     /** Replaces the active L1 entries in place (same table, same or larger size). Write lock held. */
     void setActiveL1(long[] entries, long newSize) throws BlockException {
+        flushPending();
         long l2Span = (long) l2Entries << clusterBits;
         int needed = (int) Math.max(entries.length, (newSize + l2Span - 1) / l2Span);
         if (needed > l1.length) {

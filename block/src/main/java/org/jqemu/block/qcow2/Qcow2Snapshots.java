@@ -105,7 +105,7 @@ public final class Qcow2Snapshots {
     }
 
     public static void create(Qcow2Device d, String name) throws BlockException {
-        d.lock().writeLock().lock();
+        d.lockForMetadata();
         try {
             List<Snapshot> all = list(d);
             if (find(all, name) != null) {
@@ -136,7 +136,7 @@ public final class Qcow2Snapshots {
     }
 
     public static void delete(Qcow2Device d, String idOrName) throws BlockException {
-        d.lock().writeLock().lock();
+        d.lockForMetadata();
         try {
             List<Snapshot> all = list(d);
             Snapshot s = find(all, idOrName);
@@ -157,7 +157,7 @@ public final class Qcow2Snapshots {
     }
 
     public static void apply(Qcow2Device d, String idOrName) throws BlockException {
-        d.lock().writeLock().lock();
+        d.lockForMetadata();
         try {
             Snapshot s = find(list(d), idOrName);
             if (s == null) {

@@ -19,7 +19,9 @@ if [ ! -d "$root/block/target/classes" ] || [ ! -d "$root/util/target/classes" ]
   (cd "$root" && JAVA_HOME="$JQEMU_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}" \
      mvn -q -B -o -pl block -am -DskipTests package >&2)
 fi
-jqemu_img() { "$JQEMU_JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$classes" org.jqemu.block.img.Main "$@"; }
+# The JVM flags of bin/jqemu-launch (serial GC), without its build check.
+jqemu_img() { "$JQEMU_JAVA_HOME/bin/java" -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED -cp "$classes" \
+                org.jqemu.block.img.Main "$@"; }
 
 mkdir -p "$work"
 cd "$work"

@@ -155,6 +155,13 @@ final class ConvertCommand {
         }
     }
 
+    /**
+     * Buffers go back here once written and are reused: as many exist as pieces can be in flight, and
+     * allocating (and zeroing) a fresh large array per piece would cost more than the copy itself.
+     */
+    private static final java.util.concurrent.ConcurrentLinkedQueue<byte[]> BUFFERS =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+
     /** One buffer's worth of work: where it comes from, where it goes. */
     private record Piece(BlockDevice src, long srcPos, long outPos, int n) { }
 
@@ -186,7 +193,7 @@ final class ConvertCommand {
                 for (long pos = 0; pos < src.size(); ) {
                     int n = (int) Math.min(bufSize - (outPos % bufSize), src.size() - pos);
                     Piece piece = new Piece(src, pos, outPos, n);
-                    inFlight.add(workers.submit(() -> prepare(piece, out, s, targetZero, compressTarget)));
+                    inFlight.add(workers.submit(() -> prepare(piece, out, s, targetZero, compressTarget, bufSize)));
                     if (inFlight.size() > s.parallel) {
                         progress.update(finish(inFlight.poll(), out, s, targetZero));
                     }
@@ -204,12 +211,15 @@ final class ConvertCommand {
     }
 
     /** Worker side: null data means the piece reads as zero and the target needs nothing written. */
-    private static Ready prepare(Piece p, BlockDevice out, Settings s, boolean targetZero, CompressedWriter compressTarget)
-            throws BlockException {
+    private static Ready prepare(Piece p, BlockDevice out, Settings s, boolean targetZero, CompressedWriter compressTarget,
+                                 int bufSize) throws BlockException {
         if (targetZero && out.backing() == null && s.sparse > 0 && readsAsZero(p.src(), p.srcPos(), p.n())) {
             return new Ready(p, null, null, null);
         }
-        byte[] buf = new byte[p.n()];
+        byte[] buf = BUFFERS.poll();
+        if (buf == null || buf.length != bufSize) {
+            buf = new byte[bufSize];
+        }
         p.src().read(p.srcPos(), buf, 0, p.n());
         byte[] other = null;
         if (out.backing() != null) {
@@ -251,6 +261,7 @@ final class ConvertCommand {
         Piece p = r.piece();
         if (r.data() != null) {
             writeChunk(out, p.outPos(), r.data(), p.n(), s, targetZero, r.backingData(), r.packed());
+            BUFFERS.add(r.data());
         }
         return p.outPos() + p.n();
     }

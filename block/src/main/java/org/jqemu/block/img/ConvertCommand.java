@@ -176,6 +176,9 @@ final class ConvertCommand {
     private static void copy(List<BlockDevice> sources, BlockDevice out, Settings s, Main.Env env, long total)
             throws BlockException {
         boolean targetZero = !s.noCreate || s.targetIsZero;
+        if (s.compress && !(out instanceof CompressedWriter)) {
+            throw new BlockException("Compression not supported for this file format"); // -n onto raw
+        }
         CompressedWriter compressTarget = s.compress ? (CompressedWriter) out : null;
         long unit = compressTarget != null ? compressTarget.clusterSizeBytes() : BUFFER;
         int bufSize = (int) Math.max(unit, BUFFER - BUFFER % unit);

@@ -18,6 +18,13 @@ import java.util.Arrays;
  */
 public final class HostFile implements AutoCloseable {
     private static final int ZERO_CHUNK = 1 << 20;
+    /** QEMU's lock byte layout (file-posix): permission bytes, then "not shared" bytes. */
+    private static final long PERM_BASE = 100;
+    private static final long SHARED_BASE = 200;
+    private static final int PERM_CONSISTENT_READ = 1;
+    private static final int PERM_WRITE = 2;
+    private static final int PERM_RESIZE = 8;
+    private static final String[] PERM_NAMES = {"consistent read", "write", "write unchanged", "resize"};
 
     private final Path path;
     private final FileChannel channel;
@@ -160,6 +167,45 @@ public final class HostFile implements AutoCloseable {
         } catch (IOException e) {
             throw error("resize", e);
         }
+    }
+
+    /**
+     * Image locking as QEMU's file protocol does it, so that jqemu and QEMU processes see each other's
+     * locks: one shared OFD lock byte per permission held at 100 + bit, and one per permission not
+     * shared with others at 200 + bit (bits: consistent read, write, write unchanged, resize). A
+     * writer holds and refuses to share write and resize; a reader holds consistent read and refuses to
+     * share write and resize; with force-share (-U, read-only only) a reader takes only its read byte.
+     * A conflict gives QEMU's message. File systems without OFD locks are used unlocked, as QEMU does.
+     */
+    public void lock(boolean write, boolean forceShare) throws BlockException {
+        int held = PERM_CONSISTENT_READ | (write ? PERM_WRITE | PERM_RESIZE : 0);
+        int unshared = forceShare ? 0 : PERM_WRITE | PERM_RESIZE;
+        // Check first (QEMU's order: the permissions we want, then those we refuse to share) ...
+        for (int bit = 0; bit < PERM_NAMES.length; bit++) {
+            if ((held & (1 << bit)) != 0
+                    && Posix.lockByte(nativeFd, SHARED_BASE + bit, Posix.F_WRLCK, false) == Posix.LockResult.CONFLICT) {
+                throw lockError("Failed to get \"" + PERM_NAMES[bit] + "\" lock");
+            }
+        }
+        for (int bit = 0; bit < PERM_NAMES.length; bit++) {
+            if ((unshared & (1 << bit)) != 0
+                    && Posix.lockByte(nativeFd, PERM_BASE + bit, Posix.F_WRLCK, false) == Posix.LockResult.CONFLICT) {
+                throw lockError("Failed to get shared \"" + PERM_NAMES[bit] + "\" lock");
+            }
+        }
+        // ... then take our bytes (shared locks: they only conflict with the tests above).
+        for (int bit = 0; bit < PERM_NAMES.length; bit++) {
+            if ((held & (1 << bit)) != 0) {
+                Posix.lockByte(nativeFd, PERM_BASE + bit, Posix.F_RDLCK, true);
+            }
+            if ((unshared & (1 << bit)) != 0) {
+                Posix.lockByte(nativeFd, SHARED_BASE + bit, Posix.F_RDLCK, true);
+            }
+        }
+    }
+
+    private BlockException lockError(String what) {
+        return new BlockException(what + "\nIs another process using the image [" + path + "]?");
     }
 
     public void flush() throws BlockException {

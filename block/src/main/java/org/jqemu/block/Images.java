@@ -8,6 +8,8 @@ import org.jqemu.block.raw.RawDevice;
 /** Opening images by name: format probing, the driver registry and backing-chain resolution. */
 public final class Images {
     public static final String[] FORMATS = {"qcow2", "raw", "qcow"};
+    /** Deeper chains are refused rather than risking the stack (QEMU has no such limit but no use for one). */
+    private static final int MAX_CHAIN = 512;
 
     private Images() { }
 
@@ -35,6 +37,12 @@ public final class Images {
      * Opens an image; format null means probe. Errors read "Could not open 'name': reason" as QEMU's.
      */
     public static BlockDevice open(String filename, String format, OpenOptions options) throws BlockException {
+        return open(filename, format, options, new java.util.ArrayList<>());
+    }
+
+    /** above: the real paths of the images above this one in its chain, to refuse loops. */
+    private static BlockDevice open(String filename, String format, OpenOptions options, java.util.List<Path> above)
+            throws BlockException {
         if (format != null && !isKnownFormat(format)) {
             throw new BlockException("Could not open '" + filename + "': Unknown driver '" + format + "'");
         }
@@ -44,16 +52,34 @@ public final class Images {
             String fmt = format != null ? format : probe(path);
             file = HostFile.open(path, !options.readOnly());
             format = fmt;
+            Path real = realPath(path);
+            if (above.contains(real)) {
+                file.close();
+                throw new BlockException("Backing file '" + filename + "' creates an infinite loop.");
+            }
+            if (above.size() >= MAX_CHAIN) {
+                file.close();
+                throw new BlockException("Backing chain longer than " + MAX_CHAIN + " images");
+            }
+            above = new java.util.ArrayList<>(above);
+            above.add(real);
+            try {
+                file.lock(!options.readOnly(), options.forceShare());
+            } catch (BlockException e) {
+                file.close();
+                throw e;
+            }
         } catch (BlockException e) {
             throw new BlockException("Could not open '" + filename + "': " + e.getMessage());
         }
+        java.util.List<Path> chain = above;
         try {
             return switch (format) {
                 case "qcow2" -> Qcow2Device.open(file, filename, options,
-                        (name, fmt) -> openBacking(filename, name, fmt, options));
+                        (name, fmt) -> openBacking(filename, name, fmt, options, chain));
                 case "qcow" -> QcowDevice.open(file, filename, options.readOnly(), options.noBacking(),
-                        (name, fmt) -> openBacking(filename, name, fmt, options));
-                default -> new RawDevice(file, filename, options.readOnly());
+                        (name, fmt) -> openBacking(filename, name, fmt, options, chain));
+                default -> new RawDevice(file, filename, options.readOnly(), options.unsafe());
             };
         } catch (BlockException e) {
             file.close();
@@ -64,12 +90,20 @@ public final class Images {
     }
 
     private static BlockDevice openBacking(String imageName, String backingName, String format,
-                                           OpenOptions options) throws BlockException {
+                                           OpenOptions options, java.util.List<Path> above) throws BlockException {
         String resolved = resolveBacking(imageName, backingName);
         try {
-            return open(resolved, format, new OpenOptions(true, options.unsafe(), false));
+            return open(resolved, format, new OpenOptions(true, options.unsafe(), false, options.forceShare()), above);
         } catch (BlockException e) {
             throw new BlockException("Could not open backing file: " + e.getMessage());
+        }
+    }
+
+    private static Path realPath(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (java.io.IOException e) {
+            return p.toAbsolutePath().normalize();
         }
     }
 

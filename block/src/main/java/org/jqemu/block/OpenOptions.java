@@ -5,17 +5,27 @@ package org.jqemu.block;
  *
  * @param readOnly  no writes (the host file is opened read-only)
  * @param unsafe    skip host flushes (cache=unsafe: ordering only, as for a new image being converted)
- * @param noBacking do not open the backing file (qemu-img -U/info of a broken chain, rebase -u)
+ * @param noBacking do not open the backing file (info of a broken chain, rebase -u)
+ * @param forceShare qemu-img -U: read even while another process writes (read-only only; see
+ *                   {@link HostFile#lock})
  */
-public record OpenOptions(boolean readOnly, boolean unsafe, boolean noBacking) {
-    public static final OpenOptions READ_ONLY = new OpenOptions(true, false, false);
-    public static final OpenOptions READ_WRITE = new OpenOptions(false, false, false);
+public record OpenOptions(boolean readOnly, boolean unsafe, boolean noBacking, boolean forceShare) {
+    public static final OpenOptions READ_ONLY = new OpenOptions(true, false, false, false);
+    public static final OpenOptions READ_WRITE = new OpenOptions(false, false, false, false);
 
     public OpenOptions withNoBacking() {
-        return new OpenOptions(readOnly, unsafe, true);
+        return new OpenOptions(readOnly, unsafe, true, forceShare);
     }
 
     public OpenOptions withUnsafe() {
-        return new OpenOptions(readOnly, true, noBacking);
+        return new OpenOptions(readOnly, true, noBacking, forceShare);
+    }
+
+    /** -U when given; a writable image cannot share (QEMU's rule). */
+    public OpenOptions withForceShare(boolean on) throws BlockException {
+        if (on && !readOnly) {
+            throw new BlockException("force-share=on can only be used with read-only images");
+        }
+        return new OpenOptions(readOnly, unsafe, noBacking, on);
     }
 }

@@ -38,6 +38,8 @@ final class Posix {
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
     private static final MethodHandle FSTAT = link("fstat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    private static final MethodHandle FCNTL_LOCK = link("fcntl", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle FTRUNCATE = link("ftruncate", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
 
@@ -69,6 +71,42 @@ final class Posix {
     }
 
     private Posix() { }
+
+    /** Open-file-description locks (Linux): owned by the descriptor, released when it closes. */
+    private static final int F_OFD_GETLK = 36;
+    private static final int F_OFD_SETLK = 37;
+    static final short F_RDLCK = 0;
+    static final short F_WRLCK = 1;
+    static final short F_UNLCK = 2;
+    /** struct flock on x86-64: l_type, l_whence (shorts), l_start, l_len (off_t), l_pid. */
+    private static final long FLOCK_SIZE = 32;
+
+    /** Result of a lock call: done, refused because another descriptor holds a conflicting lock, unsupported. */
+    enum LockResult { OK, CONFLICT, UNSUPPORTED }
+
+    /**
+     * With set: takes (or with F_UNLCK drops) a lock of the given type on one byte. Without: tests
+     * whether a lock of that type could be taken (CONFLICT if another descriptor prevents it).
+     */
+    static LockResult lockByte(int fd, long offset, short type, boolean set) {
+        if (fd < 0 || FCNTL_LOCK == null) {
+            return LockResult.UNSUPPORTED;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fl = arena.allocate(FLOCK_SIZE, 8);
+            fl.set(ValueLayout.JAVA_SHORT, 0, type);
+            fl.set(ValueLayout.JAVA_SHORT, 2, (short) 0); // SEEK_SET
+            fl.set(ValueLayout.JAVA_LONG, 8, offset);
+            fl.set(ValueLayout.JAVA_LONG, 16, 1);
+            int r = (int) FCNTL_LOCK.invokeExact(fd, set ? F_OFD_SETLK : F_OFD_GETLK, fl);
+            if (r != 0) {
+                return set ? LockResult.CONFLICT : LockResult.UNSUPPORTED;
+            }
+            return set || fl.get(ValueLayout.JAVA_SHORT, 0) == F_UNLCK ? LockResult.OK : LockResult.CONFLICT;
+        } catch (Throwable t) {
+            return LockResult.UNSUPPORTED;
+        }
+    }
 
     static boolean available() {
         return OPEN != null;

@@ -134,6 +134,10 @@ class OutputOracleTest {
         assertSame("create", "-f", "qcow2", "-o", "refcount_bits=3", x, "1M");
         assertSame("create", "-f", "qcow2", "-o", "compat=0.10,lazy_refcounts=on", x, "1M");
         assertSame("create", "-f", "qcow2", "-o", "compat=0.10,refcount_bits=1", x, "1M");
+        assertSame("create", "-f", "qcow2", "-o", "compat=0.10,compression_type=zstd", x, "1M");
+        assertSame("create", "-f", "qcow2", "-o", "compat=0.10,extended_l2=on", x, "1M");
+        assertSame("create", "-f", "qcow2", "-o", "extended_l2=on,cluster_size=8k", x, "1M");
+        assertSame("create", "-f", "qcow", "-o", "cluster_size=4k", x, "1M");
         assertSame("create", "-f", "qcow2", "-o", "preallocation=bogus", x, "1M");
         assertSame("create", "-f", "qcow2", "-o", "compat=2", x, "1M");
         assertSame("create", "-f", "qcow2", "-o", "foo=1", x, "1M");

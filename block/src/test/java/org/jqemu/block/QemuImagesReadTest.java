@@ -95,12 +95,10 @@ class QemuImagesReadTest {
                 {"map", "--output=json", top}}) {
             assertEquals(Oracle.qemuImg(dir, args).out(), Oracle.jqemuImg(args).out(), String.join(" ", args));
         }
-        org.junit.jupiter.api.Assertions.assertThrows(BlockException.class,
-                () -> Images.open(top, null, OpenOptions.READ_WRITE));
     }
 
     @Test
-    void qcowVersion1ReadOnly() throws Exception {
+    void qcowVersion1() throws Exception {
         Oracle.require();
         String base = dir.resolve("v1.qcow").toString();
         assertEquals(0, Oracle.qemuImg(dir, "create", "-q", "-f", "qcow", base, "5M").status());
@@ -113,7 +111,5 @@ class QemuImagesReadTest {
                 {"map", "--output=json", top}, {"info", "--backing-chain", top}}) {
             assertEquals(Oracle.qemuImg(dir, args).out(), Oracle.jqemuImg(args).out(), String.join(" ", args));
         }
-        org.junit.jupiter.api.Assertions.assertThrows(BlockException.class,
-                () -> Images.open(top, null, OpenOptions.READ_WRITE));
     }
 }

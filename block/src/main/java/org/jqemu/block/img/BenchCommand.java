@@ -45,7 +45,7 @@ final class BenchCommand {
         if (step < 0) {
             step = bufSize;
         }
-        try (BlockDevice d = Images.open(g.operands.get(0), fmt, write ? OpenOptions.READ_WRITE : OpenOptions.READ_ONLY)) {
+        try (BlockDevice d = Images.open(g.operands.get(0), fmt, (write ? OpenOptions.READ_WRITE : OpenOptions.READ_ONLY).withForceShare(g.has("U")))) {
             if (!quiet) {
                 env.out.printf(Locale.ROOT, "Sending %d %s requests, %d bytes each, %d in parallel "
                         + "(starting at offset %d, step size %d)%n", count, write ? "write" : "read", bufSize, depth,

@@ -46,7 +46,7 @@ final class CheckCommand {
         OpenOptions oo = repair == Qcow2Check.Repair.NONE ? OpenOptions.READ_ONLY : OpenOptions.READ_WRITE;
         BlockDevice d;
         try {
-            d = Images.open(filename, fmt, oo.withNoBacking());
+            d = Images.open(filename, fmt, (oo.withNoBacking()).withForceShare(g.has("U")));
         } catch (BlockException e) {
             env.error(e.getMessage());
             return 1;

@@ -38,8 +38,10 @@ final class CommitCommand {
             throw UsageError.withHint("Expecting one image file name");
         }
         String filename = g.operands.get(0);
-        try (BlockDevice top = Images.open(filename, fmt, OpenOptions.READ_WRITE)) {
-            if (!(top instanceof Qcow2Device q) || q.backingFile() == null || top.backing() == null) {
+        // The backing file is opened once, writable, as the target (not also read-only under top,
+        // which would hold a lock against ourselves); only top's own clusters are copied.
+        try (BlockDevice top = Images.open(filename, fmt, OpenOptions.READ_WRITE.withNoBacking())) {
+            if (!(top instanceof Qcow2Device q) || q.backingFile() == null) {
                 throw new UsageError("Image does not have a backing file");
             }
             String backingName = Images.resolveBacking(filename, q.backingFile());

@@ -36,8 +36,8 @@ final class CompareCommand {
         BlockDevice b = null;
         try {
             try {
-                a = Images.open(g.operands.get(0), fmt1, OpenOptions.READ_ONLY);
-                b = Images.open(g.operands.get(1), fmt2, OpenOptions.READ_ONLY);
+                a = Images.open(g.operands.get(0), fmt1, (OpenOptions.READ_ONLY).withForceShare(g.has("U")));
+                b = Images.open(g.operands.get(1), fmt2, (OpenOptions.READ_ONLY).withForceShare(g.has("U")));
             } catch (BlockException e) {
                 env.error(e.getMessage());
                 return 2;

@@ -55,7 +55,7 @@ final class DdCommand {
         if (out == null) {
             throw new UsageError("Must specify both input and output files");
         }
-        try (BlockDevice src = Images.open(in, fmt, OpenOptions.READ_ONLY)) {
+        try (BlockDevice src = Images.open(in, fmt, (OpenOptions.READ_ONLY).withForceShare(g.has("U")))) {
             long start = skip * bs;
             if (start > src.size()) {
                 throw new UsageError("Cannot skip to offset " + start + " beyond the end of the input");

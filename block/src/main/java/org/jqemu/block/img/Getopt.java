@@ -19,6 +19,11 @@ final class Getopt {
     private final Map<String, String> longKeys = new HashMap<>();
     private final Map<String, Boolean> longArgs = new HashMap<>();
     final List<Opt> options = new ArrayList<>();
+
+    /** True if the option with this key (short letter or long option's key) was given. */
+    boolean has(String key) {
+        return options.stream().anyMatch(o -> o.key().equals(key));
+    }
     final List<String> operands = new ArrayList<>();
 
     /** shortSpec like "f:o:hq" (colon = takes an argument); longSpec entries "name:key:1" (1 = argument). */

@@ -8,12 +8,16 @@ import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
 import org.jqemu.block.Images;
 import org.jqemu.block.OpenOptions;
+import org.jqemu.block.Zstd;
+import org.jqemu.block.qcow.QcowDevice;
 import org.jqemu.block.qcow2.Qcow2Create;
 import org.jqemu.block.raw.RawDevice;
 
 /** Image creation shared by create and convert: option validation, the "Formatting" line, the drivers. */
 final class ImageCreator {
     private static final Set<String> RAW_KEYS = Set.of("size", "preallocation");
+    private static final Set<String> QCOW_KEYS = Set.of("size", "backing_file", "backing_fmt", "encryption",
+            "encrypt.format", "encrypt.key-secret", "preallocation");
     private static final Set<String> QCOW2_KEYS = Set.of("size", "compat", "backing_file", "backing_fmt",
             "cluster_size", "preallocation", "lazy_refcounts", "refcount_bits", "compression_type",
             "extended_l2", "encryption", "data_file", "data_file_raw");
@@ -29,7 +33,11 @@ final class ImageCreator {
     private ImageCreator() { }
 
     static Set<String> keys(String fmt) {
-        return fmt.equals("qcow2") ? QCOW2_KEYS : RAW_KEYS;
+        return switch (fmt) {
+            case "qcow2" -> QCOW2_KEYS;
+            case "qcow" -> QCOW_KEYS;
+            default -> RAW_KEYS;
+        };
     }
 
     /** Checks that every -o key exists for the format ("Invalid parameter 'x'"). */
@@ -89,6 +97,16 @@ final class ImageCreator {
         try {
             if (fmt.equals("qcow2")) {
                 Qcow2Create.create(Path.of(filename), qcow2Options(filename, opts, size));
+            } else if (fmt.equals("qcow")) {
+                if (opts.containsKey("encryption") && bool(filename, "encryption", opts.get("encryption"))
+                        || opts.containsKey("encrypt.format")) {
+                    throw new UsageError(filename + ": " + QcowDevice.AES_REFUSED);
+                }
+                if (!opts.getOrDefault("preallocation", "off").equals("off")) {
+                    throw new UsageError(filename + ": Parameter 'preallocation' does not accept value '"
+                            + opts.get("preallocation") + "'");
+                }
+                QcowDevice.create(Path.of(filename), size, backing);
             } else {
                 String prealloc = opts.getOrDefault("preallocation", "off");
                 if (!List.of("off", "falloc", "full").contains(prealloc)) {
@@ -103,6 +121,16 @@ final class ImageCreator {
 
     private static String describe(String fmt, Map<String, String> opts, long size) {
         StringBuilder sb = new StringBuilder();
+        if (fmt.equals("qcow")) {
+            sb.append("size=").append(size);
+            for (String k : new String[] {"backing_file", "backing_fmt", "encryption", "encrypt.format",
+                                          "encrypt.key-secret"}) {
+                if (opts.containsKey(k)) {
+                    sb.append(' ').append(k).append('=').append(opts.get(k));
+                }
+            }
+            return sb.toString();
+        }
         if (fmt.equals("raw")) {
             sb.append("size=").append(size);
             if (opts.containsKey("preallocation")) {
@@ -185,22 +213,35 @@ final class ImageCreator {
                     + "or above (use version=v3 or greater)");
         }
         String compression = o.getOrDefault("compression_type", "zlib");
-        if (!compression.equals("zlib")) {
-            throw new UsageError(f + (compression.equals("zstd")
-                    ? ": zstd compression is not supported by jqemu (only zlib)"
-                    : ": Parameter 'compression-type' does not accept value '" + compression + "'"));
+        if (!compression.equals("zlib") && !compression.equals("zstd")) {
+            throw new UsageError(f + ": Parameter 'compression-type' does not accept value '" + compression + "'");
         }
-        if (bool(f, "extended_l2", o.getOrDefault("extended_l2", "off"))) {
-            throw new UsageError(f + ": Extended L2 entries are not supported by jqemu yet");
+        if (compression.equals("zstd") && version < 3) {
+            throw new UsageError(f + ": Non-zlib compression type is only supported with compatibility level 1.1 "
+                    + "and above (use version=v3 or greater)");
+        }
+        if (compression.equals("zstd") && !Zstd.available()) {
+            throw new UsageError(f + ": zstd compression needs the host library libzstd.so.1 (Debian package "
+                    + "libzstd1), which could not be loaded");
+        }
+        boolean extendedL2 = bool(f, "extended_l2", o.getOrDefault("extended_l2", "off"));
+        if (extendedL2 && version < 3) {
+            throw new UsageError(f + ": Extended L2 entries are only supported with compatibility level 1.1 "
+                    + "and above (use version=v3 or greater)");
+        }
+        if (extendedL2 && cs < 16384) {
+            throw new UsageError(f + ": Extended L2 entries are only supported with cluster sizes of at least "
+                    + "16384 bytes");
         }
         if (o.containsKey("data_file") || o.containsKey("encryption")) {
             throw new UsageError(f + ": External data files and encryption are not supported by jqemu");
         }
-        if (o.containsKey("backing_file") && !prealloc.equals("off")) {
+        if (o.containsKey("backing_file") && !prealloc.equals("off") && !extendedL2) {
             throw new UsageError(f + ": Backing file and preallocation can only be used at the same time if "
                     + "extended_l2 is on");
         }
         return new Qcow2Create.Options(size, version, Long.numberOfTrailingZeros(cs),
-                Long.numberOfTrailingZeros(bits), lazy, o.get("backing_file"), o.get("backing_fmt"), prealloc);
+                Long.numberOfTrailingZeros(bits), lazy, o.get("backing_file"), o.get("backing_fmt"), prealloc,
+                compression.equals("zstd") ? 1 : 0, extendedL2);
     }
 }

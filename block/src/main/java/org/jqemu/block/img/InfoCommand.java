@@ -38,8 +38,18 @@ final class InfoCommand {
         }
         List<Map<String, Object>> infos = new ArrayList<>();
         String name = g.operands.get(0);
+        java.util.Set<java.nio.file.Path> seen = new java.util.HashSet<>();
         while (name != null) {
-            try (BlockDevice d = Images.open(name, fmt, OpenOptions.READ_ONLY.withNoBacking())) {
+            java.nio.file.Path p = java.nio.file.Path.of(name);
+            try {
+                p = p.toRealPath();
+            } catch (java.io.IOException e) {
+                p = p.toAbsolutePath().normalize(); // Images.open reports the missing file
+            }
+            if (!seen.add(p)) {
+                throw new UsageError("Backing file '" + name + "' creates an infinite loop.");
+            }
+            try (BlockDevice d = Images.open(name, fmt, (OpenOptions.READ_ONLY.withNoBacking()).withForceShare(g.has("U")))) {
                 Map<String, Object> info = imageInfo(d);
                 infos.add(info);
                 String backing = d instanceof Qcow2Device q ? q.backingFile()

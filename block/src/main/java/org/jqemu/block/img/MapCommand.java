@@ -48,7 +48,7 @@ final class MapCommand {
         if (!output.equals("human") && !output.equals("json")) {
             throw new UsageError("--output must be used with human or json as argument.");
         }
-        try (BlockDevice d = Images.open(g.operands.get(0), fmt, OpenOptions.READ_ONLY)) {
+        try (BlockDevice d = Images.open(g.operands.get(0), fmt, (OpenOptions.READ_ONLY).withForceShare(g.has("U")))) {
             long end = maxLength == Long.MAX_VALUE ? d.size() : Math.min(d.size(), start + maxLength);
             List<Extent> extents = extents(d, start, end);
             if (output.equals("json")) {
@@ -98,7 +98,8 @@ final class MapCommand {
                 return new Extent(pos, len, depth, true, s.zero(), s.data(), s.hostOffset(), d.filename());
             }
             if (d.backing() == null) {
-                return new Extent(pos, len, depth, false, true, false, -1, d.filename());
+                // An unallocated subcluster of an allocated cluster keeps its host offset, as in QEMU.
+                return new Extent(pos, len, depth, false, true, false, s.hostOffset(), d.filename());
             }
             d = d.backing();
             depth++;

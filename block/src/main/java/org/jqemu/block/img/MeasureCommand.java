@@ -59,7 +59,7 @@ final class MeasureCommand {
         long dataBytes;
         boolean bitmaps = false;
         if (size < 0) {
-            try (BlockDevice d = Images.open(g.operands.get(0), fmt, OpenOptions.READ_ONLY)) {
+            try (BlockDevice d = Images.open(g.operands.get(0), fmt, (OpenOptions.READ_ONLY).withForceShare(g.has("U")))) {
                 bitmaps = d.format().equals("qcow2") && outFmt.equals("qcow2"); // sources that can hold bitmaps
                 size = d.size();
                 dataBytes = allocatedData(d, clusterSize);

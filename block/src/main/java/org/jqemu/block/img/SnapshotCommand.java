@@ -43,7 +43,7 @@ final class SnapshotCommand {
             action = "l";
         }
         OpenOptions oo = action.equals("l") ? OpenOptions.READ_ONLY : OpenOptions.READ_WRITE;
-        try (BlockDevice d = Images.open(g.operands.get(0), fmt, oo.withNoBacking())) {
+        try (BlockDevice d = Images.open(g.operands.get(0), fmt, (oo.withNoBacking()).withForceShare(g.has("U")))) {
             if (!(d instanceof Qcow2Device q)) {
                 if (action.equals("l")) {
                     return 0;

@@ -46,7 +46,7 @@ public final class Qcow2Check {
 
     /** Checks (and repairs) the image; messages about individual problems go to err (may be null). */
     public static Result run(Qcow2Device d, Repair repair, PrintStream err) throws BlockException {
-        d.lock().writeLock().lock();
+        d.lockForMetadata();
         try {
             Qcow2Check c = new Qcow2Check(d, err);
             c.countAll();

@@ -13,7 +13,8 @@ import org.jqemu.block.OpenOptions;
 public final class Qcow2Create {
     /** Validated creation parameters. */
     public record Options(long size, int version, int clusterBits, int refcountOrder, boolean lazyRefcounts,
-                          String backingFile, String backingFormat, String preallocation) { }
+                          String backingFile, String backingFormat, String preallocation,
+                          int compressionType, boolean extendedL2) { }
 
     private Qcow2Create() { }
 
@@ -24,6 +25,9 @@ public final class Qcow2Create {
         h.clusterBits = o.clusterBits();
         h.refcountOrder = o.refcountOrder();
         h.compatible = o.lazyRefcounts() ? Qcow2Header.COMPAT_LAZY_REFCOUNTS : 0;
+        h.compressionType = o.compressionType();
+        h.incompatible = (o.compressionType() != Qcow2Header.COMPRESSION_ZLIB ? Qcow2Header.INCOMPAT_COMPRESSION : 0)
+                | (o.extendedL2() ? Qcow2Header.INCOMPAT_EXTL2 : 0);
         h.refcountTableOffset = cs;
         h.refcountTableClusters = 1;
         h.backingFile = o.backingFile();
@@ -40,7 +44,7 @@ public final class Qcow2Create {
             f.truncate(3 * cs);
         }
         try (HostFile f = HostFile.open(path, true);
-             Qcow2Device d = Qcow2Device.open(f, path.toString(), new OpenOptions(false, true, true), null)) {
+             Qcow2Device d = Qcow2Device.open(f, path.toString(), new OpenOptions(false, true, true, false), null)) {
             d.resize(o.size());
             switch (o.preallocation()) {
                 case "off" -> { }

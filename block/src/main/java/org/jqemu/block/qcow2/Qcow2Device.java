@@ -5,14 +5,15 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.zip.Deflater;
 import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
 import org.jqemu.block.BlockStatus;
+import org.jqemu.block.CompressedWriter;
 import org.jqemu.block.Deflate;
 import org.jqemu.block.HostFile;
 import org.jqemu.block.OpenOptions;
 import org.jqemu.block.Requests;
+import org.jqemu.block.Zstd;
 
 /**
  * The qcow2 format driver (docs/interop/qcow2.txt), versions 2 and 3, standard L2 entries.
@@ -32,10 +33,13 @@ import org.jqemu.block.Requests;
  * unless the image is open with cache=unsafe or lazy refcounts (then the dirty bit marks the image
  * and the next read-write open repairs refcounts).
  */
-public final class Qcow2Device implements BlockDevice {
+public final class Qcow2Device implements CompressedWriter {
     static final long COPIED = 1L << 63;
     static final long COMPRESSED = 1L << 62;
     static final long ZERO_FLAG = 1;
+    /** Extended L2 bitmaps: every subcluster allocated / every subcluster reads as zero. */
+    static final long ALL_ALLOCATED = 0xffffffffL;
+    static final long ALL_ZERO = 0xffffffffL << 32;
     private static final int L2_CACHE_BYTES = 32 << 20;
     private static final long MAX_CHUNK_BYTES = 2 << 20;
 
@@ -66,6 +70,16 @@ public final class Qcow2Device implements BlockDevice {
     private final MetadataMap metadata;
     private final Map<Long, long[]> l2Cache;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /**
+     * Write-back of L2 entries for new allocations (nothing released): the table stays in memory (and is
+     * what loadL2 returns) until flushPending writes the dirty entries after one barrier for them all.
+     * Guarded by the write lock.
+     */
+    private final Map<Long, PendingTable> pendingL2 = new java.util.HashMap<>();
+    private int pendingEntries;
+    private static final int MAX_PENDING_ENTRIES = 16384;
+
+    private record PendingTable(long[] table, java.util.BitSet dirty) { }
     private long[] l1;
     private volatile long size;
     private boolean dirtyMarked;
@@ -125,14 +139,6 @@ public final class Qcow2Device implements BlockDevice {
         long length = file.length();
         byte[] head = file.read(0, (int) Math.min(length, 1L << Qcow2Header.MAX_CLUSTER_BITS));
         Qcow2Header h = Qcow2Header.parse(head, length);
-        if (h.compressionType == Qcow2Header.COMPRESSION_ZSTD) {
-            throw new BlockException("Could not open '" + filename
-                    + "': zstd compression is not supported by jqemu (only zlib)");
-        }
-        if (!options.readOnly() && (h.incompatible & Qcow2Header.INCOMPAT_EXTL2) != 0) {
-            throw new BlockException("Could not open '" + filename
-                    + "': Extended L2 entries are supported read-only by jqemu");
-        }
         if (!options.readOnly() && (h.incompatible & Qcow2Header.INCOMPAT_CORRUPT) != 0) {
             throw new BlockException("qcow2: Image is corrupt; cannot be opened read/write");
         }
@@ -146,6 +152,9 @@ public final class Qcow2Device implements BlockDevice {
         }
         try {
             Qcow2Device d = new Qcow2Device(file, filename, h, options, backing);
+            if (h.nbSnapshots > 0) {
+                Qcow2Snapshots.list(d); // validated on open, as QEMU reads the table then
+            }
             if (!options.readOnly()) {
                 d.prepareWritable();
             }
@@ -219,7 +228,7 @@ public final class Qcow2Device implements BlockDevice {
     public int refcountBits() { return refcounts.bits(); }
     public String compressionType() { return header.compressionType == 0 ? "zlib" : "zstd"; }
     public int snapshotCount() { return header.nbSnapshots; }
-    public long clusterSizeBytes() { return clusterSize; }
+    @Override public long clusterSizeBytes() { return clusterSize; }
 
     // ---- mapping ----------------------------------------------------------------------------
 
@@ -239,6 +248,10 @@ public final class Qcow2Device implements BlockDevice {
         if ((offset & (clusterSize - 1)) != 0) {
             throw new BlockException.Corrupt("qcow2: Image is corrupt: L2 table offset 0x" + Long.toHexString(offset)
                     + " unaligned (L1 index: 0x" + Long.toHexString(l1Index) + ")");
+        }
+        PendingTable pending = pendingL2.get(offset);
+        if (pending != null) {
+            return pending.table();
         }
         synchronized (l2Cache) {
             long[] t = l2Cache.get(offset);
@@ -270,23 +283,23 @@ public final class Qcow2Device implements BlockDevice {
 
     /** Subcluster bitmap of a guest cluster (extended L2 only): bits 0-31 allocated, 32-63 zero. */
     private long l2Bitmap(long guestCluster) throws BlockException {
-        int l1Index = (int) (guestCluster >>> l2Bits);
-        long l1e = l1[l1Index];
-        long offset = l1e & Qcow2Header.OFFSET_MASK;
-        if (offset == 0) {
-            return 0;
-        }
+        long offset = l1[(int) (guestCluster >>> l2Bits)] & Qcow2Header.OFFSET_MASK;
+        return offset == 0 ? 0 : tableBitmaps(offset)[(int) (guestCluster & (l2Entries - 1))];
+    }
+
+    /** The (cached) subcluster bitmaps of the extended L2 table at offset. */
+    private long[] tableBitmaps(long offset) throws BlockException {
         long[] b;
         synchronized (bitmapCache) {
             b = bitmapCache.get(offset);
         }
-        if (b == null) {
+        while (b == null) {
             readL2Descriptors(offset);
             synchronized (bitmapCache) {
                 b = bitmapCache.get(offset);
             }
         }
-        return b[(int) (guestCluster & (l2Entries - 1))];
+        return b;
     }
 
     public boolean extendedL2() {
@@ -421,7 +434,12 @@ public final class Qcow2Device implements BlockDevice {
         long[] range = compressedRange(entry);
         byte[] in = file.read(range[0], (int) (range[1] - range[0]));
         byte[] out = new byte[(int) clusterSize];
-        Deflate.inflate(in, out, "host offset 0x" + Long.toHexString(range[0]));
+        String where = "host offset 0x" + Long.toHexString(range[0]);
+        if (header.compressionType == Qcow2Header.COMPRESSION_ZSTD) {
+            Zstd.decompress(in, out, where);
+        } else {
+            Deflate.inflate(in, out, where);
+        }
         synchronized (this) {
             inflatedEntry = entry;
             inflated = out;
@@ -464,6 +482,13 @@ public final class Qcow2Device implements BlockDevice {
             if (kind(e) != Kind.NORMAL || (e & COPIED) == 0) {
                 return false;
             }
+            if (extendedL2) {
+                long touched = touchedSubclusters(c, Math.max(offset, c << clusterBits),
+                        Math.min(end, (c + 1) << clusterBits));
+                if ((l2Bitmap(c) & touched) != touched) {
+                    return false;
+                }
+            }
         }
         for (long pos = offset; pos < end; ) {
             long runEnd = Math.min(end, ((pos >>> clusterBits) + 1) << clusterBits);
@@ -485,6 +510,14 @@ public final class Qcow2Device implements BlockDevice {
 
     /** Writes a range that lies in one L2 table, allocating clusters as needed. Write lock held. */
     private void writeChunk(long offset, byte[] buf, int off, int len) throws BlockException {
+        if (extendedL2) {
+            for (long pos = offset; pos < offset + len; ) {
+                long clusterEnd = Math.min(offset + len, ((pos >>> clusterBits) + 1) << clusterBits);
+                writeExtendedCluster(pos, buf, off + (int) (pos - offset), (int) (clusterEnd - pos));
+                pos = clusterEnd;
+            }
+            return;
+        }
         long firstCluster = offset >>> clusterBits;
         long lastCluster = (offset + len - 1) >>> clusterBits;
         int count = (int) (lastCluster - firstCluster + 1);
@@ -498,6 +531,17 @@ public final class Qcow2Device implements BlockDevice {
             }
         }
         long newStart = toAllocate > 0 ? refcounts.allocate(toAllocate) : 0;
+        if (toAllocate == count && ((offset | len) & (clusterSize - 1)) == 0) {
+            // Whole new clusters (the conversion case): straight from the caller's buffer, no copy.
+            long[] newEntries = new long[count];
+            for (int i = 0; i < count; i++) {
+                newEntries[i] = (newStart + i * clusterSize) | COPIED;
+            }
+            metadata.checkFree(newStart, len);
+            file.write(newStart, buf, off, len);
+            commitAllocation(firstCluster, table, base, old, newEntries);
+            return;
+        }
         byte[] data = new byte[(int) (toAllocate * clusterSize)];
         int slot = 0;
         long[] newEntries = old.clone();
@@ -526,24 +570,189 @@ public final class Qcow2Device implements BlockDevice {
         }
         metadata.checkFree(newStart, data.length);
         file.write(newStart, data, 0, data.length);
+        commitAllocation(firstCluster, table, base, old, newEntries);
+    }
+
+    /**
+     * After the data of new clusters is written: barrier, L2 entries, then the old clusters released.
+     * When nothing is released the L2 entries are queued instead, so that many allocations share one
+     * barrier (see flushPending).
+     */
+    private void commitAllocation(long firstCluster, long[] table, int base, long[] old, long[] newEntries)
+            throws BlockException {
+        if (releasesNothing(old, newEntries)) {
+            System.arraycopy(newEntries, 0, table, base, newEntries.length);
+            long tableOffset = l1[(int) (firstCluster >>> l2Bits)] & Qcow2Header.OFFSET_MASK;
+            pendingL2.computeIfAbsent(tableOffset, o -> new PendingTable(table, new java.util.BitSet()))
+                    .dirty().set(base, base + newEntries.length);
+            pendingEntries += newEntries.length;
+            if (pendingEntries >= MAX_PENDING_ENTRIES) {
+                flushPending();
+            }
+            return;
+        }
+        flushPending();
         barrier();
         commitL2((int) (firstCluster >>> l2Bits), table, base, newEntries);
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < old.length; i++) {
             if (newEntries[i] != old[i]) {
                 release(old[i]);
             }
         }
     }
 
-    /** Updates entries [base, base+n) of a writable L2 table in memory and on disk. */
+    /**
+     * Updates entries [base, base+n) of a writable L2 table in memory and on disk. With extended L2
+     * entries, bitmaps gives the new subcluster bitmaps (null: all subclusters allocated when the entry
+     * has a host cluster, none otherwise, as for a compressed or zeroed-out entry).
+     */
     private void commitL2(int l1Index, long[] table, int base, long[] entries) throws BlockException {
+        commitL2(l1Index, table, base, entries, null);
+    }
+
+    private void commitL2(int l1Index, long[] table, int base, long[] entries, long[] bitmaps) throws BlockException {
         System.arraycopy(entries, 0, table, base, entries.length);
-        ByteBuffer b = ByteBuffer.allocate(entries.length * 8);
-        for (long e : entries) {
-            b.putLong(e);
-        }
         long tableOffset = l1[l1Index] & Qcow2Header.OFFSET_MASK;
-        file.write(tableOffset + base * 8L, b.array());
+        if (!extendedL2) {
+            ByteBuffer b = ByteBuffer.allocate(entries.length * 8);
+            for (long e : entries) {
+                b.putLong(e);
+            }
+            file.write(tableOffset + base * 8L, b.array());
+            return;
+        }
+        long[] cached = tableBitmaps(tableOffset);
+        ByteBuffer b = ByteBuffer.allocate(entries.length * 16);
+        for (int i = 0; i < entries.length; i++) {
+            long bitmap = bitmaps != null ? bitmaps[i]
+                    : kind(entries[i]) == Kind.NORMAL ? ALL_ALLOCATED : 0;
+            cached[base + i] = bitmap;
+            b.putLong(entries[i]).putLong(bitmap);
+        }
+        file.write(tableOffset + base * 16L, b.array());
+    }
+
+    /** Bits (0-31) of the subclusters of guest cluster c that [from, to) touches. */
+    private long touchedSubclusters(long c, long from, long to) {
+        long base = c << clusterBits;
+        int first = (int) ((from - base) >>> subclusterBits);
+        int last = (int) ((to - 1 - base) >>> subclusterBits);
+        return (last == 31 ? ALL_ALLOCATED : (1L << (last + 1)) - 1) & ~((1L << first) - 1);
+    }
+
+    /**
+     * Writes within one guest cluster of an extended-L2 image. Only the touched subclusters become
+     * allocated; a partially written subcluster that was not allocated gets the rest of its bytes from
+     * what it read as before (zeros or the backing file). A compressed or shared cluster is copied whole
+     * to a new cluster. Write lock held.
+     */
+    private void writeExtendedCluster(long pos, byte[] buf, int off, int len) throws BlockException {
+        long c = pos >>> clusterBits;
+        long cStart = c << clusterBits;
+        int l1Index = (int) (c >>> l2Bits);
+        long[] table = l2ForWrite(l1Index);
+        int index = (int) (c & (l2Entries - 1));
+        long old = table[index];
+        long oldBitmap = tableBitmaps(l1[l1Index] & Qcow2Header.OFFSET_MASK)[index];
+        Kind kind = kind(old);
+        long subSize = 1L << subclusterBits;
+        long from = pos & -subSize;
+        long to = Math.min(cStart + clusterSize, (pos + len + subSize - 1) & -subSize);
+        byte[] data;
+        long bitmap;
+        boolean fresh = kind != Kind.NORMAL || (old & COPIED) == 0;
+        if (fresh && (kind == Kind.COMPRESSED || kind == Kind.NORMAL)) {
+            // Copy the whole cluster as it reads now, then the new bytes over it.
+            data = new byte[(int) clusterSize];
+            readLocked(cStart, data, 0, (int) Math.min(clusterSize, size - cStart));
+            System.arraycopy(buf, off, data, (int) (pos - cStart), len);
+            from = cStart;
+            bitmap = ALL_ALLOCATED;
+        } else {
+            data = new byte[(int) (to - from)];
+            if (from < pos || to > pos + len) {
+                readLocked(from, data, 0, (int) (Math.min(to, size) - from));
+            }
+            System.arraycopy(buf, off, data, (int) (pos - from), len);
+            long touched = touchedSubclusters(c, from, to);
+            bitmap = (oldBitmap | touched) & ~(touched << 32);
+        }
+        long host = fresh ? refcounts.allocate(1) : old & Qcow2Header.OFFSET_MASK;
+        metadata.checkFree(host + (from - cStart), data.length);
+        file.write(host + (from - cStart), data);
+        long entry = host | COPIED;
+        if (entry == old && bitmap == oldBitmap) {
+            return;
+        }
+        if (fresh) {
+            barrier();
+        }
+        commitL2(l1Index, table, index, new long[] {entry}, new long[] {bitmap});
+        if (fresh) {
+            release(old);
+        }
+    }
+
+    /** An L2 table as stored: descriptors, interleaved with their bitmaps for extended entries. */
+    private static byte[] tableBytes(long[] table, long[] bitmaps) {
+        ByteBuffer b = ByteBuffer.allocate(table.length * (bitmaps != null ? 16 : 8));
+        for (int i = 0; i < table.length; i++) {
+            b.putLong(table[i]);
+            if (bitmaps != null) {
+                b.putLong(bitmaps[i]);
+            }
+        }
+        return b.array();
+    }
+
+    private boolean releasesNothing(long[] old, long[] newEntries) {
+        for (int i = 0; i < old.length; i++) {
+            if (newEntries[i] != old[i] && (old[i] & (Qcow2Header.OFFSET_MASK | COMPRESSED)) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Writes the queued L2 entries: one barrier first (their clusters' data and refcounts are then on
+     * disk), then the entries. A crash before this leaves the new clusters leaked, never referenced
+     * without a refcount. Write lock held (or the image is being closed).
+     */
+    void flushPending() throws BlockException {
+        if (pendingL2.isEmpty()) {
+            return;
+        }
+        barrier();
+        for (Map.Entry<Long, PendingTable> e : pendingL2.entrySet()) {
+            long[] table = e.getValue().table();
+            java.util.BitSet dirty = e.getValue().dirty();
+            for (int i = dirty.nextSetBit(0); i >= 0; ) {
+                int end = dirty.nextClearBit(i);
+                ByteBuffer b = ByteBuffer.allocate((end - i) * 8);
+                for (int k = i; k < end; k++) {
+                    b.putLong(table[k]);
+                }
+                file.write(e.getKey() + i * 8L, b.array());
+                i = dirty.nextSetBit(end);
+            }
+            synchronized (l2Cache) {
+                l2Cache.put(e.getKey(), table);
+            }
+        }
+        pendingL2.clear();
+        pendingEntries = 0;
+    }
+
+    /** Takes the write lock for metadata-wide work (check, snapshots) with every queued entry on disk. */
+    void lockForMetadata() throws BlockException {
+        lock.writeLock().lock();
+        try {
+            flushPending();
+        } catch (BlockException | RuntimeException e) {
+            lock.writeLock().unlock();
+            throw e;
+        }
     }
 
     /** Drops one reference held by an L2 entry (data cluster or compressed bytes). */
@@ -565,6 +774,7 @@ public final class Qcow2Device implements BlockDevice {
         if (oldOffset != 0 && (l1e & COPIED) != 0) {
             return loadL2(l1e, l1Index);
         }
+        flushPending();
         long[] table;
         if (oldOffset != 0) {
             // Shared with a snapshot. References are counted per path from an L1 table, so moving
@@ -577,16 +787,18 @@ public final class Qcow2Device implements BlockDevice {
         } else {
             table = new long[l2Entries];
         }
+        long[] bitmaps = extendedL2 ? (oldOffset != 0 ? tableBitmaps(oldOffset).clone() : new long[l2Entries]) : null;
         long newOffset = refcounts.allocate(1);
-        ByteBuffer b = ByteBuffer.allocate((int) clusterSize);
-        for (long e : table) {
-            b.putLong(e);
-        }
         metadata.checkFree(newOffset, clusterSize);
         metadata.add(newOffset, clusterSize);
-        file.write(newOffset, b.array());
+        file.write(newOffset, tableBytes(table, bitmaps));
         synchronized (l2Cache) {
             l2Cache.put(newOffset, table);
+        }
+        if (bitmaps != null) {
+            synchronized (bitmapCache) {
+                bitmapCache.put(newOffset, bitmaps);
+            }
         }
         barrier();
         l1[l1Index] = newOffset | COPIED;
@@ -658,10 +870,16 @@ public final class Qcow2Device implements BlockDevice {
         }
     }
 
+    /** Zeroes [from, to) by writing zeros, cluster by cluster, skipping clusters that read as zero. */
     private void zeroPartial(long from, long to) throws BlockException {
-        if (from >= to) {
-            return;
+        while (from < to) {
+            long clusterEnd = Math.min(to, ((from >>> clusterBits) + 1) << clusterBits);
+            zeroInCluster(from, clusterEnd);
+            from = clusterEnd;
         }
+    }
+
+    private void zeroInCluster(long from, long to) throws BlockException {
         long entry;
         lock.readLock().lock();
         try {
@@ -683,6 +901,7 @@ public final class Qcow2Device implements BlockDevice {
 
     private void zeroClusters(long first, int count, boolean mayUnmap, boolean discard, boolean exposeBacking)
             throws BlockException {
+        flushPending();
         boolean v3 = header.version >= 3;
         int l1Index = (int) (first >>> l2Bits);
         if (!v3 && hasBackingFile() && !discard && !exposeBacking) {
@@ -702,9 +921,15 @@ public final class Qcow2Device implements BlockDevice {
         int base = (int) (first & (l2Entries - 1));
         long[] old = Arrays.copyOfRange(table, base, base + count);
         long[] updated = new long[count];
+        long[] bitmaps = extendedL2 ? new long[count] : null;
         for (int i = 0; i < count; i++) {
             Kind k = kind(old[i]);
-            if (exposeBacking) {
+            if (extendedL2) {
+                // Zero bits instead of a zero flag; an allocation is kept only for zeroing without unmap.
+                boolean keep = !mayUnmap && !discard && !exposeBacking && k == Kind.NORMAL && (old[i] & COPIED) != 0;
+                updated[i] = keep ? old[i] : 0;
+                bitmaps[i] = exposeBacking || (discard && !hasBackingFile()) ? 0 : ALL_ZERO;
+            } else if (exposeBacking) {
                 updated[i] = 0;
             } else if (discard) {
                 updated[i] = v3 && hasBackingFile() ? ZERO_FLAG : 0;
@@ -716,7 +941,7 @@ public final class Qcow2Device implements BlockDevice {
                 updated[i] = ZERO_FLAG;
             }
         }
-        commitL2(l1Index, table, base, updated);
+        commitL2(l1Index, table, base, updated, bitmaps);
         for (int i = 0; i < count; i++) {
             if ((updated[i] & Qcow2Header.OFFSET_MASK) != (old[i] & Qcow2Header.OFFSET_MASK)
                     || (old[i] & COMPRESSED) != 0) {
@@ -726,21 +951,38 @@ public final class Qcow2Device implements BlockDevice {
     }
 
     /**
-     * Writes one whole guest cluster compressed (zlib raw deflate), as qemu-img convert -c does. Data
-     * that does not compress is written normally. The cluster must be aligned; the last cluster of the
-     * image may be short.
+     * Writes one whole guest cluster compressed, as qemu-img convert -c does. Data that does not
+     * compress is written normally. The cluster must be aligned; the last cluster of the image may be
+     * short.
      */
     public void writeCompressed(long offset, byte[] buf, int off, int len) throws BlockException {
+        writeCompressed(offset, buf, off, len, compressCluster(buf, off, len));
+    }
+
+    /**
+     * Compresses one guest cluster (len bytes, zero-padded to a cluster) with the image's compression
+     * type; null if it does not shrink enough to be worth it. Thread-safe and lock-free, so that
+     * conversion can compress on several threads and then write in order.
+     */
+    @Override
+    public byte[] compressCluster(byte[] buf, int off, int len) throws BlockException {
+        byte[] cluster = Arrays.copyOfRange(buf, off, off + (int) clusterSize);
+        if (len < clusterSize) {
+            Arrays.fill(cluster, len, cluster.length, (byte) 0);
+        }
+        int maxLen = (int) clusterSize - 512;
+        return header.compressionType == Qcow2Header.COMPRESSION_ZSTD
+                ? Zstd.compress(cluster, maxLen) : Deflate.compress(cluster, maxLen);
+    }
+
+    /** Writes a cluster compressed by {@link #compressCluster} (packed), or normally if packed is null. */
+    @Override
+    public void writeCompressed(long offset, byte[] buf, int off, int len, byte[] packed) throws BlockException {
         Requests.checkWritable(readOnly);
         Requests.checkRange(offset, len, size);
         if ((offset & (clusterSize - 1)) != 0 || (len != clusterSize && offset + len != size)) {
             throw new BlockException("Compressed writes must cover whole clusters");
         }
-        byte[] cluster = Arrays.copyOfRange(buf, off, off + (int) clusterSize);
-        if (len < clusterSize) {
-            Arrays.fill(cluster, len, cluster.length, (byte) 0);
-        }
-        byte[] packed = deflate(cluster);
         if (packed == null) {
             write(offset, buf, off, len);
             return;
@@ -748,6 +990,7 @@ public final class Qcow2Device implements BlockDevice {
         lock.writeLock().lock();
         try {
             markDirty();
+            flushPending();
             long guestCluster = offset >>> clusterBits;
             long[] table = l2ForWrite((int) (guestCluster >>> l2Bits));
             int index = (int) (guestCluster & (l2Entries - 1));
@@ -762,26 +1005,6 @@ public final class Qcow2Device implements BlockDevice {
             release(old);
         } finally {
             lock.writeLock().unlock();
-        }
-    }
-
-    /** Raw deflate of a cluster; null if it does not get smaller than the cluster minus a sector. */
-    private byte[] deflate(byte[] cluster) {
-        Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION, true);
-        try {
-            deflater.setInput(cluster);
-            deflater.finish();
-            byte[] out = new byte[cluster.length];
-            int n = 0;
-            while (!deflater.finished() && n < out.length) {
-                n += deflater.deflate(out, n, out.length - n);
-            }
-            if (!deflater.finished() || n >= cluster.length - 512) {
-                return null;
-            }
-            return Arrays.copyOf(out, n);
-        } finally {
-            deflater.end();
         }
     }
 
@@ -801,7 +1024,16 @@ public final class Qcow2Device implements BlockDevice {
 
     @Override
     public void flush() throws BlockException {
-        if (!readOnly && !unsafe) {
+        if (readOnly) {
+            return;
+        }
+        lock.writeLock().lock();
+        try {
+            flushPending();
+        } finally {
+            lock.writeLock().unlock();
+        }
+        if (!unsafe) {
             file.flush();
         }
     }
@@ -864,8 +1096,9 @@ public final class Qcow2Device implements BlockDevice {
         boolean allocated = (state & 1) != 0;
         boolean zero = (state & 2) != 0;
         long host = entry & Qcow2Header.OFFSET_MASK;
+        // As QEMU: the host offset is reported whenever the cluster has one, whatever the subcluster's state.
         return new BlockStatus(pos - offset, allocated || zero, zero, allocated,
-                allocated ? host + (offset & (clusterSize - 1)) : -1);
+                host != 0 ? host + (offset & (clusterSize - 1)) : -1);
     }
 
     /**
@@ -940,6 +1173,7 @@ public final class Qcow2Device implements BlockDevice {
 
     /** Replaces the L1 table by a larger one; the header switches once the copy is on disk. */
     void growL1(int entries) throws BlockException {
+        flushPending();
         long bytes = entries * 8L;
         long clusters = (bytes + clusterSize - 1) >>> clusterBits;
         long newOffset = refcounts.allocate(clusters);
@@ -988,10 +1222,15 @@ public final class Qcow2Device implements BlockDevice {
                 int count = (int) (tableEnd - c);
                 long start = run >= 0 ? run + (c << clusterBits) : refcounts.allocate(count);
                 long[] entries = new long[count];
+                long[] bitmaps = extendedL2 ? new long[count] : null;
                 for (int i = 0; i < count; i++) {
                     entries[i] = (start + i * clusterSize) | COPIED;
+                    if (bitmaps != null) {
+                        // Over a backing file the subclusters stay unallocated, so it still shows through.
+                        bitmaps[i] = hasBackingFile() ? 0 : ALL_ALLOCATED;
+                    }
                 }
-                commitL2(l1Index, table, (int) (c & (l2Entries - 1)), entries);
+                commitL2(l1Index, table, (int) (c & (l2Entries - 1)), entries, bitmaps);
                 end = Math.max(end, start + count * clusterSize);
                 c = tableEnd;
             }
@@ -1011,6 +1250,7 @@ public final class Qcow2Device implements BlockDevice {
     void rewriteHeader() throws BlockException {
         lock.writeLock().lock();
         try {
+            flushPending();
             byte[] h = header.toBytes();
             // toBytes() guarantees the header fits in cluster 0, which holds nothing else.
             file.write(0, java.util.Arrays.copyOf(h, (int) Math.min(clusterSize, 4096L * ((h.length + 4095) / 4096))));
@@ -1067,17 +1307,32 @@ public final class Qcow2Device implements BlockDevice {
         }
     }
 
+    /** Reads through a snapshot's L1 table from now on (read-only images only; nothing is written). */
+    void viewSnapshot(long[] snapshotL1, long snapshotSize) throws BlockException {
+        if (!readOnly) {
+            throw new BlockException("Temporarily loading a snapshot needs a read-only image");
+        }
+        long l2Span = (long) l2Entries << clusterBits;
+        if (snapshotSize < 0 || (snapshotSize + l2Span - 1) / l2Span > snapshotL1.length) {
+            throw new BlockException.Corrupt("qcow2: Image is corrupt: snapshot L1 table too small for its disk size");
+        }
+        lock.writeLock().lock();
+        try {
+            l1 = snapshotL1;
+            size = snapshotSize;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
     MetadataMap metadata() {
         return metadata;
     }
 
     /** Writes a whole L2 table (and keeps the cache coherent). Write lock held. */
     void writeL2Table(long offset, long[] table) throws BlockException {
-        ByteBuffer b = ByteBuffer.allocate(table.length * 8);
-        for (long e : table) {
-            b.putLong(e);
-        }
-        file.write(offset, b.array());
+        flushPending();
+        file.write(offset, tableBytes(table, extendedL2 ? tableBitmaps(offset) : null));
         synchronized (l2Cache) {
             l2Cache.put(offset, table);
         }
@@ -1085,6 +1340,7 @@ public final class Qcow2Device implements BlockDevice {
 
     /** Replaces the active L1 entries in place (same table, same or larger size). Write lock held. */
     void setActiveL1(long[] entries, long newSize) throws BlockException {
+        flushPending();
         long l2Span = (long) l2Entries << clusterBits;
         int needed = (int) Math.max(entries.length, (newSize + l2Span - 1) / l2Span);
         if (needed > l1.length) {
@@ -1125,6 +1381,9 @@ public final class Qcow2Device implements BlockDevice {
         Requests.checkWritable(readOnly);
         if (header.version < 3) {
             return;
+        }
+        if (extendedL2) {
+            throw new BlockException("Cannot downgrade an image with extended L2 entries");
         }
         if (refcounts.bits() != 16) {
             throw new BlockException("compat=0.10 requires refcount_bits=16");
@@ -1172,7 +1431,7 @@ public final class Qcow2Device implements BlockDevice {
     public void close() throws BlockException {
         try {
             if (!readOnly) {
-                file.flush();
+                flush();
                 if (dirtyMarked) {
                     setIncompatibleBit(Qcow2Header.INCOMPAT_DIRTY, false);
                 }

@@ -250,6 +250,10 @@ final class Qcow2Header {
         if (l1Size > 0) {
             checkTable(l1TableOffset, l1Size * 8L, "Active L1 table", fileLength);
         }
+        // Each entry takes at least 40 bytes; QEMU bounds the table at 64 MiB before counting entries.
+        if (Integer.toUnsignedLong(nbSnapshots) * 40 > (64L << 20)) {
+            throw invalid("Snapshot table too large");
+        }
         if (Integer.toUnsignedLong(nbSnapshots) > MAX_SNAPSHOTS) {
             throw invalid("Too many snapshots");
         }

@@ -15,12 +15,19 @@ public final class RawDevice implements BlockDevice {
     private final HostFile file;
     private final String filename;
     private final boolean readOnly;
+    /** cache=unsafe: flushes are no-ops (qemu-img convert's target, a new image). */
+    private final boolean unsafe;
     private volatile long size;
 
     public RawDevice(HostFile file, String filename, boolean readOnly) throws BlockException {
+        this(file, filename, readOnly, false);
+    }
+
+    public RawDevice(HostFile file, String filename, boolean readOnly, boolean unsafe) throws BlockException {
         this.file = file;
         this.filename = filename;
         this.readOnly = readOnly;
+        this.unsafe = unsafe;
         this.size = file.length();
     }
 
@@ -89,7 +96,7 @@ public final class RawDevice implements BlockDevice {
 
     @Override
     public void flush() throws BlockException {
-        if (!readOnly) {
+        if (!readOnly && !unsafe) {
             file.flush();
         }
     }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# jqemu-img convert against qemu-img convert, side by side on the same files (issue 7's benchmark).
+# Source: a 2 GiB qcow2 holding 768 MiB of real file data (96 runs of 8 MiB from a tar of /usr, spread
+# over the disk, so it compresses like a real system disk). Three conversions, each run N times (default
+# 3) by both tools, printing the median wall time and the ratio jqemu/qemu (bar: <= 1.2).
+#   1. qcow2 -> raw          convert -O raw
+#   2. raw -> qcow2          convert -O qcow2
+#   3. qcow2 -> compressed   convert -c -O qcow2 (jqemu compresses on several threads, -m sets how many)
+# Usage: bench/block-convert.sh [runs] [workdir]      (workdir default: a fresh directory under /tmp)
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+runs=${1:-3}
+work=${2:-$(mktemp -d /tmp/jqemu-bench.XXXXXX)}
+command -v qemu-img >/dev/null || { echo "qemu-img not found (Debian package qemu-utils)" >&2; exit 1; }
+. "$root/bin/find-jdk25"
+jqemu_find_jdk25 || exit 1
+classes=$root/block/target/classes:$root/util/target/classes
+if [ ! -d "$root/block/target/classes" ] || [ ! -d "$root/util/target/classes" ]; then
+  (cd "$root" && JAVA_HOME="$JQEMU_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}" \
+     mvn -q -B -o -pl block -am -DskipTests package >&2)
+fi
+# The JVM flags of bin/jqemu-launch (serial GC), without its build check.
+jqemu_img() { "$JQEMU_JAVA_HOME/bin/java" -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED -cp "$classes" \
+                org.jqemu.block.img.Main "$@"; }
+
+mkdir -p "$work"
+cd "$work"
+if [ ! -f src.qcow2 ]; then
+  echo "preparing $work/src.raw and src.qcow2 (2 GiB, 768 MiB of data)" >&2
+  tar cf - /usr/lib /usr/share 2>/dev/null | head -c $((768 << 20)) > data.bin || true
+  truncate -s 2G src.raw
+  for i in $(seq 0 95); do
+    dd if=data.bin of=src.raw bs=8M skip="$i" seek=$((i * 21 / 10)) count=1 conv=notrunc status=none
+  done
+  rm -f data.bin
+  qemu-img convert -O qcow2 src.raw src.qcow2
+fi
+
+# Prints "wall cpu" in milliseconds; CPU time (user + system) is steadier when other work shares the
+# machine, wall time shows what several cores bring.
+ms() {
+  local TIMEFORMAT='%R %U %S' t
+  rm -f out.img
+  sync
+  t=$({ time "$@" >/dev/null; } 2>&1)
+  awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' <<<"$t"
+}
+median() { sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
+
+bench() {
+  local name=$1; shift
+  local q=() j=()
+  for _ in $(seq "$runs"); do
+    q+=("$(ms qemu-img convert "$@" out.img)")
+    j+=("$(ms jqemu_img convert "$@" out.img)")
+  done
+  local qw jw qc jc
+  qw=$(printf '%s\n' "${q[@]}" | cut -d' ' -f1 | median)
+  jw=$(printf '%s\n' "${j[@]}" | cut -d' ' -f1 | median)
+  qc=$(printf '%s\n' "${q[@]}" | cut -d' ' -f2 | median)
+  jc=$(printf '%s\n' "${j[@]}" | cut -d' ' -f2 | median)
+  awk -v n="$name" -v qw="$qw" -v jw="$jw" -v qc="$qc" -v jc="$jc" 'BEGIN {
+    printf "%-26s wall: qemu-img %6d ms  jqemu-img %6d ms  ratio %.2f | cpu: %6d / %6d ms  ratio %.2f\n",
+      n, qw, jw, jw / qw, qc, jc, jc / qc }'
+}
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (wall ratios mean little when the machine is busy)"
+echo "median of $runs runs, $(nproc) cores, files in $work"
+bench "qcow2 -> raw" -f qcow2 -O raw src.qcow2
+bench "raw -> qcow2" -f raw -O qcow2 src.raw
+bench "qcow2 -> qcow2 -c (zlib)" -f qcow2 -c -O qcow2 src.qcow2
+rm -f out.img

@@ -1,0 +1,112 @@
+package org.jqemu.block;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Image locking interoperates with QEMU's: a qemu-io that has the image open keeps jqemu-img from
+ * opening it in a conflicting way (with qemu-img's message), -U reads anyway, and an image jqemu has
+ * open is locked against qemu-img and qemu-io in the same way.
+ */
+@Timeout(120) // guards against a hang only
+class LockingOracleTest {
+    @TempDir
+    Path dir;
+
+    /** Starts an interactive qemu-io on the image and waits until it holds its locks. */
+    private Process holdWithQemuIo(Path image, boolean readOnly) throws Exception {
+        List<String> cmd = readOnly ? List.of("qemu-io", "-r", "-f", "qcow2", image.toString())
+                : List.of("qemu-io", "-f", "qcow2", image.toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        long ino = (long) Files.getAttribute(image, "unix:ino");
+        for (int i = 0; i < 200; i++) {
+            if (Files.readString(Path.of("/proc/locks")).contains(":" + ino + " ")) {
+                return p;
+            }
+            Thread.sleep(50);
+        }
+        p.destroyForcibly();
+        fail("qemu-io did not lock the image");
+        return null;
+    }
+
+    private static void release(Process p) throws Exception {
+        p.getOutputStream().close(); // end of input: qemu-io quits
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+    }
+
+    private Path image() {
+        Oracle.require();
+        Path img = dir.resolve("lock.qcow2");
+        assertEquals(0, Oracle.qemuImg(dir, "create", "-q", "-f", "qcow2", img.toString(), "1M").status());
+        return img;
+    }
+
+    @Test
+    void qemuWriterLocksOutJqemu() throws Exception {
+        Path img = image();
+        Process holder = holdWithQemuIo(img, false);
+        try {
+            Oracle.Run info = Oracle.jqemuImg("info", img.toString());
+            assertEquals(1, info.status(), info.describe());
+            assertEquals("jqemu-img: Could not open '" + img + "': Failed to get shared \"write\" lock\n"
+                    + "Is another process using the image [" + img + "]?\n", info.err());
+            assertEquals(Oracle.qemuImg(dir, "info", img.toString()).err(), Oracle.asQemu(info.err()));
+            Oracle.Run shared = Oracle.jqemuImg("info", "-U", img.toString());
+            assertEquals(0, shared.status(), shared.describe());
+            Oracle.Run resize = Oracle.jqemuImg("resize", img.toString(), "2M");
+            assertEquals(1, resize.status(), resize.describe());
+            assertTrue(resize.err().contains("Failed to get \"write\" lock"), resize.err());
+            Oracle.Run writeShared = Oracle.jqemuImg("check", "-r", "all", "-U", img.toString());
+            assertTrue(writeShared.err().contains("force-share=on can only be used with read-only images"),
+                    writeShared.describe());
+        } finally {
+            release(holder);
+        }
+        assertEquals(0, Oracle.jqemuImg("resize", img.toString(), "2M").status(), "the lock is gone with qemu-io");
+    }
+
+    @Test
+    void qemuReaderAllowsJqemuReadersOnly() throws Exception {
+        Path img = image();
+        Process holder = holdWithQemuIo(img, true);
+        try {
+            assertEquals(0, Oracle.jqemuImg("info", img.toString()).status());
+            Oracle.Run write = Oracle.jqemuImg("resize", img.toString(), "2M");
+            assertEquals(1, write.status());
+            assertTrue(write.err().contains("Failed to get \"write\" lock"), write.describe());
+            Oracle.Run io = Oracle.qemuIo(dir, "qcow2", img.toString(), "write 0 512");
+            assertTrue((io.out() + io.err()).contains("Failed to get \"write\" lock"), "qemu-io agrees: " + io.describe());
+        } finally {
+            release(holder);
+        }
+    }
+
+    @Test
+    void jqemuWriterLocksOutQemu() throws Exception {
+        Path img = image();
+        try (BlockDevice d = Images.open(img.toString(), null, OpenOptions.READ_WRITE)) {
+            Oracle.Run info = Oracle.qemuImg(dir, "info", img.toString());
+            assertEquals(1, info.status(), info.describe());
+            assertTrue(info.err().contains("Failed to get shared \"write\" lock"), info.err());
+            Oracle.Run io = Oracle.qemuIo(dir, "qcow2", img.toString(), "write 0 512");
+            assertTrue((io.out() + io.err()).contains("Failed to get \"write\" lock"), io.describe());
+            assertEquals(0, Oracle.qemuImg(dir, "info", "-U", img.toString()).status());
+        }
+        try (BlockDevice d = Images.open(img.toString(), null, OpenOptions.READ_ONLY)) {
+            assertEquals(0, Oracle.qemuImg(dir, "info", img.toString()).status(), "readers share");
+        }
+        assertEquals(0, Oracle.qemuIo(dir, "qcow2", img.toString(), "write 0 512").status());
+    }
+}

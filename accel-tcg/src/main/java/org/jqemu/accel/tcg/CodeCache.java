@@ -29,6 +29,10 @@ public final class CodeCache implements CodeWatcher {
     public boolean codeDirty;
     /** Instructions the running block may complete in all (a block looping on itself checks it per iteration). */
     public int budget;
+    /** Guest instructions per block at most (1 for one-insn-per-tb). */
+    int maxInstructions = MAX_BLOCK_INSTRUCTIONS;
+    /** {@code -d in_asm,out_asm} output, or null. */
+    TcgLog log;
 
     private final X86Cpu cpu;
     private final AddressSpace memory;
@@ -107,7 +111,7 @@ public final class CodeCache implements CodeWatcher {
         Decoder decoder = new Decoder(p.ram(), eip & ~(Page.SIZE - 1));
         List<Insn> insns = new ArrayList<>();
         int pc = eip;
-        while (insns.size() < MAX_BLOCK_INSTRUCTIONS) {
+        while (insns.size() < maxInstructions) {
             Insn in = decoder.decode(pc);
             if (in == null) {
                 break;
@@ -136,6 +140,9 @@ public final class CodeCache implements CodeWatcher {
         int n = fitted.instructions();
         Block b = new Block(eip, insns.get(n - 1).next(), n, code, p.ram().address(), generation);
         stats.blocksTranslated++;
+        if (log != null) {
+            log.translated(insns.subList(0, n), fitted.classFile());
+        }
         cold.remove(eip);
         insert(b);
         return b;
@@ -212,6 +219,16 @@ public final class CodeCache implements CodeWatcher {
     /** Drops the blocks overlapping {@code [start, start + length)} (writes the CPU did not see). */
     void invalidate(long start, long length) {
         long end = Math.min(start + length, 1L << 32);
+        if (((end - start) >>> Page.SHIFT) > byPage.size()) { // a large range: visit the pages holding code
+            for (Long page : List.copyOf(byPage.keySet())) {
+                long from = Math.max(start, page << Page.SHIFT);
+                long to = Math.min(end, (page + 1) << Page.SHIFT);
+                if (from < to) {
+                    codeWritten(from, (int) (to - from));
+                }
+            }
+            return;
+        }
         for (long page = start >>> Page.SHIFT; page << Page.SHIFT < end; page++) {
             long from = Math.max(start, page << Page.SHIFT);
             long to = Math.min(end, (page + 1) << Page.SHIFT);

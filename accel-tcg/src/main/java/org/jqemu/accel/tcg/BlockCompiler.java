@@ -156,6 +156,8 @@ final class BlockCompiler {
         private final Label exit;
         private Label loopStart;
         private int written;
+    /** Per instruction: its arithmetic flags are overwritten before anything (or any fault) can see them. */
+    private boolean[] flagsDead;
     /** The instruction being emitted stored to memory (a store to translated code must end the block). */
     private boolean wroteMemory;
         private Known known = Known.UNKNOWN;
@@ -184,6 +186,7 @@ final class BlockCompiler {
             Label[] starts = new Label[insns.size()];
             Label[] ends = new Label[insns.size()];
             boolean open = true;
+            flagsDead = FlagLiveness.deadAfter(insns);
             for (index = 0; index < insns.size(); index++) {
                 Insn in = insns.get(index);
                 starts[index] = c.newBoundLabel();
@@ -1227,6 +1230,17 @@ final class BlockCompiler {
 
         private void incDecRegister(Insn in, int r, boolean dec) {
             int size = in.size();
+            if (flagsDead[index]) { // nothing reads these flags: only the register changes
+                loadReg(size, r);
+                c.iconst_1();
+                if (dec) {
+                    c.isub();
+                } else {
+                    c.iadd();
+                }
+                storeReg(size, r);
+                return;
+            }
             carryInto(T3);
             loadReg(size, r);
             c.istore(T0).iconst_1().istore(T1);
@@ -1265,10 +1279,87 @@ final class BlockCompiler {
             known = Known.UNKNOWN;
         }
 
-        /** Shift/rotate by an immediate count; a zero count changes nothing, flags included (memory is still read). */
+        /**
+         * Shift/rotate by an immediate count; a zero count changes nothing, flags included (memory is still
+         * read). SHL/SHR/SAR compute their flags inline as the interpreter's setLazyResult would; ROL/ROR
+         * whose flags are dead are inlined too; the rest calls the interpreter's shiftRotate.
+         */
         private void shift(Insn in, int count) {
+            int kind = in.reg();
+            boolean dead = flagsDead[index];
+            if (count != 0 && (kind >= 4 || (dead && kind <= 1))) {
+                rmwE(in, in.size(), null, () -> inlineShift(kind, in.size(), count, dead));
+                if (!dead) {
+                    c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(in.size())).istore(LSIGN);
+                    c.iload(T2).istore(LRES).iload(T3).istore(LAUX);
+                    known = Known.RESULT;
+                    knownSize = in.size();
+                }
+                return;
+            }
             c.loadConstant(count).istore(T4);
             shiftByCount(in);
+        }
+
+        /** T2 = T0 shifted by the constant {@code count} (1..31); unless {@code dead}, T3 = CF | OF as lazyAux. */
+        private void inlineShift(int kind, int size, int count, boolean dead) {
+            int bits = size * 8;
+            int mask = sizeMask(size);
+            switch (kind) {
+                case 0, 1 -> { // ROL, ROR (flags dead)
+                    int n = count & (bits - 1);
+                    int left = kind == 0 ? n : (bits - n) & (bits - 1);
+                    c.iload(T0);
+                    if (left != 0) {
+                        c.loadConstant(left).ishl().iload(T0).loadConstant(bits - left).iushr().ior();
+                        mask(size);
+                    }
+                    c.istore(T2);
+                }
+                case 4, 6 -> { // SHL: CF = the last bit out, OF = CF xor the result's sign
+                    c.iload(T0).i2l().loadConstant(0xffff_ffffL).land().loadConstant(count).lshl().dup2();
+                    c.l2i();
+                    mask(size);
+                    c.istore(T2);
+                    if (dead) {
+                        c.pop2();
+                        return;
+                    }
+                    c.loadConstant(bits).lushr().l2i().iconst_1().iand().istore(T3);
+                    c.iload(T2).loadConstant(bits - 1).iushr().iload(T3).ixor(); // OF = sign xor CF
+                    orOverflowIntoAux();
+                }
+                case 5 -> { // SHR: OF is the old sign for a count of 1
+                    c.iload(T0).loadConstant(count).iushr();
+                    mask(size);
+                    c.istore(T2);
+                    if (dead) {
+                        return;
+                    }
+                    c.iload(T0).loadConstant(count - 1).iushr().iconst_1().iand().istore(T3);
+                    if (count == 1) {
+                        c.iload(T0).loadConstant(bits - 1).iushr(); // OF = the old sign
+                        orOverflowIntoAux();
+                    }
+                }
+                default -> { // SAR
+                    c.iload(T0);
+                    signExtend(size);
+                    c.dup().loadConstant(count).ishr();
+                    mask(size);
+                    c.istore(T2);
+                    if (dead) {
+                        c.pop();
+                        return;
+                    }
+                    c.loadConstant(count - 1).ishr().iconst_1().iand().istore(T3);
+                }
+            }
+        }
+
+        /** T3 |= OF when the 0/1 value on the stack is 1. */
+        private void orOverflowIntoAux() {
+            c.bipush(11).ishl().iload(T3).ior().istore(T3); // OF is bit 11
         }
 
         /** Shift/rotate by CL (mod 32). */

@@ -184,6 +184,42 @@ class CoverageLockstepTest {
     }
 
     @Test
+    void inlineShiftsWithLiveAndDeadFlags() {
+        pairs("""
+                    mov ecx, eax
+                    shl ecx, 1
+                    pushf
+                    pop dword [edi]
+                    mov ecx, eax
+                    shr ecx, 1
+                    setc [edi + 4]
+                    seto [edi + 5]
+                    sar edx, 7
+                    setc [edi + 6]
+                    sets [edi + 7]
+                    mov ecx, eax
+                    shl cx, 9
+                    seto [edi + 8]
+                    shr dl, 1
+                    seto [edi + 9]
+                    sal ecx, 31
+                    jc .carry
+                    xor ecx, 0x55
+                .carry:
+                    ror eax, 7
+                    rol edx, 13
+                    xor eax, edx
+                    ror ax, 3
+                    rol dl, 5
+                    add eax, edx
+                    shr ecx, 3
+                    and ecx, eax
+                    mov [edi + 10], ecx
+                    mov [edi + 12], eax
+                """);
+    }
+
+    @Test
     void exchangesAndLockedReadModifyWrite() {
         pairs("""
                     mov [edi], eax

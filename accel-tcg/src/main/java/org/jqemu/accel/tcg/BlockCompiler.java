@@ -98,17 +98,28 @@ final class BlockCompiler {
         }
     }
 
+    /**
+     * Blocks are class files of version 49 (Java 5) without stack maps: generating the maps cost more than
+     * the rest of the translation, and the JVM's type-inferring verifier checks such small methods quickly.
+     */
+    private static final ClassFile CLASS_FILE = ClassFile.of(ClassFile.StackMapsOption.DROP_STACK_MAPS);
+    private static final int CLASS_VERSION = 49;
+
     /** Bytecode bytes allowed in {@code execute}: HotSpot does not compile methods above 8000 (DontCompileHugeMethods). */
     static final int MAX_METHOD_BYTES = 7500;
 
-    /** The class file of a block for a prefix of {@code insns} whose method fits {@link #MAX_METHOD_BYTES}. */
+    /**
+     * The class file of a block for a prefix of {@code insns} whose method fits {@link #MAX_METHOD_BYTES};
+     * {@code methodBytes} is at least the method's length (the class file's size when that is small enough
+     * to skip parsing it again).
+     */
     record Fitted(byte[] classFile, int instructions, int methodBytes) { }
 
     static Fitted fit(List<Insn> insns) {
         int n = insns.size();
         while (true) {
             byte[] bytes = classBytes(insns.subList(0, n));
-            int length = executeLength(bytes);
+            int length = bytes.length <= MAX_METHOD_BYTES ? bytes.length : executeLength(bytes);
             if (length <= MAX_METHOD_BYTES || n == 1) {
                 return new Fitted(bytes, n, length);
             }
@@ -135,7 +146,8 @@ final class BlockCompiler {
 
     /** The class file of a block (before loading; tests inspect its size). */
     static byte[] classBytes(List<Insn> insns) {
-        return ClassFile.of().build(CD_BLOCK, cb -> {
+        return CLASS_FILE.build(CD_BLOCK, cb -> {
+            cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
             cb.withInterfaceSymbols(CD_CODE);
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,

@@ -57,7 +57,7 @@ class BlockCompilerTest {
         CodeModel code = execute.code().orElseThrow();
         int length = ((CodeAttribute) code).codeLength();
         assertTrue(length < HUGE_METHOD_LIMIT, "execute is " + length + " bytes");
-        assertEquals(length, fitted.methodBytes());
+        assertTrue(length <= fitted.methodBytes(), "methodBytes bounds the method's length");
     }
 
     @Test

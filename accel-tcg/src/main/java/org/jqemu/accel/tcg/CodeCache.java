@@ -108,7 +108,10 @@ public final class CodeCache implements CodeWatcher {
         if (blocks.size() >= limit) {
             flush();
         }
-        Decoder decoder = new Decoder(p.ram(), eip & ~(Page.SIZE - 1));
+        int pageBase = eip & ~(Page.SIZE - 1);
+        Page following = (pageBase & 0xffff_ffffL) + Page.SIZE < (1L << 32) ? memory.page((pageBase & 0xffff_ffffL) + Page.SIZE) : null;
+        boolean crossable = following != null && following.isRam() && (following.prot() & Page.EXEC) != 0;
+        Decoder decoder = new Decoder(p.ram(), pageBase, crossable ? following.ram() : null);
         List<Insn> insns = new ArrayList<>();
         int pc = eip;
         while (insns.size() < maxInstructions) {
@@ -118,7 +121,7 @@ public final class CodeCache implements CodeWatcher {
             }
             insns.add(in);
             pc = in.next();
-            if (in.endsBlock()) {
+            if (in.endsBlock() || pc - pageBase >= Page.SIZE) { // a block may end on the next page, never go on there
                 break;
             }
         }
@@ -150,24 +153,27 @@ public final class CodeCache implements CodeWatcher {
 
     private void insert(Block b) {
         blocks.put(b.eip, b);
-        long page = b.page();
-        byPage.computeIfAbsent(page, k -> new ArrayList<>()).add(b);
-        int word = (int) (page >>> 6);
-        long bit = 1L << page;
-        if ((codePages[word] & bit) == 0) {
-            codePages[word] |= bit;
-            CpuAccess.invalidatePage(cpu, page << Page.SHIFT); // drop a cached write entry: stores must be seen
+        for (long page = b.page(); page <= b.lastPage(); page++) { // a last instruction may end on the next page
+            byPage.computeIfAbsent(page, k -> new ArrayList<>()).add(b);
+            int word = (int) (page >>> 6);
+            long bit = 1L << page;
+            if ((codePages[word] & bit) == 0) {
+                codePages[word] |= bit;
+                CpuAccess.invalidatePage(cpu, page << Page.SHIFT); // drop a cached write entry: stores must be seen
+            }
         }
     }
 
     private void remove(Block b) {
         b.valid = false;
         blocks.remove(b.eip, b);
-        List<Block> list = byPage.get(b.page());
-        if (list != null) {
-            list.remove(b);
-            if (list.isEmpty()) {
-                forgetPage(b.page());
+        for (long page = b.page(); page <= b.lastPage(); page++) {
+            List<Block> list = byPage.get(page);
+            if (list != null) {
+                list.remove(b);
+                if (list.isEmpty()) {
+                    forgetPage(page);
+                }
             }
         }
         stats.invalidations++;

@@ -16,21 +16,29 @@ final class Decoder {
     private static final int MAX_LENGTH = 15, MAX_PREFIXES = 4;
 
     private final MemorySegment page;
+    /** The following page when it is executable RAM (an instruction may end there), else null. */
+    private final MemorySegment nextPage;
     private final int pageBase;
     private int pos;
     /** The operand size of the instruction being decoded: 4, or 2 after a 0x66 prefix. */
     private int osz;
 
-    Decoder(MemorySegment page, int pageBase) {
+    Decoder(MemorySegment page, int pageBase) { this(page, pageBase, null); }
+
+    Decoder(MemorySegment page, int pageBase, MemorySegment nextPage) {
         this.page = page;
         this.pageBase = pageBase;
+        this.nextPage = nextPage;
     }
 
     private int u8() {
-        if (pos >= Page.SIZE) {
+        if (pos < Page.SIZE) {
+            return page.get(ValueLayout.JAVA_BYTE, pos++) & 0xff;
+        }
+        if (nextPage == null || pos >= 2 * Page.SIZE) {
             throw new EndOfPage();
         }
-        return page.get(ValueLayout.JAVA_BYTE, pos++) & 0xff;
+        return nextPage.get(ValueLayout.JAVA_BYTE, pos++ - Page.SIZE) & 0xff;
     }
 
     private int s8() { return (byte) u8(); }

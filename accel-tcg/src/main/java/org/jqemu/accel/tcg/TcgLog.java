@@ -6,6 +6,7 @@ import java.lang.classfile.CodeElement;
 import java.lang.classfile.Instruction;
 import java.lang.classfile.MethodModel;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -49,6 +50,16 @@ public final class TcgLog {
         }
     }
 
+    /** An instruction's operands from its description ("Load[OP=ILOAD, slot=3]" gives "slot=3"). */
+    private static String operands(Instruction i) {
+        String text = i.toString();
+        int open = text.indexOf('[');
+        if (open < 0 || !text.endsWith("]")) {
+            return "";
+        }
+        return text.substring(open + 1, text.length() - 1).replaceFirst("(?i)op=[a-z_0-9]+(, )?", "");
+    }
+
     /** The generated {@code execute} method, one bytecode instruction a line. */
     static String bytecode(byte[] classFile) {
         StringBuilder s = new StringBuilder();
@@ -58,7 +69,7 @@ public final class TcgLog {
         int offset = 0;
         for (CodeElement e : elements) {
             if (e instanceof Instruction i) {
-                s.append(String.format("  %5d: %s%n", offset, i));
+                s.append(String.format("  %5d: %-15s %s%n", offset, i.opcode().name().toLowerCase(Locale.ROOT), operands(i)));
                 offset += i.sizeInBytes();
             }
         }

@@ -322,6 +322,33 @@ class CoverageLockstepTest {
     }
 
     @Test
+    void instructionCrossingThePageEndIsTranslatedAndItsSecondPageWatched() {
+        // "mov eax, imm32" starts 2 bytes before 0x2000; the loop rewrites the immediate's bytes on 0x2000.
+        LockstepTest.Pair p = LockstepTest.run("""
+                    mov ecx, 300
+                    xor edx, edx
+                    jmp body
+                    times 0xff0 - ($ - $$) db 0x90
+                body:
+                    add edx, ecx
+                    times 0xffe - ($ - $$) db 0x90
+                crossing:
+                    mov eax, 0x12345678
+                    add edx, eax
+                    cmp ecx, 150
+                    jne same
+                    mov [crossing + 3], cx
+                same:
+                    dec ecx
+                    jnz body
+                    mov eax, 1
+                    int 0x80
+                """);
+        assertMostlyTranslated(p);
+        assertTrue(p.tcg.stats().invalidations() > 0, p.tcg.stats().toString());
+    }
+
+    @Test
     void faultInTheMiddleOfRepMovsLeavesTheInterpretersCountersAndMemory() {
         // The copy runs off the end of RAM: the fault comes after some iterations, with ECX/ESI/EDI part way.
         LockstepTest.Pair p = new LockstepTest.Pair("""

@@ -34,6 +34,8 @@ public final class GuestProcess {
     /** The flat user data selector the CPU's user mode starts with (what signal delivery reloads into DS/ES/SS). */
     final int userDataSelector;
     final SignalDelivery signals;
+    /** Runs the CPU: the translator by default (see {@link CpuEngine}). */
+    private CpuEngine engine;
     final GuestFile[] files = new GuestFile[MAX_FILES];
     final String executablePath;
     final int pid;
@@ -72,7 +74,16 @@ public final class GuestProcess {
         cpu.setEip(image.entry());
         cpu.setEflags(INITIAL_EFLAGS);
         signals = new SignalDelivery(this);
+        engine = new CpuEngine(cpu, memory, CpuEngine.Options.fromProperties());
     }
+
+    /** Replaces the engine (jqemu-i386's options); before {@link #run}. */
+    void useEngine(CpuEngine.Options options) {
+        engine = new CpuEngine(cpu, memory, options);
+    }
+
+    /** The translator running this process, or null under the interpreter. */
+    public org.jqemu.accel.tcg.Tcg translator() { return engine.tcg(); }
 
     public X86Cpu cpu() { return cpu; }
 
@@ -85,13 +96,13 @@ public final class GuestProcess {
     public int run() {
         Syscalls syscalls = new Syscalls(this);
         while (exitStatus == null) {
-            int reason = cpu.run(BUDGET);
+            int reason = engine.run(BUDGET);
             switch (reason) {
                 case X86Cpu.EXIT_BUDGET -> { }
                 case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt(syscalls);
                 // SYSENTER: without a vDSO there is no return trampoline; we resume after the instruction.
                 case X86Cpu.EXIT_SYSCALL -> {
-                    syscalls.dispatch(true);
+                    systemCall(syscalls, true);
                     signals.deliverPending();
                 }
                 case X86Cpu.EXIT_EXCEPTION -> signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(),
@@ -101,13 +112,20 @@ public final class GuestProcess {
                 default -> throw new IllegalStateException("CPU stopped with unknown reason " + reason);
             }
         }
+        engine.printStatistics();
         return exitStatus;
+    }
+
+    private void systemCall(Syscalls syscalls, boolean sysenter) {
+        engine.beforeSyscall();
+        syscalls.dispatch(sysenter);
+        engine.afterSyscall();
     }
 
     private void softwareInterrupt(Syscalls syscalls) {
         int vector = cpu.exitVector();
         if (vector == SYSCALL_VECTOR) {
-            syscalls.dispatch(false);
+            systemCall(syscalls, false);
             signals.deliverPending();
             return;
         }

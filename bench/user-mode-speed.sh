@@ -43,28 +43,27 @@ gcc -m32 -O2 -static -o "$work/crunch" "$root/bench/programs/crunch.c"
 native_ok=no
 if "$busybox" true 2>/dev/null; then native_ok=yes; fi
 
-# seconds CMD...: runs CMD with stdin from $input, stdout to $work/out, prints the wall time in seconds
+# seconds CMD...: runs CMD with stdin from $input, stdout to $work/out; prints "wall cpu" in seconds (cpu =
+# user + system, the JVM's compiler threads included: steadier than wall time on a shared machine)
 seconds() {
-  local s e
-  s=$(date +%s.%N)
-  "$@" < "$input" > "$work/out"
-  e=$(date +%s.%N)
-  echo "$e - $s" | bc
+  local TIMEFORMAT='%R %U %S' t
+  t=$({ time "$@" < "$input" > "$work/out"; } 2>&1 >/dev/null | tail -1)
+  awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' <<<"$t"
 }
 
-printf '%-28s %10s %10s %10s %8s %s\n' workload native qemu-i386 jqemu-i386 ratio output
+printf '%-24s %8s %17s %17s %13s %s\n' workload native "qemu-i386 wall/cpu" "jqemu-i386 wall/cpu" "ratio wall/cpu" output
 run() {
   local name=$1; shift
-  local n=- q j i ratio same
-  if [ "$native_ok" = yes ]; then n=$(seconds "$@"); fi
-  q=$(seconds qemu-i386 "$@"); cp "$work/out" "$work/qemu.out"
-  j=$(seconds $jqemu "$@")
+  local n=- q j i same
+  if [ "$native_ok" = yes ]; then n=$(seconds "$@" | cut -d' ' -f1); fi
+  q=($(seconds qemu-i386 "$@")); cp "$work/out" "$work/qemu.out"
+  j=($(seconds $jqemu "$@"))
   cmp -s "$work/qemu.out" "$work/out" && same=same || same=DIFFERENT
-  ratio=$(echo "scale=2; $j / $q" | bc)
-  printf '%-28s %10s %10.2f %10.2f %7sx %s' "$name" "$n" "$q" "$j" "$ratio" "$same"
+  printf '%-24s %8s %8.2f/%-8.2f %8.2f/%-8.2f %6.1fx/%-6.1fx %s' "$name" "$n" "${q[0]}" "${q[1]}" "${j[0]}" "${j[1]}" \
+    "$(echo "${j[0]} / ${q[0]}" | bc -l)" "$(echo "${j[1]} / (${q[1]} + 0.005)" | bc -l)" "$same"
   if [ "${JQEMU_ENGINE:-}" = interp ]; then
-    i=$(seconds $jqemu -accel interp "$@")
-    printf ' (interpreter %.2fs)' "$i"
+    i=($(seconds $jqemu -accel interp "$@"))
+    printf ' (interpreter %.2f/%.2f s)' "${i[0]}" "${i[1]}"
   fi
   echo
 }

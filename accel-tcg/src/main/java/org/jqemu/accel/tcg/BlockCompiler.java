@@ -59,6 +59,14 @@ final class BlockCompiler {
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
     private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
+    private static final MethodTypeDesc MTD_J_I = MethodTypeDesc.of(CD_int, CD_long);
+    private static final MethodTypeDesc MTD_JI_V = MethodTypeDesc.of(CD_void, CD_long, CD_int);
+    /**
+     * Flat memory accesses inline the TLB lookup (fastest once HotSpot's C2 compiles the block) or call the
+     * CPU's read8..write32 (compiled once for all blocks: fastest while blocks are lukewarm, i.e. in most
+     * programs). {@code -Djqemu.tcg.inlineTlb=true} selects the first.
+     */
+    private static final boolean INLINE_TLB = Boolean.getBoolean("jqemu.tcg.inlineTlb");
     private static final MethodTypeDesc MTD_V_I = MethodTypeDesc.of(CD_int);
     private static final MethodTypeDesc MTD_II_V = MethodTypeDesc.of(CD_void, CD_int, CD_int);
     private static final MethodTypeDesc MTD_ZIIII_I = MethodTypeDesc.of(CD_int, CD_boolean, CD_int, CD_int, CD_int, CD_int);
@@ -189,11 +197,13 @@ final class BlockCompiler {
             }
             reloadFlags();
             c.iconst_0().istore(DONE_BEFORE);
-            c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
-            c.aload(CPU).getfield(CD_CPU, "readPage", CD_SEGMENT.arrayType()).astore(READ_PAGE);
-            c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
-            c.aload(CPU).getfield(CD_CPU, "writePage", CD_SEGMENT.arrayType()).astore(WRITE_PAGE);
-            c.aload(CPU).getfield(CD_CPU, "tlbSet", CD_int).istore(TLB_SET);
+            if (INLINE_TLB) {
+                c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
+                c.aload(CPU).getfield(CD_CPU, "readPage", CD_SEGMENT.arrayType()).astore(READ_PAGE);
+                c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
+                c.aload(CPU).getfield(CD_CPU, "writePage", CD_SEGMENT.arrayType()).astore(WRITE_PAGE);
+                c.aload(CPU).getfield(CD_CPU, "tlbSet", CD_int).istore(TLB_SET);
+            }
             loopStart = c.newBoundLabel();
             Label[] starts = new Label[insns.size()];
             Label[] ends = new Label[insns.size()];
@@ -461,6 +471,12 @@ final class BlockCompiler {
                 c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
                 return;
             }
+            if (!INLINE_TLB) {
+                c.aload(CPU);
+                linearAddress();
+                c.invokevirtual(CD_CPU, "read" + size * 8, MTD_J_I);
+                return;
+            }
             Label slow = c.newLabel();
             Label done = c.newLabel();
             tlbProbe(READ_TAG, size, slow);
@@ -482,6 +498,12 @@ final class BlockCompiler {
                         .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
                 return;
             }
+            if (!INLINE_TLB) {
+                c.aload(CPU);
+                linearAddress();
+                c.iload(value).invokevirtual(CD_CPU, "write" + size * 8, MTD_JI_V);
+                return;
+            }
             Label slow = c.newLabel();
             Label done = c.newLabel();
             tlbProbe(WRITE_TAG, size, slow);
@@ -498,6 +520,11 @@ final class BlockCompiler {
             c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
                     .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
             c.labelBinding(done);
+        }
+
+        /** Pushes ADDR as a linear address (flat segment: the offset, zero-extended). */
+        private void linearAddress() {
+            c.iload(ADDR).i2l().loadConstant(0xffff_ffffL).land();
         }
 
         /** ES, DS and SS are flat while blocks run (see CpuAccess.translatable); CS/FS/GS accesses take the checked path. */

@@ -1,15 +1,78 @@
 #!/usr/bin/env bash
-# User-mode speed: a CPU-bound static i386 program (bench/programs/crunch.c) under jqemu-i386 and qemu-i386.
-# Prints wall-clock seconds for each and checks that both print the same result. A figure, not a test.
-# JQEMU_I386 overrides the jqemu-i386 command (default bin/jqemu-i386); the first argument is the problem size.
+# User-mode speed: real programs under qemu-i386 (Debian's qemu-user, TCG) and jqemu-i386 (the dynamic
+# translator, its default engine), side by side on the same inputs, printing wall-clock seconds and the
+# ratio jqemu/qemu (JVM start included). Native i386 cannot run on a host kernel without i386 support
+# (this sandbox's answers "Exec format error"), so the native column is printed only where it runs.
+#
+# Workloads: busybox (static i386, from tools/fetch-guests) gzip -9, bzip2 and sha256sum of 16 MB of text,
+# a busybox sh arithmetic loop of 1M iterations, and a CPU-bound C program (bench/programs/crunch.c,
+# gcc -m32 -O2 -static). Outputs of both emulators are compared: a difference is reported, not timed away.
+#
+# Usage: bench/user-mode-speed.sh [MiB of text, default 16] [sh loop iterations, default 1000000]
+# Environment: JQEMU_I386 overrides the jqemu-i386 command (default bin/jqemu-i386), BUSYBOX the busybox
+# binary, JQEMU_ENGINE=interp also times the interpreter (-accel interp) in a third column.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
-size=${1:-500000}
+mib=${1:-16}
+loop=${2:-1000000}
+jqemu=${JQEMU_I386:-$root/bin/jqemu-i386}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+busybox=${BUSYBOX:-}
+if [ -z "$busybox" ]; then
+  busybox=$(ls "${XDG_CACHE_HOME:-$HOME/.cache}"/jqemu/guests/*/busybox 2>/dev/null | head -1 || true)
+fi
+if [ -z "$busybox" ] || [ ! -x "$busybox" ]; then
+  "$root/tools/fetch-guests" >/dev/null
+  busybox=$(ls "${XDG_CACHE_HOME:-$HOME/.cache}"/jqemu/guests/*/busybox | head -1)
+fi
+
+# 16 MB of text that compresses like prose: numbered lines with words drawn from a fixed list.
+awk -v bytes=$((mib * 1048576)) 'BEGIN {
+  split("the quick brown fox jumps over a lazy dog while seven wizards quietly hex jovial boxers in june", w, " ");
+  n = length(w); total = 0; i = 0; seed = 12345;
+  while (total < bytes) {
+    line = sprintf("%08d", i++);
+    for (k = 0; k < 10; k++) { seed = (seed * 1103515245 + 12345) % 2147483648; line = line " " w[1 + int(seed / 65536) % n]; }
+    print line; total += length(line) + 1;
+  }
+}' > "$work/text"
 gcc -m32 -O2 -static -o "$work/crunch" "$root/bench/programs/crunch.c"
-seconds() { local s e; s=$(date +%s.%N); "$@" > "$work/out.$$" ; e=$(date +%s.%N); echo "$e - $s" | bc; }
-q=$(seconds qemu-i386 "$work/crunch" "$size"); cp "$work/out.$$" "$work/qemu.out"
-j=$(seconds ${JQEMU_I386:-$root/bin/jqemu-i386} "$work/crunch" "$size"); cp "$work/out.$$" "$work/jqemu.out"
-cmp -s "$work/qemu.out" "$work/jqemu.out" && same=same || same=DIFFERENT
-echo "crunch $size: qemu-i386 ${q}s, jqemu-i386 ${j}s, output $same: $(cat "$work/jqemu.out")"
+
+native_ok=no
+if "$busybox" true 2>/dev/null; then native_ok=yes; fi
+
+# seconds CMD...: runs CMD with stdin from $input, stdout to $work/out; prints "wall cpu" in seconds (cpu =
+# user + system, the JVM's compiler threads included: steadier than wall time on a shared machine)
+seconds() {
+  local TIMEFORMAT='%R %U %S' t
+  t=$({ time "$@" < "$input" > "$work/out"; } 2>&1 >/dev/null | tail -1)
+  awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' <<<"$t"
+}
+
+printf '%-24s %8s %17s %17s %13s %s\n' workload native "qemu-i386 wall/cpu" "jqemu-i386 wall/cpu" "ratio wall/cpu" output
+run() {
+  local name=$1; shift
+  local n=- q j i same
+  if [ "$native_ok" = yes ]; then n=$(seconds "$@" | cut -d' ' -f1); fi
+  q=($(seconds qemu-i386 "$@")); cp "$work/out" "$work/qemu.out"
+  j=($(seconds $jqemu "$@"))
+  cmp -s "$work/qemu.out" "$work/out" && same=same || same=DIFFERENT
+  printf '%-24s %8s %8.2f/%-8.2f %8.2f/%-8.2f %6.1fx/%-6.1fx %s' "$name" "$n" "${q[0]}" "${q[1]}" "${j[0]}" "${j[1]}" \
+    "$(echo "${j[0]} / ${q[0]}" | bc -l)" "$(echo "${j[1]} / (${q[1]} + 0.005)" | bc -l)" "$same"
+  if [ "${JQEMU_ENGINE:-}" = interp ]; then
+    i=($(seconds $jqemu -accel interp "$@"))
+    printf ' (interpreter %.2f/%.2f s)' "${i[0]}" "${i[1]}"
+  fi
+  echo
+}
+
+input=$work/text
+run "gzip -9 (${mib} MB)" "$busybox" gzip -9 -c
+run "bzip2 (${mib} MB)" "$busybox" bzip2 -c
+run "sha256sum (${mib} MB)" "$busybox" sha256sum
+input=/dev/null
+run "sh loop ($loop)" "$busybox" sh -c "i=0; while [ \$i -lt $loop ]; do i=\$((i + 1)); done; echo \$i"
+run "crunch.c (500000)" "$work/crunch" 500000
+[ "$native_ok" = yes ] || echo "native: this host kernel cannot run i386 programs (Exec format error), so no native column"

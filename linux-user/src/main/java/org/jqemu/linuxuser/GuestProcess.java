@@ -137,6 +137,15 @@ public final class GuestProcess {
 
     public X86Cpu cpu() { return mainThread().cpu; }
 
+    /** Replaces the engine options (jqemu-i386's command line) for this process and the ones it creates; before {@link #run}. */
+    void useEngine(CpuEngine.Options options) {
+        kernel.engineOptions = options;
+        mainThread().useEngine(options);
+    }
+
+    /** The translator running the main thread, or null under the interpreter. */
+    public org.jqemu.accel.tcg.Tcg translator() { return mainThread().engine().tcg(); }
+
     public GuestMemory memory() { return memory; }
 
     private synchronized GuestThread mainThread() {
@@ -161,6 +170,7 @@ public final class GuestProcess {
                 }
             }
         }
+        main.engine().printStatistics();
         return killedBy != null ? 128 + killedBy : (waitStatus >> 8) & 0xff;
     }
 

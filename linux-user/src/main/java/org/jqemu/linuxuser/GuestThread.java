@@ -19,6 +19,8 @@ final class GuestThread {
     final int tid;
     /** Replaced by execve (a new address space needs a new CPU). */
     volatile X86Cpu cpu;
+    /** Runs {@link #cpu}: the translator by default (see {@link CpuEngine}); replaced with the CPU. */
+    private CpuEngine engine;
     Syscalls syscalls;
     final SignalDelivery signals;
     /** set_thread_area's descriptors {base, limit, flags}, GDT entries 6-8. */
@@ -48,10 +50,18 @@ final class GuestThread {
     void attach(X86Cpu newCpu) {
         process.memory.removeInvalidationListener(memoryListener);
         cpu = newCpu;
+        engine = new CpuEngine(newCpu, process.memory, process.kernel.engineOptions);
         attachedMemory = process.memory;
         attachedMemory.addInvalidationListener(memoryListener);
         syscalls = new Syscalls(this);
     }
+
+    /** jqemu-i386's engine options for this thread (before it runs); later threads take them from the kernel. */
+    void useEngine(CpuEngine.Options options) {
+        engine = new CpuEngine(cpu, attachedMemory, options);
+    }
+
+    CpuEngine engine() { return engine; }
 
     void detachMemory(GuestMemory memory) {
         memory.removeInvalidationListener(memoryListener);
@@ -103,7 +113,7 @@ final class GuestThread {
                 case X86Cpu.EXIT_BUDGET -> { }
                 case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt();
                 // SYSENTER: without a vDSO there is no return trampoline; we resume after the instruction.
-                case X86Cpu.EXIT_SYSCALL -> syscalls.dispatch(true);
+                case X86Cpu.EXIT_SYSCALL -> systemCall(true);
                 case X86Cpu.EXIT_EXCEPTION -> signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(),
                         cpu.faultAddress(), cpu.eip()));
                 case X86Cpu.EXIT_HALT -> signals.fault(Signals.privilegedInfo()); // HLT is privileged: #GP at CPL 3
@@ -118,13 +128,23 @@ final class GuestThread {
 
     /** The one place the CPU runs guest code: the engine (interpreter or translator) is chosen here. */
     private int runCpu(long budget) {
-        return cpu.run(budget);
+        return engine.run(budget);
+    }
+
+    /** A system call, and afterwards the translated blocks it may have overwritten or unmapped dropped. */
+    private void systemCall(boolean sysenter) {
+        CpuEngine current = engine; // execve replaces the engine; the old one has nothing left to drop
+        current.beforeSyscall();
+        syscalls.dispatch(sysenter);
+        if (current == engine) {
+            current.afterSyscall();
+        }
     }
 
     private void softwareInterrupt() {
         int vector = cpu.exitVector();
         if (vector == SYSCALL_VECTOR) {
-            syscalls.dispatch(false);
+            systemCall(false);
             return;
         }
         if (vector != 3 && vector != 4) {

@@ -22,6 +22,8 @@ final class Kernel {
     private int nextPid;
     /** tcsetpgrp is kept here: host job control would see pgids that do not exist on the host. */
     volatile int foregroundPgid;
+    /** How every guest thread's CPU runs (jqemu-i386's -accel, -d, -singlestep); new threads and execve take it. */
+    volatile CpuEngine.Options engineOptions = CpuEngine.Options.fromProperties();
     /** Monitor notified whenever a pipe changes state, for poll and select. */
     private static final Object POLL_MONITOR = new Object();
 

@@ -17,6 +17,7 @@ import java.util.Set;
 
 import org.jqemu.util.FrontEnd;
 import org.jqemu.util.FrontEnd.UserError;
+import org.jqemu.util.opts.Opts;
 
 /**
  * jqemu-i386: runs a static i386 Linux program. Options and their environment variables follow
@@ -28,7 +29,7 @@ public final class Main {
     private static final long MAX_EXECUTABLE = 1L << 30;
     /** QEMU's -d items; we act on unimp and strace, accept the others and produce nothing for them. */
     static final Set<String> LOG_ITEMS = Set.of("out_asm", "in_asm", "op", "op_opt", "op_ind", "int", "exec", "cpu",
-            "fpu", "mmu", "pcall", "cpu_reset", "unimp", "guest_errors", "page", "nochain", "plugin", "strace", "tid");
+            "fpu", "mmu", "pcall", "cpu_reset", "unimp", "guest_errors", "page", "nochain", "plugin", "strace", "tid", "jit");
 
     /** What the command line and QEMU_* variables asked for. */
     static final class Settings {
@@ -42,6 +43,10 @@ public final class Main {
         boolean strace;
         List<String> programArgs = List.of();
         boolean exitNow;
+        /** Engine: the translator unless -accel interp or -Djqemu.engine=interp. */
+        boolean interpreter = CpuEngine.interpreterSelected();
+        boolean oneInsnPerTb;
+        int cacheBlocks = CpuEngine.DEFAULT_CACHE_BLOCKS;
     }
 
     private Main() { }
@@ -89,8 +94,9 @@ public final class Main {
                     return s;
                 }
                 case "strace" -> s.strace = true;
-                case "singlestep" -> { } // an interpreter executes one instruction at a time anyway
-                case "L", "s", "E", "U", "0", "d", "D", "cpu", "r", "B", "R", "p", "seed", "g", "trace", "plugin", "dfilter" -> {
+                case "singlestep", "one-insn-per-tb" -> s.oneInsnPerTb = true; // QEMU 7.2's name, then 8.1's
+                case "L", "s", "E", "U", "0", "d", "D", "cpu", "r", "B", "R", "p", "seed", "g", "trace", "plugin", "dfilter",
+                     "accel" -> {
                     if (i >= args.length) {
                         throw new UserError("missing argument for option '" + option + "'");
                     }
@@ -121,6 +127,9 @@ public final class Main {
         if (env.get("QEMU_STRACE") != null) {
             s.strace = true;
         }
+        if (env.get("QEMU_SINGLESTEP") != null) {
+            s.oneInsnPerTb = true;
+        }
     }
 
     private static void applyOption(Settings s, String option, String value, PrintStream out) {
@@ -145,9 +154,49 @@ public final class Main {
                     throw new UserError("page size must be 4096 (the i386 page size)");
                 }
             }
+            case "accel" -> parseAccel(s, value);
             case "g" -> throw new UserError("the gdb stub (-g) is not supported yet");
             case "plugin" -> throw new UserError("TCG plugins are not supported (jqemu has no TCG)");
             default -> { } // -cpu, -r, -B, -R, -seed, -trace, -dfilter: accepted, no effect yet
+        }
+    }
+
+    /**
+     * {@code -accel tcg[,one-insn-per-tb=on|off][,tb-size=MiB]} as QEMU's system emulator spells it, or
+     * {@code -accel interp} (jqemu: the interpreter). tb-size bounds the translation cache: {@value
+     * CpuEngine#BLOCKS_PER_MIB} blocks per MiB.
+     */
+    private static void parseAccel(Settings s, String value) {
+        Opts opts = Opts.parse(value, "accel", w -> { });
+        String accel = opts.get("accel", "tcg");
+        switch (accel) {
+            case "tcg" -> s.interpreter = false;
+            case "interp" -> s.interpreter = true;
+            case "help" -> throw new UserError("accelerators: tcg (default), interp (the interpreter)");
+            default -> throw new UserError("invalid accelerator " + accel);
+        }
+        for (Opts.Entry e : opts.entries()) {
+            switch (e.key()) {
+                case "accel" -> { }
+                case "one-insn-per-tb" -> s.oneInsnPerTb = switch (e.value()) {
+                    case "on", "yes", "true" -> true;
+                    case "off", "no", "false" -> false;
+                    default -> throw new UserError("Parameter 'one-insn-per-tb' expects 'on' or 'off'");
+                };
+                case "tb-size" -> {
+                    long mib;
+                    try {
+                        mib = Long.parseLong(e.value());
+                    } catch (NumberFormatException ex) {
+                        mib = -1;
+                    }
+                    if (mib < 1 || mib > 4096) {
+                        throw new UserError("Parameter 'tb-size' expects a size in MiB from 1 to 4096");
+                    }
+                    s.cacheBlocks = (int) (mib * CpuEngine.BLOCKS_PER_MIB);
+                }
+                default -> throw new UserError("Invalid parameter '" + e.key() + "'");
+            }
         }
     }
 
@@ -212,6 +261,9 @@ public final class Main {
             }
             HostSignals.install(process);
             FsContext.takeOverHostUmask();
+            process.useEngine(new CpuEngine.Options(s.interpreter, s.oneInsnPerTb, s.cacheBlocks,
+                    Integer.getInteger(CpuEngine.HOT_PROPERTY, CpuEngine.DEFAULT_HOT_THRESHOLD),
+                    s.logItems.contains("nochain"), s.logItems, s.logItems.contains("jit"), log));
             try {
                 return process.run();
             } finally {
@@ -258,8 +310,14 @@ public final class Main {
                 Log items (comma separated):
                 unimp           log unimplemented functionality (system calls jqemu does not have)
                 strace          log every user-mode syscall, its input, and its result
-                Accepted for compatibility, no output yet: out_asm in_asm op op_opt op_ind int exec cpu fpu
-                mmu pcall cpu_reset guest_errors page nochain plugin tid trace:PATTERN
+                in_asm          show the guest instructions of each translated block
+                out_asm         show the JVM bytecode generated for each translated block
+                exec            show a line before each translated block runs (lots of logs)
+                nochain         do not chain translated blocks (each exit looks its successor up)
+                jit             print the translator's statistics at exit (blocks translated, invalidations,
+                                chain hits, flushes)
+                Accepted for compatibility, no output yet: op op_opt op_ind int cpu fpu
+                mmu pcall cpu_reset guest_errors page plugin tid trace:PATTERN
                 """;
     }
 
@@ -282,7 +340,10 @@ public final class Main {
                 -d item[,...]        QEMU_LOG          enable logging of specified items (use '-d help' for a list of items)
                 -D logfile           QEMU_LOG_FILENAME write logs to 'logfile' (default stderr)
                 -p pagesize                            set the host page size to 'pagesize' (4096 only)
-                -singlestep                            run in singlestep mode (always true: jqemu interprets)
+                -accel tcg[,one-insn-per-tb=on][,tb-size=MiB]  the dynamic translator (default)
+                -accel interp                          run the interpreter instead (also -Djqemu.engine=interp)
+                -singlestep          QEMU_SINGLESTEP   run in singlestep mode (one instruction per translated block)
+                -one-insn-per-tb                       the same (QEMU 8.1's name)
                 -strace              QEMU_STRACE       log system calls
                 -version                               display version information and exit
 

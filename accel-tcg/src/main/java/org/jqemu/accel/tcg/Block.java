@@ -31,6 +31,9 @@ final class Block {
 
     long page() { return (eip & 0xffff_ffffL) >>> 12; }
 
+    /** The page of the block's last byte: the next page when its last instruction crosses the page end. */
+    long lastPage() { return ((end - 1) & 0xffff_ffffL) >>> 12; }
+
     boolean overlaps(long start, long endExclusive) {
         return (eip & 0xffff_ffffL) < endExclusive && start < (end & 0xffff_ffffL);
     }

@@ -54,7 +54,31 @@ final class BlockCompiler {
 
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE_BEFORE = 23, READ_TAG = 24,
-            READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35;
+            READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35,
+            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40;
+    private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
+    private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
+    private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
+    private static final MethodTypeDesc MTD_J_I = MethodTypeDesc.of(CD_int, CD_long);
+    private static final MethodTypeDesc MTD_JI_V = MethodTypeDesc.of(CD_void, CD_long, CD_int);
+    /**
+     * Flat memory accesses inline the TLB lookup (fastest once HotSpot's C2 compiles the block) or call the
+     * CPU's read8..write32 (compiled once for all blocks: fastest while blocks are lukewarm, i.e. in most
+     * programs). {@code -Djqemu.tcg.inlineTlb=true} selects the first.
+     */
+    private static final boolean INLINE_TLB = Boolean.getBoolean("jqemu.tcg.inlineTlb");
+    private static final MethodTypeDesc MTD_V_I = MethodTypeDesc.of(CD_int);
+    private static final MethodTypeDesc MTD_II_V = MethodTypeDesc.of(CD_void, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_ZIIII_I = MethodTypeDesc.of(CD_int, CD_boolean, CD_int, CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_ATOMIC_RAM = MethodTypeDesc.of(ClassDesc.of("java.lang.foreign.MemorySegment"), CD_long, CD_int);
+    private static final MethodTypeDesc MTD_CAS = MethodTypeDesc.of(CD_boolean, ClassDesc.of("java.lang.foreign.MemorySegment"),
+            CD_long, CD_int, CD_int, CD_int);
+    /** EFLAGS bits the generated code touches directly. */
+    private static final int CF_FLAG = 0x1, ZF_FLAG = 0x40, DF_FLAG = 0x400, ARITH_FLAGS = 0x8d5, RF_FLAG = 0x10000,
+            VM_FLAG = 0x20000;
+    /** Iterations of a REP string instruction per block execution (bounds the time between block exits). */
+    private static final int REP_CHUNK = 1 << 16;
+    private static final int OP_NONE = lazyOp("OP_NONE"), OP_ADC = lazyOp("OP_ADC"), OP_SBB = lazyOp("OP_SBB");
     /** lazyAux of a multiply whose product did not fit: CF and OF. */
     private static final int CF_OF = 0x801;
     private static final ClassDesc CD_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
@@ -64,7 +88,7 @@ final class BlockCompiler {
     private static final ClassDesc[] CD_VALUE = {null, ConstantDescs.CD_byte, ConstantDescs.CD_short, null, CD_int};
     private static final int TLB_SIZE = 256, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
     private static final String[] FLAG_FIELDS = {"flags", "lazyOp", "lazySign", "lazyDst", "lazySrc", "lazyRes", "lazyAux"};
-    private static final int ESP = 4, EBP = 5, SS = 2, DS = 3, ECX = 1, EAX = 0, EDX = 2;
+    private static final int ESP = 4, EBP = 5, ES = 0, SS = 2, DS = 3, ECX = 1, EAX = 0, EDX = 2, ESI = 6, EDI = 7;
     private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
             ALU_CMP = 7;
 
@@ -73,17 +97,37 @@ final class BlockCompiler {
 
     private BlockCompiler() { }
 
+    private static int lazyOp(String name) {
+        try {
+            return (int) CpuAccess.LOOKUP.findStaticVarHandle(CpuAccess.LOOKUP.findClass("org.jqemu.target.i386.CpuState"),
+                    name, int.class).get();
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * Blocks are class files of version 49 (Java 5) without stack maps: generating the maps cost more than
+     * the rest of the translation, and the JVM's type-inferring verifier checks such small methods quickly.
+     */
+    private static final ClassFile CLASS_FILE = ClassFile.of(ClassFile.StackMapsOption.DROP_STACK_MAPS);
+    private static final int CLASS_VERSION = 49;
+
     /** Bytecode bytes allowed in {@code execute}: HotSpot does not compile methods above 8000 (DontCompileHugeMethods). */
     static final int MAX_METHOD_BYTES = 7500;
 
-    /** The class file of a block for a prefix of {@code insns} whose method fits {@link #MAX_METHOD_BYTES}. */
+    /**
+     * The class file of a block for a prefix of {@code insns} whose method fits {@link #MAX_METHOD_BYTES};
+     * {@code methodBytes} is at least the method's length (the class file's size when that is small enough
+     * to skip parsing it again).
+     */
     record Fitted(byte[] classFile, int instructions, int methodBytes) { }
 
     static Fitted fit(List<Insn> insns) {
         int n = insns.size();
         while (true) {
             byte[] bytes = classBytes(insns.subList(0, n));
-            int length = executeLength(bytes);
+            int length = bytes.length <= MAX_METHOD_BYTES ? bytes.length : executeLength(bytes);
             if (length <= MAX_METHOD_BYTES || n == 1) {
                 return new Fitted(bytes, n, length);
             }
@@ -110,7 +154,8 @@ final class BlockCompiler {
 
     /** The class file of a block (before loading; tests inspect its size). */
     static byte[] classBytes(List<Insn> insns) {
-        return ClassFile.of().build(CD_BLOCK, cb -> {
+        return CLASS_FILE.build(CD_BLOCK, cb -> {
+            cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
             cb.withInterfaceSymbols(CD_CODE);
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
@@ -131,6 +176,10 @@ final class BlockCompiler {
         private final Label exit;
         private Label loopStart;
         private int written;
+    /** Per instruction: its arithmetic flags are overwritten before anything (or any fault) can see them. */
+    private boolean[] flagsDead;
+    /** The instruction being emitted stored to memory (a store to translated code must end the block). */
+    private boolean wroteMemory;
         private Known known = Known.UNKNOWN;
         private int knownSize = 4;
         private int index;
@@ -148,20 +197,27 @@ final class BlockCompiler {
             }
             reloadFlags();
             c.iconst_0().istore(DONE_BEFORE);
-            c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
-            c.aload(CPU).getfield(CD_CPU, "readPage", CD_SEGMENT.arrayType()).astore(READ_PAGE);
-            c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
-            c.aload(CPU).getfield(CD_CPU, "writePage", CD_SEGMENT.arrayType()).astore(WRITE_PAGE);
-            c.aload(CPU).getfield(CD_CPU, "tlbSet", CD_int).istore(TLB_SET);
+            if (INLINE_TLB) {
+                c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
+                c.aload(CPU).getfield(CD_CPU, "readPage", CD_SEGMENT.arrayType()).astore(READ_PAGE);
+                c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
+                c.aload(CPU).getfield(CD_CPU, "writePage", CD_SEGMENT.arrayType()).astore(WRITE_PAGE);
+                c.aload(CPU).getfield(CD_CPU, "tlbSet", CD_int).istore(TLB_SET);
+            }
             loopStart = c.newBoundLabel();
             Label[] starts = new Label[insns.size()];
             Label[] ends = new Label[insns.size()];
             boolean open = true;
+            flagsDead = FlagLiveness.deadAfter(insns);
             for (index = 0; index < insns.size(); index++) {
                 Insn in = insns.get(index);
                 starts[index] = c.newBoundLabel();
                 c.nop();
+                wroteMemory = false;
                 open = instruction(in);
+                if (open) {
+                    checkCodeWritten(in);
+                }
                 ends[index] = c.newBoundLabel();
             }
             if (open) {
@@ -361,6 +417,11 @@ final class BlockCompiler {
                 written |= 1 << r;
                 return;
             }
+            if (size == 2) {
+                c.loadConstant(0xffff).iand().iload(REG0 + r).loadConstant(0xffff_0000).iand().ior().istore(REG0 + r);
+                written |= 1 << r;
+                return;
+            }
             int full = r < 4 ? r : r - 4;
             int shift = r < 4 ? 0 : 8;
             c.loadConstant(0xff).iand();
@@ -410,6 +471,12 @@ final class BlockCompiler {
                 c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
                 return;
             }
+            if (!INLINE_TLB) {
+                c.aload(CPU);
+                linearAddress();
+                c.invokevirtual(CD_CPU, "read" + size * 8, MTD_J_I);
+                return;
+            }
             Label slow = c.newLabel();
             Label done = c.newLabel();
             tlbProbe(READ_TAG, size, slow);
@@ -425,9 +492,16 @@ final class BlockCompiler {
 
         /** Stores local {@code value} at offset {@code ADDR} of {@code seg}, as {@link #readAt}. */
         private void writeAt(int seg, int size, int value) {
+            wroteMemory = true;
             if (!flat(seg)) {
                 c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
                         .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
+                return;
+            }
+            if (!INLINE_TLB) {
+                c.aload(CPU);
+                linearAddress();
+                c.iload(value).invokevirtual(CD_CPU, "write" + size * 8, MTD_JI_V);
                 return;
             }
             Label slow = c.newLabel();
@@ -448,8 +522,13 @@ final class BlockCompiler {
             c.labelBinding(done);
         }
 
-        /** DS and SS are flat while blocks run (see CpuAccess.translatable); FS/GS accesses take the checked path. */
-        private static boolean flat(int seg) { return seg == DS || seg == SS; }
+        /** Pushes ADDR as a linear address (flat segment: the offset, zero-extended). */
+        private void linearAddress() {
+            c.iload(ADDR).i2l().loadConstant(0xffff_ffffL).land();
+        }
+
+        /** ES, DS and SS are flat while blocks run (see CpuAccess.translatable); CS/FS/GS accesses take the checked path. */
+        private static boolean flat(int seg) { return seg == DS || seg == SS || seg == ES; }
 
         /** TLB_INDEX = the entry for ADDR; jumps to {@code slow} unless it holds ADDR's page and the access fits in it. */
         private void tlbProbe(int tags, int size, Label slow) {
@@ -502,6 +581,10 @@ final class BlockCompiler {
 
         /** After a store: if it hit translated code, end the block here (the rest may be stale). */
         private void checkCodeWritten(Insn in) {
+            if (!wroteMemory) {
+                return;
+            }
+            wroteMemory = false;
             Label go = c.newLabel();
             c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).ifeq(go);
             exitTo(in.next(), done(), KIND_DYNAMIC);
@@ -546,7 +629,7 @@ final class BlockCompiler {
                     push(T0);
                 }
                 case 0x69, 0x6b -> {
-                    loadE(in, 4);
+                    loadE(in, in.size());
                     c.istore(T0);
                     imul(in, T0, () -> c.loadConstant(in.imm()));
                 }
@@ -566,24 +649,37 @@ final class BlockCompiler {
                 }
                 case 0x8d -> {
                     effectiveAddress(in);
-                    storeReg(4, in.reg());
+                    storeReg(in.size(), in.reg());
                 }
-                case 0x87 -> {
-                    loadReg(4, in.reg());
-                    c.istore(T0);
-                    loadReg(4, in.rm());
-                    storeReg(4, in.reg());
-                    c.iload(T0);
-                    storeReg(4, in.rm());
-                }
+                case 0x86, 0x87 -> exchange(in);
                 case 0x90 -> { }
                 case 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97 -> {
-                    c.iload(REG0 + EAX).istore(T0);
-                    loadReg(4, op & 7);
-                    storeReg(4, EAX);
+                    loadReg(in.size(), EAX);
+                    c.istore(T0);
+                    loadReg(in.size(), op & 7);
+                    storeReg(in.size(), EAX);
                     c.iload(T0);
-                    storeReg(4, op & 7);
+                    storeReg(in.size(), op & 7);
                 }
+                case 0x98 -> { // CWDE / CBW
+                    loadReg(in.size() / 2, EAX);
+                    signExtend(in.size() / 2);
+                    storeReg(in.size(), EAX);
+                }
+                case 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf -> {
+                    return string(in);
+                }
+                case 0xf5, 0xf8, 0xf9 -> carryFlag(op);
+            case 0x9c -> { // PUSHF: the interpreter's materialized EFLAGS without VM and RF
+                spillFlags();
+                c.aload(CPU).invokevirtual(CD_CPU, "materializeFlags", MTD_V_I).loadConstant(~(VM_FLAG | RF_FLAG)).iand()
+                        .istore(T0);
+                push(T0);
+                reloadFlags();
+                known = Known.UNKNOWN;
+            }
+                case 0xfc -> c.iload(FLAGS).loadConstant(~DF_FLAG).iand().istore(FLAGS);
+                case 0xfd -> c.iload(FLAGS).loadConstant(DF_FLAG).ior().istore(FLAGS);
                 case 0xa0, 0xa1 -> {
                     readMem(in, in.size());
                     storeReg(in.size(), EAX);
@@ -604,9 +700,11 @@ final class BlockCompiler {
                     storeReg(4, EBP);
                 }
                 case 0xd2, 0xd3 -> shiftByCl(in);
-                case 0x99 -> {
-                    c.iload(REG0 + EAX).bipush(31).ishr();
-                    storeReg(4, EDX);
+                case 0x99 -> { // CDQ / CWD
+                    loadReg(in.size(), EAX);
+                    signExtend(in.size());
+                    c.bipush(31).ishr();
+                    storeReg(in.size(), EDX);
                 }
                 case 0xa8, 0xa9 -> {
                     loadReg(in.size(), EAX);
@@ -619,7 +717,7 @@ final class BlockCompiler {
                 }
                 case 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf -> {
                     c.loadConstant(in.imm());
-                    storeReg(4, op & 7);
+                    storeReg(in.size(), op & 7);
                 }
                 case 0xc0, 0xc1, 0xd0, 0xd1 -> shift(in, op >= 0xd0 ? 1 : in.imm() & 0x1f);
                 case 0xc2, 0xc3 -> {
@@ -654,6 +752,9 @@ final class BlockCompiler {
                         conditionalJump(in, op & 15);
                         return false;
                     }
+                    if (op < 0x100) {
+                        throw new IllegalStateException("decoded but not compiled: " + Integer.toHexString(op));
+                    }
                     return twoByte(in, op & 0xff);
                 }
             }
@@ -662,12 +763,12 @@ final class BlockCompiler {
 
         private boolean twoByte(Insn in, int op) {
             if (op >= 0x40 && op <= 0x4f) {
-                loadE(in, 4);
+                loadE(in, in.size());
                 c.istore(T0);
                 condition(op & 15);
                 Label skip = c.newLabel();
                 c.ifeq(skip).iload(T0);
-                storeReg(4, in.reg());
+                storeReg(in.size(), in.reg());
                 c.labelBinding(skip);
                 return true;
             }
@@ -684,23 +785,320 @@ final class BlockCompiler {
                 }
                 return true;
             }
+            if (op >= 0xc8 && op <= 0xcf) { // BSWAP
+                loadReg(4, op & 7);
+                c.invokestatic(CD_INTEGER, "reverseBytes", MTD_I_I);
+                storeReg(4, op & 7);
+                return true;
+            }
             switch (op) {
+                case 0xa3, 0xab, 0xb3, 0xbb -> bitTest(in, (op >> 3) & 3, false);
+                case 0xba -> bitTest(in, in.reg() - 4, true);
+                case 0xbc, 0xbd -> bitScan(in, op == 0xbc);
+                case 0xa4, 0xa5, 0xac, 0xad -> doubleShift(in, op < 0xa8, (op & 1) == 0);
+                case 0xb0, 0xb1 -> compareExchange(in);
+                case 0xc0, 0xc1 -> exchangeAdd(in);
                 case 0xaf -> {
-                    loadE(in, 4);
+                    loadE(in, in.size());
                     c.istore(T0);
-                    imul(in, T0, () -> loadReg(4, in.reg()));
+                    imul(in, T0, () -> loadReg(in.size(), in.reg()));
                 }
                 case 0xb6, 0xb7 -> {
                     loadE(in, in.size());
                     storeReg(4, in.reg());
                 }
-                default -> { // 0xbe, 0xbf
+                case 0xbe, 0xbf -> {
                     loadE(in, in.size());
                     signExtend(in.size());
                     storeReg(4, in.reg());
                 }
+                default -> throw new IllegalStateException("decoded but not compiled: 0f " + Integer.toHexString(op));
             }
             return true;
+        }
+
+        /** XCHG r/m, reg: with memory always locked. */
+        private void exchange(Insn in) {
+            int size = in.size();
+            loadReg(size, in.reg());
+            c.istore(T1);
+            if (!in.mem()) {
+                loadReg(size, in.rm());
+                storeReg(size, in.reg());
+                c.iload(T1);
+                storeReg(size, in.rm());
+                return;
+            }
+            rmwE(in, size, null, () -> c.iload(T1).istore(T2));
+            c.iload(T0);
+            storeReg(size, in.reg());
+        }
+
+        /** XADD r/m, reg: the sum to r/m, the old r/m to reg (written last when both name one register). */
+        private void exchangeAdd(Insn in) {
+            int size = in.size();
+            loadReg(size, in.reg());
+            c.istore(T1);
+            if (!in.mem()) {
+                loadReg(size, in.rm());
+                c.istore(T0);
+                aluCompute(ALU_ADD, size);
+                c.iload(T0);
+                storeReg(size, in.reg());
+                c.iload(T2);
+                storeReg(size, in.rm());
+            } else {
+                rmwE(in, size, null, () -> aluCompute(ALU_ADD, size));
+                c.iload(T0);
+                storeReg(size, in.reg());
+            }
+            aluFlags(ALU_ADD, size);
+        }
+
+        /** CMPXCHG r/m, reg: flags of CMP accumulator, r/m; equal: r/m = reg, else accumulator = r/m (memory is written either way). */
+        private void compareExchange(Insn in) {
+            int size = in.size();
+            loadReg(size, in.reg());
+            c.istore(T1);
+            loadReg(size, EAX);
+            c.istore(T4);
+            Runnable choose = () -> {
+                Label differ = c.newLabel();
+                Label chosen = c.newLabel();
+                c.iload(T0).iload(T4).if_icmpne(differ).iload(T1).goto_(chosen).labelBinding(differ).iload(T0);
+                c.labelBinding(chosen).istore(T2);
+            };
+            if (in.mem()) {
+                rmwE(in, size, null, choose);
+            } else {
+                loadReg(size, in.rm());
+                c.istore(T0);
+                choose.run();
+            }
+            Label equal = c.newLabel();
+            Label done = c.newLabel();
+            c.iload(T0).iload(T4).if_icmpeq(equal).iload(T0);
+            storeReg(size, EAX);
+            c.goto_(done).labelBinding(equal);
+            if (!in.mem()) {
+                c.iload(T1);
+                storeReg(size, in.rm());
+            }
+            c.labelBinding(done);
+            c.iload(T4).iload(T0).isub();
+            mask(size);
+            c.istore(T5);
+            setLazy(CpuAccess.OP_SUB, size, T4, T0, T5, Known.SUB); // CMP accumulator, old r/m
+        }
+
+        /**
+         * BT/BTS/BTR/BTC ({@code kind} 0..3). A register bit offset reaches beyond the addressed operand in
+         * memory (signed, in operand-size units); an immediate one is taken modulo the operand size. CF = the bit.
+         */
+        private void bitTest(Insn in, int kind, boolean immediate) {
+            int size = in.size();
+            int bits = size * 8;
+            if (immediate) {
+                c.loadConstant(in.imm() & (bits - 1)).istore(T1);
+            } else {
+                loadReg(size, in.reg());
+                c.istore(T1);
+            }
+            Runnable address = null;
+            if (in.mem() && !immediate) {
+                address = () -> {
+                    effectiveAddress(in);
+                    c.iload(T1);
+                    signExtend(size);
+                    c.loadConstant(size == 4 ? 5 : 4).ishr().loadConstant(size).imul().iadd();
+                };
+            }
+            Runnable addr = address;
+            if (kind == 0) {
+                if (in.mem()) {
+                    if (addr == null) {
+                        effectiveAddress(in);
+                    } else {
+                        addr.run();
+                    }
+                    c.istore(ADDR);
+                    readAt(in.seg(), size);
+                } else {
+                    loadReg(size, in.rm());
+                }
+                c.istore(T0);
+            } else {
+                rmwE(in, size, addr, () -> {
+                    c.iconst_1().iload(T1).loadConstant(bits - 1).iand().ishl();
+                    switch (kind) {
+                        case 1 -> c.iload(T0).ior();
+                        case 2 -> c.iconst_m1().ixor().iload(T0).iand();
+                        default -> c.iload(T0).ixor();
+                    }
+                    c.istore(T2);
+                });
+            }
+            spillFlags();
+            c.aload(CPU).loadConstant(CF_FLAG).iload(T0).iload(T1).loadConstant(bits - 1).iand().iushr().iconst_1().iand()
+                    .invokevirtual(CD_CPU, "setArithFlags", MTD_II_V);
+            reloadFlags();
+            known = Known.UNKNOWN;
+        }
+
+        /** BSF/BSR: a zero source sets ZF and leaves the destination; else the index, ZF clear (other flags cleared, as the interpreter). */
+        private void bitScan(Insn in, boolean forward) {
+            int size = in.size();
+            loadE(in, size);
+            c.istore(T0);
+            Label zero = c.newLabel();
+            Label done = c.newLabel();
+            c.iload(T0).ifeq(zero);
+            if (forward) {
+                c.iload(T0).invokestatic(CD_INTEGER, "numberOfTrailingZeros", MTD_I_I);
+            } else {
+                c.bipush(31).iload(T0).invokestatic(CD_INTEGER, "numberOfLeadingZeros", MTD_I_I).isub();
+            }
+            storeReg(size, in.reg());
+            c.iload(FLAGS).loadConstant(~ARITH_FLAGS).iand().goto_(done);
+            c.labelBinding(zero).iload(FLAGS).loadConstant(~ARITH_FLAGS).iand().loadConstant(ZF_FLAG).ior();
+            c.labelBinding(done).istore(FLAGS);
+            c.loadConstant(OP_NONE).istore(LOP);
+            known = Known.UNKNOWN;
+        }
+
+        /** SHLD/SHRD by imm8 or CL (mod 32) through the interpreter's doubleShiftValue; a zero count changes nothing. */
+        private void doubleShift(Insn in, boolean left, boolean immediate) {
+            int size = in.size();
+            if (immediate) {
+                c.loadConstant(in.imm() & 0x1f).istore(T4);
+            } else {
+                loadReg(1, ECX);
+                c.loadConstant(0x1f).iand().istore(T4);
+            }
+            loadReg(size, in.reg());
+            c.istore(T1);
+            Label zero = c.newLabel();
+            Label done = c.newLabel();
+            c.iload(T4).ifeq(zero);
+            rmwE(in, size, null, () -> {
+                spillFlags();
+                c.aload(CPU).loadConstant(left ? 1 : 0).loadConstant(size).iload(T0).iload(T1).iload(T4)
+                        .invokevirtual(CD_CPU, "doubleShiftValue", MTD_ZIIII_I).istore(T2);
+            });
+            reloadFlags();
+            c.goto_(done).labelBinding(zero);
+            if (in.mem()) {
+                readMem(in, size);
+                c.pop();
+            }
+            c.labelBinding(done);
+            known = Known.UNKNOWN;
+        }
+
+        /** CLC, STC, CMC: the interpreter's setArithFlags(CF, ...). */
+        private void carryFlag(int op) {
+            if (op == 0xf5) {
+                condition(2);
+                c.iconst_1().ixor().istore(T0);
+            } else {
+                c.loadConstant(op == 0xf9 ? 1 : 0).istore(T0);
+            }
+            spillFlags();
+            c.aload(CPU).loadConstant(CF_FLAG).iload(T0).invokevirtual(CD_CPU, "setArithFlags", MTD_II_V);
+            reloadFlags();
+            known = Known.UNKNOWN;
+        }
+
+        /**
+         * MOVS, CMPS, STOS, LODS, SCAS, with REP/REPE/REPNE as a loop in the block. Each iteration writes its
+         * registers only after its memory accesses, so a fault leaves ECX/ESI/EDI as the interpreter would and
+         * the interpreter re-executes the instruction from there. At most {@link #REP_CHUNK} iterations per
+         * execution: then the block leaves at this instruction, unfinished, and the engine comes back.
+         */
+        private boolean string(Insn in) {
+            int op = in.op();
+            int size = in.size();
+            boolean rep = in.rep() != 0;
+            boolean compares = op == 0xa6 || op == 0xa7 || op == 0xae || op == 0xaf;
+            Label up = c.newLabel();
+            Label deltaKnown = c.newLabel();
+            c.iload(FLAGS).loadConstant(DF_FLAG).iand().ifeq(up).loadConstant(-size).goto_(deltaKnown);
+            c.labelBinding(up).loadConstant(size).labelBinding(deltaKnown).istore(DELTA);
+            Label done = c.newLabel();
+            Label top = c.newLabel();
+            Label more = c.newLabel();
+            if (rep) {
+                c.loadConstant(REP_CHUNK).istore(T5);
+            }
+            c.labelBinding(top);
+            if (rep) {
+                c.iload(REG0 + ECX).ifeq(done);
+                c.iinc(T5, -1).iload(T5).ifge(more);
+                exitTo(in.eip(), index, KIND_DYNAMIC); // a long REP: come back for the rest
+                c.labelBinding(more);
+            }
+            boolean source = op == 0xa4 || op == 0xa5 || op == 0xa6 || op == 0xa7 || op == 0xac || op == 0xad;
+            boolean destination = op != 0xac && op != 0xad;
+            if (source) {
+                c.iload(REG0 + ESI).istore(ADDR);
+                readAt(in.seg(), size);
+                c.istore(T0);
+            } else if (op != 0xaa && op != 0xab) {
+                loadReg(size, EAX); // SCAS compares the accumulator
+                c.istore(T0);
+            }
+            switch (op) {
+                case 0xa4, 0xa5 -> {
+                    c.iload(REG0 + EDI).istore(ADDR);
+                    writeAt(ES, size, T0);
+                }
+                case 0xaa, 0xab -> {
+                    loadReg(size, EAX);
+                    c.istore(T0);
+                    c.iload(REG0 + EDI).istore(ADDR);
+                    writeAt(ES, size, T0);
+                }
+                case 0xac, 0xad -> {
+                    c.iload(T0);
+                    storeReg(size, EAX);
+                }
+                default -> { // CMPS, SCAS: flags of T0 - [ES:EDI]
+                    c.iload(REG0 + EDI).istore(ADDR);
+                    readAt(ES, size);
+                    c.istore(T1);
+                    aluCompute(ALU_SUB, size);
+                    aluFlags(ALU_SUB, size);
+                }
+            }
+            if (source) {
+                advance(ESI);
+            }
+            if (destination) {
+                advance(EDI);
+            }
+            if (rep) {
+                c.iload(REG0 + ECX).iconst_1().isub();
+                storeReg(4, ECX);
+                if (compares) { // REPE stops on a difference, REPNE on equality
+                    c.iload(LRES);
+                    if (in.rep() == 0xf3) {
+                        c.ifne(done);
+                    } else {
+                        c.ifeq(done);
+                    }
+                }
+                c.goto_(top);
+            }
+            c.labelBinding(done);
+            if (rep && compares) {
+                known = Known.UNKNOWN; // no iteration may have run
+            }
+            return true;
+        }
+
+        private void advance(int r) {
+            c.iload(REG0 + r).iload(DELTA).iadd();
+            storeReg(4, r);
         }
 
         private void conditionalJump(Insn in, int cc) {
@@ -752,25 +1150,90 @@ final class BlockCompiler {
         private void aluE(Insn in, int kind, int size, Runnable source) {
             source.run();
             c.istore(T1);
-            loadE(in, size);
-            c.istore(T0);
-            aluCompute(kind, size);
-            boolean writes = kind != ALU_CMP && in.op() != 0x84 && in.op() != 0x85; // CMP and TEST write nothing
-            if (writes) {
-                storeE(in, size, T2);
+            if (kind == ALU_CMP || in.op() == 0x84 || in.op() == 0x85) { // CMP and TEST write nothing
+                loadE(in, size);
+                c.istore(T0);
+                aluCompute(kind, size);
+            } else {
+                rmwE(in, size, null, () -> aluCompute(kind, size));
             }
             aluFlags(kind, size);
-            if (writes && in.mem()) {
-                checkCodeWritten(in);
+        }
+
+        /**
+         * Read-modify-write of the r/m operand: T0 = the old value, {@code compute} leaves the new one in T2
+         * (it may be emitted twice: LOCK retries a compare-and-set). {@code address} pushes the offset, or
+         * null for the ModR/M effective address. Only the destination is written: the caller updates the
+         * other locals afterwards, so a fault leaves the state before the instruction.
+         */
+        private void rmwE(Insn in, int size, Runnable address, Runnable compute) {
+            if (!in.mem()) {
+                loadReg(size, in.rm());
+                c.istore(T0);
+                compute.run();
+                c.iload(T2);
+                storeReg(size, in.rm());
+                return;
             }
+            if (address == null) {
+                effectiveAddress(in);
+            } else {
+                address.run();
+            }
+            c.istore(ADDR);
+            if (in.lock() || ((in.op() == 0x86 || in.op() == 0x87))) {
+                lockedRmw(in, size, compute);
+                return;
+            }
+            readAt(in.seg(), size);
+            c.istore(T0);
+            compute.run();
+            writeAt(in.seg(), size, T2);
+        }
+
+        /**
+         * LOCKed update at ADDR, as the interpreter's: a compare-and-set on the aligned 8-byte word of RAM
+         * holding the operand, retried until it wins. Anything else (split word, a page holding code or
+         * MMIO, a segment that is not flat) leaves to the interpreter, which locks the memory instead.
+         */
+        private void lockedRmw(Insn in, int size, Runnable compute) {
+            wroteMemory = true;
+            Label interpreter = c.newLabel();
+            Label done = c.newLabel();
+            if (!flat(in.seg())) {
+                c.goto_(interpreter);
+            } else {
+                c.aload(CPU).iload(ADDR).i2l().loadConstant(0xffff_ffffL).land().loadConstant(size)
+                        .invokevirtual(CD_CPU, "atomicRam", MTD_ATOMIC_RAM).dup().astore(ATOMIC_PAGE).ifnull(interpreter);
+                Label retry = c.newBoundLabel();
+                c.aload(ATOMIC_PAGE);
+                layout(size);
+                c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l();
+                c.invokeinterface(CD_SEGMENT, "get", MethodTypeDesc.of(CD_VALUE[size], CD_LAYOUT[size], CD_long));
+                mask(size);
+                c.istore(T0);
+                compute.run();
+                c.aload(ATOMIC_PAGE).iload(ADDR).i2l().loadConstant(0xffff_ffffL).land().loadConstant(size).iload(T0).iload(T2)
+                        .invokestatic(CD_MMU, "compareAndSet", MTD_CAS).ifeq(retry);
+                c.goto_(done);
+            }
+            c.labelBinding(interpreter);
+            exitTo(in.eip(), index, KIND_FAULT);
+            c.labelBinding(done);
         }
 
         /** T2 = T0 op T1 (masked). ADC/SBB call the interpreter (flags spilled first, reloaded in aluFlags). */
         private void aluCompute(int kind, int size) {
-            if (kind == ALU_ADC || kind == ALU_SBB) {
-                spillFlags();
-                c.aload(CPU).loadConstant(kind).loadConstant(size).iload(T0).iload(T1)
-                        .invokevirtual(CD_CPU, "alu", MTD_IIII_I).istore(T2);
+            if (kind == ALU_ADC || kind == ALU_SBB) { // T3 = the carry in
+                carryInto(T3);
+                c.iload(T0).iload(T1);
+                if (kind == ALU_ADC) {
+                    c.iadd().iload(T3).iadd();
+                } else {
+                    c.isub().iload(T3).isub();
+                }
+                mask(size);
+                c.istore(T2);
                 return;
             }
             c.iload(T0).iload(T1);
@@ -789,9 +1252,11 @@ final class BlockCompiler {
             switch (kind) {
                 case ALU_ADD -> setLazy(CpuAccess.OP_ADD, size, T0, T1, T2, Known.RESULT);
                 case ALU_OR, ALU_AND, ALU_XOR -> setLogic(size, T2);
-                case ALU_ADC, ALU_SBB -> {
-                    reloadFlags();
-                    known = Known.UNKNOWN;
+                case ALU_ADC, ALU_SBB -> { // the interpreter's setLazy(carry ? OP_ADC : OP_ADD, ...), same for SBB
+                    boolean add = kind == ALU_ADC;
+                    setLazy(add ? CpuAccess.OP_ADD : CpuAccess.OP_SUB, size, T0, T1, T2, Known.UNKNOWN);
+                    Label noCarry = c.newLabel();
+                    c.iload(T3).ifeq(noCarry).loadConstant(add ? OP_ADC : OP_SBB).istore(LOP).labelBinding(noCarry);
                 }
                 default -> setLazy(CpuAccess.OP_SUB, size, T0, T1, T2, Known.SUB);
             }
@@ -803,25 +1268,33 @@ final class BlockCompiler {
         }
 
         private void incDecRegister(Insn in, int r, boolean dec) {
+            int size = in.size();
+            if (flagsDead[index]) { // nothing reads these flags: only the register changes
+                loadReg(size, r);
+                c.iconst_1();
+                if (dec) {
+                    c.isub();
+                } else {
+                    c.iadd();
+                }
+                storeReg(size, r);
+                return;
+            }
             carryInto(T3);
-            c.iload(REG0 + r).istore(T0).iconst_1().istore(T1);
-            aluCompute(dec ? ALU_SUB : ALU_ADD, 4);
+            loadReg(size, r);
+            c.istore(T0).iconst_1().istore(T1);
+            aluCompute(dec ? ALU_SUB : ALU_ADD, size);
             c.iload(T2);
-            storeReg(4, r);
-            incDecFlags(4, dec);
+            storeReg(size, r);
+            incDecFlags(size, dec);
         }
 
         private void incDecE(Insn in, boolean dec) {
             int size = in.size();
             carryInto(T3);
-            loadE(in, size);
-            c.istore(T0).iconst_1().istore(T1);
-            aluCompute(dec ? ALU_SUB : ALU_ADD, size);
-            storeE(in, size, T2);
+            c.iconst_1().istore(T1);
+            rmwE(in, size, null, () -> aluCompute(dec ? ALU_SUB : ALU_ADD, size));
             incDecFlags(size, dec);
-            if (in.mem()) {
-                checkCodeWritten(in);
-            }
         }
 
         /** INC/DEC keep CF: the interpreter records the old CF in lazyAux. */
@@ -837,39 +1310,121 @@ final class BlockCompiler {
 
         private void imul(Insn in, int first, Runnable second) {
             spillFlags();
-            c.aload(CPU).loadConstant(4).iload(first);
+            c.aload(CPU).loadConstant(in.size()).iload(first);
             second.run();
             c.invokevirtual(CD_CPU, "imulTruncated", MTD_III_I);
-            storeReg(4, in.reg());
+            storeReg(in.size(), in.reg());
             reloadFlags();
             known = Known.UNKNOWN;
         }
 
+        /**
+         * Shift/rotate by an immediate count; a zero count changes nothing, flags included (memory is still
+         * read). SHL/SHR/SAR compute their flags inline as the interpreter's setLazyResult would; ROL/ROR
+         * whose flags are dead are inlined too; the rest calls the interpreter's shiftRotate.
+         */
         private void shift(Insn in, int count) {
-            if (count == 0) {
-                return; // a register operand with a zero count: nothing happens, flags included
+            int kind = in.reg();
+            boolean dead = flagsDead[index];
+            if (count != 0 && (kind >= 4 || (dead && kind <= 1))) {
+                rmwE(in, in.size(), null, () -> inlineShift(kind, in.size(), count, dead));
+                if (!dead) {
+                    c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(in.size())).istore(LSIGN);
+                    c.iload(T2).istore(LRES).iload(T3).istore(LAUX);
+                    known = Known.RESULT;
+                    knownSize = in.size();
+                }
+                return;
             }
-            spillFlags();
-            c.aload(CPU).loadConstant(in.reg()).loadConstant(in.size());
-            loadReg(in.size(), in.rm());
-            c.loadConstant(count).invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I);
-            storeReg(in.size(), in.rm());
-            reloadFlags();
-            known = Known.UNKNOWN;
+            c.loadConstant(count).istore(T4);
+            shiftByCount(in);
         }
 
-        /** Shift/rotate of a register by CL: a zero count (mod 32) changes nothing, flags included. */
+        /** T2 = T0 shifted by the constant {@code count} (1..31); unless {@code dead}, T3 = CF | OF as lazyAux. */
+        private void inlineShift(int kind, int size, int count, boolean dead) {
+            int bits = size * 8;
+            int mask = sizeMask(size);
+            switch (kind) {
+                case 0, 1 -> { // ROL, ROR (flags dead)
+                    int n = count & (bits - 1);
+                    int left = kind == 0 ? n : (bits - n) & (bits - 1);
+                    c.iload(T0);
+                    if (left != 0) {
+                        c.loadConstant(left).ishl().iload(T0).loadConstant(bits - left).iushr().ior();
+                        mask(size);
+                    }
+                    c.istore(T2);
+                }
+                case 4, 6 -> { // SHL: CF = the last bit out, OF = CF xor the result's sign
+                    c.iload(T0).i2l().loadConstant(0xffff_ffffL).land().loadConstant(count).lshl().dup2();
+                    c.l2i();
+                    mask(size);
+                    c.istore(T2);
+                    if (dead) {
+                        c.pop2();
+                        return;
+                    }
+                    c.loadConstant(bits).lushr().l2i().iconst_1().iand().istore(T3);
+                    c.iload(T2).loadConstant(bits - 1).iushr().iload(T3).ixor(); // OF = sign xor CF
+                    orOverflowIntoAux();
+                }
+                case 5 -> { // SHR: OF is the old sign for a count of 1
+                    c.iload(T0).loadConstant(count).iushr();
+                    mask(size);
+                    c.istore(T2);
+                    if (dead) {
+                        return;
+                    }
+                    c.iload(T0).loadConstant(count - 1).iushr().iconst_1().iand().istore(T3);
+                    if (count == 1) {
+                        c.iload(T0).loadConstant(bits - 1).iushr(); // OF = the old sign
+                        orOverflowIntoAux();
+                    }
+                }
+                default -> { // SAR
+                    c.iload(T0);
+                    signExtend(size);
+                    c.dup().loadConstant(count).ishr();
+                    mask(size);
+                    c.istore(T2);
+                    if (dead) {
+                        c.pop();
+                        return;
+                    }
+                    c.loadConstant(count - 1).ishr().iconst_1().iand().istore(T3);
+                }
+            }
+        }
+
+        /** T3 |= OF when the 0/1 value on the stack is 1. */
+        private void orOverflowIntoAux() {
+            c.bipush(11).ishl().iload(T3).ior().istore(T3); // OF is bit 11
+        }
+
+        /** Shift/rotate by CL (mod 32). */
         private void shiftByCl(Insn in) {
-            Label skip = c.newLabel();
             loadReg(1, ECX);
-            c.loadConstant(0x1f).iand().dup().istore(T0).ifeq(skip);
-            spillFlags();
-            c.aload(CPU).loadConstant(in.reg()).loadConstant(in.size());
-            loadReg(in.size(), in.rm());
-            c.iload(T0).invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I);
-            storeReg(in.size(), in.rm());
+            c.loadConstant(0x1f).iand().istore(T4);
+            shiftByCount(in);
+        }
+
+        /** Shift/rotate of the r/m operand by T4 through the interpreter's shiftRotate (flags are its own). */
+        private void shiftByCount(Insn in) {
+            Label zero = c.newLabel();
+            Label done = c.newLabel();
+            c.iload(T4).ifeq(zero);
+            rmwE(in, in.size(), null, () -> {
+                spillFlags();
+                c.aload(CPU).loadConstant(in.reg()).loadConstant(in.size()).iload(T0).iload(T4)
+                        .invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I).istore(T2);
+            });
             reloadFlags();
-            c.labelBinding(skip);
+            c.goto_(done).labelBinding(zero);
+            if (in.mem()) {
+                readMem(in, in.size()); // the operand is still read (and may fault)
+                c.pop();
+            }
+            c.labelBinding(done);
             known = Known.UNKNOWN;
         }
 
@@ -883,31 +1438,25 @@ final class BlockCompiler {
                 multiply(in, in.reg() == 5);
                 return;
             }
-            if (in.reg() == 3) { // NEG: flags of 0 - v
-                loadE(in, size);
-                c.istore(T1).iconst_0().istore(T0);
-                aluCompute(ALU_SUB, size);
-                storeE(in, size, T2);
+            if (in.reg() == 3) { // NEG: flags of 0 - v (T5 holds v, T1 the zero)
+                rmwE(in, size, null, () -> {
+                    c.iload(T0).istore(T5).iconst_0().istore(T0).iload(T5).istore(T1);
+                    aluCompute(ALU_SUB, size);
+                });
                 aluFlags(ALU_SUB, size);
-                if (in.mem()) {
-                    checkCodeWritten(in);
-                }
                 return;
             }
-            if (in.reg() == 0) { // TEST r/m, imm
+            if (in.reg() <= 1) { // TEST r/m, imm (/1 is an alias)
                 loadE(in, size);
                 c.istore(T0).loadConstant(in.imm()).istore(T1);
                 logic(ALU_AND, size);
                 return;
             }
-            loadE(in, size); // NOT: no flags
-            c.iconst_m1().ixor();
-            mask(size);
-            c.istore(T0);
-            storeE(in, size, T0);
-            if (in.mem()) {
-                checkCodeWritten(in);
-            }
+            rmwE(in, size, null, () -> { // NOT: no flags
+                c.iload(T0).iconst_m1().ixor();
+                mask(size);
+                c.istore(T2);
+            });
         }
 
         /** MUL/IMUL r/m32: EDX:EAX = EAX * src, flags as the interpreter's setLazyResult(4, low, CF|OF if high matters). */

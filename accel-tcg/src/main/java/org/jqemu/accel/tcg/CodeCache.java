@@ -29,6 +29,10 @@ public final class CodeCache implements CodeWatcher {
     public boolean codeDirty;
     /** Instructions the running block may complete in all (a block looping on itself checks it per iteration). */
     public int budget;
+    /** Guest instructions per block at most (1 for one-insn-per-tb). */
+    int maxInstructions = MAX_BLOCK_INSTRUCTIONS;
+    /** {@code -d in_asm,out_asm} output, or null. */
+    TcgLog log;
 
     private final X86Cpu cpu;
     private final AddressSpace memory;
@@ -104,17 +108,20 @@ public final class CodeCache implements CodeWatcher {
         if (blocks.size() >= limit) {
             flush();
         }
-        Decoder decoder = new Decoder(p.ram(), eip & ~(Page.SIZE - 1));
+        int pageBase = eip & ~(Page.SIZE - 1);
+        Page following = (pageBase & 0xffff_ffffL) + Page.SIZE < (1L << 32) ? memory.page((pageBase & 0xffff_ffffL) + Page.SIZE) : null;
+        boolean crossable = following != null && following.isRam() && (following.prot() & Page.EXEC) != 0;
+        Decoder decoder = new Decoder(p.ram(), pageBase, crossable ? following.ram() : null);
         List<Insn> insns = new ArrayList<>();
         int pc = eip;
-        while (insns.size() < MAX_BLOCK_INSTRUCTIONS) {
+        while (insns.size() < maxInstructions) {
             Insn in = decoder.decode(pc);
             if (in == null) {
                 break;
             }
             insns.add(in);
             pc = in.next();
-            if (in.endsBlock()) {
+            if (in.endsBlock() || pc - pageBase >= Page.SIZE) { // a block may end on the next page, never go on there
                 break;
             }
         }
@@ -136,6 +143,9 @@ public final class CodeCache implements CodeWatcher {
         int n = fitted.instructions();
         Block b = new Block(eip, insns.get(n - 1).next(), n, code, p.ram().address(), generation);
         stats.blocksTranslated++;
+        if (log != null) {
+            log.translated(insns.subList(0, n), fitted.classFile());
+        }
         cold.remove(eip);
         insert(b);
         return b;
@@ -143,24 +153,27 @@ public final class CodeCache implements CodeWatcher {
 
     private void insert(Block b) {
         blocks.put(b.eip, b);
-        long page = b.page();
-        byPage.computeIfAbsent(page, k -> new ArrayList<>()).add(b);
-        int word = (int) (page >>> 6);
-        long bit = 1L << page;
-        if ((codePages[word] & bit) == 0) {
-            codePages[word] |= bit;
-            CpuAccess.invalidatePage(cpu, page << Page.SHIFT); // drop a cached write entry: stores must be seen
+        for (long page = b.page(); page <= b.lastPage(); page++) { // a last instruction may end on the next page
+            byPage.computeIfAbsent(page, k -> new ArrayList<>()).add(b);
+            int word = (int) (page >>> 6);
+            long bit = 1L << page;
+            if ((codePages[word] & bit) == 0) {
+                codePages[word] |= bit;
+                CpuAccess.invalidatePage(cpu, page << Page.SHIFT); // drop a cached write entry: stores must be seen
+            }
         }
     }
 
     private void remove(Block b) {
         b.valid = false;
         blocks.remove(b.eip, b);
-        List<Block> list = byPage.get(b.page());
-        if (list != null) {
-            list.remove(b);
-            if (list.isEmpty()) {
-                forgetPage(b.page());
+        for (long page = b.page(); page <= b.lastPage(); page++) {
+            List<Block> list = byPage.get(page);
+            if (list != null) {
+                list.remove(b);
+                if (list.isEmpty()) {
+                    forgetPage(page);
+                }
             }
         }
         stats.invalidations++;
@@ -212,6 +225,16 @@ public final class CodeCache implements CodeWatcher {
     /** Drops the blocks overlapping {@code [start, start + length)} (writes the CPU did not see). */
     void invalidate(long start, long length) {
         long end = Math.min(start + length, 1L << 32);
+        if (((end - start) >>> Page.SHIFT) > byPage.size()) { // a large range: visit the pages holding code
+            for (Long page : List.copyOf(byPage.keySet())) {
+                long from = Math.max(start, page << Page.SHIFT);
+                long to = Math.min(end, (page + 1) << Page.SHIFT);
+                if (from < to) {
+                    codeWritten(from, (int) (to - from));
+                }
+            }
+            return;
+        }
         for (long page = start >>> Page.SHIFT; page << Page.SHIFT < end; page++) {
             long from = Math.max(start, page << Page.SHIFT);
             long to = Math.min(end, (page + 1) << Page.SHIFT);

@@ -19,7 +19,7 @@ final class CpuAccess {
             WATCHER, MEMORY;
     private static final MethodHandle INVALIDATE_PAGE;
     static final int OP_ADD, OP_SUB, OP_INC, OP_DEC, OP_RESULT;
-    private static final int TF = 0x100, CS = 1, SS = 2, DS = 3, READ_WRITE = 3;
+    private static final int TF = 0x100, ES = 0, CS = 1, SS = 2, DS = 3, READ_WRITE = 3;
 
     static {
         try {
@@ -56,13 +56,16 @@ final class CpuAccess {
 
     /**
      * The mode translated blocks assume: Linux user mode, 32-bit code and stack, no single-stepping, flat
-     * CS, and flat read/write DS and SS (so a TLB hit needs no segment check).
+     * CS, and flat read/write ES, DS and SS (so a TLB hit needs no segment check).
      */
     static boolean translatable(X86Cpu cpu) {
         return (boolean) USER_MODE.get(cpu) && (boolean) CODE32.get(cpu) && (boolean) STACK32.get(cpu)
-                && ((int) FLAGS.get(cpu) & TF) == 0 && flat(cpu, CS) && flat(cpu, DS) && flat(cpu, SS)
-                && (((int[]) SEG_RIGHTS.get(cpu))[DS] & READ_WRITE) == READ_WRITE
-                && (((int[]) SEG_RIGHTS.get(cpu))[SS] & READ_WRITE) == READ_WRITE;
+                && ((int) FLAGS.get(cpu) & TF) == 0 && flat(cpu, CS) && flatData(cpu, ES) && flatData(cpu, DS)
+                && flatData(cpu, SS);
+    }
+
+    private static boolean flatData(X86Cpu cpu, int seg) {
+        return flat(cpu, seg) && (((int[]) SEG_RIGHTS.get(cpu))[seg] & READ_WRITE) == READ_WRITE;
     }
 
     private static boolean flat(X86Cpu cpu, int seg) {

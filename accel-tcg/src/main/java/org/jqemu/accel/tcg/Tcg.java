@@ -17,6 +17,8 @@ import org.jqemu.target.i386.X86Cpu;
  */
 public final class Tcg {
     public static final String ENGINE_PROPERTY = "jqemu.engine";
+    /** Most guest instructions in one block unless {@link #setMaxBlockInstructions} says otherwise. */
+    public static final int DEFAULT_MAX_BLOCK_INSTRUCTIONS = CodeCache.MAX_BLOCK_INSTRUCTIONS;
     /** Most instructions one block execution may retire (looping on itself): keeps the count in 23 bits and stops prompt. */
     private static final long MAX_BLOCK_BUDGET = 1 << 20;
 
@@ -29,6 +31,9 @@ public final class Tcg {
     private int previousKind;
     /** The CPU was in a translatable mode at the last check and only blocks ran since. */
     private boolean modeChecked;
+    /** Blocks reach their successors through cached links (QEMU's chaining; {@code -d nochain} turns it off). */
+    private boolean chaining = true;
+    private TcgLog log;
 
     public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT, CodeCache.DEFAULT_HOT_THRESHOLD); }
 
@@ -44,6 +49,26 @@ public final class Tcg {
         this.cpu = cpu;
         this.cache = new CodeCache(cpu, cacheLimit, hotThreshold, stats);
         CpuAccess.setCodeWatcher(cpu, cache);
+    }
+
+    /** At most {@code n} guest instructions per block from now on (1: QEMU's one-insn-per-tb); flushes the cache. */
+    public void setMaxBlockInstructions(int n) {
+        if (n < 1 || n > CodeCache.MAX_BLOCK_INSTRUCTIONS) {
+            throw new IllegalArgumentException("instructions per block must be 1.." + CodeCache.MAX_BLOCK_INSTRUCTIONS + ": " + n);
+        }
+        if (cache.maxInstructions != n) {
+            cache.maxInstructions = n;
+            cache.flush();
+        }
+    }
+
+    /** Whether a block's exits follow cached links to their successors (off: a hash lookup for every block). */
+    public void setChaining(boolean on) { chaining = on; }
+
+    /** QEMU's {@code -d in_asm,out_asm,exec} output for this engine, or null for none. */
+    public void setLog(TcgLog log) {
+        this.log = log;
+        cache.log = log;
     }
 
     /** Whether {@value #ENGINE_PROPERTY} selects the translator. */
@@ -111,6 +136,9 @@ public final class Tcg {
         if (b == null || b.code == null || b.instructions > budget) {
             return interpretOne();
         }
+        if (log != null) {
+            log.executing(b);
+        }
         cache.codeDirty = false;
         cache.budget = (int) Math.min(budget, MAX_BLOCK_BUDGET);
         int result;
@@ -143,7 +171,7 @@ public final class Tcg {
     private Block blockAtEip() {
         int eip = (int) cpu.eip();
         Block prev = previous;
-        if (prev != null) {
+        if (prev != null && chaining) {
             int slot = Math.min(previousKind, prev.next.length - 1);
             Block linked = prev.next[slot];
             if (linked != null && linked.eip == eip && cache.current(linked)) {

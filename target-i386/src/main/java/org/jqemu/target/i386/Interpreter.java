@@ -665,7 +665,7 @@ abstract class Interpreter extends SystemUnit {
         rmw(size, d -> doubleShiftValue(left, size, d, src, count));
     }
 
-    private int doubleShiftValue(boolean left, int size, int dst, int src, int count) {
+    final int doubleShiftValue(boolean left, int size, int dst, int src, int count) {
         int res;
         int c;
         if (size == 4) {

@@ -93,6 +93,10 @@ public final class MuxChardev extends Chardev implements CharFrontend {
     @Override
     public boolean hasInput() { return under.hasInput(); }
 
+    /** Input arrives at the shared chardev: that is what must wake the machine loop. */
+    @Override
+    public void onInput(Runnable listener) { under.onInput(listener); }
+
     @Override
     public void flush() { under.flush(); }
 

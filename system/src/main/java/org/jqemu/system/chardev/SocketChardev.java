@@ -91,7 +91,7 @@ public final class SocketChardev extends Chardev {
             if (address.unix()) {
                 throw new ChardevException("Failed to bind socket to " + address.path() + ": " + errno(e));
             }
-            throw new ChardevException("Failed to bind socket: " + errno(e));
+            throw new ChardevException("Failed to find an available port: " + errno(e));
         }
     }
 

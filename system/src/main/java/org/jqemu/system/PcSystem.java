@@ -95,6 +95,9 @@ final class PcSystem implements PcMachine.Host, MachineControl {
             }
         });
         cpu.setFerrLine(machine.pic().irq(13));
+        if (log.interrupts()) {
+            cpu.setEventObserver((vector, software, hasError, error) -> log.event(cpu, vector, software, error));
+        }
         // Guest clocks follow host time: the TSC is a 1 GHz counter of the machine clock, so Linux finds
         // it consistent with the PIT and PM timer (an instruction-count TSC stops while the CPU halts).
         HostClock tscClock = machine.clock();
@@ -251,7 +254,7 @@ final class PcSystem implements PcMachine.Host, MachineControl {
                     }
                     continue;
                 }
-                int r = poweredOff ? X86Cpu.EXIT_HALT : cpu.run(SLICE);
+                int r = poweredOff ? X86Cpu.EXIT_HALT : log.stepping() ? log.runLogged(cpu, machine.memory(), SLICE) : cpu.run(SLICE);
                 clock.runExpired();
                 flushOutput();
                 progress(clock);
@@ -358,6 +361,7 @@ final class PcSystem implements PcMachine.Host, MachineControl {
 
     private void flushOutput() {
         chardevs.flush();
+        log.flush();
     }
 
     // ---- the monitor's requests (machine thread) ----

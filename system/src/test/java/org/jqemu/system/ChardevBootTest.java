@@ -239,7 +239,20 @@ class ChardevBootTest {
         assertEquals(0, m.exitStatus());
         assertTrue(read(serial).contains(BANNER), read(serial));
         String logged = read(log);
-        assertTrue(logged.contains("Servicing hardware INT=0x08\n"), logged.length() > 2000 ? logged.substring(0, 2000) : logged);
+        String head = logged.length() > 3000 ? logged.substring(0, 3000) : logged;
+        assertTrue(logged.contains("Servicing hardware INT=0x08\n"), head);
+    }
+
+    @Test
+    void inAsmShowsTheResetVectorBlock(@TempDir Path dir) throws Exception {
+        requireBios();
+        Path log = dir.resolve("asm.log");
+        Machine m = new Machine("-d", "in_asm", "-D", log.toString(), "-monitor", "stdio", "-serial", "null");
+        // The reset vector of the x86 (SDM vol. 3, 9.1.4): CS base ffff0000, EIP fff0; SeaBIOS puts a far jump
+        // to f000:e05b there (EA 5B E0 00 F0), the first block QEMU's in_asm log shows for this firmware.
+        await("log", () -> read(log), "----------------\nIN: \n0xfffffff0:  ea 5b e0 00 f0");
+        m.type("quit\n");
+        assertEquals(0, m.exitStatus());
     }
 
     @Test

@@ -244,6 +244,8 @@ final class CommandLine {
     void serial(String arg, String location) {
         charSpec(arg, location, serials, serialError(arg));
         serialSpecs.add(new Located<>(location, arg));
+        // A monitor shares this port: no default monitor (QEMU's rule for "mon:").
+        if (arg.startsWith("mon:")) monitorsGiven = true;
     }
 
     private static String serialError(String spec) { return "could not connect serial device to character backend '" + spec + "'"; }

@@ -71,6 +71,9 @@ class CharPlanTest {
         MachineConfig c = parse("-serial", "mon:stdio");
         assertEquals("on", chardev(c, "serial0").get("mux"));
         assertEquals("serial0", c.monitors().get(0).chardev());
+        // With -nographic too: that monitor replaces the default one (qemu-system-i386 7.2 accepts this line).
+        MachineConfig n = parse("-nographic", "-serial", "mon:stdio");
+        assertEquals(List.of(new MachineConfig.Monitor("serial0", "readline", false)), n.monitors());
     }
 
     @Test

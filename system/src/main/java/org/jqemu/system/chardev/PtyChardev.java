@@ -94,6 +94,8 @@ public final class PtyChardev extends Chardev {
     private static final MethodHandle WRITE = function("write",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
 
+    private static final MethodHandle CLOSE = function("close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
     private void readLoop() {
         byte[] chunk = new byte[1024];
         try (Arena arena = Arena.ofConfined()) {
@@ -151,8 +153,14 @@ public final class PtyChardev extends Chardev {
 
     @Override
     public synchronized void close() {
+        if (closed) return;
         closed = true;
         notifyAll();
+        try {
+            int ignored = (int) CLOSE.invokeExact(master);
+        } catch (Throwable e) {
+            // the descriptor goes with the process anyway
+        }
     }
 
     @Override

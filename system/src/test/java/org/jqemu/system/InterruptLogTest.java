@@ -44,4 +44,25 @@ class InterruptLogTest {
         assertEquals(UD_LINE, ours);
         assertTrue(lines.get(lines.indexOf(ours) + 1).startsWith("EAX=00001234 "), "registers follow the line");
     }
+
+    @Test
+    void cpuAndInAsmLogEachInstruction(@TempDir Path dir) throws Exception {
+        byte[] code = {(byte) 0xbc, 0x00, (byte) 0x80, 0x00, 0x00, (byte) 0xb8, 0x34, 0x12, 0x00, 0x00, 0x0f, 0x0b};
+        Path kernel = Files.write(dir.resolve("kernel"), DirectBootTest.bzImage(code));
+        Path log = dir.resolve("cpu.log");
+        String[] args = {"-m", "32", "-kernel", kernel.toString(), "-display", "none", "-no-reboot", "-serial", "null",
+            "-d", "cpu,in_asm", "-D", log.toString()};
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
+        assertEquals(0, PcSystem.run(Main.parse(args, errStream), new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), errStream));
+        String text = Files.readString(log);
+        // The 32-bit entry of the boot protocol is the start of the protected-mode kernel (0x100000 here);
+        // the bytes are this test's own encoding of MOV ESP, imm32 / MOV EAX, imm32 / UD2 (SDM vol. 2).
+        // With cpu too, each instruction's registers come between the in_asm lines.
+        for (String line : new String[] {"\n0x00100000:  bc 00 80 00 00\n", "\n0x00100005:  b8 34 12 00 00\n", "\n0x0010000a:  0f 0b 00"}) {
+            assertTrue(text.contains(line), line + " in\n" + text.substring(0, Math.min(text.length(), 3000)));
+        }
+        assertTrue(text.contains("EIP=00100000 "), "registers before the first kernel instruction");
+        assertTrue(text.contains("EAX=00001234 "), "registers after MOV EAX");
+    }
 }

@@ -91,4 +91,31 @@ class SocketChardevTest {
             chardev.close();
         }
     }
+
+    @Test
+    void waitOnBlocksUntilTheFirstClientWithQemusMessage() throws Exception {
+        int port = freePort();
+        List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CompletableFuture<SocketChardev> opened = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return SocketChardev.open("s", new SocketChardev.Address("127.0.0.1", "" + port, null), true, true, false, said::add);
+            } catch (ChardevException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        long end = System.currentTimeMillis() + GUARD_MS;
+        while (said.isEmpty() && System.currentTimeMillis() < end) Thread.sleep(10);
+        // qemu-system-i386 7.2 prints this (after "-serial SPEC: ") and waits.
+        assertEquals(List.of("info: QEMU waiting for connection on: disconnected:tcp:127.0.0.1:" + port + ",server=on"), said);
+        assertTrue(!opened.isDone(), "start-up waits for a client");
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            SocketChardev chardev = opened.get(GUARD_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            try {
+                send(chardev, "ok");
+                assertEquals("ok", readExactly(client.getInputStream(), 2));
+            } finally {
+                chardev.close();
+            }
+        }
+    }
 }

@@ -75,7 +75,12 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         byte[] initrd = fw.initrd() == null ? null : readFile(fw.initrd(), "could not load initial ram disk '" + fw.initrd() + "'");
         byte[] bios = kernel != null ? null : loadBios(fw);
         log = DebugLog.open(config.debug(), err);
-        chardevs = Chardevs.open(config, in, out, err, this::wake, this::quit);
+        try {
+            chardevs = Chardevs.open(config, in, out, err, this::wake, this::quit);
+        } catch (RuntimeException e) {
+            log.close();
+            throw e;
+        }
         try {
             buildMachine(kernel, initrd, bios);
         } catch (RuntimeException e) {

@@ -33,6 +33,8 @@ public final class HmpMonitor implements CharFrontend {
     private boolean focused;
     private boolean afterCr;
     private int escapeState;
+    /** After "quit" no prompt follows: the program is ending, as QEMU's does. */
+    private boolean quitting;
 
     public HmpMonitor(MachineControl machine) {
         this.machine = machine;
@@ -40,7 +42,10 @@ public final class HmpMonitor implements CharFrontend {
         add(commands, "cont|c", "", "resume emulation", arg -> machine.cont());
         add(commands, "help|?", "[cmd]", "show the help", this::help);
         add(commands, "info", "[subcommand]", "show various information about the system state", this::info);
-        add(commands, "quit|q", "", "quit the emulator", arg -> machine.quit());
+        add(commands, "quit|q", "", "quit the emulator", arg -> {
+            quitting = true;
+            machine.quit();
+        });
         add(commands, "stop|s", "", "stop emulation", arg -> machine.stop());
         add(commands, "system_powerdown", "", "send system power down event", arg -> machine.systemPowerdown());
         add(commands, "system_reset", "", "reset the system", arg -> machine.systemReset());
@@ -90,7 +95,7 @@ public final class HmpMonitor implements CharFrontend {
             String command = line.toString();
             line.setLength(0);
             execute(command);
-            print(PROMPT);
+            if (!quitting) print(PROMPT);
         } else if (b == BACKSPACE || b == DELETE) {
             if (!line.isEmpty()) {
                 line.setLength(line.length() - 1);

@@ -50,6 +50,7 @@ class HmpMonitorTest {
         assertTrue(shown().endsWith("VM status: paused\r\n(qemu) "), shown());
         type(m, "c\rsystem_reset\rsystem_powerdown\rq\r");
         assertEquals(List.of("stop", "cont", "reset", "powerdown", "quit"), calls);
+        assertTrue(shown().endsWith("(qemu) q\r\n"), "no prompt after quit: " + shown());
     }
 
     @Test

@@ -685,6 +685,9 @@ final class CommandLine {
                 monitorList.add(new Located<>("-nographic", "stdio"));
                 modes.add("readline");
             }
+        } else if (defaultSerial) {
+            // QEMU's default COM1 is on a virtual console; with no display that is a null line.
+            serialList.add(new Located<>("-serial", "vc:80Cx24C"));
         }
         for (Located<String> s : serialList) plan.serial(s.value(), s.location(), serialError(s.value()), warnings);
         for (int i = 0; i < monitorList.size(); i++) {

@@ -67,6 +67,15 @@ class CharPlanTest {
     }
 
     @Test
+    void withoutOptionsCom1ExistsOnAVirtualConsole() {
+        // qemu-system-i386 -display none: "info chardev" shows serial0: filename=vc, "info qtree" an isa-serial at 0x3f8.
+        MachineConfig c = parse("-display", "none");
+        assertEquals(List.of("serial0"), c.serialChardevs());
+        assertEquals("vc", chardev(c, "serial0").get("backend"));
+        assertTrue(parse("-nodefaults").serialChardevs().isEmpty());
+    }
+
+    @Test
     void monOnASerialAddsAMonitorOnAMux() {
         MachineConfig c = parse("-serial", "mon:stdio");
         assertEquals("on", chardev(c, "serial0").get("mux"));

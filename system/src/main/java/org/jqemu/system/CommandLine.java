@@ -36,7 +36,7 @@ final class CommandLine {
     static final long MAX_MEMORY_SLOTS = 256;
 
     static final List<String> ACCELERATORS = List.of("tcg");
-    static final List<String> CHARDEV_BACKENDS = List.of("stdio", "null", "socket", "file");
+    static final List<String> CHARDEV_BACKENDS = List.of("stdio", "null", "socket", "file", "pty");
     static final List<String> NETDEV_TYPES = List.of("user");
     static final List<String> NETDEV_USER_KEYS = List.of("id", "type", "ipv4", "ipv6", "net", "host", "restrict",
             "hostname", "dhcpstart", "dns", "dnssearch", "domainname", "ipv6-prefix", "ipv6-prefixlen", "ipv6-host",
@@ -102,9 +102,14 @@ final class CommandLine {
     private final Map<String, Opts> netdevs = new LinkedHashMap<>();
     private final List<Opts> nics = new ArrayList<>();
     private final Map<String, Opts> chardevs = new LinkedHashMap<>();
+    private final Map<String, String> chardevLocations = new LinkedHashMap<>();
+    private final List<Located<String>> serialSpecs = new ArrayList<>();
+    private final List<Located<String>> monitorSpecs = new ArrayList<>();
     private final List<String> serials = new ArrayList<>();
     private final List<String> parallels = new ArrayList<>();
     private final List<MachineConfig.Monitor> monitors = new ArrayList<>();
+    private final List<String> monitorModes = new ArrayList<>();
+    private boolean monitorsGiven;
     private String gdb;
     private final List<DeviceConfig> deviceConfigs = new ArrayList<>();
     private final Set<String> chardevsInUse = new HashSet<>();
@@ -230,10 +235,20 @@ final class CommandLine {
         if (id != null && chardevs.containsKey(id)) throw new UserError("Duplicate ID '" + id + "' for chardev");
         Phase phase = Opts.isHelp(opts.get("backend", "")) ? Phase.HELP : Phase.CHARDEV;
         defer(phase, location, () -> checkChardev(opts));
-        if (id != null) chardevs.put(id, opts);
+        if (id != null) {
+            chardevs.put(id, opts);
+            chardevLocations.put(id, location);
+        }
     }
 
-    void serial(String arg, String location) { charSpec(arg, location, serials, "could not connect serial device to character backend '" + arg + "'"); }
+    void serial(String arg, String location) {
+        charSpec(arg, location, serials, serialError(arg));
+        serialSpecs.add(new Located<>(location, arg));
+        // A monitor shares this port: no default monitor (QEMU's rule for "mon:").
+        if (arg.startsWith("mon:")) monitorsGiven = true;
+    }
+
+    private static String serialError(String spec) { return "could not connect serial device to character backend '" + spec + "'"; }
 
     void parallel(String arg, String location) { charSpec(arg, location, parallels, "could not connect parallel device to character backend '" + arg + "'"); }
 
@@ -244,14 +259,19 @@ final class CommandLine {
     private void monitorSpec(String arg, String location, String mode) {
         List<String> unused = new ArrayList<>();
         charSpec(arg, location, unused, "parse error: " + arg);
-        if (!arg.equals("none")) monitors.add(new MachineConfig.Monitor(arg, mode, false));
+        monitorsGiven = true;
+        if (arg.equals("none")) return;
+        monitorSpecs.add(new Located<>(location, arg));
+        monitorModes.add(mode);
     }
 
     private void charSpec(String spec, String location, List<String> into, String secondMessage) {
         try {
             CharSpecs.check(spec);
         } catch (UserError e) {
-            throw new LocatedError(location, List.of(e.getMessage(), secondMessage));
+            List<String> messages = e.getMessage().equals(CharSpecs.NO_DETAIL) ? List.of(secondMessage)
+                    : List.of(e.getMessage(), secondMessage);
+            throw new LocatedError(location, messages);
         }
         into.add(spec);
     }
@@ -264,6 +284,7 @@ final class CommandLine {
             if (!mode.equals("readline") && !mode.equals("control")) throw new UserError("unknown monitor mode '" + mode + "'");
         });
         monitors.add(new MachineConfig.Monitor(chardev, mode, opts.bool("pretty", false)));
+        monitorsGiven = true;
     }
 
     void gdb(String arg) {
@@ -420,12 +441,13 @@ final class CommandLine {
         }
         location = null;
         warnNetdevsWithoutPeer();
+        CharPlan chars = planCharDevices();
         // No graphical display exists yet: the default is no display.
         String displayType = display.equals("default") ? "none" : display;
         return new MachineConfig(machineType[0], Map.copyOf(machineProps), accelerator[0], cpuConfig[0], smp[0],
                 memory[0], boot[0], firmware[0], List.copyOf(drives), snapshot, List.copyOf(netdevs.values()),
-                List.copyOf(nics), List.copyOf(chardevs.values()), List.copyOf(serials), List.copyOf(parallels),
-                List.copyOf(monitors), gdb, List.copyOf(deviceConfigs),
+                List.copyOf(nics), chars.chardevs(), List.copyOf(serials), chars.serialChardevs(), List.copyOf(parallels),
+                chars.monitors(), gdb, List.copyOf(deviceConfigs),
                 new MachineConfig.Display(displayType, vga == null ? "std" : vga, nographic, fullScreen, keyboardLayout),
                 new MachineConfig.Run(startPaused, noReboot, noShutdown, name, rtc, icount, usb, List.copyOf(usbDevices),
                         defaults, List.copyOf(objects), List.copyOf(globals)),
@@ -646,6 +668,35 @@ final class CommandLine {
         return new MachineConfig.Accelerator(name, thread, tbSize, splitWx);
     }
 
+    /** The chardevs, serial ports and monitors after QEMU's defaults (-nographic: serial and monitor muxed on stdio). */
+    private CharPlan planCharDevices() {
+        CharPlan.Builder plan = new CharPlan.Builder();
+        chardevs.forEach((id, opts) -> plan.chardev(id, opts, chardevLocations.get(id)));
+        List<Located<String>> serialList = new ArrayList<>(serialSpecs);
+        List<Located<String>> monitorList = new ArrayList<>(monitorSpecs);
+        List<String> modes = new ArrayList<>(monitorModes);
+        boolean defaultSerial = defaults && serialSpecs.isEmpty();
+        boolean defaultMonitor = defaults && !monitorsGiven;
+        if (nographic && defaultSerial && defaultMonitor) {
+            serialList.add(new Located<>("-nographic", "mon:stdio"));
+        } else if (nographic) {
+            if (defaultSerial) serialList.add(new Located<>("-nographic", "stdio"));
+            if (defaultMonitor) {
+                monitorList.add(new Located<>("-nographic", "stdio"));
+                modes.add("readline");
+            }
+        } else if (defaultSerial) {
+            // QEMU's default COM1 is on a virtual console; with no display that is a null line.
+            serialList.add(new Located<>("-serial", "vc:80Cx24C"));
+        }
+        for (Located<String> s : serialList) plan.serial(s.value(), s.location(), serialError(s.value()), warnings);
+        for (int i = 0; i < monitorList.size(); i++) {
+            plan.monitor(monitorList.get(i).value(), monitorList.get(i).location(), modes.get(i), warnings);
+        }
+        for (MachineConfig.Monitor m : monitors) plan.monitor(m);
+        return plan.build();
+    }
+
     private void checkChardev(Opts opts) {
         String backend = opts.get("backend");
         if (backend != null && Opts.isHelp(backend)) {
@@ -663,6 +714,20 @@ final class CommandLine {
             String path = opts.get("path");
             if (path == null) throw new UserError("chardev: file: no filename given");
             CharSpecs.checkWritable(path);
+        }
+        if (backend.equals("socket")) checkSocket(opts);
+    }
+
+    /** A socket chardev names exactly one of path (Unix) and host (TCP, with a port). */
+    static void checkSocket(Opts opts) {
+        boolean path = !opts.get("path", "").isEmpty(), host = opts.has("host"), fd = opts.has("fd");
+        if ((path ? 1 : 0) + (host ? 1 : 0) + (fd ? 1 : 0) > 1) {
+            throw new UserError("None or one of 'path', 'fd' or 'host' option required.");
+        }
+        if (host && !opts.has("port")) throw new UserError("chardev: socket: no port given");
+        if (!path && !host) throw new UserError("Unable to parse FD number " + opts.get("fd", ""));
+        if (!opts.bool("server", false) && opts.has("wait")) {
+            throw new UserError("'wait' option is incompatible with socket in client connect mode");
         }
     }
 

@@ -23,8 +23,9 @@ public record MachineConfig(
         boolean snapshot,
         List<Opts> netdevs,
         List<Opts> nics,
-        List<Opts> chardevs,
+        List<CharDevice> chardevs,
         List<String> serials,
+        List<String> serialChardevs,
         List<String> parallels,
         List<Monitor> monitors,
         String gdb,
@@ -33,6 +34,9 @@ public record MachineConfig(
         Run run,
         Debug debug,
         Host host) {
+
+    /** At most four ISA serial ports (COM1-COM4), as QEMU's pc machine creates. */
+    public static final int MAX_SERIAL_PORTS = 4;
 
     /** The accelerator chosen (only TCG exists) and its properties. */
     public record Accelerator(String name, String thread, Long tbSizeMiB, boolean splitWx) { }
@@ -57,7 +61,14 @@ public record MachineConfig(
     public record Drive(String file, String format, String interfaceType, Integer index, String media,
             boolean readOnly, boolean snapshot, String id, Map<String, String> options) { }
 
-    /** A monitor: on which character device and in which mode (readline or control, i.e. QMP). */
+    /**
+     * A character device to create: its id, its options as -chardev takes them (backend=..., path=...), and
+     * the option that asked for it (for located errors). -serial, -monitor and -nographic add chardevs
+     * with QEMU's labels (serial0, compat_monitor0).
+     */
+    public record CharDevice(String id, Opts opts, String location) { }
+
+    /** A monitor: on which chardev (an id of {@link #chardevs()}) and in which mode (readline or control, i.e. QMP). */
     public record Monitor(String chardev, String mode, boolean pretty) { }
 
     /** Display back end (only "none" exists), VGA card, and the -nographic switch. */

@@ -1,7 +1,5 @@
 package org.jqemu.system;
 
-import java.io.BufferedOutputStream;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,6 +12,8 @@ import java.util.List;
 import java.util.Locale;
 
 import org.jqemu.hw.chr.CharBackend;
+import org.jqemu.hw.chr.Serial16550;
+import org.jqemu.system.monitor.MachineControl;
 import org.jqemu.hw.i386.BzImage;
 import org.jqemu.hw.i386.LinuxBoot;
 import org.jqemu.hw.i386.PcMachine;
@@ -32,7 +32,7 @@ import org.jqemu.util.FrontEnd.UserError;
  * end the run with -no-reboot; ACPI power-off ends it with status 0 (with -no-shutdown the guest stays
  * stopped until Ctrl-A x); an emulator bug prints QEMU-style "fatal:" lines and a register dump, status 1.
  */
-final class PcSystem implements PcMachine.Host, StdioConsole.Events {
+final class PcSystem implements PcMachine.Host, MachineControl {
     static final long SLICE = 50_000;
     private static final String DEFAULT_BIOS = "bios-256k.bin";
     private static final List<String> BIOS_DIRS = List.of("/usr/share/seabios", "/usr/share/qemu");
@@ -49,8 +49,11 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     private boolean poweredOff;
     private PcMachine machine;
     private X86Cpu cpu;
-    private StdioConsole console;
-    private final List<Runnable> flushers = new ArrayList<>();
+    private Chardevs chardevs;
+    private DebugLog log;
+    /** QEMU's run states that matter here; only the machine thread changes it. */
+    private enum RunState { RUNNING, PAUSED, PRELAUNCH, SHUTDOWN }
+    private RunState runState = RunState.RUNNING;
 
     PcSystem(MachineConfig config, PrintStream err) {
         this.config = config;
@@ -71,111 +74,72 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         BzImage kernel = fw.kernel() == null ? null : loadKernel(fw.kernel());
         byte[] initrd = fw.initrd() == null ? null : readFile(fw.initrd(), "could not load initial ram disk '" + fw.initrd() + "'");
         byte[] bios = kernel != null ? null : loadBios(fw);
-        console = new StdioConsole(in, out, this);
-        CharBackend serialBackend = serialBackend(out);
-        PcMachine.Config mc = new PcMachine.Config(config.memory().ramBytes(), kernel, initrd, fw.append(), bios,
-                serialBackend, config.devices(), id -> chardevBackend(id, out), config.display().nographic());
+        log = DebugLog.open(config.debug(), err);
         try {
-            machine = new PcMachine(mc, this);
-        } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
+            chardevs = Chardevs.open(config, in, out, err, this::wake, this::quit);
+        } catch (RuntimeException e) {
+            log.close();
+            throw e;
+        }
+        try {
+            buildMachine(kernel, initrd, bios);
+        } catch (RuntimeException e) {
+            chardevs.close();
+            throw e;
         }
         cpu = new X86Cpu(machine.memory(), machine.ioPorts());
         machine.memory().onMapChange(cpu::flushTlb);
         cpu.setInterruptSource(new InterruptSource() {
             @Override public boolean interruptPending() { return machine.pic().hasInterrupt(); }
-            @Override public int acknowledgeInterrupt() { return machine.pic().acknowledge(); }
+            @Override public int acknowledgeInterrupt() {
+                int vector = machine.pic().acknowledge();
+                if (log.interrupts()) {
+                    log.hardwareInterrupt(vector & 0xff);
+                }
+                return vector;
+            }
         });
         cpu.setFerrLine(machine.pic().irq(13));
+        if (log.interrupts()) {
+            cpu.setEventObserver((vector, software, hasError, error) -> log.event(cpu, vector, software, error));
+        }
         // Guest clocks follow host time: the TSC is a 1 GHz counter of the machine clock, so Linux finds
         // it consistent with the PIT and PM timer (an instruction-count TSC stops while the CPU halts).
         HostClock tscClock = machine.clock();
         cpu.setTimeStampCounter(tscClock::nowNanos);
-        if (machine.serial() != null && serialBackend == console) {
-            console.attach(machine.serial());
-        }
-        if (usesStdio()) {
-            console.start(in == System.in);
+        chardevs.attachMonitors(config.monitors(), this);
+        chardevs.start(in == System.in);
+        if (config.run().startPaused()) {
+            runState = RunState.PRELAUNCH;
         }
         powerOn();
-        return loop();
+        try {
+            return loop();
+        } finally {
+            chardevs.close();
+            log.close();
+        }
     }
 
-    private boolean usesStdio() {
-        return serialSpec().equals("stdio");
-    }
-
-    private String serialSpec() {
-        List<String> serials = config.serials();
-        if (serials.isEmpty()) {
-            return config.display().nographic() ? "stdio" : "null";
+    /** The machine with COM1-COM4 on their chardevs (a port set to "none" is left out). */
+    private void buildMachine(BzImage kernel, byte[] initrd, byte[] bios) {
+        List<CharBackend> serialBackends = new ArrayList<>();
+        for (String id : config.serialChardevs()) {
+            serialBackends.add(id.isEmpty() ? null : CharBackend.NULL);
         }
-        String spec = serials.get(0);
-        return spec.startsWith("mon:") ? spec.substring(4) : spec;
-    }
-
-    private CharBackend serialBackend(OutputStream out) {
-        String spec = serialSpec();
-        if (spec.equals("none")) {
-            return null;
+        MachineConfig.Firmware fw = config.firmware();
+        PcMachine.Config mc = new PcMachine.Config(config.memory().ramBytes(), kernel, initrd, fw.append(), bios,
+                serialBackends, config.devices(), id -> chardevs.connect(id, null), config.display().nographic());
+        try {
+            machine = new PcMachine(mc, this);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
         }
-        if (spec.equals("stdio")) {
-            flushers.add(console::flush);
-            return console;
-        }
-        if (spec.equals("null")) {
-            return CharBackend.NULL;
-        }
-        if (spec.startsWith("file:")) {
-            OutputStream file = openOutput(spec.substring(5));
-            flushers.add(() -> flushQuietly(file));
-            return b -> writeQuietly(file, b);
-        }
-        throw new UserError("-serial " + spec + ": this character backend is not available yet");
-    }
-
-    /** -chardev backends for -device (isa-debugcon): stdio, file and null. */
-    private CharBackend chardevBackend(String id, OutputStream out) {
-        for (var opts : config.chardevs()) {
-            if (!id.equals(opts.get("id"))) {
-                continue;
+        List<Serial16550> ports = machine.serialPorts();
+        for (int i = 0; i < config.serialChardevs().size() && i < ports.size(); i++) {
+            if (ports.get(i) != null) {
+                ports.get(i).attach(chardevs.connect(config.serialChardevs().get(i), ports.get(i)));
             }
-            String backend = opts.get("backend", "");
-            return switch (backend) {
-                case "null" -> CharBackend.NULL;
-                case "stdio" -> console::write;
-                case "file" -> {
-                    OutputStream file = openOutput(opts.get("path", ""));
-                    flushers.add(() -> flushQuietly(file));
-                    yield b -> writeQuietly(file, b);
-                }
-                default -> throw new UserError("chardev '" + id + "': backend '" + backend + "' is not available yet");
-            };
-        }
-        throw new UserError("chardev '" + id + "' not found");
-    }
-
-    private static OutputStream openOutput(String path) {
-        try {
-            return new BufferedOutputStream(new FileOutputStream(path));
-        } catch (IOException e) {
-            throw new UserError("Could not open '" + path + "': " + e.getMessage());
-        }
-    }
-
-    private static void writeQuietly(OutputStream out, int b) {
-        try {
-            out.write(b);
-        } catch (IOException e) {
-            // dropped, as a disconnected line would
-        }
-    }
-
-    private static void flushQuietly(OutputStream out) {
-        try {
-            out.flush();
-        } catch (IOException e) {
-            // nothing to do
         }
     }
 
@@ -266,9 +230,6 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     }
 
     @Override
-    public void inputAvailable() { wake(); }
-
-    @Override
     public void quit() {
         quitRequested = true;
         if (cpu != null) {
@@ -290,8 +251,15 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         HostClock clock = machine.clock();
         try {
             while (true) {
-                console.pump();
-                int r = poweredOff ? X86Cpu.EXIT_HALT : cpu.run(SLICE);
+                chardevs.pump();
+                if (runState != RunState.RUNNING) {
+                    Integer status = whileStopped(clock);
+                    if (status != null) {
+                        return status;
+                    }
+                    continue;
+                }
+                int r = poweredOff ? X86Cpu.EXIT_HALT : log.stepping() ? log.runLogged(cpu, machine.memory(), SLICE) : cpu.run(SLICE);
                 clock.runExpired();
                 flushOutput();
                 progress(clock);
@@ -303,6 +271,9 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
                 }
                 if (poweredOff && !config.run().noShutdown()) {
                     return 0;
+                }
+                if (poweredOff) {
+                    runState = RunState.SHUTDOWN;
                 }
                 if (r == X86Cpu.EXIT_SHUTDOWN) {
                     resetRequested = true;
@@ -328,6 +299,24 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         }
     }
 
+    /** Stopped (-S, "stop", -no-shutdown): the CPU does not run; the monitor may quit, reset or continue. */
+    private Integer whileStopped(HostClock clock) {
+        flushOutput();
+        if (quitRequested) {
+            return 0;
+        }
+        if (resetRequested) {
+            resetRequested = false;
+            if (config.run().noReboot()) {
+                return 0;
+            }
+            powerOn();
+            return null;
+        }
+        idle(clock);
+        return null;
+    }
+
     private static final boolean PROGRESS = System.getenv("JQEMU_PROGRESS") != null;
     private long nextProgress;
 
@@ -349,10 +338,10 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
 
     /** The CPU is halted: sleep until the next timer deadline or until input or a quit arrives. */
     private void idle(HostClock clock) {
-        if (!poweredOff && machine.pic().hasInterrupt() && (cpu.eflags() & EFLAGS_IF) != 0) {
+        if (runState == RunState.RUNNING && !poweredOff && machine.pic().hasInterrupt() && (cpu.eflags() & EFLAGS_IF) != 0) {
             return;
         }
-        long deadline = poweredOff ? Long.MAX_VALUE : clock.nextDeadline();
+        long deadline = poweredOff || runState != RunState.RUNNING ? Long.MAX_VALUE : clock.nextDeadline();
         synchronized (wakeLock) {
             while (!wakeRequested && !quitRequested) {
                 long now = clock.nowNanos();
@@ -376,10 +365,57 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     }
 
     private void flushOutput() {
-        for (Runnable f : flushers) {
-            f.run();
+        chardevs.flush();
+        log.flush();
+    }
+
+    // ---- the monitor's requests (machine thread) ----
+
+    @Override
+    public String status() {
+        return switch (runState) {
+            case RUNNING -> "running";
+            case PAUSED -> "paused";
+            case PRELAUNCH -> "paused (prelaunch)";
+            case SHUTDOWN -> "paused (shutdown)";
+        };
+    }
+
+    @Override
+    public void stop() {
+        if (runState == RunState.RUNNING) {
+            runState = RunState.PAUSED;
         }
     }
+
+    @Override
+    public void cont() {
+        if (runState == RunState.SHUTDOWN) {
+            // QEMU resets a machine stopped by -no-shutdown before it runs again
+            poweredOff = false;
+            resetRequested = true;
+        }
+        runState = RunState.RUNNING;
+        wake();
+    }
+
+    @Override
+    public void systemReset() {
+        requestReset();
+        wake();
+    }
+
+    @Override
+    public void systemPowerdown() {
+        machine.pm().pressPowerButton();
+        wake();
+    }
+
+    @Override
+    public String registers() { return registerDump(cpu); }
+
+    @Override
+    public String chardevs() { return chardevs.describe(); }
 
     private void reportFatal(String message) {
         FrontEnd.report(err, Main.PROGRAM, "fatal: " + message);

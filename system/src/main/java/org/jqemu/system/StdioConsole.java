@@ -3,55 +3,36 @@ package org.jqemu.system;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
-import org.jqemu.hw.chr.CharBackend;
-import org.jqemu.hw.chr.CharFrontend;
+import org.jqemu.system.chardev.Chardev;
 
 /**
- * The stdio character backend with QEMU's mux escape: bytes the guest writes go to stdout (buffered, the
- * machine loop calls {@link #flush()} between slices); a reader thread takes stdin, recognises Ctrl-A
- * commands (x quit, h help, c monitor, Ctrl-A Ctrl-A a literal Ctrl-A) and queues the rest, which the
- * machine thread hands to the frontend as it has room ({@link #pump()}). When stdin is a terminal it is
- * put in raw mode (stty) for the run and restored at exit.
+ * QEMU's "stdio" chardev: bytes the guest writes go to stdout (buffered; the machine loop flushes between
+ * slices); a daemon reader thread takes stdin and queues it for the frontend. When stdin is a terminal it
+ * is put in raw mode for the run (keeping Ctrl-C as a signal unless {@code signal=off}, which the mux of
+ * -nographic uses so that Ctrl-C reaches the guest) and restored at exit. The Ctrl-A escapes belong to
+ * {@link org.jqemu.system.chardev.MuxChardev}.
  */
-final class StdioConsole implements CharBackend {
-    static final int ESCAPE = 0x01; // Ctrl-A
-
-    /** What the reader thread tells the machine loop. */
-    interface Events {
-        void inputAvailable();
-
-        void quit();
-    }
-
+final class StdioConsole extends Chardev {
     private final InputStream in;
     private final OutputStream out;
-    private final Events events;
-    private final ConcurrentLinkedQueue<Integer> input = new ConcurrentLinkedQueue<>();
     private final byte[] buffer = new byte[8192];
     private int buffered;
-    private CharFrontend frontend;
-    private boolean rawTerminal;
 
-    StdioConsole(InputStream in, OutputStream out, Events events) {
+    StdioConsole(String id, InputStream in, OutputStream out) {
+        super(id);
         this.in = in;
         this.out = out;
-        this.events = events;
     }
 
-    void attach(CharFrontend device) { frontend = device; }
-
-    /** Starts the stdin reader (a daemon thread); makes a terminal raw first. */
-    void start(boolean makeRaw) {
+    /** Starts the stdin reader (a daemon thread); makes a terminal raw first when asked. */
+    void start(boolean makeRaw, boolean signals) {
         if (makeRaw && System.console() != null && System.console().isTerminal()) {
-            rawTerminal = stty("raw", "-echo");
-            if (rawTerminal) {
+            if (stty("raw", "-echo", signals ? "isig" : "-isig")) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> stty("sane")));
             }
         }
+        opened();
         Thread reader = new Thread(this::readLoop, "stdin");
         reader.setDaemon(true);
         reader.start();
@@ -74,91 +55,28 @@ final class StdioConsole implements CharBackend {
     }
 
     private void readLoop() {
-        boolean escaped = false;
+        byte[] chunk = new byte[1024];
         try {
-            int b;
-            while ((b = in.read()) >= 0) {
-                if (escaped) {
-                    escaped = false;
-                    if (escapeCommand(b)) {
-                        return;
-                    }
-                } else if (b == ESCAPE) {
-                    escaped = true;
-                } else {
-                    queue(b);
-                }
+            int n;
+            while ((n = in.read(chunk)) >= 0) {
+                if (n > 0) received(chunk, 0, n);
             }
         } catch (IOException e) {
             // stdin closed or unreadable: the guest simply gets no more input
         }
     }
 
-    /** Handles the byte after Ctrl-A; true when the program should quit. */
-    private boolean escapeCommand(int b) {
-        switch (b) {
-            case 'x', 'X' -> {
-                message("QEMU: Terminated\r\n");
-                events.quit();
-                return true;
-            }
-            case 'h', 'H', '?' -> message("\r\nC-a h    print this help\r\nC-a x    exit emulator\r\n"
-                    + "C-a c    switch between console and monitor\r\nC-a C-a  sends C-a\r\n");
-            case 'c', 'C' -> message("\r\n(the monitor is not available yet)\r\n");
-            case ESCAPE -> queue(ESCAPE);
-            default -> { }
-        }
-        return false;
-    }
-
-    private void message(String text) {
-        synchronized (this) {
-            try {
-                flushLocked();
-                out.write(text.getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-            } catch (IOException e) {
-                // stdout gone: nothing to report it on
-            }
-        }
-    }
-
-    private void queue(int b) {
-        input.add(b);
-        events.inputAvailable();
-    }
-
-    /** Machine thread: hands queued input to the frontend while it has room. */
-    void pump() {
-        CharFrontend f = frontend;
-        if (f == null) {
-            input.clear();
-            return;
-        }
-        while (!input.isEmpty() && f.receiveRoom() > 0) {
-            f.receive(input.poll());
-        }
-    }
-
-    boolean hasInput() { return !input.isEmpty(); }
-
-    @Override
-    public void frontendReady() { pump(); }
-
     @Override
     public synchronized void write(int b) {
-        if (buffered == buffer.length) {
-            flushLocked();
-        }
+        if (buffered == buffer.length) flushLocked();
         buffer[buffered++] = (byte) b;
     }
 
-    synchronized void flush() { flushLocked(); }
+    @Override
+    public synchronized void flush() { flushLocked(); }
 
     private void flushLocked() {
-        if (buffered == 0) {
-            return;
-        }
+        if (buffered == 0) return;
         try {
             out.write(buffer, 0, buffered);
             out.flush();
@@ -168,6 +86,6 @@ final class StdioConsole implements CharBackend {
         buffered = 0;
     }
 
-    /** For the front end's messages. */
-    PrintStream printStream() { return new PrintStream(out, true, StandardCharsets.UTF_8); }
+    @Override
+    public String filename() { return "stdio"; }
 }

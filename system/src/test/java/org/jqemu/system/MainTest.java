@@ -114,7 +114,7 @@ class MainTest {
 
     @Test
     void devicesChardevsNetworks() {
-        MachineConfig c = parse("-chardev", "stdio,id=c0", "-device", "isa-debugcon,chardev=c0,iobase=0x402",
+        MachineConfig c = parse("-chardev", "null,id=c0", "-device", "isa-debugcon,chardev=c0,iobase=0x402",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-netdev", "user,id=n0,hostfwd=tcp::2222-:22",
                 "-serial", "mon:stdio", "-mon", "chardev=c0,mode=control");
         assertEquals(2, c.devices().size());

@@ -12,4 +12,7 @@ public interface CharFrontend {
 
     /** The modem status inputs as the far end drives them. */
     default void setModemInputs(boolean cts, boolean dsr, boolean ri, boolean dcd) { }
+
+    /** A multiplexed line (QEMU's mux, Ctrl-A c) gave this frontend the input focus, or took it away. */
+    default void focusChanged(boolean focused) { }
 }

@@ -59,7 +59,7 @@ public final class PcMachine {
 
     /** The machine's configuration, already checked by the front end. */
     public record Config(long ramSize, BzImage kernel, byte[] initrd, String append, byte[] bios,
-            CharBackend serial, List<DeviceConfig> devices, Function<String, CharBackend> chardevs,
+            List<CharBackend> serials, List<DeviceConfig> devices, Function<String, CharBackend> chardevs,
             boolean nographic) { }
 
     private final Config config;
@@ -73,6 +73,7 @@ public final class PcMachine {
     private final I8259 pic;
     private final Mc146818 rtc;
     private final Serial16550 serial;
+    private final List<Serial16550> serialPorts = new ArrayList<>();
     private final FwCfg fwCfg;
     private final Port92 port92;
     private final I8042 i8042;
@@ -95,11 +96,8 @@ public final class PcMachine {
         }), "i8259");
         register(new I8254(clock, pic.irq(PcLayout.IRQ_PIT)), "i8254");
         rtc = register(new Mc146818(clock, pic.irq(PcLayout.IRQ_RTC), System.currentTimeMillis() * 1_000_000L), "mc146818rtc");
-        serial = config.serial() == null ? null
-                : register(new Serial16550(PcLayout.PORT_COM1, clock, pic.irq(PcLayout.IRQ_COM1)), "isa-serial");
-        if (serial != null) {
-            serial.attach(config.serial());
-        }
+        createSerialPorts(config.serials());
+        serial = serialPorts.get(0);
         fwCfg = register(new FwCfg(memory), "fw_cfg");
         port92 = register(new Port92(raised -> updateA20(), host::requestReset), "port92");
         i8042 = register(new I8042(pic.irq(PcLayout.IRQ_KEYBOARD), pic.irq(PcLayout.IRQ_MOUSE), raised -> updateA20(),
@@ -121,6 +119,22 @@ public final class PcMachine {
         createDevices();
         setupFirmware(low);
     }
+
+    /** COM1-COM4 as QEMU's pc wires them; a null backend leaves that port out (-serial none). */
+    private void createSerialPorts(List<CharBackend> backends) {
+        for (int i = 0; i < SERIAL_BASES.length; i++) {
+            CharBackend backend = i < backends.size() ? backends.get(i) : null;
+            Serial16550 port = null;
+            if (backend != null) {
+                port = register(new Serial16550(SERIAL_BASES[i], clock, pic.irq(SERIAL_IRQS[i])), "isa-serial");
+                port.attach(backend);
+            }
+            serialPorts.add(port);
+        }
+    }
+
+    private static final int[] SERIAL_BASES = {Serial16550.COM1_BASE, Serial16550.COM2_BASE, Serial16550.COM3_BASE, Serial16550.COM4_BASE};
+    private static final int[] SERIAL_IRQS = {Serial16550.COM1_IRQ, Serial16550.COM2_IRQ, Serial16550.COM3_IRQ, Serial16550.COM4_IRQ};
 
     private <T extends PortDevice & DeviceState> T register(T device, String name) {
         mapPorts(device, name);
@@ -254,6 +268,9 @@ public final class PcMachine {
     public void onIntr(Runnable listener) { intrListener = listener; }
 
     public Serial16550 serial() { return serial; }
+
+    /** COM1-COM4 in order; null where the port is absent. */
+    public List<Serial16550> serialPorts() { return java.util.Collections.unmodifiableList(serialPorts); }
 
     public FwCfg fwCfg() { return fwCfg; }
 

@@ -13,6 +13,8 @@ import org.jqemu.memory.IrqLine;
 abstract class SystemUnit extends Mmu {
     /** Kinds of event for {@link #deliver}: external (hardware, exceptions), INT n, INT3/INTO, ICEBP. */
     static final int EVENT_EXTERNAL = 0, SOFT_INTN = 1, SOFT_INT3 = 2, SOFT_ICEBP = 3;
+    /** -d int and the like; null when nobody listens. */
+    EventObserver eventObserver;
 
     static final int MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
             MSR_SYSENTER_EIP = 0x176, MSR_BIOS_SIGN = 0x8b, MSR_PLATFORM_ID = 0x17, MSR_MTRR_CAP = 0xfe,
@@ -712,6 +714,9 @@ abstract class SystemUnit extends Mmu {
 
     /** Delivers an event with EIP already at the return address. */
     final void deliver(int vector, int kind, boolean hasError, int error) {
+        if (eventObserver != null) {
+            eventObserver.event(vector, kind != EVENT_EXTERNAL, hasError, error);
+        }
         halted = false;
         if (firstEventVector < 0) {
             firstEventVector = vector;

@@ -287,6 +287,9 @@ public final class X86Cpu extends SystemInstructions {
 
     public void setInterruptSource(InterruptSource source) { interruptSource = source; }
 
+    /** Observes each interrupt and exception before delivery (null: none). */
+    public void setEventObserver(EventObserver observer) { eventObserver = observer; }
+
     /**
      * What RDTSC counts (before the offset WRMSR to IA32_TIME_STAMP_COUNTER sets). By default the TSC is the
      * number of retired instructions, which makes runs reproducible; a machine may give a time base instead.

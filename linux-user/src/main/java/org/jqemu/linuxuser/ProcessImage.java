@@ -1,0 +1,99 @@
+package org.jqemu.linuxuser;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What execve built for a process and what mmap added, as the kernel remembers it beside the page table:
+ * the path resolver (sysroot), the names of file-backed regions (for /proc/self/maps and MAP_SHARED
+ * write-back), the auxiliary vector and the command line (for /proc/self/auxv and cmdline).
+ */
+final class ProcessImage {
+    /**
+     * A file-backed range [start, end) of guest addresses; {@code offset} is the file offset of {@code start}.
+     * {@code writeBack} is the host descriptor of a MAP_SHARED writable mapping (-1 for private ones).
+     */
+    record Region(long start, long end, String path, long offset, int writeBack) {
+        Region from(long newStart, long newEnd) {
+            return new Region(newStart, newEnd, path, offset + (newStart - start), writeBack);
+        }
+    }
+
+    final PathResolver paths;
+    private final TreeMap<Long, Region> regions = new TreeMap<>();
+    private byte[] auxv = new byte[0];
+    private byte[] cmdline = new byte[0];
+    private long initialStack;
+
+    ProcessImage(PathResolver paths) {
+        this.paths = paths;
+    }
+
+    /** Records that [start, end) now holds {@code path} from {@code offset}; what was named there before is forgotten. */
+    synchronized void name(long start, long end, String path, long offset, int writeBack) {
+        forget(start, end);
+        regions.put(start, new Region(start, end, path, offset, writeBack));
+    }
+
+    /** Forgets the names of [start, end), splitting regions that straddle its ends; returns the removed parts. */
+    synchronized List<Region> forget(long start, long end) {
+        List<Region> removed = new ArrayList<>();
+        Map.Entry<Long, Region> before = regions.lowerEntry(start);
+        if (before != null && before.getValue().end() > start) {
+            Region r = before.getValue();
+            regions.put(r.start(), r.from(r.start(), start));
+            if (r.end() > end) {
+                regions.put(end, r.from(end, r.end()));
+            }
+            removed.add(r.from(start, Math.min(end, r.end())));
+        }
+        for (Region r : List.copyOf(regions.subMap(start, true, end, false).values())) {
+            regions.remove(r.start());
+            if (r.end() > end) {
+                regions.put(end, r.from(end, r.end()));
+            }
+            removed.add(r.from(r.start(), Math.min(end, r.end())));
+        }
+        return removed;
+    }
+
+    /** The named region holding {@code address}, or null. */
+    synchronized Region regionAt(long address) {
+        Map.Entry<Long, Region> e = regions.floorEntry(address);
+        return e != null && e.getValue().end() > address ? e.getValue() : null;
+    }
+
+    /** Named regions overlapping [start, end), clipped to it. */
+    synchronized List<Region> regionsIn(long start, long end) {
+        List<Region> out = new ArrayList<>();
+        Region first = regionAt(start);
+        if (first != null) {
+            out.add(first.from(start, Math.min(end, first.end())));
+        }
+        for (Region r : regions.subMap(start, false, end, false).values()) {
+            out.add(r.from(r.start(), Math.min(end, r.end())));
+        }
+        return out;
+    }
+
+    /** Records the initial stack InitialStack built: its ESP (/proc/self/stat's startstack) and auxiliary vector. */
+    synchronized void setInitialStack(GuestMemory memory, long sp) {
+        initialStack = sp;
+        auxv = InitialStack.auxv(memory, sp);
+    }
+
+    synchronized long initialStack() { return initialStack; }
+
+    synchronized byte[] auxv() { return auxv.clone(); }
+
+    /** argv as /proc/self/cmdline shows it: each argument followed by a NUL. */
+    synchronized void setCmdline(List<String> argv) {
+        StringBuilder b = new StringBuilder();
+        argv.forEach(a -> b.append(a).append('\0'));
+        cmdline = b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    synchronized byte[] cmdline() { return cmdline.clone(); }
+}

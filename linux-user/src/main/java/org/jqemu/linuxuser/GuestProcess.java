@@ -36,6 +36,8 @@ public final class GuestProcess {
     final SignalDelivery signals;
     final GuestFile[] files = new GuestFile[MAX_FILES];
     final String executablePath;
+    /** The sysroot, the named regions and the auxiliary vector (ElfLoader, mmap, /proc/self). */
+    final ProcessImage image;
     final int pid;
     long brkStart;
     long brk;
@@ -54,13 +56,16 @@ public final class GuestProcess {
         files[0] = stdin;
         files[1] = stdout;
         files[2] = stderr;
-        ElfLoader.Image image = ElfLoader.load(executableBytes, memory);
+        this.image = new ProcessImage(new PathResolver(config.ldPrefix(), executablePath));
+        ElfLoader.Image image = ElfLoader.load(executableBytes, memory, this.image);
         brkStart = image.brkStart();
         brk = brkStart;
         byte[] random = new byte[16];
         new SecureRandom().nextBytes(random);
         long sp = InitialStack.build(memory, image, config.argv(), config.envp(), config.executable().toString(),
                 config.stackSize(), random, HostCredentials.current());
+        this.image.setInitialStack(memory, sp);
+        this.image.setCmdline(config.argv());
         cpu = new X86Cpu(memory, IoPorts.NONE);
         memory.addInvalidationListener(cpu::flushTlb);
         cpu.enterUserMode32();

@@ -49,12 +49,14 @@ final class Syscalls {
     private final BitSet reportedUnimplemented = new BitSet();
     private final int[][] tls = new int[TLS_ENTRIES][];
     private final SecureRandom random = new SecureRandom();
+    private final ExtendedSyscalls extended;
 
     Syscalls(GuestProcess process) {
         this.process = process;
         this.memory = process.memory;
         this.cpu = process.cpu;
         this.strace = process.config.strace() ? new Strace(process.config.log(), process.pid) : null;
+        this.extended = new ExtendedSyscalls(process, this);
     }
 
     /** Performs the call in EAX; {@code sysenter} reads the sixth argument from the user stack at [EBP]. */
@@ -106,7 +108,7 @@ final class Syscalls {
             case MMAP -> oldMmap(a[0]);
             case MUNMAP -> munmap(a[0], a[1]);
             case MPROTECT -> mprotect(a[0], a[1], (int) a[2]);
-            case MADVISE -> 0;
+            case MADVISE -> extended.call(nr, a);
             case UNAME -> uname(a[0]);
             case SET_THREAD_AREA -> setThreadArea(a[0]);
             case GET_THREAD_AREA -> getThreadArea(a[0]);
@@ -132,7 +134,7 @@ final class Syscalls {
             case LSTAT64 -> stat64(pathStatx(HostOs.AT_FDCWD, a[0], AT_SYMLINK_NOFOLLOW), a[1]);
             case FSTATAT64 -> stat64(pathStatx((int) a[0], a[1], (int) a[3]), a[2]);
             case STATX -> statx((int) a[0], a[1], (int) a[2], a[4]);
-            case FCNTL64 -> fcntl((int) a[0], (int) a[1]);
+            case FCNTL64 -> fcntl((int) a[0], (int) a[1], a[2]);
             case RT_SIGACTION -> process.signals.sigaction((int) a[0], a[1], a[2], a[3]);
             case RT_SIGPROCMASK -> process.signals.sigprocmask((int) a[0], a[1], a[2], a[3]);
             case RT_SIGRETURN -> process.signals.rtSigreturn();
@@ -151,11 +153,11 @@ final class Syscalls {
             case CLOCK_NANOSLEEP -> a[1] != 0 ? unimplemented(nr) : sleep(memory.readInt(a[2]), memory.readInt(a[2] + 4));
             case CLOCK_NANOSLEEP_TIME64 -> a[1] != 0 ? unimplemented(nr) : sleep(memory.readLong(a[2]), memory.readLong(a[2] + 8));
             case SCHED_YIELD -> 0;
-            default -> unimplemented(nr);
+            default -> extended.call(nr, a); // sockets, polling, /proc, mremap...: ExtendedSyscalls
         };
     }
 
-    private long unimplemented(int nr) {
+    long unimplemented(int nr) {
         if (process.config.logUnimplemented() && nr >= 0 && !reportedUnimplemented.get(nr)) {
             reportedUnimplemented.set(nr);
             process.config.log().println("Unsupported syscall: " + nr);
@@ -165,7 +167,7 @@ final class Syscalls {
 
     // ---- files
 
-    private GuestFile file(int fd) {
+    GuestFile file(int fd) {
         return fd >= 0 && fd < process.files.length ? process.files[fd] : null;
     }
 
@@ -224,16 +226,9 @@ final class Syscalls {
         return total;
     }
 
-    /** A guest path as the host should open it: /proc/self/exe is the program, and -L prefixes absolute paths that exist there. */
+    /** A guest path as the host should open it: the sysroot first, /proc/self/exe is the program (PathResolver). */
     private String hostPath(String path) {
-        if (path.equals("/proc/self/exe")) {
-            return process.executablePath;
-        }
-        String prefix = process.config.ldPrefix();
-        if (prefix != null && path.startsWith("/") && Files.exists(Path.of(prefix, path))) {
-            return Path.of(prefix, path).toString();
-        }
-        return path;
+        return process.image.paths.hostPath(path);
     }
 
     private int hostDirFd(int dirfd) {
@@ -253,6 +248,11 @@ final class Syscalls {
         if (slot < 0) {
             return -Errno.EMFILE;
         }
+        GuestFile synthetic = extended.procFs.open(path); // /proc/self/maps and the other guest views
+        if (synthetic != null) {
+            process.files[slot] = synthetic;
+            return slot;
+        }
         int fd = HostOs.openat(hostDir, hostPath(path), flags, mode);
         if (fd < 0) {
             return fd;
@@ -261,7 +261,7 @@ final class Syscalls {
         return slot;
     }
 
-    private int freeSlot() {
+    int freeSlot() {
         for (int fd = 0; fd < process.files.length; fd++) {
             if (process.files[fd] == null) {
                 return fd;
@@ -332,11 +332,11 @@ final class Syscalls {
         return 0;
     }
 
-    private long fcntl(int fd, int command) {
+    private long fcntl(int fd, int command, long argument) {
         if (file(fd) == null) {
             return -Errno.EBADF;
         }
-        return command == 1 || command == 2 ? 0 : unimplemented(FCNTL64); // F_GETFD, F_SETFD: no exec yet
+        return command == 1 || command == 2 ? 0 : extended.fcntl(fd, command, argument); // F_GETFD, F_SETFD: no exec yet
     }
 
     private long ioctl(int fd, int request, long argument) {
@@ -523,9 +523,6 @@ final class Syscalls {
             if (source == null) {
                 return -Errno.EBADF;
             }
-            if ((flags & MAP_SHARED) != 0 && (prot & Page.WRITE) != 0) {
-                return unimplemented(MMAP2); // shared writable file mappings need write-back: not yet
-            }
         }
         long start;
         if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0) {
@@ -550,6 +547,7 @@ final class Syscalls {
         if (source != null) {
             fillFromFile(source, start, length, offset);
         }
+        extended.mapped(start, size, source, offset, flags, prot);
         return start;
     }
 
@@ -576,6 +574,7 @@ final class Syscalls {
         if ((address & Page.OFFSET_MASK) != 0 || length == 0 || address + length > ElfLoader.TASK_SIZE) {
             return -Errno.EINVAL;
         }
+        extended.unmapping(address, GuestMemory.pageCeil(length));
         memory.unmap(address, GuestMemory.pageCeil(length));
         return 0;
     }

@@ -112,6 +112,10 @@ public final class ElfLoader {
             }
             interpreterBias = base - interpreter.lowest();
             checkPlacement(interpreter, interpreterBias);
+            long programStart = program.lowest() + bias;
+            if (base < programStart + program.span() && programStart < base + interpreter.span()) {
+                throw new InvalidElfException("Invalid ELF image: the interpreter " + program.interpreter + " overlaps the program");
+            }
         }
         String programName = process.paths.executable();
         for (Segment s : program.loads) {

@@ -177,6 +177,23 @@ final class ExtendedSyscalls {
         process.image.name(start, start + size, path == null ? "" : path, offset, writeBack);
     }
 
+    /**
+     * Called once the guest has exited or died: shared file mappings still mapped are written back (their
+     * data would be in the page cache on Linux) and their descriptors closed.
+     */
+    void release() {
+        java.util.Set<Integer> closed = new java.util.HashSet<>();
+        for (ProcessImage.Region r : process.image.regionsIn(0, ElfLoader.TASK_SIZE)) {
+            if (r.writeBack() >= 0) {
+                writeBack(r);
+                if (closed.add(r.writeBack())) {
+                    HostOs.close(r.writeBack());
+                }
+            }
+        }
+        process.image.forget(0, ElfLoader.TASK_SIZE);
+    }
+
     /** Called by munmap before the pages go: shared pages are written back, names forgotten. */
     void unmapping(long start, long size) {
         for (ProcessImage.Region r : process.image.forget(start, start + size)) {

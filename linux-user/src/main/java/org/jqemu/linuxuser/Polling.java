@@ -20,12 +20,10 @@ final class Polling {
     /** How a select variant gives its timeout: struct timeval (i386 longs), timespec with 32-bit or 64-bit fields. */
     enum Timeout { TIMEVAL, TIMESPEC32, TIMESPEC64 }
 
-    private final GuestProcess process;
     private final GuestMemory memory;
     private final Syscalls syscalls;
 
     Polling(GuestProcess process, Syscalls syscalls) {
-        this.process = process;
         this.memory = process.memory;
         this.syscalls = syscalls;
     }

@@ -40,6 +40,18 @@ class MappingsTest {
     }
 
     @Test
+    void sharedMappingReachesTheFileAtExit() throws Exception {
+        Path file = dir.resolve("at-exit.dat");
+        List<String> argv = List.of(mappings.toString(), file.toString(), "exit");
+        GuestRun.Outcome expected = GuestRun.qemu(null, argv, ENV, null);
+        byte[] written = Files.readAllBytes(file);
+        Files.delete(file);
+        assertEquals(expected, GuestRun.jqemu(null, argv, ENV, null));
+        assertEquals(new String(written), new String(Files.readAllBytes(file)));
+        assertTrue(new String(written).startsWith("written before exit"), "the oracle's file");
+    }
+
+    @Test
     void procSelfExeAndCmdlineMatchQemu() throws Exception {
         List<String> argv = List.of(procSelf.toString(), "exe", "two words");
         GuestRun.Outcome expected = GuestRun.qemu(null, argv, ENV, null);

@@ -19,6 +19,15 @@ static void read_at(int fd, void *buffer, size_t n, off_t offset) {
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     const char *path = argv[1];
+    if (argc > 2) { /* "exit": a shared mapping written and left mapped when the process exits */
+        int f = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        static char zeros[4096];
+        if (f < 0 || write(f, zeros, sizeof zeros) != sizeof zeros) die("open for exit");
+        char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+        if (m == MAP_FAILED) die("mmap for exit");
+        strcpy(m, "written before exit");
+        return 0;
+    }
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) die("open");
     char page[8192];

@@ -106,6 +106,7 @@ public final class GuestProcess {
                 default -> throw new IllegalStateException("CPU stopped with unknown reason " + reason);
             }
         }
+        syscalls.extended.release(); // shared file mappings reach their files
         return exitStatus;
     }
 

@@ -49,7 +49,7 @@ final class Syscalls {
     private final BitSet reportedUnimplemented = new BitSet();
     private final int[][] tls = new int[TLS_ENTRIES][];
     private final SecureRandom random = new SecureRandom();
-    private final ExtendedSyscalls extended;
+    final ExtendedSyscalls extended;
 
     Syscalls(GuestProcess process) {
         this.process = process;

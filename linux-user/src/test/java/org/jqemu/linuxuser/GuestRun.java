@@ -44,12 +44,15 @@ final class GuestRun {
      * given the list reversed so that its guest sees the native order.
      */
     static Outcome qemu(String sysroot, List<String> argv, List<String> env, Path stdin) throws IOException, InterruptedException {
+        return qemuWith(sysroot == null ? List.of() : List.of("-L", sysroot), argv, env, stdin);
+    }
+
+    /** qemu-i386 with options before the program (-L, -strace...). */
+    static Outcome qemuWith(List<String> options, List<String> argv, List<String> env, Path stdin) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("env", "-i"));
         command.addAll(env.reversed());
         command.add("qemu-i386");
-        if (sysroot != null) {
-            command.addAll(List.of("-L", sysroot));
-        }
+        command.addAll(options);
         command.addAll(argv);
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.redirectInput(stdin == null ? ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())
@@ -74,11 +77,16 @@ final class GuestRun {
 
     /** The same run under jqemu in this JVM; stdin is a host file (or /dev/null). */
     static Outcome jqemu(String sysroot, List<String> argv, List<String> env, Path stdin) throws Exception {
+        return jqemu(sysroot, false, argv, env, stdin);
+    }
+
+    /** With {@code strace}, the -strace lines go to stderr after the guest's own. */
+    static Outcome jqemu(String sysroot, boolean strace, List<String> argv, List<String> env, Path stdin) throws Exception {
         ByteArrayOutputStream messages = new ByteArrayOutputStream();
         PrintStream err = new PrintStream(messages, true);
         Path program = Path.of(argv.getFirst());
         GuestProcess.Config config = new GuestProcess.Config(program, argv, env, InitialStack.DEFAULT_SIZE, sysroot,
-                false, false, err, err);
+                strace, false, err, err);
         int in = HostOs.openat(HostOs.AT_FDCWD, stdin == null ? "/dev/null" : stdin.toString(), 0, 0);
         CapturedOutput out = new CapturedOutput();
         CapturedOutput errors = new CapturedOutput();

@@ -70,6 +70,11 @@ final class Strace {
     }
 
     void enter(int nr, long[] args, GuestMemory memory) {
+        String socketLine = SocketStrace.enter(nr, args, memory); // socket calls: QEMU's own shapes
+        if (socketLine != null) {
+            out.print(pid + " " + socketLine);
+            return;
+        }
         Object[] call = CALLS.get(nr);
         if (call == null) {
             out.println(pid + " Unknown syscall " + nr);
@@ -92,7 +97,7 @@ final class Strace {
     }
 
     void exit(int nr, long result) {
-        if (!CALLS.containsKey(nr)) {
+        if (!CALLS.containsKey(nr) && !SocketStrace.handles(nr)) {
             return;
         }
         if (nr == Syscalls.EXIT || nr == Syscalls.EXIT_GROUP) {

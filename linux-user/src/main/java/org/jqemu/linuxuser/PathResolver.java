@@ -45,6 +45,14 @@ final class PathResolver {
     }
 
     /**
+     * The host path for a call that does not follow a final symbolic link (lstat, readlink of a link):
+     * /proc/self/exe stays a link, as it is for a native process (its target reads as the guest program).
+     */
+    String hostLinkPath(String guestPath) {
+        return guestPath.equals(SELF_EXE) ? guestPath : hostPath(guestPath);
+    }
+
+    /**
      * The host path for the kernel's own lookups (the ELF interpreter named by PT_INTERP): under the sysroot
      * when it is there, else the host path.
      */

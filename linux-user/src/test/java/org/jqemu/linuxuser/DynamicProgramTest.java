@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Debian's dynamically linked i386 programs (from the sysroot of tools/fetch-sysroot: ld-linux.so.2, libc,
  * coreutils, gzip, bzip2, xz) under {@code jqemu-i386 -L sysroot} against {@code qemu-i386 -L sysroot}, the
  * oracle (this machine's kernel cannot run i386 programs): stdout, stderr and status must be identical.
- * The inputs are small: jqemu interprets every instruction.
+ * The inputs are small: jqemu interprets every instruction. In the arguments below, @sp stands for a space.
  */
 class DynamicProgramTest {
     private static final List<String> ENV = List.of("LC_ALL=C", "TZ=UTC", "HOME=/nonexistent", "PATH=/usr/bin:/bin");
@@ -104,6 +104,8 @@ class DynamicProgramTest {
                 Arguments.of("date", "-u -d @1234567890"),
                 Arguments.of("date", "-d 2024-02-29T12:34:56 +%A%n%j%n%s"),
                 Arguments.of("env", ""),
+                Arguments.of("stat", "-c %F@sp%N /proc/self/exe /proc/self/maps"),
+                Arguments.of("cat", "/proc/self/cmdline"),
                 Arguments.of("seq", "1 3 20"),
                 Arguments.of("seq", "-w -s , 8 12"),
                 Arguments.of("gzip", "-c -9 @text"),
@@ -119,7 +121,7 @@ class DynamicProgramTest {
         List<String> argv = new ArrayList<>(List.of(program(tool)));
         for (String a : args.split(" ")) {
             if (!a.isEmpty()) {
-                argv.add(a.replace("@tree", tree.toString()).replace("@text", text.toString())
+                argv.add(a.replace("@sp", " ").replace("@tree", tree.toString()).replace("@text", text.toString())
                         .replace("@numbers", numbers.toString()).replace("@dir", dir.toString()));
             }
         }

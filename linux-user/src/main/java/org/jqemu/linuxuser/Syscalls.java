@@ -417,7 +417,8 @@ final class Syscalls {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(HostOs.STATX_SIZE, 8);
-            int r = HostOs.statx(hostDir, hostPath(path), flags, STATX_BASIC_STATS, out);
+            String host = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? process.image.paths.hostLinkPath(path) : hostPath(path);
+            int r = HostOs.statx(hostDir, host, flags, STATX_BASIC_STATS, out);
             return new Statx(r, out.toArray(ValueLayout.JAVA_BYTE));
         }
     }

@@ -62,7 +62,11 @@ class SocketTest {
     private static final Guest JQEMU = argv -> GuestRun.jqemu(null, argv, ENV, null);
 
     private static Exchange guestClient(Guest guest) throws Exception {
-        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        return guestClient(guest, "client", InetAddress.getLoopbackAddress());
+    }
+
+    private static Exchange guestClient(Guest guest, String mode, InetAddress loopback) throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, loopback)) {
             Future<String> peer = PEERS.submit(() -> {
                 try (Socket s = server.accept()) {
                     String got = readLine(s.getInputStream());
@@ -70,7 +74,7 @@ class SocketTest {
                     return got;
                 }
             });
-            GuestRun.Outcome out = guest.run(List.of(program.toString(), "client", Integer.toString(server.getLocalPort())));
+            GuestRun.Outcome out = guest.run(List.of(program.toString(), mode, Integer.toString(server.getLocalPort())));
             return new Exchange(out, peer.get());
         }
     }
@@ -129,6 +133,20 @@ class SocketTest {
         Exchange expected = guestClient(QEMU);
         assertEquals("hello from the guest", expected.peer(), "the oracle's guest reached the server");
         assertEquals(expected, guestClient(JQEMU));
+    }
+
+    @Test
+    void guestConnectsOverIpv6Loopback() throws Exception {
+        InetAddress v6;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("::1"))) {
+            v6 = probe.getInetAddress();
+        } catch (IOException noIpv6) {
+            v6 = null;
+        }
+        assumeTrue(v6 != null, "the host has no IPv6 loopback");
+        Exchange expected = guestClient(QEMU, "client6", v6);
+        assertEquals("hello over ipv6", expected.peer(), "the oracle's guest reached the server");
+        assertEquals(expected, guestClient(JQEMU, "client6", v6));
     }
 
     @Test

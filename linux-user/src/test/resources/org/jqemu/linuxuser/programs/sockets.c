@@ -76,6 +76,35 @@ static void client(int port) {
     close(s);
 }
 
+/* TCP over IPv6 loopback: sockaddr_in6 in and out, and IPV6_V6ONLY */
+static void client6(int port) {
+    int s = socket(AF_INET6, SOCK_STREAM, 0);
+    if (s < 0) die("socket6");
+    int only = 1, back = 0;
+    socklen_t len = sizeof back;
+    if (setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only) < 0) die("IPV6_V6ONLY");
+    getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &back, &len);
+    printf("IPV6_V6ONLY=%d\n", back);
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    a.sin6_addr = in6addr_loopback;
+    if (connect(s, (struct sockaddr *) &a, sizeof a) < 0) die("connect6");
+    struct sockaddr_in6 me;
+    len = sizeof me;
+    if (getsockname(s, (struct sockaddr *) &me, &len) < 0) die("getsockname6");
+    printf("local family=%d loopback=%d len=%d\n", me.sin6_family, memcmp(&me.sin6_addr, &in6addr_loopback, 16) == 0, (int) len);
+    const char *hello = "hello over ipv6\n";
+    write(s, hello, strlen(hello));
+    char buffer[128] = {0};
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(s, buffer + got, sizeof buffer - 1 - got)) > 0) got += n;
+    printf("client6 got: %s", buffer);
+    close(s);
+}
+
 static void server(int port) {
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0) die("socket");
@@ -222,6 +251,7 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (!strcmp(argv[1], "client")) client(atoi(argv[2]));
     else if (!strcmp(argv[1], "server")) server(atoi(argv[2]));
+    else if (!strcmp(argv[1], "client6")) client6(atoi(argv[2]));
     else if (!strcmp(argv[1], "udp")) udp(atoi(argv[2]));
     else if (!strcmp(argv[1], "unix")) unix_stream(argv[2]);
     return 0;

@@ -14,8 +14,14 @@ import java.nio.file.Path;
  */
 final class PathResolver {
     static final String SELF_EXE = "/proc/self/exe";
+    private static final java.util.regex.Pattern FD_PATH =
+            java.util.regex.Pattern.compile("/(?:proc/self/fd|dev/fd)/(\\d{1,9})(/.*)?");
+    private static final String NO_SUCH_DESCRIPTOR = "/proc/self/fd/-1";
+    private static final String[] STANDARD_STREAMS = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
     private final Path sysroot;
     private final String executable;
+    /** Guest descriptor → host descriptor (-1 when the file lives in the JVM); set by the system calls. */
+    private volatile java.util.function.IntUnaryOperator hostDescriptors = fd -> -1;
 
     /** {@code sysroot} may be null (no -L); {@code executable} is the guest program's absolute host path. */
     PathResolver(String sysroot, String executable) {
@@ -28,10 +34,19 @@ final class PathResolver {
 
     String sysroot() { return sysroot == null ? null : sysroot.toString(); }
 
+    /** How to find the host descriptor behind a guest descriptor, for /proc/self/fd/N and /dev/fd/N. */
+    void setHostDescriptors(java.util.function.IntUnaryOperator lookup) {
+        hostDescriptors = lookup;
+    }
+
     /** The host path for a path the guest opened, stat-ed, executed... */
     String hostPath(String guestPath) {
         if (guestPath.equals(SELF_EXE)) {
             return executable;
+        }
+        String descriptor = descriptorPath(guestPath);
+        if (descriptor != null) {
+            return descriptor;
         }
         if (sysroot == null || !guestPath.startsWith("/")) {
             return guestPath;
@@ -42,6 +57,26 @@ final class PathResolver {
         } catch (InvalidPathException e) {
             return guestPath; // a NUL or malformed name: the host call will refuse it with its own errno
         }
+    }
+
+    /**
+     * /proc/self/fd/N, /dev/fd/N and /dev/stdin (stdout, stderr) name the guest's descriptor N, which is
+     * another number on the host (the JVM's own N is something else): the host's /proc/self/fd/H for its host
+     * descriptor H. A closed descriptor, or one the JVM models, has no host path: it gets a name the host
+     * refuses (ENOENT) rather than the JVM's own descriptor N.
+     */
+    private String descriptorPath(String guestPath) {
+        for (int i = 0; i < STANDARD_STREAMS.length; i++) {
+            if (guestPath.equals(STANDARD_STREAMS[i])) {
+                return descriptorPath("/proc/self/fd/" + i);
+            }
+        }
+        java.util.regex.Matcher m = FD_PATH.matcher(guestPath);
+        if (!m.matches()) {
+            return null;
+        }
+        int host = hostDescriptors.applyAsInt(Integer.parseInt(m.group(1)));
+        return host < 0 ? NO_SUCH_DESCRIPTOR : "/proc/self/fd/" + host + (m.group(2) == null ? "" : m.group(2));
     }
 
     /**

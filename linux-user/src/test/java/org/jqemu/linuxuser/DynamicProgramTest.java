@@ -146,6 +146,17 @@ class DynamicProgramTest {
         }
     }
 
+    /** jqemu's guest stdin is some other host descriptor than 0 here: /dev/stdin must still name it. */
+    @Test
+    void devStdinAndProcSelfFdNameTheGuestsDescriptors() throws Exception {
+        for (String path : List.of("/dev/stdin", "/proc/self/fd/0", "/dev/fd/0")) {
+            List<String> argv = List.of(program("cat"), path);
+            GuestRun.Outcome expected = GuestRun.qemu(sysroot, argv, ENV, numbers);
+            assertEquals(Files.readString(numbers), expected.stdout(), "the oracle read the file");
+            assertEquals(expected, GuestRun.jqemu(sysroot, argv, ENV, numbers), path);
+        }
+    }
+
     @Test
     void catReadsItsOwnMapsThroughTheSysroot() throws Exception {
         GuestRun.Outcome run = GuestRun.jqemu(sysroot, List.of(program("cat"), "/proc/self/maps"), ENV, null);

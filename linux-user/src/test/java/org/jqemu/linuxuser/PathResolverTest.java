@@ -32,4 +32,16 @@ class PathResolverTest {
         assertEquals(null, paths.sysroot());
         assertEquals("/a\0b", new PathResolver("/", "/p").hostPath("/a\0b"), "a malformed name is left for the host to refuse");
     }
+
+    @Test
+    void descriptorPathsNameTheHostDescriptor() {
+        PathResolver paths = new PathResolver("/", "/x/prog");
+        paths.setHostDescriptors(fd -> fd == 3 ? 57 : fd == 0 ? 40 : -1);
+        assertEquals("/proc/self/fd/57", paths.hostPath("/proc/self/fd/3"));
+        assertEquals("/proc/self/fd/57", paths.hostPath("/dev/fd/3"));
+        assertEquals("/proc/self/fd/57/sub", paths.hostPath("/proc/self/fd/3/sub"), "a directory descriptor's contents");
+        assertEquals("/proc/self/fd/40", paths.hostPath("/dev/stdin"));
+        assertEquals("/proc/self/fd/-1", paths.hostPath("/proc/self/fd/4"), "no host descriptor: a name the host refuses");
+        assertEquals("/proc/self/fd/-1", paths.hostPath("/dev/stdout"));
+    }
 }

@@ -47,7 +47,7 @@ final class ExtendedSyscalls {
         this.sockets = new Sockets(process, syscalls);
         this.polling = new Polling(process, syscalls);
         this.procFs = new ProcFs(process);
-        process.image.paths.setHostDescriptors(this::hostFd);
+        process.image.paths.setProcess(process.pid, this::hostFd);
     }
 
     long call(int nr, long[] a) {

@@ -22,6 +22,8 @@ final class PathResolver {
     private final String executable;
     /** Guest descriptor → host descriptor (-1 when the file lives in the JVM); set by the system calls. */
     private volatile java.util.function.IntUnaryOperator hostDescriptors = fd -> -1;
+    /** "/proc/PID/" for the guest's own pid, which names the same files as /proc/self/. */
+    private volatile String ownProcDirectory = "/proc/self/";
 
     /** {@code sysroot} may be null (no -L); {@code executable} is the guest program's absolute host path. */
     PathResolver(String sysroot, String executable) {
@@ -34,17 +36,31 @@ final class PathResolver {
 
     String sysroot() { return sysroot == null ? null : sysroot.toString(); }
 
-    /** How to find the host descriptor behind a guest descriptor, for /proc/self/fd/N and /dev/fd/N. */
-    void setHostDescriptors(java.util.function.IntUnaryOperator lookup) {
+    /**
+     * The guest's pid (/proc/PID/ is /proc/self/ to it) and how to find the host descriptor behind a guest
+     * descriptor, for /proc/self/fd/N and /dev/fd/N.
+     */
+    void setProcess(int pid, java.util.function.IntUnaryOperator lookup) {
+        ownProcDirectory = "/proc/" + pid + "/";
         hostDescriptors = lookup;
+    }
+
+    /** /proc/self/exe, or /proc/PID/exe with the guest's pid (a path resolving /proc/self one link at a time). */
+    boolean isSelfExe(String guestPath) {
+        return guestPath.equals(SELF_EXE) || guestPath.equals(ownProcDirectory + "exe");
+    }
+
+    /** /proc/PID/... with the guest's pid as /proc/self/...; other paths unchanged. */
+    private String selfForm(String guestPath) {
+        return guestPath.startsWith(ownProcDirectory) ? "/proc/self/" + guestPath.substring(ownProcDirectory.length()) : guestPath;
     }
 
     /** The host path for a path the guest opened, stat-ed, executed... */
     String hostPath(String guestPath) {
-        if (guestPath.equals(SELF_EXE)) {
+        if (isSelfExe(guestPath)) {
             return executable;
         }
-        String descriptor = descriptorPath(guestPath);
+        String descriptor = descriptorPath(selfForm(guestPath));
         if (descriptor != null) {
             return descriptor;
         }
@@ -84,7 +100,7 @@ final class PathResolver {
      * /proc/self/exe stays a link, as it is for a native process (its target reads as the guest program).
      */
     String hostLinkPath(String guestPath) {
-        return guestPath.equals(SELF_EXE) ? guestPath : hostPath(guestPath);
+        return isSelfExe(guestPath) ? guestPath : hostPath(guestPath);
     }
 
     /**

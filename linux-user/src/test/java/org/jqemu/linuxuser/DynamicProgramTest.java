@@ -106,6 +106,8 @@ class DynamicProgramTest {
                 Arguments.of("env", ""),
                 Arguments.of("stat", "-c %F@sp%N /proc/self/exe /proc/self/maps"),
                 Arguments.of("cat", "/proc/self/cmdline"),
+                Arguments.of("realpath", "/proc/self/exe"),
+                Arguments.of("readlink", "-f /proc/self/exe"),
                 Arguments.of("seq", "1 3 20"),
                 Arguments.of("seq", "-w -s , 8 12"),
                 Arguments.of("gzip", "-c -9 @text"),

@@ -36,7 +36,11 @@ class PathResolverTest {
     @Test
     void descriptorPathsNameTheHostDescriptor() {
         PathResolver paths = new PathResolver("/", "/x/prog");
-        paths.setHostDescriptors(fd -> fd == 3 ? 57 : fd == 0 ? 40 : -1);
+        paths.setProcess(4321, fd -> fd == 3 ? 57 : fd == 0 ? 40 : -1);
+        assertEquals("/proc/self/fd/57", paths.hostPath("/proc/4321/fd/3"), "the guest's own pid is /proc/self");
+        assertEquals("/x/prog", paths.hostPath("/proc/4321/exe"));
+        assertEquals("/proc/4321/exe", paths.hostLinkPath("/proc/4321/exe"));
+        assertEquals("/proc/4322/exe", paths.hostPath("/proc/4322/exe"), "another process's is the host's");
         assertEquals("/proc/self/fd/57", paths.hostPath("/proc/self/fd/3"));
         assertEquals("/proc/self/fd/57", paths.hostPath("/dev/fd/3"));
         assertEquals("/proc/self/fd/57/sub", paths.hostPath("/proc/self/fd/3/sub"), "a directory descriptor's contents");

@@ -368,7 +368,7 @@ final class Syscalls {
             return -Errno.EINVAL;
         }
         byte[] target;
-        if (path.equals("/proc/self/exe")) {
+        if (process.image.paths.isSelfExe(path)) {
             target = process.executablePath.getBytes(StandardCharsets.UTF_8);
         } else {
             try (Arena arena = Arena.ofConfined()) {

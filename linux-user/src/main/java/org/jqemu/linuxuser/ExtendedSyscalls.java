@@ -162,8 +162,8 @@ final class ExtendedSyscalls {
      * at mmap time, written back to the file then; two mappings of one file do not see each other's writes.
      */
     void mapped(long start, long size, GuestFile source, long offset, int flags, int prot) {
+        closeOrphans(process.image.forget(start, start + size)); // MAP_FIXED replaced them (their pages are gone)
         if (source == null) {
-            process.image.forget(start, start + size);
             return;
         }
         String path = source instanceof HostFile h ? hostFdPath(h.fd()) : null;
@@ -197,12 +197,23 @@ final class ExtendedSyscalls {
 
     /** Called by munmap before the pages go: shared pages are written back, names forgotten. */
     void unmapping(long start, long size) {
-        for (ProcessImage.Region r : process.image.forget(start, start + size)) {
+        List<ProcessImage.Region> removed = process.image.forget(start, start + size);
+        for (ProcessImage.Region r : removed) {
             if (r.writeBack() >= 0) {
                 writeBack(r);
-                if (process.image.regionsIn(0, ElfLoader.TASK_SIZE).stream().noneMatch(x -> x.writeBack() == r.writeBack())) {
-                    HostOs.close(r.writeBack());
-                }
+            }
+        }
+        closeOrphans(removed);
+    }
+
+    /** Closes the write-back descriptors of removed shared regions that no remaining region uses. */
+    private void closeOrphans(List<ProcessImage.Region> removed) {
+        java.util.Set<Integer> closed = new java.util.HashSet<>();
+        for (ProcessImage.Region r : removed) {
+            if (r.writeBack() >= 0 && !closed.contains(r.writeBack())
+                    && process.image.regionsIn(0, ElfLoader.TASK_SIZE).stream().noneMatch(x -> x.writeBack() == r.writeBack())) {
+                closed.add(r.writeBack());
+                HostOs.close(r.writeBack());
             }
         }
     }

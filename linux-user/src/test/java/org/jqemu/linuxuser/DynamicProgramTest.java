@@ -159,6 +159,23 @@ class DynamicProgramTest {
         }
     }
 
+    /**
+     * The interpreter run as the program (what ldd does): an ET_DYN without PT_INTERP that then loads the real
+     * program itself. Load addresses differ between the two emulators' layouts and are masked.
+     */
+    @Test
+    void interpreterRunsAsAProgram() throws Exception {
+        String ld = sysroot + "/lib/ld-linux.so.2";
+        for (List<String> argv : List.of(List.of(ld, "--list", program("ls")), List.of(ld, program("seq"), "3"))) {
+            GuestRun.Outcome expected = GuestRun.qemu(sysroot, argv, ENV, null);
+            GuestRun.Outcome actual = GuestRun.jqemu(sysroot, argv, ENV, null);
+            assertTrue(expected.stdout().contains(argv.size() == 3 && argv.get(1).equals("--list") ? "libc.so.6" : "3"), expected.stdout());
+            assertEquals(expected.stdout().replaceAll("\\(0x[0-9a-f]+\\)", "(ADDRESS)"),
+                    actual.stdout().replaceAll("\\(0x[0-9a-f]+\\)", "(ADDRESS)"));
+            assertEquals(expected.status(), actual.status());
+        }
+    }
+
     @Test
     void catReadsItsOwnMapsThroughTheSysroot() throws Exception {
         GuestRun.Outcome run = GuestRun.jqemu(sysroot, List.of(program("cat"), "/proc/self/maps"), ENV, null);

@@ -35,6 +35,7 @@ final class Sockets {
     private static final int GUEST_MSGHDR = 28, HOST_MSGHDR = 56;
     private static final int GUEST_CMSG_HEADER = 12, HOST_CMSG_HEADER = 16;
     private static final int MAX_CONTROL = 4096;
+    private static final int EPIPE = 32, MSG_NOSIGNAL = 0x4000;
 
     private final GuestProcess process;
     private final GuestMemory memory;
@@ -255,7 +256,7 @@ final class Sockets {
             MemorySegment data = arena.allocateFrom(ValueLayout.JAVA_BYTE, memory.read(buffer, n));
             MemorySegment sa = address == 0 ? MemorySegment.NULL
                     : arena.allocateFrom(ValueLayout.JAVA_BYTE, memory.read(address, (int) addressLength));
-            return HostLibc.call(HostLibc.SENDTO, h, data, (long) n, flags, sa, address == 0 ? 0 : (int) addressLength);
+            return brokenPipe(HostLibc.call(HostLibc.SENDTO, h, data, (long) n, flags, sa, address == 0 ? 0 : (int) addressLength), flags);
         }
     }
 
@@ -334,8 +335,20 @@ final class Sockets {
             MemorySegment msg = hostMessage(arena, name == 0 ? MemorySegment.NULL
                     : arena.allocateFrom(ValueLayout.JAVA_BYTE, memory.read(name, nameLength)), name == 0 ? 0 : nameLength,
                     data, size, hostControl);
-            return HostLibc.call(HostLibc.SENDMSG, h, msg, flags);
+            return brokenPipe(HostLibc.call(HostLibc.SENDMSG, h, msg, flags), flags);
         }
+    }
+
+    /**
+     * EPIPE from a send also raises SIGPIPE in the sender unless MSG_NOSIGNAL, as Linux does: the host's
+     * SIGPIPE went to the JVM (which ignores it), so the guest's is raised here.
+     */
+    private long brokenPipe(long result, int flags) {
+        if (result == -EPIPE && (flags & MSG_NOSIGNAL) == 0) {
+            process.signals.send(SignalDelivery.Info.sent(Signals.SIGPIPE, SignalDelivery.Info.SI_USER, process.pid,
+                    HostCredentials.current().uid()));
+        }
+        return result;
     }
 
     /** recvmsg: received into one host buffer, then scattered into the guest's iovecs. */

@@ -190,4 +190,12 @@ class SocketTest {
         assertEquals(0, expected.status(), expected.stdout());
         assertEquals(expected, JQEMU.run(argv));
     }
+
+    @Test
+    void sendToAClosedPeerRaisesSigpipe() throws Exception {
+        List<String> argv = List.of(program.toString(), "sigpipe", "-");
+        GuestRun.Outcome expected = QEMU.run(argv);
+        assertEquals(128 + 13, expected.status(), "the oracle's guest died of SIGPIPE");
+        assertEquals(expected, JQEMU.run(argv));
+    }
 }

@@ -246,6 +246,17 @@ static void unix_stream(const char *path) {
     unlink(path);
 }
 
+/* send on a stream whose peer has gone: EPIPE with MSG_NOSIGNAL, else death by SIGPIPE */
+static void sigpipe(void) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0) die("socketpair");
+    close(pair[1]);
+    ssize_t n = send(pair[0], "x", 1, MSG_NOSIGNAL);
+    printf("MSG_NOSIGNAL: %zd %s\n", n, strerror(errno));
+    send(pair[0], "x", 1, 0);
+    printf("still alive\n");
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) { printf("usage: sockets client|server|udp PORT | unix PATH\n"); return 2; }
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -254,5 +265,6 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[1], "client6")) client6(atoi(argv[2]));
     else if (!strcmp(argv[1], "udp")) udp(atoi(argv[2]));
     else if (!strcmp(argv[1], "unix")) unix_stream(argv[2]);
+    else if (!strcmp(argv[1], "sigpipe")) sigpipe();
     return 0;
 }

@@ -13,6 +13,11 @@ import org.jqemu.memory.Page;
  * (with their names for /proc/self/maps), getdents64, statfs64, fadvise, the xattr queries, sysinfo,
  * sched_getaffinity, and a single-threaded futex. {@code Syscalls} hands over every number it does not
  * know; anything unknown here too is -ENOSYS.
+ *
+ * <p>Stand-ins: getdents64, sysinfo, sched_getaffinity, futex, pipe/pipe2, fcntl's F_GETFL/F_SETFL/F_DUPFD and
+ * poll/select are here because the dynamic programs need them while the process model (threads, pipes in
+ * the JVM, the descriptor table) is built beside this work; once {@code Syscalls} implements a number
+ * itself this fallback is never reached for it and its code here should go.
  */
 final class ExtendedSyscalls {
     static final int SELECT = 82, STATFS = 99, FSTATFS = 100, SOCKETCALL = 102, SYSINFO = 116, FSYNC = 118,

@@ -159,6 +159,9 @@ public final class ElfLoader {
             if (Files.isDirectory(path)) {
                 throw new InvalidElfException("Could not open '" + named + "': Is a directory");
             }
+            if (Files.exists(path) && !Files.isRegularFile(path)) { // a device or FIFO would never end
+                throw new InvalidElfException("Could not open '" + named + "': Permission denied");
+            }
             if (Files.size(path) > MAX_INTERPRETER_FILE) {
                 throw new InvalidElfException("Could not open '" + named + "': file too large");
             }

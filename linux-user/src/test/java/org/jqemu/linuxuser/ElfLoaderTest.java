@@ -203,6 +203,11 @@ class ElfLoaderTest {
                 () -> ElfLoader.load(dynamicProgram("/lib/none.so").array(), memory, sysroot(root))).getMessage();
         assertEquals("Could not open '/lib/none.so': No such file or directory", missing);
         Files.createDirectories(root.resolve("lib"));
+        assertEquals("Could not open '/dev/zero': Permission denied", assertThrows(ElfLoader.InvalidElfException.class,
+                () -> ElfLoader.load(dynamicProgram("/dev/zero").array(), memory, sysroot(root))).getMessage(),
+                "a device is refused, not read forever");
+        assertEquals("Could not open '/lib': Is a directory", assertThrows(ElfLoader.InvalidElfException.class,
+                () -> ElfLoader.load(dynamicProgram("/lib").array(), memory, sysroot(root))).getMessage());
         Files.write(root.resolve("lib/text.so"), "not an ELF file".getBytes());
         assertEquals(ElfLoader.WRONG_ARCH, assertThrows(ElfLoader.InvalidElfException.class,
                 () -> ElfLoader.load(dynamicProgram("/lib/text.so").array(), memory, sysroot(root))).getMessage());

@@ -39,6 +39,25 @@ class MappingsTest {
         assertEquals(expected, GuestRun.jqemu(null, argv, ENV, null));
     }
 
+    /**
+     * -strace of the memory calls QEMU decodes (mmap2's PROT_ and MAP_ names, mprotect, munmap, madvise) against
+     * qemu-i386 -strace; addresses differ between the two layouts and are masked.
+     */
+    @Test
+    void straceOfMemoryCallsMatchesQemu() throws Exception {
+        List<String> argv = List.of(mappings.toString(), dir.resolve("traced.dat").toString());
+        String expected = memoryLines(GuestRun.qemuWith(List.of("-strace"), argv, ENV, null).stderr());
+        assertTrue(expected.contains("MAP_SHARED") && expected.contains("madvise("), expected);
+        assertEquals(expected, memoryLines(GuestRun.jqemu(null, true, argv, ENV, null).stderr()));
+    }
+
+    private static String memoryLines(String strace) {
+        return String.join("\n", strace.lines().map(l -> l.replaceFirst("^\\d+ ", ""))
+                .filter(l -> l.matches("(mmap2|mprotect|munmap|madvise)\\(.*"))
+                .map(l -> l.replaceAll("0x[0-9a-f]{8}", "ADDRESS").replaceAll("errno=(\\d+).*", "errno=$1"))
+                .toList());
+    }
+
     @Test
     void sharedMappingReachesTheFileAtExit() throws Exception {
         Path file = dir.resolve("at-exit.dat");

@@ -70,7 +70,7 @@ final class Strace {
     }
 
     void enter(int nr, long[] args, GuestMemory memory) {
-        String socketLine = SocketStrace.enter(nr, args, memory); // socket calls: QEMU's own shapes
+        String socketLine = ExtendedStrace.enter(nr, args, memory); // sockets, memory...: QEMU's own shapes
         if (socketLine != null) {
             out.print(pid + " " + socketLine);
             return;
@@ -97,7 +97,7 @@ final class Strace {
     }
 
     void exit(int nr, long result) {
-        if (!CALLS.containsKey(nr) && !SocketStrace.handles(nr)) {
+        if (!CALLS.containsKey(nr) && !ExtendedStrace.handles(nr)) {
             return;
         }
         if (nr == Syscalls.EXIT || nr == Syscalls.EXIT_GROUP) {

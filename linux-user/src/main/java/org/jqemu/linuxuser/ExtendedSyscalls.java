@@ -172,12 +172,12 @@ final class ExtendedSyscalls {
             return;
         }
         String path = source instanceof HostFile h ? hostFdPath(h.fd()) : null;
-        int writeBack = -1;
+        int writeBack = (flags & MAP_SHARED) != 0 ? ProcessImage.SHARED_READ_ONLY : ProcessImage.PRIVATE;
         if ((flags & MAP_SHARED) != 0 && (prot & Page.WRITE) != 0 && source instanceof HostFile h) {
-            writeBack = (int) HostLibc.call(HostLibc.DUP, h.fd());
+            long copy = HostLibc.call(HostLibc.DUP, h.fd()); // no descriptor left: nothing can be written back
+            writeBack = copy < 0 ? ProcessImage.SHARED_READ_ONLY : (int) copy;
         }
         if (path == null && writeBack < 0) {
-            process.image.forget(start, start + size);
             return;
         }
         process.image.name(start, start + size, path == null ? "" : path, offset, writeBack);

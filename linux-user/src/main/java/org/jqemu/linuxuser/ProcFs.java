@@ -113,7 +113,7 @@ final class ProcFs {
         int before = out.length();
         out.append(String.format("%08x-%08x %c%c%c%c %08x %02x:%02x %d", start, end,
                 (prot & Page.READ) != 0 ? 'r' : '-', (prot & Page.WRITE) != 0 ? 'w' : '-',
-                (prot & Page.EXEC) != 0 ? 'x' : '-', region != null && region.writeBack() >= 0 ? 's' : 'p',
+                (prot & Page.EXEC) != 0 ? 'x' : '-', region != null && region.shared() ? 's' : 'p',
                 offset, id[0], id[1], id[2]));
         if (name != null) {
             out.append(" ".repeat(Math.max(1, NAME_COLUMN - (out.length() - before)))).append(name);

@@ -11,11 +11,18 @@ import java.util.TreeMap;
  * write-back), the auxiliary vector and the command line (for /proc/self/auxv and cmdline).
  */
 final class ProcessImage {
+    /** {@link Region#writeBack} of a private mapping, and of a read-only shared one (nothing to write back). */
+    static final int PRIVATE = -1, SHARED_READ_ONLY = -2;
+
     /**
      * A file-backed range [start, end) of guest addresses; {@code offset} is the file offset of {@code start}.
-     * {@code writeBack} is the host descriptor of a MAP_SHARED writable mapping (-1 for private ones).
+     * {@code writeBack} is the host descriptor of a MAP_SHARED writable mapping, else {@link #PRIVATE} or
+     * {@link #SHARED_READ_ONLY}.
      */
     record Region(long start, long end, String path, long offset, int writeBack) {
+        /** MAP_SHARED, as /proc/self/maps shows it ('s'). */
+        boolean shared() { return writeBack != PRIVATE; }
+
         Region from(long newStart, long newEnd) {
             return new Region(newStart, newEnd, path, offset + (newStart - start), writeBack);
         }

@@ -37,4 +37,11 @@ class ProcessImageTest {
         image.setCmdline(List.of("ls", "-l", ""));
         assertEquals("ls\0-l\0\0", new String(image.cmdline()));
     }
+
+    @Test
+    void sharedMappingsAreSharedWhetherOrNotTheyWriteBack() {
+        assertEquals(false, new ProcessImage.Region(0, 0x1000, "/a", 0, ProcessImage.PRIVATE).shared());
+        assertEquals(true, new ProcessImage.Region(0, 0x1000, "/a", 0, ProcessImage.SHARED_READ_ONLY).shared());
+        assertEquals(true, new ProcessImage.Region(0, 0x1000, "/a", 0, 7).shared());
+    }
 }

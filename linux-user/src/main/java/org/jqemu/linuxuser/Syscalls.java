@@ -67,6 +67,7 @@ final class Syscalls {
     private final SecureRandom random = new SecureRandom();
     private final ProcessCalls processCalls;
     private final FileCalls fileCalls;
+    final ExtendedSyscalls extended;
 
     /** The calls of one thread over its current address space and CPU (a new instance after execve). */
     Syscalls(GuestThread thread) {
@@ -78,6 +79,7 @@ final class Syscalls {
         this.strace = process.config.strace() ? new Strace(process.config.log(), thread.tid) : null;
         this.processCalls = new ProcessCalls(thread);
         this.fileCalls = new FileCalls(thread, this);
+        this.extended = new ExtendedSyscalls(thread, this);
     }
 
     /** Performs the call in EAX; {@code sysenter} reads the sixth argument from the user stack at [EBP]. */
@@ -225,7 +227,7 @@ final class Syscalls {
             case MMAP -> oldMmap(a[0]);
             case MUNMAP -> munmap(a[0], a[1]);
             case MPROTECT -> mprotect(a[0], a[1], (int) a[2]);
-            case MADVISE -> 0;
+            case MADVISE -> extended.call(nr, a);
             case UNAME -> uname(a[0]);
             case SET_THREAD_AREA -> setThreadArea(a[0]);
             case ModifyLdt.NR -> ModifyLdt.call(cpu, memory, (int) a[0], a[1], a[2]);
@@ -275,11 +277,11 @@ final class Syscalls {
             case CLOCK_NANOSLEEP -> sleep(memory.readInt(a[2]), memory.readInt(a[2] + 4), a[3], false, (a[1] & 1) != 0);
             case CLOCK_NANOSLEEP_TIME64 -> sleep(memory.readLong(a[2]), memory.readLong(a[2] + 8), a[3], true, (a[1] & 1) != 0);
             case SCHED_YIELD -> 0;
-            default -> unimplemented(nr);
+            default -> extended.call(nr, a); // sockets, mremap, msync, xattrs, sysinfo...: ExtendedSyscalls
         };
     }
 
-    private long unimplemented(int nr) {
+    long unimplemented(int nr) {
         boolean first;
         BitSet reported = process.kernel.reportedUnimplemented;
         synchronized (reported) {
@@ -296,7 +298,7 @@ final class Syscalls {
 
     // ---- files
 
-    private GuestFile file(int fd) {
+    GuestFile file(int fd) {
         return process.files.get(fd);
     }
 
@@ -395,16 +397,9 @@ final class Syscalls {
         return total;
     }
 
-    /** A guest path as the host should open it: /proc/self/exe is the program, and -L prefixes absolute paths that exist there. */
+    /** A guest path as the host should open it: the sysroot first, /proc/self/exe is the program (PathResolver). */
     String hostPath(String path) {
-        if (path.equals("/proc/self/exe")) {
-            return process.executablePath;
-        }
-        String prefix = process.config.ldPrefix();
-        if (prefix != null && path.startsWith("/") && Files.exists(Path.of(prefix, path))) {
-            return Path.of(prefix, path).toString();
-        }
-        return path;
+        return process.image.paths.hostPath(path);
     }
 
     /** The host directory descriptor for a guest dirfd: the process's own cwd for AT_FDCWD; -1 when not a directory. */
@@ -423,6 +418,10 @@ final class Syscalls {
         }
         if ((flags & Fcntl.O_CREAT) != 0) {
             mode &= ~process.fs.umask();
+        }
+        GuestFile synthetic = extended.procFs.open(path); // /proc/self/maps and the other guest views
+        if (synthetic != null) {
+            return process.files.install(synthetic, 0, (flags & Fcntl.O_CLOEXEC) != 0);
         }
         int fd = HostOs.openat(hostDir, hostPath(path), flags | Fcntl.O_CLOEXEC, mode);
         if (fd < 0) {
@@ -824,7 +823,7 @@ final class Syscalls {
             return -Errno.EINVAL;
         }
         byte[] target;
-        if (path.equals("/proc/self/exe")) {
+        if (process.image.paths.isSelfExe(path)) {
             target = process.executablePath.getBytes(StandardCharsets.UTF_8);
         } else {
             try (Arena arena = Arena.ofConfined()) {
@@ -873,7 +872,8 @@ final class Syscalls {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(HostOs.STATX_SIZE, 8);
-            int r = HostOs.statx(hostDir, hostPath(path), flags, STATX_BASIC_STATS, out);
+            String host = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? process.image.paths.hostLinkPath(path) : hostPath(path);
+            int r = HostOs.statx(hostDir, host, flags, STATX_BASIC_STATS, out);
             return new Statx(r, out.toArray(ValueLayout.JAVA_BYTE));
         }
     }
@@ -979,9 +979,6 @@ final class Syscalls {
             if (source == null) {
                 return -Errno.EBADF;
             }
-            if ((flags & MAP_SHARED) != 0 && (prot & Page.WRITE) != 0) {
-                return unimplemented(MMAP2); // shared writable file mappings need write-back: not yet
-            }
         }
         long start;
         if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0) {
@@ -1006,6 +1003,7 @@ final class Syscalls {
         if (source != null) {
             fillFromFile(source, start, length, offset);
         }
+        extended.mapped(start, size, source, offset, flags, prot);
         return start;
     }
 
@@ -1032,6 +1030,7 @@ final class Syscalls {
         if ((address & Page.OFFSET_MASK) != 0 || length == 0 || address + length > ElfLoader.TASK_SIZE) {
             return -Errno.EINVAL;
         }
+        extended.unmapping(address, GuestMemory.pageCeil(length));
         memory.unmap(address, GuestMemory.pageCeil(length));
         return 0;
     }

@@ -308,6 +308,16 @@ public final class GuestProcess {
         }
     }
 
+    /** getppid: the parent's guest pid; the first process's is jqemu's own parent, an orphan's is 1 (init). */
+    long parentPid() {
+        synchronized (kernel.treeLock) {
+            if (parent != null) {
+                return parent.pid;
+            }
+        }
+        return pid == kernel.firstPid() ? ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L) : 1;
+    }
+
     /** The status word wait4 reports and whether we are a zombie; kernel.treeLock held. */
     boolean isZombie() { return zombie; }
 

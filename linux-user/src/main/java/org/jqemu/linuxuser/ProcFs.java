@@ -140,7 +140,7 @@ final class ProcFs {
     }
 
     private long parentPid() {
-        return ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L);
+        return process.parentPid();
     }
 
     private long mappedBytes() {
@@ -158,11 +158,15 @@ final class ProcFs {
         long[] f = new long[53];
         f[4] = parentPid();
         String[] host = hostStat();
-        for (int i = 5; i <= 8 && host != null; i++) {
-            f[i] = Long.parseLong(host[i]);
+        for (int i = 7; i <= 8 && host != null; i++) {
+            f[i] = Long.parseLong(host[i]); // the terminal and its foreground group are jqemu's
+        }
+        synchronized (process.kernel.treeLock) {
+            f[5] = process.pgid;
+            f[6] = process.sid;
         }
         f[18] = 20; // priority
-        f[20] = 1;  // threads
+        f[20] = process.threadList().size();
         f[23] = mappedBytes();
         f[24] = process.memory.backedPages();
         f[25] = -1L >>> 32; // RLIM_INFINITY in a 32-bit kernel's unsigned long
@@ -203,11 +207,7 @@ final class ProcFs {
         }
         StringBuilder b = new StringBuilder();
         b.append("Name:\t").append(comm()).append('\n');
-        for (String key : List.of("Umask")) {
-            if (host.containsKey(key)) {
-                b.append(key).append(":\t").append(host.get(key)).append('\n');
-            }
-        }
+        b.append("Umask:\t").append(String.format("%04o", process.fs.umask())).append('\n');
         b.append("State:\tR (running)\n");
         b.append("Tgid:\t").append(process.pid).append("\nNgid:\t0\nPid:\t").append(process.pid)
                 .append("\nPPid:\t").append(parentPid()).append("\nTracerPid:\t0\n");
@@ -218,7 +218,7 @@ final class ProcFs {
         b.append("Groups:\t").append(host.getOrDefault("Groups", "")).append('\n');
         b.append("VmSize:\t").append(String.format("%8d", mappedBytes() / 1024)).append(" kB\n");
         b.append("VmRSS:\t").append(String.format("%8d", process.memory.backedPages() * (Page.SIZE / 1024))).append(" kB\n");
-        b.append("Threads:\t1\n");
+        b.append("Threads:\t").append(process.threadList().size()).append('\n');
         return b.toString();
     }
 

@@ -441,12 +441,7 @@ final class ProcessCalls {
     // ---- process groups and sessions
 
     long getppid() {
-        synchronized (process.kernel.treeLock) {
-            if (process.parent != null) {
-                return process.parent.pid;
-            }
-        }
-        return process.pid == process.kernel.firstPid() ? ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L) : 1;
+        return process.parentPid();
     }
 
     long getpgid(int pid) {

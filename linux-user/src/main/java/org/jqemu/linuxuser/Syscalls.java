@@ -140,7 +140,7 @@ final class Syscalls {
             case POLL -> fileCalls.poll(a[0], a[1], (int) a[2] < 0 ? -1 : (int) a[2] * 1_000_000L);
             case PPOLL -> withSigmask(a[3], a[4], () -> fileCalls.poll(a[0], a[1], timeoutNanos(a[2], false)));
             case PPOLL_TIME64 -> withSigmask(a[3], a[4], () -> fileCalls.poll(a[0], a[1], timeoutNanos(a[2], true)));
-            case NEWSELECT -> fileCalls.select((int) a[0], a[1], a[2], a[3], timevalNanos(a[4]));
+            case NEWSELECT -> select(a[0], a[1], a[2], a[3], a[4]);
             case SELECT -> oldSelect(a[0]);
             case PSELECT6 -> pselect(a, false);
             case PSELECT6_TIME64 -> pselect(a, true);
@@ -727,7 +727,34 @@ final class Syscalls {
         for (int i = 0; i < 5; i++) {
             v[i] = memory.readInt(args + 4L * i) & 0xffff_ffffL;
         }
-        return fileCalls.select((int) v[0], v[1], v[2], v[3], timevalNanos(v[4]));
+        return select(v[0], v[1], v[2], v[3], v[4]);
+    }
+
+    /** select and _newselect: a struct timeval timeout, left holding the time not slept (as Linux does). */
+    private long select(long nfds, long in, long out, long except, long timeval) {
+        long timeout = timevalNanos(timeval);
+        return leavingRemaining(timeval, 0, timeout, () -> fileCalls.select((int) nfds, in, out, except, timeout));
+    }
+
+    /**
+     * Runs a select-style wait of {@code timeoutNanos} (-1: none) and writes the time not slept back to the
+     * guest's timeout at {@code address}: a timeval (fieldBytes 0), or a timespec with 4- or 8-byte fields.
+     */
+    private long leavingRemaining(long address, int fieldBytes, long timeoutNanos, java.util.function.LongSupplier call) {
+        long started = System.nanoTime();
+        long r = call.getAsLong();
+        if (address != 0 && timeoutNanos >= 0) {
+            long left = Math.max(0, timeoutNanos - (System.nanoTime() - started));
+            long seconds = left / 1_000_000_000L, nanos = left % 1_000_000_000L;
+            if (fieldBytes == 8) {
+                memory.userWriteLong(address, seconds);
+                memory.userWriteLong(address + 8, nanos);
+            } else {
+                memory.userWriteInt(address, (int) seconds);
+                memory.userWriteInt(address + 4, (int) (fieldBytes == 0 ? nanos / 1000 : nanos));
+            }
+        }
+        return r;
     }
 
     /** pselect6(n, in, out, except, timespec*, {sigset*, size}*). */
@@ -737,7 +764,8 @@ final class Syscalls {
             maskAddress = memory.readInt(a[5]) & 0xffff_ffffL;
         }
         long timeout = timeoutNanos(a[4], time64);
-        return withSigmask(maskAddress, 8, () -> fileCalls.select((int) a[0], a[1], a[2], a[3], timeout));
+        return withSigmask(maskAddress, 8, () -> leavingRemaining(a[4], time64 ? 8 : 4, timeout,
+                () -> fileCalls.select((int) a[0], a[1], a[2], a[3], timeout)));
     }
 
     private long lseek32(int fd, int offset, int whence) {

@@ -198,4 +198,12 @@ class SocketTest {
         assertEquals(128 + 13, expected.status(), "the oracle's guest died of SIGPIPE");
         assertEquals(expected, JQEMU.run(argv));
     }
+
+    @Test
+    void socketsAreOrdinaryDescriptorsAcrossForkAndDup() throws Exception {
+        List<String> argv = List.of(program.toString(), "descriptors", "-");
+        GuestRun.Outcome expected = QEMU.run(argv);
+        assertEquals(0, expected.status(), expected.stdout());
+        assertEquals(expected, JQEMU.run(argv));
+    }
 }

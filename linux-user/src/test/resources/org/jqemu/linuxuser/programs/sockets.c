@@ -1,10 +1,12 @@
 /* Sockets from a guest: TCP client and server on 127.0.0.1 with the test at the other end, UDP echo,
  * AF_UNIX stream within the process (with a descriptor passed by SCM_RIGHTS), socket options, poll and
- * select on sockets, socketcall against direct calls. Prints what it saw; addresses and ports are printed
+ * select on sockets, socketcall against direct calls, sockets as ordinary descriptors (fork, dup2, F_DUPFD,
+ * close-on-exec, poll beside a pipe). Prints what it saw; addresses and ports are printed
  * only as facts that do not vary between runs. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -16,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void die(const char *what) { printf("%s failed: %s\n", what, strerror(errno)); exit(1); }
@@ -257,6 +260,43 @@ static void sigpipe(void) {
     printf("still alive\n");
 }
 
+/* socket descriptors are ordinary descriptors: SOCK_CLOEXEC is FD_CLOEXEC, dup2 and F_DUPFD copy them,
+ * fork inherits them, poll sees a socket and a pipe together; the peer sees EOF after the last close */
+static void descriptors(void) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) die("socketpair");
+    printf("SOCK_CLOEXEC: %d %d\n", fcntl(pair[0], F_GETFD) & FD_CLOEXEC, fcntl(pair[1], F_GETFD) & FD_CLOEXEC);
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    printf("plain socket cloexec: %d\n", fcntl(s, F_GETFD) & FD_CLOEXEC);
+    close(s);
+    int copy = dup2(pair[0], 20);
+    printf("dup2: %d cloexec=%d\n", copy, fcntl(copy, F_GETFD) & FD_CLOEXEC);
+    close(pair[0]);
+    int p[2];
+    if (pipe(p) < 0) die("pipe");
+    write(p[1], "x", 1);
+    struct pollfd two[2] = {{pair[1], POLLIN, 0}, {p[0], POLLIN, 0}};
+    int ready = poll(two, 2, 1000);
+    printf("poll socket+pipe: %d revents=%d,%d\n", ready, two[0].revents, two[1].revents);
+    pid_t child = fork();
+    if (child == 0) {
+        const char *m = "from child";
+        _exit(send(copy, m, strlen(m), 0) == (ssize_t) strlen(m) ? 0 : 1);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    char buffer[32] = {0};
+    ssize_t n = recv(pair[1], buffer, sizeof buffer - 1, 0);
+    printf("child exit=%d parent got %zd: %s\n", WEXITSTATUS(status), n, buffer);
+    ready = poll(two, 2, 0);
+    printf("poll again: %d revents=%d,%d\n", ready, two[0].revents, two[1].revents);
+    int third = fcntl(pair[1], F_DUPFD, 30);
+    printf("F_DUPFD: %d\n", third);
+    close(copy);
+    n = recv(third, buffer, sizeof buffer, 0);
+    printf("after the last close of the peer: %zd\n", n);
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) { printf("usage: sockets client|server|udp PORT | unix PATH\n"); return 2; }
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -266,5 +306,6 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[1], "udp")) udp(atoi(argv[2]));
     else if (!strcmp(argv[1], "unix")) unix_stream(argv[2]);
     else if (!strcmp(argv[1], "sigpipe")) sigpipe();
+    else if (!strcmp(argv[1], "descriptors")) descriptors();
     return 0;
 }

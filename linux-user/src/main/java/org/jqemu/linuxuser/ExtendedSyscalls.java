@@ -24,7 +24,6 @@ final class ExtendedSyscalls {
     private static final int SYSINFO_SIZE = 64, HOST_SYSINFO_SIZE = 112;
     private static final int MAX_XATTR = 1 << 16, MAX_PATH = 4096;
     static final int MAP_SHARED = 0x01;
-    private static final long MMAP_BASE = ElfLoader.INTERPRETER_BASE;
 
     private final GuestProcess process;
     private final GuestMemory memory;
@@ -214,7 +213,7 @@ final class ExtendedSyscalls {
             memory.unmap(newAddress, newLength);
             target = newAddress;
         } else {
-            target = memory.findFree(MMAP_BASE, newLength, ElfLoader.TASK_SIZE - GuestMemory.pageCeil(process.config.stackSize()));
+            target = memory.findFree(Syscalls.MMAP_BASE, newLength, syscalls.stackGuard());
             if (target < 0) {
                 return -Errno.ENOMEM;
             }

@@ -39,10 +39,6 @@ final class HostLibc {
     static final MethodHandle SHUTDOWN = function("shutdown", FunctionDescriptor.of(I, I, I));
     static final MethodHandle SETSOCKOPT = function("setsockopt", FunctionDescriptor.of(I, I, I, I, P, I));
     static final MethodHandle GETSOCKOPT = function("getsockopt", FunctionDescriptor.of(I, I, I, I, P, P));
-    static final MethodHandle POLL = function("poll", FunctionDescriptor.of(I, P, L, I));
-    static final MethodHandle GETDENTS64 = function("getdents64", FunctionDescriptor.of(L, I, P, L));
-    static final MethodHandle STATFS = function("statfs", FunctionDescriptor.of(I, P, P));
-    static final MethodHandle FSTATFS = function("fstatfs", FunctionDescriptor.of(I, I, P));
     static final MethodHandle POSIX_FADVISE = function("posix_fadvise", FunctionDescriptor.of(I, I, L, L, I));
     static final MethodHandle GETXATTR = function("getxattr", FunctionDescriptor.of(L, P, P, P, L));
     static final MethodHandle LGETXATTR = function("lgetxattr", FunctionDescriptor.of(L, P, P, P, L));
@@ -54,8 +50,6 @@ final class HostLibc {
     static final MethodHandle DUP = function("dup", FunctionDescriptor.of(I, I));
     static final MethodHandle PWRITE = function("pwrite", FunctionDescriptor.of(L, I, P, L, L));
     static final MethodHandle FSYNC = function("fsync", FunctionDescriptor.of(I, I));
-    static final MethodHandle PIPE2 = function("pipe2", FunctionDescriptor.of(I, P, I));
-    static final MethodHandle FCNTL = variadic("fcntl", FunctionDescriptor.of(I, I, I, I), 2);
 
     private HostLibc() { }
 
@@ -64,14 +58,6 @@ final class HostLibc {
         MemorySegment symbol = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new IllegalStateException("host C library has no " + name));
         return LINKER.downcallHandle(symbol, descriptor, Linker.Option.captureCallState("errno"));
-    }
-
-    @SuppressWarnings("restricted")
-    private static MethodHandle variadic(String name, FunctionDescriptor descriptor, int firstVariadic) {
-        MemorySegment symbol = LINKER.defaultLookup().find(name)
-                .orElseThrow(() -> new IllegalStateException("host C library has no " + name));
-        return LINKER.downcallHandle(symbol, descriptor, Linker.Option.captureCallState("errno"),
-                Linker.Option.firstVariadicArg(firstVariadic));
     }
 
     /**

@@ -49,7 +49,8 @@ final class Syscalls {
 
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
-    private static final long MMAP_BASE = 0x4000_0000L; // TASK_UNMAPPED_BASE of a 32-bit task (QEMU uses it too)
+    /** TASK_UNMAPPED_BASE of a 32-bit task (QEMU uses it too); the interpreter is loaded from there as well. */
+    static final long MMAP_BASE = ElfLoader.INTERPRETER_BASE;
     private static final int AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
     private static final int STATX_BASIC_STATS = 0x7ff;
     private static final int TCGETS = 0x5401, TIOCGWINSZ = 0x5413, TERMIOS_SIZE = 36, WINSIZE_SIZE = 8;
@@ -298,7 +299,7 @@ final class Syscalls {
 
     // ---- files
 
-    GuestFile file(int fd) {
+    private GuestFile file(int fd) {
         return process.files.get(fd);
     }
 
@@ -1036,7 +1037,7 @@ final class Syscalls {
     }
 
     /** Below the stack region: mmap never hands out the stack's reserved range. */
-    private long stackGuard() {
+    long stackGuard() {
         return ElfLoader.TASK_SIZE - GuestMemory.pageCeil(process.config.stackSize());
     }
 

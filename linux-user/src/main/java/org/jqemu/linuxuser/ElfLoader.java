@@ -1,8 +1,13 @@
 package org.jqemu.linuxuser;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -10,9 +15,13 @@ import java.util.List;
 import org.jqemu.memory.Page;
 
 /**
- * Loads a static i386 ELF executable (ET_EXEC, or ET_DYN without PT_INTERP: static PIE) into a
- * {@link GuestMemory}. Every header field the loader relies on is checked first, so a malformed file
- * gives one clear {@link InvalidElfException} and never a half-loaded process.
+ * Loads an i386 ELF executable into a {@link GuestMemory}: ET_EXEC, or ET_DYN (PIE), static or dynamically
+ * linked. For a program with PT_INTERP the interpreter it names (looked up under the sysroot first, as
+ * qemu-user's {@code -L} does) is loaded too, as an ET_DYN at the first free address from
+ * {@link #INTERPRETER_BASE}, and execution starts at the interpreter's entry; the program's own entry goes
+ * to AT_ENTRY and the interpreter's base to AT_BASE. Every header field the loader relies on is checked
+ * first, in both files, so a malformed file gives one clear {@link InvalidElfException} and never a
+ * half-loaded process.
  */
 public final class ElfLoader {
     static final int EHDR_SIZE = 52;
@@ -24,8 +33,17 @@ public final class ElfLoader {
     static final int PF_X = 1, PF_W = 2, PF_R = 4;
     /** The kernel refuses program header tables larger than this (ELF_MIN_ALIGN). */
     static final int MAX_PHDR_TABLE = 65536;
-    /** Where the kernel puts a 32-bit ET_DYN without interpreter (ELF_ET_DYN_BASE for ia32 tasks). */
+    /** The kernel's limit on the PT_INTERP string (PATH_MAX, its NUL included). */
+    static final int MAX_INTERP = 4096;
+    /** Interpreters larger than this are refused (ld-linux.so.2 is about 200 KiB). */
+    static final long MAX_INTERPRETER_FILE = 64L << 20;
+    /** Where the kernel puts a 32-bit ET_DYN program (ELF_ET_DYN_BASE for ia32 tasks). */
     public static final long STATIC_PIE_BASE = 0x0040_0000L;
+    /**
+     * Where the interpreter goes: the first free range from here, like the kernel's bottom-up (legacy) mmap
+     * layout whose base is TASK_UNMAPPED_BASE = TASK_SIZE / 3 on i386; the mmap system call starts there too.
+     */
+    public static final long INTERPRETER_BASE = 0x4000_0000L;
     /** User addresses end here on i386 with the usual 3 GiB/1 GiB split (TASK_SIZE). */
     public static final long TASK_SIZE = 0xc000_0000L;
     static final String WRONG_ARCH = "Invalid ELF image for this architecture";
@@ -35,15 +53,129 @@ public final class ElfLoader {
         public InvalidElfException(String message) { super(message, null, false, false); }
     }
 
-    /** Where the image landed: what the initial stack's auxiliary vector and the brk need. */
+    /**
+     * Where the image landed: what the initial stack's auxiliary vector and the brk need. {@code entry} is
+     * where the CPU starts (the interpreter's entry when there is one); {@code programEntry} is the
+     * program's own (AT_ENTRY); {@code interpreterBase} is AT_BASE (0 without interpreter).
+     */
     public record Image(long entry, long phdrAddress, int phnum, long loadBias, long brkStart,
-                        boolean executableStack) { }
+                        boolean executableStack, long programEntry, long interpreterBase) {
+        /** A program without interpreter: it starts at its own entry. */
+        public Image(long entry, long phdrAddress, int phnum, long loadBias, long brkStart, boolean executableStack) {
+            this(entry, phdrAddress, phnum, loadBias, brkStart, executableStack, entry, 0);
+        }
+    }
 
     private record Segment(long vaddr, long memsz, long offset, long filesz, int flags) { }
 
+    /** A validated file: its type, entry, program headers and loadable segments (sorted, disjoint). */
+    private record Parsed(int type, long entry, long phoff, int phnum, List<Segment> loads, boolean executableStack,
+                          String interpreter) {
+        long lowest() { return GuestMemory.pageFloor(loads.getFirst().vaddr); }
+
+        long span() { return GuestMemory.pageCeil(loads.getLast().vaddr + loads.getLast().memsz) - lowest(); }
+    }
+
     private ElfLoader() { }
 
+    /** Loads a program without a sysroot (the interpreter, if any, is the host path it names). */
     public static Image load(byte[] file, GuestMemory memory) throws InvalidElfException {
+        return load(file, memory, new ProcessImage(new PathResolver(null, "")));
+    }
+
+    /**
+     * Loads the program and its interpreter, naming their regions in {@code process} (for /proc/self/maps);
+     * the interpreter is looked up through {@code process.paths}.
+     */
+    static Image load(byte[] file, GuestMemory memory, ProcessImage process) throws InvalidElfException {
+        Parsed program = parse(file);
+        byte[] interpreterFile = null;
+        Parsed interpreter = null;
+        Path interpreterPath = null;
+        if (program.interpreter != null) {
+            interpreterPath = process.paths.interpreter(program.interpreter);
+            interpreterFile = readInterpreter(program.interpreter, interpreterPath);
+            interpreter = parse(interpreterFile);
+            if (interpreter.interpreter != null) {
+                throw new InvalidElfException("Invalid ELF image: the interpreter " + program.interpreter
+                        + " itself names an interpreter");
+            }
+        }
+        long bias = program.type == ET_DYN ? STATIC_PIE_BASE - program.lowest() : 0;
+        checkPlacement(program, bias);
+        long interpreterBias = 0;
+        if (interpreter != null) {
+            long base = interpreter.type == ET_DYN
+                    ? freeRangeAvoiding(memory, interpreter.span(), program, bias) : interpreter.lowest();
+            if (base < 0) {
+                throw new InvalidElfException("Invalid ELF image: no room for the interpreter");
+            }
+            interpreterBias = base - interpreter.lowest();
+            checkPlacement(interpreter, interpreterBias);
+            long programStart = program.lowest() + bias;
+            if (base < programStart + program.span() && programStart < base + interpreter.span()) {
+                throw new InvalidElfException("Invalid ELF image: the interpreter " + program.interpreter + " overlaps the program");
+            }
+        }
+        String programName = process.paths.executable();
+        for (Segment s : program.loads) {
+            mapSegment(memory, file, s, bias);
+            process.name(GuestMemory.pageFloor(s.vaddr + bias), GuestMemory.pageCeil(s.vaddr + bias + s.filesz),
+                    programName, GuestMemory.pageFloor(s.offset), -1);
+        }
+        if (interpreter != null) {
+            for (Segment s : interpreter.loads) {
+                mapSegment(memory, interpreterFile, s, interpreterBias);
+                process.name(GuestMemory.pageFloor(s.vaddr + interpreterBias),
+                        GuestMemory.pageCeil(s.vaddr + interpreterBias + s.filesz),
+                        interpreterPath.toAbsolutePath().toString(), GuestMemory.pageFloor(s.offset), -1);
+            }
+        }
+        long phdrAddress = phdrAddress(program.loads, program.phoff, (long) program.phnum * PHDR_SIZE);
+        Segment last = program.loads.getLast();
+        long brk = GuestMemory.pageCeil(last.vaddr + last.memsz + bias);
+        long programEntry = program.entry + bias;
+        long start = interpreter == null ? programEntry : interpreter.entry + interpreterBias;
+        return new Image(start, phdrAddress == 0 ? 0 : phdrAddress + bias, program.phnum, bias, brk,
+                program.executableStack, programEntry, interpreter == null ? 0 : interpreterBias + interpreter.lowest());
+    }
+
+    /** The first free range from INTERPRETER_BASE that also stays clear of the program (not mapped yet). */
+    private static long freeRangeAvoiding(GuestMemory memory, long size, Parsed program, long bias) {
+        long programStart = program.lowest() + bias;
+        long programEnd = programStart + program.span();
+        long hint = INTERPRETER_BASE;
+        while (true) {
+            long base = memory.findFree(hint, size, TASK_SIZE);
+            if (base < 0 || base + size <= programStart || base >= programEnd) {
+                return base;
+            }
+            hint = programEnd;
+        }
+    }
+
+    private static byte[] readInterpreter(String named, Path path) throws InvalidElfException {
+        try {
+            if (Files.isDirectory(path)) {
+                throw new InvalidElfException("Could not open '" + named + "': Is a directory");
+            }
+            if (Files.exists(path) && !Files.isRegularFile(path)) { // a device or FIFO would never end
+                throw new InvalidElfException("Could not open '" + named + "': Permission denied");
+            }
+            if (Files.size(path) > MAX_INTERPRETER_FILE) {
+                throw new InvalidElfException("Could not open '" + named + "': file too large");
+            }
+            return Files.readAllBytes(path);
+        } catch (NoSuchFileException e) {
+            throw new InvalidElfException("Could not open '" + named + "': No such file or directory");
+        } catch (AccessDeniedException e) {
+            throw new InvalidElfException("Could not open '" + named + "': Permission denied");
+        } catch (IOException e) {
+            throw new InvalidElfException("Could not open '" + named + "': " + e.getMessage());
+        }
+    }
+
+    private static Parsed parse(byte[] file) throws InvalidElfException {
         ByteBuffer elf = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
         checkHeader(elf);
         int type = elf.getShort(16) & 0xffff;
@@ -52,13 +184,16 @@ public final class ElfLoader {
         int phnum = elf.getShort(44) & 0xffff;
         List<Segment> loads = new ArrayList<>();
         boolean executableStack = true; // without PT_GNU_STACK the i386 kernel makes the stack executable
+        String interpreter = null;
         for (int i = 0; i < phnum; i++) {
             int at = (int) (phoff + (long) i * PHDR_SIZE);
             int ptype = elf.getInt(at);
             Segment s = new Segment(u32(elf, at + 8), u32(elf, at + 20), u32(elf, at + 4), u32(elf, at + 16), elf.getInt(at + 24));
             if (ptype == PT_INTERP) {
-                throw new InvalidElfException("dynamically linked programs are not supported yet (interpreter "
-                        + interpreter(file, s) + "); link the program with -static");
+                if (interpreter != null) {
+                    throw new InvalidElfException("Invalid ELF image: more than one PT_INTERP");
+                }
+                interpreter = interpreter(file, s);
             }
             if (ptype == PT_GNU_STACK) {
                 executableStack = (s.flags & PF_X) != 0;
@@ -72,21 +207,17 @@ public final class ElfLoader {
             throw new InvalidElfException("Invalid ELF image: no PT_LOAD segment");
         }
         checkOrderAndOverlap(loads);
-        long lowest = GuestMemory.pageFloor(loads.getFirst().vaddr);
-        long bias = type == ET_DYN ? STATIC_PIE_BASE - lowest : 0;
-        Segment last = loads.getLast();
-        if (last.vaddr + last.memsz + bias > TASK_SIZE) {
-            throw new InvalidElfException("Invalid ELF image: segments end above 0x" + Long.toHexString(TASK_SIZE));
-        }
-        if (entry + bias >= TASK_SIZE || !insideLoad(loads, entry, 1)) {
+        if (!insideLoad(loads, entry, 1)) {
             throw new InvalidElfException("Invalid ELF image: entry point 0x" + Long.toHexString(entry) + " is outside the loaded segments");
         }
-        for (Segment s : loads) {
-            mapSegment(memory, file, s, bias);
+        return new Parsed(type, entry, phoff, phnum, loads, executableStack, interpreter);
+    }
+
+    private static void checkPlacement(Parsed p, long bias) throws InvalidElfException {
+        Segment last = p.loads.getLast();
+        if (last.vaddr + last.memsz + bias > TASK_SIZE || p.loads.getFirst().vaddr + bias < 0) {
+            throw new InvalidElfException("Invalid ELF image: segments end above 0x" + Long.toHexString(TASK_SIZE));
         }
-        long phdrAddress = phdrAddress(loads, phoff, (long) phnum * PHDR_SIZE);
-        long brk = GuestMemory.pageCeil(last.vaddr + last.memsz + bias);
-        return new Image(entry + bias, phdrAddress == 0 ? 0 : phdrAddress + bias, phnum, bias, brk, executableStack);
     }
 
     private static void checkHeader(ByteBuffer elf) throws InvalidElfException {
@@ -189,13 +320,18 @@ public final class ElfLoader {
         return 0;
     }
 
+    /** The PT_INTERP string: within the file, NUL-terminated, not empty, at most PATH_MAX, an absolute path. */
     private static String interpreter(byte[] file, Segment s) throws InvalidElfException {
-        if (s.filesz == 0 || s.filesz > 4096 || s.offset + s.filesz > file.length) {
+        if (s.filesz < 2 || s.filesz > MAX_INTERP || s.offset + s.filesz > file.length
+                || file[(int) (s.offset + s.filesz - 1)] != 0) {
             throw new InvalidElfException("Invalid ELF image: bad PT_INTERP");
         }
-        int length = (int) s.filesz;
-        while (length > 0 && file[(int) s.offset + length - 1] == 0) {
-            length--;
+        int length = 0;
+        while (file[(int) s.offset + length] != 0) {
+            length++;
+        }
+        if (length == 0) {
+            throw new InvalidElfException("Invalid ELF image: bad PT_INTERP");
         }
         return new String(file, (int) s.offset, length, StandardCharsets.UTF_8);
     }

@@ -85,6 +85,33 @@ final class FdTable {
         closeOnExec[fd] = cloexec;
     }
 
+    /** A reference that is no descriptor: a file in flight in an SCM_RIGHTS message (InFlightFiles). */
+    void hold(GuestFile file) {
+        synchronized (references) {
+            references.merge(file, 1, Integer::sum);
+        }
+    }
+
+    /** Drops a {@link #hold}; the file closes if nothing else refers to it. */
+    void dropHold(GuestFile file) {
+        release(file);
+    }
+
+    /** Installs a file that arrives with a {@link #hold} (which the new descriptor takes over); -EMFILE drops it. */
+    int installHeld(GuestFile file, boolean cloexec) {
+        synchronized (this) {
+            for (int fd = 0; fd < MAX_FILES; fd++) {
+                if (files[fd] == null) {
+                    files[fd] = file;
+                    closeOnExec[fd] = cloexec;
+                    return fd;
+                }
+            }
+        }
+        release(file);
+        return -Errno.EMFILE;
+    }
+
     /** close(2): 0, or -EBADF. */
     long close(int fd) {
         GuestFile old;

@@ -425,16 +425,19 @@ final class FileCalls {
         return r;
     }
 
-    /** select over fd_sets of 32-bit words: read, write, except (except is never ready here). */
+    /**
+     * select over fd_sets of 32-bit words (the host's bit layout): read, write and except (POLLPRI: urgent
+     * data on a host socket; descriptors in the JVM never have any).
+     */
     long select(int nfds, long readSet, long writeSet, long exceptSet, long timeoutNanos) {
         if (nfds < 0 || nfds > FdTable.MAX_FILES) {
             return -Errno.EINVAL;
         }
         int words = (nfds + 31) / 32;
-        int[] in = readSet(readSet, words), out = readSet(writeSet, words);
-        int[] rin = new int[words], rout = new int[words];
+        int[] in = readSet(readSet, words), out = readSet(writeSet, words), ex = readSet(exceptSet, words);
+        int[] rin = new int[words], rout = new int[words], rex = new int[words];
         for (int fd = 0; fd < nfds; fd++) {
-            if (((in[fd >> 5] | out[fd >> 5]) >>> (fd & 31) & 1) != 0 && process.files.get(fd) == null) {
+            if (((in[fd >> 5] | out[fd >> 5] | ex[fd >> 5]) >>> (fd & 31) & 1) != 0 && process.files.get(fd) == null) {
                 return -Errno.EBADF;
             }
         }
@@ -442,13 +445,16 @@ final class FileCalls {
             int ready = 0;
             java.util.Arrays.fill(rin, 0);
             java.util.Arrays.fill(rout, 0);
+            java.util.Arrays.fill(rex, 0);
             for (int fd = 0; fd < nfds; fd++) {
                 int bit = 1 << (fd & 31);
                 boolean wantIn = (in[fd >> 5] & bit) != 0, wantOut = (out[fd >> 5] & bit) != 0;
-                if (!wantIn && !wantOut) {
+                boolean wantEx = (ex[fd >> 5] & bit) != 0;
+                if (!wantIn && !wantOut && !wantEx) {
                     continue;
                 }
-                int rev = readiness(fd, (wantIn ? Fcntl.POLLIN : 0) | (wantOut ? Fcntl.POLLOUT : 0));
+                int rev = readiness(fd, (wantIn ? Fcntl.POLLIN : 0) | (wantOut ? Fcntl.POLLOUT : 0)
+                        | (wantEx ? Fcntl.POLLPRI : 0));
                 if (wantIn && (rev & (Fcntl.POLLIN | Fcntl.POLLHUP | Fcntl.POLLERR)) != 0) {
                     rin[fd >> 5] |= bit;
                     ready++;
@@ -457,13 +463,17 @@ final class FileCalls {
                     rout[fd >> 5] |= bit;
                     ready++;
                 }
+                if (wantEx && (rev & Fcntl.POLLPRI) != 0) {
+                    rex[fd >> 5] |= bit;
+                    ready++;
+                }
             }
             return ready;
         }, deadline(timeoutNanos));
         if (r >= 0) {
-            writeSet(readSet, r == 0 ? new int[words] : rin);
-            writeSet(writeSet, r == 0 ? new int[words] : rout);
-            writeSet(exceptSet, new int[words]);
+            writeSet(readSet, rin);
+            writeSet(writeSet, rout);
+            writeSet(exceptSet, rex);
         }
         return r;
     }

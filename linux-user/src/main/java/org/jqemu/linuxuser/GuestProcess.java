@@ -46,6 +46,8 @@ public final class GuestProcess {
     private boolean vforkPending;
 
     volatile GuestMemory memory;
+    /** What names {@link #memory}'s regions, the sysroot, auxv and cmdline: replaced, copied and shared with it. */
+    volatile ProcessImage image;
     FdTable files;
     FsContext fs;
     SignalDelivery.Actions actions;
@@ -82,8 +84,11 @@ public final class GuestProcess {
         this.fs = FsContext.initial();
         this.actions = new SignalDelivery.Actions();
         this.memory = new GuestMemory();
-        Image image = loadImage(memory, executableBytes, config.executable().toString(), config.argv(), config.envp());
         this.executablePath = config.executable().toAbsolutePath().normalize().toString();
+        Image image = loadImage(memory, executableBytes, config.executable().toString(), executablePath, config.argv(),
+                config.envp());
+        this.image = image.processImage();
+        this.image.paths.setProcess(pid, this::hostFd);
         this.argv = config.argv();
         GuestThread main = new GuestThread(this, pid, null);
         threads.add(main);
@@ -103,21 +108,41 @@ public final class GuestProcess {
         this.brk = parent.brk;
     }
 
-    /** Where a loaded program starts: entry point, initial stack pointer, and the program break. */
-    record Image(long entry, long sp, long brkStart) { }
+    /**
+     * Where a loaded program starts: entry point (the interpreter's when there is one), initial stack pointer,
+     * the program break, and the new {@link ProcessImage} naming what was loaded.
+     */
+    record Image(long entry, long sp, long brkStart, ProcessImage processImage) { }
 
     /**
-     * Loads a program into a fresh address space and lays out its initial stack (used at start and by
-     * execve). Nothing of the calling process changes, so a failed load leaves it intact.
+     * Loads a program (and its PT_INTERP interpreter, looked up in the sysroot) into a fresh address space
+     * with a fresh {@link ProcessImage}, and lays out its initial stack (used at start and by execve).
+     * {@code hostExecutable} is the program's absolute host path (/proc/self/exe). Nothing of the calling
+     * process changes, so a failed load leaves it intact.
      */
-    Image loadImage(GuestMemory target, byte[] bytes, String execFn, List<String> argvList, List<String> envp)
-            throws ElfLoader.InvalidElfException {
-        ElfLoader.Image image = ElfLoader.load(bytes, target);
+    Image loadImage(GuestMemory target, byte[] bytes, String execFn, String hostExecutable, List<String> argvList,
+                    List<String> envp) throws ElfLoader.InvalidElfException {
+        ProcessImage names = new ProcessImage(new PathResolver(config.ldPrefix(), hostExecutable));
+        ElfLoader.Image image = ElfLoader.load(bytes, target, names);
         byte[] random = new byte[16];
         new SecureRandom().nextBytes(random);
         long sp = InitialStack.build(target, image, argvList, envp, execFn, config.stackSize(), random,
                 HostCredentials.current());
-        return new Image(image.entry(), sp, image.brkStart());
+        names.setInitialStack(target, sp);
+        names.setCmdline(argvList);
+        return new Image(image.entry(), sp, image.brkStart(), names);
+    }
+
+    /**
+     * The host descriptor behind guest descriptor {@code fd}: -EBADF when it is closed, -1 for a file jqemu
+     * models in the JVM (pipes, /proc views); PathResolver uses it for /proc/self/fd/N.
+     */
+    int hostFd(int fd) {
+        GuestFile f = files.get(fd);
+        if (f == null) {
+            return -Errno.EBADF;
+        }
+        return f instanceof HostFile h ? h.fd() : -1;
     }
 
     /** A CPU in user mode at the program's entry, as the kernel starts a process. */
@@ -195,6 +220,7 @@ public final class GuestProcess {
             exiting = true;
             files.leave();
             fs.leave();
+            image.release(memory);
             memory.release();
             zombie = true;
         }
@@ -261,6 +287,7 @@ public final class GuestProcess {
         timers.cancelAll();
         files.leave();
         fs.leave();
+        image.release(memory); // shared file mappings reach their files
         memory.release();
         GuestProcess notify;
         boolean autoReap;
@@ -289,6 +316,16 @@ public final class GuestProcess {
             }
             kernel.treeLock.notifyAll();
         }
+    }
+
+    /** getppid: the parent's guest pid; the first process's is jqemu's own parent, an orphan's is 1 (init). */
+    long parentPid() {
+        synchronized (kernel.treeLock) {
+            if (parent != null) {
+                return parent.pid;
+            }
+        }
+        return pid == kernel.firstPid() ? ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L) : 1;
     }
 
     /** The status word wait4 reports and whether we are a zombie; kernel.treeLock held. */
@@ -358,9 +395,13 @@ public final class GuestProcess {
                           boolean shareActions, boolean vfork, int childExitSignal, boolean parentIsGrandparent) {
         GuestProcess child = new GuestProcess(this, kernel.allocatePid());
         child.memory = shareMemory ? memory.retain() : memory.copy();
+        child.image = shareMemory ? image.retain() : image.copy();
         child.files = shareFiles ? files.share() : files.copy();
         child.fs = shareFs ? fs.share() : fs.copy();
         child.actions = shareActions ? actions : actions.copy();
+        if (!shareMemory) {
+            child.image.paths.setProcess(child.pid, child::hostFd); // shared: /proc/PID stays the creator's
+        }
         child.exitSignal = childExitSignal;
         child.vforkPending = vfork;
         synchronized (kernel.treeLock) {
@@ -429,7 +470,10 @@ public final class GuestProcess {
         }
         GuestMemory old = memory;
         caller.detachMemory(old);
+        this.image.release(old);
         memory = newMemory;
+        this.image = image.processImage();
+        this.image.paths.setProcess(pid, this::hostFd);
         old.release();
         FdTable table = files.copy();
         files.leave();

@@ -74,9 +74,9 @@ public final class InitialStack {
         auxv.add(new long[] {AT_PHDR, image.phdrAddress()});
         auxv.add(new long[] {AT_PHENT, ElfLoader.PHDR_SIZE});
         auxv.add(new long[] {AT_PHNUM, image.phnum()});
-        auxv.add(new long[] {AT_BASE, 0}); // no interpreter
+        auxv.add(new long[] {AT_BASE, image.interpreterBase()}); // 0 without interpreter
         auxv.add(new long[] {AT_FLAGS, 0});
-        auxv.add(new long[] {AT_ENTRY, image.entry()});
+        auxv.add(new long[] {AT_ENTRY, image.programEntry()});
         auxv.add(new long[] {AT_UID, who.uid()});
         auxv.add(new long[] {AT_EUID, who.euid()});
         auxv.add(new long[] {AT_GID, who.gid()});
@@ -110,6 +110,23 @@ public final class InitialStack {
             w += 8;
         }
         return sp;
+    }
+
+    /**
+     * The auxiliary vector of a stack {@link #build} just made, as /proc/self/auxv shows it: the (type, value)
+     * pairs from the one after envp's NULL through AT_NULL, 4-byte words.
+     */
+    public static byte[] auxv(GuestMemory memory, long sp) {
+        long p = sp + 4 + 4L * (memory.readInt(sp) + 1);
+        while (memory.readInt(p) != 0) {
+            p += 4;
+        }
+        long start = p + 4;
+        long end = start;
+        while (memory.readInt(end) != AT_NULL) {
+            end += 8;
+        }
+        return memory.read(start, (int) (end + 8 - start));
     }
 
     private static long pushString(GuestMemory memory, long p, String s) {

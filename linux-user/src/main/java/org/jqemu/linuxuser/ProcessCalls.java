@@ -180,13 +180,14 @@ final class ProcessCalls {
         }
         GuestMemory fresh = new GuestMemory();
         GuestProcess.Image image;
+        String hostExecutable = absolute(thread.syscalls.hostPath(program.path)); // /proc/self/exe of the new image
         try {
-            image = process.loadImage(fresh, program.bytes, program.path, program.argv, envp);
+            image = process.loadImage(fresh, program.bytes, program.path, hostExecutable, program.argv, envp);
         } catch (ElfLoader.InvalidElfException | IllegalArgumentException e) {
             fresh.release();
             return e instanceof IllegalArgumentException ? -Errno.E2BIG : -Errno.ENOEXEC;
         }
-        process.replaceImage(thread, fresh, image, absolute(program.path), program.argv);
+        process.replaceImage(thread, fresh, image, hostExecutable, program.argv);
         return 0;
     }
 
@@ -255,7 +256,7 @@ final class ProcessCalls {
             next.addAll(argv.isEmpty() ? List.of() : argv.subList(1, argv.size()));
             return readProgram(interpreter, next, depth + 1);
         }
-        return new Program(path.equals("/proc/self/exe") ? process.executablePath : path, bytes, argv, 0);
+        return new Program(process.image.paths.isSelfExe(path) ? process.executablePath : path, bytes, argv, 0);
     }
 
     /**
@@ -440,12 +441,7 @@ final class ProcessCalls {
     // ---- process groups and sessions
 
     long getppid() {
-        synchronized (process.kernel.treeLock) {
-            if (process.parent != null) {
-                return process.parent.pid;
-            }
-        }
-        return process.pid == process.kernel.firstPid() ? ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L) : 1;
+        return process.parentPid();
     }
 
     long getpgid(int pid) {

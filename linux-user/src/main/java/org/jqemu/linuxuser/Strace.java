@@ -135,6 +135,11 @@ final class Strace {
     }
 
     void enter(int nr, long[] args, GuestMemory memory) {
+        String socketLine = ExtendedStrace.enter(nr, args, memory); // sockets, memory...: QEMU's own shapes
+        if (socketLine != null) {
+            out.print(pid + " " + socketLine);
+            return;
+        }
         Object[] call = CALLS.get(nr);
         if (call == null) {
             out.println(pid + " Unknown syscall " + nr);
@@ -157,7 +162,7 @@ final class Strace {
     }
 
     void exit(int nr, long result) {
-        if (!CALLS.containsKey(nr)) {
+        if (!CALLS.containsKey(nr) && !ExtendedStrace.handles(nr)) {
             return;
         }
         if (nr == Syscalls.EXIT || nr == Syscalls.EXIT_GROUP) {

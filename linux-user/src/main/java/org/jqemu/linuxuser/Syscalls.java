@@ -49,7 +49,8 @@ final class Syscalls {
 
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
-    private static final long MMAP_BASE = 0x4000_0000L; // TASK_UNMAPPED_BASE of a 32-bit task (QEMU uses it too)
+    /** TASK_UNMAPPED_BASE of a 32-bit task (QEMU uses it too); the interpreter is loaded from there as well. */
+    static final long MMAP_BASE = ElfLoader.INTERPRETER_BASE;
     private static final int AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
     private static final int STATX_BASIC_STATS = 0x7ff;
     private static final int TCGETS = 0x5401, TIOCGWINSZ = 0x5413, TERMIOS_SIZE = 36, WINSIZE_SIZE = 8;
@@ -67,6 +68,7 @@ final class Syscalls {
     private final SecureRandom random = new SecureRandom();
     private final ProcessCalls processCalls;
     private final FileCalls fileCalls;
+    final ExtendedSyscalls extended;
 
     /** The calls of one thread over its current address space and CPU (a new instance after execve). */
     Syscalls(GuestThread thread) {
@@ -78,6 +80,7 @@ final class Syscalls {
         this.strace = process.config.strace() ? new Strace(process.config.log(), thread.tid) : null;
         this.processCalls = new ProcessCalls(thread);
         this.fileCalls = new FileCalls(thread, this);
+        this.extended = new ExtendedSyscalls(thread, this);
     }
 
     /** Performs the call in EAX; {@code sysenter} reads the sixth argument from the user stack at [EBP]. */
@@ -138,7 +141,7 @@ final class Syscalls {
             case POLL -> fileCalls.poll(a[0], a[1], (int) a[2] < 0 ? -1 : (int) a[2] * 1_000_000L);
             case PPOLL -> withSigmask(a[3], a[4], () -> fileCalls.poll(a[0], a[1], timeoutNanos(a[2], false)));
             case PPOLL_TIME64 -> withSigmask(a[3], a[4], () -> fileCalls.poll(a[0], a[1], timeoutNanos(a[2], true)));
-            case NEWSELECT -> fileCalls.select((int) a[0], a[1], a[2], a[3], timevalNanos(a[4]));
+            case NEWSELECT -> select(a[0], a[1], a[2], a[3], a[4]);
             case SELECT -> oldSelect(a[0]);
             case PSELECT6 -> pselect(a, false);
             case PSELECT6_TIME64 -> pselect(a, true);
@@ -225,7 +228,7 @@ final class Syscalls {
             case MMAP -> oldMmap(a[0]);
             case MUNMAP -> munmap(a[0], a[1]);
             case MPROTECT -> mprotect(a[0], a[1], (int) a[2]);
-            case MADVISE -> 0;
+            case MADVISE -> extended.call(nr, a);
             case UNAME -> uname(a[0]);
             case SET_THREAD_AREA -> setThreadArea(a[0]);
             case ModifyLdt.NR -> ModifyLdt.call(cpu, memory, (int) a[0], a[1], a[2]);
@@ -275,11 +278,11 @@ final class Syscalls {
             case CLOCK_NANOSLEEP -> sleep(memory.readInt(a[2]), memory.readInt(a[2] + 4), a[3], false, (a[1] & 1) != 0);
             case CLOCK_NANOSLEEP_TIME64 -> sleep(memory.readLong(a[2]), memory.readLong(a[2] + 8), a[3], true, (a[1] & 1) != 0);
             case SCHED_YIELD -> 0;
-            default -> unimplemented(nr);
+            default -> extended.call(nr, a); // sockets, mremap, msync, xattrs, sysinfo...: ExtendedSyscalls
         };
     }
 
-    private long unimplemented(int nr) {
+    long unimplemented(int nr) {
         boolean first;
         BitSet reported = process.kernel.reportedUnimplemented;
         synchronized (reported) {
@@ -395,16 +398,9 @@ final class Syscalls {
         return total;
     }
 
-    /** A guest path as the host should open it: /proc/self/exe is the program, and -L prefixes absolute paths that exist there. */
+    /** A guest path as the host should open it: the sysroot first, /proc/self/exe is the program (PathResolver). */
     String hostPath(String path) {
-        if (path.equals("/proc/self/exe")) {
-            return process.executablePath;
-        }
-        String prefix = process.config.ldPrefix();
-        if (prefix != null && path.startsWith("/") && Files.exists(Path.of(prefix, path))) {
-            return Path.of(prefix, path).toString();
-        }
-        return path;
+        return process.image.paths.hostPath(path);
     }
 
     /** The host directory descriptor for a guest dirfd: the process's own cwd for AT_FDCWD; -1 when not a directory. */
@@ -423,6 +419,10 @@ final class Syscalls {
         }
         if ((flags & Fcntl.O_CREAT) != 0) {
             mode &= ~process.fs.umask();
+        }
+        GuestFile synthetic = extended.procFs.open(path); // /proc/self/maps and the other guest views
+        if (synthetic != null) {
+            return process.files.install(synthetic, 0, (flags & Fcntl.O_CLOEXEC) != 0);
         }
         int fd = HostOs.openat(hostDir, hostPath(path), flags | Fcntl.O_CLOEXEC, mode);
         if (fd < 0) {
@@ -728,7 +728,34 @@ final class Syscalls {
         for (int i = 0; i < 5; i++) {
             v[i] = memory.readInt(args + 4L * i) & 0xffff_ffffL;
         }
-        return fileCalls.select((int) v[0], v[1], v[2], v[3], timevalNanos(v[4]));
+        return select(v[0], v[1], v[2], v[3], v[4]);
+    }
+
+    /** select and _newselect: a struct timeval timeout, left holding the time not slept (as Linux does). */
+    private long select(long nfds, long in, long out, long except, long timeval) {
+        long timeout = timevalNanos(timeval);
+        return leavingRemaining(timeval, 0, timeout, () -> fileCalls.select((int) nfds, in, out, except, timeout));
+    }
+
+    /**
+     * Runs a select-style wait of {@code timeoutNanos} (-1: none) and writes the time not slept back to the
+     * guest's timeout at {@code address}: a timeval (fieldBytes 0), or a timespec with 4- or 8-byte fields.
+     */
+    private long leavingRemaining(long address, int fieldBytes, long timeoutNanos, java.util.function.LongSupplier call) {
+        long started = System.nanoTime();
+        long r = call.getAsLong();
+        if (address != 0 && timeoutNanos >= 0) {
+            long left = Math.max(0, timeoutNanos - (System.nanoTime() - started));
+            long seconds = left / 1_000_000_000L, nanos = left % 1_000_000_000L;
+            if (fieldBytes == 8) {
+                memory.userWriteLong(address, seconds);
+                memory.userWriteLong(address + 8, nanos);
+            } else {
+                memory.userWriteInt(address, (int) seconds);
+                memory.userWriteInt(address + 4, (int) (fieldBytes == 0 ? nanos / 1000 : nanos));
+            }
+        }
+        return r;
     }
 
     /** pselect6(n, in, out, except, timespec*, {sigset*, size}*). */
@@ -738,7 +765,8 @@ final class Syscalls {
             maskAddress = memory.readInt(a[5]) & 0xffff_ffffL;
         }
         long timeout = timeoutNanos(a[4], time64);
-        return withSigmask(maskAddress, 8, () -> fileCalls.select((int) a[0], a[1], a[2], a[3], timeout));
+        return withSigmask(maskAddress, 8, () -> leavingRemaining(a[4], time64 ? 8 : 4, timeout,
+                () -> fileCalls.select((int) a[0], a[1], a[2], a[3], timeout)));
     }
 
     private long lseek32(int fd, int offset, int whence) {
@@ -824,7 +852,7 @@ final class Syscalls {
             return -Errno.EINVAL;
         }
         byte[] target;
-        if (path.equals("/proc/self/exe")) {
+        if (process.image.paths.isSelfExe(path)) {
             target = process.executablePath.getBytes(StandardCharsets.UTF_8);
         } else {
             try (Arena arena = Arena.ofConfined()) {
@@ -873,7 +901,8 @@ final class Syscalls {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(HostOs.STATX_SIZE, 8);
-            int r = HostOs.statx(hostDir, hostPath(path), flags, STATX_BASIC_STATS, out);
+            String host = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? process.image.paths.hostLinkPath(path) : hostPath(path);
+            int r = HostOs.statx(hostDir, host, flags, STATX_BASIC_STATS, out);
             return new Statx(r, out.toArray(ValueLayout.JAVA_BYTE));
         }
     }
@@ -979,9 +1008,6 @@ final class Syscalls {
             if (source == null) {
                 return -Errno.EBADF;
             }
-            if ((flags & MAP_SHARED) != 0 && (prot & Page.WRITE) != 0) {
-                return unimplemented(MMAP2); // shared writable file mappings need write-back: not yet
-            }
         }
         long start;
         if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0) {
@@ -1006,11 +1032,12 @@ final class Syscalls {
         if (source != null) {
             fillFromFile(source, start, length, offset);
         }
+        extended.mapped(start, size, source, offset, flags, prot);
         return start;
     }
 
     /** Below the stack region: mmap never hands out the stack's reserved range. */
-    private long stackGuard() {
+    long stackGuard() {
         return ElfLoader.TASK_SIZE - GuestMemory.pageCeil(process.config.stackSize());
     }
 
@@ -1032,6 +1059,7 @@ final class Syscalls {
         if ((address & Page.OFFSET_MASK) != 0 || length == 0 || address + length > ElfLoader.TASK_SIZE) {
             return -Errno.EINVAL;
         }
+        extended.unmapping(address, GuestMemory.pageCeil(length));
         memory.unmap(address, GuestMemory.pageCeil(length));
         return 0;
     }

@@ -6,11 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Consumer;
 
 import org.jqemu.memory.Page;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Header validation: each malformed field gives its own clear error, and nothing is mapped. */
 class ElfLoaderTest {
@@ -131,14 +135,121 @@ class ElfLoaderTest {
         }).contains("above 0xc0000000"));
     }
 
+    /** A position-independent interpreter: the valid image as ET_DYN at address 0, entry at 0x100. */
+    static ByteBuffer interpreter() {
+        ByteBuffer b = valid();
+        b.putShort(16, (short) 3).putInt(24, 0x100);
+        phdr(b, 0, 1, 0, 0, 0x1000, 0x1000, 5);
+        phdr(b, 1, 1, 0x2000, 0x2000, 0x100, 0x3000, 6);
+        b.put(0x100, (byte) 0xcc);
+        return b;
+    }
+
+    /** The valid program naming {@code path} in a PT_INTERP (in place of its PT_GNU_STACK). */
+    static ByteBuffer dynamicProgram(String path) {
+        ByteBuffer b = valid();
+        byte[] name = (path + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        phdr(b, 2, 3, 0x1f00, 0, name.length, name.length, 4);
+        b.put(0x1f00, name);
+        return b;
+    }
+
+    private static ProcessImage sysroot(Path root) {
+        return new ProcessImage(new PathResolver(root.toString(), "/guest/prog"));
+    }
+
     @Test
-    void dynamicProgramsAreReportedAsNotSupported() {
-        String message = error(b -> {
-            phdr(b, 2, 3, 0x1f00, 0, 14, 14, 4);
-            b.put(0x1f00, "/lib/ld.so.2\0\0".getBytes());
-        });
-        assertTrue(message.contains("dynamically linked programs are not supported yet"), message);
-        assertTrue(message.contains("/lib/ld.so.2"), message);
-        assertTrue(error(b -> phdr(b, 2, 3, 0x20f0, 0, 0x100, 0x100, 4)).contains("bad PT_INTERP"));
+    void interpreterIsLoadedFromTheSysrootAndStartsFirst(@TempDir Path root) throws Exception {
+        Files.createDirectories(root.resolve("lib"));
+        Files.write(root.resolve("lib/ld-test.so.1"), interpreter().array());
+        ProcessImage process = sysroot(root);
+        ElfLoader.Image image = ElfLoader.load(dynamicProgram("/lib/ld-test.so.1").array(), memory, process);
+        assertEquals(ElfLoader.INTERPRETER_BASE, image.interpreterBase(), "AT_BASE: the first free address of the mmap area");
+        assertEquals(ElfLoader.INTERPRETER_BASE + 0x100, image.entry(), "the CPU starts in the interpreter");
+        assertEquals(BASE + 0x100, image.programEntry(), "AT_ENTRY stays the program's");
+        assertEquals((byte) 0xcc, memory.readByte(ElfLoader.INTERPRETER_BASE + 0x100));
+        assertEquals((byte) 0xf4, memory.readByte(BASE + 0x100));
+        assertEquals(Page.READ | Page.EXEC, memory.protection(ElfLoader.INTERPRETER_BASE));
+        assertEquals(Page.READ | Page.WRITE, memory.protection(ElfLoader.INTERPRETER_BASE + 0x4000));
+        assertEquals(root.resolve("lib/ld-test.so.1").toString(), process.regionAt(ElfLoader.INTERPRETER_BASE).path());
+        assertEquals("/guest/prog", process.regionAt(BASE).path());
+        assertEquals(null, process.regionAt(BASE + 0x4000), "bss is anonymous");
+        assertEquals(BASE + 0x5000, image.brkStart(), "the brk follows the program, not the interpreter");
+    }
+
+    @Test
+    void auxiliaryVectorCarriesBaseAndProgramEntry(@TempDir Path root) throws Exception {
+        Files.createDirectories(root.resolve("lib"));
+        Files.write(root.resolve("lib/ld-test.so.1"), interpreter().array());
+        ProcessImage process = sysroot(root);
+        ElfLoader.Image image = ElfLoader.load(dynamicProgram("/lib/ld-test.so.1").array(), memory, process);
+        long sp = InitialStack.build(memory, image, List.of("p"), List.of(), "p", InitialStack.DEFAULT_SIZE, new byte[16],
+                new InitialStack.Credentials(0, 0, 0, 0));
+        process.setInitialStack(memory, sp);
+        java.nio.ByteBuffer auxv = ByteBuffer.wrap(process.auxv()).order(ByteOrder.LITTLE_ENDIAN);
+        java.util.Map<Integer, Long> values = new java.util.HashMap<>();
+        for (int i = 0; i + 8 <= auxv.capacity(); i += 8) {
+            values.put(auxv.getInt(i), auxv.getInt(i + 4) & 0xffff_ffffL);
+        }
+        assertEquals(ElfLoader.INTERPRETER_BASE, values.get(InitialStack.AT_BASE));
+        assertEquals(BASE + 0x100L, values.get(InitialStack.AT_ENTRY));
+        assertEquals(BASE + 52L, values.get(InitialStack.AT_PHDR));
+        assertEquals(0L, values.get(InitialStack.AT_NULL), "the vector ends with AT_NULL");
+    }
+
+    @Test
+    void interpreterProblemsAreClearErrors(@TempDir Path root) throws Exception {
+        String missing = assertThrows(ElfLoader.InvalidElfException.class,
+                () -> ElfLoader.load(dynamicProgram("/lib/none.so").array(), memory, sysroot(root))).getMessage();
+        assertEquals("Could not open '/lib/none.so': No such file or directory", missing);
+        Files.createDirectories(root.resolve("lib"));
+        assertEquals("Could not open '/dev/zero': Permission denied", assertThrows(ElfLoader.InvalidElfException.class,
+                () -> ElfLoader.load(dynamicProgram("/dev/zero").array(), memory, sysroot(root))).getMessage(),
+                "a device is refused, not read forever");
+        assertEquals("Could not open '/lib': Is a directory", assertThrows(ElfLoader.InvalidElfException.class,
+                () -> ElfLoader.load(dynamicProgram("/lib").array(), memory, sysroot(root))).getMessage());
+        Files.write(root.resolve("lib/text.so"), "not an ELF file".getBytes());
+        assertEquals(ElfLoader.WRONG_ARCH, assertThrows(ElfLoader.InvalidElfException.class,
+                () -> ElfLoader.load(dynamicProgram("/lib/text.so").array(), memory, sysroot(root))).getMessage());
+        ByteBuffer chained = interpreter();
+        phdr(chained, 2, 3, 0x1f00, 0, 6, 6, 4);
+        chained.put(0x1f00, "/x.so\0".getBytes());
+        Files.write(root.resolve("lib/chained.so"), chained.array());
+        assertTrue(assertThrows(ElfLoader.InvalidElfException.class,
+                () -> ElfLoader.load(dynamicProgram("/lib/chained.so").array(), memory, sysroot(root))).getMessage()
+                .contains("itself names an interpreter"));
+        assertEquals(-1, memory.protection(BASE), "nothing was mapped");
+        assertEquals(-1, memory.protection(ElfLoader.INTERPRETER_BASE), "nothing was mapped");
+    }
+
+    @Test
+    void ptInterpIsValidated() {
+        assertTrue(error(b -> phdr(b, 2, 3, 0x20f0, 0, 0x100, 0x100, 4)).contains("bad PT_INTERP"), "past the end of the file");
+        assertTrue(error(b -> {
+            phdr(b, 2, 3, 0x1f00, 0, 4, 4, 4);
+            b.put(0x1f00, "/abc".getBytes());
+        }).contains("bad PT_INTERP"), "not NUL-terminated");
+        assertTrue(error(b -> phdr(b, 2, 3, 0x1f00, 0, 1, 1, 4)).contains("bad PT_INTERP"), "empty");
+        assertTrue(error(b -> phdr(b, 2, 3, 0x1f00, 0, 8192, 8192, 4)).contains("bad PT_INTERP"), "longer than PATH_MAX");
+        assertTrue(error(b -> {
+            phdr(b, 2, 3, 0x1f00, 0, 2, 2, 4);
+            b.putShort(44, (short) 4);
+            phdr(b, 3, 3, 0x1f00, 0, 2, 2, 4);
+            b.put(0x1f00, (byte) 'a').put(0x1f01, (byte) 0);
+        }).contains("more than one PT_INTERP"));
+    }
+
+    @Test
+    void pieWithInterpreterGoesToTheKernelsBase(@TempDir Path root) throws Exception {
+        Files.createDirectories(root.resolve("lib"));
+        Files.write(root.resolve("lib/ld-test.so.1"), interpreter().array());
+        ByteBuffer pie = dynamicProgram("/lib/ld-test.so.1");
+        pie.putShort(16, (short) 3).putInt(24, 0x100);
+        phdr(pie, 0, 1, 0, 0, 0x1000, 0x1000, 5);
+        phdr(pie, 1, 1, 0x2000, 0x2000, 0x100, 0x3000, 6);
+        ElfLoader.Image image = ElfLoader.load(pie.array(), memory, sysroot(root));
+        assertEquals(ElfLoader.STATIC_PIE_BASE + 0x100, image.programEntry());
+        assertEquals(ElfLoader.STATIC_PIE_BASE + 52, image.phdrAddress());
+        assertEquals(ElfLoader.INTERPRETER_BASE + 0x100, image.entry());
     }
 }

@@ -46,6 +46,8 @@ public final class GuestProcess {
     private boolean vforkPending;
 
     volatile GuestMemory memory;
+    /** The thread the process started with (null in children): its engine's statistics outlive the run. */
+    private GuestThread firstThread;
     /** What names {@link #memory}'s regions, the sysroot, auxv and cmdline: replaced, copied and shared with it. */
     volatile ProcessImage image;
     FdTable files;
@@ -91,6 +93,7 @@ public final class GuestProcess {
         this.image.paths.setProcess(pid, this::hostFd);
         this.argv = config.argv();
         GuestThread main = new GuestThread(this, pid, null);
+        firstThread = main;
         threads.add(main);
         main.attach(newCpu(memory, image));
         kernel.register(this);
@@ -169,7 +172,7 @@ public final class GuestProcess {
     }
 
     /** The translator running the main thread, or null under the interpreter. */
-    public org.jqemu.accel.tcg.Tcg translator() { return mainThread().engine().tcg(); }
+    public org.jqemu.accel.tcg.Tcg translator() { return firstThread.engine().tcg(); }
 
     public GuestMemory memory() { return memory; }
 

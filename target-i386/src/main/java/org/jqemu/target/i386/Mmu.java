@@ -356,6 +356,15 @@ abstract class Mmu extends CpuState {
         return memory.page(phys);
     }
 
+    /**
+     * The physical address an instruction fetch at {@code lin} reads with the current privilege, raising
+     * #PF as the fetch would (the translator's code-page identity in system mode).
+     */
+    final long fetchPhysical(long lin) {
+        resolve(lin & MASK32, ACC_EXEC, cpl == 3);
+        return resolvedPhys;
+    }
+
     final CpuFault pageFault(long lin, int code) {
         cr2 = lin;
         faultAddress = lin;

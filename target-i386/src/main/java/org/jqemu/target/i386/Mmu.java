@@ -69,6 +69,9 @@ abstract class Mmu extends CpuState {
             writeTag[i] = -1L;
             execTag[i] = -1L;
         }
+        if (codeWatcher != null) {
+            codeWatcher.mappingsChanged(); // INVLPG: the page may now map other code
+        }
     }
 
     final void setCpl(int newCpl) {

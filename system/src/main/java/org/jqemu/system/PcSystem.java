@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import org.jqemu.accel.tcg.Tcg;
 import org.jqemu.hw.chr.CharBackend;
 import org.jqemu.hw.i386.BzImage;
 import org.jqemu.hw.i386.LinuxBoot;
@@ -31,6 +32,10 @@ import org.jqemu.util.FrontEnd.UserError;
  * (an idle guest costs no host CPU). Resets (port 0x92, 8042, 0xcf9, triple fault) reset the machine, or
  * end the run with -no-reboot; ACPI power-off ends it with status 0 (with -no-shutdown the guest stays
  * stopped until Ctrl-A x); an emulator bug prints QEMU-style "fatal:" lines and a register dump, status 1.
+ *
+ * <p>The CPU runs under the dynamic translator ({@link Tcg}, {@code -accel tcg}), which takes interrupts
+ * at block boundaries and leaves a slice at the next one after a stop request; {@code -Djqemu.engine=interp}
+ * runs the interpreter alone (the reference engine).
  */
 final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     static final long SLICE = 50_000;
@@ -49,6 +54,8 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     private boolean poweredOff;
     private PcMachine machine;
     private X86Cpu cpu;
+    /** The translator, or null when the interpreter runs alone. */
+    private Tcg tcg;
     private StdioConsole console;
     private final List<Runnable> flushers = new ArrayList<>();
 
@@ -87,6 +94,8 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
             @Override public int acknowledgeInterrupt() { return machine.pic().acknowledge(); }
         });
         cpu.setFerrLine(machine.pic().irq(13));
+        tcg = Tcg.interpreterRequested() ? null : new Tcg(cpu, Integer.getInteger("jqemu.tcg.limit", 16384),
+                Integer.getInteger("jqemu.tcg.threshold", 16));
         // Guest clocks follow host time: the TSC is a 1 GHz counter of the machine clock, so Linux finds
         // it consistent with the PIT and PM timer (an instruction-count TSC stops while the CPU halts).
         HostClock tscClock = machine.clock();
@@ -225,6 +234,9 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         cpu.reset();
         try {
             machine.reset();
+            if (tcg != null) {
+                tcg.invalidateAll(); // the reset reloaded firmware and kernel into RAM without the CPU seeing it
+            }
         } catch (LinuxBoot.BootException e) {
             throw new UserError(e.getMessage());
         }
@@ -291,7 +303,7 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         try {
             while (true) {
                 console.pump();
-                int r = poweredOff ? X86Cpu.EXIT_HALT : cpu.run(SLICE);
+                int r = poweredOff ? X86Cpu.EXIT_HALT : runCpu();
                 clock.runExpired();
                 flushOutput();
                 progress(clock);
@@ -328,6 +340,8 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         }
     }
 
+    private int runCpu() { return tcg != null ? tcg.run(SLICE) : cpu.run(SLICE); }
+
     private static final boolean PROGRESS = System.getenv("JQEMU_PROGRESS") != null;
     private long nextProgress;
 
@@ -344,6 +358,9 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
                     + " slave imr=%02x, intr=%b, next timer in %d us%n", cpu.instructionCount(),
                     cpu.segmentSelector(X86Cpu.CS), cpu.eip(), cpu.halted(), (cpu.eflags() & EFLAGS_IF) != 0, cpu.cr(0),
                     io.in(0x21, 1), isr, irr, io.in(0xa1, 1), machine.intr(), (clock.nextDeadline() - clock.nowNanos()) / 1000);
+            if (tcg != null) {
+                err.println("progress: tcg " + tcg.stats());
+            }
         }
     }
 

@@ -10,8 +10,10 @@ import org.jqemu.target.i386.CodeWatcher;
 import org.jqemu.target.i386.X86Cpu;
 
 /**
- * The translation blocks of one CPU, keyed by EIP (user mode: the linear address, with the identity of
- * the page checked after any mapping change), indexed by page for self-modifying-code invalidation, with
+ * The translation blocks of one CPU, keyed by EIP (the linear address: blocks only run with a flat CS),
+ * each checked after any TLB flush or CPL change against what the page now maps to for a fetch (the
+ * same physical page, the same host RAM), indexed by physical page for self-modifying-code invalidation
+ * (stores through any virtual alias, or by devices, are seen by their physical address), with
  * a size limit that flushes everything. Also the CPU's {@link CodeWatcher}: stores to a page holding
  * blocks invalidate the blocks they overlap and raise {@link #codeDirty}, which the running block checks
  * after each of its stores so that it stops before executing stale code.
@@ -41,6 +43,8 @@ public final class CodeCache implements CodeWatcher {
     /** One bit per 4 KiB page of the 32-bit space: the page holds blocks. */
     private final long[] codePages = new long[1 << 14];
     private int generation;
+    /** Physical address found by the last {@link #codePage} (a field: it is an out value of that method). */
+    private long codePhys;
 
     CodeCache(X86Cpu cpu, int limit, int hotThreshold, TcgStats stats) {
         this.cpu = cpu;
@@ -58,7 +62,7 @@ public final class CodeCache implements CodeWatcher {
     Block lookup(int eip) {
         stats.lookups++;
         Block b = blocks.get(eip);
-        if (b != null && (b.generation == generation || revalidate(b))) {
+        if (b != null && (current(b) || revalidate(b))) {
             return b;
         }
         Block c = cold.get(eip);
@@ -69,17 +73,34 @@ public final class CodeCache implements CodeWatcher {
     }
 
     /** Whether a cached link to {@code b} may be followed. */
-    boolean current(Block b) { return b.valid && b.generation == generation; }
+    boolean current(Block b) { return b.valid && b.generation == generation && b.tlbSet == CpuAccess.tlbSet(cpu); }
 
-    /** After a mapping change: the block stays if its page is still the same executable RAM. */
+    /**
+     * After a mapping change or at another CPL: the block stays if a fetch at its EIP still reaches the
+     * same executable RAM page. A fetch that faults propagates the CPU's fault: the caller then lets
+     * the interpreter execute there, which raises it properly.
+     */
     private boolean revalidate(Block b) {
-        Page p = memory.page(b.eip & 0xffff_ffffL);
-        if (p != null && p.isRam() && (p.prot() & Page.EXEC) != 0 && p.ram().address() == b.pageIdentity) {
+        Page p = codePage(b.eip);
+        if (p != null && codePhys == b.phys && p.ram().address() == b.pageIdentity) {
             b.generation = generation;
+            b.tlbSet = CpuAccess.tlbSet(cpu);
             return true;
         }
         remove(b);
         return false;
+    }
+
+    /**
+     * The executable RAM page a fetch at {@code eip} reads now (its physical address in {@link #codePhys}),
+     * or null. User mode: the process's page at that address; system mode: the page walk with the current
+     * privilege (may throw the fetch's #PF).
+     */
+    private Page codePage(int eip) {
+        long linear = eip & 0xffff_ffffL;
+        codePhys = CpuAccess.userMode(cpu) ? linear : CpuAccess.fetchPhysical(cpu, linear);
+        Page p = memory.page(codePhys);
+        return p != null && p.isRam() && (p.prot() & Page.EXEC) != 0 ? p : null;
     }
 
     /** An interpreter-only entry: the interpreter runs {@code eip} for {@code countdown} visits. */
@@ -87,7 +108,7 @@ public final class CodeCache implements CodeWatcher {
         if (cold.size() >= COLD_LIMIT) {
             cold.clear(); // only visit counts are lost
         }
-        Block c = new Block(eip, eip, 0, null, 0, generation);
+        Block c = new Block(eip, eip, 0, null, 0, eip & 0xffff_ffffL, generation, 0);
         c.countdown = countdown;
         c.backoff = countdown;
         cold.put(eip, c);
@@ -96,8 +117,9 @@ public final class CodeCache implements CodeWatcher {
 
     /** Translates the block at {@code eip}; {@code backoff} is the wait before retrying if nothing translates. */
     private Block translate(int eip, int backoff) {
-        Page p = memory.page(eip & 0xffff_ffffL);
-        if (p == null || !p.isRam() || (p.prot() & Page.EXEC) == 0) {
+        Page p = codePage(eip);
+        long phys = codePhys;
+        if (p == null) {
             cold.remove(eip);
             return null;
         }
@@ -134,7 +156,8 @@ public final class CodeCache implements CodeWatcher {
             return insertCold(eip, MAX_BACKOFF);
         }
         int n = fitted.instructions();
-        Block b = new Block(eip, insns.get(n - 1).next(), n, code, p.ram().address(), generation);
+        Block b = new Block(eip, insns.get(n - 1).next(), n, code, p.ram().address(), phys, generation,
+                CpuAccess.tlbSet(cpu));
         stats.blocksTranslated++;
         cold.remove(eip);
         insert(b);
@@ -149,11 +172,14 @@ public final class CodeCache implements CodeWatcher {
         long bit = 1L << page;
         if ((codePages[word] & bit) == 0) {
             codePages[word] |= bit;
-            CpuAccess.invalidatePage(cpu, page << Page.SHIFT); // drop a cached write entry: stores must be seen
+            CpuAccess.dropWriteEntries(cpu, b.pageIdentity); // stores to it, through any alias, must be seen
         }
     }
 
     private void remove(Block b) {
+        if (!b.valid) {
+            return;
+        }
         b.valid = false;
         blocks.remove(b.eip, b);
         List<Block> list = byPage.get(b.page());
@@ -209,7 +235,10 @@ public final class CodeCache implements CodeWatcher {
     @Override
     public void mappingsChanged() { generation++; }
 
-    /** Drops the blocks overlapping {@code [start, start + length)} (writes the CPU did not see). */
+    /**
+     * Drops the blocks overlapping {@code [start, start + length)}, physical addresses (writes the CPU did
+     * not see: syscalls in user mode, device DMA in system mode).
+     */
     void invalidate(long start, long length) {
         long end = Math.min(start + length, 1L << 32);
         for (long page = start >>> Page.SHIFT; page << Page.SHIFT < end; page++) {

@@ -81,6 +81,7 @@ public final class CodeCache implements CodeWatcher {
      * the interpreter execute there, which raises it properly.
      */
     private boolean revalidate(Block b) {
+        stats.revalidations++;
         Page p = codePage(b.eip);
         if (p != null && codePhys == b.phys && p.ram().address() == b.pageIdentity) {
             b.generation = generation;

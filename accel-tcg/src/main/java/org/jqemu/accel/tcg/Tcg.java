@@ -116,6 +116,7 @@ public final class Tcg {
 
     private int dispatch(long budget) {
         if (system && CpuAccess.eventPending(cpu)) {
+            stats.eventExits++;
             return interpretOne(); // the interpreter takes the event at this boundary (or reports the halt)
         }
         Block b = null;
@@ -124,7 +125,9 @@ public final class Tcg {
             try {
                 b = blockAtEip();
             } catch (RuntimeException e) {
-                previous = null; // a translator bug: the interpreter still runs the guest correctly
+                // The fetch at EIP faults (the interpreter raises it) or a translator bug (the interpreter runs the guest correctly).
+                stats.lookupFaults++;
+                previous = null;
             }
         }
         if (b == null || b.code == null || b.instructions > budget) {
@@ -137,6 +140,7 @@ public final class Tcg {
             result = b.code.execute(cpu, cache);
         } catch (RuntimeException | StackOverflowError e) {
             // Outside any instruction (entry or exit code): the state is still the block's entry state.
+            stats.blockErrors++;
             previous = null;
             return interpretOne();
         }

@@ -39,6 +39,8 @@ import org.jqemu.util.FrontEnd.UserError;
  */
 final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     static final long SLICE = 50_000;
+    /** Visits of an EIP before the translator compiles it (see README-design.md of accel-tcg). */
+    private static final int HOT_THRESHOLD = Integer.getInteger("jqemu.tcg.threshold", 16);
     private static final String DEFAULT_BIOS = "bios-256k.bin";
     private static final List<String> BIOS_DIRS = List.of("/usr/share/seabios", "/usr/share/qemu");
     private static final int NO_EXIT = Integer.MIN_VALUE;
@@ -94,8 +96,7 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
             @Override public int acknowledgeInterrupt() { return machine.pic().acknowledge(); }
         });
         cpu.setFerrLine(machine.pic().irq(13));
-        tcg = Tcg.interpreterRequested() ? null : new Tcg(cpu, Integer.getInteger("jqemu.tcg.limit", 16384),
-                Integer.getInteger("jqemu.tcg.threshold", 16));
+        tcg = Tcg.interpreterRequested() ? null : newTranslator(cpu, config.accelerator());
         // Guest clocks follow host time: the TSC is a 1 GHz counter of the machine clock, so Linux finds
         // it consistent with the PIT and PM timer (an instruction-count TSC stops while the CPU halts).
         HostClock tscClock = machine.clock();
@@ -108,6 +109,13 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         }
         powerOn();
         return loop();
+    }
+
+    /** The translator as {@code -accel tcg,tb-size=N,one-insn-per-tb=on} configure it. */
+    private static Tcg newTranslator(X86Cpu cpu, MachineConfig.Accelerator accel) {
+        Long tbSize = accel == null ? null : accel.tbSizeMiB();
+        int limit = tbSize == null ? Tcg.defaultCacheLimit() : Tcg.cacheLimitForTbSize(tbSize);
+        return new Tcg(cpu, limit, HOT_THRESHOLD, accel != null && accel.oneInsnPerTb());
     }
 
     private boolean usesStdio() {

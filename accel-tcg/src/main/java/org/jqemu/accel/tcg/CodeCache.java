@@ -1,6 +1,7 @@
 package org.jqemu.accel.tcg;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +27,7 @@ public final class CodeCache implements CodeWatcher {
     static final int DEFAULT_HOT_THRESHOLD = 16;
     private static final int MAX_BACKOFF = 1 << 16;
     private static final int COLD_LIMIT = 1 << 16;
+    private static final int RECENT_SIZE = 1 << 13;
 
     /** Set when a store invalidated a block; generated code reads it after each store (see {@link BlockCompiler}). */
     public boolean codeDirty;
@@ -36,9 +38,16 @@ public final class CodeCache implements CodeWatcher {
     private final AddressSpace memory;
     private final int limit;
     private final int hotThreshold;
+    /** Most instructions per block: {@link #MAX_BLOCK_INSTRUCTIONS}, or 1 with {@code one-insn-per-tb}. */
+    private final int blockInstructions;
     private final TcgStats stats;
     private final Map<Integer, Block> blocks = new HashMap<>();
     private final Map<Integer, Block> cold = new HashMap<>();
+    /**
+     * A direct-mapped cache in front of both maps (boxing and hashing cost as much as a small block):
+     * the entry, translated or cold, last looked up in each slot; checked by EIP and, for blocks, validity.
+     */
+    private final Block[] recent = new Block[RECENT_SIZE];
     private final Map<Long, List<Block>> byPage = new HashMap<>();
     /** One bit per 4 KiB page of the 32-bit space: the page holds blocks. */
     private final long[] codePages = new long[1 << 14];
@@ -46,8 +55,9 @@ public final class CodeCache implements CodeWatcher {
     /** Physical address found by the last {@link #codePage} (a field: it is an out value of that method). */
     private long codePhys;
 
-    CodeCache(X86Cpu cpu, int limit, int hotThreshold, TcgStats stats) {
+    CodeCache(X86Cpu cpu, int limit, int hotThreshold, int blockInstructions, TcgStats stats) {
         this.cpu = cpu;
+        this.blockInstructions = blockInstructions;
         this.hotThreshold = hotThreshold;
         this.memory = CpuAccess.memory(cpu);
         this.limit = limit;
@@ -61,6 +71,25 @@ public final class CodeCache implements CodeWatcher {
      */
     Block lookup(int eip) {
         stats.lookups++;
+        int slot = (eip ^ (eip >>> 13)) & (RECENT_SIZE - 1);
+        Block r = recent[slot];
+        if (r != null && r.eip == eip) {
+            if (r.code == null) {
+                return --r.countdown > 0 ? r : remember(slot, translate(eip, r.backoff));
+            }
+            if (current(r)) {
+                return r;
+            }
+        }
+        return remember(slot, lookupSlow(eip));
+    }
+
+    private Block remember(int slot, Block b) {
+        recent[slot] = b;
+        return b;
+    }
+
+    private Block lookupSlow(int eip) {
         Block b = blocks.get(eip);
         if (b != null && (current(b) || revalidate(b))) {
             return b;
@@ -130,7 +159,7 @@ public final class CodeCache implements CodeWatcher {
         Decoder decoder = new Decoder(p.ram(), eip & ~(Page.SIZE - 1));
         List<Insn> insns = new ArrayList<>();
         int pc = eip;
-        while (insns.size() < MAX_BLOCK_INSTRUCTIONS) {
+        while (insns.size() < blockInstructions) {
             Insn in = decoder.decode(pc);
             if (in == null) {
                 break;
@@ -205,6 +234,7 @@ public final class CodeCache implements CodeWatcher {
         }
         blocks.clear();
         cold.clear();
+        Arrays.fill(recent, null);
         for (Long page : List.copyOf(byPage.keySet())) {
             forgetPage(page);
         }

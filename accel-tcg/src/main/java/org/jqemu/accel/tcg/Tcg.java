@@ -40,17 +40,31 @@ public final class Tcg {
 
     public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT, CodeCache.DEFAULT_HOT_THRESHOLD); }
 
+    /** Blocks kept for QEMU's {@code tb-size} (MiB of translated code): about 4 KiB per block (class, bytecode, host code). */
+    public static int cacheLimitForTbSize(long mebibytes) {
+        return (int) Math.max(256, Math.min(1 << 20, mebibytes * 256));
+    }
+
+    /** The default number of blocks kept before the cache is flushed. */
+    public static int defaultCacheLimit() { return CodeCache.DEFAULT_LIMIT; }
+
     /**
      * {@code cacheLimit}: blocks kept before the whole cache is flushed; {@code hotThreshold}: visits of an
      * EIP before its block is translated (0: at once).
      */
     public Tcg(X86Cpu cpu, int cacheLimit, int hotThreshold) {
+        this(cpu, cacheLimit, hotThreshold, false);
+    }
+
+    /** {@code oneInsnPerTb}: blocks of one instruction (QEMU's {@code -accel tcg,one-insn-per-tb=on}, for debugging). */
+    public Tcg(X86Cpu cpu, int cacheLimit, int hotThreshold, boolean oneInsnPerTb) {
         if (cacheLimit < 1 || hotThreshold < 0) {
             throw new IllegalArgumentException("cache limit must be positive and the threshold not negative: "
                     + cacheLimit + ", " + hotThreshold);
         }
         this.cpu = cpu;
-        this.cache = new CodeCache(cpu, cacheLimit, hotThreshold, stats);
+        this.cache = new CodeCache(cpu, cacheLimit, hotThreshold,
+                oneInsnPerTb ? 1 : CodeCache.MAX_BLOCK_INSTRUCTIONS, stats);
         CpuAccess.setCodeWatcher(cpu, cache);
     }
 

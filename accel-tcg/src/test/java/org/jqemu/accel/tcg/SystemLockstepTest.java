@@ -294,6 +294,38 @@ class SystemLockstepTest {
         assertTrue(tcg.stats().faultsReplayed() >= ITERATIONS, "the #PF in a block was replayed: " + tcg.stats());
     }
 
+    @Test
+    void interruptRaisedDuringALoopIsTakenAtABlockBoundary() {
+        String program = PROGRAM.replace("  sti\n  xor ebp, ebp\n", """
+                  mov ecx, 0
+                  sti
+                spin:
+                  inc ecx
+                  jmp spin
+                  xor ebp, ebp
+                """).replace("timer_handler:\n  inc dword [ticks]\n  iret\n", """
+                timer_handler:
+                  inc dword [ticks]
+                  cli
+                  hlt
+                  ; the end
+                """);
+        assertTrue(program.contains("spin:") && program.contains("  cli\n  hlt\n  ; the end"), program);
+        byte[] code = Nasm.assemble("ITERATIONS equ 1\n" + program);
+        ramA.load(0x1000, code);
+        a.setInterruptSource(lineA);
+        a.loadSegmentRegister(X86Cpu.CS, 0);
+        a.setEip(0x1000);
+        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        assertEquals(X86Cpu.EXIT_BUDGET, tcg.run(100_000));
+        assertEquals(0, ramA.u32(0x504), "no interrupt yet");
+        assertTrue(a.reg(X86Cpu.ECX) > 10_000, "the loop ran: " + a.reg(X86Cpu.ECX));
+        lineA.pending = true;
+        assertEquals(X86Cpu.EXIT_HALT, tcg.run(100_000));
+        assertEquals(1, ramA.u32(0x504), "the interrupt was taken");
+        assertTrue(tcg.stats().blocksExecuted() > 0, tcg.stats().toString());
+    }
+
     /**
      * Steps A one block, B the same instruction count, compares; a HLT with IF set raises the timer on
      * both; a HLT with IF clear ends. Returns the number of HLTs.

@@ -315,7 +315,7 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
                 clock.runExpired();
                 flushOutput();
                 progress(clock);
-                if (quitRequested) {
+                if (quitRequested || instructions() >= STOP_AFTER) {
                     return 0;
                 }
                 if (exitStatus != NO_EXIT) {
@@ -351,6 +351,17 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     private int runCpu() { return tcg != null ? tcg.run(SLICE) : cpu.run(SLICE); }
 
     private static final boolean PROGRESS = System.getenv("JQEMU_PROGRESS") != null;
+    /** With JQEMU_STOP_AFTER=N, the run ends (status 0) after N guest instructions: a fixed workload for engine comparisons. */
+    private static final long STOP_AFTER = stopAfter();
+
+    private static long stopAfter() {
+        try {
+            String v = System.getenv("JQEMU_STOP_AFTER");
+            return v == null ? Long.MAX_VALUE : Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
+    }
     private long nextProgress;
 
     /** With JQEMU_PROGRESS set, one line a second on stderr: instructions retired, CS:EIP, halted (debugging aid). */

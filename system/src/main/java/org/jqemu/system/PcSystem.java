@@ -97,6 +97,9 @@ final class PcSystem implements PcMachine.Host, StdioConsole.Events {
         });
         cpu.setFerrLine(machine.pic().irq(13));
         tcg = Tcg.interpreterRequested() ? null : newTranslator(cpu, config.accelerator());
+        if (tcg != null) {
+            machine.memory().onDmaWrite(tcg::invalidate);
+        }
         // Guest clocks follow host time: the TSC is a 1 GHz counter of the machine clock, so Linux finds
         // it consistent with the PIT and PM timer (an instruction-count TSC stops while the CPU halts).
         HostClock tscClock = machine.clock();

@@ -39,8 +39,12 @@ import org.jqemu.util.FrontEnd.UserError;
  */
 final class PcSystem implements PcMachine.Host, StdioConsole.Events {
     static final long SLICE = 50_000;
-    /** Visits of an EIP before the translator compiles it (see README-design.md of accel-tcg). */
-    private static final int HOT_THRESHOLD = Integer.getInteger("jqemu.tcg.threshold", 16);
+    /**
+     * Visits of an EIP before the translator compiles it. Higher than user mode's 16: a kernel boot runs
+     * tens of thousands of distinct blocks a few thousand times each, and translating plus JIT-compiling
+     * them all cost more than interpreting them (measured: README-design.md of accel-tcg).
+     */
+    private static final int HOT_THRESHOLD = Integer.getInteger("jqemu.tcg.threshold", 500);
     private static final String DEFAULT_BIOS = "bios-256k.bin";
     private static final List<String> BIOS_DIRS = List.of("/usr/share/seabios", "/usr/share/qemu");
     private static final int NO_EXIT = Integer.MIN_VALUE;

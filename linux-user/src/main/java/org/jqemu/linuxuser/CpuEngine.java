@@ -19,10 +19,8 @@ final class CpuEngine {
     static final String ENGINE_PROPERTY = Tcg.ENGINE_PROPERTY;
     /** System property: visits of an address before it is translated (tests use 0 to translate everything). */
     static final String HOT_PROPERTY = "jqemu.tcg.hot";
-    /** Blocks per MiB of QEMU's tb-size (a small block's class, metadata and links take about 4 KiB). */
-    static final int BLOCKS_PER_MIB = 256;
     static final int DEFAULT_HOT_THRESHOLD = 16;
-    static final int DEFAULT_CACHE_BLOCKS = 16384;
+    static final int DEFAULT_CACHE_BLOCKS = Tcg.defaultCacheLimit();
 
     // i386 system call numbers whose effects reach guest code without a CPU store
     private static final int READ = 3, EXECVE = 11, BRK = 45, MMAP = 90, MUNMAP = 91, MPROTECT = 125, READV = 145,

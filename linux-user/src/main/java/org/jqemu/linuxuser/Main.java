@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
+import org.jqemu.accel.tcg.Tcg;
 import org.jqemu.util.FrontEnd;
 import org.jqemu.util.FrontEnd.UserError;
 import org.jqemu.util.opts.Opts;
@@ -163,8 +164,8 @@ public final class Main {
 
     /**
      * {@code -accel tcg[,one-insn-per-tb=on|off][,tb-size=MiB]} as QEMU's system emulator spells it, or
-     * {@code -accel interp} (jqemu: the interpreter). tb-size bounds the translation cache: {@value
-     * CpuEngine#BLOCKS_PER_MIB} blocks per MiB.
+     * {@code -accel interp} (jqemu: the interpreter). tb-size bounds the translation cache
+     * ({@link Tcg#cacheLimitForTbSize}: about 256 blocks per MiB, as in system mode).
      */
     private static void parseAccel(Settings s, String value) {
         Opts opts = Opts.parse(value, "accel", w -> { });
@@ -193,7 +194,7 @@ public final class Main {
                     if (mib < 1 || mib > 4096) {
                         throw new UserError("Parameter 'tb-size' expects a size in MiB from 1 to 4096");
                     }
-                    s.cacheBlocks = (int) (mib * CpuEngine.BLOCKS_PER_MIB);
+                    s.cacheBlocks = Tcg.cacheLimitForTbSize(mib);
                 }
                 default -> throw new UserError("Invalid parameter '" + e.key() + "'");
             }

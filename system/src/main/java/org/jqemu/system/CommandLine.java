@@ -642,6 +642,7 @@ final class CommandLine {
         String thread = "single";
         Long tbSize = null;
         boolean splitWx = false;
+        boolean oneInsnPerTb = false;
         for (String key : opts.keys()) {
             String value = opts.get(key);
             switch (key) {
@@ -662,10 +663,15 @@ final class CommandLine {
                     if (b == null) throw new UserError("Parameter 'split-wx' expects 'on' or 'off'");
                     splitWx = b;
                 }
+                case "one-insn-per-tb" -> {
+                    Boolean b = OptsList.parseBool(value);
+                    if (b == null) throw new UserError("Parameter 'one-insn-per-tb' expects 'on' or 'off'");
+                    oneInsnPerTb = b;
+                }
                 default -> throw new UserError("Property 'tcg-accel." + key + "' not found");
             }
         }
-        return new MachineConfig.Accelerator(name, thread, tbSize, splitWx);
+        return new MachineConfig.Accelerator(name, thread, tbSize, splitWx, oneInsnPerTb);
     }
 
     /** The chardevs, serial ports and monitors after QEMU's defaults (-nographic: serial and monitor muxed on stdio). */

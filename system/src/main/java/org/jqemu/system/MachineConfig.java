@@ -39,7 +39,12 @@ public record MachineConfig(
     public static final int MAX_SERIAL_PORTS = 4;
 
     /** The accelerator chosen (only TCG exists) and its properties. */
-    public record Accelerator(String name, String thread, Long tbSizeMiB, boolean splitWx) { }
+    /** {@code -accel tcg,...}: tb-size sets the translator's cache size, one-insn-per-tb its block size. */
+    public record Accelerator(String name, String thread, Long tbSizeMiB, boolean splitWx, boolean oneInsnPerTb) {
+        public Accelerator(String name, String thread, Long tbSizeMiB, boolean splitWx) {
+            this(name, thread, tbSizeMiB, splitWx, false);
+        }
+    }
 
     /** A CPU model name from {@link CpuModels} and the "+feature,-feature,feature=value" list after it. */
     public record Cpu(String model, List<String> features) { }

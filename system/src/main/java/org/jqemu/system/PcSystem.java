@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import org.jqemu.accel.tcg.Tcg;
 import org.jqemu.hw.chr.CharBackend;
 import org.jqemu.hw.chr.Serial16550;
 import org.jqemu.system.monitor.MachineControl;
@@ -31,9 +32,19 @@ import org.jqemu.util.FrontEnd.UserError;
  * (an idle guest costs no host CPU). Resets (port 0x92, 8042, 0xcf9, triple fault) reset the machine, or
  * end the run with -no-reboot; ACPI power-off ends it with status 0 (with -no-shutdown the guest stays
  * stopped until Ctrl-A x); an emulator bug prints QEMU-style "fatal:" lines and a register dump, status 1.
+ *
+ * <p>The CPU runs under the dynamic translator ({@link Tcg}, {@code -accel tcg}), which takes interrupts
+ * at block boundaries and leaves a slice at the next one after a stop request; {@code -Djqemu.engine=interp}
+ * runs the interpreter alone (the reference engine).
  */
 final class PcSystem implements PcMachine.Host, MachineControl {
     static final long SLICE = 50_000;
+    /**
+     * Visits of an EIP before the translator compiles it. Higher than user mode's 16: a kernel boot runs
+     * tens of thousands of distinct blocks a few thousand times each, and translating plus JIT-compiling
+     * them all cost more than interpreting them (measured: README-design.md of accel-tcg).
+     */
+    private static final int HOT_THRESHOLD = Integer.getInteger("jqemu.tcg.threshold", 500);
     private static final String DEFAULT_BIOS = "bios-256k.bin";
     private static final List<String> BIOS_DIRS = List.of("/usr/share/seabios", "/usr/share/qemu");
     private static final int NO_EXIT = Integer.MIN_VALUE;
@@ -54,6 +65,8 @@ final class PcSystem implements PcMachine.Host, MachineControl {
     /** QEMU's run states that matter here; only the machine thread changes it. */
     private enum RunState { RUNNING, PAUSED, PRELAUNCH, SHUTDOWN }
     private RunState runState = RunState.RUNNING;
+    /** The translator, or null when the interpreter runs alone. */
+    private Tcg tcg;
 
     PcSystem(MachineConfig config, PrintStream err) {
         this.config = config;
@@ -103,6 +116,10 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         if (log.interrupts()) {
             cpu.setEventObserver((vector, software, hasError, error) -> log.event(cpu, vector, software, error));
         }
+        tcg = Tcg.interpreterRequested() ? null : newTranslator(cpu, config.accelerator());
+        if (tcg != null) {
+            machine.memory().onDmaWrite(tcg::invalidate);
+        }
         // Guest clocks follow host time: the TSC is a 1 GHz counter of the machine clock, so Linux finds
         // it consistent with the PIT and PM timer (an instruction-count TSC stops while the CPU halts).
         HostClock tscClock = machine.clock();
@@ -119,6 +136,17 @@ final class PcSystem implements PcMachine.Host, MachineControl {
             chardevs.close();
             log.close();
         }
+    }
+
+    /** The translator as {@code -accel tcg,tb-size=N,one-insn-per-tb=on} configure it. */
+    private static Tcg newTranslator(X86Cpu cpu, MachineConfig.Accelerator accel) {
+        Long tbSize = accel == null ? null : accel.tbSizeMiB();
+        int limit = tbSize == null ? Tcg.defaultCacheLimit() : Tcg.cacheLimitForTbSize(tbSize);
+        Tcg tcg = new Tcg(cpu, limit, HOT_THRESHOLD);
+        if (accel != null && accel.oneInsnPerTb()) {
+            tcg.setMaxBlockInstructions(1);
+        }
+        return tcg;
     }
 
     /** The machine with COM1-COM4 on their chardevs (a port set to "none" is left out). */
@@ -189,6 +217,9 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         cpu.reset();
         try {
             machine.reset();
+            if (tcg != null) {
+                tcg.invalidateAll(); // the reset reloaded firmware and kernel into RAM without the CPU seeing it
+            }
         } catch (LinuxBoot.BootException e) {
             throw new UserError(e.getMessage());
         }
@@ -259,11 +290,11 @@ final class PcSystem implements PcMachine.Host, MachineControl {
                     }
                     continue;
                 }
-                int r = poweredOff ? X86Cpu.EXIT_HALT : log.stepping() ? log.runLogged(cpu, machine.memory(), SLICE) : cpu.run(SLICE);
+                int r = poweredOff ? X86Cpu.EXIT_HALT : runCpu();
                 clock.runExpired();
                 flushOutput();
                 progress(clock);
-                if (quitRequested) {
+                if (quitRequested || instructions() >= STOP_AFTER) {
                     return 0;
                 }
                 if (exitStatus != NO_EXIT) {
@@ -317,7 +348,29 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         return null;
     }
 
+    /**
+     * One slice of guest instructions: through the translator, or the interpreter when it runs alone or
+     * when {@code -d cpu/in_asm} logs each instruction (the log steps through the interpreter).
+     */
+    private int runCpu() {
+        if (log.stepping()) {
+            return log.runLogged(cpu, machine.memory(), SLICE);
+        }
+        return tcg != null ? tcg.run(SLICE) : cpu.run(SLICE);
+    }
+
     private static final boolean PROGRESS = System.getenv("JQEMU_PROGRESS") != null;
+    /** With JQEMU_STOP_AFTER=N, the run ends (status 0) after N guest instructions: a fixed workload for engine comparisons. */
+    private static final long STOP_AFTER = stopAfter();
+
+    private static long stopAfter() {
+        try {
+            String v = System.getenv("JQEMU_STOP_AFTER");
+            return v == null ? Long.MAX_VALUE : Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
+    }
     private long nextProgress;
 
     /** With JQEMU_PROGRESS set, one line a second on stderr: instructions retired, CS:EIP, halted (debugging aid). */
@@ -333,6 +386,9 @@ final class PcSystem implements PcMachine.Host, MachineControl {
                     + " slave imr=%02x, intr=%b, next timer in %d us%n", cpu.instructionCount(),
                     cpu.segmentSelector(X86Cpu.CS), cpu.eip(), cpu.halted(), (cpu.eflags() & EFLAGS_IF) != 0, cpu.cr(0),
                     io.in(0x21, 1), isr, irr, io.in(0xa1, 1), machine.intr(), (clock.nextDeadline() - clock.nowNanos()) / 1000);
+            if (tcg != null) {
+                err.println("progress: tcg " + tcg.stats());
+            }
         }
     }
 

@@ -1,7 +1,11 @@
 package org.jqemu.accel.tcg;
 
 /**
- * A translation block: guest code from {@code eip} up to (excluding) {@code end}, all on one page.
+ * A translation block: guest code from {@code eip} up to (excluding) {@code end}, read from physical
+ * address {@code phys} (in user mode the linear address). It starts on one page; in user mode its last
+ * instruction may end on the next one ({@link #lastPage}), in system mode it never leaves its page. It is valid while its linear
+ * page still maps the same RAM page for fetches with the TLB set ({@code tlbSet}: CPL 3 or not) it was
+ * checked with; {@code generation} records the last check (the cache bumps its generation on TLB flushes).
  * {@code code} is null for an EIP not translated (yet): cold, or an instruction the translator does not handle;
  * the interpreter runs one instruction there.
  * {@code next[k]} caches the successor last reached through exit kind k (static exits 0, 1; dynamic 2) (chaining without a hash lookup).
@@ -13,28 +17,42 @@ final class Block {
     final BlockCode code;
     /** Identity of the RAM page holding the code (its host address), checked after mapping changes. */
     final long pageIdentity;
+    /** Identity of the RAM page holding the last byte: {@link #pageIdentity} unless the block ends on the next page. */
+    final long lastPageIdentity;
+    /** Physical address of the first byte: self-modifying-code invalidation works on physical addresses. */
+    final long phys;
     final Block[] next = new Block[3];
     int generation;
+    int tlbSet;
     /** Interpreter-only entries: visits left before (another) translation attempt, and the wait last used. */
     int countdown;
     int backoff;
     boolean valid = true;
 
-    Block(int eip, int end, int instructions, BlockCode code, long pageIdentity, int generation) {
+    Block(int eip, int end, int instructions, BlockCode code, long pageIdentity, long lastPageIdentity, long phys,
+            int generation, int tlbSet) {
         this.eip = eip;
         this.end = end;
         this.instructions = instructions;
         this.code = code;
         this.pageIdentity = pageIdentity;
+        this.lastPageIdentity = lastPageIdentity;
+        this.phys = phys;
         this.generation = generation;
+        this.tlbSet = tlbSet;
     }
 
-    long page() { return (eip & 0xffff_ffffL) >>> 12; }
+    /** The physical page number of the code. */
+    long page() { return phys >>> 12; }
 
-    /** The page of the block's last byte: the next page when its last instruction crosses the page end. */
-    long lastPage() { return ((end - 1) & 0xffff_ffffL) >>> 12; }
+    /**
+     * The physical page number of the block's last byte: the next page when its last instruction crosses
+     * the page end (user mode only, where the bytes are physically contiguous).
+     */
+    long lastPage() { return (phys + Math.max(1, end - eip) - 1) >>> 12; }
 
+    /** Whether the code overlaps the physical range {@code [start, endExclusive)}. */
     boolean overlaps(long start, long endExclusive) {
-        return (eip & 0xffff_ffffL) < endExclusive && start < (end & 0xffff_ffffL);
+        return phys < endExclusive && start < phys + (end - eip);
     }
 }

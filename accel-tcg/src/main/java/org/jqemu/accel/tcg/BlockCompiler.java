@@ -82,10 +82,9 @@ final class BlockCompiler {
     /** lazyAux of a multiply whose product did not fit: CF and OF. */
     private static final int CF_OF = 0x801;
     private static final ClassDesc CD_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
-    private static final ClassDesc CD_VALUE_LAYOUT = ClassDesc.of("java.lang.foreign.ValueLayout");
-    private static final ClassDesc[] CD_LAYOUT = {null, ClassDesc.of("java.lang.foreign.ValueLayout$OfByte"),
-            ClassDesc.of("java.lang.foreign.ValueLayout$OfShort"), null, ClassDesc.of("java.lang.foreign.ValueLayout$OfInt")};
-    private static final ClassDesc[] CD_VALUE = {null, ConstantDescs.CD_byte, ConstantDescs.CD_short, null, CD_int};
+    private static final ClassDesc CD_RAM = ClassDesc.of(RamAccess.class.getName());
+    private static final MethodTypeDesc MTD_RAM_GET = MethodTypeDesc.of(CD_int, CD_SEGMENT, CD_long);
+    private static final MethodTypeDesc MTD_RAM_SET = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_long, CD_int);
     private static final int TLB_SIZE = 256, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
     private static final String[] FLAG_FIELDS = {"flags", "lazyOp", "lazySign", "lazyDst", "lazySrc", "lazyRes", "lazyAux"};
     private static final int ESP = 4, EBP = 5, ES = 0, SS = 2, DS = 3, ECX = 1, EAX = 0, EDX = 2, ESI = 6, EDI = 7;
@@ -481,9 +480,8 @@ final class BlockCompiler {
             Label done = c.newLabel();
             tlbProbe(READ_TAG, size, slow);
             c.aload(READ_PAGE).iload(TLB_INDEX).aaload();
-            layout(size);
             c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l();
-            c.invokeinterface(CD_SEGMENT, "get", MethodTypeDesc.of(CD_VALUE[size], CD_LAYOUT[size], CD_long));
+            c.invokestatic(CD_RAM, "get" + size, MTD_RAM_GET); // see RamAccess: fast before C2 compiles the block
             mask(size);
             c.goto_(done).labelBinding(slow);
             c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
@@ -508,14 +506,8 @@ final class BlockCompiler {
             Label done = c.newLabel();
             tlbProbe(WRITE_TAG, size, slow);
             c.aload(WRITE_PAGE).iload(TLB_INDEX).aaload();
-            layout(size);
             c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().iload(value);
-            if (size == 1) {
-                c.i2b();
-            } else if (size == 2) {
-                c.i2s();
-            }
-            c.invokeinterface(CD_SEGMENT, "set", MethodTypeDesc.of(CD_void, CD_LAYOUT[size], CD_long, CD_VALUE[size]));
+            c.invokestatic(CD_RAM, "set" + size, MTD_RAM_SET);
             c.goto_(done).labelBinding(slow);
             c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
                     .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
@@ -537,14 +529,6 @@ final class BlockCompiler {
             c.aload(tags).iload(TLB_INDEX).laload().iload(ADDR).bipush(PAGE_SHIFT).iushr().i2l().lcmp().ifne(slow);
             if (size > 1) {
                 c.iload(ADDR).loadConstant(PAGE_MASK).iand().loadConstant(4096 - size).if_icmpgt(slow);
-            }
-        }
-
-        private void layout(int size) {
-            switch (size) {
-                case 1 -> c.getstatic(CD_VALUE_LAYOUT, "JAVA_BYTE", CD_LAYOUT[1]);
-                case 2 -> c.getstatic(CD_CPU, "LE_SHORT", CD_LAYOUT[2]);
-                default -> c.getstatic(CD_CPU, "LE_INT", CD_LAYOUT[4]);
             }
         }
 
@@ -1207,9 +1191,8 @@ final class BlockCompiler {
                         .invokevirtual(CD_CPU, "atomicRam", MTD_ATOMIC_RAM).dup().astore(ATOMIC_PAGE).ifnull(interpreter);
                 Label retry = c.newBoundLabel();
                 c.aload(ATOMIC_PAGE);
-                layout(size);
                 c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l();
-                c.invokeinterface(CD_SEGMENT, "get", MethodTypeDesc.of(CD_VALUE[size], CD_LAYOUT[size], CD_long));
+                c.invokestatic(CD_RAM, "get" + size, MTD_RAM_GET);
                 mask(size);
                 c.istore(T0);
                 compute.run();

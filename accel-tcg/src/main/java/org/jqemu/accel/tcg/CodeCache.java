@@ -1,6 +1,7 @@
 package org.jqemu.accel.tcg;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,9 +11,14 @@ import org.jqemu.target.i386.CodeWatcher;
 import org.jqemu.target.i386.X86Cpu;
 
 /**
- * The translation blocks of one CPU, keyed by EIP (user mode: the linear address, with the identity of
- * the page checked after any mapping change), indexed by page for self-modifying-code invalidation, with
- * a size limit that flushes everything. Also the CPU's {@link CodeWatcher}: stores to a page holding
+ * The translation blocks of one CPU, keyed by EIP (the linear address: blocks only run with a flat CS),
+ * each checked after any TLB flush or CPL change against what the page now maps to for a fetch (the
+ * same physical page, the same host RAM), indexed by physical page for self-modifying-code invalidation
+ * (stores through any virtual alias, or by devices, are seen by their physical address), with
+ * a size limit that flushes everything. In user mode (linear = physical) a block's last instruction may
+ * end on the next page, which is then checked and indexed too; in system mode blocks stop before an
+ * instruction that crosses a page end (its second page would need its own page walk and its bytes would
+ * not be physically contiguous), and the interpreter runs that instruction. Also the CPU's {@link CodeWatcher}: stores to a page holding
  * blocks invalidate the blocks they overlap and raise {@link #codeDirty}, which the running block checks
  * after each of its stores so that it stops before executing stale code.
  */
@@ -24,12 +30,13 @@ public final class CodeCache implements CodeWatcher {
     static final int DEFAULT_HOT_THRESHOLD = 16;
     private static final int MAX_BACKOFF = 1 << 16;
     private static final int COLD_LIMIT = 1 << 16;
+    private static final int RECENT_SIZE = 1 << 13;
 
     /** Set when a store invalidated a block; generated code reads it after each store (see {@link BlockCompiler}). */
     public boolean codeDirty;
     /** Instructions the running block may complete in all (a block looping on itself checks it per iteration). */
     public int budget;
-    /** Guest instructions per block at most (1 for one-insn-per-tb). */
+    /** Guest instructions per block at most (1 for one-insn-per-tb; see {@link Tcg#setMaxBlockInstructions}). */
     int maxInstructions = MAX_BLOCK_INSTRUCTIONS;
     /** {@code -d in_asm,out_asm} output, or null. */
     TcgLog log;
@@ -41,10 +48,17 @@ public final class CodeCache implements CodeWatcher {
     private final TcgStats stats;
     private final Map<Integer, Block> blocks = new HashMap<>();
     private final Map<Integer, Block> cold = new HashMap<>();
+    /**
+     * A direct-mapped cache in front of both maps (boxing and hashing cost as much as a small block):
+     * the entry, translated or cold, last looked up in each slot; checked by EIP and, for blocks, validity.
+     */
+    private final Block[] recent = new Block[RECENT_SIZE];
     private final Map<Long, List<Block>> byPage = new HashMap<>();
     /** One bit per 4 KiB page of the 32-bit space: the page holds blocks. */
     private final long[] codePages = new long[1 << 14];
     private int generation;
+    /** Physical address found by the last {@link #codePage} (a field: it is an out value of that method). */
+    private long codePhys;
 
     CodeCache(X86Cpu cpu, int limit, int hotThreshold, TcgStats stats) {
         this.cpu = cpu;
@@ -61,8 +75,27 @@ public final class CodeCache implements CodeWatcher {
      */
     Block lookup(int eip) {
         stats.lookups++;
+        int slot = (eip ^ (eip >>> 13)) & (RECENT_SIZE - 1);
+        Block r = recent[slot];
+        if (r != null && r.eip == eip) {
+            if (r.code == null) {
+                return --r.countdown > 0 ? r : remember(slot, translate(eip, r.backoff));
+            }
+            if (current(r)) {
+                return r;
+            }
+        }
+        return remember(slot, lookupSlow(eip));
+    }
+
+    private Block remember(int slot, Block b) {
+        recent[slot] = b;
+        return b;
+    }
+
+    private Block lookupSlow(int eip) {
         Block b = blocks.get(eip);
-        if (b != null && (b.generation == generation || revalidate(b))) {
+        if (b != null && (current(b) || revalidate(b))) {
             return b;
         }
         Block c = cold.get(eip);
@@ -73,17 +106,55 @@ public final class CodeCache implements CodeWatcher {
     }
 
     /** Whether a cached link to {@code b} may be followed. */
-    boolean current(Block b) { return b.valid && b.generation == generation; }
+    boolean current(Block b) { return b.valid && b.generation == generation && b.tlbSet == CpuAccess.tlbSet(cpu); }
 
-    /** After a mapping change: the block stays if its page is still the same executable RAM. */
+    /**
+     * After a mapping change or at another CPL: the block stays if a fetch at its EIP still reaches the
+     * same executable RAM page (and the page its last byte is on). A fetch that faults propagates the CPU's fault: the caller then lets
+     * the interpreter execute there, which raises it properly.
+     */
     private boolean revalidate(Block b) {
-        Page p = memory.page(b.eip & 0xffff_ffffL);
-        if (p != null && p.isRam() && (p.prot() & Page.EXEC) != 0 && p.ram().address() == b.pageIdentity) {
+        stats.revalidations++;
+        Page p = codePage(b.eip);
+        if (p != null && codePhys == b.phys && p.ram().address() == b.pageIdentity
+                && (b.lastPage() == b.page() || sameFollowingPage(b))) {
             b.generation = generation;
+            b.tlbSet = CpuAccess.tlbSet(cpu);
             return true;
         }
         remove(b);
         return false;
+    }
+
+    /** A block ending on the next page (user mode only): that page is still the same executable RAM. */
+    private boolean sameFollowingPage(Block b) {
+        Page q = followingPage(b.phys & ~(long) (Page.SIZE - 1));
+        return q != null && q.ram().address() == b.lastPageIdentity;
+    }
+
+    /**
+     * The executable RAM page after the page at {@code pageBase}, where a block's last instruction may end,
+     * or null. User mode only: there linear = physical, so the block's bytes stay physically contiguous.
+     */
+    private Page followingPage(long pageBase) {
+        long next = pageBase + Page.SIZE;
+        if (!CpuAccess.userMode(cpu) || next >= (1L << 32)) {
+            return null;
+        }
+        Page q = memory.page(next);
+        return q != null && q.isRam() && (q.prot() & Page.EXEC) != 0 ? q : null;
+    }
+
+    /**
+     * The executable RAM page a fetch at {@code eip} reads now (its physical address in {@link #codePhys}),
+     * or null. User mode: the process's page at that address; system mode: the page walk with the current
+     * privilege (may throw the fetch's #PF).
+     */
+    private Page codePage(int eip) {
+        long linear = eip & 0xffff_ffffL;
+        codePhys = CpuAccess.userMode(cpu) ? linear : CpuAccess.fetchPhysical(cpu, linear);
+        Page p = memory.page(codePhys);
+        return p != null && p.isRam() && (p.prot() & Page.EXEC) != 0 ? p : null;
     }
 
     /** An interpreter-only entry: the interpreter runs {@code eip} for {@code countdown} visits. */
@@ -91,7 +162,7 @@ public final class CodeCache implements CodeWatcher {
         if (cold.size() >= COLD_LIMIT) {
             cold.clear(); // only visit counts are lost
         }
-        Block c = new Block(eip, eip, 0, null, 0, generation);
+        Block c = new Block(eip, eip, 0, null, 0, 0, eip & 0xffff_ffffL, generation, 0);
         c.countdown = countdown;
         c.backoff = countdown;
         cold.put(eip, c);
@@ -100,8 +171,9 @@ public final class CodeCache implements CodeWatcher {
 
     /** Translates the block at {@code eip}; {@code backoff} is the wait before retrying if nothing translates. */
     private Block translate(int eip, int backoff) {
-        Page p = memory.page(eip & 0xffff_ffffL);
-        if (p == null || !p.isRam() || (p.prot() & Page.EXEC) == 0) {
+        Page p = codePage(eip);
+        long phys = codePhys;
+        if (p == null) {
             cold.remove(eip);
             return null;
         }
@@ -109,9 +181,8 @@ public final class CodeCache implements CodeWatcher {
             flush();
         }
         int pageBase = eip & ~(Page.SIZE - 1);
-        Page following = (pageBase & 0xffff_ffffL) + Page.SIZE < (1L << 32) ? memory.page((pageBase & 0xffff_ffffL) + Page.SIZE) : null;
-        boolean crossable = following != null && following.isRam() && (following.prot() & Page.EXEC) != 0;
-        Decoder decoder = new Decoder(p.ram(), pageBase, crossable ? following.ram() : null);
+        Page following = followingPage(phys & ~(long) (Page.SIZE - 1));
+        Decoder decoder = new Decoder(p.ram(), pageBase, following != null ? following.ram() : null);
         List<Insn> insns = new ArrayList<>();
         int pc = eip;
         while (insns.size() < maxInstructions) {
@@ -141,7 +212,10 @@ public final class CodeCache implements CodeWatcher {
             return insertCold(eip, MAX_BACKOFF);
         }
         int n = fitted.instructions();
-        Block b = new Block(eip, insns.get(n - 1).next(), n, code, p.ram().address(), generation);
+        int end = insns.get(n - 1).next();
+        long lastIdentity = end - pageBase > Page.SIZE ? following.ram().address() : p.ram().address();
+        Block b = new Block(eip, end, n, code, p.ram().address(), lastIdentity, phys, generation,
+                CpuAccess.tlbSet(cpu));
         stats.blocksTranslated++;
         if (log != null) {
             log.translated(insns.subList(0, n), fitted.classFile());
@@ -159,12 +233,16 @@ public final class CodeCache implements CodeWatcher {
             long bit = 1L << page;
             if ((codePages[word] & bit) == 0) {
                 codePages[word] |= bit;
-                CpuAccess.invalidatePage(cpu, page << Page.SHIFT); // drop a cached write entry: stores must be seen
+                // Stores to it, through any alias, must take the slow path that reports them.
+                CpuAccess.dropWriteEntries(cpu, page == b.page() ? b.pageIdentity : b.lastPageIdentity);
             }
         }
     }
 
     private void remove(Block b) {
+        if (!b.valid) {
+            return;
+        }
         b.valid = false;
         blocks.remove(b.eip, b);
         for (long page = b.page(); page <= b.lastPage(); page++) {
@@ -191,6 +269,7 @@ public final class CodeCache implements CodeWatcher {
         }
         blocks.clear();
         cold.clear();
+        Arrays.fill(recent, null);
         for (Long page : List.copyOf(byPage.keySet())) {
             forgetPage(page);
         }
@@ -222,7 +301,10 @@ public final class CodeCache implements CodeWatcher {
     @Override
     public void mappingsChanged() { generation++; }
 
-    /** Drops the blocks overlapping {@code [start, start + length)} (writes the CPU did not see). */
+    /**
+     * Drops the blocks overlapping {@code [start, start + length)}, physical addresses (writes the CPU did
+     * not see: syscalls in user mode, device DMA in system mode).
+     */
     void invalidate(long start, long length) {
         long end = Math.min(start + length, 1L << 32);
         if (((end - start) >>> Page.SHIFT) > byPage.size()) { // a large range: visit the pages holding code

@@ -4,8 +4,10 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
+import java.lang.foreign.MemorySegment;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.target.i386.CodeWatcher;
+import org.jqemu.target.i386.InterruptSource;
 import org.jqemu.target.i386.X86Cpu;
 
 /**
@@ -16,10 +18,12 @@ final class CpuAccess {
     static final MethodHandles.Lookup LOOKUP = X86Cpu.translatorLookup();
     private static final Class<?> STATE;
     private static final VarHandle FLAGS, CODE32, STACK32, USER_MODE, SEG_BASE, SEG_LOW, SEG_HIGH, SEG_RIGHTS, RETIRED,
-            WATCHER, MEMORY;
-    private static final MethodHandle INVALIDATE_PAGE;
+            WATCHER, MEMORY, TLB_SET, WRITE_TAG, WRITE_PAGE, CR0, HALTED, NMI_PENDING, NMI_BLOCKED, STOP_REQUESTED,
+            INTERRUPT_SOURCE;
+    private static final MethodHandle FETCH_PHYSICAL;
     static final int OP_ADD, OP_SUB, OP_INC, OP_DEC, OP_RESULT;
-    private static final int TF = 0x100, ES = 0, CS = 1, SS = 2, DS = 3, READ_WRITE = 3;
+    private static final int TF = 0x100, IF = 0x200, AC = 0x4_0000, VM = 0x2_0000, CR0_PE = 1;
+    private static final int ES = 0, CS = 1, SS = 2, DS = 3, READ_WRITE = 3;
 
     static {
         try {
@@ -37,7 +41,16 @@ final class CpuAccess {
             WATCHER = LOOKUP.findVarHandle(mmu, "codeWatcher", CodeWatcher.class);
             MEMORY = LOOKUP.findVarHandle(mmu, "memory", AddressSpace.class);
             RETIRED = LOOKUP.findVarHandle(units, "retired", long.class);
-            INVALIDATE_PAGE = LOOKUP.findVirtual(mmu, "invalidatePage", MethodType.methodType(void.class, long.class));
+            FETCH_PHYSICAL = LOOKUP.findVirtual(X86Cpu.class, "fetchPhysical", MethodType.methodType(long.class, long.class));
+            TLB_SET = LOOKUP.findVarHandle(mmu, "tlbSet", int.class);
+            WRITE_TAG = LOOKUP.findVarHandle(mmu, "writeTag", long[].class);
+            WRITE_PAGE = LOOKUP.findVarHandle(mmu, "writePage", MemorySegment[].class);
+            CR0 = LOOKUP.findVarHandle(STATE, "cr0", long.class);
+            HALTED = LOOKUP.findVarHandle(units, "halted", boolean.class);
+            NMI_PENDING = LOOKUP.findVarHandle(X86Cpu.class, "nmiPending", boolean.class);
+            NMI_BLOCKED = LOOKUP.findVarHandle(X86Cpu.class, "nmiBlocked", boolean.class);
+            STOP_REQUESTED = LOOKUP.findVarHandle(X86Cpu.class, "stopRequested", boolean.class);
+            INTERRUPT_SOURCE = LOOKUP.findVarHandle(X86Cpu.class, "interruptSource", InterruptSource.class);
             OP_ADD = constant("OP_ADD");
             OP_SUB = constant("OP_SUB");
             OP_INC = constant("OP_INC");
@@ -55,13 +68,16 @@ final class CpuAccess {
     }
 
     /**
-     * The mode translated blocks assume: Linux user mode, 32-bit code and stack, no single-stepping, flat
-     * CS, and flat read/write ES, DS and SS (so a TLB hit needs no segment check).
+     * The mode translated blocks assume: Linux user mode or protected mode (not virtual-8086), 32-bit code
+     * and stack, no single-stepping, no alignment checking, flat CS, and flat read/write ES, DS and SS (so a
+     * TLB hit needs no segment check; string instructions write through ES). CPL-dependent page permissions
+     * come with the CPU's TLB set.
      */
     static boolean translatable(X86Cpu cpu) {
-        return (boolean) USER_MODE.get(cpu) && (boolean) CODE32.get(cpu) && (boolean) STACK32.get(cpu)
-                && ((int) FLAGS.get(cpu) & TF) == 0 && flat(cpu, CS) && flatData(cpu, ES) && flatData(cpu, DS)
-                && flatData(cpu, SS);
+        int flags = (int) FLAGS.get(cpu);
+        return ((boolean) USER_MODE.get(cpu) || ((long) CR0.get(cpu) & CR0_PE) != 0)
+                && (flags & (TF | AC | VM)) == 0 && (boolean) CODE32.get(cpu) && (boolean) STACK32.get(cpu)
+                && flat(cpu, CS) && flatData(cpu, ES) && flatData(cpu, DS) && flatData(cpu, SS);
     }
 
     private static boolean flatData(X86Cpu cpu, int seg) {
@@ -73,6 +89,58 @@ final class CpuAccess {
                 && ((long[]) SEG_HIGH.get(cpu))[seg] == 0xffff_ffffL;
     }
 
+    /**
+     * System mode: something the interpreter must handle at this instruction boundary before any block
+     * runs: a halted CPU, an NMI, or (IF set) an interrupt request.
+     */
+    static boolean eventPending(X86Cpu cpu) {
+        if ((boolean) HALTED.get(cpu) || ((boolean) NMI_PENDING.get(cpu) && !(boolean) NMI_BLOCKED.get(cpu))) {
+            return true;
+        }
+        if (((int) FLAGS.get(cpu) & IF) == 0) {
+            return false;
+        }
+        InterruptSource source = (InterruptSource) INTERRUPT_SOURCE.get(cpu);
+        return source != null && source.interruptPending();
+    }
+
+    /** Consumes a stop request made through {@link X86Cpu#requestStop} (as the interpreter's run loop does). */
+    static boolean takeStopRequest(X86Cpu cpu) {
+        if ((boolean) STOP_REQUESTED.get(cpu)) {
+            STOP_REQUESTED.set(cpu, false);
+            return true;
+        }
+        return false;
+    }
+
+    /** 0 for supervisor accesses, another value at CPL 3: the TLB set whose permissions blocks were checked with. */
+    static int tlbSet(X86Cpu cpu) { return (int) TLB_SET.get(cpu); }
+
+    /** The physical address of a fetch at {@code linear}; throws the CPU's #PF when the fetch would fault. */
+    static long fetchPhysical(X86Cpu cpu, long linear) {
+        try {
+            return (long) FETCH_PHYSICAL.invokeExact(cpu, linear);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Drops every write-TLB entry mapping the RAM page at host address {@code identity}, in any linear
+     * alias: stores to a page that now holds code must take the slow path that reports them.
+     */
+    static void dropWriteEntries(X86Cpu cpu, long identity) {
+        long[] tags = (long[]) WRITE_TAG.get(cpu);
+        MemorySegment[] pages = (MemorySegment[]) WRITE_PAGE.get(cpu);
+        for (int i = 0; i < tags.length; i++) {
+            if (tags[i] != -1L && pages[i] != null && pages[i].address() == identity) {
+                tags[i] = -1L;
+            }
+        }
+    }
+
     static boolean userMode(X86Cpu cpu) { return (boolean) USER_MODE.get(cpu); }
 
     static void addRetired(X86Cpu cpu, long n) { RETIRED.set(cpu, (long) RETIRED.get(cpu) + n); }
@@ -80,12 +148,4 @@ final class CpuAccess {
     static AddressSpace memory(X86Cpu cpu) { return (AddressSpace) MEMORY.get(cpu); }
 
     static void setCodeWatcher(X86Cpu cpu, CodeWatcher watcher) { WATCHER.set(cpu, watcher); }
-
-    static void invalidatePage(X86Cpu cpu, long linear) {
-        try {
-            INVALIDATE_PAGE.invoke(cpu, linear);
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

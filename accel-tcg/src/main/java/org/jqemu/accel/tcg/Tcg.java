@@ -10,10 +10,16 @@ import org.jqemu.target.i386.X86Cpu;
  * <p>Dispatch: the block for the current EIP is found through the previous block's link for the exit it
  * took (a successor cache checked against EIP), else the hash table, else translated now. A block is only
  * entered when its instructions fit in the remaining budget, so {@code run(n)} retires at most n
- * instructions exactly like the interpreter. In this increment blocks are used in Linux user mode with
- * 32-bit flat code; in every other mode {@code run} is the interpreter's.
+ * instructions exactly like the interpreter. Blocks run in Linux user mode and in system mode's protected
+ * mode with 32-bit flat code (see {@link CpuAccess#translatable}); elsewhere the interpreter runs.
  *
- * <p>Engine selection: system property {@value #ENGINE_PROPERTY} = {@code interp} (default) or {@code tcg}.
+ * <p>System mode: before each block the engine looks for events (halt, NMI, an interrupt request with IF
+ * set) and lets the interpreter take them at that boundary, so an interrupt waits at most one block (a
+ * block looping on itself stops within the budget {@code run} was given); a stop request made through
+ * {@link X86Cpu#requestStop} ends {@code run} at the next block boundary.
+ *
+ * <p>Engine selection: system property {@value #ENGINE_PROPERTY} = {@code tcg} (the default of the front
+ * ends) or {@code interp} (the interpreter alone, the reference); see {@link #selected()}.
  */
 public final class Tcg {
     public static final String ENGINE_PROPERTY = "jqemu.engine";
@@ -34,8 +40,18 @@ public final class Tcg {
     /** Blocks reach their successors through cached links (QEMU's chaining; {@code -d nochain} turns it off). */
     private boolean chaining = true;
     private TcgLog log;
+    /** The CPU is not in Linux user mode: events are checked between blocks. */
+    private boolean system;
 
     public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT, CodeCache.DEFAULT_HOT_THRESHOLD); }
+
+    /** Blocks kept for QEMU's {@code tb-size} (MiB of translated code): about 4 KiB per block (class, bytecode, host code). */
+    public static int cacheLimitForTbSize(long mebibytes) {
+        return (int) Math.max(256, Math.min(1 << 20, mebibytes * 256));
+    }
+
+    /** The default number of blocks kept before the cache is flushed. */
+    public static int defaultCacheLimit() { return CodeCache.DEFAULT_LIMIT; }
 
     /**
      * {@code cacheLimit}: blocks kept before the whole cache is flushed; {@code hotThreshold}: visits of an
@@ -71,8 +87,11 @@ public final class Tcg {
         cache.log = log;
     }
 
-    /** Whether {@value #ENGINE_PROPERTY} selects the translator. */
+    /** Whether {@value #ENGINE_PROPERTY} selects the translator (front ends whose default is the interpreter). */
     public static boolean selected() { return "tcg".equals(System.getProperty(ENGINE_PROPERTY, "interp")); }
+
+    /** Whether {@value #ENGINE_PROPERTY} asks for the interpreter alone (front ends whose default is the translator). */
+    public static boolean interpreterRequested() { return "interp".equals(System.getProperty(ENGINE_PROPERTY, "tcg")); }
 
     public X86Cpu cpu() { return cpu; }
 
@@ -92,16 +111,20 @@ public final class Tcg {
         cache.invalidate(address & 0xffff_ffffL, Math.max(0, length));
     }
 
+    /** Drops every block (guest memory was rewritten behind the CPU's back, e.g. by a machine reset). */
+    public void invalidateAll() {
+        cache.flush();
+        previous = null;
+    }
+
     /** Executes up to {@code maxInstructions}; returns an {@code X86Cpu.EXIT_*} code. */
     public int run(long maxInstructions) {
         stopRequested = false;
         modeChecked = false; // the caller may have changed the CPU's state between runs
-        if (!CpuAccess.userMode(cpu)) {
-            return cpu.run(maxInstructions);
-        }
+        system = !CpuAccess.userMode(cpu);
         long done = 0;
         while (done < maxInstructions) {
-            if (stopRequested) {
+            if (stopRequested || CpuAccess.takeStopRequest(cpu)) {
                 return X86Cpu.EXIT_BUDGET;
             }
             long before = cpu.instructionCount();
@@ -120,17 +143,24 @@ public final class Tcg {
      */
     public int step(long budget) {
         modeChecked = false;
+        system = !CpuAccess.userMode(cpu);
         return dispatch(budget);
     }
 
     private int dispatch(long budget) {
+        if (system && CpuAccess.eventPending(cpu)) {
+            stats.eventExits++;
+            return interpretOne(); // the interpreter takes the event at this boundary (or reports the halt)
+        }
         Block b = null;
         // Blocks never change the mode (segments, CPL, TF, sizes), so it is only re-checked after the interpreter ran.
         if (modeChecked || (modeChecked = CpuAccess.translatable(cpu))) {
             try {
                 b = blockAtEip();
             } catch (RuntimeException e) {
-                previous = null; // a translator bug: the interpreter still runs the guest correctly
+                // The fetch at EIP faults (the interpreter raises it) or a translator bug (the interpreter runs the guest correctly).
+                stats.lookupFaults++;
+                previous = null;
             }
         }
         if (b == null || b.code == null || b.instructions > budget) {
@@ -146,6 +176,7 @@ public final class Tcg {
             result = b.code.execute(cpu, cache);
         } catch (RuntimeException | StackOverflowError e) {
             // Outside any instruction (entry or exit code): the state is still the block's entry state.
+            stats.blockErrors++;
             previous = null;
             return interpretOne();
         }

@@ -11,6 +11,10 @@ public final class TcgStats {
     long flushes;
     long faultsReplayed;
     long translationFailures;
+    long revalidations;
+    long lookupFaults;
+    long blockErrors;
+    long eventExits;
 
     public long blocksTranslated() { return blocksTranslated; }
 
@@ -36,11 +40,24 @@ public final class TcgStats {
     /** Blocks the compiler failed to produce (a translator bug; the interpreter ran that code instead). */
     public long translationFailures() { return translationFailures; }
 
+    /** Blocks checked again against the page their EIP maps to after a TLB flush, INVLPG or CPL change. */
+    public long revalidations() { return revalidations; }
+
+    /** Lookups abandoned because the fetch at EIP faults (the interpreter raises the fault). */
+    public long lookupFaults() { return lookupFaults; }
+
+    /** Exceptions thrown by a block outside any guest instruction (an engine bug; the interpreter took over). */
+    public long blockErrors() { return blockErrors; }
+
+    /** System mode: block boundaries where an event (interrupt, NMI, halt) went to the interpreter. */
+    public long eventExits() { return eventExits; }
+
     @Override
     public String toString() {
         return "blocks translated " + blocksTranslated + ", executed " + blocksExecuted + ", interpreted insns "
                 + interpreted + ", chain hits " + chainHits + ", lookups " + lookups + ", invalidations "
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
-                + translationFailures;
+                + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
+                + ", block errors " + blockErrors + ", event exits " + eventExits;
     }
 }

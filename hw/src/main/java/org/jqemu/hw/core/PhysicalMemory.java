@@ -63,6 +63,13 @@ public final class PhysicalMemory implements AddressSpace {
     private final List<Region> romSide = new ArrayList<>();
     private final PamMode[] pam = new PamMode[PAM_PAGES];
     private Runnable onMapChange = () -> { };
+    private DmaWriteHook onDmaWrite = (address, length) -> { };
+
+    /** Told of every device DMA write into RAM (the translator drops blocks translated from those bytes). */
+    @FunctionalInterface
+    public interface DmaWriteHook {
+        void written(long address, long length);
+    }
 
     /**
      * @param ramSize -m in bytes (a multiple of 4 KiB)
@@ -88,6 +95,12 @@ public final class PhysicalMemory implements AddressSpace {
 
     /** Called after every change of the map (the machine flushes the CPUs' TLBs). */
     public void onMapChange(Runnable hook) { onMapChange = hook == null ? () -> { } : hook; }
+
+    /** Called after every DMA write into RAM (see {@link org.jqemu.hw.pci.DmaMemory}). */
+    public void onDmaWrite(DmaWriteHook hook) { onDmaWrite = hook == null ? (address, length) -> { } : hook; }
+
+    /** A device wrote {@code length} bytes of RAM at physical {@code address} (not through a CPU). */
+    public void dmaWritten(long address, long length) { onDmaWrite.written(address, length); }
 
     /** Maps a device's registers at [base, base + size); page aligned, must not overlap another region. */
     public void addMmio(long base, long size, Mmio mmio, String name) {

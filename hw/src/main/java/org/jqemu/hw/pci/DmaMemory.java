@@ -2,6 +2,7 @@ package org.jqemu.hw.pci;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.jqemu.hw.core.PhysicalMemory;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.Page;
 
@@ -51,6 +52,9 @@ public final class DmaMemory {
             if (page.isRam()) {
                 if ((page.prot() & Page.WRITE) != 0) {
                     MemorySegment.copy(src, off + done, page.ram(), ValueLayout.JAVA_BYTE, inPage, n);
+                    if (space instanceof PhysicalMemory physical) {
+                        physical.dmaWritten(at, n); // code translated from these bytes is stale now
+                    }
                 }
             } else {
                 for (int i = 0; i < n; i++) {

@@ -12,6 +12,6 @@ public interface CodeWatcher {
     /** A store of {@code size} bytes at physical address {@code phys} hit a page holding code (after the store). */
     void codeWritten(long phys, int size);
 
-    /** The CPU dropped its whole TLB: mappings may have changed (mmap, munmap, mprotect, CR3). */
+    /** The CPU dropped TLB entries (all, or one page with INVLPG): mappings may have changed (mmap, munmap, mprotect, CR3). */
     void mappingsChanged();
 }

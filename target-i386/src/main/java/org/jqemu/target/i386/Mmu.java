@@ -69,6 +69,9 @@ abstract class Mmu extends CpuState {
             writeTag[i] = -1L;
             execTag[i] = -1L;
         }
+        if (codeWatcher != null) {
+            codeWatcher.mappingsChanged(); // INVLPG: the page may now map other code
+        }
     }
 
     final void setCpl(int newCpl) {
@@ -363,6 +366,15 @@ abstract class Mmu extends CpuState {
         phys &= a20Mask;
         resolvedPhys = phys;
         return memory.page(phys);
+    }
+
+    /**
+     * The physical address an instruction fetch at {@code lin} reads with the current privilege, raising
+     * #PF as the fetch would (the translator's code-page identity in system mode).
+     */
+    final long fetchPhysical(long lin) {
+        resolve(lin & MASK32, ACC_EXEC, cpl == 3);
+        return resolvedPhys;
     }
 
     final CpuFault pageFault(long lin, int code) {

@@ -1,0 +1,382 @@
+package org.jqemu.accel.tcg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import org.jqemu.memory.IoPorts;
+import org.jqemu.memory.Page;
+import org.jqemu.target.i386.InterruptSource;
+import org.jqemu.target.i386.Nasm;
+import org.jqemu.target.i386.TestRam;
+import org.jqemu.target.i386.X86Cpu;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The translator in system mode against the interpreter: a small protected-mode kernel with paging runs
+ * on two CPUs (two copies of physical memory), one through {@link Tcg} block by block, the other through
+ * {@link X86Cpu#run}; registers, EIP, EFLAGS, CR2/CR3, the instruction count and all of memory must agree
+ * at every block boundary. The guest exercises what translated blocks assume in system mode: the same
+ * linear address holding different code under two CR3 values, code patched through a second virtual
+ * mapping of its page, a PTE changed and dropped with INVLPG, #PF in the middle of a block (demand
+ * mapping by the handler, then retried), user code at CPL 3 touching a supervisor page the kernel just
+ * used (the fault must come from the CPL 3 TLB set), and an interrupt-driven HLT loop. The final sums
+ * are also checked against values worked out from the program's text (the SDM's semantics).
+ */
+class SystemLockstepTest {
+    private static final int RAM = 2 << 20;
+    private static final int ITERATIONS = 64;
+    private static final int TIMER_VECTOR = 0x20;
+    /** Debugging aid: one line per step on stderr. */
+    private static final boolean TRACE = false;
+
+    private static final String PROGRAM = """
+            bits 16
+            org 0x1000
+            pd_a equ 0x10000
+            pt0 equ 0x11000
+            pt_a2 equ 0x12000
+            pd_b equ 0x14000
+            pt_b2 equ 0x15000
+            idt equ 0x20000
+            tss equ 0x21000
+            fn_a equ 0x30000        ; code at linear 0x800000 under pd_a
+            fn_a1 equ 0x31000       ; linear 0x801000 under pd_a (one of two)
+            fn_b equ 0x32000        ; linear 0x800000 under pd_b
+            fn_a1_alt equ 0x33000   ; the other page for linear 0x801000
+            user_code equ 0x40000
+            user_data equ 0x41000
+            sum equ 0x500
+            ticks equ 0x504
+            faults equ 0x508
+            user_faults equ 0x50c
+            start:
+              cli
+              lgdt [gdtr]
+              lidt [idtr]
+              mov eax, cr0
+              or eax, 1
+              mov cr0, eax
+              jmp 0x08:pm
+            bits 32
+            pm:
+              mov ax, 0x10
+              mov ds, ax
+              mov es, ax
+              mov fs, ax
+              mov gs, ax
+              mov ss, ax
+              mov esp, 0x9000
+              mov dword [tss + 4], 0x8000   ; ring-0 stack for interrupts from CPL 3
+              mov dword [tss + 8], 0x10
+              mov word [tss + 0x66], 0x68
+              mov ax, 0x28
+              ltr ax
+              ; the IDT: #PF (14), the timer (0x20), the user's exit (0x80, DPL 3)
+              mov eax, pf_handler
+              mov ebx, 14
+              mov dx, 0x8e00
+              call set_gate
+              mov eax, timer_handler
+              mov ebx, 0x20
+              call set_gate
+              mov eax, user_exit
+              mov ebx, 0x80
+              mov dx, 0xee00
+              call set_gate
+              ; pt0 maps the first 4 MiB identically, user read/write, but user_data is supervisor-only
+              xor ecx, ecx
+            .pt0:
+              mov eax, ecx
+              shl eax, 12
+              or eax, 7
+              mov [pt0 + ecx*4], eax
+              inc ecx
+              cmp ecx, 1024
+              jne .pt0
+              mov dword [pt0 + (user_data >> 12) * 4], user_data | 3
+              ; pd_a: 0-4 MiB and its alias at 4-8 MiB both through pt0; 8 MiB through pt_a2
+              mov dword [pd_a], pt0 | 7
+              mov dword [pd_a + 4], pt0 | 7
+              mov dword [pd_a + 8], pt_a2 | 7
+              mov dword [pt_a2], fn_a | 7
+              mov dword [pt_a2 + 4], fn_a1 | 7
+              mov dword [pd_b], pt0 | 7
+              mov dword [pd_b + 4], pt0 | 7
+              mov dword [pd_b + 8], pt_b2 | 7
+              mov dword [pt_b2], fn_b | 7
+              ; the functions: mov eax, imm32; ret
+              mov dword [fn_a], 0x000011b8
+              mov dword [fn_a + 4], 0x0000c300
+              mov dword [fn_b], 0x000022b8
+              mov dword [fn_b + 4], 0x0000c300
+              mov dword [fn_a1], 0x000033b8
+              mov dword [fn_a1 + 4], 0x0000c300
+              mov dword [fn_a1_alt], 0x000044b8
+              mov dword [fn_a1_alt + 4], 0x0000c300
+              ; the user program
+              mov esi, user_program
+              mov edi, user_code
+              mov ecx, user_program_end - user_program
+              rep movsb
+              mov eax, pd_a
+              mov cr3, eax
+              mov eax, cr0
+              or eax, 0x80010000            ; PG and WP
+              mov cr0, eax
+              sti
+              xor ebp, ebp
+            main_loop:
+              ; the same linear address under two page directories
+              mov eax, pd_b
+              mov cr3, eax
+              call 0x800000
+              add [sum], eax
+              mov eax, pd_a
+              mov cr3, eax
+              call 0x800000
+              add [sum], eax
+              ; patch the function's immediate through its alias at 4 MiB + fn_a, then run it
+              lea eax, [ebp + 0x100]
+              mov [0x400000 + fn_a + 1], eax
+              call 0x800000
+              add [sum], eax
+              ; flip linear 0x801000 between two pages with INVLPG
+              xor dword [pt_a2 + 4], fn_a1 ^ fn_a1_alt
+              invlpg [0x801000]
+              call 0x801000
+              add [sum], eax
+              ; demand mapping: pd_a[3] is absent, the handler maps it; the load then reads fn_b's page
+              mov dword [pd_a + 12], 0
+              mov eax, cr3
+              mov cr3, eax
+              mov ebx, ebp
+              add ebx, 3
+              mov eax, [0xc00000]
+              add eax, ebx
+              add [sum], eax
+              ; wait for the timer every fourth iteration
+              test ebp, 3
+              jnz .no_wait
+              hlt
+            .no_wait:
+              inc ebp
+              cmp ebp, ITERATIONS
+              jne main_loop
+              ; the kernel reads user_data (a supervisor TLB entry), then user code at CPL 3 reads it
+              mov eax, [user_data]
+              push 0x23
+              push 0x7000
+              pushfd
+              push 0x1b
+              push user_code
+              iret
+            user_exit:
+              mov ax, 0x10
+              mov ds, ax
+              mov es, ax
+              cli
+              hlt
+            set_gate:
+              mov word [idt + ebx*8], ax
+              mov word [idt + ebx*8 + 2], 0x08
+              mov word [idt + ebx*8 + 4], dx
+              shr eax, 16
+              mov word [idt + ebx*8 + 6], ax
+              ret
+            pf_handler:
+              push eax
+              push ds                         ; DS is null when the fault comes from CPL 3
+              mov ax, 0x10
+              mov ds, ax
+              mov eax, cr2
+              cmp eax, user_data
+              je .user
+              inc dword [faults]
+              mov dword [pd_a + 12], pt_b2 | 7
+              jmp .done
+            .user:
+              inc dword [user_faults]
+              mov eax, [esp + 8]              ; the error code: present, read, user
+              mov [user_faults + 4], eax
+              mov dword [pt0 + (user_data >> 12) * 4], user_data | 7
+              invlpg [user_data]
+            .done:
+              pop ds
+              pop eax
+              add esp, 4
+              iret
+            timer_handler:
+              inc dword [ticks]
+              iret
+            user_program:
+              mov ax, 0x23
+              mov ds, ax
+              mov es, ax
+              mov ecx, 100
+              xor edx, edx
+            .u:
+              add edx, [user_data]
+              add edx, ecx
+              dec ecx
+              jnz .u
+              mov [user_data + 4], edx
+              int 0x80
+            user_program_end:
+            align 8
+            gdt:
+              dq 0
+              dq 0x00cf9a000000ffff      ; 0x08 ring-0 code
+              dq 0x00cf92000000ffff      ; 0x10 ring-0 data
+              dq 0x00cffa000000ffff      ; 0x18 ring-3 code
+              dq 0x00cff2000000ffff      ; 0x20 ring-3 data
+              dw 0x0067, 0x1000, 0x8902, 0x0000   ; 0x28 TSS at 0x21000
+            gdt_end:
+            gdtr:
+              dw gdt_end - gdt - 1
+              dd gdt
+            idtr:
+              dw 256 * 8 - 1
+              dd idt
+            """;
+
+    /** An interrupt line the test raises while both CPUs stand at the same instruction boundary. */
+    private static final class TimerLine implements InterruptSource {
+        boolean pending;
+
+        @Override public boolean interruptPending() { return pending; }
+
+        @Override public int acknowledgeInterrupt() {
+            pending = false;
+            return TIMER_VECTOR;
+        }
+    }
+
+    private final TestRam ramA = new TestRam(RAM, Page.RWX);
+    private final TestRam ramB = new TestRam(RAM, Page.RWX);
+    private final X86Cpu a = new X86Cpu(ramA, IoPorts.NONE);
+    private final X86Cpu b = new X86Cpu(ramB, IoPorts.NONE);
+    private final TimerLine lineA = new TimerLine();
+    private final TimerLine lineB = new TimerLine();
+
+    @Test
+    void pagedKernelRunsTheSameUnderTranslatorAndInterpreter() {
+        byte[] code = Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + PROGRAM);
+        for (TestRam ram : new TestRam[] {ramA, ramB}) {
+            ram.load(0x1000, code);
+        }
+        a.setInterruptSource(lineA);
+        b.setInterruptSource(lineB);
+        for (X86Cpu cpu : new X86Cpu[] {a, b}) {
+            cpu.loadSegmentRegister(X86Cpu.CS, 0);
+            cpu.setEip(0x1000);
+        }
+        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        int halts = lockstep(tcg, 400_000);
+
+        // Worked out from the program: per iteration 0x22 (pd_b) + fn_a's value before patching (0x11, then
+        // the previous iteration's patch) + (i + 0x100) (patched) + 0x44/0x33 alternating (the first flip
+        // maps fn_a1_alt) + (the first dword of fn_b, 0x000022b8) + i + 3.
+        long expected = 0;
+        for (int i = 0; i < ITERATIONS; i++) {
+            int before = i == 0 ? 0x11 : i - 1 + 0x100;
+            expected += 0x22 + before + (i + 0x100) + (i % 2 == 0 ? 0x44 : 0x33) + 0x22b8 + i + 3;
+        }
+        assertEquals(expected & 0xffff_ffffL, ramA.u32(0x500) & 0xffff_ffffL, "sum");
+        assertEquals(ITERATIONS, ramA.u32(0x508), "#PF for the demand mapping, one per iteration");
+        assertEquals(ITERATIONS / 4, ramA.u32(0x504), "timer interrupts taken");
+        assertEquals(ITERATIONS / 4 + 1, halts, "HLTs: one per four iterations and the final one");
+        assertEquals(1, ramA.u32(0x50c), "the CPL 3 read of the supervisor page faulted once");
+        assertEquals(5, ramA.u32(0x510), "its error code: present, read, user");
+        assertEquals(100 * 0 + 5050, ramA.u32(0x41004), "the user loop's sum (user_data's first dword is 0)");
+        assertTrue(tcg.stats().blocksExecuted() > 100, "blocks ran: " + tcg.stats());
+        assertTrue(tcg.stats().invalidations() >= ITERATIONS, "the patched function was invalidated: " + tcg.stats());
+        assertTrue(tcg.stats().faultsReplayed() >= ITERATIONS, "the #PF in a block was replayed: " + tcg.stats());
+    }
+
+    @Test
+    void interruptRaisedDuringALoopIsTakenAtABlockBoundary() {
+        String program = PROGRAM.replace("  sti\n  xor ebp, ebp\n", """
+                  mov ecx, 0
+                  sti
+                spin:
+                  inc ecx
+                  jmp spin
+                  xor ebp, ebp
+                """).replace("timer_handler:\n  inc dword [ticks]\n  iret\n", """
+                timer_handler:
+                  inc dword [ticks]
+                  cli
+                  hlt
+                  ; the end
+                """);
+        assertTrue(program.contains("spin:") && program.contains("  cli\n  hlt\n  ; the end"), program);
+        byte[] code = Nasm.assemble("ITERATIONS equ 1\n" + program);
+        ramA.load(0x1000, code);
+        a.setInterruptSource(lineA);
+        a.loadSegmentRegister(X86Cpu.CS, 0);
+        a.setEip(0x1000);
+        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        assertEquals(X86Cpu.EXIT_BUDGET, tcg.run(100_000));
+        assertEquals(0, ramA.u32(0x504), "no interrupt yet");
+        assertTrue(a.reg(X86Cpu.ECX) > 10_000, "the loop ran: " + a.reg(X86Cpu.ECX));
+        lineA.pending = true;
+        assertEquals(X86Cpu.EXIT_HALT, tcg.run(100_000));
+        assertEquals(1, ramA.u32(0x504), "the interrupt was taken");
+        assertTrue(tcg.stats().blocksExecuted() > 0, tcg.stats().toString());
+    }
+
+    /**
+     * Steps A one block, B the same instruction count, compares; a HLT with IF set raises the timer on
+     * both; a HLT with IF clear ends. Returns the number of HLTs.
+     */
+    private int lockstep(Tcg tcg, int maxSteps) {
+        int halts = 0;
+        for (int step = 0; step < maxSteps; step++) {
+            long eipBefore = a.eip();
+            int ra = tcg.step(1000);
+            if (TRACE) {
+                System.err.printf("step %d: %x -> %x (%d instructions), CR3 %x%n", step, eipBefore, a.eip(),
+                        a.instructionCount(), a.cr(3));
+            }
+            long target = a.instructionCount();
+            int rb = X86Cpu.EXIT_BUDGET;
+            while (rb == X86Cpu.EXIT_BUDGET && b.instructionCount() < target) {
+                rb = b.run(target - b.instructionCount());
+            }
+            if (ra != X86Cpu.EXIT_BUDGET && rb == X86Cpu.EXIT_BUDGET || ra == rb && a.eip() != b.eip()) {
+                rb = b.run(1); // A's step ended with a fault delivered or an exit: no instruction retired
+            }
+            assertEquals(ra, rb, "exit code at step " + step + ", EIP " + Long.toHexString(a.eip()));
+            compare("step " + step);
+            if (ra == X86Cpu.EXIT_HALT) {
+                halts++;
+                if ((a.eflags() & 0x200) == 0) {
+                    return halts;
+                }
+                lineA.pending = true;
+                lineB.pending = true;
+            } else if (ra != X86Cpu.EXIT_BUDGET) {
+                fail("unexpected exit " + ra + " at EIP " + Long.toHexString(a.eip()));
+            }
+        }
+        fail("the program did not finish in " + maxSteps + " steps");
+        return -1;
+    }
+
+    private void compare(String where) {
+        for (int r = 0; r < 8; r++) {
+            assertEquals(Long.toHexString(b.reg(r)), Long.toHexString(a.reg(r)), where + ": register " + r
+                    + " at EIP " + Long.toHexString(b.eip()));
+        }
+        assertEquals(Long.toHexString(b.eip()), Long.toHexString(a.eip()), where + ": EIP");
+        assertEquals(Integer.toHexString(b.eflags()), Integer.toHexString(a.eflags()), where + ": EFLAGS at EIP "
+                + Long.toHexString(b.eip()));
+        assertEquals(b.cpl(), a.cpl(), where + ": CPL");
+        assertEquals(b.cr(2), a.cr(2), where + ": CR2");
+        assertEquals(b.cr(3), a.cr(3), where + ": CR3");
+        assertEquals(b.instructionCount(), a.instructionCount(), where + ": instructions retired");
+        long diff = ramA.ram.mismatch(ramB.ram);
+        assertEquals(-1L, diff, where + ": memory differs at " + Long.toHexString(diff));
+    }
+}

@@ -150,33 +150,37 @@ public final class SocketChardev extends Chardev {
         }
     }
 
+    /** Serves clients in turn; a first client accepted at start (wait=on) is attached already, so no output is lost. */
     private void startAcceptor(SocketChannel first) {
-        Thread t = new Thread(() -> acceptLoop(first), "chardev-" + id());
+        Connection attached = first == null ? null : attach(first);
+        Thread t = new Thread(() -> acceptLoop(first, attached), "chardev-" + id());
         t.setDaemon(true);
         t.start();
     }
 
-    private void acceptLoop(SocketChannel first) {
-        SocketChannel next = first;
+    private void acceptLoop(SocketChannel first, Connection attached) {
+        if (first != null) readUntilGone(first, attached);
         while (!closed) {
+            SocketChannel next;
             try {
-                if (next == null) next = listener.accept();
+                next = listener.accept();
             } catch (IOException e) {
                 return; // the listener was closed
             }
-            serve(next);
-            next = null;
+            readUntilGone(next, attach(next));
         }
     }
 
+    /** A client: attached before open returns, so the guest's first output reaches the server. */
     private void startReader(SocketChannel channel) {
-        Thread t = new Thread(() -> serve(channel), "chardev-" + id());
+        Connection attached = attach(channel);
+        Thread t = new Thread(() -> readUntilGone(channel, attached), "chardev-" + id());
         t.setDaemon(true);
         t.start();
     }
 
-    /** Reads one client until it leaves; its output goes through a connection's writer meanwhile. */
-    private void serve(SocketChannel channel) {
+    /** Makes {@code channel} the current connection: output goes through its writer from now on. */
+    private Connection attach(SocketChannel channel) {
         Connection c = new Connection(channel);
         try {
             if (!address.unix()) channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
@@ -188,6 +192,11 @@ public final class SocketChardev extends Chardev {
         connection = c;
         c.startWriter();
         opened();
+        return c;
+    }
+
+    /** Reads one client until it leaves. */
+    private void readUntilGone(SocketChannel channel, Connection c) {
         ByteBuffer in = ByteBuffer.allocate(READ_CHUNK);
         byte[] decoded = new byte[READ_CHUNK];
         try {

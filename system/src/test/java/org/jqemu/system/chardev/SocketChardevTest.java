@@ -109,6 +109,7 @@ class SocketChardevTest {
         assertEquals(List.of("info: QEMU waiting for connection on: disconnected:tcp:127.0.0.1:" + port + ",server=on"), said);
         assertTrue(!opened.isDone(), "start-up waits for a client");
         try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            client.setSoTimeout((int) GUARD_MS); // a lost write fails the test instead of hanging it
             SocketChardev chardev = opened.get(GUARD_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
             try {
                 send(chardev, "ok");

@@ -232,10 +232,29 @@ abstract class Mmu extends CpuState {
         }
         int i = tlbIndex(lin);
         if (writeTag[i] != lin >>> Page.SHIFT) {
-            return null;
+            fillWriteEntry(lin); // else a CPU's first LOCK on a page would not be atomic with another's CAS
+            if (writeTag[i] != lin >>> Page.SHIFT) {
+                return null;
+            }
         }
         MemorySegment page = writePage[i];
         return (page.address() & 7) == 0 ? page : null;
+    }
+
+    /** Fills the write TLB entry for {@code lin} as a write would, when its page is plain RAM (no code, no watchpoint). */
+    private void fillWriteEntry(long lin) {
+        if (watchedPages.length != 0) {
+            return;
+        }
+        Page p = resolve(lin, ACC_WRITE, cpl == 3);
+        if (p == null || isRom(p) || p.ram() == null) {
+            return;
+        }
+        CodeWatcher watcher = codeWatcher;
+        if (watcher != null && watcher.holdsCode(resolvedPhys >>> Page.SHIFT)) {
+            return;
+        }
+        fill(ACC_WRITE, lin, p.ram());
     }
 
     /** Compare-and-set of the {@code size}-byte value at {@code lin} inside {@code page} (see {@link #atomicRam}). */

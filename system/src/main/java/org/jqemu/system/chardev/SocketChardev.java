@@ -220,7 +220,12 @@ public final class SocketChardev extends Chardev {
     @Override
     public void write(int b) {
         Connection c = connection;
-        if (c != null) c.append(b);
+        if (c == null) return;
+        if (telnet && (b & 0xff) == Telnet.IAC) {
+            c.enqueue(Telnet.ESCAPED_IAC); // RFC 854: a data byte 255 is sent as IAC IAC (binary mode too, RFC 856)
+        } else {
+            c.append(b);
+        }
     }
 
     @Override

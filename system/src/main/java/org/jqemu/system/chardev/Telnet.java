@@ -4,7 +4,7 @@ package org.jqemu.system.chardev;
  * The little telnet (RFC 854) a telnet=on chardev server speaks: on connection it offers character mode
  * (the server echoes, RFC 857; no go-ahead, RFC 858; binary both ways, RFC 856), as qemu-system-i386 7.2
  * does; on input it removes command sequences, turns IAC IAC into one 0xff byte and IAC BREAK into a
- * break on the line.
+ * break on the line; on output a data byte 0xff goes out as IAC IAC ({@link #ESCAPED_IAC}).
  */
 final class Telnet {
     static final int IAC = 0xff;
@@ -16,6 +16,9 @@ final class Telnet {
         (byte) IAC, (byte) WILL, OPT_ECHO, (byte) IAC, (byte) WILL, OPT_SGA,
         (byte) IAC, (byte) WILL, OPT_BINARY, (byte) IAC, (byte) DO, OPT_BINARY,
     };
+
+    /** A data byte 255 on the wire: IAC IAC. */
+    static final byte[] ESCAPED_IAC = {(byte) IAC, (byte) IAC};
 
     private Telnet() { }
 

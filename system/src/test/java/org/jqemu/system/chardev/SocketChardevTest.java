@@ -119,4 +119,46 @@ class SocketChardevTest {
             }
         }
     }
+
+    /**
+     * RFC 854 (and RFC 856 for binary mode): a data byte 255 travels as IAC IAC both ways. The guest's
+     * 0xff reaches the telnet client doubled; the client's IAC IAC reaches the guest as one 0xff.
+     */
+    @Test
+    void telnetDoublesIacOnOutputAndUndoublesItOnInput() throws Exception {
+        int port = freePort();
+        SocketChardev chardev = SocketChardev.open("t", new SocketChardev.Address("127.0.0.1", "" + port, null), true, false,
+                true, message -> { });
+        List<Integer> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+        chardev.connect(new CharFrontend() {
+            @Override public int receiveRoom() { return 16; }
+
+            @Override public void receive(int b) { received.add(b); }
+        });
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            client.setSoTimeout((int) GUARD_MS);
+            awaitConnected(chardev, true);
+            InputStream in = client.getInputStream();
+            in.readNBytes(Telnet.SERVER_NEGOTIATION.length); // the server's offers come first
+            for (int b : new int[] {'a', 0xff, 'b'}) chardev.write(b);
+            chardev.flush();
+            byte[] wire = in.readNBytes(4);
+            assertEquals(List.of((int) 'a', 0xff, 0xff, (int) 'b'), unsigned(wire));
+            client.getOutputStream().write(new byte[] {'x', (byte) 0xff, (byte) 0xff, 'y'});
+            long end = System.currentTimeMillis() + GUARD_MS;
+            while (received.size() < 3 && System.currentTimeMillis() < end) {
+                Thread.sleep(10);
+                chardev.pump();
+            }
+            assertEquals(List.of((int) 'x', 0xff, (int) 'y'), received);
+        } finally {
+            chardev.close();
+        }
+    }
+
+    private static List<Integer> unsigned(byte[] bytes) {
+        List<Integer> list = new ArrayList<>();
+        for (byte b : bytes) list.add(b & 0xff);
+        return list;
+    }
 }

@@ -331,7 +331,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
         c.statusLatched = false;
         c.pendingWritten = -1;
         if (select == 0) {
-            updateIrq();
+            updateIrq(now);
         }
     }
 
@@ -386,11 +386,12 @@ public final class I8254 implements ByteIoPorts, DeviceState {
     /** Mode 0: writing the first byte of a new count stops the counter and drives OUT low. */
     private void stopForRewrite(int n) {
         Counter c = counters[n];
-        c.heldValue = c.value(nowTick());
+        long now = nowTick();
+        c.heldValue = c.value(now);
         c.counting = false;
         c.idleOut = false;
         if (n == 0) {
-            updateIrq();
+            updateIrq(now);
         }
     }
 
@@ -408,7 +409,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
         c.nullCount = false;
         c.counting = true;
         c.pausedElapsed = -1;
-        c.startTick = nowTick();
+        c.startTick = now;
         c.heldValue = count;
         // Modes 1 and 5 wait for a rising gate edge; OUT stays high until then.
         c.waitingForTrigger = c.mode == 1 || c.mode == 5;
@@ -417,7 +418,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
             c.pausedElapsed = 0;
         }
         if (n == 0) {
-            updateIrq();
+            updateIrq(now);
         }
     }
 
@@ -453,14 +454,19 @@ public final class I8254 implements ByteIoPorts, DeviceState {
             }
         }
         if (n == 0) {
-            updateIrq();
+            updateIrq(now);
         }
     }
 
-    /** Drives IRQ0 from OUT0 now and arms the timer for OUT0's next edge. */
-    private void updateIrq() {
+    /**
+     * Drives IRQ0 from OUT0 at tick {@code now} and arms the timer for OUT0's next edge. {@code now} must be
+     * the tick the caller changed the counter at (one clock reading per register access): a second reading
+     * could be later than the count's end if the host stalled in between (a GC pause, the host scheduler),
+     * and the edges in between would be skipped: mode 4's one-tick pulse, the one IRQ0 of a one-shot
+     * count, would be lost and a tickless guest would wait for it forever.
+     */
+    private void updateIrq(long now) {
         Counter c = counters[0];
-        long now = nowTick();
         setIrq(c.out(now));
         lastEdge = c.elapsed(now);
         scheduleNextEdge();

@@ -253,6 +253,50 @@ class I8254Test {
         assertEquals(1, rises - base);
     }
 
+    /** A host clock that moves on while the device works: each reading is {@code stepNanos} later (a stalled host thread). */
+    private static final class SteppingClock extends TimerQueueClock {
+        long now;
+        long stepNanos;
+
+        @Override
+        public long nowNanos() {
+            now += stepNanos;
+            return now;
+        }
+    }
+
+    /**
+     * Issue #6: Linux's tickless one-shot programs mode 4 and waits for the one IRQ0 edge at the end of
+     * the count. On the host clock time passes during the register write itself; when the host stalled
+     * past the count's end between two clock readings (GC, JIT, a busy host), the device took the count
+     * as started at the first reading and finished at the second, skipped the one-tick low pulse and
+     * never raised IRQ0: the guest slept forever. Here every clock reading is 50 us later than the last
+     * (the count is 20 ticks, 17 us): the edge must still arrive, exactly once.
+     */
+    @Test
+    void mode4OneShotEdgeSurvivesAHostStallDuringTheWrite() {
+        SteppingClock slow = new SteppingClock();
+        int[] edges = {0};
+        boolean[] level = {false};
+        I8254 timer = new I8254(slow, high -> {
+            if (high && !level[0]) {
+                edges[0]++;
+            }
+            level[0] = high;
+        });
+        timer.out(0x43, 1, 0x38); // counter 0, lsb/msb, mode 4: Linux's pit_set_oneshot
+        int before = edges[0];
+        slow.stepNanos = 50_000;
+        timer.out(0x40, 1, 20);
+        timer.out(0x40, 1, 0); // the count starts here
+        slow.stepNanos = 1_000;
+        for (int i = 0; i < 100; i++) {
+            slow.runExpired();
+        }
+        assertEquals(1, edges[0] - before, "one IRQ0 edge at the end of the one-shot count");
+        assertTrue(level[0]);
+    }
+
     @Test
     void mode5HardwareStrobe() {
         program(2, 5, 10);

@@ -192,8 +192,15 @@ class ChardevBootTest {
             // A first serial client leaves before anything is printed: the guest is not affected.
             Client.connect(new InetSocketAddress("127.0.0.1", serialPort), StandardProtocolFamily.INET).close();
             try (Client serial = Client.connect(new InetSocketAddress("127.0.0.1", serialPort), StandardProtocolFamily.INET)) {
-                monitor.send("info chardev\n");
-                await("monitor", monitor::text, "serial0: filename=tcp:127.0.0.1:" + serialPort + ",server=on <-> ");
+                // The client's connect returns once the host queued it; the acceptor attaches it a moment later.
+                String connected = "serial0: filename=tcp:127.0.0.1:" + serialPort + ",server=on <-> ";
+                long end = System.currentTimeMillis() + GUARD_MS;
+                while (!monitor.text().contains(connected) && System.currentTimeMillis() < end) {
+                    int before = monitor.text().length();
+                    monitor.send("info chardev\n");
+                    while (!monitor.text().substring(before).contains("(qemu) ") && System.currentTimeMillis() < end) Thread.sleep(20);
+                }
+                await("monitor", monitor::text, connected);
                 monitor.send("cont\n");
                 await("serial client", serial::text, NO_BOOT);
                 assertTrue(serial.text().contains(BANNER), serial.text());

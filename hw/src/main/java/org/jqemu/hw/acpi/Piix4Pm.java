@@ -333,13 +333,6 @@ public final class Piix4Pm implements PortDevice, PciFunction, DeviceState {
     }
 
     // ---- snapshot state ----
-    private static final int STATE_VERSION = 1;
-
-    @Override
-    public int stateVersion() {
-        return STATE_VERSION;
-    }
-
     @Override
     public void saveState(DataOutput out) throws IOException {
         config.save(out);
@@ -356,9 +349,7 @@ public final class Piix4Pm implements PortDevice, PciFunction, DeviceState {
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != STATE_VERSION) {
-            throw new IOException("PIIX4 PM: unsupported state version " + version);
-        }
+        requireStateVersion("PIIX4 PM", version);
         int before = pmBase();
         byte[] loaded = config.loadChecked(in);
         int status = in.readUnsignedShort();

@@ -429,13 +429,6 @@ public final class Serial16550 implements ByteIoPorts, CharFrontend, DeviceState
     }
 
     // ---- snapshot state ----
-    private static final int STATE_VERSION = 1;
-
-    @Override
-    public int stateVersion() {
-        return STATE_VERSION;
-    }
-
     @Override
     public void saveState(DataOutput out) throws IOException {
         out.writeByte(ier);
@@ -458,9 +451,7 @@ public final class Serial16550 implements ByteIoPorts, CharFrontend, DeviceState
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != STATE_VERSION) {
-            throw new IOException("16550A: unsupported state version " + version);
-        }
+        requireStateVersion("16550A", version);
         int newIer = in.readUnsignedByte();
         int newFcr = in.readUnsignedByte();
         int newLcr = in.readUnsignedByte();

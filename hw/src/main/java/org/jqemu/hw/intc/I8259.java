@@ -390,13 +390,6 @@ public final class I8259 implements ByteIoPorts, InterruptAcknowledge, DeviceSta
     }
 
     // ---- snapshot state ----
-    private static final int STATE_VERSION = 1;
-
-    @Override
-    public int stateVersion() {
-        return STATE_VERSION;
-    }
-
     @Override
     public void saveState(DataOutput out) throws IOException {
         saveChip(master, out);
@@ -423,9 +416,7 @@ public final class I8259 implements ByteIoPorts, InterruptAcknowledge, DeviceSta
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != STATE_VERSION) {
-            throw new IOException("i8259: unsupported state version " + version);
-        }
+        requireStateVersion("i8259", version);
         Chip m = loadChip(in, MASTER_ELCR_MASK);
         Chip s = loadChip(in, SLAVE_ELCR_MASK);
         master.copyFrom(m);

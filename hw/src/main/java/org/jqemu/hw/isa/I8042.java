@@ -326,13 +326,6 @@ public final class I8042 implements ByteIoPorts, DeviceState {
     }
 
     // ---- snapshot state ----
-    private static final int STATE_VERSION = 1;
-
-    @Override
-    public int stateVersion() {
-        return STATE_VERSION;
-    }
-
     @Override
     public void saveState(DataOutput out) throws IOException {
         out.writeByte(queueCount);
@@ -350,9 +343,7 @@ public final class I8042 implements ByteIoPorts, DeviceState {
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != STATE_VERSION) {
-            throw new IOException("i8042: unsupported state version " + version);
-        }
+        requireStateVersion("i8042", version);
         int count = in.readUnsignedByte();
         if (count > QUEUE_SIZE) {
             throw new IOException("i8042: invalid output buffer length " + count);

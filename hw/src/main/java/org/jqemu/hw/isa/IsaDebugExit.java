@@ -1,7 +1,5 @@
 package org.jqemu.hw.isa;
 
-import java.io.DataInput;
-import java.io.DataOutput;
 import java.util.List;
 import java.util.function.IntConsumer;
 
@@ -19,7 +17,7 @@ import org.jqemu.hw.PropertyType;
  * (VALUE << 1) | 1, so a guest can report success or failure. QEMU's defaults are iobase 0x501 and
  * iosize 2; tests commonly use iobase=0xf4,iosize=4. Reads return 0.
  */
-public final class IsaDebugExit implements DeviceState, IoRegion {
+public final class IsaDebugExit implements DeviceState.Stateless, IoRegion {
     // Registers and constants.
     public static final int DEFAULT_IOBASE = 0x501;
     public static final int DEFAULT_IOSIZE = 2;
@@ -49,18 +47,4 @@ public final class IsaDebugExit implements DeviceState, IoRegion {
 
     @Override
     public void write(int offset, int size, int value) { exit.accept(exitStatus(value)); }
-
-    // Reset.
-    @Override
-    public void reset() { }
-
-    // Snapshot state: nothing beyond configuration.
-    @Override
-    public int stateVersion() { return 1; }
-
-    @Override
-    public void saveState(DataOutput out) { }
-
-    @Override
-    public void loadState(DataInput in, int version) { }
 }

@@ -1,7 +1,5 @@
 package org.jqemu.hw.isa;
 
-import java.io.DataInput;
-import java.io.DataOutput;
 import java.util.List;
 
 import org.jqemu.hw.chr.CharBackend;
@@ -20,7 +18,7 @@ import org.jqemu.util.FrontEnd.UserError;
  * every byte the guest writes goes to a character backend, and a read answers the "readback" value so a
  * guest can tell the port is there.
  */
-public final class IsaDebugcon implements DeviceState, IoRegion {
+public final class IsaDebugcon implements DeviceState.Stateless, IoRegion {
     // Registers and constants.
     public static final int DEFAULT_IOBASE = 0xe9;
     public static final int DEFAULT_READBACK = 0xe9;
@@ -60,18 +58,4 @@ public final class IsaDebugcon implements DeviceState, IoRegion {
     public void write(int offset, int size, int value) {
         output.write(value & 0xff);
     }
-
-    // Reset.
-    @Override
-    public void reset() { }
-
-    // Snapshot state: nothing beyond configuration.
-    @Override
-    public int stateVersion() { return 1; }
-
-    @Override
-    public void saveState(DataOutput out) { }
-
-    @Override
-    public void loadState(DataInput in, int version) { }
 }

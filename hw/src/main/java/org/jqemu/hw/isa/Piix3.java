@@ -151,13 +151,6 @@ public final class Piix3 implements PciFunction, DeviceState {
     }
 
     // ---- snapshot state ----
-    private static final int STATE_VERSION = 1;
-
-    @Override
-    public int stateVersion() {
-        return STATE_VERSION;
-    }
-
     @Override
     public void saveState(DataOutput out) throws IOException {
         config.save(out);
@@ -169,9 +162,7 @@ public final class Piix3 implements PciFunction, DeviceState {
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != STATE_VERSION) {
-            throw new IOException("PIIX3: unsupported state version " + version);
-        }
+        requireStateVersion("PIIX3", version);
         byte[] loaded = config.loadChecked(in);
         int rc = in.readUnsignedByte();
         boolean[] levels = new boolean[PIRQ_COUNT];

@@ -69,20 +69,13 @@ public final class Port92 implements ByteIoPorts, DeviceState {
 
     // ---- snapshot state ----
     @Override
-    public int stateVersion() {
-        return 1;
-    }
-
-    @Override
     public void saveState(DataOutput out) throws IOException {
         out.writeByte(value);
     }
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != 1) {
-            throw new IOException("port 0x92: unsupported state version " + version);
-        }
+        requireStateVersion("port 0x92", version);
         value = in.readUnsignedByte();
     }
 }

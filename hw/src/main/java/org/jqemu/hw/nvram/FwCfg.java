@@ -350,13 +350,6 @@ public final class FwCfg implements PortDevice, DeviceState {
     }
 
     // ---- snapshot state ----
-    private static final int STATE_VERSION = 1;
-
-    @Override
-    public int stateVersion() {
-        return STATE_VERSION;
-    }
-
     /** Selector, offset, DMA register, and the contents of guest-writable files (the rest is host config). */
     @Override
     public void saveState(DataOutput out) throws IOException {
@@ -381,9 +374,7 @@ public final class FwCfg implements PortDevice, DeviceState {
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != STATE_VERSION) {
-            throw new IOException("fw_cfg: unsupported state version " + version);
-        }
+        requireStateVersion("fw_cfg", version);
         int newSelected = in.readInt();
         long newOffset = in.readLong();
         byte[] newDma = new byte[DMA_REGISTER_SIZE];

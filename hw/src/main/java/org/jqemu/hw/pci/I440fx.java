@@ -204,13 +204,6 @@ public final class I440fx implements PortDevice, PciFunction, DeviceState {
     }
 
     // ---- snapshot state ----
-    private static final int STATE_VERSION = 1;
-
-    @Override
-    public int stateVersion() {
-        return STATE_VERSION;
-    }
-
     @Override
     public void saveState(DataOutput out) throws IOException {
         config.save(out);
@@ -219,9 +212,7 @@ public final class I440fx implements PortDevice, PciFunction, DeviceState {
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != STATE_VERSION) {
-            throw new IOException("i440FX: unsupported state version " + version);
-        }
+        requireStateVersion("i440FX", version);
         byte[] loaded = config.loadChecked(in);
         int address = in.readInt();
         int smram = loaded[SMRAM] & 0xff;

@@ -407,13 +407,6 @@ public final class Mc146818 implements ByteIoPorts, DeviceState {
     }
 
     // ---- snapshot state ----
-    private static final int STATE_VERSION = 1;
-
-    @Override
-    public int stateVersion() {
-        return STATE_VERSION;
-    }
-
     @Override
     public void saveState(DataOutput out) throws IOException {
         out.write(cmos);
@@ -425,9 +418,7 @@ public final class Mc146818 implements ByteIoPorts, DeviceState {
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != STATE_VERSION) {
-            throw new IOException("mc146818: unsupported state version " + version);
-        }
+        requireStateVersion("mc146818", version);
         byte[] loaded = new byte[CMOS_SIZE];
         in.readFully(loaded);
         int indexByte = in.readUnsignedByte();

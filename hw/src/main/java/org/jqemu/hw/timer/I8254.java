@@ -531,13 +531,6 @@ public final class I8254 implements ByteIoPorts, DeviceState {
     }
 
     // ---- snapshot state ----
-    private static final int STATE_VERSION = 1;
-
-    @Override
-    public int stateVersion() {
-        return STATE_VERSION;
-    }
-
     @Override
     public void saveState(DataOutput out) throws IOException {
         for (Counter c : counters) {
@@ -567,9 +560,7 @@ public final class I8254 implements ByteIoPorts, DeviceState {
 
     @Override
     public void loadState(DataInput in, int version) throws IOException {
-        if (version != STATE_VERSION) {
-            throw new IOException("i8254: unsupported state version " + version);
-        }
+        requireStateVersion("i8254", version);
         Counter[] loaded = new Counter[3];
         for (int n = 0; n < 3; n++) {
             Counter c = new Counter();

@@ -35,7 +35,8 @@ final class CommandLine {
     static final long RAM_ALIGN = 8192;
     static final long MAX_MEMORY_SLOTS = 256;
 
-    static final List<String> ACCELERATORS = List.of("tcg");
+    /** QEMU's tcg (here the translator) and jqemu's interp (the interpreter alone, the reference engine). */
+    static final List<String> ACCELERATORS = List.of("tcg", "interp");
     static final List<String> CHARDEV_BACKENDS = List.of("stdio", "null", "socket", "file", "pty");
     static final List<String> NETDEV_TYPES = List.of("user");
     static final List<String> NETDEV_USER_KEYS = List.of("id", "type", "ipv4", "ipv6", "net", "host", "restrict",

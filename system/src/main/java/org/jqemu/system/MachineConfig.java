@@ -38,12 +38,17 @@ public record MachineConfig(
     /** At most four ISA serial ports (COM1-COM4), as QEMU's pc machine creates. */
     public static final int MAX_SERIAL_PORTS = 4;
 
-    /** The accelerator chosen (only TCG exists) and its properties. */
-    /** {@code -accel tcg,...}: tb-size sets the translator's cache size, one-insn-per-tb its block size. */
+    /**
+     * The accelerator chosen and its properties: {@code -accel tcg,...} (tb-size sets the translator's cache
+     * size, one-insn-per-tb its block size) or jqemu's {@code -accel interp} (the interpreter alone).
+     */
     public record Accelerator(String name, String thread, Long tbSizeMiB, boolean splitWx, boolean oneInsnPerTb) {
         public Accelerator(String name, String thread, Long tbSizeMiB, boolean splitWx) {
             this(name, thread, tbSizeMiB, splitWx, false);
         }
+
+        /** Whether the interpreter runs alone ({@code -accel interp}). */
+        public boolean interpreter() { return "interp".equals(name); }
     }
 
     /** A CPU model name from {@link CpuModels} and the "+feature,-feature,feature=value" list after it. */

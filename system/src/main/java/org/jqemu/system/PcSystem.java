@@ -33,10 +33,9 @@ import org.jqemu.util.FrontEnd.UserError;
  * end the run with -no-reboot; ACPI power-off ends it with status 0 (with -no-shutdown the guest stays
  * stopped until Ctrl-A x); an emulator bug prints QEMU-style "fatal:" lines and a register dump, status 1.
  *
- * <p>The CPU runs under the interpreter (the reference engine) unless {@code -Djqemu.engine=tcg} selects the
- * dynamic translator ({@link Tcg}), which takes interrupts at block boundaries and leaves a slice at the next
- * one after a stop request. The translator is not the default here yet: a Linux guest's power-off hangs now
- * and then under it (about one run in four), and it does not yet boot faster than the interpreter.
+ * <p>The CPU runs under the dynamic translator ({@link Tcg}), which takes interrupts at block boundaries and
+ * leaves a slice at the next one after a stop request; {@code -accel interp} or {@code -Djqemu.engine=interp}
+ * runs the interpreter alone (the reference engine).
  */
 final class PcSystem implements PcMachine.Host, MachineControl {
     static final long SLICE = 50_000;
@@ -117,7 +116,7 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         if (log.interrupts()) {
             cpu.setEventObserver((vector, software, hasError, error) -> log.event(cpu, vector, software, error));
         }
-        tcg = Tcg.selected() ? newTranslator(cpu, config.accelerator()) : null;
+        tcg = interpreterOnly(config.accelerator()) ? null : newTranslator(cpu, config.accelerator());
         if (tcg != null) {
             machine.memory().onDmaWrite(tcg::invalidate);
         }
@@ -137,6 +136,11 @@ final class PcSystem implements PcMachine.Host, MachineControl {
             chardevs.close();
             log.close();
         }
+    }
+
+    /** {@code -accel interp} or {@code -Djqemu.engine=interp}: no translator. */
+    private static boolean interpreterOnly(MachineConfig.Accelerator accel) {
+        return Tcg.interpreterRequested() || (accel != null && accel.interpreter());
     }
 
     /** The translator as {@code -accel tcg,tb-size=N,one-insn-per-tb=on} configure it. */

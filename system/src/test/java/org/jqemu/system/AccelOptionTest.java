@@ -29,6 +29,14 @@ class AccelOptionTest {
     }
 
     @Test
+    void interpSelectsTheInterpreter() {
+        assertTrue(accel("-accel", "interp").interpreter());
+        assertTrue(accel("-machine", "accel=interp").interpreter());
+        assertFalse(accel("-accel", "tcg").interpreter());
+        assertFalse(accel().interpreter());
+    }
+
+    @Test
     void badOneInsnPerTbValueIsAClearError() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();

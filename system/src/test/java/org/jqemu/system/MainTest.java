@@ -188,7 +188,8 @@ class MainTest {
         assertTrue(run("-cpu", "?").out().contains("x86 pentium2              (alias configured by machine type)\n"));
         assertTrue(run("-machine", "help").out().contains("pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)\n"));
         assertTrue(run("-M", "pc,help").out().startsWith("pc-i440fx-7.2-machine options:\n  accel=<string>"));
-        assertEquals("Accelerators supported in QEMU binary:\ntcg\n", run("-accel", "help").out());
+        // QEMU's list, plus jqemu's interp (the interpreter alone)
+        assertEquals("Accelerators supported in QEMU binary:\ntcg\ninterp\n", run("-accel", "help").out());
         assertEquals("Available netdev backend types:\nuser\n", run("-netdev", "help").out());
         assertTrue(run("-chardev", "help").out().startsWith("Available chardev backend types: \n  stdio\n"));
         assertEquals("Misc devices:\nname \"isa-debug-exit\", bus ISA\nname \"isa-debugcon\", bus ISA\n", run("-device", "?").out());

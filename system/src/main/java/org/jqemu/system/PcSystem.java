@@ -403,6 +403,10 @@ final class PcSystem implements PcMachine.Host, MachineControl {
             return;
         }
         long deadline = poweredOff || runState != RunState.RUNNING ? Long.MAX_VALUE : clock.nextDeadline();
+        if (PROGRESS && deadline == Long.MAX_VALUE && runState == RunState.RUNNING && !poweredOff) {
+            // How issue #6's hang looked: a guest waiting for a timer interrupt that no device will raise.
+            err.print("progress: halted with no timer armed; only input or the monitor can wake the guest\n" + registerDump(cpu));
+        }
         synchronized (wakeLock) {
             while (!wakeRequested && !quitRequested) {
                 long now = clock.nowNanos();

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Boots the tools/fetch-guests fixture (Debian's i386 kernel + busybox initramfs) to its shell, runs a
-# trivial command through the initramfs's jqemu.run= switch and powers off (ACPI S5), once under
-# bin/jqemu-system-i386 and once under qemu-system-i386 -accel tcg, with the same kernel, initrd and
-# command line. Prints wall and CPU (user + system) seconds for each.
+# trivial command through the initramfs's jqemu.run= switch and powers off (ACPI S5), under
+# bin/jqemu-system-i386 (the translator, its default), bin/jqemu-system-i386 -accel interp (the interpreter)
+# and qemu-system-i386 -accel tcg, with the same kernel, initrd and command line. Prints wall and CPU
+# (user + system) seconds for each, and the host's load average before each run (the machine may be shared).
 # Usage: bench/boot-vs-qemu.sh
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
@@ -20,18 +21,20 @@ common=(-m 128 -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initramfs" -ap
 
 # One boot; prints "name wall cpu" and fails if the guest did not reach its shell command.
 run() {
-  local name=$1 TIMEFORMAT='%R %U %S' t log
+  local name=$1 TIMEFORMAT='%R %U %S' t log load
   shift
+  load=$(cut -d' ' -f1 /proc/loadavg)
   log=$(mktemp)
   t=$({ time "$@" "${common[@]}" </dev/null >"$log" 2>&1; } 2>&1) || { echo "$name failed:"; tail -20 "$log"; rm -f "$log"; return 1; }
   if ! grep -q 'jqemu.run: exit status 0' "$log"; then
     echo "$name did not run the command:"; tail -20 "$log"; rm -f "$log"; return 1
   fi
   rm -f "$log"
-  awk -v n="$name" '{ printf "%-28s wall %7.1f s   cpu %7.1f s\n", n, $1, $2 + $3 }' <<<"$t"
+  awk -v n="$name" -v l="$load" '{ printf "%-36s wall %7.1f s   cpu %7.1f s   load before %s\n", n, $1, $2 + $3, l }' <<<"$t"
 }
 
 run "jqemu-system-i386" "$root/bin/jqemu-system-i386"
+run "jqemu-system-i386 -accel interp" "$root/bin/jqemu-system-i386" -accel interp
 if command -v qemu-system-i386 >/dev/null; then
   run "qemu-system-i386 -accel tcg" qemu-system-i386 -accel tcg
 else

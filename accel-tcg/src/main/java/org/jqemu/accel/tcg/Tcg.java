@@ -19,7 +19,7 @@ import org.jqemu.target.i386.X86Cpu;
  * {@link X86Cpu#requestStop} ends {@code run} at the next block boundary.
  *
  * <p>Engine selection: system property {@value #ENGINE_PROPERTY} = {@code tcg} (the default of the front
- * ends) or {@code interp} (the interpreter alone, the reference); see {@link #selected()}.
+ * ends) or {@code interp} (the interpreter alone, the reference); see {@link #engine}.
  */
 public final class Tcg {
     public static final String ENGINE_PROPERTY = "jqemu.engine";
@@ -87,11 +87,28 @@ public final class Tcg {
         cache.log = log;
     }
 
-    /** Whether {@value #ENGINE_PROPERTY} selects the translator (front ends whose default is the interpreter). */
-    public static boolean selected() { return "tcg".equals(System.getProperty(ENGINE_PROPERTY, "interp")); }
+    /** The engines a front end can run a CPU with. */
+    public enum Engine { TRANSLATOR, INTERPRETER }
 
-    /** Whether {@value #ENGINE_PROPERTY} asks for the interpreter alone (front ends whose default is the translator). */
-    public static boolean interpreterRequested() { return "interp".equals(System.getProperty(ENGINE_PROPERTY, "tcg")); }
+    /**
+     * The engine {@value #ENGINE_PROPERTY} asks for ({@code tcg}; {@code interp} or {@code interpreter}, any
+     * case), or {@code defaultEngine} when it is absent or names neither: the one reading of the property
+     * for both front ends.
+     */
+    public static Engine engine(Engine defaultEngine) {
+        String value = System.getProperty(ENGINE_PROPERTY, "").toLowerCase(java.util.Locale.ROOT);
+        return switch (value) {
+            case "tcg" -> Engine.TRANSLATOR;
+            case "interp", "interpreter" -> Engine.INTERPRETER;
+            default -> defaultEngine;
+        };
+    }
+
+    /** Whether {@value #ENGINE_PROPERTY} selects the translator, for front ends whose default is the interpreter. */
+    public static boolean selected() { return engine(Engine.INTERPRETER) == Engine.TRANSLATOR; }
+
+    /** Whether {@value #ENGINE_PROPERTY} asks for the interpreter alone, for front ends whose default is the translator. */
+    public static boolean interpreterRequested() { return engine(Engine.TRANSLATOR) == Engine.INTERPRETER; }
 
     public X86Cpu cpu() { return cpu; }
 

@@ -27,6 +27,12 @@ public final class Tcg {
     public static final int DEFAULT_MAX_BLOCK_INSTRUCTIONS = CodeCache.MAX_BLOCK_INSTRUCTIONS;
     /** Most instructions one block execution may retire (looping on itself): keeps the count in 23 bits and stops prompt. */
     private static final long MAX_BLOCK_BUDGET = 1 << 20;
+    /**
+     * System mode: most instructions one block or region execution may retire. Events are polled between
+     * executions; inside one, only another thread can make one pending (devices run between the run loop's
+     * slices), so this bounds how late such an event is taken.
+     */
+    private static final long MAX_SYSTEM_BLOCK_BUDGET = 4096;
 
     private final X86Cpu cpu;
     private final TcgStats stats = new TcgStats();
@@ -76,6 +82,18 @@ public final class Tcg {
             cache.maxInstructions = n;
             cache.flush();
         }
+    }
+
+    /**
+     * Executions after which a block becomes the head of a region (its hot successors compiled with it into
+     * one method); 0 turns regions off. Regions are only made while chaining is on and blocks may hold more
+     * than one instruction.
+     */
+    public void setRegionThreshold(int executions) {
+        if (executions < 0) {
+            throw new IllegalArgumentException("region threshold must not be negative: " + executions);
+        }
+        cache.regionThreshold = executions;
     }
 
     /** Whether a block's exits follow cached links to their successors (off: a hash lookup for every block). */
@@ -187,7 +205,7 @@ public final class Tcg {
             log.executing(b);
         }
         cache.codeDirty = false;
-        cache.budget = (int) Math.min(budget, MAX_BLOCK_BUDGET);
+        cache.budget = (int) Math.min(budget, system ? MAX_SYSTEM_BLOCK_BUDGET : MAX_BLOCK_BUDGET);
         int result;
         try {
             result = b.code.execute(cpu, cache);
@@ -206,6 +224,9 @@ public final class Tcg {
         }
         previous = cache.codeDirty ? null : b;
         previousKind = kind;
+        if (++b.heat == cache.regionThreshold && chaining && cache.maxInstructions > 1 && cache.buildRegion(b)) {
+            previous = null;
+        }
         return X86Cpu.EXIT_BUDGET;
     }
 

@@ -91,8 +91,12 @@ final class BlockCompiler {
     private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
             ALU_CMP = 7;
 
-    /** What the translator knows about the lazy-flag locals at this point of the block. */
-    private enum Known { UNKNOWN, SUB, LOGIC, RESULT }
+    /**
+     * What the translator knows about the lazy-flag locals at this point of the block: nothing; the record
+     * of a SUB/CMP, of a logic operation, of an ADD; or a result whose CF is bit 0 of lazyAux (INC/DEC,
+     * shifts, multiplies: the interpreter's default case).
+     */
+    private enum Known { UNKNOWN, SUB, LOGIC, ADD, RESULT }
 
     private BlockCompiler() { }
 
@@ -431,6 +435,15 @@ final class BlockCompiler {
                 case 2 -> { c.iload(LRES); return Opcode.IFEQ; }
                 case 4 -> { c.iload(LRES).loadConstant(signBit(size)).iand(); return Opcode.IFNE; }
                 default -> { }
+            }
+            if (base == 1 && known == Known.RESULT) { // CF = lazyAux bit 0
+                c.iload(LAUX).iconst_1().iand();
+                return Opcode.IFNE;
+            }
+            if (base == 1 && known == Known.ADD) { // CF: the result wrapped below the destination
+                unsignedOperand(LRES, size);
+                unsignedOperand(LDST, size);
+                return Opcode.IF_ICMPLT;
             }
             if (known == Known.LOGIC) {
                 return switch (base) {
@@ -1326,7 +1339,7 @@ final class BlockCompiler {
 
         private void aluFlags(int kind, int size) {
             switch (kind) {
-                case ALU_ADD -> setLazy(CpuAccess.OP_ADD, size, T0, T1, T2, Known.RESULT);
+                case ALU_ADD -> setLazy(CpuAccess.OP_ADD, size, T0, T1, T2, Known.ADD);
                 case ALU_OR, ALU_AND, ALU_XOR -> setLogic(size, T2);
                 case ALU_ADC, ALU_SBB -> { // the interpreter's setLazy(carry ? OP_ADC : OP_ADD, ...), same for SBB
                     boolean add = kind == ALU_ADC;

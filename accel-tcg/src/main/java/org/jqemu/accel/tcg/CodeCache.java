@@ -32,10 +32,12 @@ public final class CodeCache implements CodeWatcher {
     private static final int COLD_LIMIT = 1 << 16;
     private static final int RECENT_SIZE = 1 << 13;
     /**
-     * Executions of a block before a region is compiled from it (a region costs several blocks'
-     * translation); {@code -Djqemu.tcg.region=N} changes it, 0 turns regions off.
+     * Executions of a block before a region is compiled from it, {@code -Djqemu.tcg.region=N}; 0, the
+     * default, makes none. Regions pay when HotSpot's C1 alone compiles generated code (jqemu-i386's
+     * launcher passes {@code -XX:TieredStopAtLevel=1 -Djqemu.tcg.region=4000}); C2 spends seconds of CPU
+     * on each and recompiles them, more than they save (see README-design.md).
      */
-    static final int DEFAULT_REGION_THRESHOLD = Integer.getInteger("jqemu.tcg.region", 4000);
+    static final int DEFAULT_REGION_THRESHOLD = Integer.getInteger("jqemu.tcg.region", 0);
     /** A successor joins a region after this fraction of the head's executions (rarely taken paths stay out). */
     private static final int REGION_MEMBER_DIVISOR = 64;
     /** Most blocks considered for one region (then as many as fit in one method). */

@@ -128,17 +128,31 @@ public final class CodeCache implements CodeWatcher {
      */
     private boolean revalidate(Block b) {
         stats.revalidations++;
-        boolean mapped = true;
-        for (Block m : b.members != null ? b.members : new Block[] {b}) {
-            mapped &= stillMapped(m);
-        }
-        if (mapped) {
+        if (b.members == null ? stillMapped(b) : membersStillMapped(b)) {
             b.generation = generation;
             b.tlbSet = CpuAccess.tlbSet(cpu);
             return true;
         }
         remove(b);
         return false;
+    }
+
+    /**
+     * Every member of region {@code r} is still mapped the same way. A member whose fetch would fault now
+     * drops the region instead of raising the fault at the head's address (the blocks then run alone, and
+     * a fault at the head itself is raised when it is translated again).
+     */
+    private boolean membersStillMapped(Block r) {
+        try {
+            for (Block m : r.members) {
+                if (!stillMapped(m)) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     /** A fetch at the block's EIP reaches the same executable RAM page it was translated from (and the page its last byte is on). */

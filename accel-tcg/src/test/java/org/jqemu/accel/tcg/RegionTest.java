@@ -161,6 +161,29 @@ class RegionTest {
     }
 
     @Test
+    void aRegionIsRevalidatedMemberByMemberAfterATlbFlushAndKept() {
+        LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 8);
+        while (p.tcg.stats().regionsBuilt() == 0) {
+            assertEquals(X86Cpu.EXIT_BUDGET, p.tcg.run(100));
+        }
+        long revalidations = p.tcg.stats().revalidations();
+        for (int i = 0; i < 20; i++) {
+            p.a.flushTlb(); // a mapping change (munmap, mprotect, CR3): every block is checked again on its next use
+            assertEquals(X86Cpu.EXIT_BUDGET, p.tcg.run(200));
+        }
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.tcg.run(10_000_000));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.revalidations() > revalidations, s.toString());
+        assertEquals(0, s.invalidations(), "every region and block stayed valid: " + s);
+        int rb = X86Cpu.EXIT_BUDGET;
+        while (rb == X86Cpu.EXIT_BUDGET) {
+            rb = p.b.run(p.a.instructionCount() - p.b.instructionCount() + 1);
+        }
+        assertEquals(X86Cpu.EXIT_INTERRUPT, rb);
+        p.compare("at exit");
+    }
+
+    @Test
     void runRetiresExactlyTheBudgetWhileRegionsLoop() {
         LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 8);
         Random random = new Random(5);

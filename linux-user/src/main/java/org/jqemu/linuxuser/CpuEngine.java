@@ -1,7 +1,6 @@
 package org.jqemu.linuxuser;
 
 import java.io.PrintStream;
-import java.util.Locale;
 import java.util.Set;
 
 import org.jqemu.accel.tcg.Tcg;
@@ -62,10 +61,7 @@ final class CpuEngine {
         }
     }
 
-    static boolean interpreterSelected() {
-        String engine = System.getProperty(ENGINE_PROPERTY, "tcg").toLowerCase(Locale.ROOT);
-        return engine.equals("interp") || engine.equals("interpreter");
-    }
+    static boolean interpreterSelected() { return Tcg.engine(Tcg.Engine.TRANSLATOR) == Tcg.Engine.INTERPRETER; }
 
     /** The translator, or null when the interpreter runs the guest. */
     Tcg tcg() { return tcg; }

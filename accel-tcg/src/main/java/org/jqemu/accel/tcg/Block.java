@@ -22,6 +22,13 @@ final class Block {
     /** Physical address of the first byte: self-modifying-code invalidation works on physical addresses. */
     final long phys;
     final Block[] next = new Block[3];
+    /**
+     * A region (one method for several blocks, entered at its head): the blocks compiled into it, the
+     * head's own block first (metadata only: page checks, self-modifying-code overlaps); null for a block.
+     */
+    Block[] members;
+    /** Executions counted by the engine (a hot block becomes the head of a region). */
+    int heat;
     int generation;
     int tlbSet;
     /** Interpreter-only entries: visits left before (another) translation attempt, and the wait last used. */
@@ -51,8 +58,27 @@ final class Block {
      */
     long lastPage() { return (phys + Math.max(1, end - eip) - 1) >>> 12; }
 
-    /** Whether the code overlaps the physical range {@code [start, endExclusive)}. */
+    /** Whether the code (a region: any member's) overlaps the physical range {@code [start, endExclusive)}. */
     boolean overlaps(long start, long endExclusive) {
+        if (members != null) {
+            for (Block m : members) {
+                if (m.overlaps(start, endExclusive)) {
+                    return true;
+                }
+            }
+            return false;
+        }
         return phys < endExclusive && start < phys + (end - eip);
     }
+
+    /** The physical pages holding the code (a region: each member's, once). */
+    long[] pages() {
+        if (members == null) {
+            return page() == lastPage() ? new long[] {page()} : new long[] {page(), lastPage()};
+        }
+        return java.util.Arrays.stream(members).flatMapToLong(m -> java.util.Arrays.stream(m.pages())).distinct().toArray();
+    }
+
+    /** The RAM identity of physical page {@code page} of this block (its first or last page). */
+    long identityOf(long page) { return page == page() ? pageIdentity : lastPageIdentity; }
 }

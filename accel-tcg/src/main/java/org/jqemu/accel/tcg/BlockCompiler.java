@@ -53,9 +53,9 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_JJ_J = MethodTypeDesc.of(CD_long, CD_long, CD_long);
 
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
-            LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE_BEFORE = 23, READ_TAG = 24,
+            LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE = 23, READ_TAG = 24,
             READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35,
-            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40;
+            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41;
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
     private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
@@ -91,8 +91,12 @@ final class BlockCompiler {
     private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
             ALU_CMP = 7;
 
-    /** What the translator knows about the lazy-flag locals at this point of the block. */
-    private enum Known { UNKNOWN, SUB, LOGIC, RESULT }
+    /**
+     * What the translator knows about the lazy-flag locals at this point of the block: nothing; the record
+     * of a SUB/CMP, of a logic operation, of an ADD; or a result whose CF is bit 0 of lazyAux (INC/DEC,
+     * shifts, multiplies: the interpreter's default case).
+     */
+    private enum Known { UNKNOWN, SUB, LOGIC, ADD, RESULT }
 
     private BlockCompiler() { }
 
@@ -114,6 +118,7 @@ final class BlockCompiler {
 
     /** Bytecode bytes allowed in {@code execute}: HotSpot does not compile methods above 8000 (DontCompileHugeMethods). */
     static final int MAX_METHOD_BYTES = 7500;
+    static final int MAX_REGION_BYTES = Integer.getInteger("jqemu.tcg.regionBytes", MAX_METHOD_BYTES);
 
     /**
      * The class file of a block for a prefix of {@code insns} whose method fits {@link #MAX_METHOD_BYTES};
@@ -126,12 +131,44 @@ final class BlockCompiler {
         int n = insns.size();
         while (true) {
             byte[] bytes = classBytes(insns.subList(0, n));
-            int length = bytes.length <= MAX_METHOD_BYTES ? bytes.length : executeLength(bytes);
+            int length = methodLength(bytes);
             if (length <= MAX_METHOD_BYTES || n == 1) {
                 return new Fitted(bytes, n, length);
             }
             n = Math.max(1, n * MAX_METHOD_BYTES / length - 1);
         }
+    }
+
+    /**
+     * One block of a region: its instructions and the targets its dynamic exit (RET, indirect JMP/CALL)
+     * was seen to take that are starts of blocks in the region (compared at run time, kept in the method on a match).
+     */
+    record Member(List<Insn> insns, int[] dynamicTargets) {
+        Member(List<Insn> insns) { this(insns, new int[0]); }
+
+        int eip() { return insns.getFirst().eip(); }
+    }
+
+    /**
+     * The class file of a region for the longest prefix of {@code members} (the head first) whose method
+     * fits {@link #MAX_METHOD_BYTES}; {@code instructions} of the result counts the members kept. Null when
+     * not even two members fit (the head's own block is as good).
+     */
+    static Fitted fitRegion(List<Member> members) {
+        int n = members.size();
+        while (n >= 2) {
+            byte[] bytes = regionClassBytes(members.subList(0, n));
+            int length = methodLength(bytes);
+            if (length <= MAX_REGION_BYTES) {
+                return new Fitted(bytes, n, length);
+            }
+            n = Math.min(n - 1, Math.max(2, (int) ((long) n * MAX_REGION_BYTES / length)));
+        }
+        return null;
+    }
+
+    private static int methodLength(byte[] bytes) {
+        return bytes.length <= MAX_METHOD_BYTES ? bytes.length : executeLength(bytes);
     }
 
     private static int executeLength(byte[] bytes) {
@@ -152,7 +189,13 @@ final class BlockCompiler {
     }
 
     /** The class file of a block (before loading; tests inspect its size). */
-    static byte[] classBytes(List<Insn> insns) {
+    static byte[] classBytes(List<Insn> insns) { return regionClassBytes(List.of(new Member(insns))); }
+
+    /**
+     * The class file of a region: its members' code in one {@code execute}, entered at the first member;
+     * a jump to a member's start is a jump inside the method (registers and flags stay in locals).
+     */
+    static byte[] regionClassBytes(List<Member> members) {
         return CLASS_FILE.build(CD_BLOCK, cb -> {
             cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
@@ -160,7 +203,7 @@ final class BlockCompiler {
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
                     c -> c.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
             cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
-                    c -> new Emitter(c, insns).emit());
+                    c -> new Emitter(c, members).emit());
         });
     }
 
@@ -171,22 +214,27 @@ final class BlockCompiler {
     /** Emits one block's {@code execute} method. */
     private static final class Emitter {
         private final CodeBuilder c;
-        private final List<Insn> insns;
+        private final List<Member> members;
+        /** The member being emitted and its instructions. */
+        private Member member;
+        private List<Insn> insns;
         private final Label exit;
-        private Label loopStart;
+        /** Each member's first instruction (a jump target inside the method). */
+        private final Label[] memberStarts;
         private int written;
-    /** Per instruction: its arithmetic flags are overwritten before anything (or any fault) can see them. */
-    private boolean[] flagsDead;
-    /** The instruction being emitted stored to memory (a store to translated code must end the block). */
-    private boolean wroteMemory;
+        /** Per instruction: its arithmetic flags are overwritten before anything (or any fault) can see them. */
+        private boolean[] flagsDead;
+        /** The instruction being emitted stored to memory (a store to translated code must end the block). */
+        private boolean wroteMemory;
         private Known known = Known.UNKNOWN;
         private int knownSize = 4;
         private int index;
 
-        Emitter(CodeBuilder c, List<Insn> insns) {
+        Emitter(CodeBuilder c, List<Member> members) {
             this.c = c;
-            this.insns = insns;
+            this.members = members;
             this.exit = c.newLabel();
+            this.memberStarts = new Label[members.size()];
         }
 
         void emit() {
@@ -195,7 +243,8 @@ final class BlockCompiler {
                 c.aload(REGS).loadConstant(r).laload().l2i().istore(REG0 + r);
             }
             reloadFlags();
-            c.iconst_0().istore(DONE_BEFORE);
+            c.iconst_0().istore(DONE);
+            c.aload(CACHE).getfield(CD_CACHE, "budget", CD_int).istore(BUDGET);
             if (INLINE_TLB) {
                 c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
                 c.aload(CPU).getfield(CD_CPU, "readPage", CD_SEGMENT.arrayType()).astore(READ_PAGE);
@@ -203,7 +252,31 @@ final class BlockCompiler {
                 c.aload(CPU).getfield(CD_CPU, "writePage", CD_SEGMENT.arrayType()).astore(WRITE_PAGE);
                 c.aload(CPU).getfield(CD_CPU, "tlbSet", CD_int).istore(TLB_SET);
             }
-            loopStart = c.newBoundLabel();
+            for (int m = 0; m < members.size(); m++) {
+                memberStarts[m] = c.newLabel();
+            }
+            for (int m = 0; m < members.size(); m++) {
+                emitMember(m);
+            }
+            c.labelBinding(exit);
+            c.iload(DONE).bipush(8).ishl().iadd(); // instructions of the members run before this exit's
+            c.istore(T1).istore(T0);
+            for (int r = 0; r < 8; r++) {
+                if ((written & (1 << r)) != 0) {
+                    c.aload(REGS).loadConstant(r).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land().lastore();
+                }
+            }
+            spillFlags();
+            c.aload(CPU).iload(T0).i2l().loadConstant(0xffff_ffffL).land().putfield(CD_CPU, "eip", CD_long);
+            c.iload(T1).ireturn();
+        }
+
+        /** One member's instructions, each covered by its fault handler; entered from anywhere, so nothing is known of the flags. */
+        private void emitMember(int m) {
+            member = members.get(m);
+            insns = member.insns();
+            known = Known.UNKNOWN;
+            c.labelBinding(memberStarts[m]);
             Label[] starts = new Label[insns.size()];
             Label[] ends = new Label[insns.size()];
             boolean open = true;
@@ -228,38 +301,61 @@ final class BlockCompiler {
                 exitTo(insns.get(i).eip(), i, KIND_FAULT);
                 c.exceptionCatch(starts[i], ends[i], handler, CD_RUNTIME_EXCEPTION);
             }
-            c.labelBinding(exit);
-            c.iload(DONE_BEFORE).bipush(8).ishl().iadd(); // instructions of earlier loop iterations
-            c.istore(T1).istore(T0);
-            for (int r = 0; r < 8; r++) {
-                if ((written & (1 << r)) != 0) {
-                    c.aload(REGS).loadConstant(r).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land().lastore();
-                }
-            }
-            spillFlags();
-            c.aload(CPU).iload(T0).i2l().loadConstant(0xffff_ffffL).land().putfield(CD_CPU, "eip", CD_long);
-            c.iload(T1).ireturn();
         }
 
-        /** Jumps to the common exit with EIP {@code eip} and {@code count} instructions completed. */
+        /** Index of the member starting at {@code eip}, or -1. */
+        private int memberAt(int eip) {
+            for (int m = 0; m < members.size(); m++) {
+                if (members.get(m).eip() == eip) {
+                    return m;
+                }
+            }
+            return -1;
+        }
+
+        /**
+         * Jumps to EIP {@code eip} with {@code count} instructions of this member completed: inside the
+         * method when a member starts there (static exits), else to the common exit.
+         */
         private void exitTo(int eip, int count, int kind) {
-            if (kind <= KIND_EXIT1 && eip == insns.getFirst().eip()) {
-                loopBack(count);
+            int target = kind <= KIND_EXIT1 ? memberAt(eip) : -1;
+            if (target >= 0) {
+                jumpToMember(target, count);
             }
             c.loadConstant(eip).loadConstant((count << 8) | kind).goto_(exit);
         }
 
         /**
-         * A jump back to the block's own start (a loop) stays in the method while the engine's budget
-         * ({@code cache.budget}) allows another whole iteration; the registers stay in locals.
+         * A dynamic exit (RET, indirect JMP/CALL) with the target EIP on the stack: a target recorded as a
+         * member's start continues there inside the method; anything else leaves through the common exit.
          */
-        private void loopBack(int count) {
+        private void dynamicExit(int count) {
+            for (int t : member.dynamicTargets()) {
+                int target = memberAt(t);
+                if (target < 0) {
+                    continue;
+                }
+                Label other = c.newLabel();
+                c.dup().loadConstant(t).if_icmpne(other).pop();
+                jumpToMember(target, count);
+                c.loadConstant(t).loadConstant((count << 8) | KIND_DYNAMIC).goto_(exit);
+                c.labelBinding(other);
+            }
+            c.loadConstant((count << 8) | KIND_DYNAMIC).goto_(exit);
+        }
+
+        /**
+         * Continues at member {@code target} while the engine's budget ({@code cache.budget}, read at entry)
+         * allows that whole member: the instructions completed so far go to DONE. Otherwise falls through
+         * (DONE unchanged) to the caller's exit code.
+         */
+        private void jumpToMember(int target, int count) {
             Label leave = c.newLabel();
-            c.iload(DONE_BEFORE).loadConstant(count).iadd().dup().istore(DONE_BEFORE);
-            c.loadConstant(insns.size()).iadd().aload(CACHE).getfield(CD_CACHE, "budget", CD_int).if_icmpgt(leave);
-            c.goto_(loopStart);
+            c.iload(DONE).loadConstant(count).iadd().dup().istore(DONE);
+            c.loadConstant(members.get(target).insns().size()).iadd().iload(BUDGET).if_icmpgt(leave);
+            c.goto_(memberStarts[target]);
             c.labelBinding(leave);
-            c.iload(DONE_BEFORE).loadConstant(count).isub().istore(DONE_BEFORE); // the exit below counts them
+            c.iload(DONE).loadConstant(count).isub().istore(DONE); // the exit counts them
         }
 
         private int done() { return index + 1; }
@@ -339,6 +435,15 @@ final class BlockCompiler {
                 case 2 -> { c.iload(LRES); return Opcode.IFEQ; }
                 case 4 -> { c.iload(LRES).loadConstant(signBit(size)).iand(); return Opcode.IFNE; }
                 default -> { }
+            }
+            if (base == 1 && known == Known.RESULT) { // CF = lazyAux bit 0
+                c.iload(LAUX).iconst_1().iand();
+                return Opcode.IFNE;
+            }
+            if (base == 1 && known == Known.ADD) { // CF: the result wrapped below the destination
+                unsignedOperand(LRES, size);
+                unsignedOperand(LDST, size);
+                return Opcode.IF_ICMPLT;
             }
             if (known == Known.LOGIC) {
                 return switch (base) {
@@ -708,7 +813,8 @@ final class BlockCompiler {
                     readStack();
                     c.istore(T0);
                     addEsp(4 + in.imm());
-                    c.iload(T0).loadConstant((done() << 8) | KIND_DYNAMIC).goto_(exit);
+                    c.iload(T0);
+                    dynamicExit(done());
                     return false;
                 }
                 case 0xc6, 0xc7 -> {
@@ -1233,7 +1339,7 @@ final class BlockCompiler {
 
         private void aluFlags(int kind, int size) {
             switch (kind) {
-                case ALU_ADD -> setLazy(CpuAccess.OP_ADD, size, T0, T1, T2, Known.RESULT);
+                case ALU_ADD -> setLazy(CpuAccess.OP_ADD, size, T0, T1, T2, Known.ADD);
                 case ALU_OR, ALU_AND, ALU_XOR -> setLogic(size, T2);
                 case ALU_ADC, ALU_SBB -> { // the interpreter's setLazy(carry ? OP_ADC : OP_ADD, ...), same for SBB
                     boolean add = kind == ALU_ADC;
@@ -1519,12 +1625,13 @@ final class BlockCompiler {
                     loadE(in, 4);
                     c.istore(T1).loadConstant(in.next()).istore(T0);
                     push(T0);
-                    c.iload(T1).loadConstant((done() << 8) | KIND_DYNAMIC).goto_(exit);
+                    c.iload(T1);
+                    dynamicExit(done());
                     return false;
                 }
                 case 4 -> {
                     loadE(in, 4);
-                    c.loadConstant((done() << 8) | KIND_DYNAMIC).goto_(exit);
+                    dynamicExit(done());
                     return false;
                 }
                 default -> { // 6: PUSH r/m

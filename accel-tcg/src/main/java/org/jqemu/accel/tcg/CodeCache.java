@@ -31,6 +31,17 @@ public final class CodeCache implements CodeWatcher {
     private static final int MAX_BACKOFF = 1 << 16;
     private static final int COLD_LIMIT = 1 << 16;
     private static final int RECENT_SIZE = 1 << 13;
+    /**
+     * Executions of a block before a region is compiled from it, {@code -Djqemu.tcg.region=N}; 0, the
+     * default, makes none. Regions pay when HotSpot's C1 alone compiles generated code (jqemu-i386's
+     * launcher passes {@code -XX:TieredStopAtLevel=1 -Djqemu.tcg.region=4000}); C2 spends seconds of CPU
+     * on each and recompiles them, more than they save (see README-design.md).
+     */
+    static final int DEFAULT_REGION_THRESHOLD = Integer.getInteger("jqemu.tcg.region", 0);
+    /** A successor joins a region after this fraction of the head's executions (rarely taken paths stay out). */
+    private static final int REGION_MEMBER_DIVISOR = 64;
+    /** Most blocks considered for one region (then as many as fit in one method). */
+    private static final int REGION_MAX_BLOCKS = Integer.getInteger("jqemu.tcg.regionBlocks", 48);
 
     /** Set when a store invalidated a block; generated code reads it after each store (see {@link BlockCompiler}). */
     public boolean codeDirty;
@@ -38,6 +49,8 @@ public final class CodeCache implements CodeWatcher {
     public int budget;
     /** Guest instructions per block at most (1 for one-insn-per-tb; see {@link Tcg#setMaxBlockInstructions}). */
     int maxInstructions = MAX_BLOCK_INSTRUCTIONS;
+    /** Executions of a block that make it a region's head (0: no regions); see {@link Tcg#setRegionThreshold}. */
+    int regionThreshold = DEFAULT_REGION_THRESHOLD;
     /** {@code -d in_asm,out_asm} output, or null. */
     TcgLog log;
 
@@ -115,15 +128,38 @@ public final class CodeCache implements CodeWatcher {
      */
     private boolean revalidate(Block b) {
         stats.revalidations++;
-        Page p = codePage(b.eip);
-        if (p != null && codePhys == b.phys && p.ram().address() == b.pageIdentity
-                && (b.lastPage() == b.page() || sameFollowingPage(b))) {
+        if (b.members == null ? stillMapped(b) : membersStillMapped(b)) {
             b.generation = generation;
             b.tlbSet = CpuAccess.tlbSet(cpu);
             return true;
         }
         remove(b);
         return false;
+    }
+
+    /**
+     * Every member of region {@code r} is still mapped the same way. A member whose fetch would fault now
+     * drops the region instead of raising the fault at the head's address (the blocks then run alone, and
+     * a fault at the head itself is raised when it is translated again).
+     */
+    private boolean membersStillMapped(Block r) {
+        try {
+            for (Block m : r.members) {
+                if (!stillMapped(m)) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** A fetch at the block's EIP reaches the same executable RAM page it was translated from (and the page its last byte is on). */
+    private boolean stillMapped(Block b) {
+        Page p = codePage(b.eip);
+        return p != null && codePhys == b.phys && p.ram().address() == b.pageIdentity
+                && (b.lastPage() == b.page() || sameFollowingPage(b));
     }
 
     /** A block ending on the next page (user mode only): that page is still the same executable RAM. */
@@ -182,20 +218,7 @@ public final class CodeCache implements CodeWatcher {
         }
         int pageBase = eip & ~(Page.SIZE - 1);
         Page following = followingPage(phys & ~(long) (Page.SIZE - 1));
-        Decoder decoder = new Decoder(p.ram(), pageBase, following != null ? following.ram() : null);
-        List<Insn> insns = new ArrayList<>();
-        int pc = eip;
-        while (insns.size() < maxInstructions) {
-            Insn in = decoder.decode(pc);
-            if (in == null) {
-                break;
-            }
-            insns.add(in);
-            pc = in.next();
-            if (in.endsBlock() || pc - pageBase >= Page.SIZE) { // a block may end on the next page, never go on there
-                break;
-            }
-        }
+        List<Insn> insns = decode(p, following, eip, maxInstructions);
         if (insns.isEmpty()) {
             // Not handled yet: retry after twice the wait (the code may change, the translator never does).
             int next = Math.min(Math.max(2 * backoff, 1), MAX_BACKOFF);
@@ -225,16 +248,189 @@ public final class CodeCache implements CodeWatcher {
         return b;
     }
 
+    /** Up to {@code max} instructions from {@code eip} on page {@code p} (the last one may end on {@code following}). */
+    private static List<Insn> decode(Page p, Page following, int eip, int max) {
+        int pageBase = eip & ~(Page.SIZE - 1);
+        Decoder decoder = new Decoder(p.ram(), pageBase, following != null ? following.ram() : null);
+        List<Insn> insns = new ArrayList<>();
+        int pc = eip;
+        while (insns.size() < max) {
+            Insn in = decoder.decode(pc);
+            if (in == null) {
+                break;
+            }
+            insns.add(in);
+            pc = in.next();
+            if (in.endsBlock() || pc - pageBase >= Page.SIZE) { // a block may end on the next page, never go on there
+                break;
+            }
+        }
+        return insns;
+    }
+
+    /**
+     * Compiles a region headed by the hot block {@code head}: the blocks reachable from it through static
+     * exits and the recorded targets of dynamic exits (RET, indirect jumps), each already translated,
+     * current and run at least 1/{@link #REGION_MEMBER_DIVISOR} as often as a head, breadth first, at most
+     * {@link #REGION_MAX_BLOCKS}, then as many as fit in one method. The region replaces the head in the
+     * cache (it is entered where the head was); its other blocks stay, entered from elsewhere. Returns
+     * whether a region was made.
+     */
+    boolean buildRegion(Block head) {
+        if (head.members != null || !head.valid || !current(head)) {
+            return false;
+        }
+        try {
+            List<Block> chosen = new ArrayList<>();
+            List<BlockCompiler.Member> members = new ArrayList<>();
+            Map<Integer, Block> seen = new HashMap<>();
+            seen.put(head.eip, head);
+            chosen.add(head);
+            for (int k = 0; k < chosen.size(); k++) {
+                Block b = chosen.get(k);
+                List<Insn> insns = decodeBlock(b);
+                if (insns == null) {
+                    if (k == 0) {
+                        break;
+                    }
+                    chosen.remove(k--); // a later member's code cannot be read again now: leave it out
+                    continue;
+                }
+                Block dynamic = b.next[BlockCompiler.KIND_DYNAMIC];
+                int[] dynamicTargets = dynamic != null && !insns.getLast().isDirectTransfer() ? new int[] {dynamic.eip} : new int[0];
+                members.add(new BlockCompiler.Member(insns, dynamicTargets));
+                for (int target : successors(insns, dynamicTargets)) {
+                    if (chosen.size() < REGION_MAX_BLOCKS && !seen.containsKey(target)) {
+                        Block s = regionCandidate(target);
+                        seen.put(target, s);
+                        if (s != null) {
+                            chosen.add(s);
+                        }
+                    }
+                }
+            }
+            keepLoopMembers(chosen, members);
+            BlockCompiler.Fitted fitted = members.size() < 2 ? null : BlockCompiler.fitRegion(members);
+            if (fitted == null) {
+                stats.regionsRejected++;
+                return false;
+            }
+            BlockCode code = BlockCompiler.load(fitted.classFile());
+            Block region = new Block(head.eip, head.end, head.instructions, code, head.pageIdentity,
+                    head.lastPageIdentity, head.phys, generation, CpuAccess.tlbSet(cpu));
+            region.members = chosen.subList(0, fitted.instructions()).toArray(new Block[0]);
+            remove(head);
+            stats.invalidations--; // replaced, not invalidated
+            insert(region);
+            Arrays.fill(recent, null);
+            stats.regionsBuilt++;
+            stats.regionBlocks += region.members.length;
+            if (log != null) {
+                log.translated(members.stream().limit(fitted.instructions()).flatMap(m -> m.insns().stream()).toList(),
+                        fitted.classFile());
+            }
+            return true;
+        } catch (RuntimeException e) {
+            // A fetch fault on re-reading a member or a translator bug: the blocks keep running as they are.
+            stats.regionsRejected++;
+            return false;
+        }
+    }
+
+    /**
+     * Keeps the members on a path back to the head (the loops through it, inner loops included): code
+     * that only leaves the loop runs once per exit and would just make the method bigger and slower to
+     * compile. {@code chosen} and {@code members} are parallel lists, the head first.
+     */
+    private static void keepLoopMembers(List<Block> chosen, List<BlockCompiler.Member> members) {
+        int n = members.size();
+        boolean[] reachesHead = new boolean[n];
+        reachesHead[0] = true;
+        for (boolean changed = true; changed; ) {
+            changed = false;
+            for (int k = 1; k < n; k++) {
+                if (!reachesHead[k]) {
+                    for (int target : successors(members.get(k).insns(), members.get(k).dynamicTargets())) {
+                        int t = indexOf(members, target);
+                        if (t >= 0 && reachesHead[t]) {
+                            reachesHead[k] = changed = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        for (int k = n - 1; k > 0; k--) {
+            if (!reachesHead[k]) {
+                chosen.remove(k);
+                members.remove(k);
+            }
+        }
+    }
+
+    private static int indexOf(List<BlockCompiler.Member> members, int eip) {
+        for (int k = 0; k < members.size(); k++) {
+            if (members.get(k).eip() == eip) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /** The block at {@code eip} if it may join a region: translated, current, run often; a region's own head block. */
+    private Block regionCandidate(int eip) {
+        Block b = blocks.get(eip);
+        if (b == null || b.code == null || !current(b)) {
+            return null;
+        }
+        if (b.members != null) {
+            b = b.members[0];
+        }
+        return b.heat >= Math.max(1, regionThreshold / REGION_MEMBER_DIVISOR) ? b : null;
+    }
+
+    /** Where the block's last instruction may go: static targets, its fall-through, the recorded dynamic targets. */
+    private static int[] successors(List<Insn> insns, int[] dynamicTargets) {
+        Insn last = insns.getLast();
+        int op = last.op();
+        if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
+            return new int[] {last.next() + last.imm(), last.next()};
+        }
+        if (op == 0xe8 || op == 0xe9 || op == 0xeb) {
+            return new int[] {last.next() + last.imm()};
+        }
+        return last.endsBlock() ? dynamicTargets : new int[] {last.next()};
+    }
+
+    /**
+     * The instructions of translated block {@code b}, decoded again from the page it was translated from,
+     * or null when that page is no longer mapped the same way (may throw the fetch's page fault).
+     */
+    private List<Insn> decodeBlock(Block b) {
+        if (!stillMapped(b)) {
+            return null;
+        }
+        Page p = codePage(b.eip);
+        Page following = followingPage(b.phys & ~(long) (Page.SIZE - 1));
+        List<Insn> insns = decode(p, following, b.eip, b.instructions);
+        return insns.size() == b.instructions && insns.getLast().next() == b.end ? insns : null;
+    }
+
     private void insert(Block b) {
         blocks.put(b.eip, b);
-        for (long page = b.page(); page <= b.lastPage(); page++) { // a last instruction may end on the next page
-            byPage.computeIfAbsent(page, k -> new ArrayList<>()).add(b);
-            int word = (int) (page >>> 6);
-            long bit = 1L << page;
-            if ((codePages[word] & bit) == 0) {
-                codePages[word] |= bit;
-                // Stores to it, through any alias, must take the slow path that reports them.
-                CpuAccess.dropWriteEntries(cpu, page == b.page() ? b.pageIdentity : b.lastPageIdentity);
+        for (Block unit : b.members != null ? b.members : new Block[] {b}) {
+            for (long page = unit.page(); page <= unit.lastPage(); page++) { // a last instruction may end on the next page
+                List<Block> list = byPage.computeIfAbsent(page, k -> new ArrayList<>());
+                if (!list.contains(b)) { // region members may share pages
+                    list.add(b);
+                }
+                int word = (int) (page >>> 6);
+                long bit = 1L << page;
+                if ((codePages[word] & bit) == 0) {
+                    codePages[word] |= bit;
+                    // Stores to it, through any alias, must take the slow path that reports them.
+                    CpuAccess.dropWriteEntries(cpu, unit.identityOf(page));
+                }
             }
         }
     }
@@ -245,7 +441,7 @@ public final class CodeCache implements CodeWatcher {
         }
         b.valid = false;
         blocks.remove(b.eip, b);
-        for (long page = b.page(); page <= b.lastPage(); page++) {
+        for (long page : b.pages()) {
             List<Block> list = byPage.get(page);
             if (list != null) {
                 list.remove(b);

@@ -24,6 +24,11 @@ record Insn(int eip, int length, int op, int size, int reg, boolean mem, int rm,
                 repPrefix, locked);
     }
 
+    /** Whether the instruction transfers control to a target known at translation time (Jcc, JMP/CALL rel). */
+    boolean isDirectTransfer() {
+        return op == 0xe8 || op == 0xe9 || op == 0xeb || (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f);
+    }
+
     /** Whether the instruction ends a block (it transfers control). */
     boolean endsBlock() {
         return switch (op) {

@@ -19,7 +19,7 @@ import org.jqemu.target.i386.X86Cpu;
  * {@link X86Cpu#requestStop} ends {@code run} at the next block boundary.
  *
  * <p>Engine selection: system property {@value #ENGINE_PROPERTY} = {@code tcg} (the default of the front
- * ends) or {@code interp} (the interpreter alone, the reference); see {@link #selected()}.
+ * ends) or {@code interp} (the interpreter alone, the reference); see {@link #engine}.
  */
 public final class Tcg {
     public static final String ENGINE_PROPERTY = "jqemu.engine";
@@ -27,6 +27,12 @@ public final class Tcg {
     public static final int DEFAULT_MAX_BLOCK_INSTRUCTIONS = CodeCache.MAX_BLOCK_INSTRUCTIONS;
     /** Most instructions one block execution may retire (looping on itself): keeps the count in 23 bits and stops prompt. */
     private static final long MAX_BLOCK_BUDGET = 1 << 20;
+    /**
+     * System mode: most instructions one block or region execution may retire. Events are polled between
+     * executions; inside one, only another thread can make one pending (devices run between the run loop's
+     * slices), so this bounds how late such an event is taken.
+     */
+    private static final long MAX_SYSTEM_BLOCK_BUDGET = 4096;
 
     private final X86Cpu cpu;
     private final TcgStats stats = new TcgStats();
@@ -78,6 +84,18 @@ public final class Tcg {
         }
     }
 
+    /**
+     * Executions after which a block becomes the head of a region (its hot successors compiled with it into
+     * one method); 0 turns regions off. Regions are only made while chaining is on and blocks may hold more
+     * than one instruction.
+     */
+    public void setRegionThreshold(int executions) {
+        if (executions < 0) {
+            throw new IllegalArgumentException("region threshold must not be negative: " + executions);
+        }
+        cache.regionThreshold = executions;
+    }
+
     /** Whether a block's exits follow cached links to their successors (off: a hash lookup for every block). */
     public void setChaining(boolean on) { chaining = on; }
 
@@ -87,11 +105,28 @@ public final class Tcg {
         cache.log = log;
     }
 
-    /** Whether {@value #ENGINE_PROPERTY} selects the translator (front ends whose default is the interpreter). */
-    public static boolean selected() { return "tcg".equals(System.getProperty(ENGINE_PROPERTY, "interp")); }
+    /** The engines a front end can run a CPU with. */
+    public enum Engine { TRANSLATOR, INTERPRETER }
 
-    /** Whether {@value #ENGINE_PROPERTY} asks for the interpreter alone (front ends whose default is the translator). */
-    public static boolean interpreterRequested() { return "interp".equals(System.getProperty(ENGINE_PROPERTY, "tcg")); }
+    /**
+     * The engine {@value #ENGINE_PROPERTY} asks for ({@code tcg}; {@code interp} or {@code interpreter}, any
+     * case), or {@code defaultEngine} when it is absent or names neither: the one reading of the property
+     * for both front ends.
+     */
+    public static Engine engine(Engine defaultEngine) {
+        String value = System.getProperty(ENGINE_PROPERTY, "").toLowerCase(java.util.Locale.ROOT);
+        return switch (value) {
+            case "tcg" -> Engine.TRANSLATOR;
+            case "interp", "interpreter" -> Engine.INTERPRETER;
+            default -> defaultEngine;
+        };
+    }
+
+    /** Whether {@value #ENGINE_PROPERTY} selects the translator, for front ends whose default is the interpreter. */
+    public static boolean selected() { return engine(Engine.INTERPRETER) == Engine.TRANSLATOR; }
+
+    /** Whether {@value #ENGINE_PROPERTY} asks for the interpreter alone, for front ends whose default is the translator. */
+    public static boolean interpreterRequested() { return engine(Engine.TRANSLATOR) == Engine.INTERPRETER; }
 
     public X86Cpu cpu() { return cpu; }
 
@@ -170,7 +205,7 @@ public final class Tcg {
             log.executing(b);
         }
         cache.codeDirty = false;
-        cache.budget = (int) Math.min(budget, MAX_BLOCK_BUDGET);
+        cache.budget = (int) Math.min(budget, system ? MAX_SYSTEM_BLOCK_BUDGET : MAX_BLOCK_BUDGET);
         int result;
         try {
             result = b.code.execute(cpu, cache);
@@ -189,6 +224,9 @@ public final class Tcg {
         }
         previous = cache.codeDirty ? null : b;
         previousKind = kind;
+        if (++b.heat == cache.regionThreshold && chaining && cache.maxInstructions > 1 && cache.buildRegion(b)) {
+            previous = null;
+        }
         return X86Cpu.EXIT_BUDGET;
     }
 

@@ -15,6 +15,9 @@ public final class TcgStats {
     long lookupFaults;
     long blockErrors;
     long eventExits;
+    long regionsBuilt;
+    long regionBlocks;
+    long regionsRejected;
 
     public long blocksTranslated() { return blocksTranslated; }
 
@@ -52,12 +55,22 @@ public final class TcgStats {
     /** System mode: block boundaries where an event (interrupt, NMI, halt) went to the interpreter. */
     public long eventExits() { return eventExits; }
 
+    /** Regions compiled (hot blocks with their successors in one method). */
+    public long regionsBuilt() { return regionsBuilt; }
+
+    /** Blocks compiled into regions in all. */
+    public long regionBlocks() { return regionBlocks; }
+
+    /** Hot blocks no region was made for (no successor fit, or building failed). */
+    public long regionsRejected() { return regionsRejected; }
+
     @Override
     public String toString() {
         return "blocks translated " + blocksTranslated + ", executed " + blocksExecuted + ", interpreted insns "
                 + interpreted + ", chain hits " + chainHits + ", lookups " + lookups + ", invalidations "
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
                 + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
-                + ", block errors " + blockErrors + ", event exits " + eventExits;
+                + ", block errors " + blockErrors + ", event exits " + eventExits + ", regions " + regionsBuilt
+                + " (" + regionBlocks + " blocks, " + regionsRejected + " rejected)";
     }
 }

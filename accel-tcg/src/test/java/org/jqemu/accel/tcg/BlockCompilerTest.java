@@ -61,6 +61,33 @@ class BlockCompilerTest {
     }
 
     @Test
+    void regionOfManyHeavyBlocksKeepsTheMembersThatFitOneCompilableMethod() {
+        // 20 blocks of 16 heavy instructions, each ending with a jump to the next (the last back to the first).
+        StringBuilder asm = new StringBuilder("bits 32\norg 0x1000\n");
+        for (int b = 0; b < 20; b++) {
+            asm.append("b").append(b).append(":\n");
+            for (int i = 0; i < 16; i++) {
+                asm.append(i % 2 == 0 ? "adc dword [ebp + esi*4 + 0x12345], 0x12345678\n" : "inc dword [eax + ebx*8 + 0x1000]\n");
+            }
+            asm.append("jmp near b").append((b + 1) % 20).append('\n');
+        }
+        List<Insn> all = decodeAll(Nasm.assemble(asm.toString()), 20 * 17);
+        List<BlockCompiler.Member> members = new ArrayList<>();
+        for (int b = 0; b < 20; b++) {
+            members.add(new BlockCompiler.Member(all.subList(b * 17, b * 17 + 17)));
+        }
+        BlockCompiler.Fitted fitted = BlockCompiler.fitRegion(members);
+        assertTrue(fitted.instructions() >= 2 && fitted.instructions() < 20, "members kept: " + fitted.instructions());
+        ClassModel model = ClassFile.of().parse(fitted.classFile());
+        CodeModel code = model.methods().stream().filter(m -> m.methodName().equalsString("execute")).findFirst()
+                .orElseThrow().code().orElseThrow();
+        int length = ((CodeAttribute) code).codeLength();
+        assertTrue(length <= BlockCompiler.MAX_REGION_BYTES && length < HUGE_METHOD_LIMIT, "execute is " + length + " bytes");
+        assertTrue(length > BlockCompiler.MAX_REGION_BYTES / 2, "not needlessly small: " + length + " bytes");
+        BlockCompiler.load(fitted.classFile()); // the JVM's verifier accepts the region's method
+    }
+
+    @Test
     void fsAndGsOverridesApplyToTheMemoryOperandOnly() {
         List<Insn> insns = decodeAll(Nasm.assemble("bits 32\nmov eax, [gs:0x14]\nadd [fs:ebx + 4], ecx\nfs inc eax\n"), 3);
         assertEquals(3, insns.size());

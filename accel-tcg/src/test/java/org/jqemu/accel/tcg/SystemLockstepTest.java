@@ -11,6 +11,8 @@ import org.jqemu.target.i386.Nasm;
 import org.jqemu.target.i386.TestRam;
 import org.jqemu.target.i386.X86Cpu;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The translator in system mode against the interpreter: a small protected-mode kernel with paging runs
@@ -259,8 +261,10 @@ class SystemLockstepTest {
     private final TimerLine lineA = new TimerLine();
     private final TimerLine lineB = new TimerLine();
 
-    @Test
-    void pagedKernelRunsTheSameUnderTranslatorAndInterpreter() {
+    /** Region threshold 0: blocks only; 3: loops of the kernel and of the user program run as regions. */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 3})
+    void pagedKernelRunsTheSameUnderTranslatorAndInterpreter(int regionThreshold) {
         byte[] code = Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + PROGRAM);
         for (TestRam ram : new TestRam[] {ramA, ramB}) {
             ram.load(0x1000, code);
@@ -272,6 +276,7 @@ class SystemLockstepTest {
             cpu.setEip(0x1000);
         }
         Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        tcg.setRegionThreshold(regionThreshold);
         int halts = lockstep(tcg, 400_000);
 
         // Worked out from the program: per iteration 0x22 (pd_b) + fn_a's value before patching (0x11, then
@@ -292,6 +297,7 @@ class SystemLockstepTest {
         assertTrue(tcg.stats().blocksExecuted() > 100, "blocks ran: " + tcg.stats());
         assertTrue(tcg.stats().invalidations() >= ITERATIONS, "the patched function was invalidated: " + tcg.stats());
         assertTrue(tcg.stats().faultsReplayed() >= ITERATIONS, "the #PF in a block was replayed: " + tcg.stats());
+        assertEquals(regionThreshold > 0, tcg.stats().regionsBuilt() > 0, "regions: " + tcg.stats());
     }
 
     @Test

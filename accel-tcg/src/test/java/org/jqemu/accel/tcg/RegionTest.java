@@ -1,0 +1,214 @@
+package org.jqemu.accel.tcg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.jqemu.target.i386.X86Cpu;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Regions (a hot block and its hot successors compiled into one method) against the interpreter: the
+ * state must agree at every region exit (lockstep), at a fault in the middle of a region, after code of a
+ * region is rewritten, and {@code run(n)} must retire exactly n instructions while regions loop.
+ */
+class RegionTest {
+    /** Translate at once and make regions early, so that the loops below run mostly inside regions. */
+    private static LockstepTest.Pair pair(String asm, int regionThreshold) {
+        LockstepTest.Pair p = new LockstepTest.Pair(asm, CodeCache.DEFAULT_LIMIT, 0);
+        p.tcg.setRegionThreshold(regionThreshold);
+        return p;
+    }
+
+    /** A loop over several blocks: a call and its return, both directions of a condition, a nested loop. */
+    private static final String NESTED_LOOPS_WITH_CALL = """
+                mov ecx, 300
+                xor esi, esi
+                xor edi, edi
+            outer:
+                mov edx, 5
+            inner:
+                add esi, edx
+                test esi, 1
+                jz even
+                lea edi, [edi + esi * 2]
+                jmp joined
+            even:
+                xor edi, esi
+            joined:
+                dec edx
+                jnz inner
+                push ecx
+                call mix
+                pop ecx
+                mov [table + ecx * 4], edi
+                dec ecx
+                jnz outer
+                mov eax, 1
+                int 0x80
+            mix:
+                mov eax, [esp + 4]
+                imul eax, eax, 7
+                add edi, eax
+                rol edi, 3
+                ret
+            table: times 301 dd 0
+            """;
+
+    @Test
+    void loopsAcrossBlocksWithCallAndReturnAgreeWithTheInterpreterAtEveryRegionExit() {
+        LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 8);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.regionsBuilt() >= 1 && s.regionBlocks() >= 3, s.toString());
+        // 300 outer iterations of about 8 blocks each: inside regions far fewer executions reach the engine.
+        assertTrue(s.blocksExecuted() < 300 * 3, s.toString());
+    }
+
+    @Test
+    void withoutRegionsTheSameProgramRunsBlockByBlock() {
+        LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 0);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        assertEquals(0, p.tcg.stats().regionsBuilt());
+        assertTrue(p.tcg.stats().blocksExecuted() > 300 * 8, p.tcg.stats().toString());
+    }
+
+    @Test
+    void aFaultInTheMiddleOfARegionLeavesTheStateBeforeTheFaultingInstruction() {
+        // ESI walks up 64 bytes per iteration past the end of RAM (0x40000): the load in the called block
+        // faults after the region has been running for thousands of iterations.
+        LockstepTest.Pair p = pair("""
+                    mov esi, 0x3000
+                    xor edi, edi
+                again:
+                    add edi, esi
+                    call load
+                    add esi, 64
+                    jmp again
+                load:
+                    inc ebx
+                    mov eax, [esi]
+                    xor edi, eax
+                    ret
+                """, 8);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, p.lockstep(200_000));
+        assertEquals(14, p.a.exitVector()); // #PF, from the interpreter's replay of the faulting load
+        assertEquals(0x40000, p.a.reg(X86Cpu.ESI));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.regionsBuilt() >= 1 && s.faultsReplayed() >= 1, s.toString());
+    }
+
+    @Test
+    void codeRewrittenInsideARegionIsSeenAtOnce() {
+        // The loop patches the immediate of an instruction in another block of the same loop every
+        // iteration: the region is invalidated, the patched value must be the one added.
+        LockstepTest.Pair p = pair("""
+                    mov ecx, 500
+                    xor edx, edx
+                again:
+                    mov [patch + 1], ecx
+                    test ecx, 3
+                    jz skip
+                    add edx, 1
+                skip:
+                    call patch
+                    add edx, eax
+                    dec ecx
+                    jnz again
+                    mov eax, 1
+                    int 0x80
+                patch:
+                    mov eax, 0
+                    ret
+                """, 4);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        long expected = 0;
+        for (int n = 500; n >= 1; n--) {
+            expected += n + ((n & 3) != 0 ? 1 : 0);
+        }
+        assertEquals(expected, p.a.reg(X86Cpu.EDX));
+        assertTrue(p.tcg.stats().invalidations() >= 500, p.tcg.stats().toString());
+    }
+
+    @Test
+    void aRegionThatStoresIntoItsOwnLaterBlockStopsBeforeRunningTheStaleCode() {
+        // Built once the loop is hot, then the loop starts patching a block that is part of the region.
+        LockstepTest.Pair p = pair("""
+                    mov ecx, 400
+                    xor edx, edx
+                again:
+                    cmp ecx, 100
+                    ja plain
+                    mov [patch + 1], ecx
+                plain:
+                    dec ecx
+                    jz done
+                patch:
+                    mov eax, 7
+                    add edx, eax
+                    jmp again
+                done:
+                    mov eax, 1
+                    int 0x80
+                """, 16);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        long expected = 0;
+        for (int n = 400; n >= 2; n--) {
+            expected += n <= 100 ? n : 7;
+        }
+        assertEquals(expected, p.a.reg(X86Cpu.EDX));
+        assertTrue(p.tcg.stats().regionsBuilt() >= 1, p.tcg.stats().toString());
+    }
+
+    @Test
+    void aRegionIsRevalidatedMemberByMemberAfterATlbFlushAndKept() {
+        LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 8);
+        while (p.tcg.stats().regionsBuilt() == 0) {
+            assertEquals(X86Cpu.EXIT_BUDGET, p.tcg.run(100));
+        }
+        long revalidations = p.tcg.stats().revalidations();
+        for (int i = 0; i < 20; i++) {
+            p.a.flushTlb(); // a mapping change (munmap, mprotect, CR3): every block is checked again on its next use
+            assertEquals(X86Cpu.EXIT_BUDGET, p.tcg.run(200));
+        }
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.tcg.run(10_000_000));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.revalidations() > revalidations, s.toString());
+        assertEquals(0, s.invalidations(), "every region and block stayed valid: " + s);
+        int rb = X86Cpu.EXIT_BUDGET;
+        while (rb == X86Cpu.EXIT_BUDGET) {
+            rb = p.b.run(p.a.instructionCount() - p.b.instructionCount() + 1);
+        }
+        assertEquals(X86Cpu.EXIT_INTERRUPT, rb);
+        p.compare("at exit");
+    }
+
+    @Test
+    void runRetiresExactlyTheBudgetWhileRegionsLoop() {
+        LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 8);
+        Random random = new Random(5);
+        int exit = X86Cpu.EXIT_BUDGET;
+        while (exit == X86Cpu.EXIT_BUDGET) {
+            long n = 1 + random.nextInt(random.nextBoolean() ? 40 : 3000);
+            long before = p.a.instructionCount();
+            exit = p.tcg.run(n);
+            long done = p.a.instructionCount() - before;
+            if (exit == X86Cpu.EXIT_BUDGET) {
+                assertEquals(n, done, "retired by run(" + n + ")");
+            } else {
+                assertTrue(done <= n, "retired " + done + " by run(" + n + ")");
+            }
+            int rb = X86Cpu.EXIT_BUDGET;
+            while (rb == X86Cpu.EXIT_BUDGET && p.b.instructionCount() < p.a.instructionCount()) {
+                rb = p.b.run(p.a.instructionCount() - p.b.instructionCount());
+            }
+            if (exit != X86Cpu.EXIT_BUDGET && rb == X86Cpu.EXIT_BUDGET) {
+                rb = p.b.run(1);
+            }
+            assertEquals(exit, rb);
+            p.compare("after run(" + n + ")");
+        }
+        assertEquals(X86Cpu.EXIT_INTERRUPT, exit);
+        assertTrue(p.tcg.stats().regionsBuilt() >= 1, p.tcg.stats().toString());
+    }
+}

@@ -19,7 +19,7 @@ final class CpuAccess {
     private static final Class<?> STATE;
     private static final VarHandle FLAGS, CODE32, STACK32, USER_MODE, SEG_BASE, SEG_LOW, SEG_HIGH, SEG_RIGHTS, RETIRED,
             WATCHER, MEMORY, TLB_SET, WRITE_TAG, WRITE_PAGE, CR0, HALTED, NMI_PENDING, NMI_BLOCKED, STOP_REQUESTED,
-            INTERRUPT_SOURCE;
+            INTERRUPT_SOURCE, INTERRUPT_SHADOW;
     private static final MethodHandle FETCH_PHYSICAL;
     static final int OP_ADD, OP_SUB, OP_INC, OP_DEC, OP_RESULT;
     private static final int TF = 0x100, IF = 0x200, AC = 0x4_0000, VM = 0x2_0000, CR0_PE = 1;
@@ -47,6 +47,7 @@ final class CpuAccess {
             WRITE_PAGE = LOOKUP.findVarHandle(mmu, "writePage", MemorySegment[].class);
             CR0 = LOOKUP.findVarHandle(STATE, "cr0", long.class);
             HALTED = LOOKUP.findVarHandle(units, "halted", boolean.class);
+            INTERRUPT_SHADOW = LOOKUP.findVarHandle(units, "interruptShadow", boolean.class);
             NMI_PENDING = LOOKUP.findVarHandle(X86Cpu.class, "nmiPending", boolean.class);
             NMI_BLOCKED = LOOKUP.findVarHandle(X86Cpu.class, "nmiBlocked", boolean.class);
             STOP_REQUESTED = LOOKUP.findVarHandle(X86Cpu.class, "stopRequested", boolean.class);
@@ -91,10 +92,13 @@ final class CpuAccess {
 
     /**
      * System mode: something the interpreter must handle at this instruction boundary before any block
-     * runs: a halted CPU, an NMI, or (IF set) an interrupt request.
+     * runs: a halted CPU, an interrupt shadow, an NMI, or (IF set) an interrupt request.
      */
     static boolean eventPending(X86Cpu cpu) {
-        if ((boolean) HALTED.get(cpu) || ((boolean) NMI_PENDING.get(cpu) && !(boolean) NMI_BLOCKED.get(cpu))) {
+        // After STI, MOV SS or POP SS the interpreter runs the next instruction too, which ends the shadow:
+        // a block must not run while it is set, or the shadow would hold off an interrupt after the block.
+        if ((boolean) HALTED.get(cpu) || (boolean) INTERRUPT_SHADOW.get(cpu)
+                || ((boolean) NMI_PENDING.get(cpu) && !(boolean) NMI_BLOCKED.get(cpu))) {
             return true;
         }
         if (((int) FLAGS.get(cpu) & IF) == 0) {

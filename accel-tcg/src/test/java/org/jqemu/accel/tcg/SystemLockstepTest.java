@@ -333,6 +333,50 @@ class SystemLockstepTest {
     }
 
     /**
+     * STI's one-instruction interrupt shadow (run by the interpreter) must not outlive the instruction after
+     * it when translated blocks follow: an interrupt raised later is taken at the very next boundary, as
+     * the interpreter alone takes it. Two budgets, so that the first run ends both after a translated block
+     * and after an interpreted instruction.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {100_000, 100_001})
+    void interruptShadowEndsAfterOneInstructionUnderTheTranslator(int budget) {
+        String program = PROGRAM.replace("  sti\n  xor ebp, ebp\n", """
+                  mov ecx, 0
+                  sti
+                spin:
+                  inc ecx
+                  jmp spin
+                  xor ebp, ebp
+                """).replace("timer_handler:\n  inc dword [ticks]\n  iret\n", """
+                timer_handler:
+                  inc dword [ticks]
+                  cli
+                  hlt
+                """);
+        byte[] code = Nasm.assemble("ITERATIONS equ 1\n" + program);
+        for (TestRam ram : new TestRam[] {ramA, ramB}) {
+            ram.load(0x1000, code);
+        }
+        a.setInterruptSource(lineA);
+        b.setInterruptSource(lineB);
+        for (X86Cpu cpu : new X86Cpu[] {a, b}) {
+            cpu.loadSegmentRegister(X86Cpu.CS, 0);
+            cpu.setEip(0x1000);
+        }
+        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        assertEquals(X86Cpu.EXIT_BUDGET, tcg.run(budget));
+        assertEquals(X86Cpu.EXIT_BUDGET, b.run(budget));
+        lineA.pending = true;
+        lineB.pending = true;
+        assertEquals(X86Cpu.EXIT_HALT, tcg.run(1000));
+        assertEquals(X86Cpu.EXIT_HALT, b.run(1000));
+        assertEquals(1, ramA.u32(0x504), "the interrupt was taken");
+        assertEquals(b.instructionCount(), a.instructionCount(), "instructions retired before the interrupt");
+        assertEquals(b.reg(X86Cpu.ECX), a.reg(X86Cpu.ECX), "loop count when the interrupt came");
+    }
+
+    /**
      * Steps A one block, B the same instruction count, compares; a HLT with IF set raises the timer on
      * both; a HLT with IF clear ends. Returns the number of HLTs.
      */

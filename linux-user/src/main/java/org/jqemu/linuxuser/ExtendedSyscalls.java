@@ -17,7 +17,12 @@ import org.jqemu.memory.Page;
 final class ExtendedSyscalls {
     static final int SOCKETCALL = 102, SYSINFO = 116, MSYNC = 144, MREMAP = 163, MADVISE = 219,
             GETXATTR = 229, LGETXATTR = 230, FGETXATTR = 231, LISTXATTR = 232, LLISTXATTR = 233, FLISTXATTR = 234,
-            FADVISE64 = 250, FADVISE64_64 = 272;
+            FADVISE64 = 250, FADVISE64_64 = 272, IPC = 117, SEMGET = 393, SEMCTL = 394, SHMGET = 395, SHMCTL = 396,
+            SHMAT = 397, SHMDT = 398, MSGGET = 399, MSGSND = 400, MSGRCV = 401, MSGCTL = 402, SEMTIMEDOP = 420;
+    /** The ipc(2) multiplexer's call numbers (the low 16 bits of its first argument). */
+    private static final int IPC_SEMOP = 1, IPC_SEMGET = 2, IPC_SEMCTL = 3, IPC_SEMTIMEDOP = 4, IPC_MSGSND = 11,
+            IPC_MSGRCV = 12, IPC_MSGGET = 13, IPC_MSGCTL = 14, IPC_SHMAT = 21, IPC_SHMDT = 22, IPC_SHMGET = 23,
+            IPC_SHMCTL = 24;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
     private static final int MADV_DONTNEED = 4, MADV_FREE = 8, MADV_REMOVE = 9;
     private static final int MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
@@ -56,7 +61,47 @@ final class ExtendedSyscalls {
             case LISTXATTR, LLISTXATTR -> listxattr(nr == LISTXATTR ? HostLibc.LISTXATTR : HostLibc.LLISTXATTR, a[0], a[1], a[2]);
             case FLISTXATTR -> flistxattr((int) a[0], a[1], a[2]);
             case SYSINFO -> sysinfo(a[0]);
+            case IPC -> ipc(a);
+            case SHMGET -> shm().shmget((int) a[0], a[1], (int) a[2], process.pid);
+            case SHMAT -> shmat((int) a[0], a[1], (int) a[2]);
+            case SHMDT -> shm().shmdt(memory, a[0], process.pid);
+            case SHMCTL -> shm().shmctl(memory, (int) a[0], (int) a[1], a[2]);
+            case SEMGET, SEMCTL, SEMTIMEDOP, MSGGET, MSGSND, MSGRCV, MSGCTL -> syscalls.unimplemented(nr);
             default -> syscalls.unimplemented(nr);
+        };
+    }
+
+    private SysvShm shm() { return process.kernel.shm; }
+
+    private long shmat(int id, long address, int flags) {
+        return shm().shmat(memory, id, address, flags, syscalls.stackGuard(), process.pid);
+    }
+
+    /**
+     * ipc(call, first, second, third, ptr, fifth): the one System V IPC entry of older i386 ABIs, which glibc
+     * still uses. Shared memory is modelled; semaphores and message queues answer ENOSYS (reported as ipc).
+     */
+    private long ipc(long[] a) {
+        int call = (int) a[0] & 0xffff;
+        int version = (int) a[0] >>> 16;
+        return switch (call) {
+            case IPC_SHMGET -> shm().shmget((int) a[1], a[2], (int) a[3], process.pid);
+            case IPC_SHMAT -> {
+                if (version == 1) {
+                    yield -Errno.EINVAL; // the iBCS2 variant, never used by i386 Linux programs
+                }
+                long address = shmat((int) a[1], a[4], (int) a[2]);
+                if (address >= 0) {
+                    memory.userWriteInt(a[3], (int) address); // *third = the attach address, return 0
+                    yield 0;
+                }
+                yield address;
+            }
+            case IPC_SHMDT -> shm().shmdt(memory, a[4], process.pid);
+            case IPC_SHMCTL -> shm().shmctl(memory, (int) a[1], (int) a[2], a[4]);
+            case IPC_SEMOP, IPC_SEMGET, IPC_SEMCTL, IPC_SEMTIMEDOP, IPC_MSGSND, IPC_MSGRCV, IPC_MSGGET, IPC_MSGCTL ->
+                    syscalls.unimplemented(IPC);
+            default -> -Errno.EINVAL;
         };
     }
 
@@ -156,6 +201,9 @@ final class ExtendedSyscalls {
                 return -Errno.ENOMEM;
             }
             ProcessImage.Region r = process.image.regionAt(a);
+            if (memory.isShared(a)) {
+                continue; // shared memory keeps its contents for the other processes mapping it
+            }
             if (r == null) {
                 memory.map(a, Page.SIZE, prot); // a fresh zero page, backed again when touched
             } else if (r.writeBack() < 0) {
@@ -194,7 +242,7 @@ final class ExtendedSyscalls {
                 return oldAddress;
             }
             long tail = oldAddress + oldLength;
-            if (tail + (newLength - oldLength) <= ElfLoader.TASK_SIZE && isFree(tail, newLength - oldLength)) {
+            if (tail + (newLength - oldLength) <= ElfLoader.TASK_SIZE && memory.isFree(tail, newLength - oldLength)) {
                 memory.map(tail, newLength - oldLength, memory.protection(tail - Page.SIZE));
                 extendName(oldAddress, tail, newLength - oldLength);
                 return oldAddress;
@@ -250,15 +298,6 @@ final class ExtendedSyscalls {
         if (last != null) {
             process.image.name(last.start(), oldEnd + growth, last.path(), last.offset(), last.writeBack());
         }
-    }
-
-    private boolean isFree(long start, long length) {
-        for (long a = start; a < start + length; a += Page.SIZE) {
-            if (memory.protection(a) >= 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---- files

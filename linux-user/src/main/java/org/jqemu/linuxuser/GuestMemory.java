@@ -63,6 +63,14 @@ public final class GuestMemory implements AddressSpace {
     /** Processes using this space (CLONE_VM shares it); the last {@link #release} frees the host memory. */
     private final java.util.concurrent.atomic.AtomicInteger users = new java.util.concurrent.atomic.AtomicInteger(1);
 
+    /**
+     * System V shared memory attached here, by attach address (shmdt names the address). Pages of a segment
+     * are not this space's own: fork shares them, unmapping leaves them alone. Guarded by {@link SysvShm}.
+     */
+    final java.util.Map<Long, SysvShm.Segment> shmAttachments = new java.util.HashMap<>();
+    /** The IPC namespace the attachments belong to, told when this space goes. */
+    private SysvShm shm;
+
     public GuestMemory retain() {
         users.incrementAndGet();
         return this;
@@ -76,10 +84,14 @@ public final class GuestMemory implements AddressSpace {
 
     /**
      * fork: a new space with the same mappings and a private copy of every backed page (untouched pages stay
-     * untouched). A plain copy, not copy-on-write: the pages a shell has touched are few enough.
+     * untouched). A plain copy, not copy-on-write: the pages a shell has touched are few enough. Shared pages
+     * (MAP_SHARED anonymous memory, System V segments) are shared by the copy, as fork keeps them shared.
      */
     public synchronized GuestMemory copy() {
         GuestMemory child = new GuestMemory();
+        if (shm != null) {
+            child.inheritAttachments(this);
+        }
         for (int d = 0; d < directory.length; d++) {
             Page[] table = directory[d];
             if (table == null) {
@@ -88,7 +100,7 @@ public final class GuestMemory implements AddressSpace {
             Page[] copy = new Page[table.length];
             for (int i = 0; i < table.length; i++) {
                 Page page = table[i];
-                if (page != null && page.ram() != null) {
+                if (page != null && page.ram() != null && owns(page.ram())) {
                     MemorySegment slice = child.newSlice();
                     slice.copyFrom(page.ram());
                     copy[i] = Page.ram(slice, page.prot());
@@ -100,6 +112,55 @@ public final class GuestMemory implements AddressSpace {
             child.directory[d] = copy;
         }
         return child;
+    }
+
+    private void inheritAttachments(GuestMemory parent) {
+        shm = parent.shm;
+        synchronized (shm) {
+            shmAttachments.putAll(parent.shmAttachments);
+            for (SysvShm.Segment s : shmAttachments.values()) {
+                shm.inherited(s);
+            }
+        }
+    }
+
+    /** Whether the slice is this space's private memory (not a shared segment's page). */
+    private boolean owns(MemorySegment slice) {
+        return slice.scope().equals(arena.scope());
+    }
+
+    /** Whether the page at {@code address} is shared memory (MAP_SHARED anonymous or System V). */
+    public boolean isShared(long address) {
+        Page entry = entry(address);
+        return entry != null && entry.ram() != null && !owns(entry.ram());
+    }
+
+    /**
+     * Maps the pages of {@code block} (host memory that outlives this space: a shared anonymous mapping or a
+     * System V segment) at {@code start}, replacing what was there. Writes through any space mapping the
+     * block are seen by all of them.
+     */
+    public synchronized void mapShared(long start, MemorySegment block, int prot) {
+        checkRange(start, block.byteSize());
+        for (long off = 0; off < block.byteSize(); off += Page.SIZE) {
+            set(start + off, Page.ram(block.asSlice(off, Page.SIZE), prot & Page.RWX));
+        }
+        invalidate();
+    }
+
+    /** Records a System V attachment (the registry calls it, holding its lock). */
+    void attached(SysvShm registry) {
+        shm = registry;
+    }
+
+    /** True when no page of [start, start+length) is mapped. */
+    public boolean isFree(long start, long length) {
+        for (long a = start; a < start + length; a += Page.SIZE) {
+            if (entry(a) != null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -229,7 +290,7 @@ public final class GuestMemory implements AddressSpace {
             directory[index >>> DIR_SHIFT] = table;
         }
         Page old = table[index & TABLE_MASK];
-        if (old != null && old.ram() != null && (page == null || page.ram() != old.ram())) {
+        if (old != null && old.ram() != null && (page == null || page.ram() != old.ram()) && owns(old.ram())) {
             freeSlices.push(old.ram());
             backedPages--;
         }
@@ -325,6 +386,10 @@ public final class GuestMemory implements AddressSpace {
         writeInt(address + 4, (int) (value >>> 32));
     }
 
+    public short readShort(long address) {
+        return (short) ((readByte(address) & 0xff) | (readByte(address + 1) << 8));
+    }
+
     public long readLong(long address) {
         return (readInt(address) & 0xffff_ffffL) | ((long) readInt(address + 4) << 32);
     }
@@ -418,8 +483,16 @@ public final class GuestMemory implements AddressSpace {
         return true;
     }
 
-    /** Gives the host memory back; the process is gone. */
+    /** Gives the host memory back and detaches System V segments; the process is gone. */
     public void close() {
+        if (shm != null) {
+            synchronized (shm) {
+                for (SysvShm.Segment s : shmAttachments.values()) {
+                    shm.detached(s);
+                }
+                shmAttachments.clear();
+            }
+        }
         arena.close();
     }
 }

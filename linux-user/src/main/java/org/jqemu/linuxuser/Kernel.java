@@ -15,6 +15,8 @@ final class Kernel {
     /** Guards the process tree: parent/children links, zombies, process groups; waiters wait on it. */
     final Object treeLock = new Object();
     final Futexes futexes = new Futexes();
+    /** The System V shared memory segments (the IPC namespace of this run). */
+    final SysvShm shm = new SysvShm();
     /** System calls already reported under -d unimp (once per run, whichever process met them). */
     final java.util.BitSet reportedUnimplemented = new java.util.BitSet();
     private final Map<Integer, GuestProcess> processes = new ConcurrentHashMap<>();

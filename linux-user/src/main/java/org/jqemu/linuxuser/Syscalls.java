@@ -959,7 +959,7 @@ final class Syscalls {
         long oldEnd = GuestMemory.pageCeil(process.brk);
         long newEnd = GuestMemory.pageCeil(requested);
         if (newEnd > oldEnd) {
-            if (newEnd > ElfLoader.TASK_SIZE || !isFree(oldEnd, newEnd - oldEnd)) {
+            if (newEnd > ElfLoader.TASK_SIZE || !memory.isFree(oldEnd, newEnd - oldEnd)) {
                 return process.brk;
             }
             memory.map(oldEnd, newEnd - oldEnd, Page.READ | Page.WRITE);
@@ -968,15 +968,6 @@ final class Syscalls {
         }
         process.brk = requested;
         return requested;
-    }
-
-    private boolean isFree(long start, long length) {
-        for (long a = start; a < start + length; a += Page.SIZE) {
-            if (memory.protection(a) >= 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static int protFlags(int prot) {
@@ -1014,12 +1005,12 @@ final class Syscalls {
             if (address + size > ElfLoader.TASK_SIZE) {
                 return -Errno.ENOMEM;
             }
-            if ((flags & MAP_FIXED_NOREPLACE) != 0 && !isFree(address, size)) {
+            if ((flags & MAP_FIXED_NOREPLACE) != 0 && !memory.isFree(address, size)) {
                 return -Errno.EEXIST;
             }
             start = address;
         } else {
-            start = address != 0 && address + size <= ElfLoader.TASK_SIZE && isFree(address, size) ? address
+            start = address != 0 && address + size <= ElfLoader.TASK_SIZE && memory.isFree(address, size) ? address
                     : memory.findFree(MMAP_BASE, size, stackGuard());
             if (start < 0) {
                 start = memory.findFree(Page.SIZE * 16L, size, stackGuard());
@@ -1028,12 +1019,32 @@ final class Syscalls {
                 return -Errno.ENOMEM;
             }
         }
-        memory.map(start, size, protFlags(prot));
+        if (source == null && (flags & MAP_SHARED) != 0) {
+            MemorySegment block = sharedBlock(size);
+            if (block == null) {
+                return -Errno.ENOMEM;
+            }
+            memory.mapShared(start, block, protFlags(prot));
+        } else {
+            memory.map(start, size, protFlags(prot));
+        }
         if (source != null) {
             fillFromFile(source, start, length, offset);
         }
         extended.mapped(start, size, source, offset, flags, prot);
         return start;
+    }
+
+    /**
+     * The pages of a MAP_SHARED|MAP_ANONYMOUS mapping: host memory apart from the address space, so a forked
+     * child maps the same pages (zeroed; freed by the GC when no space maps them). Null when the host has none.
+     */
+    private static MemorySegment sharedBlock(long size) {
+        try {
+            return Arena.ofAuto().allocate(size, Page.SIZE);
+        } catch (OutOfMemoryError e) {
+            return null;
+        }
     }
 
     /** Below the stack region: mmap never hands out the stack's reserved range. */

@@ -56,9 +56,9 @@ final class ExtendedSyscalls {
             case MADVISE -> madvise(a[0], a[1], (int) a[2]);
             case FADVISE64 -> fadvise((int) a[0], a[1] | (a[2] << 32), a[3], (int) a[4]);
             case FADVISE64_64 -> fadvise((int) a[0], a[1] | (a[2] << 32), a[3] | (a[4] << 32), (int) a[5]);
-            case GETXATTR, LGETXATTR -> getxattr(nr == GETXATTR ? HostLibc.GETXATTR : HostLibc.LGETXATTR, a[0], a[1], a[2], a[3]);
+            case GETXATTR, LGETXATTR -> getxattr(nr == GETXATTR ? HostOs.GETXATTR : HostOs.LGETXATTR, a[0], a[1], a[2], a[3]);
             case FGETXATTR -> fgetxattr((int) a[0], a[1], a[2], a[3]);
-            case LISTXATTR, LLISTXATTR -> listxattr(nr == LISTXATTR ? HostLibc.LISTXATTR : HostLibc.LLISTXATTR, a[0], a[1], a[2]);
+            case LISTXATTR, LLISTXATTR -> listxattr(nr == LISTXATTR ? HostOs.LISTXATTR : HostOs.LLISTXATTR, a[0], a[1], a[2]);
             case FLISTXATTR -> flistxattr((int) a[0], a[1], a[2]);
             case SYSINFO -> sysinfo(a[0]);
             case IPC -> ipc(a);
@@ -125,7 +125,7 @@ final class ExtendedSyscalls {
         String path = source instanceof HostFile h ? hostFdPath(h.fd()) : null;
         int writeBack = (flags & MAP_SHARED) != 0 ? ProcessImage.SHARED_READ_ONLY : ProcessImage.PRIVATE;
         if ((flags & MAP_SHARED) != 0 && (prot & Page.WRITE) != 0 && source instanceof HostFile h) {
-            long copy = HostLibc.call(HostLibc.DUP, h.fd()); // no descriptor left: nothing can be written back
+            long copy = HostOs.call(HostOs.DUP, h.fd()); // no descriptor left: nothing can be written back
             writeBack = copy < 0 ? ProcessImage.SHARED_READ_ONLY : (int) copy;
         }
         if (path == null && writeBack < 0) {
@@ -179,7 +179,7 @@ final class ExtendedSyscalls {
             if (r.writeBack() >= 0) {
                 process.image.writeBack(r, memory);
                 if ((flags & MS_SYNC) != 0) {
-                    HostLibc.call(HostLibc.FSYNC, r.writeBack());
+                    HostOs.call(HostOs.FSYNC, r.writeBack());
                 }
             }
         }
@@ -310,7 +310,7 @@ final class ExtendedSyscalls {
         if (host < 0) {
             return host;
         }
-        long error = HostLibc.call(HostLibc.POSIX_FADVISE, host, offset, length, advice);
+        long error = HostOs.call(HostOs.POSIX_FADVISE, host, offset, length, advice);
         return error > 0 ? -error : error; // posix_fadvise returns the error number itself
     }
 
@@ -319,7 +319,7 @@ final class ExtendedSyscalls {
         String name = memory.readCString(nameAddress, 256);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(Math.max(1, Math.min(size, MAX_XATTR)));
-            long n = HostLibc.call(function, arena.allocateFrom(path), arena.allocateFrom(name), out, Math.min(size, MAX_XATTR));
+            long n = HostOs.call(function, arena.allocateFrom(path), arena.allocateFrom(name), out, Math.min(size, MAX_XATTR));
             return copyOut(n, out, value, size);
         }
     }
@@ -332,7 +332,7 @@ final class ExtendedSyscalls {
         String name = memory.readCString(nameAddress, 256);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(Math.max(1, Math.min(size, MAX_XATTR)));
-            return copyOut(HostLibc.call(HostLibc.FGETXATTR, host, arena.allocateFrom(name), out, Math.min(size, MAX_XATTR)),
+            return copyOut(HostOs.call(HostOs.FGETXATTR, host, arena.allocateFrom(name), out, Math.min(size, MAX_XATTR)),
                     out, value, size);
         }
     }
@@ -341,7 +341,7 @@ final class ExtendedSyscalls {
         String path = hostPath(pathAddress);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(Math.max(1, Math.min(size, MAX_XATTR)));
-            return copyOut(HostLibc.call(function, arena.allocateFrom(path), out, Math.min(size, MAX_XATTR)), out, list, size);
+            return copyOut(HostOs.call(function, arena.allocateFrom(path), out, Math.min(size, MAX_XATTR)), out, list, size);
         }
     }
 
@@ -352,7 +352,7 @@ final class ExtendedSyscalls {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(Math.max(1, Math.min(size, MAX_XATTR)));
-            return copyOut(HostLibc.call(HostLibc.FLISTXATTR, host, out, Math.min(size, MAX_XATTR)), out, list, size);
+            return copyOut(HostOs.call(HostOs.FLISTXATTR, host, out, Math.min(size, MAX_XATTR)), out, list, size);
         }
     }
 
@@ -376,7 +376,7 @@ final class ExtendedSyscalls {
     private long sysinfo(long buffer) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment h = arena.allocate(HOST_SYSINFO_SIZE, 8);
-            long r = HostLibc.call(HostLibc.SYSINFO, h);
+            long r = HostOs.call(HostOs.SYSINFO, h);
             if (r < 0) {
                 return r;
             }

@@ -1,5 +1,9 @@
 package org.jqemu.linuxuser;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 import org.jqemu.target.i386.X86Cpu;
 
 /**
@@ -35,6 +39,8 @@ final class GuestThread {
     volatile GuestMemory attachedMemory;
     private volatile boolean threadExit;
     private final Runnable memoryListener = this::memoryChanged;
+    /** #PF error code bit: the access was a write. */
+    private static final int PF_WRITE = 2;
 
     GuestThread(GuestProcess process, int tid, X86Cpu cpu) {
         this.process = process;
@@ -114,16 +120,29 @@ final class GuestThread {
                 case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt();
                 // SYSENTER: without a vDSO there is no return trampoline; we resume after the instruction.
                 case X86Cpu.EXIT_SYSCALL -> systemCall(true);
-                case X86Cpu.EXIT_EXCEPTION -> signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(),
-                        cpu.faultAddress(), cpu.eip()));
+                case X86Cpu.EXIT_EXCEPTION -> exception();
                 case X86Cpu.EXIT_HALT -> signals.fault(Signals.privilegedInfo()); // HLT is privileged: #GP at CPL 3
                 case X86Cpu.EXIT_INTERNAL_ERROR -> throw new GuestProcess.EmulatorBug(cpu.internalError());
                 default -> throw new IllegalStateException("CPU stopped with unknown reason " + reason);
             }
             if (!threadExit) {
                 signals.deliverPending();
+                process.waitWhileStopped(); // another thread took the stop signal
             }
         }
+    }
+
+    /**
+     * A CPU exception: a write to a copy-on-write page is the kernel's (the page is unshared and the
+     * instruction retried, as Linux's fault handler does); anything else becomes the guest's signal.
+     */
+    private void exception() {
+        if (cpu.exitVector() == Signals.PF && (cpu.exitErrorCode() & PF_WRITE) != 0
+                && attachedMemory.unshare(cpu.faultAddress())) {
+            cpu.flushTlb();
+            return;
+        }
+        signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(), cpu.faultAddress(), cpu.eip()));
     }
 
     /** The one place the CPU runs guest code: the engine (interpreter or translator) is chosen here. */
@@ -170,6 +189,38 @@ final class GuestThread {
     /** SIGPIPE for a write to a pipe without readers, sent to the writing thread. */
     void raiseSigpipe() {
         signals.send(SignalDelivery.Info.sent(Signals.SIGPIPE, 0, process.pid, HostCredentials.current().uid()));
+    }
+
+    /** How long one host poll waits before the thread looks for signals again. */
+    private static final int HOST_POLL_MILLIS = 100;
+
+    /**
+     * A host read can block for ever (a terminal, a host pipe, a socket's recv or accept) and a native call
+     * cannot be interrupted, so a blocking descriptor is polled until readable, checking for signals (Ctrl-C)
+     * and exit between polls.
+     * 0 when a read may go ahead, -ERESTARTSYS for a signal.
+     */
+    long waitHostReadable(int hostFd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pfd = arena.allocate(8, 4);
+            pfd.set(ValueLayout.JAVA_INT, 0, hostFd);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) Fcntl.POLLIN);
+            if (HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, 0) != 0) {
+                return 0; // readable, at end, or an error the read itself will report
+            }
+            if ((HostOs.syscall(HostOs.SYS_FCNTL, hostFd, Fcntl.F_GETFL) & Fcntl.O_NONBLOCK) != 0) {
+                return 0; // the read answers EAGAIN itself
+            }
+            while (true) {
+                if (interruptedBySignal()) {
+                    return -SignalDelivery.ERESTARTSYS;
+                }
+                long r = HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, HOST_POLL_MILLIS);
+                if (r != 0 && r != -Errno.EINTR) {
+                    return 0;
+                }
+            }
+        }
     }
 
     /** Whether a blocking call of this thread must give up: a deliverable signal, or the process is ending. */

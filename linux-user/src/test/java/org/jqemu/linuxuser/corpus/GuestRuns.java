@@ -95,11 +95,16 @@ public final class GuestRuns {
     /** jqemu-i386 in a fresh JVM with exactly the environment {@code env}. */
     public static Outcome jqemu(List<String> command, Path dir, Map<String, String> env, int timeoutSeconds)
             throws IOException, InterruptedException {
+        return run(jqemuCommand(command), dir, env, timeoutSeconds);
+    }
+
+    /** The host command that runs {@code command} under jqemu-i386 in a fresh JVM with this test's class path. */
+    public static List<String> jqemuCommand(List<String> command) {
         List<String> c = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
                 "-cp", System.getProperty("java.class.path"), "org.jqemu.linuxuser.Main"));
         c.addAll(command);
-        return run(c, dir, env, timeoutSeconds);
+        return c;
     }
 
     /** A host command (qemu-i386 itself, or a native build) with exactly the environment {@code env}. */
@@ -131,5 +136,30 @@ public final class GuestRuns {
             Files.deleteIfExists(out);
             Files.deleteIfExists(err);
         }
+    }
+
+    /** Same stderr and exit status, and the same stdout once {@code normalise} (named by {@code what}) is applied. */
+    public static void assertSame(Outcome expected, Outcome actual, java.util.function.UnaryOperator<String> normalise,
+                                  String what) {
+        org.junit.jupiter.api.Assertions.assertAll(
+                () -> org.junit.jupiter.api.Assertions.assertEquals(normalise.apply(expected.stdout()), normalise.apply(actual.stdout()), what),
+                () -> org.junit.jupiter.api.Assertions.assertEquals(expected.stderr(), actual.stderr(), "stderr"),
+                () -> org.junit.jupiter.api.Assertions.assertEquals(expected.status(), actual.status(), "exit status"));
+    }
+
+    public static void assertSame(Outcome expected, Outcome actual) {
+        assertSame(expected, actual, java.util.function.UnaryOperator.identity(), "stdout");
+    }
+
+    /** gcc -O2 -pthread: a static i386 program ({@code -m32 -static}) or one for the host (x86_64). */
+    public static Path compile(Path source, Path out, boolean i386) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("gcc", "-O2", "-pthread", "-o", out.toString(), source.toString()));
+        if (i386) {
+            command.addAll(1, List.of("-m32", "-static"));
+        }
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String messages = new String(p.getInputStream().readAllBytes());
+        org.junit.jupiter.api.Assertions.assertEquals(0, p.waitFor(), "gcc " + source + ": " + messages);
+        return out;
     }
 }

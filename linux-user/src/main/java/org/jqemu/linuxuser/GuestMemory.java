@@ -47,6 +47,11 @@ public final class GuestMemory implements AddressSpace {
     private java.util.BitSet sharedMemory;
     private final Page[][] directory = new Page[1 << DIR_SHIFT][];
     private final ArrayDeque<MemorySegment> freeSlices = new ArrayDeque<>();
+    /**
+     * Slices unmapped since the last TLB shootdown: another CPU may still reach them through its TLB, so they
+     * are reused only after {@link #recycleRetired} (called once every CPU has dropped its old translations).
+     */
+    private final ArrayDeque<MemorySegment> retiredSlices = new ArrayDeque<>();
     private final List<Runnable> invalidationListeners = new CopyOnWriteArrayList<>();
     private MemorySegment chunk = MemorySegment.NULL;
     private int chunkUsed = CHUNK_PAGES;
@@ -213,7 +218,7 @@ public final class GuestMemory implements AddressSpace {
                 return;
             }
         }
-        freeSlices.push(slice);
+        retiredSlices.push(slice);
     }
 
     private void inheritAttachments(GuestMemory parent) {
@@ -311,6 +316,13 @@ public final class GuestMemory implements AddressSpace {
             chunkUsed = 0;
         }
         return chunk.asSlice((long) Page.SIZE * chunkUsed++, Page.SIZE);
+    }
+
+    /** Every CPU over this space has dropped the translations it had before the last change: reuse the slices. */
+    public synchronized void recycleRetired() {
+        while (!retiredSlices.isEmpty()) {
+            freeSlices.push(retiredSlices.pop());
+        }
     }
 
     /** Pages with host memory behind them (for statistics and tests). */
@@ -413,7 +425,13 @@ public final class GuestMemory implements AddressSpace {
         table[index & TABLE_MASK] = page;
     }
 
+    /** Counts mapping changes, so a system call can tell whether it changed any (see GuestThread.systemCall). */
+    private volatile long changes;
+
+    public long changes() { return changes; }
+
     private void invalidate() {
+        changes++;
         for (Runnable listener : invalidationListeners) {
             listener.run();
         }
@@ -643,5 +661,6 @@ public final class GuestMemory implements AddressSpace {
             }
         }
         freeSlices.clear();
+        retiredSlices.clear();
     }
 }

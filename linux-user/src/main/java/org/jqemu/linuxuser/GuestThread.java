@@ -35,6 +35,10 @@ final class GuestThread {
     final Object sleepMonitor = new Object();
     private volatile Thread jvmThread;
     private volatile boolean tlbStale;
+    /** True while the CPU runs guest code (the TLB in use); a stale TLB is flushed before it is set again. */
+    private volatile boolean inGuest;
+    /** How long a thread waits for the other CPUs to drop a changed mapping before it gives up on them. */
+    private static final long SHOOTDOWN_LIMIT_NANOS = 1_000_000_000L;
     /** The address space this thread's CPU runs in (a thread ended by another's execve still has the old one). */
     volatile GuestMemory attachedMemory;
     private volatile boolean threadExit;
@@ -73,13 +77,32 @@ final class GuestThread {
         memory.removeInvalidationListener(memoryListener);
     }
 
-    /** Another thread's munmap/mprotect: this CPU drops its TLB itself, before its next instruction. */
+    /**
+     * Another thread's munmap/mprotect: this CPU drops its TLB itself, before its next instruction. The
+     * changing thread waits for that before its call returns ({@link #awaitTlbShootdown}).
+     */
     private void memoryChanged() {
         if (Thread.currentThread() == jvmThread) {
             cpu.flushTlb();
         } else {
             tlbStale = true;
             cpu.requestStop();
+        }
+    }
+
+    /**
+     * After a call that changed mappings (munmap, mprotect, madvise, fork's copy-on-write marking), waits
+     * until every other CPU over the same memory has dropped its TLB or left guest code, as Linux's TLB
+     * shootdown does before the call returns: otherwise another thread could go on using a freed page (a
+     * recycled slice) or writing a page now shared with a child. Done outside the memory's lock, which the
+     * other CPUs may need to finish their block. Bounded, so a wedged thread cannot hang this one.
+     */
+    private void awaitTlbShootdown(GuestMemory memory) {
+        long deadline = System.nanoTime() + SHOOTDOWN_LIMIT_NANOS;
+        for (GuestThread t : process.kernel.threadsOf(memory)) {
+            while (t != this && t.tlbStale && t.inGuest && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
         }
     }
 
@@ -110,11 +133,13 @@ final class GuestThread {
 
     private void loop() {
         while (!threadExit && !process.exiting()) {
+            inGuest = true; // before the check: a change made after it makes the changer wait for this run to stop
             if (tlbStale) {
                 tlbStale = false;
                 cpu.flushTlb();
             }
             int reason = runCpu(BUDGET);
+            inGuest = false;
             switch (reason) {
                 case X86Cpu.EXIT_BUDGET -> { }
                 case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt();
@@ -154,7 +179,13 @@ final class GuestThread {
     private void systemCall(boolean sysenter) {
         CpuEngine current = engine; // execve replaces the engine; the old one has nothing left to drop
         current.beforeSyscall();
+        GuestMemory memory = attachedMemory;
+        long changes = memory.changes();
         syscalls.dispatch(sysenter);
+        if (memory.changes() != changes) {
+            awaitTlbShootdown(memory);
+            memory.recycleRetired();
+        }
         if (current == engine) {
             current.afterSyscall();
         }

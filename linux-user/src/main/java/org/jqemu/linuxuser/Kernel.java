@@ -76,6 +76,17 @@ final class Kernel {
 
     List<GuestProcess> processes() { return new ArrayList<>(processes.values()); }
 
+    /** The threads whose CPUs run over {@code memory} (one process's, or CLONE_VM processes'). */
+    List<GuestThread> threadsOf(GuestMemory memory) {
+        List<GuestThread> out = new ArrayList<>();
+        for (GuestThread t : threads.values()) {
+            if (t.attachedMemory == memory) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
     /** A pipe (or anything poll watches) changed: poll and select re-check. */
     static void pollEvent() {
         synchronized (POLL_MONITOR) {

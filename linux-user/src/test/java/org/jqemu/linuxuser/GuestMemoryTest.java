@@ -204,4 +204,21 @@ class GuestMemoryTest {
             child.close();
         }
     }
+
+    /**
+     * munmap's pages are not handed out again until every CPU has dropped its TLB (GuestThread's shootdown
+     * ends with recycleRetired): another thread could otherwise write through a stale entry into the page
+     * someone else gets next.
+     */
+    @Test
+    void unmappedPagesWaitForTheTlbShootdownBeforeReuse() {
+        memory.map(0x40000, Page.SIZE, Page.READ | Page.WRITE);
+        long old = memory.page(0x40000).ram().address();
+        memory.unmap(0x40000, Page.SIZE);
+        memory.map(0x50000, Page.SIZE, Page.READ | Page.WRITE);
+        assertTrue(memory.page(0x50000).ram().address() != old, "reused before the shootdown");
+        memory.recycleRetired();
+        memory.map(0x60000, Page.SIZE, Page.READ | Page.WRITE);
+        assertEquals(old, memory.page(0x60000).ram().address(), "reused after it");
+    }
 }

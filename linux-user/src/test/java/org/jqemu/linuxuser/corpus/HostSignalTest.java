@@ -56,7 +56,7 @@ class HostSignalTest {
     @ValueSource(strings = {"exec sleep 20", "exec cat"})
     void ctrlCInterrupts(String blocked) throws Exception {
         Path busybox = GuestRuns.busybox();
-        assumeTrue(busybox != null, "no cached busybox-static:i386 (run tools/fetch-guests)");
+        GuestRuns.require(busybox != null, "no busybox-static:i386 (tools/fetch-guests failed)");
         assumeTrue(HostSupport.has("qemu-i386"), "needs qemu-user");
         List<String> guest = List.of(busybox.toString(), "sh", "-c", "echo ready; " + blocked);
         List<String> qemu = new ArrayList<>(List.of("qemu-i386"));

@@ -7,10 +7,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import org.jqemu.target.i386.oracle.HostSupport;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,14 +31,10 @@ class QemuTcgProgramsTest {
 
     @BeforeAll
     static void locate() throws IOException {
-        Path cache = Path.of(System.getenv().getOrDefault("XDG_CACHE_HOME", System.getProperty("user.home") + "/.cache"),
-                "jqemu", "qemu-src");
-        assumeTrue(Files.isDirectory(cache), "no QEMU test sources (run tools/fetch-qemu-tests)");
-        try (Stream<Path> s = Files.list(cache)) {
-            multiarch = s.map(p -> p.resolve("tests/tcg/multiarch")).filter(Files::isDirectory)
-                    .max(Comparator.naturalOrder()).orElse(null);
-        }
-        assumeTrue(multiarch != null, "no tests/tcg/multiarch in " + cache);
+        String tcg = GuestRuns.tool("fetch-qemu-tests"); // QEMU's tests/tcg, fetched into its cache on first use
+        GuestRuns.require(tcg != null, "no QEMU test sources (tools/fetch-qemu-tests failed)");
+        multiarch = Path.of(tcg).resolve("multiarch");
+        GuestRuns.require(Files.isDirectory(multiarch), "no tests/tcg/multiarch in " + tcg);
         assumeTrue(HostSupport.has("gcc") && HostSupport.has("qemu-i386"), "needs gcc-multilib and qemu-user");
     }
 

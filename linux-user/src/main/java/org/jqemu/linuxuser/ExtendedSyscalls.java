@@ -17,7 +17,12 @@ import org.jqemu.memory.Page;
 final class ExtendedSyscalls {
     static final int SOCKETCALL = 102, SYSINFO = 116, MSYNC = 144, MREMAP = 163, MADVISE = 219,
             GETXATTR = 229, LGETXATTR = 230, FGETXATTR = 231, LISTXATTR = 232, LLISTXATTR = 233, FLISTXATTR = 234,
-            FADVISE64 = 250, FADVISE64_64 = 272;
+            FADVISE64 = 250, FADVISE64_64 = 272, IPC = 117, SEMGET = 393, SEMCTL = 394, SHMGET = 395, SHMCTL = 396,
+            SHMAT = 397, SHMDT = 398, MSGGET = 399, MSGSND = 400, MSGRCV = 401, MSGCTL = 402, SEMTIMEDOP = 420;
+    /** The ipc(2) multiplexer's call numbers (the low 16 bits of its first argument). */
+    private static final int IPC_SEMOP = 1, IPC_SEMGET = 2, IPC_SEMCTL = 3, IPC_SEMTIMEDOP = 4, IPC_MSGSND = 11,
+            IPC_MSGRCV = 12, IPC_MSGGET = 13, IPC_MSGCTL = 14, IPC_SHMAT = 21, IPC_SHMDT = 22, IPC_SHMGET = 23,
+            IPC_SHMCTL = 24;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
     private static final int MADV_DONTNEED = 4, MADV_FREE = 8, MADV_REMOVE = 9;
     private static final int MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
@@ -51,12 +56,52 @@ final class ExtendedSyscalls {
             case MADVISE -> madvise(a[0], a[1], (int) a[2]);
             case FADVISE64 -> fadvise((int) a[0], a[1] | (a[2] << 32), a[3], (int) a[4]);
             case FADVISE64_64 -> fadvise((int) a[0], a[1] | (a[2] << 32), a[3] | (a[4] << 32), (int) a[5]);
-            case GETXATTR, LGETXATTR -> getxattr(nr == GETXATTR ? HostLibc.GETXATTR : HostLibc.LGETXATTR, a[0], a[1], a[2], a[3]);
+            case GETXATTR, LGETXATTR -> getxattr(nr == GETXATTR ? HostOs.GETXATTR : HostOs.LGETXATTR, a[0], a[1], a[2], a[3]);
             case FGETXATTR -> fgetxattr((int) a[0], a[1], a[2], a[3]);
-            case LISTXATTR, LLISTXATTR -> listxattr(nr == LISTXATTR ? HostLibc.LISTXATTR : HostLibc.LLISTXATTR, a[0], a[1], a[2]);
+            case LISTXATTR, LLISTXATTR -> listxattr(nr == LISTXATTR ? HostOs.LISTXATTR : HostOs.LLISTXATTR, a[0], a[1], a[2]);
             case FLISTXATTR -> flistxattr((int) a[0], a[1], a[2]);
             case SYSINFO -> sysinfo(a[0]);
+            case IPC -> ipc(a);
+            case SHMGET -> shm().shmget((int) a[0], a[1], (int) a[2], process.pid);
+            case SHMAT -> shmat((int) a[0], a[1], (int) a[2]);
+            case SHMDT -> shm().shmdt(memory, a[0], process.pid);
+            case SHMCTL -> shm().shmctl(memory, (int) a[0], (int) a[1], a[2]);
+            case SEMGET, SEMCTL, SEMTIMEDOP, MSGGET, MSGSND, MSGRCV, MSGCTL -> syscalls.unimplemented(nr);
             default -> syscalls.unimplemented(nr);
+        };
+    }
+
+    private SysvShm shm() { return process.kernel.shm; }
+
+    private long shmat(int id, long address, int flags) {
+        return shm().shmat(memory, id, address, flags, syscalls.stackGuard(), process.pid);
+    }
+
+    /**
+     * ipc(call, first, second, third, ptr, fifth): the one System V IPC entry of older i386 ABIs, which glibc
+     * still uses. Shared memory is modelled; semaphores and message queues answer ENOSYS (reported as ipc).
+     */
+    private long ipc(long[] a) {
+        int call = (int) a[0] & 0xffff;
+        int version = (int) a[0] >>> 16;
+        return switch (call) {
+            case IPC_SHMGET -> shm().shmget((int) a[1], a[2], (int) a[3], process.pid);
+            case IPC_SHMAT -> {
+                if (version == 1) {
+                    yield -Errno.EINVAL; // the iBCS2 variant, never used by i386 Linux programs
+                }
+                long address = shmat((int) a[1], a[4], (int) a[2]);
+                if (address >= 0) {
+                    memory.userWriteInt(a[3], (int) address); // *third = the attach address, return 0
+                    yield 0;
+                }
+                yield address;
+            }
+            case IPC_SHMDT -> shm().shmdt(memory, a[4], process.pid);
+            case IPC_SHMCTL -> shm().shmctl(memory, (int) a[1], (int) a[2], a[4]);
+            case IPC_SEMOP, IPC_SEMGET, IPC_SEMCTL, IPC_SEMTIMEDOP, IPC_MSGSND, IPC_MSGRCV, IPC_MSGGET, IPC_MSGCTL ->
+                    syscalls.unimplemented(IPC);
+            default -> -Errno.EINVAL;
         };
     }
 
@@ -80,7 +125,7 @@ final class ExtendedSyscalls {
         String path = source instanceof HostFile h ? hostFdPath(h.fd()) : null;
         int writeBack = (flags & MAP_SHARED) != 0 ? ProcessImage.SHARED_READ_ONLY : ProcessImage.PRIVATE;
         if ((flags & MAP_SHARED) != 0 && (prot & Page.WRITE) != 0 && source instanceof HostFile h) {
-            long copy = HostLibc.call(HostLibc.DUP, h.fd()); // no descriptor left: nothing can be written back
+            long copy = HostOs.call(HostOs.DUP, h.fd()); // no descriptor left: nothing can be written back
             writeBack = copy < 0 ? ProcessImage.SHARED_READ_ONLY : (int) copy;
         }
         if (path == null && writeBack < 0) {
@@ -134,7 +179,7 @@ final class ExtendedSyscalls {
             if (r.writeBack() >= 0) {
                 process.image.writeBack(r, memory);
                 if ((flags & MS_SYNC) != 0) {
-                    HostLibc.call(HostLibc.FSYNC, r.writeBack());
+                    HostOs.call(HostOs.FSYNC, r.writeBack());
                 }
             }
         }
@@ -156,6 +201,9 @@ final class ExtendedSyscalls {
                 return -Errno.ENOMEM;
             }
             ProcessImage.Region r = process.image.regionAt(a);
+            if (memory.isShared(a)) {
+                continue; // shared memory keeps its contents for the other processes mapping it
+            }
             if (r == null) {
                 memory.map(a, Page.SIZE, prot); // a fresh zero page, backed again when touched
             } else if (r.writeBack() < 0) {
@@ -194,7 +242,7 @@ final class ExtendedSyscalls {
                 return oldAddress;
             }
             long tail = oldAddress + oldLength;
-            if (tail + (newLength - oldLength) <= ElfLoader.TASK_SIZE && isFree(tail, newLength - oldLength)) {
+            if (tail + (newLength - oldLength) <= ElfLoader.TASK_SIZE && memory.isFree(tail, newLength - oldLength)) {
                 memory.map(tail, newLength - oldLength, memory.protection(tail - Page.SIZE));
                 extendName(oldAddress, tail, newLength - oldLength);
                 return oldAddress;
@@ -252,15 +300,6 @@ final class ExtendedSyscalls {
         }
     }
 
-    private boolean isFree(long start, long length) {
-        for (long a = start; a < start + length; a += Page.SIZE) {
-            if (memory.protection(a) >= 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     // ---- files
 
     private long fadvise(int fd, long offset, long length, int advice) {
@@ -271,7 +310,7 @@ final class ExtendedSyscalls {
         if (host < 0) {
             return host;
         }
-        long error = HostLibc.call(HostLibc.POSIX_FADVISE, host, offset, length, advice);
+        long error = HostOs.call(HostOs.POSIX_FADVISE, host, offset, length, advice);
         return error > 0 ? -error : error; // posix_fadvise returns the error number itself
     }
 
@@ -280,7 +319,7 @@ final class ExtendedSyscalls {
         String name = memory.readCString(nameAddress, 256);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(Math.max(1, Math.min(size, MAX_XATTR)));
-            long n = HostLibc.call(function, arena.allocateFrom(path), arena.allocateFrom(name), out, Math.min(size, MAX_XATTR));
+            long n = HostOs.call(function, arena.allocateFrom(path), arena.allocateFrom(name), out, Math.min(size, MAX_XATTR));
             return copyOut(n, out, value, size);
         }
     }
@@ -293,7 +332,7 @@ final class ExtendedSyscalls {
         String name = memory.readCString(nameAddress, 256);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(Math.max(1, Math.min(size, MAX_XATTR)));
-            return copyOut(HostLibc.call(HostLibc.FGETXATTR, host, arena.allocateFrom(name), out, Math.min(size, MAX_XATTR)),
+            return copyOut(HostOs.call(HostOs.FGETXATTR, host, arena.allocateFrom(name), out, Math.min(size, MAX_XATTR)),
                     out, value, size);
         }
     }
@@ -302,7 +341,7 @@ final class ExtendedSyscalls {
         String path = hostPath(pathAddress);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(Math.max(1, Math.min(size, MAX_XATTR)));
-            return copyOut(HostLibc.call(function, arena.allocateFrom(path), out, Math.min(size, MAX_XATTR)), out, list, size);
+            return copyOut(HostOs.call(function, arena.allocateFrom(path), out, Math.min(size, MAX_XATTR)), out, list, size);
         }
     }
 
@@ -313,7 +352,7 @@ final class ExtendedSyscalls {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(Math.max(1, Math.min(size, MAX_XATTR)));
-            return copyOut(HostLibc.call(HostLibc.FLISTXATTR, host, out, Math.min(size, MAX_XATTR)), out, list, size);
+            return copyOut(HostOs.call(HostOs.FLISTXATTR, host, out, Math.min(size, MAX_XATTR)), out, list, size);
         }
     }
 
@@ -337,7 +376,7 @@ final class ExtendedSyscalls {
     private long sysinfo(long buffer) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment h = arena.allocate(HOST_SYSINFO_SIZE, 8);
-            long r = HostLibc.call(HostLibc.SYSINFO, h);
+            long r = HostOs.call(HostOs.SYSINFO, h);
             if (r < 0) {
                 return r;
             }

@@ -13,19 +13,24 @@ import org.jqemu.memory.Page;
 
 /**
  * The virtual address space of one 32-bit guest process: 4 KiB pages, each a slice of host memory
- * allocated from the process's {@link Arena} the first time the guest (or the loader) touches it.
+ * allocated the first time the guest (or the loader) touches it.
  *
  * <p>A page is in one of three states: unmapped (null entry), mapped but never touched (a shared
  * {@link #RESERVED} marker carrying only the protection), or backed (a {@link Page} with its slice).
  * Mapping a large anonymous region therefore costs nothing until it is used, as on Linux.
  *
- * <p>Freed slices go to a free list and are zeroed when reused: an Arena cannot free one slice.
+ * <p>Freed slices go to a free list and are zeroed when reused: an Arena cannot free one slice. Slices come
+ * from automatic arenas (chunks the GC frees once no space holds one of their slices), because after fork a
+ * slice may outlive the space that allocated it.
  *
- * <p>Fork plan (copy-on-write, not built yet): {@code fork} will create a second GuestMemory sharing
- * every backed slice, with a per-slice reference count; both sides map shared pages without
- * {@link Page#WRITE} while remembering the guest's protection in a parallel "wanted prot" table. A write
- * #PF on such a page copies the slice when its count is above one (else just restores WRITE), then
- * flushes the CPU's TLB for that page. Unshared slices keep today's zero-copy path.
+ * <p>Copy-on-write: {@link #copy} (fork) gives the child the parent's private slices themselves and counts
+ * the spaces holding each one in {@link #SHARERS}. While a slice is shared, both sides map it without
+ * {@link Page#WRITE}; a page the guest may write carries {@link #COW_WRITE} instead (a bit outside
+ * {@link Page#RWX}, which the CPU ignores). The guest's first write faults (#PF), and {@link #unshare}
+ * gives the writer its own copy, or, when it is the last holder, simply the WRITE bit back; the thread then
+ * retries the instruction. Kernel-side writes (system calls, signal frames) unshare the same way first.
+ * Shared memory (MAP_SHARED anonymous, System V) is never copied: those pages are listed in
+ * {@link #sharedMemory} and stay shared across fork.
  */
 public final class GuestMemory implements AddressSpace {
     public static final long ADDRESS_LIMIT = 1L << 32;
@@ -34,16 +39,26 @@ public final class GuestMemory implements AddressSpace {
     /** Slices are carved from chunks of this many pages so the Arena does few large allocations. */
     private static final int CHUNK_PAGES = 64;
 
-    private final Arena arena = Arena.ofShared();
+    /** Page.prot bit of a copy-on-write page the guest may write (the CPU sees no WRITE until the copy). */
+    static final int COW_WRITE = 8;
+    /** Private slices held by more than one space (after fork), by host address: how many spaces hold each. */
+    private static final java.util.Map<Long, Integer> SHARERS = new java.util.HashMap<>();
+    /** Page numbers whose slices are shared memory, not private (null until the first such mapping). */
+    private java.util.BitSet sharedMemory;
     private final Page[][] directory = new Page[1 << DIR_SHIFT][];
     private final ArrayDeque<MemorySegment> freeSlices = new ArrayDeque<>();
+    /**
+     * Slices unmapped since the last TLB shootdown: another CPU may still reach them through its TLB, so they
+     * are reused only after {@link #recycleRetired} (called once every CPU has dropped its old translations).
+     */
+    private final ArrayDeque<MemorySegment> retiredSlices = new ArrayDeque<>();
     private final List<Runnable> invalidationListeners = new CopyOnWriteArrayList<>();
     private MemorySegment chunk = MemorySegment.NULL;
     private int chunkUsed = CHUNK_PAGES;
     private long backedPages;
 
     /** Pages mapped but not yet touched share one marker per protection. */
-    private static final Page[] RESERVED = new Page[8];
+    private static final Page[] RESERVED = new Page[Page.RWX + 1];
 
     static {
         for (int prot = 0; prot < RESERVED.length; prot++) {
@@ -63,6 +78,14 @@ public final class GuestMemory implements AddressSpace {
     /** Processes using this space (CLONE_VM shares it); the last {@link #release} frees the host memory. */
     private final java.util.concurrent.atomic.AtomicInteger users = new java.util.concurrent.atomic.AtomicInteger(1);
 
+    /**
+     * System V shared memory attached here, by attach address (shmdt names the address). Pages of a segment
+     * are not this space's own: fork shares them, unmapping leaves them alone. Guarded by {@link SysvShm}.
+     */
+    final java.util.Map<Long, SysvShm.Segment> shmAttachments = new java.util.HashMap<>();
+    /** The IPC namespace the attachments belong to, told when this space goes. */
+    private SysvShm shm;
+
     public GuestMemory retain() {
         users.incrementAndGet();
         return this;
@@ -75,31 +98,174 @@ public final class GuestMemory implements AddressSpace {
     }
 
     /**
-     * fork: a new space with the same mappings and a private copy of every backed page (untouched pages stay
-     * untouched). A plain copy, not copy-on-write: the pages a shell has touched are few enough.
+     * fork: a new space with the same mappings, sharing every backed private page copy-on-write (see the
+     * class comment; untouched pages stay untouched). Shared memory (MAP_SHARED anonymous, System V) is
+     * shared outright, as fork keeps it shared.
      */
-    public synchronized GuestMemory copy() {
+    public GuestMemory copy() {
         GuestMemory child = new GuestMemory();
-        for (int d = 0; d < directory.length; d++) {
-            Page[] table = directory[d];
-            if (table == null) {
-                continue;
-            }
-            Page[] copy = new Page[table.length];
-            for (int i = 0; i < table.length; i++) {
-                Page page = table[i];
-                if (page != null && page.ram() != null) {
-                    MemorySegment slice = child.newSlice();
-                    slice.copyFrom(page.ram());
-                    copy[i] = Page.ram(slice, page.prot());
-                    child.backedPages++;
-                } else {
+        if (shm != null) {
+            child.inheritAttachments(this); // before this space's lock: shmat takes the registry's lock, then it
+        }
+        synchronized (this) {
+            copyPagesTo(child);
+        }
+        invalidate(); // this side's CPUs may hold the now shared pages in their write TLB
+        return child;
+    }
+
+    private void copyPagesTo(GuestMemory child) {
+        if (sharedMemory != null) {
+            child.sharedMemory = (java.util.BitSet) sharedMemory.clone();
+        }
+        synchronized (SHARERS) {
+            for (int d = 0; d < directory.length; d++) {
+                Page[] table = directory[d];
+                if (table == null) {
+                    continue;
+                }
+                Page[] copy = new Page[table.length];
+                for (int i = 0; i < table.length; i++) {
+                    Page page = table[i];
+                    if (page != null && page.ram() != null && !isSharedMemory((d << DIR_SHIFT) | i)) {
+                        page = Page.ram(page.ram(), copyOnWrite(page.prot()));
+                        table[i] = page;
+                        SHARERS.merge(page.ram().address(), 2, (held, one) -> held + 1);
+                        child.backedPages++;
+                    }
                     copy[i] = page;
                 }
+                child.directory[d] = copy;
             }
-            child.directory[d] = copy;
         }
-        return child;
+    }
+
+    /** The protection a shared private page is mapped with: WRITE becomes {@link #COW_WRITE}. */
+    private static int copyOnWrite(int prot) {
+        return (prot & Page.WRITE) != 0 ? (prot & ~Page.WRITE) | COW_WRITE : prot;
+    }
+
+    /** The guest's protection of a page entry (a copy-on-write page is writable to the guest). */
+    private static int guestProt(int prot) {
+        return (prot & Page.RWX) | ((prot & COW_WRITE) != 0 ? Page.WRITE : 0);
+    }
+
+    private boolean isSharedMemory(int pageNumber) {
+        return sharedMemory != null && sharedMemory.get(pageNumber);
+    }
+
+    /**
+     * A guest write fault at {@code address}: if the page is copy-on-write, this space gets its own copy
+     * (or, as the last holder, the slice itself) with WRITE back, and true. False when the guest may not
+     * write the page: the fault is the guest's.
+     */
+    public boolean unshare(long address) {
+        return unshare(address, false);
+    }
+
+    /**
+     * Gives this space its own copy of the private page at {@code address} if another space shares it, and
+     * WRITE back if the guest may write it. {@code readOnlyToo}: a kernel-side write, which ignores the
+     * protection, unshares a read-only page as well.
+     */
+    private synchronized boolean unshare(long address, boolean readOnlyToo) {
+        Page page = entry(address);
+        int index = (int) (address >>> Page.SHIFT);
+        if (page == null || page.ram() == null || isSharedMemory(index)
+                || !readOnlyToo && (page.prot() & COW_WRITE) == 0) {
+            return false;
+        }
+        MemorySegment slice = page.ram();
+        boolean copied;
+        synchronized (SHARERS) {
+            Integer holders = SHARERS.get(slice.address());
+            copied = holders != null;
+            if (copied) {
+                MemorySegment own;
+                try {
+                    own = newSlice();
+                } catch (OutOfMemoryError e) {
+                    return false; // no host memory: the write faults (SIGSEGV) and the emulator survives
+                }
+                own.copyFrom(slice);
+                slice = own;
+                dropSharer(page.ram(), holders);
+            }
+        }
+        if (!copied && (page.prot() & COW_WRITE) == 0) {
+            return false;
+        }
+        directory[index >>> DIR_SHIFT][index & TABLE_MASK] = Page.ram(slice, guestProt(page.prot()));
+        invalidate();
+        return true;
+    }
+
+    /** One space fewer holds {@code slice} (of {@code holders}); the last holder owns it alone. Under SHARERS. */
+    private static void dropSharer(MemorySegment slice, int holders) {
+        if (holders > 2) {
+            SHARERS.put(slice.address(), holders - 1);
+        } else {
+            SHARERS.remove(slice.address());
+        }
+    }
+
+    /** A slice this space no longer maps: freed if no other space holds it. */
+    private void release(MemorySegment slice) {
+        synchronized (SHARERS) {
+            Integer holders = SHARERS.get(slice.address());
+            if (holders != null) {
+                dropSharer(slice, holders);
+                return;
+            }
+        }
+        retiredSlices.push(slice);
+    }
+
+    private void inheritAttachments(GuestMemory parent) {
+        shm = parent.shm;
+        synchronized (shm) {
+            shmAttachments.putAll(parent.shmAttachments);
+            for (SysvShm.Segment s : shmAttachments.values()) {
+                shm.inherited(s);
+            }
+        }
+    }
+
+    /** Whether the page at {@code address} is shared memory (MAP_SHARED anonymous or System V). */
+    public synchronized boolean isShared(long address) {
+        return isSharedMemory((int) (address >>> Page.SHIFT));
+    }
+
+    /**
+     * Maps the pages of {@code block} (host memory that outlives this space: a shared anonymous mapping or a
+     * System V segment) at {@code start}, replacing what was there. Writes through any space mapping the
+     * block are seen by all of them.
+     */
+    public synchronized void mapShared(long start, MemorySegment block, int prot) {
+        checkRange(start, block.byteSize());
+        if (sharedMemory == null) {
+            sharedMemory = new java.util.BitSet();
+        }
+        for (long off = 0; off < block.byteSize(); off += Page.SIZE) {
+            set(start + off, Page.ram(block.asSlice(off, Page.SIZE), prot & Page.RWX));
+            sharedMemory.set((int) ((start + off) >>> Page.SHIFT));
+        }
+        invalidate();
+    }
+
+    /** Records a System V attachment (the registry calls it, holding its lock). */
+    void attached(SysvShm registry) {
+        shm = registry;
+    }
+
+    /** True when no page of [start, start+length) is mapped. */
+    public boolean isFree(long start, long length) {
+        for (long a = start; a < start + length; a += Page.SIZE) {
+            if (entry(a) != null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -146,10 +312,17 @@ public final class GuestMemory implements AddressSpace {
             return reused.fill((byte) 0);
         }
         if (chunkUsed == CHUNK_PAGES) {
-            chunk = arena.allocate((long) CHUNK_PAGES * Page.SIZE, Page.SIZE);
+            chunk = Arena.ofAuto().allocate((long) CHUNK_PAGES * Page.SIZE, Page.SIZE);
             chunkUsed = 0;
         }
         return chunk.asSlice((long) Page.SIZE * chunkUsed++, Page.SIZE);
+    }
+
+    /** Every CPU over this space has dropped the translations it had before the last change: reuse the slices. */
+    public synchronized void recycleRetired() {
+        while (!retiredSlices.isEmpty()) {
+            freeSlices.push(retiredSlices.pop());
+        }
     }
 
     /** Pages with host memory behind them (for statistics and tests). */
@@ -168,7 +341,7 @@ public final class GuestMemory implements AddressSpace {
     /** The protection of the page at {@code address}, or -1 when unmapped. */
     public int protection(long address) {
         Page entry = entry(address);
-        return entry == null ? -1 : entry.prot();
+        return entry == null ? -1 : guestProt(entry.prot());
     }
 
     private Page entry(long address) {
@@ -212,10 +385,22 @@ public final class GuestMemory implements AddressSpace {
         }
         for (long a = start; a < end; a += Page.SIZE) {
             Page old = entry(a);
-            set(a, old.ram() == null ? RESERVED[prot & Page.RWX] : Page.ram(old.ram(), prot & Page.RWX));
+            set(a, old.ram() == null ? RESERVED[prot & Page.RWX] : Page.ram(old.ram(), withSharing(old, prot & Page.RWX)));
         }
         invalidate();
         return true;
+    }
+
+    /** {@code prot} for a backed page, withholding WRITE while it is still (or may be) copy-on-write. */
+    private static int withSharing(Page old, int prot) {
+        boolean shared = (old.prot() & COW_WRITE) != 0 || (old.prot() & Page.WRITE) == 0 && heldByOthers(old.ram());
+        return shared ? copyOnWrite(prot) : prot;
+    }
+
+    private static boolean heldByOthers(MemorySegment slice) {
+        synchronized (SHARERS) {
+            return SHARERS.containsKey(slice.address());
+        }
     }
 
     private void set(long address, Page page) {
@@ -230,13 +415,23 @@ public final class GuestMemory implements AddressSpace {
         }
         Page old = table[index & TABLE_MASK];
         if (old != null && old.ram() != null && (page == null || page.ram() != old.ram())) {
-            freeSlices.push(old.ram());
-            backedPages--;
+            if (isSharedMemory(index)) {
+                sharedMemory.clear(index);
+            } else {
+                release(old.ram());
+                backedPages--;
+            }
         }
         table[index & TABLE_MASK] = page;
     }
 
+    /** Counts mapping changes, so a system call can tell whether it changed any (see GuestThread.systemCall). */
+    private volatile long changes;
+
+    public long changes() { return changes; }
+
     private void invalidate() {
+        changes++;
         for (Runnable listener : invalidationListeners) {
             listener.run();
         }
@@ -291,12 +486,28 @@ public final class GuestMemory implements AddressSpace {
         return page.ram();
     }
 
+    /** The slice a kernel-side write goes to: never a page another space shares copy-on-write. */
+    private MemorySegment writableSlice(long address) {
+        MemorySegment slice = slice(address);
+        Page page = entry(address);
+        if ((page.prot() & Page.WRITE) == 0 && ((page.prot() & COW_WRITE) != 0 || heldByOthers(slice))) {
+            unshare(address, true);
+            slice = slice(address);
+        }
+        return slice;
+    }
+
+    /** The page slice at {@code address} for a system call to fill (read(2) into a guest buffer). */
+    public MemorySegment writablePage(long address) {
+        return writableSlice(address);
+    }
+
     public byte readByte(long address) {
         return slice(address).get(ValueLayout.JAVA_BYTE, address & Page.OFFSET_MASK);
     }
 
     public void writeByte(long address, byte value) {
-        slice(address).set(ValueLayout.JAVA_BYTE, address & Page.OFFSET_MASK, value);
+        writableSlice(address).set(ValueLayout.JAVA_BYTE, address & Page.OFFSET_MASK, value);
     }
 
     public int readInt(long address) {
@@ -312,7 +523,7 @@ public final class GuestMemory implements AddressSpace {
 
     public void writeInt(long address, int value) {
         if ((address & Page.OFFSET_MASK) <= Page.SIZE - 4) {
-            slice(address).set(ValueLayout.JAVA_INT_UNALIGNED, address & Page.OFFSET_MASK, value);
+            writableSlice(address).set(ValueLayout.JAVA_INT_UNALIGNED, address & Page.OFFSET_MASK, value);
             return;
         }
         for (int i = 0; i < 4; i++) {
@@ -323,6 +534,10 @@ public final class GuestMemory implements AddressSpace {
     public void writeLong(long address, long value) {
         writeInt(address, (int) value);
         writeInt(address + 4, (int) (value >>> 32));
+    }
+
+    public short readShort(long address) {
+        return (short) ((readByte(address) & 0xff) | (readByte(address + 1) << 8));
     }
 
     public long readLong(long address) {
@@ -350,7 +565,7 @@ public final class GuestMemory implements AddressSpace {
     public void write(long address, byte[] src, int offset, int length) {
         while (length > 0) {
             int inPage = (int) Math.min(length, Page.SIZE - (address & Page.OFFSET_MASK));
-            MemorySegment.copy(src, offset, slice(address), ValueLayout.JAVA_BYTE, address & Page.OFFSET_MASK, inPage);
+            MemorySegment.copy(src, offset, writableSlice(address), ValueLayout.JAVA_BYTE, address & Page.OFFSET_MASK, inPage);
             address += inPage;
             offset += inPage;
             length -= inPage;
@@ -411,15 +626,41 @@ public final class GuestMemory implements AddressSpace {
         }
         for (long a = pageFloor(start); a < start + length; a += Page.SIZE) {
             Page entry = entry(a);
-            if (entry == null || (entry.prot() & prot) != prot) {
+            if (entry == null || (guestProt(entry.prot()) & prot) != prot) {
                 return false;
             }
         }
         return true;
     }
 
-    /** Gives the host memory back; the process is gone. */
+    /**
+     * Gives the host memory back (to the GC: other spaces may hold slices of this one's chunks) and detaches
+     * System V segments; the process is gone.
+     */
     public void close() {
-        arena.close();
+        if (shm != null) { // before this space's lock, as in copy
+            synchronized (shm) {
+                for (SysvShm.Segment s : shmAttachments.values()) {
+                    shm.detached(s);
+                }
+                shmAttachments.clear();
+            }
+        }
+        synchronized (this) {
+            releaseAll();
+        }
+    }
+
+    private void releaseAll() {
+        for (int d = 0; d < directory.length; d++) {
+            if (directory[d] != null) {
+                for (int i = 0; i <= TABLE_MASK; i++) {
+                    set(((long) d << (DIR_SHIFT + Page.SHIFT)) | ((long) i << Page.SHIFT), null);
+                }
+                directory[d] = null;
+            }
+        }
+        freeSlices.clear();
+        retiredSlices.clear();
     }
 }

@@ -347,6 +347,7 @@ public final class GuestProcess {
             terminate(signal);
             return;
         }
+        generated(signal);
         GuestThread target = null;
         synchronized (actions) {
             if (actions.isIgnored(signal)) {
@@ -387,6 +388,110 @@ public final class GuestProcess {
     }
 
     synchronized List<GuestThread> threadList() { return new ArrayList<>(threads); }
+
+    // ---- job control: stopped and continued processes (kernel.treeLock guards these fields)
+
+    private volatile boolean stopped;
+    /** What wait4's WUNTRACED and WCONTINUED have not reported yet: the stopping signal, or a continue. */
+    private int unreportedStop;
+    private boolean unreportedContinue;
+
+    /**
+     * What sending a signal does at once, whatever its action (signal.c's prepare_signal): SIGCONT resumes a
+     * stopped process and discards pending stop signals; a stop signal discards a pending SIGCONT.
+     */
+    void generated(int signal) {
+        if (signal == Signals.SIGCONT) {
+            for (int stop = Signals.SIGSTOP; stop <= Signals.SIGTTOU; stop++) {
+                discardPending(stop);
+            }
+            resume();
+        } else if (Signals.stopsByDefault(signal)) {
+            discardPending(Signals.SIGCONT);
+        }
+    }
+
+    /** A stop signal's default action: every thread stops at its next boundary; the parent hears of it. */
+    void stop(int signal) {
+        synchronized (kernel.treeLock) {
+            if (stopped || exiting) {
+                return;
+            }
+            stopped = true;
+            unreportedStop = signal;
+            unreportedContinue = false;
+            kernel.treeLock.notifyAll();
+        }
+        notifyParent(ProcessCalls.CLD_STOPPED, signal);
+        for (GuestThread t : threadList()) {
+            t.wake();
+        }
+    }
+
+    private void resume() {
+        synchronized (kernel.treeLock) {
+            if (!stopped) {
+                return;
+            }
+            stopped = false;
+            unreportedStop = 0;
+            unreportedContinue = true;
+            kernel.treeLock.notifyAll();
+        }
+        notifyParent(ProcessCalls.CLD_CONTINUED, Signals.SIGCONT);
+    }
+
+    /** SIGCHLD for a stop or continue, unless the parent asked for none with SA_NOCLDSTOP. */
+    private void notifyParent(int code, int status) {
+        GuestProcess p;
+        synchronized (kernel.treeLock) {
+            p = parent;
+        }
+        if (p == null) {
+            return;
+        }
+        SignalDelivery.Action a = p.actions.get(Signals.SIGCHLD);
+        if (a != null && (a.flags() & SignalDelivery.SA_NOCLDSTOP) != 0) {
+            return;
+        }
+        p.sendSignal(new SignalDelivery.Info(Signals.SIGCHLD, code, (pid & 0xffff_ffffL)
+                | ((long) HostCredentials.current().uid() << 32), 0, 0, status));
+    }
+
+    /** Each thread calls this at its signal boundary: it sleeps while the process is stopped (SIGKILL ends it). */
+    void waitWhileStopped() {
+        if (!stopped) {
+            return;
+        }
+        synchronized (kernel.treeLock) {
+            while (stopped && !exiting) {
+                try {
+                    kernel.treeLock.wait();
+                } catch (InterruptedException e) {
+                    // a wake-up: SIGCONT or SIGKILL changed the state, or another signal is now pending
+                }
+            }
+        }
+    }
+
+    /**
+     * For wait4/waitid with WUNTRACED or WCONTINUED: the stop ({@code (signal << 8) | 0x7f}) or continue
+     * ({@code 0xffff}) not reported yet, consumed unless {@code keep}; 0 when there is none. treeLock held.
+     */
+    int takeJobControlStatus(boolean stops, boolean continues, boolean keep) {
+        if (stops && unreportedStop != 0) {
+            int status = (unreportedStop << 8) | 0x7f;
+            if (!keep) {
+                unreportedStop = 0;
+            }
+            return status;
+        }
+        if (continues && unreportedContinue) {
+            unreportedContinue = keep;
+            return 0xffff;
+        }
+        return 0;
+    }
 
     // ---- fork, clone, exec
 

@@ -1,5 +1,9 @@
 package org.jqemu.linuxuser;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 import org.jqemu.target.i386.X86Cpu;
 
 /**
@@ -31,10 +35,16 @@ final class GuestThread {
     final Object sleepMonitor = new Object();
     private volatile Thread jvmThread;
     private volatile boolean tlbStale;
+    /** True while the CPU runs guest code (the TLB in use); a stale TLB is flushed before it is set again. */
+    private volatile boolean inGuest;
+    /** How long a thread waits for the other CPUs to drop a changed mapping before it gives up on them. */
+    private static final long SHOOTDOWN_LIMIT_NANOS = 1_000_000_000L;
     /** The address space this thread's CPU runs in (a thread ended by another's execve still has the old one). */
     volatile GuestMemory attachedMemory;
     private volatile boolean threadExit;
     private final Runnable memoryListener = this::memoryChanged;
+    /** #PF error code bit: the access was a write. */
+    private static final int PF_WRITE = 2;
 
     GuestThread(GuestProcess process, int tid, X86Cpu cpu) {
         this.process = process;
@@ -67,13 +77,32 @@ final class GuestThread {
         memory.removeInvalidationListener(memoryListener);
     }
 
-    /** Another thread's munmap/mprotect: this CPU drops its TLB itself, before its next instruction. */
+    /**
+     * Another thread's munmap/mprotect: this CPU drops its TLB itself, before its next instruction. The
+     * changing thread waits for that before its call returns ({@link #awaitTlbShootdown}).
+     */
     private void memoryChanged() {
         if (Thread.currentThread() == jvmThread) {
             cpu.flushTlb();
         } else {
             tlbStale = true;
             cpu.requestStop();
+        }
+    }
+
+    /**
+     * After a call that changed mappings (munmap, mprotect, madvise, fork's copy-on-write marking), waits
+     * until every other CPU over the same memory has dropped its TLB or left guest code, as Linux's TLB
+     * shootdown does before the call returns: otherwise another thread could go on using a freed page (a
+     * recycled slice) or writing a page now shared with a child. Done outside the memory's lock, which the
+     * other CPUs may need to finish their block. Bounded, so a wedged thread cannot hang this one.
+     */
+    private void awaitTlbShootdown(GuestMemory memory) {
+        long deadline = System.nanoTime() + SHOOTDOWN_LIMIT_NANOS;
+        for (GuestThread t : process.kernel.threadsOf(memory)) {
+            while (t != this && t.tlbStale && t.inGuest && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
         }
     }
 
@@ -104,26 +133,41 @@ final class GuestThread {
 
     private void loop() {
         while (!threadExit && !process.exiting()) {
+            inGuest = true; // before the check: a change made after it makes the changer wait for this run to stop
             if (tlbStale) {
                 tlbStale = false;
                 cpu.flushTlb();
             }
             int reason = runCpu(BUDGET);
+            inGuest = false;
             switch (reason) {
                 case X86Cpu.EXIT_BUDGET -> { }
                 case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt();
                 // SYSENTER: without a vDSO there is no return trampoline; we resume after the instruction.
                 case X86Cpu.EXIT_SYSCALL -> systemCall(true);
-                case X86Cpu.EXIT_EXCEPTION -> signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(),
-                        cpu.faultAddress(), cpu.eip()));
+                case X86Cpu.EXIT_EXCEPTION -> exception();
                 case X86Cpu.EXIT_HALT -> signals.fault(Signals.privilegedInfo()); // HLT is privileged: #GP at CPL 3
                 case X86Cpu.EXIT_INTERNAL_ERROR -> throw new GuestProcess.EmulatorBug(cpu.internalError());
                 default -> throw new IllegalStateException("CPU stopped with unknown reason " + reason);
             }
             if (!threadExit) {
                 signals.deliverPending();
+                process.waitWhileStopped(); // another thread took the stop signal
             }
         }
+    }
+
+    /**
+     * A CPU exception: a write to a copy-on-write page is the kernel's (the page is unshared and the
+     * instruction retried, as Linux's fault handler does); anything else becomes the guest's signal.
+     */
+    private void exception() {
+        if (cpu.exitVector() == Signals.PF && (cpu.exitErrorCode() & PF_WRITE) != 0
+                && attachedMemory.unshare(cpu.faultAddress())) {
+            cpu.flushTlb();
+            return;
+        }
+        signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(), cpu.faultAddress(), cpu.eip()));
     }
 
     /** The one place the CPU runs guest code: the engine (interpreter or translator) is chosen here. */
@@ -135,7 +179,13 @@ final class GuestThread {
     private void systemCall(boolean sysenter) {
         CpuEngine current = engine; // execve replaces the engine; the old one has nothing left to drop
         current.beforeSyscall();
+        GuestMemory memory = attachedMemory;
+        long changes = memory.changes();
         syscalls.dispatch(sysenter);
+        if (memory.changes() != changes) {
+            awaitTlbShootdown(memory);
+            memory.recycleRetired();
+        }
         if (current == engine) {
             current.afterSyscall();
         }
@@ -170,6 +220,38 @@ final class GuestThread {
     /** SIGPIPE for a write to a pipe without readers, sent to the writing thread. */
     void raiseSigpipe() {
         signals.send(SignalDelivery.Info.sent(Signals.SIGPIPE, 0, process.pid, HostCredentials.current().uid()));
+    }
+
+    /** How long one host poll waits before the thread looks for signals again. */
+    private static final int HOST_POLL_MILLIS = 100;
+
+    /**
+     * A host read can block for ever (a terminal, a host pipe, a socket's recv or accept) and a native call
+     * cannot be interrupted, so a blocking descriptor is polled until readable, checking for signals (Ctrl-C)
+     * and exit between polls.
+     * 0 when a read may go ahead, -ERESTARTSYS for a signal.
+     */
+    long waitHostReadable(int hostFd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pfd = arena.allocate(8, 4);
+            pfd.set(ValueLayout.JAVA_INT, 0, hostFd);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) Fcntl.POLLIN);
+            if (HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, 0) != 0) {
+                return 0; // readable, at end, or an error the read itself will report
+            }
+            if ((HostOs.syscall(HostOs.SYS_FCNTL, hostFd, Fcntl.F_GETFL) & Fcntl.O_NONBLOCK) != 0) {
+                return 0; // the read answers EAGAIN itself
+            }
+            while (true) {
+                if (interruptedBySignal()) {
+                    return -SignalDelivery.ERESTARTSYS;
+                }
+                long r = HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, HOST_POLL_MILLIS);
+                if (r != 0 && r != -Errno.EINTR) {
+                    return 0;
+                }
+            }
+        }
     }
 
     /** Whether a blocking call of this thread must give up: a deliverable signal, or the process is ending. */

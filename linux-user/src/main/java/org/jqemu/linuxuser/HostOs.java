@@ -11,8 +11,10 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The host's C library through the FFM API, for the system calls that act on real host files
- * (open, read, write, lseek, close, statx, ioctl, readlink, clock_gettime). Every call returns the
+ * The host's C library through the FFM API: every downcall handle of jqemu-i386 is here. The calls that act
+ * on real host files (open, read, write, lseek, close, statx, ioctl, readlink, clock_gettime) have typed
+ * wrappers; the ones behind sockets, xattrs, fadvise and sysinfo, not on a hot path (socket data goes through
+ * {@link HostFile}'s read and write), share one generic invoker, {@link #call}. Every call returns the
  * Linux convention: a non-negative result or {@code -errno}, ready to hand back to the guest.
  */
 final class HostOs {
@@ -47,6 +49,39 @@ final class HostOs {
     private static final MethodHandle SYSCALL = function("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), 1);
+
+    private static final ValueLayout I = ValueLayout.JAVA_INT;
+    private static final ValueLayout L = ValueLayout.JAVA_LONG;
+    private static final ValueLayout P = ValueLayout.ADDRESS;
+
+    // ---- for call(): sockets, xattrs, fadvise, sysinfo, the write-back of shared file mappings
+    static final MethodHandle SOCKET = function("socket", FunctionDescriptor.of(I, I, I, I), false);
+    static final MethodHandle SOCKETPAIR = function("socketpair", FunctionDescriptor.of(I, I, I, I, P), false);
+    static final MethodHandle BIND = function("bind", FunctionDescriptor.of(I, I, P, I), false);
+    static final MethodHandle CONNECT = function("connect", FunctionDescriptor.of(I, I, P, I), false);
+    static final MethodHandle LISTEN = function("listen", FunctionDescriptor.of(I, I, I), false);
+    static final MethodHandle ACCEPT4 = function("accept4", FunctionDescriptor.of(I, I, P, P, I), false);
+    static final MethodHandle GETSOCKNAME = function("getsockname", FunctionDescriptor.of(I, I, P, P), false);
+    static final MethodHandle GETPEERNAME = function("getpeername", FunctionDescriptor.of(I, I, P, P), false);
+    static final MethodHandle SENDTO = function("sendto", FunctionDescriptor.of(L, I, P, L, I, P, I), false);
+    static final MethodHandle RECVFROM = function("recvfrom", FunctionDescriptor.of(L, I, P, L, I, P, P), false);
+    static final MethodHandle SENDMSG = function("sendmsg", FunctionDescriptor.of(L, I, P, I), false);
+    static final MethodHandle RECVMSG = function("recvmsg", FunctionDescriptor.of(L, I, P, I), false);
+    static final MethodHandle SHUTDOWN = function("shutdown", FunctionDescriptor.of(I, I, I), false);
+    static final MethodHandle SETSOCKOPT = function("setsockopt", FunctionDescriptor.of(I, I, I, I, P, I), false);
+    static final MethodHandle GETSOCKOPT = function("getsockopt", FunctionDescriptor.of(I, I, I, I, P, P), false);
+    static final MethodHandle POSIX_FADVISE = function("posix_fadvise", FunctionDescriptor.of(I, I, L, L, I), false);
+    static final MethodHandle GETXATTR = function("getxattr", FunctionDescriptor.of(L, P, P, P, L), false);
+    static final MethodHandle LGETXATTR = function("lgetxattr", FunctionDescriptor.of(L, P, P, P, L), false);
+    static final MethodHandle FGETXATTR = function("fgetxattr", FunctionDescriptor.of(L, I, P, P, L), false);
+    static final MethodHandle LISTXATTR = function("listxattr", FunctionDescriptor.of(L, P, P, L), false);
+    static final MethodHandle LLISTXATTR = function("llistxattr", FunctionDescriptor.of(L, P, P, L), false);
+    static final MethodHandle FLISTXATTR = function("flistxattr", FunctionDescriptor.of(L, I, P, L), false);
+    static final MethodHandle SYSINFO = function("sysinfo", FunctionDescriptor.of(I, P), false);
+    static final MethodHandle DUP = function("dup", FunctionDescriptor.of(I, I), false);
+    static final MethodHandle PWRITE = function("pwrite", FunctionDescriptor.of(L, I, P, L, L), false);
+    static final MethodHandle FSYNC = function("fsync", FunctionDescriptor.of(I, I), false);
+
 
     /** x86_64 host system call numbers for {@link #syscall}. */
     static final int SYS_POLL = 7, SYS_IOCTL = 16, SYS_PWRITE64 = 18, SYS_DUP = 32, SYS_FCNTL = 72, SYS_FLOCK = 73,
@@ -203,6 +238,25 @@ final class HostOs {
             return result((long) SYSCALL.invokeExact(state, (long) nr, a[0], a[1], a[2], a[3], a[4], a[5]), state);
         } catch (Throwable t) {
             throw unexpected(t);
+        }
+    }
+
+    /**
+     * Calls {@code function} with {@code args} (ints, longs and segments as its descriptor says); C's -1 becomes
+     * {@code -errno}. posix_fadvise returns its error number instead of setting errno, and is handled by the caller.
+     */
+    static long call(MethodHandle function, Object... args) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            Object[] all = new Object[args.length + 1];
+            all[0] = state;
+            System.arraycopy(args, 0, all, 1, args.length);
+            long value = ((Number) function.invokeWithArguments(all)).longValue();
+            return value >= 0 ? value : -(int) ERRNO.get(state, 0L);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("host call failed", t);
         }
     }
 }

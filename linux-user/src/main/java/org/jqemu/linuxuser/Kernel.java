@@ -15,6 +15,8 @@ final class Kernel {
     /** Guards the process tree: parent/children links, zombies, process groups; waiters wait on it. */
     final Object treeLock = new Object();
     final Futexes futexes = new Futexes();
+    /** The System V shared memory segments (the IPC namespace of this run). */
+    final SysvShm shm = new SysvShm();
     /** System calls already reported under -d unimp (once per run, whichever process met them). */
     final java.util.BitSet reportedUnimplemented = new java.util.BitSet();
     private final Map<Integer, GuestProcess> processes = new ConcurrentHashMap<>();
@@ -73,6 +75,17 @@ final class Kernel {
     GuestThread thread(int tid) { return threads.get(tid); }
 
     List<GuestProcess> processes() { return new ArrayList<>(processes.values()); }
+
+    /** The threads whose CPUs run over {@code memory} (one process's, or CLONE_VM processes'). */
+    List<GuestThread> threadsOf(GuestMemory memory) {
+        List<GuestThread> out = new ArrayList<>();
+        for (GuestThread t : threads.values()) {
+            if (t.attachedMemory == memory) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
 
     /** A pipe (or anything poll watches) changed: poll and select re-check. */
     static void pollEvent() {

@@ -27,7 +27,7 @@ final class ProcessCalls {
     static final int WNOHANG = 1, WUNTRACED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x1000000,
             WNOTHREAD = 0x20000000, WALL = 0x40000000, WCLONE = 0x80000000;
     private static final int P_ALL = 0, P_PID = 1, P_PGID = 2;
-    private static final int CLD_EXITED = 1, CLD_KILLED = 2;
+    static final int CLD_EXITED = 1, CLD_KILLED = 2, CLD_STOPPED = 5, CLD_CONTINUED = 6;
     private static final int RUSAGE_SIZE = 72;
     private static final int MAX_ARGS = 0x20000, MAX_STRING = 0x20000, MAX_SCRIPT_DEPTH = 4, SHEBANG_LINE = 256;
 
@@ -60,6 +60,7 @@ final class ProcessCalls {
             cpu.setReg(r, from.reg(r));
         }
         cpu.setReg(X86Cpu.EAX, 0);
+        FpuState.copy(from.fpu(), cpu.fpu());
         cpu.setEip(from.eip());
         cpu.setEflags(from.eflags());
         for (int seg : new int[] {X86Cpu.FS, X86Cpu.GS}) {
@@ -294,17 +295,17 @@ final class ProcessCalls {
         }
         int idType = pid == -1 ? P_ALL : pid > 0 ? P_PID : P_PGID;
         int id = pid > 0 ? pid : pid == 0 ? -1 : -pid;
-        GuestProcess child = waitFor(idType, id, options | WEXITED);
-        if (child == null) {
+        Waited w = waitFor(idType, id, options | WEXITED);
+        if (w == null) {
             return lastWaitError;
         }
         if (statusAddress != 0) {
-            memory().userWriteInt(statusAddress, child.waitStatus());
+            memory().userWriteInt(statusAddress, w.status());
         }
         if (rusageAddress != 0) {
             memory().userWrite(rusageAddress, new byte[RUSAGE_SIZE]);
         }
-        return child.pid;
+        return w.child().pid;
     }
 
     /** waitid(idtype, id, siginfo*, options, rusage*). */
@@ -312,20 +313,29 @@ final class ProcessCalls {
         if (idType < P_ALL || idType > P_PGID || (options & (WEXITED | WUNTRACED | WCONTINUED)) == 0) {
             return -Errno.EINVAL;
         }
-        if ((options & WEXITED) == 0) {
-            return (options & WNOHANG) != 0 ? 0 : -Errno.ECHILD; // no stopped or continued children here
-        }
-        GuestProcess child = waitFor(idType, idType == P_PGID && id == 0 ? -1 : id, options);
-        if (child == null && lastWaitError != 0) {
+        Waited w = waitFor(idType, idType == P_PGID && id == 0 ? -1 : id, options);
+        if (w == null && lastWaitError != 0) {
             return lastWaitError;
         }
         byte[] info = new byte[128];
-        if (child != null) {
+        if (w != null) {
             java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            int status = child.waitStatus();
-            boolean killed = (status & 0x7f) != 0;
-            b.putInt(0, Signals.SIGCHLD).putInt(8, killed ? CLD_KILLED : CLD_EXITED).putInt(12, child.pid)
-                    .putInt(16, HostCredentials.current().uid()).putInt(20, killed ? status & 0x7f : (status >> 8) & 0xff);
+            int status = w.status();
+            int code;
+            int value;
+            if ((status & 0xff) == 0x7f) {
+                code = CLD_STOPPED;
+                value = status >> 8;
+            } else if (status == 0xffff) {
+                code = CLD_CONTINUED;
+                value = Signals.SIGCONT;
+            } else {
+                boolean killed = (status & 0x7f) != 0;
+                code = killed ? CLD_KILLED : CLD_EXITED;
+                value = killed ? status & 0x7f : (status >> 8) & 0xff;
+            }
+            b.putInt(0, Signals.SIGCHLD).putInt(8, code).putInt(12, w.child().pid)
+                    .putInt(16, HostCredentials.current().uid()).putInt(20, value);
         }
         if (infoAddress != 0) {
             memory().userWrite(infoAddress, info);
@@ -339,11 +349,14 @@ final class ProcessCalls {
     /** Why waitFor returned null: 0 for WNOHANG with nothing ready, else -ECHILD or -ERESTARTSYS. */
     private long lastWaitError;
 
+    /** A child wait found, with its status in wait4's encoding (exit, signal, stop or continue). */
+    private record Waited(GuestProcess child, int status) { }
+
     /**
-     * Finds a zombie child matching (idType, id), reaping it unless WNOWAIT; waits unless WNOHANG. Returns the
-     * child, or null with lastWaitError set.
+     * Finds a child matching (idType, id) that exited (WEXITED; reaped unless WNOWAIT), stopped (WUNTRACED) or
+     * continued (WCONTINUED) and has not said so yet; waits unless WNOHANG. Null with lastWaitError set when none.
      */
-    private GuestProcess waitFor(int idType, int id, int options) {
+    private Waited waitFor(int idType, int id, int options) {
         Object lock = process.kernel.treeLock;
         synchronized (lock) {
             while (true) {
@@ -354,11 +367,19 @@ final class ProcessCalls {
                     }
                     any = true;
                     if (c.isZombie()) {
+                        if ((options & WEXITED) == 0) {
+                            continue;
+                        }
                         if ((options & WNOWAIT) == 0) {
                             process.children.remove(c);
                             process.kernel.unregister(c);
                         }
-                        return c;
+                        return new Waited(c, c.waitStatus());
+                    }
+                    int status = c.takeJobControlStatus((options & WUNTRACED) != 0, (options & WCONTINUED) != 0,
+                            (options & WNOWAIT) != 0);
+                    if (status != 0) {
+                        return new Waited(c, status);
                     }
                 }
                 if (!any) {

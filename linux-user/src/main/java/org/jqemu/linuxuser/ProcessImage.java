@@ -59,7 +59,7 @@ final class ProcessImage {
             int writeBack = r.writeBack();
             if (writeBack >= 0) {
                 writeBack = duplicates.computeIfAbsent(writeBack, fd -> {
-                    long copy = HostLibc.call(HostLibc.DUP, fd);
+                    long copy = HostOs.call(HostOs.DUP, fd);
                     return copy < 0 ? SHARED_READ_ONLY : (int) copy;
                 });
             }
@@ -105,7 +105,7 @@ final class ProcessImage {
                 continue;
             }
             long n = Math.min(org.jqemu.memory.Page.SIZE, fileSize - fileOffset);
-            HostLibc.call(HostLibc.PWRITE, r.writeBack(), page.ram().asSlice(0, n), n, fileOffset);
+            HostOs.call(HostOs.PWRITE, r.writeBack(), page.ram().asSlice(0, n), n, fileOffset);
         }
     }
 

@@ -16,7 +16,7 @@ import org.jqemu.target.i386.X86Cpu;
  * (fpstate pointer 0). SA_ONSTACK handlers run on the sigaltstack(2) stack when one is set and not in use.
  */
 final class SignalDelivery {
-    static final int SA_SIGINFO = 0x4, SA_RESTART = 0x10000000, SA_NOCLDWAIT = 2, SA_ONSTACK = 0x08000000, SA_RESTORER = 0x04000000, SA_NODEFER = 0x40000000,
+    static final int SA_SIGINFO = 0x4, SA_RESTART = 0x10000000, SA_NOCLDSTOP = 1, SA_NOCLDWAIT = 2, SA_ONSTACK = 0x08000000, SA_RESTORER = 0x04000000, SA_NODEFER = 0x40000000,
             SA_RESETHAND = 0x80000000;
     static final long SIG_DFL = 0, SIG_IGN = 1;
     private static final int SIGACTION_SIZE = 20;
@@ -336,6 +336,7 @@ final class SignalDelivery {
 
     /** A signal for this thread (tkill, tgkill, faults): pending until delivered at the next boundary. */
     void send(Info info) {
+        process.generated(info.signal());
         synchronized (actions()) {
             if (actions().isIgnored(info.signal())) {
                 return;
@@ -408,7 +409,10 @@ final class SignalDelivery {
             }
             int signal = info.signal();
             if (a == null || a.handler == SIG_DFL) {
-                if (!Signals.ignoredByDefault(signal)) {
+                if (Signals.stopsByDefault(signal)) {
+                    process.stop(signal);
+                    process.waitWhileStopped();
+                } else if (!Signals.ignoredByDefault(signal)) {
                     process.terminate(signal);
                     return;
                 }

@@ -4,13 +4,16 @@ package org.jqemu.linuxuser;
 public final class Signals {
     public static final int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7,
             SIGFPE = 8, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14,
-            SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGURG = 23, SIGWINCH = 28;
+            SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22,
+            SIGURG = 23, SIGWINCH = 28;
     public static final int MAX = 64;
 
     private Signals() { }
 
     private static final int SI_KERNEL = 0x80, TRAP_TRACE = 2, FPE_INTDIV = 1, ILL_ILLOPN = 2, SEGV_MAPERR = 1, SEGV_ACCERR = 2,
-            BUS_ADRALN = 1, GP = 13, PF = 14;
+            BUS_ADRALN = 1, GP = 13;
+    /** The page fault vector (#PF). */
+    static final int PF = 14;
 
     /**
      * What Linux tells the guest about CPU exception {@code vector}: the signal, si_code, si_addr, and the
@@ -57,14 +60,14 @@ public final class Signals {
         return vector == 3 ? SIGTRAP : SIGSEGV;
     }
 
-    /**
-     * Whether the default action ignores the signal (instead of terminating the process). The stop signals
-     * (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) are here too: guest processes cannot be stopped yet, and
-     * ignoring them is closer to a stop-and-continue than ending the process.
-     */
+    /** Whether the default action ignores the signal (instead of terminating or stopping the process). */
     public static boolean ignoredByDefault(int signal) {
-        return signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH
-                || (signal >= SIGSTOP && signal <= 22);
+        return signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH;
+    }
+
+    /** SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the default action stops the process until SIGCONT. */
+    public static boolean stopsByDefault(int signal) {
+        return signal >= SIGSTOP && signal <= SIGTTOU;
     }
 
     /** Whether the default action dumps core, which QEMU reports as "core dumped". */

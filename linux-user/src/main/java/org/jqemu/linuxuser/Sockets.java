@@ -28,6 +28,7 @@ final class Sockets {
     private static final int[] SOCKETCALL_ARGS = {0, 3, 3, 3, 2, 3, 3, 3, 4, 4, 4, 6, 6, 2, 5, 5, 3, 3, 4};
     private static final int AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16;
     private static final int SOL_SOCKET = 1, SO_RCVTIMEO = 20, SO_SNDTIMEO = 21, SCM_RIGHTS = 1;
+    private static final int MSG_DONTWAIT = 0x40;
     private static final int MAX_ADDRESS = 128; // sizeof(struct sockaddr_storage)
     private static final int MAX_OPTION = 4096;
     private static final int MAX_TRANSFER = 1 << 20;
@@ -54,17 +55,17 @@ final class Sockets {
             case SOCKETCALL -> socketcall((int) a[0], a[1]);
             case SOCKET -> socket((int) a[0], (int) a[1], (int) a[2]);
             case SOCKETPAIR -> socketpair((int) a[0], (int) a[1], (int) a[2], a[3]);
-            case BIND -> withAddress(HostLibc.BIND, (int) a[0], a[1], a[2]);
-            case CONNECT -> withAddress(HostLibc.CONNECT, (int) a[0], a[1], a[2]);
-            case LISTEN -> simple(HostLibc.LISTEN, (int) a[0], (int) a[1]);
+            case BIND -> withAddress(HostOs.BIND, (int) a[0], a[1], a[2]);
+            case CONNECT -> withAddress(HostOs.CONNECT, (int) a[0], a[1], a[2]);
+            case LISTEN -> simple(HostOs.LISTEN, (int) a[0], (int) a[1]);
             case ACCEPT4 -> accept((int) a[0], a[1], a[2], (int) a[3]);
-            case GETSOCKNAME -> name(HostLibc.GETSOCKNAME, (int) a[0], a[1], a[2]);
-            case GETPEERNAME -> name(HostLibc.GETPEERNAME, (int) a[0], a[1], a[2]);
+            case GETSOCKNAME -> name(HostOs.GETSOCKNAME, (int) a[0], a[1], a[2]);
+            case GETPEERNAME -> name(HostOs.GETPEERNAME, (int) a[0], a[1], a[2]);
             case SENDTO -> sendto((int) a[0], a[1], a[2], (int) a[3], a[4], a[5]);
             case RECVFROM -> recvfrom((int) a[0], a[1], a[2], (int) a[3], a[4], a[5]);
             case SENDMSG -> sendmsg((int) a[0], a[1], (int) a[2]);
             case RECVMSG -> recvmsg((int) a[0], a[1], (int) a[2]);
-            case SHUTDOWN -> simple(HostLibc.SHUTDOWN, (int) a[0], (int) a[1]);
+            case SHUTDOWN -> simple(HostOs.SHUTDOWN, (int) a[0], (int) a[1]);
             case SETSOCKOPT -> setsockopt((int) a[0], (int) a[1], (int) a[2], a[3], a[4]);
             case GETSOCKOPT -> getsockopt((int) a[0], (int) a[1], (int) a[2], a[3], a[4]);
             default -> NOT_A_SOCKET_CALL;
@@ -142,7 +143,7 @@ final class Sockets {
             return -EAFNOSUPPORT;
         }
         // the host descriptor is always close-on-exec (the JVM's own children must not get it); the guest's flag is the table's
-        return install(HostLibc.call(HostLibc.SOCKET, domain, type | SOCK_CLOEXEC, protocol), (type & SOCK_CLOEXEC) != 0);
+        return install(HostOs.call(HostOs.SOCKET, domain, type | SOCK_CLOEXEC, protocol), (type & SOCK_CLOEXEC) != 0);
     }
 
     private long socketpair(int domain, int type, int protocol, long pair) {
@@ -151,7 +152,7 @@ final class Sockets {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(8, 4);
-            long r = HostLibc.call(HostLibc.SOCKETPAIR, domain, type | SOCK_CLOEXEC, protocol, fds);
+            long r = HostOs.call(HostOs.SOCKETPAIR, domain, type | SOCK_CLOEXEC, protocol, fds);
             if (r < 0) {
                 return r;
             }
@@ -174,7 +175,7 @@ final class Sockets {
 
     private long simple(java.lang.invoke.MethodHandle function, int fd, int argument) {
         int h = host(fd);
-        return h < 0 ? h : HostLibc.call(function, h, argument);
+        return h < 0 ? h : HostOs.call(function, h, argument);
     }
 
     /** bind and connect: the socket address is copied as bytes (its layout is the host's). */
@@ -188,7 +189,7 @@ final class Sockets {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sa = arena.allocateFrom(ValueLayout.JAVA_BYTE, memory.read(address, (int) length));
-            return HostLibc.call(function, h, length == 0 ? MemorySegment.NULL : sa, (int) length);
+            return HostOs.call(function, h, length == 0 ? MemorySegment.NULL : sa, (int) length);
         }
     }
 
@@ -229,7 +230,11 @@ final class Sockets {
             if (out == null) {
                 return -Errno.EINVAL;
             }
-            long r = HostLibc.call(HostLibc.ACCEPT4, h, out.buffer, out.length, flags | SOCK_CLOEXEC);
+            long ready = blockUntilReadable(h, 0);
+            if (ready < 0) {
+                return ready;
+            }
+            long r = HostOs.call(HostOs.ACCEPT4, h, out.buffer, out.length, flags | SOCK_CLOEXEC);
             if (r < 0) {
                 return r;
             }
@@ -251,7 +256,7 @@ final class Sockets {
             if (out == null || address == 0) {
                 return address == 0 ? -Errno.EFAULT : -Errno.EINVAL;
             }
-            long r = HostLibc.call(function, h, out.buffer, out.length);
+            long r = HostOs.call(function, h, out.buffer, out.length);
             if (r >= 0) {
                 addressBack(out, address, lengthAddress);
             }
@@ -272,7 +277,7 @@ final class Sockets {
             MemorySegment data = arena.allocateFrom(ValueLayout.JAVA_BYTE, memory.read(buffer, n));
             MemorySegment sa = address == 0 ? MemorySegment.NULL
                     : arena.allocateFrom(ValueLayout.JAVA_BYTE, memory.read(address, (int) addressLength));
-            return brokenPipe(HostLibc.call(HostLibc.SENDTO, h, data, (long) n, flags, sa, address == 0 ? 0 : (int) addressLength), flags);
+            return brokenPipe(HostOs.call(HostOs.SENDTO, h, data, (long) n, flags, sa, address == 0 ? 0 : (int) addressLength), flags);
         }
     }
 
@@ -290,8 +295,12 @@ final class Sockets {
             if (out == null) {
                 return -Errno.EINVAL;
             }
+            long ready = blockUntilReadable(h, flags);
+            if (ready < 0) {
+                return ready;
+            }
             MemorySegment data = arena.allocate(Math.max(n, 1));
-            long r = HostLibc.call(HostLibc.RECVFROM, h, data, (long) n, flags, out.buffer, out.length);
+            long r = HostOs.call(HostOs.RECVFROM, h, data, (long) n, flags, out.buffer, out.length);
             if (r >= 0) {
                 memory.userWrite(buffer, data.asSlice(0, Math.min(r, n)).toArray(ValueLayout.JAVA_BYTE));
                 addressBack(out, address, lengthAddress);
@@ -326,12 +335,10 @@ final class Sockets {
         if (h < 0) {
             return h;
         }
-        long name = memory.readInt(message) & 0xffff_ffffL;
-        int nameLength = memory.readInt(message + 4);
-        long[][] iov = iovecs(memory.readInt(message + 8) & 0xffff_ffffL, memory.readInt(message + 12) & 0xffff_ffffL);
-        long control = memory.readInt(message + 16) & 0xffff_ffffL;
-        int controlLength = memory.readInt(message + 20);
-        if (iov == null || nameLength < 0 || nameLength > MAX_ADDRESS || controlLength < 0 || controlLength > MAX_CONTROL) {
+        MsgHeader m = MsgHeader.read(memory, message);
+        long[][] iov = iovecs(m.iov(), m.iovLength());
+        if (iov == null || m.nameLength() < 0 || m.nameLength() > MAX_ADDRESS || m.controlLength() < 0
+                || m.controlLength() > MAX_CONTROL) {
             return -Errno.EINVAL;
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -344,14 +351,14 @@ final class Sockets {
                 at += n;
             }
             java.util.List<InFlightFiles.Placeholder> placeholders = new java.util.ArrayList<>();
-            MemorySegment hostControl = control == 0 || controlLength == 0 ? MemorySegment.NULL
-                    : controlToHost(arena, memory.read(control, controlLength), placeholders);
+            MemorySegment hostControl = m.control() == 0 || m.controlLength() == 0 ? MemorySegment.NULL
+                    : controlToHost(arena, memory.read(m.control(), m.controlLength()), placeholders);
             long r = -Errno.EBADF;
             if (hostControl != null) {
-                MemorySegment msg = hostMessage(arena, name == 0 ? MemorySegment.NULL
-                        : arena.allocateFrom(ValueLayout.JAVA_BYTE, memory.read(name, nameLength)), name == 0 ? 0 : nameLength,
-                        data, size, hostControl);
-                r = brokenPipe(HostLibc.call(HostLibc.SENDMSG, h, msg, flags), flags);
+                MemorySegment msg = hostMessage(arena, m.name() == 0 ? MemorySegment.NULL
+                        : arena.allocateFrom(ValueLayout.JAVA_BYTE, memory.read(m.name(), m.nameLength())),
+                        m.name() == 0 ? 0 : m.nameLength(), data, size, hostControl);
+                r = brokenPipe(HostOs.call(HostOs.SENDMSG, h, msg, flags), flags);
             }
             for (InFlightFiles.Placeholder p : placeholders) {
                 HostOs.close(p.hostFd()); // the message holds its own reference to the memfd
@@ -380,12 +387,9 @@ final class Sockets {
         if (h < 0) {
             return h;
         }
-        long name = memory.readInt(message) & 0xffff_ffffL;
-        int nameLength = memory.readInt(message + 4);
-        long[][] iov = iovecs(memory.readInt(message + 8) & 0xffff_ffffL, memory.readInt(message + 12) & 0xffff_ffffL);
-        long control = memory.readInt(message + 16) & 0xffff_ffffL;
-        int controlLength = memory.readInt(message + 20);
-        if (iov == null || nameLength < 0 || controlLength < 0) {
+        MsgHeader m = MsgHeader.read(memory, message);
+        long[][] iov = iovecs(m.iov(), m.iovLength());
+        if (iov == null || m.nameLength() < 0 || m.controlLength() < 0) {
             return -Errno.EINVAL;
         }
         for (long[] v : iov) {
@@ -397,11 +401,15 @@ final class Sockets {
             long size = total(iov);
             MemorySegment data = arena.allocate(Math.max(size, 1));
             MemorySegment sa = arena.allocate(MAX_ADDRESS, 8);
-            int hostControlSize = control == 0 ? 0 : Math.min(MAX_CONTROL, controlLength * 2);
+            int hostControlSize = m.control() == 0 ? 0 : Math.min(MAX_CONTROL, m.controlLength() * 2);
             MemorySegment hostControl = hostControlSize == 0 ? MemorySegment.NULL : arena.allocate(hostControlSize, 8);
-            MemorySegment msg = hostMessage(arena, name == 0 ? MemorySegment.NULL : sa, name == 0 ? 0 : MAX_ADDRESS,
+            MemorySegment msg = hostMessage(arena, m.name() == 0 ? MemorySegment.NULL : sa, m.name() == 0 ? 0 : MAX_ADDRESS,
                     data, size, hostControl);
-            long r = HostLibc.call(HostLibc.RECVMSG, h, msg, flags);
+            long ready = blockUntilReadable(h, flags);
+            if (ready < 0) {
+                return ready;
+            }
+            long r = HostOs.call(HostOs.RECVMSG, h, msg, flags);
             if (r < 0) {
                 return r;
             }
@@ -414,21 +422,51 @@ final class Sockets {
                 memory.userWrite(v[0], data.asSlice(at, n).toArray(ValueLayout.JAVA_BYTE));
                 at += n;
             }
-            if (name != 0) {
+            if (m.name() != 0) {
                 int actual = msg.get(ValueLayout.JAVA_INT, 8);
-                memory.userWrite(name, sa.asSlice(0, Math.min(actual, nameLength)).toArray(ValueLayout.JAVA_BYTE));
+                memory.userWrite(m.name(), sa.asSlice(0, Math.min(actual, m.nameLength())).toArray(ValueLayout.JAVA_BYTE));
                 memory.userWriteInt(message + 4, actual);
             }
             int hostControlLength = (int) msg.get(ValueLayout.JAVA_LONG, 40);
-            byte[] guestControl = control == 0 ? new byte[0]
-                    : controlToGuest(hostControl.asSlice(0, hostControlLength).toArray(ValueLayout.JAVA_BYTE), controlLength);
-            if (control != 0) {
-                memory.userWrite(control, guestControl);
+            byte[] guestControl = m.control() == 0 ? new byte[0]
+                    : controlToGuest(hostControl.asSlice(0, hostControlLength).toArray(ValueLayout.JAVA_BYTE), m.controlLength());
+            if (m.control() != 0) {
+                memory.userWrite(m.control(), guestControl);
             }
             memory.userWriteInt(message + 20, guestControl.length);
             int hostFlags = msg.get(ValueLayout.JAVA_INT, 48);
             memory.userWriteInt(message + 24, guestControl.length < hostControlLength / 2 ? hostFlags | 0x8 : hostFlags); // MSG_CTRUNC
             return r;
+        }
+    }
+
+    /**
+     * Before a blocking accept or receive: waits in the thread's interruptible host poll, so a signal ends the
+     * wait (-ERESTARTSYS: restarted under SA_RESTART, else EINTR, as Linux). Not for MSG_DONTWAIT, and not
+     * when the socket has a receive time-out, which the host call keeps itself.
+     */
+    private long blockUntilReadable(int hostFd, int flags) {
+        if ((flags & MSG_DONTWAIT) != 0 || hasReceiveTimeout(hostFd)) {
+            return 0;
+        }
+        return thread.waitHostReadable(hostFd);
+    }
+
+    private static boolean hasReceiveTimeout(int hostFd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment timeval = arena.allocate(16, 8);
+            MemorySegment length = arena.allocateFrom(ValueLayout.JAVA_INT, 16);
+            long r = HostOs.call(HostOs.GETSOCKOPT, hostFd, SOL_SOCKET, SO_RCVTIMEO, timeval, length);
+            return r == 0 && (timeval.get(ValueLayout.JAVA_LONG, 0) | timeval.get(ValueLayout.JAVA_LONG, 8)) != 0;
+        }
+    }
+
+    /** The guest's struct msghdr (i386: 32-bit pointers and lengths), decoded once for sendmsg and recvmsg. */
+    record MsgHeader(long name, int nameLength, long iov, long iovLength, long control, int controlLength) {
+        static MsgHeader read(GuestMemory memory, long address) {
+            return new MsgHeader(memory.readInt(address) & 0xffff_ffffL, memory.readInt(address + 4),
+                    memory.readInt(address + 8) & 0xffff_ffffL, memory.readInt(address + 12) & 0xffff_ffffL,
+                    memory.readInt(address + 16) & 0xffff_ffffL, memory.readInt(address + 20));
         }
     }
 
@@ -551,11 +589,11 @@ final class Sockets {
                 MemorySegment tv = arena.allocate(16, 8);
                 tv.set(ValueLayout.JAVA_LONG, 0, memory.readInt(value));
                 tv.set(ValueLayout.JAVA_LONG, 8, memory.readInt(value + 4));
-                return HostLibc.call(HostLibc.SETSOCKOPT, h, level, name, tv, 16);
+                return HostOs.call(HostOs.SETSOCKOPT, h, level, name, tv, 16);
             }
             MemorySegment v = length == 0 ? MemorySegment.NULL
                     : arena.allocateFrom(ValueLayout.JAVA_BYTE, memory.read(value, (int) length));
-            return HostLibc.call(HostLibc.SETSOCKOPT, h, level, name, v, (int) length);
+            return HostOs.call(HostOs.SETSOCKOPT, h, level, name, v, (int) length);
         }
     }
 
@@ -574,7 +612,7 @@ final class Sockets {
             MemorySegment v = arena.allocate(Math.max(hostLength, 1), 8);
             MemorySegment length = arena.allocate(4, 4);
             length.set(ValueLayout.JAVA_INT, 0, hostLength);
-            long r = HostLibc.call(HostLibc.GETSOCKOPT, h, level, name, v, length);
+            long r = HostOs.call(HostOs.GETSOCKOPT, h, level, name, v, length);
             if (r < 0) {
                 return r;
             }

@@ -315,7 +315,8 @@ final class Syscalls {
         while (done < length) {
             long at = address + done;
             int inPage = (int) Math.min(length - done, Page.SIZE - (at & Page.OFFSET_MASK));
-            MemorySegment slice = memory.page(at).ram().asSlice(at & Page.OFFSET_MASK, inPage);
+            MemorySegment page = (prot & Page.WRITE) != 0 ? memory.writablePage(at) : memory.page(at).ram();
+            MemorySegment slice = page.asSlice(at & Page.OFFSET_MASK, inPage);
             long n = io.applyAsLong(slice);
             if (n < 0) {
                 return done > 0 ? done : n;
@@ -334,43 +335,12 @@ final class Syscalls {
             return -Errno.EBADF;
         }
         if (f instanceof HostFile h && count > 0) {
-            long ready = waitHostReadable(h.fd());
+            long ready = thread.waitHostReadable(h.fd());
             if (ready < 0) {
                 return ready;
             }
         }
         return transfer(buffer, count, Page.WRITE, f::read);
-    }
-
-    /** How long one host poll waits before the thread looks for signals again. */
-    private static final int HOST_POLL_MILLIS = 100;
-
-    /**
-     * A host read can block for ever (a terminal, a host pipe) and a native call cannot be interrupted, so a
-     * blocking descriptor is polled until readable, checking for signals (Ctrl-C) and exit between polls.
-     * 0 when a read may go ahead, -ERESTARTSYS for a signal.
-     */
-    private long waitHostReadable(int hostFd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pfd = arena.allocate(8, 4);
-            pfd.set(ValueLayout.JAVA_INT, 0, hostFd);
-            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) Fcntl.POLLIN);
-            if (HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, 0) != 0) {
-                return 0; // readable, at end, or an error the read itself will report
-            }
-            if ((HostOs.syscall(HostOs.SYS_FCNTL, hostFd, Fcntl.F_GETFL) & Fcntl.O_NONBLOCK) != 0) {
-                return 0; // the read answers EAGAIN itself
-            }
-            while (true) {
-                if (thread.interruptedBySignal()) {
-                    return -SignalDelivery.ERESTARTSYS;
-                }
-                long r = HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, HOST_POLL_MILLIS);
-                if (r != 0 && r != -Errno.EINTR) {
-                    return 0;
-                }
-            }
-        }
     }
 
     private long write(int fd, long buffer, long count) {
@@ -959,7 +929,7 @@ final class Syscalls {
         long oldEnd = GuestMemory.pageCeil(process.brk);
         long newEnd = GuestMemory.pageCeil(requested);
         if (newEnd > oldEnd) {
-            if (newEnd > ElfLoader.TASK_SIZE || !isFree(oldEnd, newEnd - oldEnd)) {
+            if (newEnd > ElfLoader.TASK_SIZE || !memory.isFree(oldEnd, newEnd - oldEnd)) {
                 return process.brk;
             }
             memory.map(oldEnd, newEnd - oldEnd, Page.READ | Page.WRITE);
@@ -968,15 +938,6 @@ final class Syscalls {
         }
         process.brk = requested;
         return requested;
-    }
-
-    private boolean isFree(long start, long length) {
-        for (long a = start; a < start + length; a += Page.SIZE) {
-            if (memory.protection(a) >= 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static int protFlags(int prot) {
@@ -1014,12 +975,12 @@ final class Syscalls {
             if (address + size > ElfLoader.TASK_SIZE) {
                 return -Errno.ENOMEM;
             }
-            if ((flags & MAP_FIXED_NOREPLACE) != 0 && !isFree(address, size)) {
+            if ((flags & MAP_FIXED_NOREPLACE) != 0 && !memory.isFree(address, size)) {
                 return -Errno.EEXIST;
             }
             start = address;
         } else {
-            start = address != 0 && address + size <= ElfLoader.TASK_SIZE && isFree(address, size) ? address
+            start = address != 0 && address + size <= ElfLoader.TASK_SIZE && memory.isFree(address, size) ? address
                     : memory.findFree(MMAP_BASE, size, stackGuard());
             if (start < 0) {
                 start = memory.findFree(Page.SIZE * 16L, size, stackGuard());
@@ -1028,12 +989,32 @@ final class Syscalls {
                 return -Errno.ENOMEM;
             }
         }
-        memory.map(start, size, protFlags(prot));
+        if (source == null && (flags & MAP_SHARED) != 0) {
+            MemorySegment block = sharedBlock(size);
+            if (block == null) {
+                return -Errno.ENOMEM;
+            }
+            memory.mapShared(start, block, protFlags(prot));
+        } else {
+            memory.map(start, size, protFlags(prot));
+        }
         if (source != null) {
             fillFromFile(source, start, length, offset);
         }
         extended.mapped(start, size, source, offset, flags, prot);
         return start;
+    }
+
+    /**
+     * The pages of a MAP_SHARED|MAP_ANONYMOUS mapping: host memory apart from the address space, so a forked
+     * child maps the same pages (zeroed; freed by the GC when no space maps them). Null when the host has none.
+     */
+    private static MemorySegment sharedBlock(long size) {
+        try {
+            return Arena.ofAuto().allocate(size, Page.SIZE);
+        } catch (OutOfMemoryError e) {
+            return null;
+        }
     }
 
     /** Below the stack region: mmap never hands out the stack's reserved range. */

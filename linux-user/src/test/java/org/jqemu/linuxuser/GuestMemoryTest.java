@@ -133,4 +133,92 @@ class GuestMemoryTest {
         assertThrows(IllegalArgumentException.class, () -> memory.map(0x8001, Page.SIZE, Page.READ));
         assertThrows(IllegalArgumentException.class, () -> memory.map(0xffff_f000L, 2 * Page.SIZE, Page.READ));
     }
+
+    /**
+     * fork's copy shares private pages until either side writes (Linux's copy-on-write, fork(2)): the CPU sees
+     * no WRITE on a shared page, the guest's protection still says writable, the first write (the #PF path's
+     * unshare, or a system call's write) gives the writer its own copy, and the other side keeps the old bytes.
+     */
+    @Test
+    void forkSharesPrivatePagesUntilTheFirstWrite() {
+        memory.map(0x10000, 2 * Page.SIZE, Page.READ | Page.WRITE);
+        memory.writeInt(0x10000, 1);
+        memory.writeInt(0x11000, 2);
+        GuestMemory child = memory.copy();
+        try {
+            assertSame(memory.page(0x10000).ram(), child.page(0x10000).ram(), "shared, not copied");
+            assertEquals(0, child.page(0x10000).prot() & Page.WRITE, "the CPU must fault on a write");
+            assertEquals(Page.READ | Page.WRITE, child.protection(0x10000), "the guest's protection is unchanged");
+            assertTrue(child.accessible(0x10000, 4, Page.WRITE));
+            assertTrue(child.unshare(0x10000), "a write fault on a shared page is the kernel's");
+            Page own = child.page(0x10000);
+            assertNotSame(memory.page(0x10000).ram(), own.ram());
+            assertEquals(Page.READ | Page.WRITE, own.prot());
+            own.ram().set(ValueLayout.JAVA_INT_UNALIGNED, 0, 10);
+            assertEquals(1, memory.readInt(0x10000), "the parent keeps its bytes");
+            assertEquals(10, child.readInt(0x10000));
+            assertTrue(memory.unshare(0x10000), "now the parent's alone: WRITE comes back");
+            assertEquals(Page.READ | Page.WRITE, memory.page(0x10000).prot());
+            assertFalse(memory.unshare(0x10000), "a writable private page: a real fault");
+            memory.writeInt(0x11000, 20); // a system call's write unshares too
+            assertEquals(2, child.readInt(0x11000));
+            assertEquals(20, memory.readInt(0x11000));
+        } finally {
+            child.close();
+        }
+    }
+
+    @Test
+    void readOnlyPagesStayReadOnlyAndUnmappingOneSideFreesNothingTheOtherUses() {
+        memory.map(0x20000, Page.SIZE, Page.READ | Page.WRITE);
+        memory.writeInt(0x20000, 7);
+        memory.protect(0x20000, Page.SIZE, Page.READ);
+        GuestMemory child = memory.copy();
+        try {
+            assertFalse(child.unshare(0x20000), "a write to a read-only page is the guest's SIGSEGV");
+            memory.unmap(0x20000, Page.SIZE);
+            memory.map(0x20000, Page.SIZE, Page.READ | Page.WRITE);
+            memory.writeInt(0x20000, 99); // a recycled slice must not be the child's
+            assertEquals(7, child.readInt(0x20000));
+            child.protect(0x20000, Page.SIZE, Page.READ | Page.WRITE);
+            assertEquals(Page.READ | Page.WRITE, child.page(0x20000).prot(), "the child is now the only holder");
+        } finally {
+            child.close();
+        }
+    }
+
+    @Test
+    void sharedMemoryStaysSharedAcrossFork() {
+        java.lang.foreign.MemorySegment block = java.lang.foreign.Arena.ofAuto().allocate(2 * Page.SIZE, Page.SIZE);
+        memory.mapShared(0x30000, block, Page.READ | Page.WRITE);
+        GuestMemory child = memory.copy();
+        try {
+            assertTrue(child.isShared(0x31000));
+            assertEquals(Page.READ | Page.WRITE, child.page(0x31000).prot(), "writable without a fault");
+            child.writeInt(0x31000, 5);
+            assertEquals(5, memory.readInt(0x31000));
+            assertFalse(child.unshare(0x31000));
+            child.unmap(0x30000, 2 * Page.SIZE);
+            assertEquals(5, memory.readInt(0x31000), "unmapping one side leaves the memory to the other");
+        } finally {
+            child.close();
+        }
+    }
+
+    /**
+     * munmap's pages are not handed out again until every CPU has dropped its TLB (GuestThread's shootdown
+     * ends with recycleRetired): another thread could otherwise write through a stale entry into the page
+     * someone else gets next.
+     */
+    @Test
+    void unmappedPagesWaitForTheTlbShootdownBeforeReuse() {
+        memory.map(0x40000, Page.SIZE, Page.READ | Page.WRITE);
+        long old = memory.page(0x40000).ram().address();
+        memory.unmap(0x40000, Page.SIZE);
+        memory.map(0x50000, Page.SIZE, Page.READ | Page.WRITE);
+        assertTrue(memory.page(0x50000).ram().address() != old, "reused before the shootdown");
+        memory.recycleRetired();
+        memory.map(0x60000, Page.SIZE, Page.READ | Page.WRITE);
+        assertEquals(old, memory.page(0x60000).ram().address(), "reused after it");
+    }
 }

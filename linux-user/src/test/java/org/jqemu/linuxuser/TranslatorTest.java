@@ -40,16 +40,7 @@ class TranslatorTest {
     }
 
     private static Path compile(String name) throws IOException, InterruptedException {
-        Path source = dir.resolve(name + ".c");
-        try (InputStream in = TranslatorTest.class.getResourceAsStream("programs/" + name + ".c")) {
-            Files.write(source, in.readAllBytes());
-        }
-        Path out = dir.resolve(name);
-        Process p = new ProcessBuilder("gcc", "-m32", "-O2", "-static", "-o", out.toString(), source.toString())
-                .redirectErrorStream(true).start();
-        String messages = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor(), "gcc: " + messages);
-        return out;
+        return GuestRun.compile(name, dir);
     }
 
     private static String qemu(Path program, String... args) throws IOException, InterruptedException {

@@ -36,7 +36,7 @@ class BusyboxCorpusTest {
     @MethodSource("scripts")
     void sameAsQemu(String script, @TempDir Path dir) throws Exception {
         Path busybox = GuestRuns.busybox();
-        assumeTrue(busybox != null, "no cached busybox-static:i386 (run tools/fetch-guests)");
+        GuestRuns.require(busybox != null, "no busybox-static:i386 (tools/fetch-guests failed)");
         assumeTrue(GuestRuns.oracleAvailable(), "the qemu-i386 oracle needs unshare and binfmt_misc in a user namespace");
         Path scriptFile = dir.resolve(script);
         copyResource(script, scriptFile);

@@ -31,8 +31,73 @@ public final class GuestRuns {
 
     private GuestRuns() { }
 
-    /** Debian's busybox-static:i386 as tools/fetch-guests caches it, or null. */
-    public static Path busybox() {
+    /**
+     * Skips the test when {@code available} is false, except under CI (CI=true), where a missing fixture or
+     * tool is a failure: the proof must not pass by being skipped.
+     */
+    public static void require(boolean available, String reason) {
+        if (!available && "true".equals(System.getenv("CI"))) {
+            org.junit.jupiter.api.Assertions.fail(reason);
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(available, reason);
+    }
+
+    /** The repository's tools folder (the tests run in the module's folder). */
+    static Path tools() {
+        return Path.of(System.getProperty("user.dir")).getParent().resolve("tools");
+    }
+
+    /** What a tools/ script printed on stdout (trimmed), or null when it failed. */
+    static String tool(String name) {
+        try {
+            Process p = new ProcessBuilder(tools().resolve(name).toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes()).strip();
+            return p.waitFor() == 0 && !out.isEmpty() ? out : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /**
+     * Debian's busybox-static:i386: tools/fetch-guests fetches it into its cache (on first use), and it is
+     * taken out of the initramfs there once, as tools/main-job --user does. Null when it cannot be had.
+     */
+    public static synchronized Path busybox() {
+        Path cached = cachedBusybox();
+        if (cached != null) {
+            return cached;
+        }
+        String guests = tool("fetch-guests");
+        if (guests == null) {
+            return null;
+        }
+        String initramfs = guests.lines().filter(l -> l.startsWith("initramfs=")).map(l -> l.substring(10)).findFirst().orElse(null);
+        if (initramfs == null) {
+            return null;
+        }
+        try {
+            Path work = Files.createTempDirectory("jqemu-busybox");
+            Process p = new ProcessBuilder("sh", "-c", "gzip -dc \"$1\" | cpio -id --quiet bin/busybox", "extract", initramfs)
+                    .directory(work.toFile()).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            Path extracted = work.resolve("bin/busybox");
+            if (p.waitFor() == 0 && Files.isRegularFile(extracted)) {
+                Files.move(extracted, Path.of(initramfs).getParent().resolve("busybox"),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        return cachedBusybox();
+    }
+
+    private static Path cachedBusybox() {
         Path cache = Path.of(System.getenv().getOrDefault("XDG_CACHE_HOME", System.getProperty("user.home") + "/.cache"),
                 "jqemu", "guests");
         if (!Files.isDirectory(cache)) {
@@ -95,11 +160,16 @@ public final class GuestRuns {
     /** jqemu-i386 in a fresh JVM with exactly the environment {@code env}. */
     public static Outcome jqemu(List<String> command, Path dir, Map<String, String> env, int timeoutSeconds)
             throws IOException, InterruptedException {
+        return run(jqemuCommand(command), dir, env, timeoutSeconds);
+    }
+
+    /** The host command that runs {@code command} under jqemu-i386 in a fresh JVM with this test's class path. */
+    public static List<String> jqemuCommand(List<String> command) {
         List<String> c = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
                 "-cp", System.getProperty("java.class.path"), "org.jqemu.linuxuser.Main"));
         c.addAll(command);
-        return run(c, dir, env, timeoutSeconds);
+        return c;
     }
 
     /** A host command (qemu-i386 itself, or a native build) with exactly the environment {@code env}. */
@@ -131,5 +201,30 @@ public final class GuestRuns {
             Files.deleteIfExists(out);
             Files.deleteIfExists(err);
         }
+    }
+
+    /** Same stderr and exit status, and the same stdout once {@code normalise} (named by {@code what}) is applied. */
+    public static void assertSame(Outcome expected, Outcome actual, java.util.function.UnaryOperator<String> normalise,
+                                  String what) {
+        org.junit.jupiter.api.Assertions.assertAll(
+                () -> org.junit.jupiter.api.Assertions.assertEquals(normalise.apply(expected.stdout()), normalise.apply(actual.stdout()), what),
+                () -> org.junit.jupiter.api.Assertions.assertEquals(expected.stderr(), actual.stderr(), "stderr"),
+                () -> org.junit.jupiter.api.Assertions.assertEquals(expected.status(), actual.status(), "exit status"));
+    }
+
+    public static void assertSame(Outcome expected, Outcome actual) {
+        assertSame(expected, actual, java.util.function.UnaryOperator.identity(), "stdout");
+    }
+
+    /** gcc -O2 -pthread: a static i386 program ({@code -m32 -static}) or one for the host (x86_64). */
+    public static Path compile(Path source, Path out, boolean i386) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("gcc", "-O2", "-pthread", "-o", out.toString(), source.toString()));
+        if (i386) {
+            command.addAll(1, List.of("-m32", "-static"));
+        }
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String messages = new String(p.getInputStream().readAllBytes());
+        org.junit.jupiter.api.Assertions.assertEquals(0, p.waitFor(), "gcc " + source + ": " + messages);
+        return out;
     }
 }

@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 import org.jqemu.target.i386.oracle.HostSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Signals at the edge of the emulator, compared with qemu-i386: SIGINT from the host (what Ctrl-C makes the
@@ -46,39 +48,22 @@ class HostSignalTest {
         }
     }
 
-    @Test
-    void ctrlCInterruptsGuestSleep() throws Exception {
+    /**
+     * A guest sleep, and cat blocked reading a host pipe that never delivers (a native read, yet Ctrl-C must
+     * still end it).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"exec sleep 20", "exec cat"})
+    void ctrlCInterrupts(String blocked) throws Exception {
         Path busybox = GuestRuns.busybox();
-        assumeTrue(busybox != null, "no cached busybox-static:i386 (run tools/fetch-guests)");
+        GuestRuns.require(busybox != null, "no busybox-static:i386 (tools/fetch-guests failed)");
         assumeTrue(HostSupport.has("qemu-i386"), "needs qemu-user");
-        List<String> guest = List.of(busybox.toString(), "sh", "-c", "echo ready; exec sleep 20");
+        List<String> guest = List.of(busybox.toString(), "sh", "-c", "echo ready; " + blocked);
         List<String> qemu = new ArrayList<>(List.of("qemu-i386"));
         qemu.addAll(guest);
-        List<String> jqemu = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                "org.jqemu.linuxuser.Main"));
-        jqemu.addAll(guest);
         int expected = interruptAfterReady(qemu, dir);
         assertEquals(130, expected, "qemu-i386's status (the oracle) should be 128 + SIGINT");
-        assertEquals(expected, interruptAfterReady(jqemu, dir));
-    }
-
-    /** cat blocked reading a host pipe that never delivers: a native read, yet Ctrl-C must still end it. */
-    @Test
-    void ctrlCInterruptsHostRead() throws Exception {
-        Path busybox = GuestRuns.busybox();
-        assumeTrue(busybox != null, "no cached busybox-static:i386 (run tools/fetch-guests)");
-        assumeTrue(HostSupport.has("qemu-i386"), "needs qemu-user");
-        List<String> guest = List.of(busybox.toString(), "sh", "-c", "echo ready; exec cat");
-        List<String> qemu = new ArrayList<>(List.of("qemu-i386"));
-        qemu.addAll(guest);
-        List<String> jqemu = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                "org.jqemu.linuxuser.Main"));
-        jqemu.addAll(guest);
-        int expected = interruptAfterReady(qemu, dir);
-        assertEquals(130, expected, "qemu-i386's status (the oracle) should be 128 + SIGINT");
-        assertEquals(expected, interruptAfterReady(jqemu, dir));
+        assertEquals(expected, interruptAfterReady(GuestRuns.jqemuCommand(guest), dir));
     }
 
     @Test

@@ -1,7 +1,7 @@
 /* Sockets from a guest: TCP client and server on 127.0.0.1 with the test at the other end, UDP echo,
  * AF_UNIX stream within the process (with a descriptor passed by SCM_RIGHTS), socket options, poll and
  * select on sockets, socketcall against direct calls, sockets as ordinary descriptors (fork, dup2, F_DUPFD,
- * close-on-exec, poll beside a pipe). Prints what it saw; addresses and ports are printed
+ * close-on-exec, poll beside a pipe), blocking calls interrupted by signals. Prints what it saw; addresses and ports are printed
  * only as facts that do not vary between runs. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,60 @@ static void descriptors(void) {
     printf("after the last close of the peer: %zd\n", n);
 }
 
+static void on_alarm(int sig) { (void) sig; }
+
+static void alarm_handler(int flags) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = flags;
+    sigaction(SIGALRM, &sa, NULL);
+}
+
+/* blocking accept, recv, recvfrom, recvmsg and read on sockets end with EINTR when a signal's handler has no
+ * SA_RESTART, and carry on (restarted) when it has */
+static void interrupted(void) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0) die("socketpair");
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(listener, (struct sockaddr *) &a, sizeof a) < 0 || listen(listener, 1) < 0) die("listen");
+    alarm_handler(0);
+    char buffer[16];
+    struct itimerval quick = {{0, 0}, {0, 200000}};
+    setitimer(ITIMER_REAL, &quick, NULL);
+    int r = accept(listener, NULL, NULL);
+    printf("accept: %d %s\n", r, strerror(errno));
+    setitimer(ITIMER_REAL, &quick, NULL);
+    r = recv(pair[0], buffer, sizeof buffer, 0);
+    printf("recv: %d %s\n", r, strerror(errno));
+    setitimer(ITIMER_REAL, &quick, NULL);
+    r = recvfrom(pair[0], buffer, sizeof buffer, 0, NULL, NULL);
+    printf("recvfrom: %d %s\n", r, strerror(errno));
+    struct iovec v = {buffer, sizeof buffer};
+    struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1};
+    setitimer(ITIMER_REAL, &quick, NULL);
+    r = recvmsg(pair[0], &m, 0);
+    printf("recvmsg: %d %s\n", r, strerror(errno));
+    setitimer(ITIMER_REAL, &quick, NULL);
+    r = read(pair[0], buffer, sizeof buffer);
+    printf("read: %d %s\n", r, strerror(errno));
+
+    alarm_handler(SA_RESTART);
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(500000); /* after the parent's alarm has interrupted its recv */
+        send(pair[1], "late", 4, 0);
+        _exit(0);
+    }
+    setitimer(ITIMER_REAL, &quick, NULL);
+    memset(buffer, 0, sizeof buffer);
+    r = recv(pair[0], buffer, sizeof buffer - 1, 0);
+    printf("recv with SA_RESTART: %d %s\n", r, buffer);
+    waitpid(child, NULL, 0);
+    signal(SIGALRM, SIG_DFL);
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) { printf("usage: sockets client|server|udp PORT | unix PATH\n"); return 2; }
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -307,5 +362,6 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[1], "unix")) unix_stream(argv[2]);
     else if (!strcmp(argv[1], "sigpipe")) sigpipe();
     else if (!strcmp(argv[1], "descriptors")) descriptors();
+    else if (!strcmp(argv[1], "interrupted")) interrupted();
     return 0;
 }

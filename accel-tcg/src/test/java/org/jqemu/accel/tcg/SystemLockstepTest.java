@@ -52,23 +52,7 @@ class SystemLockstepTest {
             ticks equ 0x504
             faults equ 0x508
             user_faults equ 0x50c
-            start:
-              cli
-              lgdt [gdtr]
-              lidt [idtr]
-              mov eax, cr0
-              or eax, 1
-              mov cr0, eax
-              jmp 0x08:pm
-            bits 32
-            pm:
-              mov ax, 0x10
-              mov ds, ax
-              mov es, ax
-              mov fs, ax
-              mov gs, ax
-              mov ss, ax
-              mov esp, 0x9000
+            """ + Nasm.PROTECTED_MODE_ENTRY + """
               mov dword [tss + 4], 0x8000   ; ring-0 stack for interrupts from CPL 3
               mov dword [tss + 8], 0x10
               mov word [tss + 0x66], 0x68
@@ -242,6 +226,26 @@ class SystemLockstepTest {
               dd idt
             """;
 
+    /** The kernel's set-up, then STI and an endless counting loop in ECX; the timer's handler halts with IF clear. */
+    private static byte[] spinUntilTheTimer() {
+        String program = PROGRAM.replace("  sti\n  xor ebp, ebp\n", """
+                  mov ecx, 0
+                  sti
+                spin:
+                  inc ecx
+                  jmp spin
+                  xor ebp, ebp
+                """).replace("timer_handler:\n  inc dword [ticks]\n  iret\n", """
+                timer_handler:
+                  inc dword [ticks]
+                  cli
+                  hlt
+                  ; the end
+                """);
+        assertTrue(program.contains("spin:") && program.contains("  cli\n  hlt\n  ; the end"), program);
+        return Nasm.assemble("ITERATIONS equ 1\n" + program);
+    }
+
     /** An interrupt line the test raises while both CPUs stand at the same instruction boundary. */
     private static final class TimerLine implements InterruptSource {
         boolean pending;
@@ -302,22 +306,7 @@ class SystemLockstepTest {
 
     @Test
     void interruptRaisedDuringALoopIsTakenAtABlockBoundary() {
-        String program = PROGRAM.replace("  sti\n  xor ebp, ebp\n", """
-                  mov ecx, 0
-                  sti
-                spin:
-                  inc ecx
-                  jmp spin
-                  xor ebp, ebp
-                """).replace("timer_handler:\n  inc dword [ticks]\n  iret\n", """
-                timer_handler:
-                  inc dword [ticks]
-                  cli
-                  hlt
-                  ; the end
-                """);
-        assertTrue(program.contains("spin:") && program.contains("  cli\n  hlt\n  ; the end"), program);
-        byte[] code = Nasm.assemble("ITERATIONS equ 1\n" + program);
+        byte[] code = spinUntilTheTimer();
         ramA.load(0x1000, code);
         a.setInterruptSource(lineA);
         a.loadSegmentRegister(X86Cpu.CS, 0);
@@ -341,20 +330,7 @@ class SystemLockstepTest {
     @ParameterizedTest
     @ValueSource(ints = {100_000, 100_001})
     void interruptShadowEndsAfterOneInstructionUnderTheTranslator(int budget) {
-        String program = PROGRAM.replace("  sti\n  xor ebp, ebp\n", """
-                  mov ecx, 0
-                  sti
-                spin:
-                  inc ecx
-                  jmp spin
-                  xor ebp, ebp
-                """).replace("timer_handler:\n  inc dword [ticks]\n  iret\n", """
-                timer_handler:
-                  inc dword [ticks]
-                  cli
-                  hlt
-                """);
-        byte[] code = Nasm.assemble("ITERATIONS equ 1\n" + program);
+        byte[] code = spinUntilTheTimer();
         for (TestRam ram : new TestRam[] {ramA, ramB}) {
             ram.load(0x1000, code);
         }

@@ -10,6 +10,31 @@ import org.junit.jupiter.api.Assumptions;
 public final class Nasm {
     private Nasm() { }
 
+    /**
+     * Real mode to flat 32-bit protected mode for test programs: loads {@code gdtr} and {@code idtr} (the
+     * program defines both; selector 0x08 must be ring-0 code, 0x10 ring-0 data), sets CR0.PE, loads every
+     * data segment with 0x10 and ESP with 0x9000, and goes on at the program's next line, in 32-bit code.
+     */
+    public static final String PROTECTED_MODE_ENTRY = """
+            start:
+              cli
+              lgdt [gdtr]
+              lidt [idtr]
+              mov eax, cr0
+              or eax, 1
+              mov cr0, eax
+              jmp 0x08:pm
+            bits 32
+            pm:
+              mov ax, 0x10
+              mov ds, ax
+              mov es, ax
+              mov fs, ax
+              mov gs, ax
+              mov ss, ax
+              mov esp, 0x9000
+            """;
+
     public static byte[] assemble(String source) {
         try {
             Path dir = Files.createTempDirectory("jqemu-nasm");

@@ -26,23 +26,7 @@ class SystemModeTest {
             tss equ 0x21000
             dftss equ 0x22000
             log equ 0x500
-            start:
-              cli
-              lgdt [gdtr]
-              lidt [idtr]
-              mov eax, cr0
-              or eax, 1
-              mov cr0, eax
-              jmp 0x08:pm
-            bits 32
-            pm:
-              mov ax, 0x10
-              mov ds, ax
-              mov es, ax
-              mov fs, ax
-              mov gs, ax
-              mov ss, ax
-              mov esp, 0x9000
+            """ + Nasm.PROTECTED_MODE_ENTRY + """
               ; every vector: the unexpected handler
               mov ecx, 0
             .fill:

@@ -226,6 +226,19 @@ class SystemLockstepTest {
               dd idt
             """;
 
+    /** Loads the program into both RAMs and starts both CPUs at it, each with its own timer line. */
+    private void startBoth(byte[] code) {
+        for (TestRam ram : new TestRam[] {ramA, ramB}) {
+            ram.load(0x1000, code);
+        }
+        a.setInterruptSource(lineA);
+        b.setInterruptSource(lineB);
+        for (X86Cpu cpu : new X86Cpu[] {a, b}) {
+            cpu.loadSegmentRegister(X86Cpu.CS, 0);
+            cpu.setEip(0x1000);
+        }
+    }
+
     /** The kernel's set-up, then STI and an endless counting loop in ECX; the timer's handler halts with IF clear. */
     private static byte[] spinUntilTheTimer() {
         String program = PROGRAM.replace("  sti\n  xor ebp, ebp\n", """
@@ -270,15 +283,7 @@ class SystemLockstepTest {
     @ValueSource(ints = {0, 3})
     void pagedKernelRunsTheSameUnderTranslatorAndInterpreter(int regionThreshold) {
         byte[] code = Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + PROGRAM);
-        for (TestRam ram : new TestRam[] {ramA, ramB}) {
-            ram.load(0x1000, code);
-        }
-        a.setInterruptSource(lineA);
-        b.setInterruptSource(lineB);
-        for (X86Cpu cpu : new X86Cpu[] {a, b}) {
-            cpu.loadSegmentRegister(X86Cpu.CS, 0);
-            cpu.setEip(0x1000);
-        }
+        startBoth(code);
         Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
         tcg.setRegionThreshold(regionThreshold);
         int halts = lockstep(tcg, 400_000);
@@ -331,15 +336,7 @@ class SystemLockstepTest {
     @ValueSource(ints = {100_000, 100_001})
     void interruptShadowEndsAfterOneInstructionUnderTheTranslator(int budget) {
         byte[] code = spinUntilTheTimer();
-        for (TestRam ram : new TestRam[] {ramA, ramB}) {
-            ram.load(0x1000, code);
-        }
-        a.setInterruptSource(lineA);
-        b.setInterruptSource(lineB);
-        for (X86Cpu cpu : new X86Cpu[] {a, b}) {
-            cpu.loadSegmentRegister(X86Cpu.CS, 0);
-            cpu.setEip(0x1000);
-        }
+        startBoth(code);
         Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
         assertEquals(X86Cpu.EXIT_BUDGET, tcg.run(budget));
         assertEquals(X86Cpu.EXIT_BUDGET, b.run(budget));

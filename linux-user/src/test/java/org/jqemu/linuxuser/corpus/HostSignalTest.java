@@ -3,7 +3,6 @@ package org.jqemu.linuxuser.corpus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -57,7 +56,7 @@ class HostSignalTest {
     void ctrlCInterrupts(String blocked) throws Exception {
         Path busybox = GuestRuns.busybox();
         GuestRuns.require(busybox != null, "no busybox-static:i386 (tools/fetch-guests failed)");
-        assumeTrue(HostSupport.has("qemu-i386"), "needs qemu-user");
+        GuestRuns.require(HostSupport.has("qemu-i386"), "needs qemu-user");
         List<String> guest = List.of(busybox.toString(), "sh", "-c", "echo ready; " + blocked);
         List<String> qemu = new ArrayList<>(List.of("qemu-i386"));
         qemu.addAll(guest);
@@ -68,7 +67,7 @@ class HostSignalTest {
 
     @Test
     void nullDereferenceDiesWithSigsegv() throws Exception {
-        assumeTrue(HostSupport.has("gcc") && HostSupport.has("qemu-i386"), "needs gcc-multilib and qemu-user");
+        GuestRuns.require(HostSupport.has("gcc") && HostSupport.has("qemu-i386"), "needs gcc-multilib and qemu-user");
         Path source = dir.resolve("null.c");
         Files.writeString(source, "int main(void) { *(volatile int *)0 = 1; return 0; }\n");
         Path program = dir.resolve("null");

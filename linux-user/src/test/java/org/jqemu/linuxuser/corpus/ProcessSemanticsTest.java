@@ -1,7 +1,6 @@
 package org.jqemu.linuxuser.corpus;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -32,8 +31,8 @@ class ProcessSemanticsTest {
     @ParameterizedTest
     @ValueSource(strings = {"processes", "sharedmem"})
     void sameAsQemu(String name) throws Exception {
-        assumeTrue(HostSupport.has("gcc"), "needs gcc-multilib");
-        assumeTrue(GuestRuns.oracleAvailable(), "the qemu-i386 oracle needs unshare and binfmt_misc in a user namespace");
+        GuestRuns.require(HostSupport.has("gcc"), "needs gcc-multilib");
+        GuestRuns.require(GuestRuns.oracleAvailable(), "the qemu-i386 oracle needs unshare and binfmt_misc in a user namespace");
         Path program = build(name, true);
         GuestRuns.Outcome q = GuestRuns.oracle(List.of(program.toString()), dir, ENV, 60);
         GuestRuns.assertSame(q, GuestRuns.jqemu(List.of(program.toString()), dir, ENV, 60));
@@ -47,7 +46,7 @@ class ProcessSemanticsTest {
      */
     @Test
     void jobControlSameAsTheHostKernel() throws Exception {
-        assumeTrue(HostSupport.has("gcc"), "needs gcc-multilib");
+        GuestRuns.require(HostSupport.has("gcc"), "needs gcc-multilib");
         Path native64 = build("jobcontrol", false);
         Path i386 = build("jobcontrol", true);
         GuestRuns.Outcome n = GuestRuns.plain(List.of(native64.toString()), dir, ENV, 60);

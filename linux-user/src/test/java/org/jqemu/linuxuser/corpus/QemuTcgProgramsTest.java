@@ -1,7 +1,6 @@
 package org.jqemu.linuxuser.corpus;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,7 +34,7 @@ class QemuTcgProgramsTest {
         GuestRuns.require(tcg != null, "no QEMU test sources (tools/fetch-qemu-tests failed)");
         multiarch = Path.of(tcg).resolve("multiarch");
         GuestRuns.require(Files.isDirectory(multiarch), "no tests/tcg/multiarch in " + tcg);
-        assumeTrue(HostSupport.has("gcc") && HostSupport.has("qemu-i386"), "needs gcc-multilib and qemu-user");
+        GuestRuns.require(HostSupport.has("gcc") && HostSupport.has("qemu-i386"), "needs gcc-multilib and qemu-user");
     }
 
     private static Path build(String source, String name, boolean i386) throws IOException, InterruptedException {

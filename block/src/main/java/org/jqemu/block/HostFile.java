@@ -9,7 +9,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 
 /**
  * A host file accessed by position (the "file" protocol layer under every format driver).
@@ -95,18 +94,42 @@ public final class HostFile implements AutoCloseable {
 
     /** Reads exactly len bytes (zeros past the end of the file). */
     public void read(long position, byte[] buf, int off, int len) throws BlockException {
-        ByteBuffer bb = ByteBuffer.wrap(buf, off, len);
+        read(position, ByteBuffer.wrap(buf, off, len));
+    }
+
+    /**
+     * Fills dst from its position to its limit (zeros past the end of the file); dst's position and limit
+     * are left as they were. A direct buffer goes to the kernel as is, a heap one through the JDK's copy.
+     */
+    public void read(long position, ByteBuffer dst) throws BlockException {
+        ByteBuffer bb = dst.duplicate();
+        int start = bb.position();
         try {
             while (bb.hasRemaining()) {
-                int n = channel.read(bb, position + bb.position() - off);
+                int n = channel.read(bb, position + bb.position() - start);
                 if (n < 0) {
-                    Arrays.fill(buf, bb.position(), off + len, (byte) 0);
+                    zeroFill(bb);
                     return;
                 }
             }
         } catch (IOException e) {
             throw error("read", e);
         }
+    }
+
+    /** Reads len bytes into buf at index off (buf's position and limit are not used). */
+    public void read(long position, ByteBuffer buf, int off, int len) throws BlockException {
+        read(position, buf.slice(off, len));
+    }
+
+    /** Writes the len bytes of buf at index off (buf's position and limit are not used). */
+    public void write(long position, ByteBuffer buf, int off, int len) throws BlockException {
+        write(position, buf.slice(off, len));
+    }
+
+    /** Zeros from b's position to its limit (heap or direct). */
+    public static void zeroFill(ByteBuffer b) {
+        java.lang.foreign.MemorySegment.ofBuffer(b).fill((byte) 0);
     }
 
     public byte[] read(long position, int len) throws BlockException {
@@ -116,10 +139,16 @@ public final class HostFile implements AutoCloseable {
     }
 
     public void write(long position, byte[] buf, int off, int len) throws BlockException {
-        ByteBuffer bb = ByteBuffer.wrap(buf, off, len);
+        write(position, ByteBuffer.wrap(buf, off, len));
+    }
+
+    /** Writes src from its position to its limit; src's position and limit are left as they were. */
+    public void write(long position, ByteBuffer src) throws BlockException {
+        ByteBuffer bb = src.duplicate();
+        int start = bb.position();
         try {
             while (bb.hasRemaining()) {
-                channel.write(bb, position + bb.position() - off);
+                channel.write(bb, position + bb.position() - start);
             }
         } catch (IOException e) {
             throw error("write", e);

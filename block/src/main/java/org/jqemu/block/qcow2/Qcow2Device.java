@@ -1009,7 +1009,6 @@ public final class Qcow2Device implements CompressedWriter {
         lock.writeLock().lock();
         try {
             markDirty();
-            flushPending();
             long guestCluster = offset >>> clusterBits;
             long[] table = l2ForWrite((int) (guestCluster >>> l2Bits));
             int index = (int) (guestCluster & (l2Entries - 1));
@@ -1017,11 +1016,16 @@ public final class Qcow2Device implements CompressedWriter {
             long host = placeCompressed(packed.length);
             metadata.checkFree(host, packed.length);
             file.write(host, packed, 0, packed.length);
-            barrier();
             long extraSectors = ((host + packed.length - 1) >>> 9) - (host >>> 9);
             long entry = COMPRESSED | (extraSectors << compressedSectorShift) | host;
-            commitL2((int) (guestCluster >>> l2Bits), table, index, new long[] {entry});
-            release(old);
+            if (extendedL2) {
+                barrier();
+                commitL2((int) (guestCluster >>> l2Bits), table, index, new long[] {entry});
+                release(old);
+            } else {
+                // Queued with the other new entries when nothing is replaced (convert -c), as data writes are.
+                commitAllocation(guestCluster, table, index, new long[] {old}, new long[] {entry});
+            }
         } finally {
             lock.writeLock().unlock();
         }

@@ -93,7 +93,7 @@ public final class Images {
                                            OpenOptions options, java.util.List<Path> above) throws BlockException {
         String resolved = resolveBacking(imageName, backingName);
         try {
-            return open(resolved, format, new OpenOptions(true, options.unsafe(), false, options.forceShare()), above);
+            return open(resolved, format, new OpenOptions(true, options.unsafe(), false, options.forceShare(), false), above);
         } catch (BlockException e) {
             throw new BlockException("Could not open backing file: " + e.getMessage());
         }

@@ -8,17 +8,24 @@ package org.jqemu.block;
  * @param noBacking do not open the backing file (info of a broken chain, rebase -u)
  * @param forceShare qemu-img -U: read even while another process writes (read-only only; see
  *                   {@link HostFile#lock})
+ * @param forCheck  opened by check: metadata that check reports or repairs (a qcow2 snapshot entry
+ *                  with too much extra data) does not prevent opening
  */
-public record OpenOptions(boolean readOnly, boolean unsafe, boolean noBacking, boolean forceShare) {
-    public static final OpenOptions READ_ONLY = new OpenOptions(true, false, false, false);
-    public static final OpenOptions READ_WRITE = new OpenOptions(false, false, false, false);
+public record OpenOptions(boolean readOnly, boolean unsafe, boolean noBacking, boolean forceShare,
+                          boolean forCheck) {
+    public static final OpenOptions READ_ONLY = new OpenOptions(true, false, false, false, false);
+    public static final OpenOptions READ_WRITE = new OpenOptions(false, false, false, false, false);
 
     public OpenOptions withNoBacking() {
-        return new OpenOptions(readOnly, unsafe, true, forceShare);
+        return new OpenOptions(readOnly, unsafe, true, forceShare, forCheck);
     }
 
     public OpenOptions withUnsafe() {
-        return new OpenOptions(readOnly, true, noBacking, forceShare);
+        return new OpenOptions(readOnly, true, noBacking, forceShare, forCheck);
+    }
+
+    public OpenOptions withForCheck() {
+        return new OpenOptions(readOnly, unsafe, noBacking, forceShare, true);
     }
 
     /** -U when given; a writable image cannot share (QEMU's rule). */
@@ -26,6 +33,6 @@ public record OpenOptions(boolean readOnly, boolean unsafe, boolean noBacking, b
         if (on && !readOnly) {
             throw new BlockException("force-share=on can only be used with read-only images");
         }
-        return new OpenOptions(readOnly, unsafe, noBacking, on);
+        return new OpenOptions(readOnly, unsafe, noBacking, on, forCheck);
     }
 }

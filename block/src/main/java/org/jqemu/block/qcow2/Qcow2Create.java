@@ -44,7 +44,7 @@ public final class Qcow2Create {
             f.truncate(3 * cs);
         }
         try (HostFile f = HostFile.open(path, true);
-             Qcow2Device d = Qcow2Device.open(f, path.toString(), new OpenOptions(false, true, true, false), null)) {
+             Qcow2Device d = Qcow2Device.open(f, path.toString(), new OpenOptions(false, true, true, false, false), null)) {
             d.resize(o.size());
             switch (o.preallocation()) {
                 case "off" -> { }

@@ -153,7 +153,7 @@ public final class Qcow2Device implements CompressedWriter {
         try {
             Qcow2Device d = new Qcow2Device(file, filename, h, options, backing);
             if (h.nbSnapshots > 0) {
-                Qcow2Snapshots.list(d); // validated on open, as QEMU reads the table then
+                Qcow2Snapshots.list(d, options.forCheck()); // validated on open, as QEMU reads the table then
             }
             if (!options.readOnly()) {
                 d.prepareWritable();

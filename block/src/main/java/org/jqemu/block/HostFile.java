@@ -31,14 +31,22 @@ public final class HostFile implements AutoCloseable {
     /** Native descriptor for the calls FileChannel lacks (hole punching, SEEK_DATA); -1 if unavailable. */
     private final int nativeFd;
 
-    private HostFile(Path path, FileChannel channel, boolean writable) {
+    /** cache=writethrough: each write and zeroing is flushed before it returns. */
+    private final boolean writeThrough;
+
+    private HostFile(Path path, FileChannel channel, boolean writable, boolean writeThrough) {
         this.path = path;
         this.channel = channel;
         this.writable = writable;
+        this.writeThrough = writeThrough;
         this.nativeFd = Posix.open(path, writable);
     }
 
     public static HostFile open(Path path, boolean writable) throws BlockException {
+        return open(path, writable, false);
+    }
+
+    public static HostFile open(Path path, boolean writable, boolean writeThrough) throws BlockException {
         if (java.nio.file.Files.isDirectory(path)) {
             throw new BlockException("'file' driver requires '" + path + "' to be a regular file");
         }
@@ -46,7 +54,7 @@ public final class HostFile implements AutoCloseable {
                 ? new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
                 : new OpenOption[] {StandardOpenOption.READ};
         try {
-            return new HostFile(path, FileChannel.open(path, options), writable);
+            return new HostFile(path, FileChannel.open(path, options), writable, writeThrough);
         } catch (IOException e) {
             throw new BlockException("Could not open '" + path + "': " + describe(e));
         }
@@ -56,7 +64,7 @@ public final class HostFile implements AutoCloseable {
     public static HostFile create(Path path) throws BlockException {
         try {
             return new HostFile(path, FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING), true);
+                    StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING), true, false);
         } catch (IOException e) {
             throw new BlockException("Could not create '" + path + "': " + describe(e));
         }
@@ -153,6 +161,9 @@ public final class HostFile implements AutoCloseable {
         } catch (IOException e) {
             throw error("write", e);
         }
+        if (writeThrough) {
+            flush();
+        }
     }
 
     public void write(long position, byte[] buf) throws BlockException {
@@ -166,6 +177,9 @@ public final class HostFile implements AutoCloseable {
             return;
         }
         if (Posix.punchHole(nativeFd, position, end - position)) {
+            if (writeThrough) {
+                flush();
+            }
             return;
         }
         byte[] zeros = new byte[(int) Math.min(ZERO_CHUNK, end - position)];

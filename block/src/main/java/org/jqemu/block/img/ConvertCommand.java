@@ -39,6 +39,8 @@ final class ConvertCommand {
         long sparse = DEFAULT_SPARSE;
         /** -m: requests in flight (worker threads reading, and compressing for -c). */
         int parallel = DEFAULT_PARALLEL;
+        /** -t: the target's cache mode; qemu-img's default for convert is unsafe (no flushes). */
+        String cache = "unsafe";
         /** -l: snapshot id and/or name to read from (qcow2 source). */
         String snapshotId;
         String snapshotName;
@@ -62,6 +64,7 @@ final class ConvertCommand {
                 case "n" -> s.noCreate = true;
                 case "tz" -> s.targetIsZero = true;
                 case "l" -> parseSnapshot(s, o.arg());
+                case "t" -> s.cache = o.arg();
                 // -W (out-of-order writes) is allowed, not required: we always write in order.
                 case "S" -> {
                     s.sparse = Sizes.parse(o.arg(), 'B');
@@ -100,6 +103,7 @@ final class ConvertCommand {
         if (s.base != null && s.noCreate) {
             throw new UsageError("Use of -B and -n is not supported");
         }
+        OpenOptions targetOptions = OpenOptions.READ_WRITE.withCache(s.cache); // checked before anything is created
         String target = g.operands.get(g.operands.size() - 1);
         if ((s.snapshotId != null || s.snapshotName != null) && g.operands.size() > 2) {
             throw new UsageError("No support for concatenating multiple snapshot");
@@ -129,7 +133,7 @@ final class ConvertCommand {
                 ImageCreator.create(target, s.outFmt, s.opts, total, false, true, env);
             }
             try (BlockDevice out = Images.open(target, s.noCreate ? null : s.outFmt,
-                    OpenOptions.READ_WRITE.withUnsafe())) {
+                    targetOptions)) {
                 copy(sources, out, s, env, total);
                 out.flush();
             }

@@ -22,6 +22,13 @@ public interface CompressedWriter extends BlockDevice {
      */
     void writeCompressed(long offset, ByteBuffer data, byte[] packed) throws BlockException;
 
+    /**
+     * Ends a compressed conversion as qemu-img does (its zero-length compressed write): the file is
+     * extended to a whole number of 512-byte sectors, so that sector-based readers see the last
+     * compressed cluster entirely.
+     */
+    void alignEndOfFile() throws BlockException;
+
     /** data's remaining bytes as a whole cluster: data itself, or a zero-padded copy if it is short. */
     static ByteBuffer padToCluster(ByteBuffer data, long clusterSize) {
         if (data.remaining() == clusterSize) {

@@ -9,12 +9,12 @@ import java.util.zip.Inflater;
 /** Raw deflate (no zlib header), as qcow and qcow2 store compressed clusters. */
 public final class Deflate {
     /**
-     * QEMU's level (zlib's default, 6). QEMU uses a 4 KiB window; the JDK's Deflater has 32 KiB, which
-     * finds more matches: smaller output (2-5% on bench/block-convert.sh's data and on text), and in a
-     * measurement on that data no slower than the host's zlib with QEMU's window through FFM. Lower
-     * levels are much faster but lose that margin on some data (level 4: 9% larger on text).
+     * QEMU's level (zlib's default). The host's zlib does the work when it can be loaded ({@link
+     * HostZlib}, with QEMU's 4 KiB window and memLevel 9: the clusters qemu-img writes, byte for byte);
+     * otherwise java.util.zip.Deflater, whose window is 32 KiB (QEMU reads it: it inflates a whole
+     * cluster in one call), giving slightly smaller output for some 20% more CPU.
      */
-    private static final int LEVEL = Deflater.DEFAULT_COMPRESSION;
+    static final int LEVEL = 6;
     /** One deflater per thread (compressed conversion runs on several), reset between clusters. */
     private static final ThreadLocal<Deflater> DEFLATERS = ThreadLocal.withInitial(() -> new Deflater(LEVEL, true));
 
@@ -25,6 +25,9 @@ public final class Deflate {
      * result is not shorter than maxLen bytes.
      */
     public static byte[] compress(ByteBuffer src, int maxLen) {
+        if (HostZlib.available()) {
+            return HostZlib.compress(src, maxLen);
+        }
         Deflater deflater = DEFLATERS.get();
         deflater.reset();
         deflater.setInput(src.duplicate());

@@ -198,6 +198,14 @@ public final class HostFile implements AutoCloseable {
         return Posix.allocate(nativeFd, position, len);
     }
 
+    /** Extends the file (sparsely) to a multiple of 512 bytes. */
+    public void alignLengthToSector() throws BlockException {
+        long length = length();
+        if ((length & 511) != 0) {
+            truncate((length + 511) & ~511L);
+        }
+    }
+
     public void truncate(long newLength) throws BlockException {
         try {
             long old = channel.size();

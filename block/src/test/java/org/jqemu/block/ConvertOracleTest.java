@@ -75,14 +75,13 @@ class ConvertOracleTest {
     }
 
     /**
-     * Text-like data (words drawn at random from a small vocabulary) compresses to some 40% with sizes
-     * that vary from cluster to cluster, so compressed clusters run over host cluster boundaries.
-     * qemu-img is the oracle for compactness and consistency: our output must pass its check without
-     * leaks (every host cluster a compressed cluster touches counted once per compressed cluster) and
-     * be no larger than its own compressed conversion of the same data.
+     * Text-like data (words drawn at random from a small vocabulary) compresses to some 25% with sizes
+     * that vary from cluster to cluster, so compressed clusters run over host cluster boundaries, and
+     * incompressible noise in places is stored as is. Compressed the same way as QEMU (zlib level 6,
+     * 4 KiB window) and packed the same way, the image is qemu-img's own output, byte for byte.
      */
     @Test
-    void compressedOutputIsPackedAsTightlyAsQemus() throws Exception {
+    void compressedOutputIsQemuImgsByteForByte() throws Exception {
         String[] words = {"block ", "cluster ", "refcount ", "table ", "qcow2 ", "image ", "zero ", "data\n",
                 "snapshot ", "backing ", "L2 ", "entry ", "offset ", "0x", "compressed ", "deflate "};
         java.util.Random random = new java.util.Random(7);
@@ -93,18 +92,20 @@ class ConvertOracleTest {
                 text.append(random.nextInt(1 << 20)); // digits: less regular, so sizes vary
             }
         }
+        byte[] data = java.util.Arrays.copyOf(text.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                4 << 20);
+        byte[] noise = new byte[200_000];
+        random.nextBytes(noise);
+        System.arraycopy(noise, 0, data, 1 << 20, noise.length);
+        java.util.Arrays.fill(data, 3 << 20, (3 << 20) + 200_000, (byte) 0);
         Path raw = dir.resolve("text.raw");
-        Files.write(raw, java.util.Arrays.copyOf(text.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
-                4 << 20));
+        Files.write(raw, data);
         convert("convert", "-c", "-f", "raw", "-O", "qcow2", raw.toString(), path("ours.qcow2"));
         Oracle.qemuImg(dir, "convert", "-c", "-f", "raw", "-O", "qcow2", raw.toString(), path("theirs.qcow2"));
         Oracle.Run check = Oracle.qemuImg(dir, "check", path("ours.qcow2"));
         assertEquals(0, check.status(), check.describe());
-        assertTrue(check.out().startsWith("No errors were found on the image."), check.out());
         assertIdentical(raw.toString(), path("ours.qcow2"));
-        long ours = Files.size(Path.of(path("ours.qcow2")));
-        long theirs = Files.size(Path.of(path("theirs.qcow2")));
-        assertTrue(ours <= theirs, "ours " + ours + " bytes, qemu-img's " + theirs);
+        assertArrayEquals(Files.readAllBytes(Path.of(path("theirs.qcow2"))), Files.readAllBytes(Path.of(path("ours.qcow2"))));
     }
 
     /** Zero detection works per target cluster as qemu-img's does: the same clusters end up allocated. */

@@ -251,6 +251,9 @@ final class ConvertCommand {
         } finally {
             workers.shutdownNow();
         }
+        if (compressTarget != null && out.backing() == null) {
+            compressTarget.alignEndOfFile();
+        }
         progress.done();
     }
 

@@ -341,6 +341,11 @@ public final class QcowDevice implements CompressedWriter {
         return Deflate.compress(CompressedWriter.padToCluster(data, cs), (int) cs - 1);
     }
 
+    /** QEMU's qcow driver leaves the file as it is (compressed data ends where it ends). */
+    @Override
+    public void alignEndOfFile() {
+    }
+
     @Override
     public void writeCompressed(long offset, ByteBuffer data, byte[] packed) throws BlockException {
         int len = data.remaining();

@@ -981,13 +981,19 @@ public final class Qcow2Device implements CompressedWriter {
     @Override
     public byte[] compressCluster(ByteBuffer data) throws BlockException {
         ByteBuffer cluster = CompressedWriter.padToCluster(data, clusterSize);
-        int maxLen = (int) clusterSize - 512;
+        int maxLen = (int) clusterSize - 1; // as QEMU: stored compressed whenever it is shorter than a cluster
         if (header.compressionType == Qcow2Header.COMPRESSION_ZSTD) {
             byte[] bytes = new byte[(int) clusterSize];
             cluster.get(cluster.position(), bytes);
             return Zstd.compress(bytes, maxLen);
         }
         return Deflate.compress(cluster, maxLen);
+    }
+
+    @Override
+    public void alignEndOfFile() throws BlockException {
+        Requests.checkWritable(readOnly);
+        file.alignLengthToSector();
     }
 
     /** Writes a cluster compressed by {@link #compressCluster} (packed), or normally if packed is null. */
@@ -1003,7 +1009,7 @@ public final class Qcow2Device implements CompressedWriter {
             write(offset, data);
             return;
         }
-        if (packed.length > clusterSize - 512) {
+        if (packed.length >= clusterSize) {
             throw new BlockException("Compressed cluster data too large");
         }
         lock.writeLock().lock();

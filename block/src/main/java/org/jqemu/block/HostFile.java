@@ -110,18 +110,31 @@ public final class HostFile implements AutoCloseable {
      * are left as they were. A direct buffer goes to the kernel as is, a heap one through the JDK's copy.
      */
     public void read(long position, ByteBuffer dst) throws BlockException {
-        ByteBuffer bb = dst.duplicate();
+        transfer(position, dst, "read", channel::read);
+    }
+
+    /** A positional read or write of a FileChannel. */
+    @FunctionalInterface
+    private interface Transfer {
+        int apply(ByteBuffer b, long position) throws IOException;
+    }
+
+    /**
+     * Repeats op until buf (from its position to its limit; neither is changed) is done; reaching the end
+     * of the file (a read's -1) fills the rest with zeros.
+     */
+    private void transfer(long position, ByteBuffer buf, String what, Transfer op) throws BlockException {
+        ByteBuffer bb = buf.duplicate();
         int start = bb.position();
         try {
             while (bb.hasRemaining()) {
-                int n = channel.read(bb, position + bb.position() - start);
-                if (n < 0) {
+                if (op.apply(bb, position + bb.position() - start) < 0) {
                     zeroFill(bb);
                     return;
                 }
             }
         } catch (IOException e) {
-            throw error("read", e);
+            throw error(what, e);
         }
     }
 
@@ -152,15 +165,7 @@ public final class HostFile implements AutoCloseable {
 
     /** Writes src from its position to its limit; src's position and limit are left as they were. */
     public void write(long position, ByteBuffer src) throws BlockException {
-        ByteBuffer bb = src.duplicate();
-        int start = bb.position();
-        try {
-            while (bb.hasRemaining()) {
-                channel.write(bb, position + bb.position() - start);
-            }
-        } catch (IOException e) {
-            throw error("write", e);
-        }
+        transfer(position, src, "write", channel::write);
         if (writeThrough) {
             flush();
         }

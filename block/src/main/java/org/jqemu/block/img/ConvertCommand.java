@@ -19,6 +19,7 @@ import org.jqemu.block.qcow2.Qcow2Snapshots;
  */
 final class ConvertCommand {
     private static final int BUFFER = 2 << 20;
+    private static final int PAGE = 4096;
     private static final long DEFAULT_SPARSE = 4096;
     /** qemu-img's default number of coroutines. */
     private static final int DEFAULT_PARALLEL = 8;
@@ -271,7 +272,7 @@ final class ConvertCommand {
         }
         ByteBuffer buf = BUFFERS.poll();
         if (buf == null || buf.capacity() != bufSize) {
-            buf = ByteBuffer.allocateDirect(bufSize);
+            buf = ByteBuffer.allocateDirect(bufSize + PAGE).alignedSlice(PAGE); // page-aligned for the kernel copy
         }
         int n = p.n();
         buf.clear().limit(n);

@@ -14,14 +14,19 @@ work=${2:-$(mktemp -d /tmp/jqemu-bench.XXXXXX)}
 command -v qemu-img >/dev/null || { echo "qemu-img not found (Debian package qemu-utils)" >&2; exit 1; }
 . "$root/bin/find-jdk25"
 jqemu_find_jdk25 || exit 1
-classes=$root/block/target/classes:$root/util/target/classes
-if [ ! -d "$root/block/target/classes" ] || [ ! -d "$root/util/target/classes" ]; then
+# The module jars, rebuilt whenever a source of block or util is newer (an AOT cache needs jars).
+jars=$root/block/target/jqemu-block-0.1.0-SNAPSHOT.jar:$root/util/target/jqemu-util-0.1.0-SNAPSHOT.jar
+if [ ! -f "${jars%%:*}" ] || [ ! -f "${jars##*:}" ] \
+   || [ -n "$(find "$root/block/src/main" "$root/util/src/main" -newer "${jars%%:*}" -print -quit)" ]; then
   (cd "$root" && JAVA_HOME="$JQEMU_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}" \
      mvn -q -B -o -pl block -am -DskipTests package >&2)
 fi
-# The JVM flags of bin/jqemu-launch (serial GC), without its build check.
-jqemu_img() { "$JQEMU_JAVA_HOME/bin/java" -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED -cp "$classes" \
-                org.jqemu.block.img.Main "$@"; }
+# The JVM flags of bin/jqemu-launch (serial GC, and an AOT cache of our classes: JDK 25, JEP 483/514,
+# which the launcher uses when the build made one), without its build check. JQEMU_BENCH_AOT=0 measures a
+# plain JVM start instead.
+aot_opts=()
+jqemu_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED \
+                -cp "$jars" org.jqemu.block.img.Main "$@"; }
 
 mkdir -p "$work"
 cd "$work"
@@ -34,6 +39,21 @@ if [ ! -f src.qcow2 ]; then
   done
   rm -f data.bin
   qemu-img convert -O qcow2 src.raw src.qcow2
+fi
+
+if [ "${JQEMU_BENCH_AOT:-1}" != 0 ]; then
+  # Training run (the JVM records what it loads and links, and writes the cache at exit): a small
+  # conversion from a raw and a qcow2 source to a compressed qcow2 goes through every path measured.
+  aot=$work/jqemu-img.aot
+  if [ ! -f "$aot" ] || [ "$aot" -ot "${jars%%:*}" ]; then
+    rm -f "$aot" train.*
+    head -c $((4 << 20)) src.raw > train.raw
+    qemu-img convert -f raw -O qcow2 train.raw train.qcow2
+    aot_opts=(-XX:AOTCacheOutput="$aot" -Xlog:aot=error -Xlog:cds=error)
+    jqemu_img convert -c -O qcow2 train.raw train.qcow2 train.out >/dev/null 2>&1
+    rm -f train.*
+  fi
+  aot_opts=(-XX:AOTCache="$aot" -Xlog:aot=off -Xlog:cds=off)
 fi
 
 # Prints "wall cpu" in milliseconds; CPU time (user + system) is steadier when other work shares the
@@ -65,7 +85,7 @@ bench() {
 }
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (wall ratios mean little when the machine is busy)"
-echo "median of $runs runs, $(nproc) cores, files in $work"
+echo "median of $runs runs, $(nproc) cores, files in $work, jqemu-img start-up: ${aot_opts[*]:-plain JVM (no AOT cache)}"
 bench "qcow2 -> raw" -f qcow2 -O raw src.qcow2
 bench "raw -> qcow2" -f raw -O qcow2 src.raw
 bench "qcow2 -> qcow2 -c (zlib)" -f qcow2 -c -O qcow2 src.qcow2

@@ -25,6 +25,32 @@ public interface BlockDevice extends AutoCloseable {
 
     void write(long offset, byte[] buf, int off, int len) throws BlockException;
 
+    /**
+     * Reads dst.remaining() bytes at offset into dst from its position; dst's position and limit are
+     * left as they were. Drivers override it to read straight into a direct buffer (conversion keeps
+     * its data off the Java heap); this default goes through a heap array.
+     */
+    default void read(long offset, java.nio.ByteBuffer dst) throws BlockException {
+        if (dst.hasArray()) {
+            read(offset, dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+            return;
+        }
+        byte[] tmp = new byte[dst.remaining()];
+        read(offset, tmp, 0, tmp.length);
+        dst.put(dst.position(), tmp);
+    }
+
+    /** Writes src.remaining() bytes from src's position at offset; src's position and limit are unchanged. */
+    default void write(long offset, java.nio.ByteBuffer src) throws BlockException {
+        if (src.hasArray()) {
+            write(offset, src.array(), src.arrayOffset() + src.position(), src.remaining());
+            return;
+        }
+        byte[] tmp = new byte[src.remaining()];
+        src.get(src.position(), tmp);
+        write(offset, tmp, 0, tmp.length);
+    }
+
     /** Makes the range read as zeros; mayUnmap lets the driver free the space (BDRV_REQ_MAY_UNMAP). */
     void writeZeroes(long offset, long len, boolean mayUnmap) throws BlockException;
 

@@ -9,7 +9,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 
 /**
  * A host file accessed by position (the "file" protocol layer under every format driver).
@@ -32,14 +31,22 @@ public final class HostFile implements AutoCloseable {
     /** Native descriptor for the calls FileChannel lacks (hole punching, SEEK_DATA); -1 if unavailable. */
     private final int nativeFd;
 
-    private HostFile(Path path, FileChannel channel, boolean writable) {
+    /** cache=writethrough: each write and zeroing is flushed before it returns. */
+    private final boolean writeThrough;
+
+    private HostFile(Path path, FileChannel channel, boolean writable, boolean writeThrough) {
         this.path = path;
         this.channel = channel;
         this.writable = writable;
+        this.writeThrough = writeThrough;
         this.nativeFd = Posix.open(path, writable);
     }
 
     public static HostFile open(Path path, boolean writable) throws BlockException {
+        return open(path, writable, false);
+    }
+
+    public static HostFile open(Path path, boolean writable, boolean writeThrough) throws BlockException {
         if (java.nio.file.Files.isDirectory(path)) {
             throw new BlockException("'file' driver requires '" + path + "' to be a regular file");
         }
@@ -47,7 +54,7 @@ public final class HostFile implements AutoCloseable {
                 ? new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
                 : new OpenOption[] {StandardOpenOption.READ};
         try {
-            return new HostFile(path, FileChannel.open(path, options), writable);
+            return new HostFile(path, FileChannel.open(path, options), writable, writeThrough);
         } catch (IOException e) {
             throw new BlockException("Could not open '" + path + "': " + describe(e));
         }
@@ -57,7 +64,7 @@ public final class HostFile implements AutoCloseable {
     public static HostFile create(Path path) throws BlockException {
         try {
             return new HostFile(path, FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING), true);
+                    StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING), true, false);
         } catch (IOException e) {
             throw new BlockException("Could not create '" + path + "': " + describe(e));
         }
@@ -95,18 +102,55 @@ public final class HostFile implements AutoCloseable {
 
     /** Reads exactly len bytes (zeros past the end of the file). */
     public void read(long position, byte[] buf, int off, int len) throws BlockException {
-        ByteBuffer bb = ByteBuffer.wrap(buf, off, len);
+        read(position, ByteBuffer.wrap(buf, off, len));
+    }
+
+    /**
+     * Fills dst from its position to its limit (zeros past the end of the file); dst's position and limit
+     * are left as they were. A direct buffer goes to the kernel as is, a heap one through the JDK's copy.
+     */
+    public void read(long position, ByteBuffer dst) throws BlockException {
+        transfer(position, dst, "read", channel::read);
+    }
+
+    /** A positional read or write of a FileChannel. */
+    @FunctionalInterface
+    private interface Transfer {
+        int apply(ByteBuffer b, long position) throws IOException;
+    }
+
+    /**
+     * Repeats op until buf (from its position to its limit; neither is changed) is done; reaching the end
+     * of the file (a read's -1) fills the rest with zeros.
+     */
+    private void transfer(long position, ByteBuffer buf, String what, Transfer op) throws BlockException {
+        ByteBuffer bb = buf.duplicate();
+        int start = bb.position();
         try {
             while (bb.hasRemaining()) {
-                int n = channel.read(bb, position + bb.position() - off);
-                if (n < 0) {
-                    Arrays.fill(buf, bb.position(), off + len, (byte) 0);
+                if (op.apply(bb, position + bb.position() - start) < 0) {
+                    zeroFill(bb);
                     return;
                 }
             }
         } catch (IOException e) {
-            throw error("read", e);
+            throw error(what, e);
         }
+    }
+
+    /** Reads len bytes into buf at index off (buf's position and limit are not used). */
+    public void read(long position, ByteBuffer buf, int off, int len) throws BlockException {
+        read(position, buf.slice(off, len));
+    }
+
+    /** Writes the len bytes of buf at index off (buf's position and limit are not used). */
+    public void write(long position, ByteBuffer buf, int off, int len) throws BlockException {
+        write(position, buf.slice(off, len));
+    }
+
+    /** Zeros from b's position to its limit (heap or direct). */
+    public static void zeroFill(ByteBuffer b) {
+        java.lang.foreign.MemorySegment.ofBuffer(b).fill((byte) 0);
     }
 
     public byte[] read(long position, int len) throws BlockException {
@@ -116,13 +160,14 @@ public final class HostFile implements AutoCloseable {
     }
 
     public void write(long position, byte[] buf, int off, int len) throws BlockException {
-        ByteBuffer bb = ByteBuffer.wrap(buf, off, len);
-        try {
-            while (bb.hasRemaining()) {
-                channel.write(bb, position + bb.position() - off);
-            }
-        } catch (IOException e) {
-            throw error("write", e);
+        write(position, ByteBuffer.wrap(buf, off, len));
+    }
+
+    /** Writes src from its position to its limit; src's position and limit are left as they were. */
+    public void write(long position, ByteBuffer src) throws BlockException {
+        transfer(position, src, "write", channel::write);
+        if (writeThrough) {
+            flush();
         }
     }
 
@@ -137,6 +182,9 @@ public final class HostFile implements AutoCloseable {
             return;
         }
         if (Posix.punchHole(nativeFd, position, end - position)) {
+            if (writeThrough) {
+                flush();
+            }
             return;
         }
         byte[] zeros = new byte[(int) Math.min(ZERO_CHUNK, end - position)];
@@ -153,6 +201,14 @@ public final class HostFile implements AutoCloseable {
     /** Reserves disk space for the range (preallocation=falloc); false if not supported. */
     public boolean allocate(long position, long len) {
         return Posix.allocate(nativeFd, position, len);
+    }
+
+    /** Extends the file (sparsely) to a multiple of 512 bytes. */
+    public void alignLengthToSector() throws BlockException {
+        long length = length();
+        if ((length & 511) != 0) {
+            truncate((length + 511) & ~511L);
+        }
     }
 
     public void truncate(long newLength) throws BlockException {

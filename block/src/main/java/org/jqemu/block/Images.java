@@ -2,6 +2,7 @@ package org.jqemu.block;
 
 import java.nio.file.Path;
 import org.jqemu.block.qcow.QcowDevice;
+import org.jqemu.block.qcow2.Qcow2Create;
 import org.jqemu.block.qcow2.Qcow2Device;
 import org.jqemu.block.raw.RawDevice;
 
@@ -50,7 +51,7 @@ public final class Images {
         HostFile file;
         try {
             String fmt = format != null ? format : probe(path);
-            file = HostFile.open(path, !options.readOnly());
+            file = HostFile.open(path, !options.readOnly(), options.writeThrough());
             format = fmt;
             Path real = realPath(path);
             if (above.contains(real)) {
@@ -89,11 +90,43 @@ public final class Images {
         }
     }
 
+    /**
+     * Opens an image with a temporary overlay, as -snapshot does: a new qcow2 image backed by it takes
+     * every write, and the image itself is opened read-only, so it never changes. The overlay is
+     * created in $TMPDIR (/var/tmp by default, as QEMU's) and unlinked at once: it disappears when
+     * closed, or when the process dies.
+     */
+    public static BlockDevice openWithTemporaryOverlay(String filename, String format) throws BlockException {
+        String fmt = format != null ? format : probe(Path.of(filename));
+        long size;
+        try (BlockDevice base = open(filename, fmt, OpenOptions.READ_ONLY)) {
+            size = base.size();
+        }
+        Path overlay;
+        try {
+            String tmp = System.getenv("TMPDIR");
+            overlay = java.nio.file.Files.createTempFile(Path.of(tmp != null && !tmp.isEmpty() ? tmp : "/var/tmp"),
+                    "jqemu-snapshot-", ".qcow2");
+        } catch (java.io.IOException e) {
+            throw new BlockException("Could not create temporary overlay: " + HostFile.describe(e));
+        }
+        try {
+            Qcow2Create.createOverlay(overlay, realPath(Path.of(filename)).toString(), fmt, size);
+            return open(overlay.toString(), "qcow2", OpenOptions.READ_WRITE);
+        } finally {
+            try {
+                java.nio.file.Files.deleteIfExists(overlay);
+            } catch (java.io.IOException e) {
+                // The open descriptor keeps it usable; a leftover file in the temporary directory is all.
+            }
+        }
+    }
+
     private static BlockDevice openBacking(String imageName, String backingName, String format,
                                            OpenOptions options, java.util.List<Path> above) throws BlockException {
         String resolved = resolveBacking(imageName, backingName);
         try {
-            return open(resolved, format, new OpenOptions(true, options.unsafe(), false, options.forceShare()), above);
+            return open(resolved, format, new OpenOptions(true, options.unsafe(), false, options.forceShare(), false, false), above);
         } catch (BlockException e) {
             throw new BlockException("Could not open backing file: " + e.getMessage());
         }

@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
@@ -28,46 +27,57 @@ final class Posix {
 
     private static final boolean SUPPORTED = "amd64".equals(System.getProperty("os.arch"))
             && System.getProperty("os.name").startsWith("Linux");
-    private static final MethodHandle OPEN = link("open", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.ADDRESS, ValueLayout.JAVA_INT), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT));
-    private static final MethodHandle FALLOCATE = link("fallocate", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-    private static final MethodHandle LSEEK = link("lseek", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-    private static final MethodHandle FSTAT = link("fstat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-    private static final MethodHandle FCNTL_LOCK = link("fcntl", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle FTRUNCATE = link("ftruncate", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+    /** x86-64 Linux system call numbers. */
+    private static final long SYS_OPEN = 2;
+    private static final long SYS_CLOSE = 3;
+    private static final long SYS_FSTAT = 5;
+    private static final long SYS_LSEEK = 8;
+    private static final long SYS_FCNTL = 72;
+    private static final long SYS_FTRUNCATE = 77;
+    private static final long SYS_FALLOCATE = 285;
 
-    /** A libc function, or null where native access is unavailable (callers then fall back). */
-    @SuppressWarnings("restricted")
-    private static MethodHandle link(String name, FunctionDescriptor descriptor, Linker.Option... options) {
-        if (!SUPPORTED) {
-            return null;
+    /**
+     * libc's syscall(2), the one downcall every method goes through: the first link of a native
+     * function costs the JVM some 200 ms and each further one 20-60 ms (generated classes), which a
+     * short jqemu-img command would otherwise spend linking seven functions. Linked on first use.
+     */
+    private static final class Syscall {
+        static final MethodHandle HANDLE = link();
+
+        @SuppressWarnings("restricted")
+        private static MethodHandle link() {
+            if (!SUPPORTED) {
+                return null;
+            }
+            try {
+                Linker linker = Linker.nativeLinker();
+                return linker.defaultLookup().find("syscall").map(f -> linker.downcallHandle(f,
+                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
+                        Linker.Option.firstVariadicArg(1))).orElse(null);
+            } catch (RuntimeException | LinkageError e) {
+                return null;
+            }
+        }
+    }
+
+    /** Runs a system call; -1 on any error (errno is not needed by the callers) or when unavailable. */
+    private static long syscall(long number, long a, long b, long c, long d) {
+        MethodHandle h = Syscall.HANDLE;
+        if (h == null) {
+            return -1;
         }
         try {
-            Linker linker = Linker.nativeLinker();
-            SymbolLookup libc = linker.defaultLookup();
-            return libc.find(name).map(f -> linker.downcallHandle(f, descriptor, options)).orElse(null);
-        } catch (RuntimeException | LinkageError e) {
-            return null;
+            long r = (long) h.invokeExact(number, a, b, c, d);
+            return r < 0 ? -1 : r;
+        } catch (Throwable t) {
+            return -1;
         }
     }
 
     /** Sets the file length without allocating anything (a sparse extension); false if unavailable. */
     static boolean truncate(int fd, long length) {
-        if (fd < 0 || FTRUNCATE == null) {
-            return false;
-        }
-        try {
-            return (int) FTRUNCATE.invokeExact(fd, length) == 0;
-        } catch (Throwable t) {
-            return false;
-        }
+        return fd >= 0 && syscall(SYS_FTRUNCATE, fd, length, 0, 0) == 0;
     }
 
     private Posix() { }
@@ -89,7 +99,7 @@ final class Posix {
      * whether a lock of that type could be taken (CONFLICT if another descriptor prevents it).
      */
     static LockResult lockByte(int fd, long offset, short type, boolean set) {
-        if (fd < 0 || FCNTL_LOCK == null) {
+        if (fd < 0 || Syscall.HANDLE == null) {
             return LockResult.UNSUPPORTED;
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -98,91 +108,62 @@ final class Posix {
             fl.set(ValueLayout.JAVA_SHORT, 2, (short) 0); // SEEK_SET
             fl.set(ValueLayout.JAVA_LONG, 8, offset);
             fl.set(ValueLayout.JAVA_LONG, 16, 1);
-            int r = (int) FCNTL_LOCK.invokeExact(fd, set ? F_OFD_SETLK : F_OFD_GETLK, fl);
+            long r = syscall(SYS_FCNTL, fd, set ? F_OFD_SETLK : F_OFD_GETLK, fl.address(), 0);
             if (r != 0) {
                 return set ? LockResult.CONFLICT : LockResult.UNSUPPORTED;
             }
             return set || fl.get(ValueLayout.JAVA_SHORT, 0) == F_UNLCK ? LockResult.OK : LockResult.CONFLICT;
-        } catch (Throwable t) {
-            return LockResult.UNSUPPORTED;
         }
     }
 
     static boolean available() {
-        return OPEN != null;
+        return Syscall.HANDLE != null;
     }
 
     /** Opens a native descriptor on the file, or returns -1. */
     static int open(Path path, boolean writable) {
-        if (OPEN == null) {
+        if (!SUPPORTED) {
             return -1;
         }
         try (Arena arena = Arena.ofConfined()) {
-            return (int) OPEN.invokeExact(arena.allocateFrom(path.toString()), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-        } catch (Throwable t) {
-            return -1;
+            return (int) syscall(SYS_OPEN, arena.allocateFrom(path.toString()).address(),
+                    (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0, 0);
         }
     }
 
+    /** Failure to close an auxiliary descriptor leaves nothing useful to do. */
     static void close(int fd) {
-        if (fd >= 0 && CLOSE != null) {
-            try {
-                int ignored = (int) CLOSE.invokeExact(fd);
-            } catch (Throwable t) {
-                // nothing useful to do on close failure of an auxiliary descriptor
-            }
+        if (fd >= 0) {
+            syscall(SYS_CLOSE, fd, 0, 0, 0);
         }
     }
 
     /** Deallocates the byte range, keeping the file size; false if the file system cannot. */
     static boolean punchHole(int fd, long offset, long length) {
-        if (fd < 0 || FALLOCATE == null) {
-            return false;
-        }
-        try {
-            return (int) FALLOCATE.invokeExact(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) == 0;
-        } catch (Throwable t) {
-            return false;
-        }
+        return fd >= 0 && syscall(SYS_FALLOCATE, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) == 0;
     }
 
     /** Allocates the range (preallocation=falloc); false if the file system cannot. */
     static boolean allocate(int fd, long offset, long length) {
-        if (fd < 0 || FALLOCATE == null) {
-            return false;
-        }
-        try {
-            return (int) FALLOCATE.invokeExact(fd, 0, offset, length) == 0;
-        } catch (Throwable t) {
-            return false;
-        }
+        return fd >= 0 && syscall(SYS_FALLOCATE, fd, 0, offset, length) == 0;
     }
 
     /** lseek with SEEK_DATA/SEEK_HOLE; -1 when unsupported or past the end. */
     static long seek(int fd, long offset, int whence) {
-        if (fd < 0 || LSEEK == null) {
-            return -1;
-        }
-        try {
-            return (long) LSEEK.invokeExact(fd, offset, whence);
-        } catch (Throwable t) {
-            return -1;
-        }
+        return fd < 0 ? -1 : syscall(SYS_LSEEK, fd, offset, whence, 0);
     }
 
     /** Bytes the file occupies on disk, or -1. */
     static long allocatedBytes(int fd) {
-        if (fd < 0 || FSTAT == null) {
+        if (fd < 0) {
             return -1;
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(STAT_SIZE, 8);
-            if ((int) FSTAT.invokeExact(fd, st) != 0) {
+            if (syscall(SYS_FSTAT, fd, st.address(), 0, 0) != 0) {
                 return -1;
             }
             return st.get(ValueLayout.JAVA_LONG, STAT_BLOCKS_OFFSET) * 512;
-        } catch (Throwable t) {
-            return -1;
         }
     }
 }

@@ -9,6 +9,7 @@ import org.jqemu.block.Images;
 import org.jqemu.block.OpenOptions;
 import org.jqemu.block.qcow2.Qcow2Check;
 import org.jqemu.block.qcow2.Qcow2Device;
+import org.jqemu.block.qcow2.Qcow2Snapshots;
 
 /** qemu-img check: exit 0 clean, 1 check failed, 2 corruption, 3 leaks only, 63 format cannot be checked. */
 final class CheckCommand {
@@ -46,7 +47,7 @@ final class CheckCommand {
         OpenOptions oo = repair == Qcow2Check.Repair.NONE ? OpenOptions.READ_ONLY : OpenOptions.READ_WRITE;
         BlockDevice d;
         try {
-            d = Images.open(filename, fmt, (oo.withNoBacking()).withForceShare(g.has("U")));
+            d = Images.open(filename, fmt, oo.withNoBacking().withForCheck().withForceShare(g.has("U")));
         } catch (BlockException e) {
             env.error(e.getMessage());
             return 1;
@@ -67,6 +68,10 @@ final class CheckCommand {
                     again.corruptionsFixed = r.corruptionsFixed;
                     r = again;
                 }
+            } catch (Qcow2Snapshots.TooMuchExtraData e) {
+                env.error("ERROR failed to read the snapshot table: " + e.getMessage());
+                env.error("Check failed: File too large");
+                return 1;
             } catch (BlockException e) {
                 env.error("Check failed: " + e.getMessage());
                 return 1;

@@ -1,5 +1,6 @@
 package org.jqemu.block.img;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +19,7 @@ import org.jqemu.block.qcow2.Qcow2Snapshots;
  */
 final class ConvertCommand {
     private static final int BUFFER = 2 << 20;
+    private static final int PAGE = 4096;
     private static final long DEFAULT_SPARSE = 4096;
     /** qemu-img's default number of coroutines. */
     private static final int DEFAULT_PARALLEL = 8;
@@ -38,6 +40,8 @@ final class ConvertCommand {
         long sparse = DEFAULT_SPARSE;
         /** -m: requests in flight (worker threads reading, and compressing for -c). */
         int parallel = DEFAULT_PARALLEL;
+        /** -t: the target's cache mode; qemu-img's default for convert is unsafe (no flushes). */
+        String cache = "unsafe";
         /** -l: snapshot id and/or name to read from (qcow2 source). */
         String snapshotId;
         String snapshotName;
@@ -61,6 +65,7 @@ final class ConvertCommand {
                 case "n" -> s.noCreate = true;
                 case "tz" -> s.targetIsZero = true;
                 case "l" -> parseSnapshot(s, o.arg());
+                case "t" -> s.cache = o.arg();
                 // -W (out-of-order writes) is allowed, not required: we always write in order.
                 case "S" -> {
                     s.sparse = Sizes.parse(o.arg(), 'B');
@@ -99,6 +104,7 @@ final class ConvertCommand {
         if (s.base != null && s.noCreate) {
             throw new UsageError("Use of -B and -n is not supported");
         }
+        OpenOptions targetOptions = OpenOptions.READ_WRITE.withCache(s.cache); // checked before anything is created
         String target = g.operands.get(g.operands.size() - 1);
         if ((s.snapshotId != null || s.snapshotName != null) && g.operands.size() > 2) {
             throw new UsageError("No support for concatenating multiple snapshot");
@@ -128,7 +134,7 @@ final class ConvertCommand {
                 ImageCreator.create(target, s.outFmt, s.opts, total, false, true, env);
             }
             try (BlockDevice out = Images.open(target, s.noCreate ? null : s.outFmt,
-                    OpenOptions.READ_WRITE.withUnsafe())) {
+                    targetOptions)) {
                 copy(sources, out, s, env, total);
                 out.flush();
             }
@@ -156,22 +162,58 @@ final class ConvertCommand {
     }
 
     /**
-     * Buffers go back here once written and are reused: as many exist as pieces can be in flight, and
-     * allocating (and zeroing) a fresh large array per piece would cost more than the copy itself.
+     * Buffers go back here once written and are reused: as many exist as pieces can be in flight. They
+     * are direct, so data goes from the kernel to the kernel without passing through the Java heap (a
+     * heap buffer costs the JDK a copy into a native one on every read and every write).
      */
-    private static final java.util.concurrent.ConcurrentLinkedQueue<byte[]> BUFFERS =
+    private static final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> BUFFERS =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /** One buffer's worth of work: where it comes from, where it goes. */
     private record Piece(BlockDevice src, long srcPos, long outPos, int n) { }
 
-    /** A piece made ready by a worker: skipped, or read (and compressed, for -c). */
-    private record Ready(Piece piece, byte[] data, byte[] backingData, byte[][] packed) { }
+    /**
+     * A piece made ready by a worker: null data if it reads as zero and the target needs nothing;
+     * otherwise the ranges of data to write and to zero (start, end pairs of indexes into data) and,
+     * for -c, each cluster compressed (null: written as is).
+     */
+    private record Ready(Piece piece, ByteBuffer data, Runs writes, Runs zeroes, byte[][] packed) { }
+
+    /** Ranges of a buffer as start, end pairs; adjacent ranges merge, so they go out as one request. */
+    private static final class Runs {
+        private int[] bounds = new int[8];
+        private int count;
+
+        void add(int start, int end) {
+            if (count > 0 && bounds[count - 1] == start) {
+                bounds[count - 1] = end;
+                return;
+            }
+            if (count == bounds.length) {
+                bounds = java.util.Arrays.copyOf(bounds, count * 2);
+            }
+            bounds[count++] = start;
+            bounds[count++] = end;
+        }
+
+        int size() {
+            return count / 2;
+        }
+
+        int start(int i) {
+            return bounds[2 * i];
+        }
+
+        int end(int i) {
+            return bounds[2 * i + 1];
+        }
+    }
 
     /**
-     * Copies every source into out. Workers (-m of them) read pieces, test them for zeros and compress
-     * them in parallel; this thread writes them in order, so the target's metadata is touched by one
-     * thread and its layout is the same whatever the timing.
+     * Copies every source into out. Workers (-m of them) read pieces, find what to write (zero
+     * detection, comparison with the target's backing file) and compress in parallel; this thread only
+     * writes them, in order, so the target's metadata is touched by one thread and its layout is the
+     * same whatever the timing.
      */
     private static void copy(List<BlockDevice> sources, BlockDevice out, Settings s, Main.Env env, long total)
             throws BlockException {
@@ -198,57 +240,75 @@ final class ConvertCommand {
                     Piece piece = new Piece(src, pos, outPos, n);
                     inFlight.add(workers.submit(() -> prepare(piece, out, s, targetZero, compressTarget, bufSize)));
                     if (inFlight.size() > s.parallel) {
-                        progress.update(finish(inFlight.poll(), out, s, targetZero));
+                        progress.update(finish(inFlight.poll(), out));
                     }
                     pos += n;
                     outPos += n;
                 }
             }
             while (!inFlight.isEmpty()) {
-                progress.update(finish(inFlight.poll(), out, s, targetZero));
+                progress.update(finish(inFlight.poll(), out));
             }
         } finally {
             workers.shutdownNow();
         }
+        if (compressTarget != null && out.backing() == null) {
+            compressTarget.alignEndOfFile();
+        }
         progress.done();
     }
 
-    /** Worker side: null data means the piece reads as zero and the target needs nothing written. */
+    /**
+     * Worker side: reads a piece and decides, unit by unit, what the target needs. A unit is a cluster
+     * for -c; otherwise the -S size, but at least a cluster of the target: zeros inside a cluster that
+     * also holds data are written with it (the cluster is allocated anyway), so every write to a qcow2
+     * target covers whole clusters and goes from the buffer to the file without being assembled in a copy.
+     */
     private static Ready prepare(Piece p, BlockDevice out, Settings s, boolean targetZero, CompressedWriter compressTarget,
                                  int bufSize) throws BlockException {
-        if (targetZero && out.backing() == null && s.sparse > 0 && readsAsZero(p.src(), p.srcPos(), p.n())) {
-            return new Ready(p, null, null, null);
+        BlockDevice backing = out.backing();
+        if (targetZero && backing == null && s.sparse > 0 && readsAsZero(p.src(), p.srcPos(), p.n())) {
+            return new Ready(p, null, null, null, null);
         }
-        byte[] buf = BUFFERS.poll();
-        if (buf == null || buf.length != bufSize) {
-            buf = new byte[bufSize];
+        ByteBuffer buf = BUFFERS.poll();
+        if (buf == null || buf.capacity() != bufSize) {
+            buf = ByteBuffer.allocateDirect(bufSize + PAGE).alignedSlice(PAGE); // page-aligned for the kernel copy
         }
-        p.src().read(p.srcPos(), buf, 0, p.n());
-        byte[] other = null;
-        if (out.backing() != null) {
-            other = new byte[p.n()];
-            long avail = Math.max(0, Math.min(p.n(), out.backing().size() - p.outPos()));
+        int n = p.n();
+        buf.clear().limit(n);
+        p.src().read(p.srcPos(), buf);
+        ByteBuffer other = null;
+        if (backing != null) {
+            other = ByteBuffer.allocate(n);
+            long avail = Math.max(0, Math.min(n, backing.size() - p.outPos()));
             if (avail > 0) {
-                out.backing().read(p.outPos(), other, 0, (int) avail);
+                backing.read(p.outPos(), other.slice(0, (int) avail));
             }
         }
-        byte[][] packed = null;
-        if (compressTarget != null) {
-            int cs = (int) compressTarget.clusterSizeBytes();
-            packed = new byte[(p.n() + cs - 1) / cs][];
-            for (int i = 0; i < p.n(); i += cs) {
-                int len = Math.min(cs, p.n() - i);
-                if (!isZero(buf, i, len) || other != null) {
-                    packed[i / cs] = compressTarget.compressCluster(buf, i, len);
+        long granule = out instanceof CompressedWriter c ? c.clusterSizeBytes() : 1;
+        int unit = compressTarget != null ? (int) granule : s.sparse > 0 ? (int) Math.max(s.sparse, granule) : n;
+        Runs writes = new Runs();
+        Runs zeroes = new Runs();
+        byte[][] packed = compressTarget != null ? new byte[(n + unit - 1) / unit][] : null;
+        for (int i = 0; i < n; i += unit) {
+            int len = Math.min(unit, n - i);
+            if (other != null ? compressTarget == null && buf.slice(i, len).equals(other.slice(i, len))
+                    : (compressTarget != null || s.sparse > 0) && isZero(buf, i, len)) {
+                if (other == null && compressTarget == null && !targetZero) {
+                    zeroes.add(i, i + len);
                 }
+                continue;
+            }
+            writes.add(i, i + len);
+            if (packed != null) {
+                packed[i / unit] = compressTarget.compressCluster(buf.slice(i, len));
             }
         }
-        return new Ready(p, buf, other, packed);
+        return new Ready(p, buf, writes, zeroes, packed);
     }
 
     /** Writer side: waits for the oldest piece and writes it; returns the output position reached. */
-    private static long finish(java.util.concurrent.Future<Ready> f, BlockDevice out, Settings s, boolean targetZero)
-            throws BlockException {
+    private static long finish(java.util.concurrent.Future<Ready> f, BlockDevice out) throws BlockException {
         Ready r;
         try {
             r = f.get();
@@ -263,10 +323,31 @@ final class ConvertCommand {
         }
         Piece p = r.piece();
         if (r.data() != null) {
-            writeChunk(out, p.outPos(), r.data(), p.n(), s, targetZero, r.backingData(), r.packed());
+            write(out, p.outPos(), r);
             BUFFERS.add(r.data());
         }
         return p.outPos() + p.n();
+    }
+
+    /** Writes what a worker found the target needs: data (compressed cluster by cluster for -c) and zeros. */
+    private static void write(BlockDevice out, long outPos, Ready r) throws BlockException {
+        ByteBuffer buf = r.data();
+        for (int k = 0; k < r.zeroes().size(); k++) {
+            out.writeZeroes(outPos + r.zeroes().start(k), r.zeroes().end(k) - r.zeroes().start(k), true);
+        }
+        for (int k = 0; k < r.writes().size(); k++) {
+            int start = r.writes().start(k);
+            int end = r.writes().end(k);
+            if (r.packed() == null) {
+                out.write(outPos + start, buf.slice(start, end - start));
+                continue;
+            }
+            CompressedWriter q = (CompressedWriter) out;
+            int cs = (int) q.clusterSizeBytes();
+            for (int i = start; i < end; i += cs) {
+                q.writeCompressed(outPos + i, buf.slice(i, Math.min(cs, end - i)), r.packed()[i / cs]);
+            }
+        }
     }
 
     private static boolean readsAsZero(BlockDevice d, long pos, long len) throws BlockException {
@@ -278,52 +359,13 @@ final class ConvertCommand {
         return true;
     }
 
-    /** Writes one buffer: compressed clusters, or sparse-size pieces skipping zeros the target already has. */
-    private static void writeChunk(BlockDevice out, long outPos, byte[] buf, int n, Settings s,
-                                   boolean targetZero, byte[] backingData, byte[][] packed) throws BlockException {
-        if (packed != null) {
-            CompressedWriter q = (CompressedWriter) out;
-            int cs = (int) q.clusterSizeBytes();
-            for (int i = 0; i < n; i += cs) {
-                int len = Math.min(cs, n - i);
-                if (!isZero(buf, i, len) || backingData != null) {
-                    q.writeCompressed(outPos + i, buf, i, len, packed[i / cs]);
-                }
-            }
-            return;
-        }
-        // Consecutive pieces that must be written go out as one request.
-        int piece = (int) (s.sparse > 0 ? s.sparse : n);
-        int runStart = -1;
-        for (int i = 0; ; i = Math.min(n, i + piece)) {
-            int len = Math.min(piece, n - i);
-            boolean skip = i == n;
-            if (!skip && backingData != null) {
-                skip = java.util.Arrays.equals(buf, i, i + len, backingData, i, i + len);
-            } else if (!skip && s.sparse > 0 && isZero(buf, i, len)) {
-                skip = true;
-                if (!targetZero) {
-                    out.writeZeroes(outPos + i, len, true);
-                }
-            }
-            if (skip && runStart >= 0) {
-                out.write(outPos + runStart, buf, runStart, i - runStart);
-                runStart = -1;
-            } else if (!skip && runStart < 0) {
-                runStart = i;
-            }
-            if (i == n) {
-                break;
-            }
-        }
-    }
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(BUFFER);
 
-    private static final byte[] ZEROS = new byte[BUFFER];
-
-    static boolean isZero(byte[] b, int off, int len) {
-        for (int done = 0; done < len; done += ZEROS.length) {
-            int n = Math.min(ZEROS.length, len - done);
-            if (!java.util.Arrays.equals(b, off + done, off + done + n, ZEROS, 0, n)) {
+    /** True if the len bytes of b at index off are all zero (a vectorised comparison). */
+    static boolean isZero(ByteBuffer b, int off, int len) {
+        for (int done = 0; done < len; done += ZEROS.capacity()) {
+            int n = Math.min(ZEROS.capacity(), len - done);
+            if (b.slice(off + done, n).mismatch(ZEROS.slice(0, n)) >= 0) {
                 return false;
             }
         }

@@ -149,13 +149,7 @@ public final class QcowDevice implements CompressedWriter {
 
     @Override
     public void read(long offset, byte[] buf, int off, int len) throws BlockException {
-        Requests.checkRange(offset, len, size);
-        lock.readLock().lock();
-        try {
-            readLocked(offset, buf, off, len);
-        } finally {
-            lock.readLock().unlock();
-        }
+        Requests.locked(offset, len, size, lock.readLock(), () -> readLocked(offset, buf, off, len));
     }
 
     private void readLocked(long offset, byte[] buf, int off, int len) throws BlockException {
@@ -225,19 +219,17 @@ public final class QcowDevice implements CompressedWriter {
     @Override
     public void write(long offset, byte[] buf, int off, int len) throws BlockException {
         Requests.checkWritable(readOnly);
-        Requests.checkRange(offset, len, size);
+        Requests.locked(offset, len, size, lock.writeLock(), () -> writeLocked(offset, buf, off, len));
+    }
+
+    private void writeLocked(long offset, byte[] buf, int off, int len) throws BlockException {
         long cs = 1L << clusterBits;
-        lock.writeLock().lock();
-        try {
-            for (long pos = offset; pos < offset + len; ) {
-                long clusterStart = pos & -cs;
-                int in = (int) (pos - clusterStart);
-                int n = (int) Math.min(offset + len - pos, cs - in);
-                writeCluster(clusterStart, in, buf, off + (int) (pos - offset), n);
-                pos += n;
-            }
-        } finally {
-            lock.writeLock().unlock();
+        for (long pos = offset; pos < offset + len; ) {
+            long clusterStart = pos & -cs;
+            int in = (int) (pos - clusterStart);
+            int n = (int) Math.min(offset + len - pos, cs - in);
+            writeCluster(clusterStart, in, buf, off + (int) (pos - offset), n);
+            pos += n;
         }
     }
 
@@ -344,17 +336,19 @@ public final class QcowDevice implements CompressedWriter {
     }
 
     @Override
-    public byte[] compressCluster(byte[] buf, int off, int len) throws BlockException {
+    public byte[] compressCluster(ByteBuffer data) throws BlockException {
         long cs = 1L << clusterBits;
-        byte[] cluster = Arrays.copyOfRange(buf, off, off + (int) cs);
-        if (len < cs) {
-            Arrays.fill(cluster, len, cluster.length, (byte) 0);
-        }
-        return Deflate.compress(cluster, (int) cs - 1);
+        return Deflate.compress(CompressedWriter.padToCluster(data, cs), (int) cs - 1);
+    }
+
+    /** QEMU's qcow driver leaves the file as it is (compressed data ends where it ends). */
+    @Override
+    public void alignEndOfFile() {
     }
 
     @Override
-    public void writeCompressed(long offset, byte[] buf, int off, int len, byte[] packed) throws BlockException {
+    public void writeCompressed(long offset, ByteBuffer data, byte[] packed) throws BlockException {
+        int len = data.remaining();
         Requests.checkWritable(readOnly);
         Requests.checkRange(offset, len, size);
         long cs = 1L << clusterBits;
@@ -362,7 +356,7 @@ public final class QcowDevice implements CompressedWriter {
             throw new BlockException("Compressed writes must cover whole clusters");
         }
         if (packed == null) {
-            write(offset, buf, off, len);
+            write(offset, data);
             return;
         }
         lock.writeLock().lock();

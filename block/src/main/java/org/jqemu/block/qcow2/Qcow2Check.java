@@ -49,12 +49,50 @@ public final class Qcow2Check {
         d.lockForMetadata();
         try {
             Qcow2Check c = new Qcow2Check(d, err);
+            boolean rewriteSnapshots = c.checkSnapshotEntries(repair);
             c.countAll();
             c.compare(repair);
+            if (rewriteSnapshots) {
+                Qcow2Snapshots.rewriteTable(d);
+            }
             return c.result;
         } finally {
             d.lock().writeLock().unlock();
         }
+    }
+
+    /**
+     * Entries of the snapshot table that QEMU's check reports: extra data beyond the maximum (unless
+     * repairing everything, the table cannot be read: {@link Qcow2Snapshots.TooMuchExtraData}), and in
+     * version 3 images extra data too short to hold the 64-bit VM state size and the disk size. True if
+     * the table is to be rewritten (-r all).
+     */
+    private boolean checkSnapshotEntries(Repair repair) throws BlockException {
+        Qcow2Header h = d.header();
+        boolean fix = repair == Repair.ALL;
+        Qcow2Snapshots.list(d, fix);
+        boolean rewrite = false;
+        long pos = h.snapshotsOffset;
+        for (int s = 0; s < h.nbSnapshots; s++) {
+            ByteBuffer b = ByteBuffer.wrap(d.file().read(pos, 40));
+            long extra = Integer.toUnsignedLong(b.getInt(36));
+            pos += (40 + extra + (b.getShort(12) & 0xffff) + (b.getShort(14) & 0xffff) + 7) & ~7L;
+            if (extra > Qcow2Snapshots.MAX_EXTRA) {
+                say("Discarding too much extra metadata in snapshot table entry " + s + " (" + extra + " > "
+                        + Qcow2Snapshots.MAX_EXTRA + ")");
+            } else if (h.version >= 3 && extra < Qcow2Snapshots.MIN_EXTRA_V3) {
+                say((fix ? "Repairing" : "ERROR") + " snapshot table entry " + s + " is incomplete");
+            } else {
+                continue;
+            }
+            if (fix) {
+                result.corruptionsFixed++;
+                rewrite = true;
+            } else {
+                result.corruptions++;
+            }
+        }
+        return rewrite;
     }
 
     private void say(String s) {

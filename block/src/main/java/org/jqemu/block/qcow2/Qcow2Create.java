@@ -18,6 +18,13 @@ public final class Qcow2Create {
 
     private Qcow2Create() { }
 
+    /** A qcow2 image with qemu-img create's defaults (version 3, 64 KiB clusters) over a backing file. */
+    public static void createOverlay(Path path, String backingFile, String backingFormat, long size)
+            throws BlockException {
+        create(path, new Options(size, 3, 16, 4, false, backingFile, backingFormat, "off",
+                Qcow2Header.COMPRESSION_ZLIB, false));
+    }
+
     public static void create(Path path, Options o) throws BlockException {
         long cs = 1L << o.clusterBits();
         Qcow2Header h = new Qcow2Header();
@@ -44,7 +51,7 @@ public final class Qcow2Create {
             f.truncate(3 * cs);
         }
         try (HostFile f = HostFile.open(path, true);
-             Qcow2Device d = Qcow2Device.open(f, path.toString(), new OpenOptions(false, true, true, false), null)) {
+             Qcow2Device d = Qcow2Device.open(f, path.toString(), new OpenOptions(false, true, true, false, false, false), null)) {
             d.resize(o.size());
             switch (o.preallocation()) {
                 case "off" -> { }

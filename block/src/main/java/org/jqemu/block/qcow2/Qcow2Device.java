@@ -153,7 +153,7 @@ public final class Qcow2Device implements CompressedWriter {
         try {
             Qcow2Device d = new Qcow2Device(file, filename, h, options, backing);
             if (h.nbSnapshots > 0) {
-                Qcow2Snapshots.list(d); // validated on open, as QEMU reads the table then
+                Qcow2Snapshots.list(d, options.forCheck()); // validated on open, as QEMU reads the table then
             }
             if (!options.readOnly()) {
                 d.prepareWritable();
@@ -334,16 +334,17 @@ public final class Qcow2Device implements CompressedWriter {
 
     @Override
     public void read(long offset, byte[] buf, int off, int len) throws BlockException {
-        Requests.checkRange(offset, len, size);
-        lock.readLock().lock();
-        try {
-            readLocked(offset, buf, off, len);
-        } finally {
-            lock.readLock().unlock();
-        }
+        read(offset, ByteBuffer.wrap(buf, off, len));
     }
 
-    private void readLocked(long offset, byte[] buf, int off, int len) throws BlockException {
+    @Override
+    public void read(long offset, ByteBuffer dst) throws BlockException {
+        ByteBuffer b = dst.slice();
+        Requests.locked(offset, b.remaining(), size, lock.readLock(), () -> readLocked(offset, b, 0, b.remaining()));
+    }
+
+    /** Reads len bytes at offset into buf at index off (a heap or direct buffer). Read or write lock held. */
+    private void readLocked(long offset, ByteBuffer buf, int off, int len) throws BlockException {
         long pos = offset;
         long end = offset + len;
         while (pos < end) {
@@ -374,7 +375,7 @@ public final class Qcow2Device implements CompressedWriter {
     }
 
     /** Reads part of one guest cluster with extended L2: each subcluster is data, zero or backing. */
-    private void readSubclusters(long entry, long bitmap, long pos, byte[] buf, int off, int len)
+    private void readSubclusters(long entry, long bitmap, long pos, ByteBuffer buf, int off, int len)
             throws BlockException {
         long host = entry & Qcow2Header.OFFSET_MASK;
         long end = pos + len;
@@ -391,7 +392,7 @@ public final class Qcow2Device implements CompressedWriter {
             if (allocated) {
                 file.read(host + (pos & (clusterSize - 1)), buf, off, n);
             } else if (zero) {
-                Arrays.fill(buf, off, off + n, (byte) 0);
+                HostFile.zeroFill(buf.slice(off, n));
             } else {
                 readBacking(pos, buf, off, n);
             }
@@ -401,14 +402,14 @@ public final class Qcow2Device implements CompressedWriter {
     }
 
     /** Reads part of one guest cluster whose L2 entry is given. */
-    private void readClusterPart(long entry, Kind kind, long pos, byte[] buf, int off, int len)
+    private void readClusterPart(long entry, Kind kind, long pos, ByteBuffer buf, int off, int len)
             throws BlockException {
         int inCluster = (int) (pos & (clusterSize - 1));
         switch (kind) {
             case NORMAL -> file.read((entry & Qcow2Header.OFFSET_MASK) + inCluster, buf, off, len);
-            case ZERO_PLAIN, ZERO_ALLOC -> Arrays.fill(buf, off, off + len, (byte) 0);
+            case ZERO_PLAIN, ZERO_ALLOC -> HostFile.zeroFill(buf.slice(off, len));
             case UNALLOCATED -> readBacking(pos, buf, off, len);
-            case COMPRESSED -> System.arraycopy(inflate(entry), inCluster, buf, off, len);
+            case COMPRESSED -> buf.put(off, inflate(entry), inCluster, len);
         }
     }
 
@@ -417,12 +418,12 @@ public final class Qcow2Device implements CompressedWriter {
         return header.backingFile != null;
     }
 
-    private void readBacking(long pos, byte[] buf, int off, int len) throws BlockException {
-        long available = backing == null ? 0 : Math.max(0, Math.min(len, backing.size() - pos));
+    private void readBacking(long pos, ByteBuffer buf, int off, int len) throws BlockException {
+        int available = (int) (backing == null ? 0 : Math.max(0, Math.min(len, backing.size() - pos)));
         if (available > 0) {
-            backing.read(pos, buf, off, (int) available);
+            backing.read(pos, buf.slice(off, available));
         }
-        Arrays.fill(buf, off + (int) available, off + len, (byte) 0);
+        HostFile.zeroFill(buf.slice(off + available, len - available));
     }
 
     private byte[] inflate(long entry) throws BlockException {
@@ -451,6 +452,18 @@ public final class Qcow2Device implements CompressedWriter {
 
     @Override
     public void write(long offset, byte[] buf, int off, int len) throws BlockException {
+        write(offset, ByteBuffer.wrap(buf, off, len));
+    }
+
+    /**
+     * Writes src's remaining bytes. Whole new clusters go from src to the file without a copy (a direct
+     * buffer straight to the kernel); partly written new clusters are assembled in a heap array.
+     */
+    @Override
+    public void write(long offset, ByteBuffer src) throws BlockException {
+        ByteBuffer buf = src.slice();
+        int off = 0;
+        int len = buf.remaining();
         Requests.checkWritable(readOnly);
         Requests.checkRange(offset, len, size);
         lock.readLock().lock();
@@ -475,7 +488,7 @@ public final class Qcow2Device implements CompressedWriter {
     }
 
     /** Overwrites in place if every cluster is allocated and exclusively ours; false otherwise. */
-    private boolean writeInPlace(long offset, byte[] buf, int off, int len) throws BlockException {
+    private boolean writeInPlace(long offset, ByteBuffer buf, int off, int len) throws BlockException {
         long end = offset + len;
         for (long c = offset >>> clusterBits; c <= (end - 1) >>> clusterBits && len > 0; c++) {
             long e = l2Entry(c);
@@ -509,7 +522,7 @@ public final class Qcow2Device implements CompressedWriter {
     }
 
     /** Writes a range that lies in one L2 table, allocating clusters as needed. Write lock held. */
-    private void writeChunk(long offset, byte[] buf, int off, int len) throws BlockException {
+    private void writeChunk(long offset, ByteBuffer buf, int off, int len) throws BlockException {
         if (extendedL2) {
             for (long pos = offset; pos < offset + len; ) {
                 long clusterEnd = Math.min(offset + len, ((pos >>> clusterBits) + 1) << clusterBits);
@@ -559,9 +572,9 @@ public final class Qcow2Device implements CompressedWriter {
             }
             int dst = (int) (slot * clusterSize);
             if (to - from < clusterSize) {
-                readClusterPart(old[i], kind(old[i]), cStart, data, dst, (int) clusterSize);
+                readClusterPart(old[i], kind(old[i]), cStart, ByteBuffer.wrap(data), dst, (int) clusterSize);
             }
-            System.arraycopy(buf, srcOff, data, dst + (int) (from - cStart), (int) (to - from));
+            buf.get(srcOff, data, dst + (int) (from - cStart), (int) (to - from));
             newEntries[i] = (newStart + slot * clusterSize) | COPIED;
             slot++;
         }
@@ -646,7 +659,7 @@ public final class Qcow2Device implements CompressedWriter {
      * what it read as before (zeros or the backing file). A compressed or shared cluster is copied whole
      * to a new cluster. Write lock held.
      */
-    private void writeExtendedCluster(long pos, byte[] buf, int off, int len) throws BlockException {
+    private void writeExtendedCluster(long pos, ByteBuffer buf, int off, int len) throws BlockException {
         long c = pos >>> clusterBits;
         long cStart = c << clusterBits;
         int l1Index = (int) (c >>> l2Bits);
@@ -664,16 +677,16 @@ public final class Qcow2Device implements CompressedWriter {
         if (fresh && (kind == Kind.COMPRESSED || kind == Kind.NORMAL)) {
             // Copy the whole cluster as it reads now, then the new bytes over it.
             data = new byte[(int) clusterSize];
-            readLocked(cStart, data, 0, (int) Math.min(clusterSize, size - cStart));
-            System.arraycopy(buf, off, data, (int) (pos - cStart), len);
+            readLocked(cStart, ByteBuffer.wrap(data), 0, (int) Math.min(clusterSize, size - cStart));
+            buf.get(off, data, (int) (pos - cStart), len);
             from = cStart;
             bitmap = ALL_ALLOCATED;
         } else {
             data = new byte[(int) (to - from)];
             if (from < pos || to > pos + len) {
-                readLocked(from, data, 0, (int) (Math.min(to, size) - from));
+                readLocked(from, ByteBuffer.wrap(data), 0, (int) (Math.min(to, size) - from));
             }
-            System.arraycopy(buf, off, data, (int) (pos - from), len);
+            buf.get(off, data, (int) (pos - from), len);
             long touched = touchedSubclusters(c, from, to);
             bitmap = (oldBitmap | touched) & ~(touched << 32);
         }
@@ -910,7 +923,7 @@ public final class Qcow2Device implements CompressedWriter {
             for (int i = 0; i < count; i++) {
                 long pos = (first + i) << clusterBits;
                 int n = (int) Math.min(clusterSize, size - pos);
-                writeChunk(pos, zeros, 0, n);
+                writeChunk(pos, ByteBuffer.wrap(zeros), 0, n);
             }
             return;
         }
@@ -956,41 +969,52 @@ public final class Qcow2Device implements CompressedWriter {
      * short.
      */
     public void writeCompressed(long offset, byte[] buf, int off, int len) throws BlockException {
-        writeCompressed(offset, buf, off, len, compressCluster(buf, off, len));
+        ByteBuffer data = ByteBuffer.wrap(buf, off, len);
+        writeCompressed(offset, data, compressCluster(data));
     }
 
     /**
-     * Compresses one guest cluster (len bytes, zero-padded to a cluster) with the image's compression
-     * type; null if it does not shrink enough to be worth it. Thread-safe and lock-free, so that
-     * conversion can compress on several threads and then write in order.
+     * Compresses one guest cluster with the image's compression type; null if it does not shrink
+     * enough to be worth it. Thread-safe and lock-free, so that conversion can compress on several
+     * threads and then write in order.
      */
     @Override
-    public byte[] compressCluster(byte[] buf, int off, int len) throws BlockException {
-        byte[] cluster = Arrays.copyOfRange(buf, off, off + (int) clusterSize);
-        if (len < clusterSize) {
-            Arrays.fill(cluster, len, cluster.length, (byte) 0);
+    public byte[] compressCluster(ByteBuffer data) throws BlockException {
+        ByteBuffer cluster = CompressedWriter.padToCluster(data, clusterSize);
+        int maxLen = (int) clusterSize - 1; // as QEMU: stored compressed whenever it is shorter than a cluster
+        if (header.compressionType == Qcow2Header.COMPRESSION_ZSTD) {
+            byte[] bytes = new byte[(int) clusterSize];
+            cluster.get(cluster.position(), bytes);
+            return Zstd.compress(bytes, maxLen);
         }
-        int maxLen = (int) clusterSize - 512;
-        return header.compressionType == Qcow2Header.COMPRESSION_ZSTD
-                ? Zstd.compress(cluster, maxLen) : Deflate.compress(cluster, maxLen);
+        return Deflate.compress(cluster, maxLen);
+    }
+
+    @Override
+    public void alignEndOfFile() throws BlockException {
+        Requests.checkWritable(readOnly);
+        file.alignLengthToSector();
     }
 
     /** Writes a cluster compressed by {@link #compressCluster} (packed), or normally if packed is null. */
     @Override
-    public void writeCompressed(long offset, byte[] buf, int off, int len, byte[] packed) throws BlockException {
+    public void writeCompressed(long offset, ByteBuffer data, byte[] packed) throws BlockException {
+        int len = data.remaining();
         Requests.checkWritable(readOnly);
         Requests.checkRange(offset, len, size);
         if ((offset & (clusterSize - 1)) != 0 || (len != clusterSize && offset + len != size)) {
             throw new BlockException("Compressed writes must cover whole clusters");
         }
         if (packed == null) {
-            write(offset, buf, off, len);
+            write(offset, data);
             return;
+        }
+        if (packed.length >= clusterSize) {
+            throw new BlockException("Compressed cluster data too large");
         }
         lock.writeLock().lock();
         try {
             markDirty();
-            flushPending();
             long guestCluster = offset >>> clusterBits;
             long[] table = l2ForWrite((int) (guestCluster >>> l2Bits));
             int index = (int) (guestCluster & (l2Entries - 1));
@@ -998,27 +1022,43 @@ public final class Qcow2Device implements CompressedWriter {
             long host = placeCompressed(packed.length);
             metadata.checkFree(host, packed.length);
             file.write(host, packed, 0, packed.length);
-            barrier();
             long extraSectors = ((host + packed.length - 1) >>> 9) - (host >>> 9);
             long entry = COMPRESSED | (extraSectors << compressedSectorShift) | host;
-            commitL2((int) (guestCluster >>> l2Bits), table, index, new long[] {entry});
-            release(old);
+            if (extendedL2) {
+                barrier();
+                commitL2((int) (guestCluster >>> l2Bits), table, index, new long[] {entry});
+                release(old);
+            } else {
+                // Queued with the other new entries when nothing is replaced (convert -c), as data writes are.
+                commitAllocation(guestCluster, table, index, new long[] {old}, new long[] {entry});
+            }
         } finally {
             lock.writeLock().unlock();
         }
     }
 
-    /** Host offset for len compressed bytes: packed after the previous ones, refcounts raised. */
+    /**
+     * Host offset for len compressed bytes (less than a cluster), refcounts raised. They are packed
+     * right after the previous ones, as QEMU packs them: within the current cluster, or running over
+     * into the next one when that is the cluster allocated next (each cluster touched holds one
+     * reference per compressed cluster in it); otherwise they start a new cluster.
+     */
     private long placeCompressed(int len) throws BlockException {
         long used = compressedTail & (clusterSize - 1);
+        long host;
         if (compressedTail != 0 && used != 0 && used + len <= clusterSize) {
-            // Shares the current cluster: one more reference to it.
             refcounts.updateBytes(compressedTail, len, 1);
+            host = compressedTail;
         } else {
-            compressedTail = refcounts.allocate((len + clusterSize - 1) >>> clusterBits);
+            long next = refcounts.allocate(1);
+            if (compressedTail != 0 && used != 0 && next == compressedTail - used + clusterSize) {
+                refcounts.updateBytes(compressedTail, clusterSize - used, 1);
+                host = compressedTail;
+            } else {
+                host = next;
+            }
         }
-        long host = compressedTail;
-        compressedTail += len;
+        compressedTail = host + len;
         return host;
     }
 

@@ -23,12 +23,30 @@ public final class Qcow2Snapshots {
                            long vmClockNsec, long vmStateSize, long diskSize, long icount) { }
 
     private static final int FIXED = 40;
-    private static final int MAX_EXTRA = 1024;
+    static final int MAX_EXTRA = 1024;
+    /** Version 3 entries must hold at least the 64-bit VM state size and the disk size. */
+    static final int MIN_EXTRA_V3 = 16;
 
     private Qcow2Snapshots() { }
 
+    /** Too much extra data in a snapshot table entry: check -r all discards it. */
+    public static final class TooMuchExtraData extends BlockException {
+        TooMuchExtraData(int entry) {
+            super("Too much extra metadata in snapshot table entry " + entry
+                    + "\nYou can force-remove this extra metadata with jqemu-img check -r all");
+        }
+    }
+
     /** Reads and validates the snapshot table. */
     public static List<Snapshot> list(Qcow2Device d) throws BlockException {
+        return list(d, false);
+    }
+
+    /**
+     * Reads and validates the snapshot table; with discardExtra, an entry with more extra data than the
+     * maximum is read (its known fields) instead of refused, as QEMU does when check repairs.
+     */
+    static List<Snapshot> list(Qcow2Device d, boolean discardExtra) throws BlockException {
         Qcow2Header h = d.header();
         List<Snapshot> out = new ArrayList<>();
         long pos = h.snapshotsOffset;
@@ -43,9 +61,9 @@ public final class Qcow2Snapshots {
             int idLen = b.getShort(12) & 0xffff;
             int nameLen = b.getShort(14) & 0xffff;
             long extraLen = Integer.toUnsignedLong(b.getInt(36));
-            if (extraLen > MAX_EXTRA) {
-                // QEMU adds that check -r all can remove it; our repair does not, so we do not say so.
-                throw new BlockException("Too much extra metadata in snapshot table entry " + i);
+            boolean extraDiscarded = extraLen > MAX_EXTRA;
+            if (extraDiscarded && !discardExtra) {
+                throw new TooMuchExtraData(i);
             }
             if ((l1Offset & (d.clusterSize() - 1)) != 0 || Integer.toUnsignedLong(l1Size) * 8 > Qcow2Header.MAX_L1_BYTES) {
                 throw corrupt("snapshot L1 table invalid");
@@ -54,11 +72,12 @@ public final class Qcow2Snapshots {
             if (pos + total > fileLength) {
                 throw corrupt("snapshot table extends beyond the end of the file");
             }
-            ByteBuffer extra = ByteBuffer.wrap(Arrays.copyOf(d.file().read(pos + FIXED, (int) extraLen), 24));
+            long usable = Math.min(extraLen, 24); // the fields we know
+            ByteBuffer extra = ByteBuffer.wrap(Arrays.copyOf(d.file().read(pos + FIXED, (int) usable), 24));
             byte[] strings = d.file().read(pos + FIXED + extraLen, idLen + nameLen);
-            long vmState = extraLen >= 8 ? extra.getLong(0) : Integer.toUnsignedLong(b.getInt(32));
-            long diskSize = extraLen >= 16 ? extra.getLong(8) : d.size();
-            long icount = extraLen >= 24 ? extra.getLong(16) : -1;
+            long vmState = usable >= 8 ? extra.getLong(0) : Integer.toUnsignedLong(b.getInt(32));
+            long diskSize = usable >= 16 ? extra.getLong(8) : d.size();
+            long icount = usable >= 24 ? extra.getLong(16) : -1;
             out.add(new Snapshot(l1Offset, l1Size, new String(strings, 0, idLen, StandardCharsets.UTF_8),
                     new String(strings, idLen, nameLen, StandardCharsets.UTF_8),
                     Integer.toUnsignedLong(b.getInt(16)), Integer.toUnsignedLong(b.getInt(20)), b.getLong(24),
@@ -266,6 +285,14 @@ public final class Qcow2Snapshots {
         }
         d.file().write(offset, b.array());
         return offset;
+    }
+
+    /**
+     * Rewrites the snapshot table with complete extra data, dropping extra data beyond the maximum
+     * (check -r all). Write lock held.
+     */
+    static void rewriteTable(Qcow2Device d) throws BlockException {
+        writeSnapshotTable(d, list(d, true));
     }
 
     /** Writes a new snapshot table, switches the header to it, then frees the old one. */

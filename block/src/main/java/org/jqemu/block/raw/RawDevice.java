@@ -18,6 +18,13 @@ public final class RawDevice implements BlockDevice {
     /** cache=unsafe: flushes are no-ops (qemu-img convert's target, a new image). */
     private final boolean unsafe;
     private volatile long size;
+    /**
+     * The last data or hole extent found, reused while the file cannot change (read-only): each lookup
+     * costs two system calls, and conversion asks about every 2 MiB piece.
+     */
+    private volatile Extent lastExtent;
+
+    private record Extent(long start, long end, boolean data) { }
 
     public RawDevice(HostFile file, String filename, boolean readOnly) throws BlockException {
         this(file, filename, readOnly, false);
@@ -81,6 +88,19 @@ public final class RawDevice implements BlockDevice {
     }
 
     @Override
+    public void read(long offset, java.nio.ByteBuffer dst) throws BlockException {
+        checkRange(offset, dst.remaining());
+        file.read(offset, dst);
+    }
+
+    @Override
+    public void write(long offset, java.nio.ByteBuffer src) throws BlockException {
+        checkWritable();
+        checkRange(offset, src.remaining());
+        file.write(offset, src);
+    }
+
+    @Override
     public void writeZeroes(long offset, long len, boolean mayUnmap) throws BlockException {
         checkWritable();
         checkRange(offset, len);
@@ -107,13 +127,16 @@ public final class RawDevice implements BlockDevice {
         if (!file.canSeekHoles()) {
             return new BlockStatus(end - offset, true, false, true, offset);
         }
-        boolean data = file.isData(offset);
-        long change = file.nextChange(offset, data);
-        long extentEnd = change < 0 || change > end ? end : change;
-        if (extentEnd <= offset) {
-            extentEnd = end;
+        Extent e = lastExtent;
+        if (e == null || offset < e.start() || offset >= e.end()) {
+            boolean data = file.isData(offset);
+            long change = file.nextChange(offset, data);
+            e = new Extent(offset, change <= offset ? size : Math.min(change, size), data);
+            if (readOnly) {
+                lastExtent = e;
+            }
         }
-        return new BlockStatus(extentEnd - offset, true, !data, data, offset);
+        return new BlockStatus(Math.min(e.end(), end) - offset, true, !e.data(), e.data(), offset);
     }
 
     @Override

@@ -31,6 +31,28 @@ class UserModeTest {
         assertEquals(3, cpu.cpl());
     }
 
+    /** Accesses that straddle a page boundary right after hits on the first page (warm TLB): little-endian bytes (SDM). */
+    @Test
+    void accessesAcrossAPageBoundaryAfterTlbHitsOnTheFirstPage() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        ram.load(0x3ffc, new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        X86Cpu cpu = cpuWith(ram, """
+                mov eax, [0x3000]
+                mov dword [0x3000], 0
+                mov eax, [0x3ffd]
+                mov bx, [0x3fff]
+                mov dword [0x3ffe], 0x11223344
+                mov ecx, [0x3ffc]
+                mov edx, [0x4000]
+                int 0x80
+                """);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(100));
+        assertEquals(0x05040302, cpu.reg(X86Cpu.EAX));
+        assertEquals(0x0504, cpu.reg(X86Cpu.EBX) & 0xffff);
+        assertEquals(0x33440201, cpu.reg(X86Cpu.ECX));
+        assertEquals(0x08071122, cpu.reg(X86Cpu.EDX));
+    }
+
     @Test
     void sysenterExitsWithEipAfter() {
         TestRam ram = new TestRam(0x10000, Page.RWX);

@@ -236,9 +236,10 @@ public final class I8259 implements ByteIoPorts, InterruptAcknowledge, DeviceSta
     }
 
     // ---- guest-visible read/write ----
+    /** INTR as {@link #update} last computed it: every change of the chips' state ends with an update. */
     @Override
     public boolean hasInterrupt() {
-        return master.pendingIr(true) >= 0;
+        return intrLevel;
     }
 
     @Override

@@ -103,7 +103,7 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         cpu = new X86Cpu(machine.memory(), machine.ioPorts());
         machine.memory().onMapChange(cpu::flushTlb);
         cpu.setInterruptSource(new InterruptSource() {
-            @Override public boolean interruptPending() { return machine.intr(); }
+            @Override public boolean interruptPending() { return machine.pic().hasInterrupt(); }
             @Override public int acknowledgeInterrupt() {
                 int vector = machine.pic().acknowledge();
                 if (log.interrupts()) {
@@ -119,9 +119,6 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         tcg = interpreterOnly(config.accelerator()) ? null : newTranslator(cpu, config.accelerator());
         if (tcg != null) {
             machine.memory().onDmaWrite(tcg::invalidate);
-            // The translator polls the PIC only after the interpreter ran and when INTR rises (a device
-            // raising its line during an MMIO access made by a block), not before every block.
-            machine.onIntr(tcg::interruptRaised);
         }
         // Guest clocks follow host time: the TSC is a 1 GHz counter of the machine clock, so Linux finds
         // it consistent with the PIT and PM timer (an instruction-count TSC stops while the CPU halts).

@@ -108,9 +108,6 @@ final class CpuAccess {
         return source != null && source.interruptPending();
     }
 
-    /** An NMI was raised (it may come from another thread; {@link #eventPending} sees whether it is blocked). */
-    static boolean nmiPending(X86Cpu cpu) { return (boolean) NMI_PENDING.getVolatile(cpu); }
-
     /** Consumes a stop request made through {@link X86Cpu#requestStop} (as the interpreter's run loop does). */
     static boolean takeStopRequest(X86Cpu cpu) {
         if ((boolean) STOP_REQUESTED.get(cpu)) {

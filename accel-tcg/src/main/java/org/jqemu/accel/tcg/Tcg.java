@@ -48,15 +48,6 @@ public final class Tcg {
     private TcgLog log;
     /** The CPU is not in Linux user mode: events are checked between blocks. */
     private boolean system;
-    /**
-     * System mode: no event was pending at the last check, and since then only blocks ran (they never change
-     * IF, HLT state, the interrupt shadow or NMI blocking: those instructions are left to the interpreter).
-     */
-    private boolean eventsChecked;
-    /** {@link #interruptEpoch} at the last event check. */
-    private int checkedEpoch;
-    /** Bumped by {@link #interruptRaised} (any thread): the interrupt source must be polled again. */
-    private volatile int interruptEpoch;
 
     public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT, CodeCache.DEFAULT_HOT_THRESHOLD); }
 
@@ -155,14 +146,6 @@ public final class Tcg {
         cache.invalidate(address & 0xffff_ffffL, Math.max(0, length));
     }
 
-    /**
-     * System mode: the CPU's interrupt source started requesting (INTR rose). The engine polls the source
-     * only after the interpreter ran and after this call, not before every block, so a source whose request
-     * can appear while {@link #run} executes blocks (a device behind an MMIO store, another thread) must
-     * report it here; the interrupt is then taken at the next block boundary. Any thread.
-     */
-    public void interruptRaised() { interruptEpoch++; }
-
     /** Drops every block (guest memory was rewritten behind the CPU's back, e.g. by a machine reset). */
     public void invalidateAll() {
         cache.flush();
@@ -173,7 +156,6 @@ public final class Tcg {
     public int run(long maxInstructions) {
         stopRequested = false;
         modeChecked = false; // the caller may have changed the CPU's state between runs
-        eventsChecked = false;
         system = !CpuAccess.userMode(cpu);
         long done = 0;
         while (done < maxInstructions) {
@@ -196,13 +178,12 @@ public final class Tcg {
      */
     public int step(long budget) {
         modeChecked = false;
-        eventsChecked = false;
         system = !CpuAccess.userMode(cpu);
         return dispatch(budget);
     }
 
     private int dispatch(long budget) {
-        if (system && eventPending()) {
+        if (system && CpuAccess.eventPending(cpu)) {
             stats.eventExits++;
             return interpretOne(); // the interpreter takes the event at this boundary (or reports the halt)
         }
@@ -249,25 +230,9 @@ public final class Tcg {
         return X86Cpu.EXIT_BUDGET;
     }
 
-    /**
-     * Whether the interpreter must act at this boundary. The full check runs after the interpreter, after
-     * {@link #interruptRaised} and while an NMI is pending (another thread may raise one); between blocks
-     * otherwise nothing it looks at can have changed.
-     */
-    private boolean eventPending() {
-        int epoch = interruptEpoch; // read before the source is polled: a later rise bumps it again
-        if (eventsChecked && epoch == checkedEpoch && !CpuAccess.nmiPending(cpu)) {
-            return false;
-        }
-        checkedEpoch = epoch;
-        eventsChecked = !CpuAccess.eventPending(cpu);
-        return !eventsChecked;
-    }
-
     private int interpretOne() {
         previous = null;
         modeChecked = false;
-        eventsChecked = false;
         stats.interpreted++;
         return cpu.run(1);
     }

@@ -236,10 +236,9 @@ public final class I8259 implements ByteIoPorts, InterruptAcknowledge, DeviceSta
     }
 
     // ---- guest-visible read/write ----
-    /** INTR as {@link #update} last computed it: every change of the chips' state ends with an update. */
     @Override
     public boolean hasInterrupt() {
-        return intrLevel;
+        return master.pendingIr(true) >= 0;
     }
 
     @Override

@@ -34,7 +34,8 @@ public final class CodeCache implements CodeWatcher {
     /**
      * Executions of a block before a region is compiled from it, {@code -Djqemu.tcg.region=N}; 0, the
      * default, makes none. Regions pay when HotSpot's C1 alone compiles generated code (jqemu-i386's
-     * launcher passes {@code -XX:TieredStopAtLevel=1 -Djqemu.tcg.region=4000}); C2 spends seconds of CPU
+     * launcher passes {@code -XX:TieredStopAtLevel=1 -Djqemu.tcg.region=4000}, jqemu-system-i386's keeps C2
+     * away from generated classes with bin/jit-directives.json and passes the same threshold); C2 spends seconds of CPU
      * on each and recompiles them, more than they save (see README-design.md).
      */
     static final int DEFAULT_REGION_THRESHOLD = Integer.getInteger("jqemu.tcg.region", 0);

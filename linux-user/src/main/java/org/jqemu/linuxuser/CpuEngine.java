@@ -61,7 +61,7 @@ final class CpuEngine {
         }
     }
 
-    static boolean interpreterSelected() { return Tcg.engine(Tcg.Engine.TRANSLATOR) == Tcg.Engine.INTERPRETER; }
+    static boolean interpreterSelected() { return Tcg.interpreterRequested(); }
 
     /** The translator, or null when the interpreter runs the guest. */
     Tcg tcg() { return tcg; }

@@ -122,10 +122,7 @@ public final class Tcg {
         };
     }
 
-    /** Whether {@value #ENGINE_PROPERTY} selects the translator, for front ends whose default is the interpreter. */
-    public static boolean selected() { return engine(Engine.INTERPRETER) == Engine.TRANSLATOR; }
-
-    /** Whether {@value #ENGINE_PROPERTY} asks for the interpreter alone, for front ends whose default is the translator. */
+    /** Whether {@value #ENGINE_PROPERTY} asks for the interpreter alone (both front ends default to the translator). */
     public static boolean interpreterRequested() { return engine(Engine.TRANSLATOR) == Engine.INTERPRETER; }
 
     public X86Cpu cpu() { return cpu; }

@@ -28,7 +28,6 @@ class EngineSelectionTest {
         assertEquals(Engine.INTERPRETER, Tcg.engine(Engine.INTERPRETER));
         System.setProperty(Tcg.ENGINE_PROPERTY, "kvm");
         assertEquals(Engine.INTERPRETER, Tcg.engine(Engine.INTERPRETER));
-        assertFalse(Tcg.selected());
         assertFalse(Tcg.interpreterRequested());
     }
 
@@ -36,7 +35,6 @@ class EngineSelectionTest {
     void namedEngineWinsOverTheDefaultInAnyCase() {
         System.setProperty(Tcg.ENGINE_PROPERTY, "TCG");
         assertEquals(Engine.TRANSLATOR, Tcg.engine(Engine.INTERPRETER));
-        assertTrue(Tcg.selected());
         for (String interp : new String[] {"interp", "Interpreter"}) {
             System.setProperty(Tcg.ENGINE_PROPERTY, interp);
             assertEquals(Engine.INTERPRETER, Tcg.engine(Engine.TRANSLATOR), interp);

@@ -78,13 +78,7 @@ class LockstepTest {
         }
 
         void compare(String where) {
-            for (int r = 0; r < 8; r++) {
-                assertEquals(Long.toHexString(b.reg(r)), Long.toHexString(a.reg(r)), where + ": register " + r
-                        + " at EIP " + Long.toHexString(b.eip()));
-            }
-            assertEquals(Long.toHexString(b.eip()), Long.toHexString(a.eip()), where + ": EIP");
-            assertEquals(Integer.toHexString(b.eflags()), Integer.toHexString(a.eflags()), where + ": EFLAGS at EIP "
-                    + Long.toHexString(b.eip()));
+            assertSameRegisters(b, a, where);
             assertEquals(b.instructionCount(), a.instructionCount(), where + ": instructions retired");
             long diff = ramA.ram.mismatch(ramB.ram);
             assertEquals(-1L, diff, where + ": memory differs at " + Long.toHexString(diff));
@@ -411,5 +405,16 @@ class LockstepTest {
             p.compare("after a budget of 37");
         } while (ra == X86Cpu.EXIT_BUDGET);
         assertEquals(X86Cpu.EXIT_INTERRUPT, ra);
+    }
+
+    /** The general registers, EIP and EFLAGS of {@code actual} equal {@code expected}'s (hex in messages). */
+    static void assertSameRegisters(X86Cpu expected, X86Cpu actual, String where) {
+        for (int r = 0; r < 8; r++) {
+            assertEquals(Long.toHexString(expected.reg(r)), Long.toHexString(actual.reg(r)), where + ": register " + r
+                    + " at EIP " + Long.toHexString(expected.eip()));
+        }
+        assertEquals(Long.toHexString(expected.eip()), Long.toHexString(actual.eip()), where + ": EIP");
+        assertEquals(Integer.toHexString(expected.eflags()), Integer.toHexString(actual.eflags()),
+                where + ": EFLAGS at EIP " + Long.toHexString(expected.eip()));
     }
 }

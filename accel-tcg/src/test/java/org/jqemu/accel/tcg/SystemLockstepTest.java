@@ -388,13 +388,7 @@ class SystemLockstepTest {
     }
 
     private void compare(String where) {
-        for (int r = 0; r < 8; r++) {
-            assertEquals(Long.toHexString(b.reg(r)), Long.toHexString(a.reg(r)), where + ": register " + r
-                    + " at EIP " + Long.toHexString(b.eip()));
-        }
-        assertEquals(Long.toHexString(b.eip()), Long.toHexString(a.eip()), where + ": EIP");
-        assertEquals(Integer.toHexString(b.eflags()), Integer.toHexString(a.eflags()), where + ": EFLAGS at EIP "
-                + Long.toHexString(b.eip()));
+        LockstepTest.assertSameRegisters(b, a, where);
         assertEquals(b.cpl(), a.cpl(), where + ": CPL");
         assertEquals(b.cr(2), a.cr(2), where + ": CR2");
         assertEquals(b.cr(3), a.cr(3), where + ": CR3");

@@ -96,22 +96,28 @@ final class X87Math {
     }
 
     /**
+     * Whether an instruction that replaces ST0 and pushes a second result may go on: ST0 must hold a
+     * value and ST7 must be free. If not, the stack fault is signalled and, when masked, both results
+     * are the indefinite value.
+     */
+    private static boolean canReplaceAndPush(X87 u) {
+        boolean underflow = u.isEmpty(0);
+        if (!underflow && u.isEmpty(7)) {
+            return true;
+        }
+        if (underflow ? u.stackUnderflow() : u.stackOverflow()) {
+            u.set(0, Float80.INDEFINITE);
+            u.pushValue(Float80.INDEFINITE);
+        }
+        return false;
+    }
+
+    /**
      * FPTAN and FSINCOS: ST0 becomes the first result and the second is pushed. {@code second} null
      * means cosine of the same argument.
      */
     private static void pushingPair(X87 u, Unary first, java.util.function.UnaryOperator<Float80> second) {
-        if (u.isEmpty(0)) {
-            if (u.stackUnderflow()) {
-                u.set(0, Float80.INDEFINITE);
-                u.pushValue(Float80.INDEFINITE);
-            }
-            return;
-        }
-        if (!u.isEmpty(7)) {
-            if (u.stackOverflow()) {
-                u.set(0, Float80.INDEFINITE);
-                u.pushValue(Float80.INDEFINITE);
-            }
+        if (!canReplaceAndPush(u)) {
             return;
         }
         Float80 x = u.st(0);
@@ -141,18 +147,7 @@ final class X87Math {
     }
 
     private static void extract(X87 u) {
-        if (u.isEmpty(0)) {
-            if (u.stackUnderflow()) {
-                u.set(0, Float80.INDEFINITE);
-                u.pushValue(Float80.INDEFINITE);
-            }
-            return;
-        }
-        if (!u.isEmpty(7)) {
-            if (u.stackOverflow()) {
-                u.set(0, Float80.INDEFINITE);
-                u.pushValue(Float80.INDEFINITE);
-            }
+        if (!canReplaceAndPush(u)) {
             return;
         }
         FloatEnv e = u.beginOperation();

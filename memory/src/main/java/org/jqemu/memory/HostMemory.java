@@ -29,15 +29,22 @@ public final class HostMemory {
     private static final MethodHandle MMAP, MUNMAP;
 
     static {
-        Linker linker = Linker.nativeLinker();
-        Optional<MemorySegment> mmap = linker.defaultLookup().find("mmap");
-        Optional<MemorySegment> munmap = linker.defaultLookup().find("munmap");
-        boolean linux = System.getProperty("os.name", "").startsWith("Linux"); // the flag values above are Linux's
-        MMAP = linux && mmap.isPresent() && munmap.isPresent() ? linker.downcallHandle(mmap.get(), FunctionDescriptor.of(
-                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG)) : null;
-        MUNMAP = MMAP == null ? null : linker.downcallHandle(munmap.get(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+        MethodHandle map = null, unmap = null;
+        try {
+            Linker linker = Linker.nativeLinker();
+            Optional<MemorySegment> mmap = linker.defaultLookup().find("mmap");
+            Optional<MemorySegment> munmap = linker.defaultLookup().find("munmap");
+            if (System.getProperty("os.name", "").startsWith("Linux") && mmap.isPresent() && munmap.isPresent()) {
+                map = linker.downcallHandle(mmap.get(), FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+                unmap = linker.downcallHandle(munmap.get(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+            }
+        } catch (RuntimeException e) {
+            map = null; // no native linker on this platform: RAM comes from an arena
+        }
+        MMAP = map;
+        MUNMAP = unmap;
     }
 
     private HostMemory() { }

@@ -14,7 +14,8 @@ import org.jqemu.memory.Page;
 
 /**
  * A PC's physical address space: guest RAM (one host allocation made once, so an accelerator can later
- * hand the same memory to KVM; an anonymous mapping the GC releases once the machine is unreachable) split into a part below the PCI hole and a part from 4 GiB up, ROM images,
+ * hand the same memory to KVM; an anonymous mapping, zeroed lazily by the host and released by the GC once
+ * the machine is unreachable) split into a part below the PCI hole and a part from 4 GiB up, ROM images,
  * device MMIO regions, the legacy VGA window 0xa0000-0xbffff (unassigned unless a device maps it), and
  * the PAM-decoded window 0xc0000-0xfffff that the chipset switches between DRAM
  * and the ROM side. Addresses nothing claims are unassigned: the CPU reads all ones there and writes are

@@ -11,7 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.ValueLayout;
 
+import org.jqemu.memory.IoPorts;
 import org.jqemu.memory.Page;
+import org.jqemu.target.i386.X86Cpu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -220,5 +222,45 @@ class GuestMemoryTest {
         memory.recycleRetired();
         memory.map(0x60000, Page.SIZE, Page.READ | Page.WRITE);
         assertEquals(old, memory.page(0x60000).ram().address(), "reused after it");
+    }
+
+    /**
+     * The CPU's TLB holds the host address of each page it hits: after munmap (its invalidation) the entry must
+     * be gone, even once the page's host memory serves another mapping, and a new mapping at the address reads
+     * fresh zeros. Linux semantics: an access to an unmapped page is a fault, a new anonymous page is zero.
+     */
+    @Test
+    void cpuTlbNeverSurvivesUnmapAndReuseOfItsPage() {
+        long code = 0x1000, data = 0x10000, other = 0x20000;
+        memory.map(code, Page.SIZE, Page.READ | Page.EXEC);
+        // mov eax, [0x10000]; int 0x80 (hand-assembled: A1 imm32, CD ib)
+        memory.write(code, new byte[] {(byte) 0xa1, 0x00, 0x00, 0x01, 0x00, (byte) 0xcd, (byte) 0x80});
+        memory.map(data, Page.SIZE, Page.READ | Page.WRITE);
+        memory.writeInt(data, 0x11111111);
+        X86Cpu cpu = new X86Cpu(memory, IoPorts.NONE);
+        memory.addInvalidationListener(cpu::flushTlb);
+        cpu.enterUserMode32();
+        long slice = memory.page(data).ram().address();
+
+        assertEquals(0x11111111L, runLoad(cpu, code));
+        memory.unmap(data, Page.SIZE);
+        memory.recycleRetired();
+        memory.map(other, Page.SIZE, Page.READ | Page.WRITE);
+        memory.writeInt(other, 0x22222222);
+        assertEquals(slice, memory.page(other).ram().address(), "the test needs the old page's memory reused");
+        cpu.setEip(code);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(10));
+        assertEquals(Signals.PF, cpu.exitVector());
+        assertEquals(data, cpu.faultAddress());
+
+        memory.map(data, Page.SIZE, Page.READ | Page.WRITE);
+        assertEquals(0L, runLoad(cpu, code));
+        assertEquals(0x22222222, memory.readInt(other));
+    }
+
+    private static long runLoad(X86Cpu cpu, long code) {
+        cpu.setEip(code);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(10));
+        return cpu.reg(X86Cpu.EAX);
     }
 }

@@ -18,7 +18,17 @@ public record Page(MemorySegment ram, Mmio mmio, long mmioBase, int prot) {
     public static final int SHIFT = 12;
     public static final long OFFSET_MASK = SIZE - 1;
 
-    public static Page ram(MemorySegment slice, int prot) { return new Page(slice, null, 0, prot); }
+    /**
+     * A RAM page. The CPU's TLB reads it by host address through {@link HostMemory#ALL}, so the slice must be
+     * native, exactly one page, and from an automatic or global arena (never one closed explicitly: the TLB
+     * keeps the slice reachable while it uses the address, which keeps such memory allocated).
+     */
+    public static Page ram(MemorySegment slice, int prot) {
+        if (!slice.isNative() || slice.byteSize() != SIZE) {
+            throw new IllegalArgumentException("a RAM page is one native page, not " + slice);
+        }
+        return new Page(slice, null, 0, prot);
+    }
 
     public static Page mmio(Mmio mmio, long mmioBase) { return new Page(null, mmio, mmioBase, RWX); }
 

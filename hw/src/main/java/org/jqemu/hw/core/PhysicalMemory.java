@@ -8,12 +8,14 @@ import java.util.Arrays;
 import java.util.List;
 
 import org.jqemu.memory.AddressSpace;
+import org.jqemu.memory.HostMemory;
 import org.jqemu.memory.Mmio;
 import org.jqemu.memory.Page;
 
 /**
  * A PC's physical address space: guest RAM (one host allocation made once, so an accelerator can later
- * hand the same memory to KVM) split into a part below the PCI hole and a part from 4 GiB up, ROM images,
+ * hand the same memory to KVM; an anonymous mapping, zeroed lazily by the host and released by the GC once
+ * the machine is unreachable) split into a part below the PCI hole and a part from 4 GiB up, ROM images,
  * device MMIO regions, the legacy VGA window 0xa0000-0xbffff (unassigned unless a device maps it), and
  * the PAM-decoded window 0xc0000-0xfffff that the chipset switches between DRAM
  * and the ROM side. Addresses nothing claims are unassigned: the CPU reads all ones there and writes are
@@ -80,7 +82,7 @@ public final class PhysicalMemory implements AddressSpace {
                 || (lowSize & Page.OFFSET_MASK) != 0) {
             throw new IllegalArgumentException("RAM size " + ramSize + " with " + lowSize + " below 4 GiB is not page aligned or too large");
         }
-        this.ram = Arena.ofAuto().allocate(ramSize, Page.SIZE);
+        this.ram = HostMemory.allocateZeroed(ramSize); // zero pages come from the host as the guest touches them
         this.lowSize = lowSize;
         this.highSize = ramSize - lowSize;
         Arrays.fill(pam, PamMode.DRAM);

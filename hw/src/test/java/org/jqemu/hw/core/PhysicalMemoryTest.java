@@ -23,6 +23,27 @@ class PhysicalMemoryTest {
         return (byte) p.mmio().read(address - p.mmioBase(), 1);
     }
 
+    /**
+     * RAM is a lazily zeroed host mapping: a large machine's RAM reads zero everywhere before anything is written,
+     * and a page's slice, the whole-RAM segment and the host-loader copies all see the same bytes.
+     */
+    @Test
+    void ramStartsZeroedAndItsViewsAgree() {
+        PhysicalMemory m = new PhysicalMemory(256 * MIB, 256 * MIB);
+        for (long a = 0; a < 256 * MIB; a += 8 * MIB + Page.SIZE) {
+            assertEquals(0, readByte(m, a));
+        }
+        assertEquals(0, readByte(m, 256 * MIB - 1));
+        Page last = m.page(256 * MIB - Page.SIZE);
+        last.ram().set(ValueLayout.JAVA_INT_UNALIGNED, Page.SIZE - 4, 0xcafef00d);
+        assertEquals(0xcafef00d, m.ram().get(ValueLayout.JAVA_INT_UNALIGNED, 256 * MIB - 4));
+        assertEquals((byte) 0xca, m.readRam(256 * MIB - 1, 1)[0]);
+        m.writeRam(0x7ff, new byte[] {1, 2});
+        assertEquals(2, m.page(0).ram().get(ValueLayout.JAVA_BYTE, 0x800));
+        m.clearRam();
+        assertEquals(0, readByte(m, 256 * MIB - 1));
+    }
+
     @Test
     void ramIsOneSegmentSplitBelowAndAbove4G() {
         PhysicalMemory m = new PhysicalMemory(8 * MIB, 4 * MIB);

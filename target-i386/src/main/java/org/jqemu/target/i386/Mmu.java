@@ -6,6 +6,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.jqemu.memory.AddressSpace;
+import org.jqemu.memory.HostMemory;
 import org.jqemu.memory.Page;
 
 /**
@@ -13,9 +14,17 @@ import org.jqemu.memory.Page;
  * host RAM slice behind it, the two-level page walk (4 KiB and PSE 4 MiB pages, A/D bits, WP), MMIO
  * dispatch, and user-mode protection (Page.prot) when the address space is a process's.
  *
- * <p>The TLB has three arrays per kind of access (read, write, fetch) and two sets (supervisor and CPL 3),
- * each entry a linear page number and the 4 KiB RAM slice. Only RAM pages are cached, and a write entry
- * is only filled once the walk has set the dirty bit, so the fast path needs no checks but the tag.
+ * <p>The TLB has arrays per kind of access (read, write, fetch) and two sets (supervisor and CPL 3), each
+ * entry a linear page number, the host address of the RAM page behind it and its 4 KiB RAM slice. Only RAM
+ * pages are cached, and a write entry is only filled once the walk has set the dirty bit, so the fast path
+ * needs no checks but the tag.
+ *
+ * <p>A hit reads or writes through {@link #HOST} at the entry's host address (see {@link HostMemory#ALL}:
+ * far cheaper for C2 than an access through the slice). Why that is memory-safe: the entry's slice stays
+ * referenced from the same entry ({@link #readPage} etc., not read on the hit path) for as long as its host
+ * address is, and RAM slices come only from automatic or global arenas (see {@link Page#ram}), whose memory
+ * is freed only once no segment of them is reachable. The offset is the page offset of the access, and an
+ * access that would cross the page's end misses (see {@link #read32}), so it never leaves the page.
  */
 abstract class Mmu extends CpuState {
     static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -27,6 +36,8 @@ abstract class Mmu extends CpuState {
     static final int ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2;
     static final int TLB_SIZE = 256;
     static final long PAGE_MASK = Page.OFFSET_MASK;
+    /** All host memory: a TLB hit accesses {@code HOST} at the entry's host address plus the page offset. */
+    private static final MemorySegment HOST = HostMemory.ALL;
 
     final AddressSpace memory;
     /** Linux user mode: the address space is virtual, Page.prot is enforced, faults become #PF exits. */
@@ -34,10 +45,15 @@ abstract class Mmu extends CpuState {
     long a20Mask = -1L;
     long faultAddress;
 
-    // Package-private: the translator's generated code inlines the fast path on readTag/readPage/writeTag/writePage.
+    // Package-private: the translator's generated code may inline the fast path on these arrays.
     final long[] readTag = new long[2 * TLB_SIZE];
     final long[] writeTag = new long[2 * TLB_SIZE];
     private final long[] execTag = new long[2 * TLB_SIZE];
+    /** Host address of each entry's RAM page: what a hit accesses. */
+    final long[] readHost = new long[2 * TLB_SIZE];
+    final long[] writeHost = new long[2 * TLB_SIZE];
+    private final long[] execHost = new long[2 * TLB_SIZE];
+    /** Each entry's RAM slice: keeps the memory at its host address allocated while the entry may be hit. */
     final MemorySegment[] readPage = new MemorySegment[2 * TLB_SIZE];
     final MemorySegment[] writePage = new MemorySegment[2 * TLB_SIZE];
     private final MemorySegment[] execPage = new MemorySegment[2 * TLB_SIZE];
@@ -149,28 +165,31 @@ abstract class Mmu extends CpuState {
 
     // ---- linear accesses with the current privilege (TLB fast paths) ----
 
+    // The entry is chosen by the page of the access's first byte and its tag compared with the page of its last
+    // byte: they match only when both bytes lie in the entry's page (the next page's tag lives in the next entry,
+    // and a linear address below 4 GiB plus 3 never makes a tag), so one compare also sends page-crossing
+    // accesses to the slow path.
+
     final int read8(long lin) {
         int i = tlbIndex(lin);
         if (readTag[i] == lin >>> Page.SHIFT) {
-            return readPage[i].get(ValueLayout.JAVA_BYTE, lin & PAGE_MASK) & 0xff;
+            return HOST.get(ValueLayout.JAVA_BYTE, readHost[i] + (lin & PAGE_MASK)) & 0xff;
         }
         return readSlow(lin, 1, ACC_READ);
     }
 
     final int read16(long lin) {
         int i = tlbIndex(lin);
-        long off = lin & PAGE_MASK;
-        if (readTag[i] == lin >>> Page.SHIFT && off <= Page.SIZE - 2) {
-            return readPage[i].get(LE_SHORT, off) & 0xffff;
+        if (readTag[i] == (lin + 1) >>> Page.SHIFT) {
+            return HOST.get(LE_SHORT, readHost[i] + (lin & PAGE_MASK)) & 0xffff;
         }
         return readSlow(lin, 2, ACC_READ);
     }
 
     final int read32(long lin) {
         int i = tlbIndex(lin);
-        long off = lin & PAGE_MASK;
-        if (readTag[i] == lin >>> Page.SHIFT && off <= Page.SIZE - 4) {
-            return readPage[i].get(LE_INT, off);
+        if (readTag[i] == (lin + 3) >>> Page.SHIFT) {
+            return HOST.get(LE_INT, readHost[i] + (lin & PAGE_MASK));
         }
         return readSlow(lin, 4, ACC_READ);
     }
@@ -178,7 +197,7 @@ abstract class Mmu extends CpuState {
     final int fetchByte(long lin) {
         int i = tlbIndex(lin);
         if (execTag[i] == lin >>> Page.SHIFT) {
-            return execPage[i].get(ValueLayout.JAVA_BYTE, lin & PAGE_MASK) & 0xff;
+            return HOST.get(ValueLayout.JAVA_BYTE, execHost[i] + (lin & PAGE_MASK)) & 0xff;
         }
         return readSlow(lin, 1, ACC_EXEC);
     }
@@ -186,7 +205,7 @@ abstract class Mmu extends CpuState {
     final void write8(long lin, int v) {
         int i = tlbIndex(lin);
         if (writeTag[i] == lin >>> Page.SHIFT) {
-            writePage[i].set(ValueLayout.JAVA_BYTE, lin & PAGE_MASK, (byte) v);
+            HOST.set(ValueLayout.JAVA_BYTE, writeHost[i] + (lin & PAGE_MASK), (byte) v);
         } else {
             writeSlow(lin, 1, v);
         }
@@ -194,9 +213,8 @@ abstract class Mmu extends CpuState {
 
     final void write16(long lin, int v) {
         int i = tlbIndex(lin);
-        long off = lin & PAGE_MASK;
-        if (writeTag[i] == lin >>> Page.SHIFT && off <= Page.SIZE - 2) {
-            writePage[i].set(LE_SHORT, off, (short) v);
+        if (writeTag[i] == (lin + 1) >>> Page.SHIFT) {
+            HOST.set(LE_SHORT, writeHost[i] + (lin & PAGE_MASK), (short) v);
         } else {
             writeSlow(lin, 2, v);
         }
@@ -204,9 +222,8 @@ abstract class Mmu extends CpuState {
 
     final void write32(long lin, int v) {
         int i = tlbIndex(lin);
-        long off = lin & PAGE_MASK;
-        if (writeTag[i] == lin >>> Page.SHIFT && off <= Page.SIZE - 4) {
-            writePage[i].set(LE_INT, off, v);
+        if (writeTag[i] == (lin + 3) >>> Page.SHIFT) {
+            HOST.set(LE_INT, writeHost[i] + (lin & PAGE_MASK), v);
         } else {
             writeSlow(lin, 4, v);
         }
@@ -341,10 +358,10 @@ abstract class Mmu extends CpuState {
         if (kind != ACC_EXEC && watchedPages.length != 0 && watched(tag)) {
             return; // a data breakpoint is on this page: every access takes the slow path and is checked
         }
-        switch (kind) {
-            case ACC_READ -> { readTag[i] = tag; readPage[i] = ram; }
-            case ACC_WRITE -> { writeTag[i] = tag; writePage[i] = ram; }
-            default -> { execTag[i] = tag; execPage[i] = ram; }
+        switch (kind) { // the slice is kept with its host address (see the class comment)
+            case ACC_READ -> { readPage[i] = ram; readHost[i] = ram.address(); readTag[i] = tag; }
+            case ACC_WRITE -> { writePage[i] = ram; writeHost[i] = ram.address(); writeTag[i] = tag; }
+            default -> { execPage[i] = ram; execHost[i] = ram.address(); execTag[i] = tag; }
         }
     }
 

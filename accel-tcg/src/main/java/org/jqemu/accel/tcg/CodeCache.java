@@ -60,8 +60,8 @@ public final class CodeCache implements CodeWatcher {
     private final int limit;
     private final int hotThreshold;
     private final TcgStats stats;
-    private final Map<Integer, Block> blocks = new HashMap<>();
-    private final Map<Integer, Block> cold = new HashMap<>();
+    private final BlockTable blocks = new BlockTable();
+    private final BlockTable cold = new BlockTable();
     /**
      * A direct-mapped cache in front of both maps (boxing and hashing cost as much as a small block):
      * the entry, translated or cold, last looked up in each slot; checked by EIP and, for blocks, validity.
@@ -202,7 +202,7 @@ public final class CodeCache implements CodeWatcher {
         Block c = new Block(eip, eip, 0, null, 0, 0, eip & 0xffff_ffffL, generation, 0);
         c.countdown = countdown;
         c.backoff = countdown;
-        cold.put(eip, c);
+        cold.put(c);
         return c;
     }
 
@@ -211,7 +211,7 @@ public final class CodeCache implements CodeWatcher {
         Page p = codePage(eip);
         long phys = codePhys;
         if (p == null) {
-            cold.remove(eip);
+            cold.remove(eip, null);
             return null;
         }
         if (blocks.size() >= limit) {
@@ -244,7 +244,7 @@ public final class CodeCache implements CodeWatcher {
         if (log != null) {
             log.translated(insns.subList(0, n), fitted.classFile());
         }
-        cold.remove(eip);
+        cold.remove(eip, null);
         insert(b);
         return b;
     }
@@ -418,7 +418,7 @@ public final class CodeCache implements CodeWatcher {
     }
 
     private void insert(Block b) {
-        blocks.put(b.eip, b);
+        blocks.put(b);
         for (Block unit : b.members != null ? b.members : new Block[] {b}) {
             for (long page = unit.page(); page <= unit.lastPage(); page++) { // a last instruction may end on the next page
                 List<Block> list = byPage.computeIfAbsent(page, k -> new ArrayList<>());
@@ -461,9 +461,7 @@ public final class CodeCache implements CodeWatcher {
 
     /** Drops every block (size limit reached); their hidden classes become unreachable and are unloaded. */
     void flush() {
-        for (Block b : blocks.values()) {
-            b.valid = false;
-        }
+        blocks.forEach(b -> b.valid = false);
         blocks.clear();
         cold.clear();
         Arrays.fill(recent, null);

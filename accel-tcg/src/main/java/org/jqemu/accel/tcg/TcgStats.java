@@ -6,6 +6,7 @@ public final class TcgStats {
     long blocksExecuted;
     long interpreted;
     long chainHits;
+    long chained;
     long lookups;
     long invalidations;
     long flushes;
@@ -28,6 +29,9 @@ public final class TcgStats {
 
     /** Block exits whose successor came from the exit's cached link instead of the hash table. */
     public long chainHits() { return chainHits; }
+
+    /** Blocks entered straight after their predecessor inside one dispatch (no event poll, no return to {@code run}). */
+    public long chained() { return chained; }
 
     public long lookups() { return lookups; }
 
@@ -67,7 +71,7 @@ public final class TcgStats {
     @Override
     public String toString() {
         return "blocks translated " + blocksTranslated + ", executed " + blocksExecuted + ", interpreted insns "
-                + interpreted + ", chain hits " + chainHits + ", lookups " + lookups + ", invalidations "
+                + interpreted + ", chain hits " + chainHits + " (" + chained + " chained in a dispatch)" + ", lookups " + lookups + ", invalidations "
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
                 + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
                 + ", block errors " + blockErrors + ", event exits " + eventExits + ", regions " + regionsBuilt

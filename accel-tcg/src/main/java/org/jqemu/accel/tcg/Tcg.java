@@ -191,9 +191,9 @@ public final class Tcg {
     }
 
     /**
-     * Runs the block at EIP and then, up to {@code chainLimit} more instructions, the successors its exits
-     * link to (checked against EIP and current), without returning to {@link #run}: no event poll, stop
-     * check or hash lookup between chained blocks. Events are polled before the first block, so one waits
+     * Runs the block at EIP and then, up to {@code chainLimit} more instructions, its successors (through
+     * the exit's link, checked against EIP and current, else the hash table) without returning to
+     * {@link #run}: no event poll or stop-request check between chained blocks. Events are polled before the first block, so one waits
      * at most {@code chainLimit} instructions plus a block (see {@link #CHAIN_INSTRUCTIONS}).
      */
     private int dispatch(long budget, int chainLimit) {
@@ -229,13 +229,18 @@ public final class Tcg {
             if (prev == null || chainLeft <= 0 || left <= 0 || stopRequested) {
                 return X86Cpu.EXIT_BUDGET;
             }
-            Block linked = prev.next[Math.min(previousKind, KIND_SLOTS - 1)];
-            if (linked == null || linked.eip != (int) cpu.eip() || linked.instructions > left || !cache.current(linked)) {
-                return X86Cpu.EXIT_BUDGET; // run's next dispatch looks it up (and polls events)
+            Block next;
+            try {
+                next = blockAtEip(); // the exit's link, else the hash table (and re-link)
+            } catch (RuntimeException e) {
+                stats.lookupFaults++;
+                return interpretOne();
             }
-            stats.chainHits++;
+            if (next == null || next.code == null || next.instructions > left) {
+                return interpretOne(); // as dispatch would (the interpreter takes any event first)
+            }
             stats.chained++;
-            b = linked;
+            b = next;
         }
     }
 

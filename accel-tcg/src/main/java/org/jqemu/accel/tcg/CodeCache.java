@@ -50,6 +50,11 @@ public final class CodeCache implements CodeWatcher {
     public int budget;
     /** Guest instructions per block at most (1 for one-insn-per-tb; see {@link Tcg#setMaxBlockInstructions}). */
     int maxInstructions = MAX_BLOCK_INSTRUCTIONS;
+    /**
+     * Entries of a region after which the hot tier compiles it again for C2, {@code -Djqemu.tcg.hotRegion=N}
+     * (0: never); see {@link #promote}.
+     */
+    int hotRegionThreshold = Integer.getInteger("jqemu.tcg.hotRegion", 0);
     /** Executions of a block that make it a region's head (0: no regions); see {@link Tcg#setRegionThreshold}. */
     int regionThreshold = DEFAULT_REGION_THRESHOLD;
     /** {@code -d in_asm,out_asm} output, or null. */
@@ -320,6 +325,7 @@ public final class CodeCache implements CodeWatcher {
             Block region = new Block(head.eip, head.end, head.instructions, code, head.pageIdentity,
                     head.lastPageIdentity, head.phys, generation, CpuAccess.tlbSet(cpu));
             region.members = chosen.subList(0, fitted.instructions()).toArray(new Block[0]);
+            region.source = List.copyOf(members.subList(0, fitted.instructions()));
             remove(head);
             stats.invalidations--; // replaced, not invalidated
             insert(region);
@@ -335,6 +341,24 @@ public final class CodeCache implements CodeWatcher {
             // A fetch fault on re-reading a member or a translator bug: the blocks keep running as they are.
             stats.regionsRejected++;
             return false;
+        }
+    }
+
+    /**
+     * The hot tier: region {@code r}, entered {@link #hotRegionThreshold} times, compiled again as a class that
+     * HotSpot's C2 may compile (bin/jit-directives.json leaves ordinary blocks and regions to C1). Only a
+     * few regions get there, so C2's compile cost stays small against the time they run. Same code, same
+     * cache entry: only {@code r.code} changes.
+     */
+    void promote(Block r) {
+        if (r.source == null || !r.valid) {
+            return;
+        }
+        try {
+            r.code = BlockCompiler.load(BlockCompiler.regionClassBytes(r.source, true));
+            stats.hotRegions++;
+        } catch (RuntimeException e) {
+            stats.translationFailures++; // the C1 copy keeps running
         }
     }
 

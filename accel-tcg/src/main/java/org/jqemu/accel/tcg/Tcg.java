@@ -103,6 +103,17 @@ public final class Tcg {
         cache.regionThreshold = executions;
     }
 
+    /**
+     * Entries of a region after which it is compiled again as a class C2 may compile (the hot tier);
+     * 0 turns it off.
+     */
+    public void setHotRegionThreshold(int entries) {
+        if (entries < 0) {
+            throw new IllegalArgumentException("hot region threshold must not be negative: " + entries);
+        }
+        cache.hotRegionThreshold = entries;
+    }
+
     /** Whether a block's exits follow cached links to their successors (off: a hash lookup for every block). */
     public void setChaining(boolean on) { chaining = on; }
 
@@ -274,8 +285,11 @@ public final class Tcg {
         }
         previous = cache.codeDirty ? null : b;
         previousKind = kind;
-        if (++b.heat == cache.regionThreshold && chaining && cache.maxInstructions > 1 && cache.buildRegion(b)) {
+        int heat = ++b.heat;
+        if (heat == cache.regionThreshold && chaining && cache.maxInstructions > 1 && cache.buildRegion(b)) {
             previous = null;
+        } else if (heat == cache.hotRegionThreshold && b.members != null) {
+            cache.promote(b);
         }
         return done;
     }

@@ -19,6 +19,7 @@ public final class TcgStats {
     long regionsBuilt;
     long regionBlocks;
     long regionsRejected;
+    long hotRegions;
 
     public long blocksTranslated() { return blocksTranslated; }
 
@@ -65,6 +66,9 @@ public final class TcgStats {
     /** Blocks compiled into regions in all. */
     public long regionBlocks() { return regionBlocks; }
 
+    /** Regions compiled again for C2 by the hot tier. */
+    public long hotRegions() { return hotRegions; }
+
     /** Hot blocks no region was made for (no successor fit, or building failed). */
     public long regionsRejected() { return regionsRejected; }
 
@@ -75,6 +79,6 @@ public final class TcgStats {
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
                 + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
                 + ", block errors " + blockErrors + ", event exits " + eventExits + ", regions " + regionsBuilt
-                + " (" + regionBlocks + " blocks, " + regionsRejected + " rejected)";
+                + " (" + regionBlocks + " blocks, " + regionsRejected + " rejected, " + hotRegions + " hot)";
     }
 }

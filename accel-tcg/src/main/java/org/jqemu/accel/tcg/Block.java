@@ -14,7 +14,8 @@ final class Block {
     final int eip;
     final int end;
     final int instructions;
-    final BlockCode code;
+    /** The compiled code; replaced once by the hot tier's copy (same semantics, another class name). */
+    BlockCode code;
     /** Identity of the RAM page holding the code (its host address), checked after mapping changes. */
     final long pageIdentity;
     /** Identity of the RAM page holding the last byte: {@link #pageIdentity} unless the block ends on the next page. */
@@ -27,6 +28,8 @@ final class Block {
      * head's own block first (metadata only: page checks, self-modifying-code overlaps); null for a block.
      */
     Block[] members;
+    /** A region: the code it was compiled from (its members' instructions), for the hot tier; else null. */
+    java.util.List<BlockCompiler.Member> source;
     /** Executions counted by the engine (a hot block becomes the head of a region). */
     int heat;
     int generation;

@@ -43,6 +43,11 @@ final class BlockCompiler {
     private static final ClassDesc CD_CODE = ClassDesc.of(BlockCode.class.getName());
     private static final ClassDesc CD_RUNTIME_EXCEPTION = ClassDesc.of("java.lang.RuntimeException");
     private static final ClassDesc CD_BLOCK = ClassDesc.of("org.jqemu.target.i386.TcgBlock");
+    /**
+     * The class name of the hot tier's recompiled regions: bin/jit-directives.json keeps C2 away from
+     * {@code TcgBlock*} only, so HotSpot's C2 may compile these few very hot methods.
+     */
+    private static final ClassDesc CD_HOT = ClassDesc.of("org.jqemu.target.i386.TcgHot");
     private static final MethodTypeDesc MTD_EXECUTE = MethodTypeDesc.of(CD_int, CD_CPU, CD_CACHE);
     private static final MethodTypeDesc MTD_READ = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_WRITE = MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int, CD_int);
@@ -195,8 +200,11 @@ final class BlockCompiler {
      * The class file of a region: its members' code in one {@code execute}, entered at the first member;
      * a jump to a member's start is a jump inside the method (registers and flags stay in locals).
      */
-    static byte[] regionClassBytes(List<Member> members) {
-        return CLASS_FILE.build(CD_BLOCK, cb -> {
+    static byte[] regionClassBytes(List<Member> members) { return regionClassBytes(members, false); }
+
+    /** The class file of a region, named for the hot tier (C2 may compile it) when {@code hot}. */
+    static byte[] regionClassBytes(List<Member> members, boolean hot) {
+        return CLASS_FILE.build(hot ? CD_HOT : CD_BLOCK, cb -> {
             cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
             cb.withInterfaceSymbols(CD_CODE);

@@ -50,6 +50,11 @@ public final class CodeCache implements CodeWatcher {
     public int budget;
     /** Guest instructions per block at most (1 for one-insn-per-tb; see {@link Tcg#setMaxBlockInstructions}). */
     int maxInstructions = MAX_BLOCK_INSTRUCTIONS;
+    /**
+     * Entries of a region after which the hot tier compiles it again for C2, {@code -Djqemu.tcg.hotRegion=N}
+     * (0: never); see {@link #promote}.
+     */
+    int hotRegionThreshold = Integer.getInteger("jqemu.tcg.hotRegion", 0);
     /** Executions of a block that make it a region's head (0: no regions); see {@link Tcg#setRegionThreshold}. */
     int regionThreshold = DEFAULT_REGION_THRESHOLD;
     /** {@code -d in_asm,out_asm} output, or null. */
@@ -60,8 +65,8 @@ public final class CodeCache implements CodeWatcher {
     private final int limit;
     private final int hotThreshold;
     private final TcgStats stats;
-    private final Map<Integer, Block> blocks = new HashMap<>();
-    private final Map<Integer, Block> cold = new HashMap<>();
+    private final BlockTable blocks = new BlockTable();
+    private final BlockTable cold = new BlockTable();
     /**
      * A direct-mapped cache in front of both maps (boxing and hashing cost as much as a small block):
      * the entry, translated or cold, last looked up in each slot; checked by EIP and, for blocks, validity.
@@ -202,7 +207,7 @@ public final class CodeCache implements CodeWatcher {
         Block c = new Block(eip, eip, 0, null, 0, 0, eip & 0xffff_ffffL, generation, 0);
         c.countdown = countdown;
         c.backoff = countdown;
-        cold.put(eip, c);
+        cold.put(c);
         return c;
     }
 
@@ -211,7 +216,7 @@ public final class CodeCache implements CodeWatcher {
         Page p = codePage(eip);
         long phys = codePhys;
         if (p == null) {
-            cold.remove(eip);
+            cold.remove(eip, null);
             return null;
         }
         if (blocks.size() >= limit) {
@@ -244,7 +249,7 @@ public final class CodeCache implements CodeWatcher {
         if (log != null) {
             log.translated(insns.subList(0, n), fitted.classFile());
         }
-        cold.remove(eip);
+        cold.remove(eip, null);
         insert(b);
         return b;
     }
@@ -320,6 +325,7 @@ public final class CodeCache implements CodeWatcher {
             Block region = new Block(head.eip, head.end, head.instructions, code, head.pageIdentity,
                     head.lastPageIdentity, head.phys, generation, CpuAccess.tlbSet(cpu));
             region.members = chosen.subList(0, fitted.instructions()).toArray(new Block[0]);
+            region.source = List.copyOf(members.subList(0, fitted.instructions()));
             remove(head);
             stats.invalidations--; // replaced, not invalidated
             insert(region);
@@ -335,6 +341,24 @@ public final class CodeCache implements CodeWatcher {
             // A fetch fault on re-reading a member or a translator bug: the blocks keep running as they are.
             stats.regionsRejected++;
             return false;
+        }
+    }
+
+    /**
+     * The hot tier: region {@code r}, entered {@link #hotRegionThreshold} times, compiled again as a class that
+     * HotSpot's C2 may compile (bin/jit-directives.json leaves ordinary blocks and regions to C1). Only a
+     * few regions get there, so C2's compile cost stays small against the time they run. Same code, same
+     * cache entry: only {@code r.code} changes.
+     */
+    void promote(Block r) {
+        if (r.source == null || !r.valid) {
+            return;
+        }
+        try {
+            r.code = BlockCompiler.load(BlockCompiler.regionClassBytes(r.source, true));
+            stats.hotRegions++;
+        } catch (RuntimeException e) {
+            stats.translationFailures++; // the C1 copy keeps running
         }
     }
 
@@ -418,7 +442,7 @@ public final class CodeCache implements CodeWatcher {
     }
 
     private void insert(Block b) {
-        blocks.put(b.eip, b);
+        blocks.put(b);
         for (Block unit : b.members != null ? b.members : new Block[] {b}) {
             for (long page = unit.page(); page <= unit.lastPage(); page++) { // a last instruction may end on the next page
                 List<Block> list = byPage.computeIfAbsent(page, k -> new ArrayList<>());
@@ -461,9 +485,7 @@ public final class CodeCache implements CodeWatcher {
 
     /** Drops every block (size limit reached); their hidden classes become unreachable and are unloaded. */
     void flush() {
-        for (Block b : blocks.values()) {
-            b.valid = false;
-        }
+        blocks.forEach(b -> b.valid = false);
         blocks.clear();
         cold.clear();
         Arrays.fill(recent, null);

@@ -26,13 +26,20 @@ public final class Tcg {
     /** Most guest instructions in one block unless {@link #setMaxBlockInstructions} says otherwise. */
     public static final int DEFAULT_MAX_BLOCK_INSTRUCTIONS = CodeCache.MAX_BLOCK_INSTRUCTIONS;
     /** Most instructions one block execution may retire (looping on itself): keeps the count in 23 bits and stops prompt. */
-    private static final long MAX_BLOCK_BUDGET = 1 << 20;
+    private static final int MAX_BLOCK_BUDGET = 1 << 20;
     /**
      * System mode: most instructions one block or region execution may retire. Events are polled between
      * executions; inside one, only another thread can make one pending (devices run between the run loop's
      * slices), so this bounds how late such an event is taken.
      */
-    private static final long MAX_SYSTEM_BLOCK_BUDGET = 4096;
+    private static final int MAX_SYSTEM_BLOCK_BUDGET = 4096;
+    /**
+     * Instructions {@link #run} lets linked blocks run one after another before it polls events and stop
+     * requests again (bounds how late an interrupt is taken, like {@link #MAX_SYSTEM_BLOCK_BUDGET}).
+     */
+    static final int CHAIN_INSTRUCTIONS = Integer.getInteger("jqemu.tcg.chain", 4096);
+    /** Successor links per block: exit 0, exit 1, the last dynamic target. */
+    private static final int KIND_SLOTS = 3;
 
     private final X86Cpu cpu;
     private final TcgStats stats = new TcgStats();
@@ -94,6 +101,17 @@ public final class Tcg {
             throw new IllegalArgumentException("region threshold must not be negative: " + executions);
         }
         cache.regionThreshold = executions;
+    }
+
+    /**
+     * Entries of a region after which it is compiled again as a class C2 may compile (the hot tier);
+     * 0 turns it off.
+     */
+    public void setHotRegionThreshold(int entries) {
+        if (entries < 0) {
+            throw new IllegalArgumentException("hot region threshold must not be negative: " + entries);
+        }
+        cache.hotRegionThreshold = entries;
     }
 
     /** Whether a block's exits follow cached links to their successors (off: a hash lookup for every block). */
@@ -160,7 +178,7 @@ public final class Tcg {
                 return X86Cpu.EXIT_BUDGET;
             }
             long before = cpu.instructionCount();
-            int r = dispatch(maxInstructions - done);
+            int r = dispatch(maxInstructions - done, chaining ? CHAIN_INSTRUCTIONS : 0);
             done += Math.max(1, cpu.instructionCount() - before);
             if (r != X86Cpu.EXIT_BUDGET) {
                 return r;
@@ -180,6 +198,16 @@ public final class Tcg {
     }
 
     private int dispatch(long budget) {
+        return dispatch(budget, 0);
+    }
+
+    /**
+     * Runs the block at EIP and then, up to {@code chainLimit} more instructions, its successors (through
+     * the exit's link, checked against EIP and current, else the hash table) without returning to
+     * {@link #run}: no event poll or stop-request check between chained blocks. Events are polled before the first block, so one waits
+     * at most {@code chainLimit} instructions plus a block (see {@link #CHAIN_INSTRUCTIONS}).
+     */
+    private int dispatch(long budget, int chainLimit) {
         if (system && CpuAccess.eventPending(cpu)) {
             stats.eventExits++;
             return interpretOne(); // the interpreter takes the event at this boundary (or reports the halt)
@@ -198,33 +226,72 @@ public final class Tcg {
         if (b == null || b.code == null || b.instructions > budget) {
             return interpretOne();
         }
+        long left = budget;
+        int chainLeft = chainLimit;
+        int blockLimit = system ? MAX_SYSTEM_BLOCK_BUDGET : MAX_BLOCK_BUDGET;
+        while (true) {
+            int done = executeBlock(b, (int) Math.min(left, blockLimit));
+            if (done < 0) {
+                return interpretOne();
+            }
+            Block prev = previous;
+            left -= done;
+            chainLeft -= done;
+            if (prev == null || chainLeft <= 0 || left <= 0 || stopRequested) {
+                return X86Cpu.EXIT_BUDGET;
+            }
+            Block next;
+            try {
+                next = blockAtEip(); // the exit's link, else the hash table (and re-link)
+            } catch (RuntimeException e) {
+                stats.lookupFaults++;
+                return interpretOne();
+            }
+            if (next == null || next.code == null || next.instructions > left) {
+                return interpretOne(); // as dispatch would (the interpreter takes any event first)
+            }
+            stats.chained++;
+            b = next;
+        }
+    }
+
+    /**
+     * Executes block {@code b} with at most {@code budget} instructions; returns the instructions it
+     * completed (they are retired), or -1 when the interpreter must run the next instruction (a fault to
+     * replay, an error outside any instruction). Leaves {@link #previous} at {@code b} when its exit may be
+     * chained.
+     */
+    private int executeBlock(Block b, int budget) {
         if (log != null) {
             log.executing(b);
         }
         cache.codeDirty = false;
-        cache.budget = (int) Math.min(budget, system ? MAX_SYSTEM_BLOCK_BUDGET : MAX_BLOCK_BUDGET);
+        cache.budget = budget;
         int result;
         try {
             result = b.code.execute(cpu, cache);
         } catch (RuntimeException | StackOverflowError e) {
             // Outside any instruction (entry or exit code): the state is still the block's entry state.
             stats.blockErrors++;
-            previous = null;
-            return interpretOne();
+            return -1;
         }
         stats.blocksExecuted++;
-        CpuAccess.addRetired(cpu, result >>> 8);
+        int done = result >>> 8;
+        CpuAccess.addRetired(cpu, done);
         int kind = result & 0xff;
         if (kind == BlockCompiler.KIND_FAULT) {
             stats.faultsReplayed++;
-            return interpretOne();
+            return -1;
         }
         previous = cache.codeDirty ? null : b;
         previousKind = kind;
-        if (++b.heat == cache.regionThreshold && chaining && cache.maxInstructions > 1 && cache.buildRegion(b)) {
+        int heat = ++b.heat;
+        if (heat == cache.regionThreshold && chaining && cache.maxInstructions > 1 && cache.buildRegion(b)) {
             previous = null;
+        } else if (heat == cache.hotRegionThreshold && b.members != null) {
+            cache.promote(b);
         }
-        return X86Cpu.EXIT_BUDGET;
+        return done;
     }
 
     private int interpretOne() {
@@ -238,7 +305,7 @@ public final class Tcg {
         int eip = (int) cpu.eip();
         Block prev = previous;
         if (prev != null && chaining) {
-            int slot = Math.min(previousKind, prev.next.length - 1);
+            int slot = Math.min(previousKind, KIND_SLOTS - 1);
             Block linked = prev.next[slot];
             if (linked != null && linked.eip == eip && cache.current(linked)) {
                 stats.chainHits++;

@@ -6,6 +6,7 @@ public final class TcgStats {
     long blocksExecuted;
     long interpreted;
     long chainHits;
+    long chained;
     long lookups;
     long invalidations;
     long flushes;
@@ -18,6 +19,7 @@ public final class TcgStats {
     long regionsBuilt;
     long regionBlocks;
     long regionsRejected;
+    long hotRegions;
 
     public long blocksTranslated() { return blocksTranslated; }
 
@@ -28,6 +30,9 @@ public final class TcgStats {
 
     /** Block exits whose successor came from the exit's cached link instead of the hash table. */
     public long chainHits() { return chainHits; }
+
+    /** Blocks entered straight after their predecessor inside one dispatch (no event poll, no return to {@code run}). */
+    public long chained() { return chained; }
 
     public long lookups() { return lookups; }
 
@@ -61,16 +66,19 @@ public final class TcgStats {
     /** Blocks compiled into regions in all. */
     public long regionBlocks() { return regionBlocks; }
 
+    /** Regions compiled again for C2 by the hot tier. */
+    public long hotRegions() { return hotRegions; }
+
     /** Hot blocks no region was made for (no successor fit, or building failed). */
     public long regionsRejected() { return regionsRejected; }
 
     @Override
     public String toString() {
         return "blocks translated " + blocksTranslated + ", executed " + blocksExecuted + ", interpreted insns "
-                + interpreted + ", chain hits " + chainHits + ", lookups " + lookups + ", invalidations "
+                + interpreted + ", chain hits " + chainHits + " (" + chained + " chained in a dispatch)" + ", lookups " + lookups + ", invalidations "
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
                 + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
                 + ", block errors " + blockErrors + ", event exits " + eventExits + ", regions " + regionsBuilt
-                + " (" + regionBlocks + " blocks, " + regionsRejected + " rejected)";
+                + " (" + regionBlocks + " blocks, " + regionsRejected + " rejected, " + hotRegions + " hot)";
     }
 }

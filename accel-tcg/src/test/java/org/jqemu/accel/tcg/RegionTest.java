@@ -65,6 +65,17 @@ class RegionTest {
         assertTrue(s.blocksExecuted() < 300 * 3, s.toString());
     }
 
+    /** The hot tier's copy of a region (another class, for C2) replaces the region's code and runs the same. */
+    @Test
+    void aRegionRecompiledByTheHotTierAgreesWithTheInterpreter() {
+        LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 8);
+        p.tcg.setHotRegionThreshold(2);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.regionsBuilt() >= 1 && s.hotRegions() >= 1, s.toString());
+        assertEquals(0, s.translationFailures(), s.toString());
+    }
+
     @Test
     void withoutRegionsTheSameProgramRunsBlockByBlock() {
         LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 0);

@@ -241,6 +241,10 @@ class SystemLockstepTest {
 
     /** The kernel's set-up, then STI and an endless counting loop in ECX; the timer's handler halts with IF clear. */
     private static byte[] spinUntilTheTimer() {
+        return Nasm.assemble("ITERATIONS equ 1\n" + spinUntilTheTimerSource());
+    }
+
+    private static String spinUntilTheTimerSource() {
         String program = PROGRAM.replace("  sti\n  xor ebp, ebp\n", """
                   mov ecx, 0
                   sti
@@ -256,7 +260,7 @@ class SystemLockstepTest {
                   ; the end
                 """);
         assertTrue(program.contains("spin:") && program.contains("  cli\n  hlt\n  ; the end"), program);
-        return Nasm.assemble("ITERATIONS equ 1\n" + program);
+        return program;
     }
 
     /** An interrupt line the test raises while both CPUs stand at the same instruction boundary. */
@@ -307,6 +311,73 @@ class SystemLockstepTest {
         assertTrue(tcg.stats().invalidations() >= ITERATIONS, "the patched function was invalidated: " + tcg.stats());
         assertTrue(tcg.stats().faultsReplayed() >= ITERATIONS, "the #PF in a block was replayed: " + tcg.stats());
         assertEquals(regionThreshold > 0, tcg.stats().regionsBuilt() > 0, "regions: " + tcg.stats());
+    }
+
+    /**
+     * The same kernel through {@link Tcg#run}, which chains linked blocks without returning between them
+     * (across the CR3 switches, the patched code and the INVLPG of the program): at every run's end the
+     * state must be the interpreter's after as many instructions. Budgets that are not multiples of the
+     * blocks' lengths make runs end inside chains.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 3})
+    void chainedRunsAgreeWithTheInterpreterAcrossCodeChangesAndTlbFlushes(int regionThreshold) {
+        startBoth(Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + PROGRAM));
+        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        tcg.setRegionThreshold(regionThreshold);
+        int halts = 0;
+        for (int run = 0; run < 100_000; run++) {
+            int ra = tcg.run(997 + run % 7);
+            int rb = X86Cpu.EXIT_BUDGET;
+            while (rb == X86Cpu.EXIT_BUDGET && b.instructionCount() < a.instructionCount()) {
+                rb = b.run(a.instructionCount() - b.instructionCount());
+            }
+            if (ra != X86Cpu.EXIT_BUDGET && rb == X86Cpu.EXIT_BUDGET) {
+                rb = b.run(1); // A's run ended at an exit that retires nothing (HLT)
+            }
+            assertEquals(ra, rb, "exit code after run " + run + ", EIP " + Long.toHexString(a.eip()));
+            compare("run " + run);
+            if (ra == X86Cpu.EXIT_HALT) {
+                halts++;
+                if ((a.eflags() & 0x200) == 0) {
+                    break;
+                }
+                lineA.pending = true;
+                lineB.pending = true;
+            }
+        }
+        assertEquals(ITERATIONS / 4 + 1, halts, "HLTs: one per four iterations and the final one");
+        assertEquals(ITERATIONS, ramA.u32(0x508), "#PF for the demand mapping, one per iteration");
+        assertTrue(tcg.stats().chained() > 0, "blocks ran chained: " + tcg.stats());
+        assertTrue(tcg.stats().invalidations() >= ITERATIONS, "the patched function was invalidated: " + tcg.stats());
+    }
+
+    /**
+     * An interrupt that becomes pending while blocks run chained (as when a block's MMIO store raises a
+     * device's line) is taken within {@link Tcg#CHAIN_INSTRUCTIONS} instructions plus one block, not at the
+     * end of {@code run}'s budget.
+     */
+    @Test
+    void interruptPendingDuringChainedBlocksIsTakenWithinTheChainBound() {
+        // A loop of three blocks (so that they chain rather than loop inside one block).
+        byte[] code = Nasm.assemble("ITERATIONS equ 1\n" + spinUntilTheTimerSource().replace(
+                "spin:\n  inc ecx\n  jmp spin\n", "spin:\n  inc ecx\n  test ecx, 1\n  jz even\n  inc edx\neven:\n  jmp spin\n"));
+        ramA.load(0x1000, code);
+        long raiseAt = 200_000;
+        a.setInterruptSource(new InterruptSource() {
+            @Override public boolean interruptPending() { return a.instructionCount() >= raiseAt; }
+
+            @Override public int acknowledgeInterrupt() { return TIMER_VECTOR; }
+        });
+        a.loadSegmentRegister(X86Cpu.CS, 0);
+        a.setEip(0x1000);
+        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        assertEquals(X86Cpu.EXIT_HALT, tcg.run(10_000_000));
+        assertEquals(1, ramA.u32(0x504), "the interrupt was taken");
+        long late = a.instructionCount() - raiseAt;
+        assertTrue(late <= Tcg.CHAIN_INSTRUCTIONS + CodeCache.MAX_BLOCK_INSTRUCTIONS + 8, "taken " + late + " instructions late");
+        assertTrue(a.reg(X86Cpu.EDX) > 10_000, "the loop ran: " + a.reg(X86Cpu.EDX));
+        assertTrue(tcg.stats().chained() > 10_000, "blocks ran chained: " + tcg.stats());
     }
 
     @Test

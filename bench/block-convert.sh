@@ -24,12 +24,13 @@ if [ ! -f "${jars%%:*}" ] || [ ! -f "${jars##*:}" ] \
   (cd "$root" && JAVA_HOME="$JQEMU_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}" \
      mvn -q -B -o -pl block -am -DskipTests package >&2)
 fi
-# The JVM flags of bin/jqemu-launch (serial GC, and an AOT cache of our classes: JDK 25, JEP 483/514,
-# which the launcher uses when the build made one), without its build check. JQEMU_BENCH_AOT=0 measures a
-# plain JVM start instead.
+# The JVM flags bin/jqemu-launch gives jqemu-img (C1 only, serial GC, and an AOT cache of our classes:
+# JDK 25, JEP 483/514, which the launcher uses when the build made one), without its build check.
+# JQEMU_BENCH_AOT=0 measures a plain JVM start instead.
 aot_opts=()
-jqemu_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED \
-                -cp "$jars" org.jqemu.block.img.Main "$@"; }
+java_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+               --enable-native-access=ALL-UNNAMED -cp "$jars" "$@"; }
+jqemu_img() { java_img org.jqemu.block.img.Main "$@"; }
 
 mkdir -p "$work"
 cd "$work"
@@ -45,15 +46,15 @@ if [ ! -f src.qcow2 ]; then
 fi
 
 if [ "${JQEMU_BENCH_AOT:-1}" != 0 ]; then
-  # Training run (the JVM records what it loads and links, and writes the cache at exit): a small
-  # conversion from a raw and a qcow2 source to a compressed qcow2 goes through every path measured.
+  # Training run (the JVM records what it loads and links, and writes the cache at exit): the three
+  # conversions measured, on 4 MiB images, in one JVM (org.jqemu.block.img.Training).
   aot=$work/jqemu-img.aot
   if [ ! -f "$aot" ] || [ "$aot" -ot "${jars%%:*}" ]; then
     rm -f "$aot" train.*
     head -c $((4 << 20)) src.raw > train.raw
     qemu-img convert -f raw -O qcow2 train.raw train.qcow2
     aot_opts=(-XX:AOTCacheOutput="$aot" -Xlog:aot=error -Xlog:cds=error)
-    jqemu_img convert -c -O qcow2 train.raw train.qcow2 train.out >/dev/null 2>&1
+    java_img org.jqemu.block.img.Training train.raw train.qcow2 "$work" >/dev/null 2>&1
     rm -f train.*
   fi
   aot_opts=(-XX:AOTCache="$aot" -Xlog:aot=off -Xlog:cds=off)

@@ -227,6 +227,8 @@ final class ConvertCommand {
         long unit = compressTarget != null ? compressTarget.clusterSizeBytes() : BUFFER;
         int bufSize = (int) Math.max(unit, BUFFER - BUFFER % unit);
         Progress progress = new Progress(env, s.progress && !s.quiet, total);
+        boolean skipZeroPieces = targetZero && out.backing() == null && s.sparse > 0;
+        ZeroRuns zeroRuns = new ZeroRuns();
         java.util.ArrayDeque<java.util.concurrent.Future<Ready>> inFlight = new java.util.ArrayDeque<>();
         java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newFixedThreadPool(
                 s.parallel, r -> {
@@ -240,7 +242,11 @@ final class ConvertCommand {
                 for (long pos = 0; pos < src.size(); ) {
                     int n = (int) Math.min(bufSize - (outPos % bufSize), src.size() - pos);
                     Piece piece = new Piece(src, pos, outPos, n);
-                    inFlight.add(workers.submit(() -> prepare(piece, out, s, targetZero, compressTarget, bufSize)));
+                    // A piece that reads as zero needs nothing: decided here, from block status alone, it
+                    // costs no hand-over to a worker (most pieces of a sparse disk are such).
+                    inFlight.add(skipZeroPieces && zeroRuns.readsAsZero(src, pos, n)
+                            ? java.util.concurrent.CompletableFuture.completedFuture(new Ready(piece, null, null, null, null))
+                            : workers.submit(() -> prepare(piece, out, s, targetZero, compressTarget, bufSize)));
                     if (inFlight.size() > s.parallel) {
                         progress.update(finish(inFlight.poll(), out));
                     }
@@ -269,9 +275,6 @@ final class ConvertCommand {
     private static Ready prepare(Piece p, BlockDevice out, Settings s, boolean targetZero, CompressedWriter compressTarget,
                                  int bufSize) throws BlockException {
         BlockDevice backing = out.backing();
-        if (targetZero && backing == null && s.sparse > 0 && readsAsZero(p.src(), p.srcPos(), p.n())) {
-            return new Ready(p, null, null, null, null);
-        }
         ByteBuffer buf = BUFFERS.poll();
         if (buf == null || buf.capacity() != bufSize) {
             buf = ByteBuffer.allocateDirect(bufSize + PAGE).alignedSlice(PAGE); // page-aligned for the kernel copy
@@ -353,13 +356,35 @@ final class ConvertCommand {
         }
     }
 
-    private static boolean readsAsZero(BlockDevice d, long pos, long len) throws BlockException {
-        for (MapCommand.Extent e : MapCommand.extents(d, pos, pos + len)) {
-            if (!e.zero()) {
-                return false;
+    /**
+     * Where the sources read as zero, from block status: asked once per extent rather than once per piece
+     * (an extent of a sparse disk spans many pieces).
+     */
+    private static final class ZeroRuns {
+        private BlockDevice device;
+        private long start;
+        private long end;
+        private boolean zero;
+
+        boolean readsAsZero(BlockDevice d, long pos, long len) throws BlockException {
+            long stop = pos + len;
+            while (true) {
+                if (d != device || pos < start || pos >= end) {
+                    MapCommand.Extent e = MapCommand.resolve(d, pos, d.size() - pos);
+                    device = d;
+                    start = pos;
+                    end = pos + e.length();
+                    zero = e.zero() && e.length() > 0; // an empty extent (never expected) is read, not looped on
+                }
+                if (!zero) {
+                    return false;
+                }
+                if (stop <= end) {
+                    return true;
+                }
+                pos = end;
             }
         }
-        return true;
     }
 
     /** Zeros that data is compared with, a chunk at a time (a heap segment: no native memory to set up). */

@@ -181,6 +181,18 @@ final class ConvertCommand {
      */
     private record Ready(Piece piece, ByteBuffer data, Runs writes, Runs zeroes, byte[][] packed) { }
 
+    /**
+     * The result of a piece that needed no worker, as a Future already done (CompletableFuture would do,
+     * but its class initialisation sets up the common fork-join pool, which a short command pays for).
+     */
+    private record Done(Ready ready) implements java.util.concurrent.Future<Ready> {
+        @Override public boolean cancel(boolean mayInterrupt) { return false; }
+        @Override public boolean isCancelled() { return false; }
+        @Override public boolean isDone() { return true; }
+        @Override public Ready get() { return ready; }
+        @Override public Ready get(long timeout, java.util.concurrent.TimeUnit unit) { return ready; }
+    }
+
     /** Ranges of a buffer as start, end pairs; adjacent ranges merge, so they go out as one request. */
     private static final class Runs {
         private int[] bounds = new int[8];
@@ -245,7 +257,7 @@ final class ConvertCommand {
                     // A piece that reads as zero needs nothing: decided here, from block status alone, it
                     // costs no hand-over to a worker (most pieces of a sparse disk are such).
                     inFlight.add(skipZeroPieces && zeroRuns.readsAsZero(src, pos, n)
-                            ? java.util.concurrent.CompletableFuture.completedFuture(new Ready(piece, null, null, null, null))
+                            ? new Done(new Ready(piece, null, null, null, null))
                             : workers.submit(() -> prepare(piece, out, s, targetZero, compressTarget, bufSize)));
                     if (inFlight.size() > s.parallel) {
                         progress.update(finish(inFlight.poll(), out));

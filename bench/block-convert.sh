@@ -2,15 +2,18 @@
 # jqemu-img convert against qemu-img convert, side by side on the same files (issue 7's benchmark).
 # Source: a 2 GiB qcow2 holding 768 MiB of real file data (96 runs of 8 MiB from a tar of /usr, spread
 # over the disk, so it compresses like a real system disk). Three conversions, each run N times (default
-# 3) by both tools, printing the median wall time and the ratio jqemu/qemu (bar: <= 1.2).
+# 5) by both tools, printing the median wall time and the ratio jqemu/qemu (bar: <= 1.2), and CPU times.
 #   1. qcow2 -> raw          convert -O raw
 #   2. raw -> qcow2          convert -O qcow2
 #   3. qcow2 -> compressed   convert -c -O qcow2 (jqemu compresses on several threads, -m sets how many)
-# Usage: bench/block-convert.sh [runs] [workdir]      (workdir default: a fresh directory under /tmp)
+# Usage: bench/block-convert.sh [runs] [workdir] [raw|qcow2|compressed ...]
+#   workdir default: a fresh directory under /tmp; conversions default: all three.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
-runs=${1:-3}
+runs=${1:-5}
 work=${2:-$(mktemp -d /tmp/jqemu-bench.XXXXXX)}
+conversions=("${@:3}")
+[ ${#conversions[@]} -gt 0 ] || conversions=(raw qcow2 compressed)
 command -v qemu-img >/dev/null || { echo "qemu-img not found (Debian package qemu-utils)" >&2; exit 1; }
 . "$root/bin/find-jdk25"
 jqemu_find_jdk25 || exit 1
@@ -21,12 +24,13 @@ if [ ! -f "${jars%%:*}" ] || [ ! -f "${jars##*:}" ] \
   (cd "$root" && JAVA_HOME="$JQEMU_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}" \
      mvn -q -B -o -pl block -am -DskipTests package >&2)
 fi
-# The JVM flags of bin/jqemu-launch (serial GC, and an AOT cache of our classes: JDK 25, JEP 483/514,
-# which the launcher uses when the build made one), without its build check. JQEMU_BENCH_AOT=0 measures a
-# plain JVM start instead.
+# The JVM flags bin/jqemu-launch gives jqemu-img (C1 only, serial GC, and an AOT cache of our classes:
+# JDK 25, JEP 483/514, which the launcher uses when the build made one), without its build check.
+# JQEMU_BENCH_AOT=0 measures a plain JVM start instead.
 aot_opts=()
-jqemu_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED \
-                -cp "$jars" org.jqemu.block.img.Main "$@"; }
+java_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+               --enable-native-access=ALL-UNNAMED -cp "$jars" "$@"; }
+jqemu_img() { java_img org.jqemu.block.img.Main "$@"; }
 
 mkdir -p "$work"
 cd "$work"
@@ -42,51 +46,73 @@ if [ ! -f src.qcow2 ]; then
 fi
 
 if [ "${JQEMU_BENCH_AOT:-1}" != 0 ]; then
-  # Training run (the JVM records what it loads and links, and writes the cache at exit): a small
-  # conversion from a raw and a qcow2 source to a compressed qcow2 goes through every path measured.
+  # Training run (the JVM records what it loads and links, and writes the cache at exit): the three
+  # conversions measured, on 4 MiB images, in one JVM (org.jqemu.block.img.Training).
   aot=$work/jqemu-img.aot
   if [ ! -f "$aot" ] || [ "$aot" -ot "${jars%%:*}" ]; then
     rm -f "$aot" train.*
     head -c $((4 << 20)) src.raw > train.raw
     qemu-img convert -f raw -O qcow2 train.raw train.qcow2
     aot_opts=(-XX:AOTCacheOutput="$aot" -Xlog:aot=error -Xlog:cds=error)
-    jqemu_img convert -c -O qcow2 train.raw train.qcow2 train.out >/dev/null 2>&1
+    java_img org.jqemu.block.img.Training train.raw train.qcow2 "$work" >/dev/null 2>&1
     rm -f train.*
   fi
   aot_opts=(-XX:AOTCache="$aot" -Xlog:aot=off -Xlog:cds=off)
 fi
 
-# Prints "wall cpu" in milliseconds; CPU time (user + system) is steadier when other work shares the
-# machine, wall time shows what several cores bring.
+# Prints "wall user sys" in milliseconds for one run. The previous output is deleted and synced first, so
+# that each tool writes a new file as the other did. CPU time (user, and system: mostly the kernel copying
+# to and from the page cache) is steadier than wall time when other work shares the machine.
 ms() {
   local TIMEFORMAT='%R %U %S' t
   rm -f out.img
   sync
   t=$({ time "$@" >/dev/null; } 2>&1)
-  awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' <<<"$t"
+  awk '{ printf "%d %d %d\n", $1 * 1000, $2 * 1000, $3 * 1000 }' <<<"$t"
 }
 median() { sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
+# Column $2 of a list of "wall user sys" lines: "median" or, with $3 = range, "min-max".
+column() {
+  local values
+  values=$(printf '%s\n' "${@:3}" | cut -d' ' -f"$1" | sort -n)
+  if [ "$2" = range ]; then echo "$(head -n 1 <<<"$values")-$(tail -n 1 <<<"$values")"; else median <<<"$values"; fi
+}
 
+# Runs alternate (qemu-img first, then jqemu-img first), so that neither tool always follows the
+# other's deletion of its output; the figures are medians, with the spread of wall times.
+# On a virtual machine whose host reclaims freed guest memory (free page reporting), writing to
+# memory freed a few seconds earlier costs much more kernel time; alternating and taking medians
+# keeps that from favouring either tool.
 bench() {
   local name=$1; shift
-  local q=() j=()
-  for _ in $(seq "$runs"); do
-    q+=("$(ms qemu-img convert "$@" out.img)")
-    j+=("$(ms jqemu_img convert "$@" out.img)")
+  local q=() j=() i
+  for ((i = 1; i <= runs; i++)); do
+    if ((i % 2)); then
+      q+=("$(ms qemu-img convert "$@" out.img)")
+      j+=("$(ms jqemu_img convert "$@" out.img)")
+    else
+      j+=("$(ms jqemu_img convert "$@" out.img)")
+      q+=("$(ms qemu-img convert "$@" out.img)")
+    fi
   done
-  local qw jw qc jc
-  qw=$(printf '%s\n' "${q[@]}" | cut -d' ' -f1 | median)
-  jw=$(printf '%s\n' "${j[@]}" | cut -d' ' -f1 | median)
-  qc=$(printf '%s\n' "${q[@]}" | cut -d' ' -f2 | median)
-  jc=$(printf '%s\n' "${j[@]}" | cut -d' ' -f2 | median)
-  awk -v n="$name" -v qw="$qw" -v jw="$jw" -v qc="$qc" -v jc="$jc" 'BEGIN {
-    printf "%-26s wall: qemu-img %6d ms  jqemu-img %6d ms  ratio %.2f | cpu: %6d / %6d ms  ratio %.2f\n",
-      n, qw, jw, jw / qw, qc, jc, jc / qc }'
+  local qw jw
+  qw=$(column 1 median "${q[@]}"); jw=$(column 1 median "${j[@]}")
+  printf '%-26s wall: qemu-img %5d ms (%s)  jqemu-img %5d ms (%s)  ratio %s\n' "$name" \
+    "$qw" "$(column 1 range "${q[@]}")" "$jw" "$(column 1 range "${j[@]}")" "$(awk -v a="$jw" -v b="$qw" 'BEGIN { printf "%.2f", a / b }')"
+  printf '%-26s user: qemu-img %5d ms  jqemu-img %5d ms | sys: qemu-img %5d ms  jqemu-img %5d ms\n' "" \
+    "$(column 2 median "${q[@]}")" "$(column 2 median "${j[@]}")" "$(column 3 median "${q[@]}")" "$(column 3 median "${j[@]}")"
 }
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (wall ratios mean little when the machine is busy)"
-echo "median of $runs runs, $(nproc) cores, files in $work, jqemu-img start-up: ${aot_opts[*]:-plain JVM (no AOT cache)}"
-bench "qcow2 -> raw" -f qcow2 -O raw src.qcow2
-bench "raw -> qcow2" -f raw -O qcow2 src.raw
-bench "qcow2 -> qcow2 -c (zlib)" -f qcow2 -c -O qcow2 src.qcow2
+echo "median of $runs alternating runs (wall: min-max in brackets), $(nproc) cores, files in $work"
+echo "jqemu-img start-up: ${aot_opts[*]:-plain JVM (no AOT cache)}"
+for c in "${conversions[@]}"; do
+  case "$c" in
+    raw) bench "qcow2 -> raw" -f qcow2 -O raw src.qcow2 ;;
+    qcow2) bench "raw -> qcow2" -f raw -O qcow2 src.raw ;;
+    compressed) bench "qcow2 -> qcow2 -c (zlib)" -f qcow2 -c -O qcow2 src.qcow2 ;;
+    *) echo "unknown conversion '$c' (raw, qcow2, compressed)" >&2; exit 1 ;;
+  esac
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f out.img

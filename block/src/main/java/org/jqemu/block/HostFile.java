@@ -28,8 +28,13 @@ public final class HostFile implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private final boolean writable;
-    /** Native descriptor for the calls FileChannel lacks (hole punching, SEEK_DATA); -1 if unavailable. */
-    private final int nativeFd;
+    /**
+     * Native descriptor for the calls FileChannel lacks (hole punching, SEEK_DATA, locks): opened on first
+     * use (a file that needs none of them, such as one only probed for its format, costs no native call);
+     * -1 if unavailable.
+     */
+    private int nativeFd = FD_NOT_OPEN;
+    private static final int FD_NOT_OPEN = -2;
 
     /** cache=writethrough: each write and zeroing is flushed before it returns. */
     private final boolean writeThrough;
@@ -39,7 +44,22 @@ public final class HostFile implements AutoCloseable {
         this.channel = channel;
         this.writable = writable;
         this.writeThrough = writeThrough;
-        this.nativeFd = Posix.open(path, writable);
+    }
+
+    /**
+     * Links the native calls on a background thread (see Posix): a command-line tool calls this first
+     * thing, so that the JVM's link work overlaps what the tool does before it needs a native call.
+     */
+    public static void linkNativeCallsInBackground() {
+        Posix.linkInBackground();
+    }
+
+    /** The native descriptor, opened on first use; -1 if unavailable. */
+    private synchronized int fd() {
+        if (nativeFd == FD_NOT_OPEN) {
+            nativeFd = Posix.open(path, writable);
+        }
+        return nativeFd;
     }
 
     public static HostFile open(Path path, boolean writable) throws BlockException {
@@ -181,7 +201,7 @@ public final class HostFile implements AutoCloseable {
         if (position >= end) {
             return;
         }
-        if (Posix.punchHole(nativeFd, position, end - position)) {
+        if (Posix.punchHole(fd(), position, end - position)) {
             if (writeThrough) {
                 flush();
             }
@@ -195,12 +215,12 @@ public final class HostFile implements AutoCloseable {
 
     /** Deallocates the range if possible; contents then read as zeros. Best effort, like discard. */
     public void discard(long position, long len) {
-        Posix.punchHole(nativeFd, position, len);
+        Posix.punchHole(fd(), position, len);
     }
 
     /** Reserves disk space for the range (preallocation=falloc); false if not supported. */
     public boolean allocate(long position, long len) {
-        return Posix.allocate(nativeFd, position, len);
+        return Posix.allocate(fd(), position, len);
     }
 
     /** Extends the file (sparsely) to a multiple of 512 bytes. */
@@ -216,7 +236,7 @@ public final class HostFile implements AutoCloseable {
             long old = channel.size();
             if (newLength < old) {
                 channel.truncate(newLength);
-            } else if (newLength > old && !Posix.truncate(nativeFd, newLength)) {
+            } else if (newLength > old && !Posix.truncate(fd(), newLength)) {
                 // Without ftruncate, writing the last byte extends the file (sparsely but for one block).
                 channel.write(ByteBuffer.allocate(1), newLength - 1);
             }
@@ -234,28 +254,29 @@ public final class HostFile implements AutoCloseable {
      * A conflict gives QEMU's message. File systems without OFD locks are used unlocked, as QEMU does.
      */
     public void lock(boolean write, boolean forceShare) throws BlockException {
+        int fd = fd();
         int held = PERM_CONSISTENT_READ | (write ? PERM_WRITE | PERM_RESIZE : 0);
         int unshared = forceShare ? 0 : PERM_WRITE | PERM_RESIZE;
         // Check first (QEMU's order: the permissions we want, then those we refuse to share) ...
         for (int bit = 0; bit < PERM_NAMES.length; bit++) {
             if ((held & (1 << bit)) != 0
-                    && Posix.lockByte(nativeFd, SHARED_BASE + bit, Posix.F_WRLCK, false) == Posix.LockResult.CONFLICT) {
+                    && Posix.lockByte(fd, SHARED_BASE + bit, Posix.F_WRLCK, false) == Posix.LockResult.CONFLICT) {
                 throw lockError("Failed to get \"" + PERM_NAMES[bit] + "\" lock");
             }
         }
         for (int bit = 0; bit < PERM_NAMES.length; bit++) {
             if ((unshared & (1 << bit)) != 0
-                    && Posix.lockByte(nativeFd, PERM_BASE + bit, Posix.F_WRLCK, false) == Posix.LockResult.CONFLICT) {
+                    && Posix.lockByte(fd, PERM_BASE + bit, Posix.F_WRLCK, false) == Posix.LockResult.CONFLICT) {
                 throw lockError("Failed to get shared \"" + PERM_NAMES[bit] + "\" lock");
             }
         }
         // ... then take our bytes (shared locks: they only conflict with the tests above).
         for (int bit = 0; bit < PERM_NAMES.length; bit++) {
             if ((held & (1 << bit)) != 0) {
-                Posix.lockByte(nativeFd, PERM_BASE + bit, Posix.F_RDLCK, true);
+                Posix.lockByte(fd, PERM_BASE + bit, Posix.F_RDLCK, true);
             }
             if ((unshared & (1 << bit)) != 0) {
-                Posix.lockByte(nativeFd, SHARED_BASE + bit, Posix.F_RDLCK, true);
+                Posix.lockByte(fd, SHARED_BASE + bit, Posix.F_RDLCK, true);
             }
         }
     }
@@ -274,7 +295,7 @@ public final class HostFile implements AutoCloseable {
 
     /** Bytes used on disk (st_blocks * 512); the file length when unknown. */
     public long allocatedBytes() throws BlockException {
-        long n = Posix.allocatedBytes(nativeFd);
+        long n = Posix.allocatedBytes(fd());
         return n >= 0 ? n : length();
     }
 
@@ -283,24 +304,25 @@ public final class HostFile implements AutoCloseable {
      * the next data (SEEK_DATA). -1 if unknown or no further change before the end of the file.
      */
     public long nextChange(long position, boolean inData) {
-        return Posix.seek(nativeFd, position, inData ? Posix.SEEK_HOLE : Posix.SEEK_DATA);
+        return Posix.seek(fd(), position, inData ? Posix.SEEK_HOLE : Posix.SEEK_DATA);
     }
 
     /** True if position lies in allocated data (or the file system cannot tell). */
     public boolean isData(long position) {
-        if (nativeFd < 0) {
-            return true;
-        }
-        return Posix.seek(nativeFd, position, Posix.SEEK_DATA) == position;
+        int fd = fd();
+        return fd < 0 || Posix.seek(fd, position, Posix.SEEK_DATA) == position;
     }
 
     public boolean canSeekHoles() {
-        return nativeFd >= 0;
+        return fd() >= 0;
     }
 
     @Override
     public void close() throws BlockException {
-        Posix.close(nativeFd);
+        synchronized (this) {
+            Posix.close(nativeFd); // ignores FD_NOT_OPEN and -1
+            nativeFd = -1;
+        }
         try {
             channel.close();
         } catch (IOException e) {

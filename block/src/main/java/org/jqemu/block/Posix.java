@@ -61,6 +61,25 @@ final class Posix {
         }
     }
 
+    /** getpid(2): harmless, made once by the background link to prepare the call path too. */
+    private static final long SYS_GETPID = 39;
+
+    /**
+     * Starts linking syscall(2) on a daemon thread and makes one harmless call through it (the first call
+     * and the first native allocation generate code too). A thread that needs the handle meanwhile waits
+     * for the class initialisation to finish, as the JVM guarantees, and never links twice.
+     */
+    static void linkInBackground() {
+        if (SUPPORTED) {
+            Thread.ofPlatform().daemon().name("posix-link").start(() -> {
+                syscall(SYS_GETPID, 0, 0, 0, 0);
+                try (Arena arena = Arena.ofConfined()) {
+                    arena.allocate(FLOCK_SIZE, 8);
+                }
+            });
+        }
+    }
+
     /** Runs a system call; -1 on any error (errno is not needed by the callers) or when unavailable. */
     private static long syscall(long number, long a, long b, long c, long d) {
         MethodHandle h = Syscall.HANDLE;

@@ -1,5 +1,7 @@
 package org.jqemu.block.img;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -179,6 +181,18 @@ final class ConvertCommand {
      */
     private record Ready(Piece piece, ByteBuffer data, Runs writes, Runs zeroes, byte[][] packed) { }
 
+    /**
+     * The result of a piece that needed no worker, as a Future already done (CompletableFuture would do,
+     * but its class initialisation sets up the common fork-join pool, which a short command pays for).
+     */
+    private record Done(Ready ready) implements java.util.concurrent.Future<Ready> {
+        @Override public boolean cancel(boolean mayInterrupt) { return false; }
+        @Override public boolean isCancelled() { return false; }
+        @Override public boolean isDone() { return true; }
+        @Override public Ready get() { return ready; }
+        @Override public Ready get(long timeout, java.util.concurrent.TimeUnit unit) { return ready; }
+    }
+
     /** Ranges of a buffer as start, end pairs; adjacent ranges merge, so they go out as one request. */
     private static final class Runs {
         private int[] bounds = new int[8];
@@ -225,6 +239,8 @@ final class ConvertCommand {
         long unit = compressTarget != null ? compressTarget.clusterSizeBytes() : BUFFER;
         int bufSize = (int) Math.max(unit, BUFFER - BUFFER % unit);
         Progress progress = new Progress(env, s.progress && !s.quiet, total);
+        boolean skipZeroPieces = targetZero && out.backing() == null && s.sparse > 0;
+        ZeroRuns zeroRuns = new ZeroRuns();
         java.util.ArrayDeque<java.util.concurrent.Future<Ready>> inFlight = new java.util.ArrayDeque<>();
         java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newFixedThreadPool(
                 s.parallel, r -> {
@@ -238,7 +254,11 @@ final class ConvertCommand {
                 for (long pos = 0; pos < src.size(); ) {
                     int n = (int) Math.min(bufSize - (outPos % bufSize), src.size() - pos);
                     Piece piece = new Piece(src, pos, outPos, n);
-                    inFlight.add(workers.submit(() -> prepare(piece, out, s, targetZero, compressTarget, bufSize)));
+                    // A piece that reads as zero needs nothing: decided here, from block status alone, it
+                    // costs no hand-over to a worker (most pieces of a sparse disk are such).
+                    inFlight.add(skipZeroPieces && zeroRuns.readsAsZero(src, pos, n)
+                            ? new Done(new Ready(piece, null, null, null, null))
+                            : workers.submit(() -> prepare(piece, out, s, targetZero, compressTarget, bufSize)));
                     if (inFlight.size() > s.parallel) {
                         progress.update(finish(inFlight.poll(), out));
                     }
@@ -267,9 +287,6 @@ final class ConvertCommand {
     private static Ready prepare(Piece p, BlockDevice out, Settings s, boolean targetZero, CompressedWriter compressTarget,
                                  int bufSize) throws BlockException {
         BlockDevice backing = out.backing();
-        if (targetZero && backing == null && s.sparse > 0 && readsAsZero(p.src(), p.srcPos(), p.n())) {
-            return new Ready(p, null, null, null, null);
-        }
         ByteBuffer buf = BUFFERS.poll();
         if (buf == null || buf.capacity() != bufSize) {
             buf = ByteBuffer.allocateDirect(bufSize + PAGE).alignedSlice(PAGE); // page-aligned for the kernel copy
@@ -287,13 +304,14 @@ final class ConvertCommand {
         }
         long granule = out instanceof CompressedWriter c ? c.clusterSizeBytes() : 1;
         int unit = compressTarget != null ? (int) granule : s.sparse > 0 ? (int) Math.max(s.sparse, granule) : n;
+        MemorySegment data = MemorySegment.ofBuffer(buf);
         Runs writes = new Runs();
         Runs zeroes = new Runs();
         byte[][] packed = compressTarget != null ? new byte[(n + unit - 1) / unit][] : null;
         for (int i = 0; i < n; i += unit) {
             int len = Math.min(unit, n - i);
             if (other != null ? compressTarget == null && buf.slice(i, len).equals(other.slice(i, len))
-                    : (compressTarget != null || s.sparse > 0) && isZero(buf, i, len)) {
+                    : (compressTarget != null || s.sparse > 0) && isZero(data, i, len)) {
                 if (other == null && compressTarget == null && !targetZero) {
                     zeroes.add(i, i + len);
                 }
@@ -350,22 +368,53 @@ final class ConvertCommand {
         }
     }
 
-    private static boolean readsAsZero(BlockDevice d, long pos, long len) throws BlockException {
-        for (MapCommand.Extent e : MapCommand.extents(d, pos, pos + len)) {
-            if (!e.zero()) {
-                return false;
+    /**
+     * Where the sources read as zero, from block status: asked once per extent rather than once per piece
+     * (an extent of a sparse disk spans many pieces).
+     */
+    private static final class ZeroRuns {
+        private BlockDevice device;
+        private long start;
+        private long end;
+        private boolean zero;
+
+        boolean readsAsZero(BlockDevice d, long pos, long len) throws BlockException {
+            long stop = pos + len;
+            while (true) {
+                if (d != device || pos < start || pos >= end) {
+                    MapCommand.Extent e = MapCommand.resolve(d, pos, d.size() - pos);
+                    device = d;
+                    start = pos;
+                    end = pos + e.length();
+                    zero = e.zero() && e.length() > 0; // an empty extent (never expected) is read, not looped on
+                }
+                if (!zero) {
+                    return false;
+                }
+                if (stop <= end) {
+                    return true;
+                }
+                pos = end;
             }
         }
-        return true;
     }
 
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(BUFFER);
+    /** Zeros that data is compared with, a chunk at a time (a heap segment: no native memory to set up). */
+    private static final int ZERO_CHUNK = 64 << 10;
+    private static final MemorySegment ZEROS = MemorySegment.ofArray(new byte[ZERO_CHUNK]);
 
-    /** True if the len bytes of b at index off are all zero (a vectorised comparison). */
-    static boolean isZero(ByteBuffer b, int off, int len) {
-        for (int done = 0; done < len; done += ZEROS.capacity()) {
-            int n = Math.min(ZEROS.capacity(), len - done);
-            if (b.slice(off + done, n).mismatch(ZEROS.slice(0, n)) >= 0) {
+    /**
+     * True if the len bytes of s at offset off are all zero. Compared a chunk at a time with zeros
+     * (a vectorised comparison that stops at the first difference); data usually differs from zero in its
+     * first word, which is tested first. Nothing is allocated: this runs once per unit of every piece.
+     */
+    static boolean isZero(MemorySegment s, long off, long len) {
+        if (len >= Long.BYTES && s.get(ValueLayout.JAVA_LONG_UNALIGNED, off) != 0) {
+            return false;
+        }
+        for (long p = off, end = off + len; p < end; p += ZERO_CHUNK) {
+            long n = Math.min(ZERO_CHUNK, end - p);
+            if (MemorySegment.mismatch(s, p, p + n, ZEROS, 0, n) >= 0) {
                 return false;
             }
         }

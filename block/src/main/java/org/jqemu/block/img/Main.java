@@ -36,6 +36,7 @@ public final class Main {
     private Main() { }
 
     public static void main(String[] args) {
+        org.jqemu.block.HostFile.linkNativeCallsInBackground();
         System.out.flush();
         int status = run(Arrays.asList(args), new Env(System.out, System.err));
         System.out.flush();

@@ -96,14 +96,19 @@ final class MeasureCommand {
         return 0;
     }
 
-    /** Bytes of data the source really has (extents with data, each rounded out to whole clusters). */
+    /**
+     * Bytes of data the source really has: the target clusters that extents with data touch, each counted
+     * once (two extents may share a cluster).
+     */
     private static long allocatedData(BlockDevice d, long clusterSize) throws BlockException {
         long total = 0;
+        long counted = 0; // end of the clusters already counted
         for (MapCommand.Extent e : MapCommand.extents(d, 0, d.size())) {
             if (e.data()) {
-                long start = e.start() / clusterSize * clusterSize;
+                long start = Math.max(counted, e.start() / clusterSize * clusterSize);
                 long end = (e.start() + e.length() + clusterSize - 1) / clusterSize * clusterSize;
-                total += end - start;
+                total += Math.max(0, end - start);
+                counted = Math.max(counted, end);
             }
         }
         return total;

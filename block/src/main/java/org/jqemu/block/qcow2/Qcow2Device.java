@@ -137,7 +137,7 @@ public final class Qcow2Device implements CompressedWriter {
     public static Qcow2Device open(HostFile file, String filename, OpenOptions options,
                                    BackingOpener backingOpener) throws BlockException {
         long length = file.length();
-        byte[] head = file.read(0, (int) Math.min(length, 1L << Qcow2Header.MAX_CLUSTER_BITS));
+        byte[] head = readHeaderCluster(file, length);
         Qcow2Header h = Qcow2Header.parse(head, length);
         if (!options.readOnly() && (h.incompatible & Qcow2Header.INCOMPAT_CORRUPT) != 0) {
             throw new BlockException("qcow2: Image is corrupt; cannot be opened read/write");
@@ -165,6 +165,23 @@ public final class Qcow2Device implements CompressedWriter {
             }
             throw e;
         }
+    }
+
+    /** Bytes read first: the header, and most images' extensions and backing file name. */
+    private static final int HEADER_PROBE = 4096;
+
+    /**
+     * The image's first cluster (what the header, its extensions and the backing file name may occupy), or
+     * as much of it as the file holds. Read in two steps, the cluster size being in the header, so that an
+     * image with big clusters costs a big read only when it has them (up to 2 MiB).
+     */
+    private static byte[] readHeaderCluster(HostFile file, long length) throws BlockException {
+        byte[] head = file.read(0, (int) Math.min(length, HEADER_PROBE));
+        int clusterBits = head.length >= 24 ? ByteBuffer.wrap(head).getInt(20) : 0;
+        if (clusterBits > 12 && clusterBits <= Qcow2Header.MAX_CLUSTER_BITS && length > head.length) {
+            head = file.read(0, (int) Math.min(length, 1L << clusterBits));
+        }
+        return head;
     }
 
     /** Opens a backing file named in an image header. */
@@ -1142,21 +1159,17 @@ public final class Qcow2Device implements CompressedWriter {
     }
 
     /**
-     * Heuristic (as QEMU applies one) for preallocation=metadata images: far more clusters are in use
-     * according to the refcounts than the host file really has allocated. Computed once.
+     * QEMU's heuristic for preallocation=metadata images: noticeably more clusters are in use according to
+     * the refcounts than the host file has allocated, at least max(allocated * 10 / 9, allocated + 2)
+     * (whole clusters). Computed once; the count stops at that threshold.
      */
     private boolean looksMetadataPreallocated() throws BlockException {
         Boolean known = metadataPreallocated;
         if (known == null) {
             long fileClusters = (file.length() + clusterSize - 1) >>> clusterBits;
             long realClusters = file.allocatedBytes() >>> clusterBits;
-            long inUse = 0;
-            for (long c = 0; c < fileClusters; c++) {
-                if (refcounts.get(c) > 0) {
-                    inUse++;
-                }
-            }
-            known = inUse >= Math.max(realClusters * 10 / 9 + 1, fileClusters / 2);
+            long threshold = Math.max(realClusters * 10 / 9, realClusters + 2);
+            known = refcounts.countReferenced(fileClusters, threshold) >= threshold;
             metadataPreallocated = known;
         }
         return known;

@@ -107,6 +107,30 @@ final class Refcounts {
         return entry(block, (int) (cluster & ((1L << blockBits) - 1)));
     }
 
+    /**
+     * How many of the host clusters [0, clusters) have a non-zero refcount, counting no further than limit:
+     * one pass per refcount block.
+     */
+    long countReferenced(long clusters, long limit) throws BlockException {
+        long perBlock = 1L << blockBits;
+        long count = 0;
+        for (long first = 0; first < clusters && count < limit && (first >>> blockBits) < table.length;
+                first += perBlock) {
+            int ti = (int) (first >>> blockBits);
+            if (table[ti] == 0) {
+                continue;
+            }
+            byte[] block = block(table[ti], ti);
+            int n = (int) Math.min(perBlock, clusters - first);
+            for (int i = 0; i < n; i++) {
+                if (entry(block, i) != 0) {
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
+
     private byte[] block(long tableEntry, long ti) throws BlockException {
         long offset = tableEntry & Qcow2Header.OFFSET_MASK;
         if ((tableEntry & 0x1ff) != 0 || (offset & (clusterSize - 1)) != 0 || offset == 0) {
@@ -130,7 +154,7 @@ final class Refcounts {
                 yield (block[bit >>> 3] >>> (bit & 7)) & ((1 << bits) - 1);
             }
             case 3 -> block[i] & 0xffL;
-            case 4 -> ByteBuffer.wrap(block).getShort(i * 2) & 0xffffL;
+            case 4 -> (block[i * 2] & 0xffL) << 8 | (block[i * 2 + 1] & 0xffL); // the default width: no wrapper
             case 5 -> ByteBuffer.wrap(block).getInt(i * 4) & 0xffffffffL;
             default -> ByteBuffer.wrap(block).getLong(i * 8);
         };

@@ -62,16 +62,17 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_J_I = MethodTypeDesc.of(CD_int, CD_long);
     private static final MethodTypeDesc MTD_JI_V = MethodTypeDesc.of(CD_void, CD_long, CD_int);
     /**
-     * How flat memory accesses reach RAM ({@code -Djqemu.tcg.inlineTlb=}): {@code call}, a call of the CPU's
-     * read8..write32 (its TLB fast path); {@code unsafe}, the TLB probe inline and on a hit a raw
-     * {@code Unsafe} access at the entry's host address (one instruction in C1 code, see RamAccess);
+     * How flat memory accesses reach RAM ({@code -Djqemu.tcg.inlineTlb=}): {@code unsafe} (the default), the
+     * TLB probe inline and on a hit a raw {@code Unsafe} access at the entry's host address (one instruction
+     * in C1 code, see RamAccess; sha256sum's guest CPU time -30%); {@code call}, a call of the CPU's
+     * read8..write32 (its TLB fast path; also used when jdk.internal.misc is not exported);
      * {@code helper}, the same through RamAccess.load4 etc. (inlined by C1); {@code segment} (or
      * {@code true}), the probe inline and a RamAccess.get4 call on the entry's slice.
      */
     enum TlbPath { CALL, UNSAFE, HELPER, SEGMENT }
 
     /** Read when a block is translated (not by generated code); tests switch it with {@link #useTlbPath}. */
-    private static volatile TlbPath tlbPath = tlbPath(System.getProperty("jqemu.tcg.inlineTlb", "call"));
+    private static volatile TlbPath tlbPath = tlbPath(System.getProperty("jqemu.tcg.inlineTlb", "unsafe"));
 
     /** Translates later blocks with {@code path} (when usable here); returns the path in use before. */
     static TlbPath useTlbPath(TlbPath path) {
@@ -92,6 +93,7 @@ final class BlockCompiler {
         boolean raw = path == TlbPath.UNSAFE || path == TlbPath.HELPER;
         return raw && !RamAccess.RAW_USABLE ? TlbPath.CALL : path;
     }
+
     private static final MethodTypeDesc MTD_V_I = MethodTypeDesc.of(CD_int);
     private static final MethodTypeDesc MTD_II_V = MethodTypeDesc.of(CD_void, CD_int, CD_int);
     private static final MethodTypeDesc MTD_ZIIII_I = MethodTypeDesc.of(CD_int, CD_boolean, CD_int, CD_int, CD_int, CD_int);

@@ -62,17 +62,18 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_J_I = MethodTypeDesc.of(CD_int, CD_long);
     private static final MethodTypeDesc MTD_JI_V = MethodTypeDesc.of(CD_void, CD_long, CD_int);
     /**
-     * How flat memory accesses reach RAM ({@code -Djqemu.tcg.inlineTlb=}): {@code unsafe} (the default), the
-     * TLB probe inline and on a hit a raw {@code Unsafe} access at the entry's host address (one instruction
-     * in C1 code, see RamAccess; sha256sum's guest CPU time -30%); {@code call}, a call of the CPU's
-     * read8..write32 (its TLB fast path; also used when jdk.internal.misc is not exported);
+     * How flat memory accesses reach RAM ({@code -Djqemu.tcg.inlineTlb=}): {@code call} (the default), a call
+     * of the CPU's read8..write32 (its TLB fast path); {@code unsafe}, the TLB probe inline and on a hit a raw
+     * {@code Unsafe} access at the entry's host address (one instruction in C1 code, see RamAccess;
+     * sha256sum's guest CPU time -30%, but the full Linux boot costs ~10% more CPU: larger methods for C1;
+     * figures in README-design.md; falls back to {@code call} when jdk.internal.misc is not exported);
      * {@code helper}, the same through RamAccess.load4 etc. (inlined by C1); {@code segment} (or
      * {@code true}), the probe inline and a RamAccess.get4 call on the entry's slice.
      */
     enum TlbPath { CALL, UNSAFE, HELPER, SEGMENT }
 
     /** Read when a block is translated (not by generated code); tests switch it with {@link #useTlbPath}. */
-    private static volatile TlbPath tlbPath = tlbPath(System.getProperty("jqemu.tcg.inlineTlb", "unsafe"));
+    private static volatile TlbPath tlbPath = tlbPath(System.getProperty("jqemu.tcg.inlineTlb", "call"));
 
     /** Translates later blocks with {@code path} (when usable here); returns the path in use before. */
     static TlbPath useTlbPath(TlbPath path) {

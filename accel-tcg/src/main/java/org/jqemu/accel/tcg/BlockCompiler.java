@@ -68,9 +68,10 @@ final class BlockCompiler {
      * sha256sum's guest CPU time -30%, but the full Linux boot costs ~10% more CPU: larger methods for C1;
      * figures in README-design.md; falls back to {@code call} when jdk.internal.misc is not exported);
      * {@code helper}, the same through RamAccess.load4 etc. (inlined by C1); {@code segment} (or
-     * {@code true}), the probe inline and a RamAccess.get4 call on the entry's slice.
+     * {@code true}), the probe inline and a RamAccess.get4 call on the entry's slice; {@code regions},
+     * {@code unsafe} in regions (hot loops) and {@code call} in ordinary blocks.
      */
-    enum TlbPath { CALL, UNSAFE, HELPER, SEGMENT }
+    enum TlbPath { CALL, UNSAFE, HELPER, SEGMENT, REGIONS }
 
     /** Read when a block is translated (not by generated code); tests switch it with {@link #useTlbPath}. */
     private static volatile TlbPath tlbPath = tlbPath(System.getProperty("jqemu.tcg.inlineTlb", "call"));
@@ -88,10 +89,11 @@ final class BlockCompiler {
         TlbPath path = switch (name) {
             case "unsafe" -> TlbPath.UNSAFE;
             case "helper" -> TlbPath.HELPER;
+            case "regions" -> TlbPath.REGIONS;
             case "segment", "true" -> TlbPath.SEGMENT;
             default -> TlbPath.CALL;
         };
-        boolean raw = path == TlbPath.UNSAFE || path == TlbPath.HELPER;
+        boolean raw = path == TlbPath.UNSAFE || path == TlbPath.HELPER || path == TlbPath.REGIONS;
         return raw && !RamAccess.RAW_USABLE ? TlbPath.CALL : path;
     }
 
@@ -271,11 +273,13 @@ final class BlockCompiler {
         private int knownSize = 4;
         private int index;
         /** How this block's flat accesses reach RAM (one path for the whole method). */
-        private final TlbPath path = tlbPath;
+        private final TlbPath path;
 
         Emitter(CodeBuilder c, List<Member> members) {
             this.c = c;
             this.members = members;
+            TlbPath chosen = tlbPath;
+            this.path = chosen != TlbPath.REGIONS ? chosen : members.size() > 1 ? TlbPath.UNSAFE : TlbPath.CALL;
             this.exit = c.newLabel();
             this.memberStarts = new Label[members.size()];
         }

@@ -67,11 +67,41 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_J_I = MethodTypeDesc.of(CD_int, CD_long);
     private static final MethodTypeDesc MTD_JI_V = MethodTypeDesc.of(CD_void, CD_long, CD_int);
     /**
-     * Flat memory accesses inline the TLB lookup (fastest once HotSpot's C2 compiles the block) or call the
-     * CPU's read8..write32 (compiled once for all blocks: fastest while blocks are lukewarm, i.e. in most
-     * programs). {@code -Djqemu.tcg.inlineTlb=true} selects the first.
+     * How flat memory accesses reach RAM ({@code -Djqemu.tcg.inlineTlb=}): {@code call} (the default), a call
+     * of the CPU's read8..write32 (its TLB fast path); {@code unsafe}, the TLB probe inline and on a hit a raw
+     * {@code Unsafe} access at the entry's host address (one instruction in C1 code, see RamAccess;
+     * sha256sum's guest CPU time -30%, but the full Linux boot costs ~10% more CPU: larger methods for C1;
+     * figures in README-design.md; falls back to {@code call} when jdk.internal.misc is not exported);
+     * {@code helper}, the same through RamAccess.load4 etc. (inlined by C1); {@code segment} (or
+     * {@code true}), the probe inline and a RamAccess.get4 call on the entry's slice; {@code regions},
+     * {@code unsafe} in regions (hot loops) and {@code call} in ordinary blocks.
      */
-    private static final boolean INLINE_TLB = Boolean.getBoolean("jqemu.tcg.inlineTlb");
+    enum TlbPath { CALL, UNSAFE, HELPER, SEGMENT, REGIONS }
+
+    /** Read when a block is translated (not by generated code); tests switch it with {@link #useTlbPath}. */
+    private static volatile TlbPath tlbPath = tlbPath(System.getProperty("jqemu.tcg.inlineTlb", "call"));
+
+    /** Translates later blocks with {@code path} (when usable here); returns the path in use before. */
+    static TlbPath useTlbPath(TlbPath path) {
+        TlbPath before = tlbPath;
+        tlbPath = tlbPath(path.name().toLowerCase(java.util.Locale.ROOT));
+        return before;
+    }
+
+    static TlbPath tlbPath() { return tlbPath; }
+
+    static TlbPath tlbPath(String name) {
+        TlbPath path = switch (name) {
+            case "unsafe" -> TlbPath.UNSAFE;
+            case "helper" -> TlbPath.HELPER;
+            case "regions" -> TlbPath.REGIONS;
+            case "segment", "true" -> TlbPath.SEGMENT;
+            default -> TlbPath.CALL;
+        };
+        boolean raw = path == TlbPath.UNSAFE || path == TlbPath.HELPER || path == TlbPath.REGIONS;
+        return raw && !RamAccess.RAW_USABLE ? TlbPath.CALL : path;
+    }
+
     private static final MethodTypeDesc MTD_V_I = MethodTypeDesc.of(CD_int);
     private static final MethodTypeDesc MTD_II_V = MethodTypeDesc.of(CD_void, CD_int, CD_int);
     private static final MethodTypeDesc MTD_ZIIII_I = MethodTypeDesc.of(CD_int, CD_boolean, CD_int, CD_int, CD_int, CD_int);
@@ -91,6 +121,10 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_RAM_GET = MethodTypeDesc.of(CD_int, CD_SEGMENT, CD_long);
     private static final MethodTypeDesc MTD_RAM_SET = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_long, CD_int);
     private static final int TLB_SIZE = 256, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
+    private static final ClassDesc CD_UNSAFE = ClassDesc.of("jdk.internal.misc.Unsafe");
+    /** Unsafe's accessor name and type by access size. */
+    private static final String[] RAW_NAMES = {null, "Byte", "Short", null, "Int"};
+    private static final ClassDesc[] RAW_TYPES = {null, ConstantDescs.CD_byte, ConstantDescs.CD_short, null, CD_int};
     private static final String[] FLAG_FIELDS = {"flags", "lazyOp", "lazySign", "lazyDst", "lazySrc", "lazyRes", "lazyAux"};
     private static final int ESP = 4, EBP = 5, ES = 0, SS = 2, DS = 3, ECX = 1, EAX = 0, EDX = 2, ESI = 6, EDI = 7;
     private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
@@ -162,14 +196,23 @@ final class BlockCompiler {
     static Fitted fitRegion(List<Member> members) {
         int n = members.size();
         while (n >= 2) {
-            byte[] bytes = regionClassBytes(members.subList(0, n));
-            int length = methodLength(bytes);
+            byte[] bytes = regionClassBytesOrNull(members.subList(0, n));
+            int length = bytes == null ? 1 << 16 : methodLength(bytes);
             if (length <= MAX_REGION_BYTES) {
                 return new Fitted(bytes, n, length);
             }
             n = Math.min(n - 1, Math.max(2, (int) ((long) n * MAX_REGION_BYTES / length)));
         }
         return null;
+    }
+
+    /** As {@link #regionClassBytes}, or null when the method would exceed the class file's 64 KiB of code. */
+    private static byte[] regionClassBytesOrNull(List<Member> members) {
+        try {
+            return regionClassBytes(members);
+        } catch (IllegalArgumentException e) { // "Code length ... is outside the allowed range"
+            return null;
+        }
     }
 
     private static int methodLength(byte[] bytes) {
@@ -237,10 +280,14 @@ final class BlockCompiler {
         private Known known = Known.UNKNOWN;
         private int knownSize = 4;
         private int index;
+        /** How this block's flat accesses reach RAM (one path for the whole method). */
+        private final TlbPath path;
 
         Emitter(CodeBuilder c, List<Member> members) {
             this.c = c;
             this.members = members;
+            TlbPath chosen = tlbPath;
+            this.path = chosen != TlbPath.REGIONS ? chosen : members.size() > 1 ? TlbPath.UNSAFE : TlbPath.CALL;
             this.exit = c.newLabel();
             this.memberStarts = new Label[members.size()];
         }
@@ -253,11 +300,16 @@ final class BlockCompiler {
             reloadFlags();
             c.iconst_0().istore(DONE);
             c.aload(CACHE).getfield(CD_CACHE, "budget", CD_int).istore(BUDGET);
-            if (INLINE_TLB) {
+            if (path != TlbPath.CALL) {
                 c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
-                c.aload(CPU).getfield(CD_CPU, "readPage", CD_SEGMENT.arrayType()).astore(READ_PAGE);
                 c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
-                c.aload(CPU).getfield(CD_CPU, "writePage", CD_SEGMENT.arrayType()).astore(WRITE_PAGE);
+                if (path == TlbPath.SEGMENT) {
+                    c.aload(CPU).getfield(CD_CPU, "readPage", CD_SEGMENT.arrayType()).astore(READ_PAGE);
+                    c.aload(CPU).getfield(CD_CPU, "writePage", CD_SEGMENT.arrayType()).astore(WRITE_PAGE);
+                } else { // raw paths: the host addresses, in the same locals
+                    c.aload(CPU).getfield(CD_CPU, "readHost", CD_long.arrayType()).astore(READ_PAGE);
+                    c.aload(CPU).getfield(CD_CPU, "writeHost", CD_long.arrayType()).astore(WRITE_PAGE);
+                }
                 c.aload(CPU).getfield(CD_CPU, "tlbSet", CD_int).istore(TLB_SET);
             }
             for (int m = 0; m < members.size(); m++) {
@@ -583,10 +635,14 @@ final class BlockCompiler {
                 c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
                 return;
             }
-            if (!INLINE_TLB) {
+            if (path == TlbPath.CALL) {
                 c.aload(CPU);
                 linearAddress();
                 c.invokevirtual(CD_CPU, "read" + size * 8, MTD_J_I);
+                return;
+            }
+            if (path != TlbPath.SEGMENT) {
+                rawRead(size);
                 return;
             }
             Label slow = c.newLabel();
@@ -609,10 +665,14 @@ final class BlockCompiler {
                         .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
                 return;
             }
-            if (!INLINE_TLB) {
+            if (path == TlbPath.CALL) {
                 c.aload(CPU);
                 linearAddress();
                 c.iload(value).invokevirtual(CD_CPU, "write" + size * 8, MTD_JI_V);
+                return;
+            }
+            if (path != TlbPath.SEGMENT) {
+                rawWrite(size, value);
                 return;
             }
             Label slow = c.newLabel();
@@ -625,6 +685,75 @@ final class BlockCompiler {
             c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
                     .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
             c.labelBinding(done);
+        }
+
+        /**
+         * Raw TLB hit path (see RamAccess): probe as Mmu.read32 does (one compare of the entry chosen by the
+         * first byte's page with the last byte's page also rejects page-crossing accesses), then an Unsafe load
+         * at the entry's host address plus the page offset; a miss calls the CPU's read8..read32.
+         */
+        private void rawRead(int size) {
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
+            rawProbe(READ_TAG, size, slow);
+            rawAccess(READ_PAGE, size, -1);
+            mask(size);
+            c.goto_(done).labelBinding(slow);
+            c.aload(CPU);
+            linearAddress();
+            c.invokevirtual(CD_CPU, "read" + size * 8, MTD_J_I);
+            c.labelBinding(done);
+        }
+
+        /** Stores local {@code value} at flat ADDR as {@link #rawRead} loads. */
+        private void rawWrite(int size, int value) {
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
+            rawProbe(WRITE_TAG, size, slow);
+            rawAccess(WRITE_PAGE, size, value);
+            c.goto_(done).labelBinding(slow);
+            c.aload(CPU);
+            linearAddress();
+            c.iload(value).invokevirtual(CD_CPU, "write" + size * 8, MTD_JI_V);
+            c.labelBinding(done);
+        }
+
+        /** TLB_INDEX = the entry of ADDR's page; jumps to {@code slow} unless its tag is the page of the access's last byte. */
+        private void rawProbe(int tags, int size, Label slow) {
+            c.iload(TLB_SET).iload(ADDR).bipush(PAGE_SHIFT).iushr().loadConstant(TLB_SIZE - 1).iand().iadd()
+                    .istore(TLB_INDEX);
+            c.aload(tags).iload(TLB_INDEX).laload().iload(ADDR);
+            if (size > 1) { // wraps to page 0 at 4 GiB, whose tag never sits in the last page's entry
+                c.loadConstant(size - 1).iadd();
+            }
+            c.bipush(PAGE_SHIFT).iushr().i2l().lcmp().ifne(slow);
+        }
+
+        /** The hit: load (pushes the sign-extended value) or store local {@code value} (when >= 0) at the entry's host address. */
+        private void rawAccess(int hosts, int size, int value) {
+            boolean direct = path == TlbPath.UNSAFE;
+            if (direct) {
+                c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).aconst_null();
+            }
+            c.aload(hosts).iload(TLB_INDEX).laload().iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().ladd();
+            if (value >= 0) {
+                c.iload(value);
+                if (direct) {
+                    ClassDesc type = RAW_TYPES[size];
+                    if (size == 1) {
+                        c.i2b();
+                    } else if (size == 2) {
+                        c.i2s();
+                    }
+                    c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, type));
+                } else {
+                    c.invokestatic(CD_RAM, "store" + size, MTD_JI_V);
+                }
+            } else if (direct) {
+                c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
+            } else {
+                c.invokestatic(CD_RAM, "load" + size, MTD_J_I);
+            }
         }
 
         /** Pushes ADDR as a linear address (flat segment: the offset, zero-extended). */

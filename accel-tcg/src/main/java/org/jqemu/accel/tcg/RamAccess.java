@@ -3,21 +3,48 @@ package org.jqemu.accel.tcg;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.internal.misc.Unsafe;
 
 /**
- * Little-endian loads and stores on a guest RAM page, called by generated blocks on a TLB hit.
+ * Little-endian loads and stores on guest RAM, used by generated blocks on a TLB hit.
  *
- * <p>Why calls and not inline {@code MemorySegment} accesses: a block's method is compiled by C2 only
- * once it is very hot, and a kernel boot runs tens of thousands of blocks that never get there; in the
- * JVM's interpreter and in C1 code an inline segment access is a deep chain of VarHandle calls. These few
- * shared methods are hot at once, so C2 compiles them early (a cheap call from C1 code), and C2 inlines
- * them into a hot block, where the result is the same code as an inline access.
+ * <p>{@code get1..set4} (segment and page offset) serve {@code -Djqemu.tcg.inlineTlb=segment}: a block's
+ * method is compiled by C1 only, and in C1 code an inline segment access is a deep chain of VarHandle calls;
+ * these few shared methods are compiled by C2 early, which makes them a cheap call.
+ *
+ * <p>{@link #UNSAFE} and {@code load1..store4} (a host address) serve the raw inline hit path
+ * ({@code inlineTlb=unsafe}: generated code calls {@link Unsafe} itself; {@code inlineTlb=helper}: it calls
+ * these helpers, small enough for C1 to inline): C1 and C2 compile an {@code Unsafe} get/put of a primitive
+ * to one host instruction. x86 tolerates unaligned accesses and is little-endian like the guest
+ * ({@link #RAW_USABLE} is false on another host, and the translator then does not use this path).
+ *
+ * <p>Why a raw access is memory-safe here (the argument of {@code HostMemory.ALL}, see Mmu's class comment):
+ * the host address comes from a TLB entry's {@code readHost}/{@code writeHost}, which the MMU fills only
+ * from a live RAM page whose slice the same entry keeps referenced ({@code readPage}/{@code writePage}) as
+ * long as the address can be hit; RAM slices come only from automatic or global arenas, freed only once no
+ * segment of them is reachable. The generated code adds the access's page offset and hits only when the tag
+ * of the page of the access's last byte equals the entry's (the entry is chosen by the first byte's page), so
+ * every byte accessed lies in that 4 KiB page. Write entries exist only for RAM pages without translated
+ * code and with the dirty bit set, exactly as for the MMU's own fast path.
  */
 public final class RamAccess {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** The JDK's internal raw access (needs --add-exports java.base/jdk.internal.misc=ALL-UNNAMED). */
+    public static final Unsafe UNSAFE = rawAccess();
+    /** Raw host accesses are available and match the guest's byte order. */
+    public static final boolean RAW_USABLE = UNSAFE != null && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+
     private RamAccess() { }
+
+    private static Unsafe rawAccess() {
+        try {
+            return Unsafe.getUnsafe();
+        } catch (IllegalAccessError e) { // jdk.internal.misc not exported to us: the translator calls the MMU
+            return null;
+        }
+    }
 
     /** The byte at {@code offset}, sign-extended (the caller masks). */
     public static int get1(MemorySegment page, long offset) { return page.get(ValueLayout.JAVA_BYTE, offset); }
@@ -32,4 +59,21 @@ public final class RamAccess {
     public static void set2(MemorySegment page, long offset, int value) { page.set(LE_SHORT, offset, (short) value); }
 
     public static void set4(MemorySegment page, long offset, int value) { page.set(LE_INT, offset, value); }
+
+    // Raw accesses at a host address from a TLB entry (see the class comment): each is a few bytecodes, so
+    // C1 inlines it into a block.
+
+    /** The byte at host address {@code address}, sign-extended (the caller masks). */
+    public static int load1(long address) { return UNSAFE.getByte(null, address); }
+
+    /** The 16-bit value at {@code address}, sign-extended (the caller masks). */
+    public static int load2(long address) { return UNSAFE.getShort(null, address); }
+
+    public static int load4(long address) { return UNSAFE.getInt(null, address); }
+
+    public static void store1(long address, int value) { UNSAFE.putByte(null, address, (byte) value); }
+
+    public static void store2(long address, int value) { UNSAFE.putShort(null, address, (short) value); }
+
+    public static void store4(long address, int value) { UNSAFE.putInt(null, address, value); }
 }

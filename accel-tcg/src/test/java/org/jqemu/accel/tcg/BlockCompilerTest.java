@@ -76,7 +76,14 @@ class BlockCompilerTest {
         for (int b = 0; b < 20; b++) {
             members.add(new BlockCompiler.Member(all.subList(b * 17, b * 17 + 17)));
         }
-        BlockCompiler.Fitted fitted = BlockCompiler.fitRegion(members);
+        // Sizes as with calls to the MMU (an inline TLB path makes each access several times longer).
+        BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(BlockCompiler.TlbPath.CALL);
+        BlockCompiler.Fitted fitted;
+        try {
+            fitted = BlockCompiler.fitRegion(members);
+        } finally {
+            BlockCompiler.useTlbPath(before);
+        }
         assertTrue(fitted.instructions() >= 2 && fitted.instructions() < 20, "members kept: " + fitted.instructions());
         ClassModel model = ClassFile.of().parse(fitted.classFile());
         CodeModel code = model.methods().stream().filter(m -> m.methodName().equalsString("execute")).findFirst()

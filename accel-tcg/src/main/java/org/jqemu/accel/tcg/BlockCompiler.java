@@ -72,11 +72,11 @@ final class BlockCompiler {
      * {@code Unsafe} access at the entry's host address (one instruction in C1 code, see RamAccess;
      * sha256sum's guest CPU time -30%, but the full Linux boot costs ~10% more CPU: larger methods for C1;
      * figures in README-design.md; falls back to {@code call} when jdk.internal.misc is not exported);
-     * {@code helper}, the same through RamAccess.load4 etc. (inlined by C1); {@code segment} (or
+     * {@code segment} (or
      * {@code true}), the probe inline and a RamAccess.get4 call on the entry's slice; {@code regions},
      * {@code unsafe} in regions (hot loops) and {@code call} in ordinary blocks.
      */
-    enum TlbPath { CALL, UNSAFE, HELPER, SEGMENT, REGIONS }
+    enum TlbPath { CALL, UNSAFE, SEGMENT, REGIONS }
 
     /** Read when a block is translated (not by generated code); tests switch it with {@link #useTlbPath}. */
     private static volatile TlbPath tlbPath = tlbPath(System.getProperty("jqemu.tcg.inlineTlb", "call"));
@@ -93,12 +93,11 @@ final class BlockCompiler {
     static TlbPath tlbPath(String name) {
         TlbPath path = switch (name) {
             case "unsafe" -> TlbPath.UNSAFE;
-            case "helper" -> TlbPath.HELPER;
             case "regions" -> TlbPath.REGIONS;
             case "segment", "true" -> TlbPath.SEGMENT;
             default -> TlbPath.CALL;
         };
-        boolean raw = path == TlbPath.UNSAFE || path == TlbPath.HELPER || path == TlbPath.REGIONS;
+        boolean raw = path == TlbPath.UNSAFE || path == TlbPath.REGIONS;
         return raw && !RamAccess.RAW_USABLE ? TlbPath.CALL : path;
     }
 
@@ -731,28 +730,18 @@ final class BlockCompiler {
 
         /** The hit: load (pushes the sign-extended value) or store local {@code value} (when >= 0) at the entry's host address. */
         private void rawAccess(int hosts, int size, int value) {
-            boolean direct = path == TlbPath.UNSAFE;
-            if (direct) {
-                c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).aconst_null();
-            }
+            c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).aconst_null();
             c.aload(hosts).iload(TLB_INDEX).laload().iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().ladd();
             if (value >= 0) {
                 c.iload(value);
-                if (direct) {
-                    ClassDesc type = RAW_TYPES[size];
-                    if (size == 1) {
-                        c.i2b();
-                    } else if (size == 2) {
-                        c.i2s();
-                    }
-                    c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, type));
-                } else {
-                    c.invokestatic(CD_RAM, "store" + size, MTD_JI_V);
+                if (size == 1) {
+                    c.i2b();
+                } else if (size == 2) {
+                    c.i2s();
                 }
-            } else if (direct) {
-                c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
+                c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, RAW_TYPES[size]));
             } else {
-                c.invokestatic(CD_RAM, "load" + size, MTD_J_I);
+                c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
             }
         }
 

@@ -12,9 +12,8 @@ import jdk.internal.misc.Unsafe;
  * method is compiled by C1 only, and in C1 code an inline segment access is a deep chain of VarHandle calls;
  * these few shared methods are compiled by C2 early, which makes them a cheap call.
  *
- * <p>{@link #UNSAFE} and {@code load1..store4} (a host address) serve the raw inline hit path
- * ({@code inlineTlb=unsafe}: generated code calls {@link Unsafe} itself; {@code inlineTlb=helper}: it calls
- * these helpers, small enough for C1 to inline): C1 and C2 compile an {@code Unsafe} get/put of a primitive
+ * <p>{@link #UNSAFE} serves the raw inline hit path ({@code inlineTlb=unsafe|regions}: generated code
+ * calls {@link Unsafe} at a host address itself): C1 and C2 compile an {@code Unsafe} get/put of a primitive
  * to one host instruction. x86 tolerates unaligned accesses and is little-endian like the guest
  * ({@link #RAW_USABLE} is false on another host, and the translator then does not use this path).
  *
@@ -59,21 +58,4 @@ public final class RamAccess {
     public static void set2(MemorySegment page, long offset, int value) { page.set(LE_SHORT, offset, (short) value); }
 
     public static void set4(MemorySegment page, long offset, int value) { page.set(LE_INT, offset, value); }
-
-    // Raw accesses at a host address from a TLB entry (see the class comment): each is a few bytecodes, so
-    // C1 inlines it into a block.
-
-    /** The byte at host address {@code address}, sign-extended (the caller masks). */
-    public static int load1(long address) { return UNSAFE.getByte(null, address); }
-
-    /** The 16-bit value at {@code address}, sign-extended (the caller masks). */
-    public static int load2(long address) { return UNSAFE.getShort(null, address); }
-
-    public static int load4(long address) { return UNSAFE.getInt(null, address); }
-
-    public static void store1(long address, int value) { UNSAFE.putByte(null, address, (byte) value); }
-
-    public static void store2(long address, int value) { UNSAFE.putShort(null, address, (short) value); }
-
-    public static void store4(long address, int value) { UNSAFE.putInt(null, address, value); }
 }

@@ -137,7 +137,7 @@ final class CpuEngine {
     /** At exit: the translator's statistics when asked for ({@code -d jit}). */
     void printStatistics() {
         if (tcg != null && options.stats() && options.log() != null) {
-            options.log().println("jit: " + tcg.stats());
+            options.log().println("jit: " + tcg.stats() + ", guest instructions " + tcg.cpu().instructionCount());
         }
     }
 }

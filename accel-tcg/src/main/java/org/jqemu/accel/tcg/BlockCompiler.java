@@ -78,8 +78,11 @@ final class BlockCompiler {
      */
     enum TlbPath { CALL, UNSAFE, SEGMENT, REGIONS }
 
-    /** Read when a block is translated (not by generated code); tests switch it with {@link #useTlbPath}. */
-    private static volatile TlbPath tlbPath = tlbPath(System.getProperty("jqemu.tcg.inlineTlb", "call"));
+    private static final String TLB_PROPERTY = "jqemu.tcg.inlineTlb";
+    /** {@code -Djqemu.tcg.inlineTlb} was given: it overrides a front end's choice ({@link #tlbPathOr}). */
+    private static final boolean TLB_PATH_CONFIGURED = System.getProperty(TLB_PROPERTY) != null;
+    /** The default path of new engines; tests switch it with {@link #useTlbPath}. */
+    private static volatile TlbPath tlbPath = tlbPath(System.getProperty(TLB_PROPERTY, "call"));
 
     /** Translates later blocks with {@code path} (when usable here); returns the path in use before. */
     static TlbPath useTlbPath(TlbPath path) {
@@ -89,6 +92,11 @@ final class BlockCompiler {
     }
 
     static TlbPath tlbPath() { return tlbPath; }
+
+    /** {@code preferred} (when usable here) unless {@code -Djqemu.tcg.inlineTlb} names a path, which wins. */
+    static TlbPath tlbPathOr(TlbPath preferred) {
+        return TLB_PATH_CONFIGURED ? tlbPath : tlbPath(preferred.name().toLowerCase(java.util.Locale.ROOT));
+    }
 
     static TlbPath tlbPath(String name) {
         TlbPath path = switch (name) {
@@ -165,10 +173,12 @@ final class BlockCompiler {
      */
     record Fitted(byte[] classFile, int instructions, int methodBytes) { }
 
-    static Fitted fit(List<Insn> insns) {
+    static Fitted fit(List<Insn> insns) { return fit(insns, tlbPath); }
+
+    static Fitted fit(List<Insn> insns, TlbPath path) {
         int n = insns.size();
         while (true) {
-            byte[] bytes = classBytes(insns.subList(0, n));
+            byte[] bytes = regionClassBytes(List.of(new Member(insns.subList(0, n))), false, path);
             int length = methodLength(bytes);
             if (length <= MAX_METHOD_BYTES || n == 1) {
                 return new Fitted(bytes, n, length);
@@ -192,10 +202,12 @@ final class BlockCompiler {
      * fits {@link #MAX_METHOD_BYTES}; {@code instructions} of the result counts the members kept. Null when
      * not even two members fit (the head's own block is as good).
      */
-    static Fitted fitRegion(List<Member> members) {
+    static Fitted fitRegion(List<Member> members) { return fitRegion(members, tlbPath); }
+
+    static Fitted fitRegion(List<Member> members, TlbPath path) {
         int n = members.size();
         while (n >= 2) {
-            byte[] bytes = regionClassBytesOrNull(members.subList(0, n));
+            byte[] bytes = regionClassBytesOrNull(members.subList(0, n), path);
             int length = bytes == null ? 1 << 16 : methodLength(bytes);
             if (length <= MAX_REGION_BYTES) {
                 return new Fitted(bytes, n, length);
@@ -206,9 +218,9 @@ final class BlockCompiler {
     }
 
     /** As {@link #regionClassBytes}, or null when the method would exceed the class file's 64 KiB of code. */
-    private static byte[] regionClassBytesOrNull(List<Member> members) {
+    private static byte[] regionClassBytesOrNull(List<Member> members, TlbPath path) {
         try {
-            return regionClassBytes(members);
+            return regionClassBytes(members, false, path);
         } catch (IllegalArgumentException e) { // "Code length ... is outside the allowed range"
             return null;
         }
@@ -242,10 +254,13 @@ final class BlockCompiler {
      * The class file of a region: its members' code in one {@code execute}, entered at the first member;
      * a jump to a member's start is a jump inside the method (registers and flags stay in locals).
      */
-    static byte[] regionClassBytes(List<Member> members) { return regionClassBytes(members, false); }
+    static byte[] regionClassBytes(List<Member> members) { return regionClassBytes(members, false, tlbPath); }
 
-    /** The class file of a region, named for the hot tier (C2 may compile it) when {@code hot}. */
-    static byte[] regionClassBytes(List<Member> members, boolean hot) {
+    /**
+     * The class file of a region, named for the hot tier (C2 may compile it) when {@code hot}, its flat
+     * memory accesses reaching RAM by {@code path}.
+     */
+    static byte[] regionClassBytes(List<Member> members, boolean hot, TlbPath path) {
         return CLASS_FILE.build(hot ? CD_HOT : CD_BLOCK, cb -> {
             cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
@@ -253,7 +268,7 @@ final class BlockCompiler {
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
                     c -> c.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
             cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
-                    c -> new Emitter(c, members).emit());
+                    c -> new Emitter(c, members, path).emit());
         });
     }
 
@@ -282,10 +297,9 @@ final class BlockCompiler {
         /** How this block's flat accesses reach RAM (one path for the whole method). */
         private final TlbPath path;
 
-        Emitter(CodeBuilder c, List<Member> members) {
+        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen) {
             this.c = c;
             this.members = members;
-            TlbPath chosen = tlbPath;
             this.path = chosen != TlbPath.REGIONS ? chosen : members.size() > 1 ? TlbPath.UNSAFE : TlbPath.CALL;
             this.exit = c.newLabel();
             this.memberStarts = new Label[members.size()];

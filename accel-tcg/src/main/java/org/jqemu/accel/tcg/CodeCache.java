@@ -59,6 +59,8 @@ public final class CodeCache implements CodeWatcher {
     int regionThreshold = DEFAULT_REGION_THRESHOLD;
     /** {@code -d in_asm,out_asm} output, or null. */
     TcgLog log;
+    /** How this engine's blocks reach guest RAM (see {@link Tcg#preferRawMemoryAccess}). */
+    BlockCompiler.TlbPath tlbPath = BlockCompiler.tlbPath();
 
     private final X86Cpu cpu;
     private final AddressSpace memory;
@@ -233,7 +235,7 @@ public final class CodeCache implements CodeWatcher {
         BlockCompiler.Fitted fitted;
         BlockCode code;
         try {
-            fitted = BlockCompiler.fit(insns);
+            fitted = BlockCompiler.fit(insns, tlbPath);
             code = BlockCompiler.load(fitted.classFile());
         } catch (RuntimeException e) {
             // A translator bug must not stop the guest: the interpreter keeps running this code.
@@ -316,7 +318,7 @@ public final class CodeCache implements CodeWatcher {
                 }
             }
             keepLoopMembers(chosen, members);
-            BlockCompiler.Fitted fitted = members.size() < 2 ? null : BlockCompiler.fitRegion(members);
+            BlockCompiler.Fitted fitted = members.size() < 2 ? null : BlockCompiler.fitRegion(members, tlbPath);
             if (fitted == null) {
                 stats.regionsRejected++;
                 return false;
@@ -355,7 +357,7 @@ public final class CodeCache implements CodeWatcher {
             return;
         }
         try {
-            r.code = BlockCompiler.load(BlockCompiler.regionClassBytes(r.source, true));
+            r.code = BlockCompiler.load(BlockCompiler.regionClassBytes(r.source, true, tlbPath));
             stats.hotRegions++;
         } catch (RuntimeException e) {
             stats.translationFailures++; // the C1 copy keeps running

@@ -131,6 +131,30 @@ class InlineTlbTest {
         }
     }
 
+    /**
+     * A front end's {@link Tcg#preferRawMemoryAccess} (linux-user's) gives that engine's blocks the raw hit path
+     * while the process-wide default stays the MMU call, and the program still runs in lockstep.
+     */
+    @org.junit.jupiter.api.Test
+    void theFrontEndsRawPreferenceReachesItsBlocks() {
+        BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(BlockCompiler.TlbPath.CALL);
+        try {
+            byte[] code = Nasm.assemble(PROGRAM);
+            Machine a = new Machine(code);
+            Machine b = new Machine(code);
+            Tcg tcg = new Tcg(a.cpu, CodeCache.DEFAULT_LIMIT, 0);
+            tcg.preferRawMemoryAccess();
+            java.io.ByteArrayOutputStream bytecode = new java.io.ByteArrayOutputStream();
+            tcg.setLog(new TcgLog(new java.io.PrintStream(bytecode, true), java.util.Set.of("out_asm")));
+            assertEquals(X86Cpu.EXIT_EXCEPTION, lockstep(tcg, a, b));
+            assertEquals(PAGE_FAULT, a.cpu.exitVector());
+            assertTrue(bytecode.toString().contains("jdk/internal/misc/Unsafe.getInt"), "raw loads were generated");
+            assertEquals(BlockCompiler.TlbPath.CALL, BlockCompiler.tlbPath(), "other engines keep the default");
+        } finally {
+            BlockCompiler.useTlbPath(before);
+        }
+    }
+
     private static int lockstep(Tcg tcg, Machine a, Machine b) {
         for (int step = 0; step < 100_000; step++) {
             int ra = tcg.step(1000);

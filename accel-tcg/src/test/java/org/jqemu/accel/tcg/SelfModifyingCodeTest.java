@@ -5,12 +5,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.jqemu.target.i386.X86Cpu;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** Stores into translated code: expected values follow from the SDM (code is fetched after the store). */
+/**
+ * Stores into translated code: expected values follow from the SDM (code is fetched after the store). The
+ * patching tests run with the MMU call and with the raw inline hit path (linux-user's, whose stores to code
+ * pages must miss and be seen by the same generated check).
+ */
 class SelfModifyingCodeTest {
-    @Test
-    void patchingTheNextInstructionsImmediateInTheSameBlock() {
-        LockstepTest.Pair p = new LockstepTest.Pair("""
+    /** A pair whose translator takes the raw inline TLB hit path when {@code raw}. */
+    private static LockstepTest.Pair pair(String asm, boolean raw) {
+        LockstepTest.Pair p = new LockstepTest.Pair(asm, CodeCache.DEFAULT_LIMIT);
+        if (raw) {
+            p.tcg.preferRawMemoryAccess();
+        }
+        return p;
+    }
+
+    @ParameterizedTest(name = "raw hit path {0}")
+    @ValueSource(booleans = {false, true})
+    void patchingTheNextInstructionsImmediateInTheSameBlock(boolean raw) {
+        LockstepTest.Pair p = pair("""
                     mov ecx, 5
                     xor edx, edx
                 again:
@@ -22,16 +38,17 @@ class SelfModifyingCodeTest {
                     jnz again
                     mov eax, 1
                     int 0x80
-                """, CodeCache.DEFAULT_LIMIT);
+                """, raw);
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
         assertEquals(5 + 4 + 3 + 2 + 1, p.a.reg(X86Cpu.EDX));
         assertTrue(p.tcg.stats().invalidations() >= 5, p.tcg.stats().toString());
     }
 
-    @Test
-    void miniJitWritesRunsAndRewritesCodeInABuffer() {
+    @ParameterizedTest(name = "raw hit path {0}")
+    @ValueSource(booleans = {false, true})
+    void miniJitWritesRunsAndRewritesCodeInABuffer(boolean raw) {
         // Each round writes "mov eax, n ; ret" (even n) or "mov eax, n ; shl eax, 1 ; ret" (odd n) and calls it.
-        LockstepTest.Pair p = new LockstepTest.Pair("""
+        LockstepTest.Pair p = pair("""
                     xor esi, esi
                     mov ecx, 10
                 round:
@@ -53,7 +70,7 @@ class SelfModifyingCodeTest {
                     int 0x80
                 align 4096
                 buf: times 16 db 0xcc
-                """, CodeCache.DEFAULT_LIMIT);
+                """, raw);
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
         int expected = 0;
         for (int n = 10; n >= 1; n--) {

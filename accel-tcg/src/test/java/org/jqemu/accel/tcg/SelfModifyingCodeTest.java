@@ -44,6 +44,31 @@ class SelfModifyingCodeTest {
         assertTrue(p.tcg.stats().invalidations() >= 5, p.tcg.stats().toString());
     }
 
+    /** The same patch through GS (a segment that is not flat: the CPU's checked store, not the TLB probe). */
+    @ParameterizedTest(name = "raw hit path {0}")
+    @ValueSource(booleans = {false, true})
+    void patchingTheNextInstructionThroughASegmentOverride(boolean raw) {
+        LockstepTest.Pair p = pair("""
+                    jmp there
+                    times 0x27000 - ($ - $$) db 0 ; there = 0x28000, GS's base (limit 0xfff)
+                there:
+                    mov ecx, 5
+                    xor edx, edx
+                again:
+                    mov [gs:patch + 1 - 0x28000], ecx
+                patch:
+                    mov eax, 0
+                    add edx, eax
+                    dec ecx
+                    jnz again
+                    mov eax, 1
+                    int 0x80
+                """, raw);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
+        assertEquals(5 + 4 + 3 + 2 + 1, p.a.reg(X86Cpu.EDX));
+        assertTrue(p.tcg.stats().invalidations() >= 5, p.tcg.stats().toString());
+    }
+
     @ParameterizedTest(name = "raw hit path {0}")
     @ValueSource(booleans = {false, true})
     void miniJitWritesRunsAndRewritesCodeInABuffer(boolean raw) {

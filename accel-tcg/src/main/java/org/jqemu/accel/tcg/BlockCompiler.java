@@ -60,7 +60,7 @@ final class BlockCompiler {
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE = 23, READ_TAG = 24,
             READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35,
-            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, DIRTY = 42;
+            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41;
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
     private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
@@ -291,12 +291,6 @@ final class BlockCompiler {
         private boolean[] flagsDead;
         /** The instruction being emitted stored to memory (a store to translated code must end the block). */
         private boolean wroteMemory;
-        /**
-         * Raw path: each of the instruction's stores copied {@code codeDirty} into local DIRTY after its call
-         * into the CPU (a raw hit never writes a code page: such pages have no write entries), so the check
-         * after the instruction tests the local; false when a store went another way (LOCK: the field is read).
-         */
-        private boolean dirtyTracked;
         private Known known = Known.UNKNOWN;
         private int knownSize = 4;
         private int index;
@@ -319,9 +313,6 @@ final class BlockCompiler {
             reloadFlags();
             c.iconst_0().istore(DONE);
             c.aload(CACHE).getfield(CD_CACHE, "budget", CD_int).istore(BUDGET);
-            if (path == TlbPath.UNSAFE) {
-                c.iconst_0().istore(DIRTY);
-            }
             if (path != TlbPath.CALL) {
                 c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
                 c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
@@ -368,7 +359,6 @@ final class BlockCompiler {
                 starts[index] = c.newBoundLabel();
                 c.nop();
                 wroteMemory = false;
-                dirtyTracked = path == TlbPath.UNSAFE;
                 open = instruction(in);
                 if (open) {
                     checkCodeWritten(in);
@@ -686,7 +676,6 @@ final class BlockCompiler {
             if (!flat(seg)) {
                 c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
                         .invokevirtual(CD_CPU, "writeMem", MTD_WRITE);
-                noteCodeDirty();
                 return;
             }
             if (path == TlbPath.CALL) {
@@ -739,15 +728,7 @@ final class BlockCompiler {
             c.aload(CPU);
             linearAddress();
             c.iload(value).invokevirtual(CD_CPU, "write" + size * 8, MTD_JI_V);
-            noteCodeDirty();
             c.labelBinding(done);
-        }
-
-        /** Raw path, after a store through the CPU: DIRTY = codeDirty (set only by such stores, never reset meanwhile). */
-        private void noteCodeDirty() {
-            if (path == TlbPath.UNSAFE) {
-                c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).istore(DIRTY);
-            }
         }
 
         /** TLB_INDEX = the entry of ADDR's page; jumps to {@code slow} unless its tag is the page of the access's last byte. */
@@ -834,11 +815,7 @@ final class BlockCompiler {
             }
             wroteMemory = false;
             Label go = c.newLabel();
-            if (dirtyTracked) {
-                c.iload(DIRTY).ifeq(go);
-            } else {
-                c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).ifeq(go);
-            }
+            c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).ifeq(go);
             exitTo(in.next(), done(), KIND_DYNAMIC);
             c.labelBinding(go);
         }
@@ -1451,7 +1428,6 @@ final class BlockCompiler {
          */
         private void lockedRmw(Insn in, int size, Runnable compute) {
             wroteMemory = true;
-            dirtyTracked = false; // its compare-and-set does not report code pages through DIRTY: read the field
             Label interpreter = c.newLabel();
             Label done = c.newLabel();
             if (!flat(in.seg())) {

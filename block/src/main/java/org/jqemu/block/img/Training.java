@@ -17,7 +17,7 @@ public final class Training {
             System.err.println("usage: Training RAW QCOW2 DIR");
             System.exit(1);
         }
-        HostFile.linkNativeCallsInBackground();
+        HostFile.useRecordLocks(true);
         String raw = args[0];
         String qcow2 = args[1];
         java.nio.file.Path out = java.nio.file.Path.of(args[2], "training-output.img");

@@ -139,6 +139,18 @@ public final class RawDevice implements BlockDevice {
         return new BlockStatus(Math.min(e.end(), end) - offset, true, !e.data(), e.data(), offset);
     }
 
+    /** While hole seeking is being linked (in the background): data, one extent of at most this long. */
+    private static final long UNKNOWN_EXTENT = 2 << 20;
+
+    @Override
+    public BlockStatus statusWithoutWaiting(long offset, long len) throws BlockException {
+        if (!file.holeSeekingReady()) {
+            HostFile.linkNativeCallsInBackground(); // once: for the extents that follow
+            return new BlockStatus(Math.min(Math.min(len, size - offset), UNKNOWN_EXTENT), true, false, true, offset);
+        }
+        return status(offset, len);
+    }
+
     @Override
     public void resize(long newSize) throws BlockException {
         checkWritable();

@@ -24,11 +24,12 @@ if [ ! -f "${jars%%:*}" ] || [ ! -f "${jars##*:}" ] \
   (cd "$root" && JAVA_HOME="$JQEMU_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}" \
      mvn -q -B -o -pl block -am -DskipTests package >&2)
 fi
-# The JVM flags bin/jqemu-launch gives jqemu-img (C1 only, serial GC, and an AOT cache of our classes:
-# JDK 25, JEP 483/514, which the launcher uses when the build made one), without its build check.
+# The JVM flags bin/jqemu-launch gives jqemu-img (C1 only, not for the ClassFile API, serial GC, and an AOT
+# cache of our classes: JDK 25, JEP 483/514, which the launcher trains too), without its build check.
 # JQEMU_BENCH_AOT=0 measures a plain JVM start instead.
 aot_opts=()
-java_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+java_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:TieredStopAtLevel=1 -XX:CompileCommand=quiet \
+               '-XX:CompileCommand=exclude,jdk.internal.classfile.*::*' -XX:+UseSerialGC \
                --enable-native-access=ALL-UNNAMED -cp "$jars" "$@"; }
 jqemu_img() { java_img org.jqemu.block.img.Main "$@"; }
 

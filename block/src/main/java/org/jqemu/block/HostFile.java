@@ -35,6 +35,8 @@ public final class HostFile implements AutoCloseable {
      * -1 if unavailable.
      */
     private int nativeFd = FD_NOT_OPEN;
+    /** In record-lock mode, the locks this open holds (see lock()); null before. */
+    private RecordLocks heldRecordLocks;
     private static final int FD_NOT_OPEN = -2;
 
     /** cache=writethrough: each write and zeroing is flushed before it returns. */
@@ -313,7 +315,7 @@ public final class HostFile implements AutoCloseable {
     public void lock(boolean write, boolean forceShare) throws BlockException {
         int held = PERM_CONSISTENT_READ | (write ? PERM_WRITE | PERM_RESIZE : 0);
         int unshared = forceShare ? 0 : PERM_WRITE | PERM_RESIZE;
-        Locker locker = recordLocks ? new RecordLocker(RecordLocks.of(path)) : new OfdLocker(fd());
+        Locker locker = recordLocks ? new RecordLocker(recordLocksOf()) : new OfdLocker(fd());
         // Check first (QEMU's order: the permissions we want, then those we refuse to share) ...
         for (int bit = 0; bit < PERM_NAMES.length; bit++) {
             if ((held & (1 << bit)) != 0 && locker.heldByOthers(SHARED_BASE + bit)) {
@@ -334,6 +336,15 @@ public final class HostFile implements AutoCloseable {
                 locker.takeShared(SHARED_BASE + bit);
             }
         }
+    }
+
+    /** The record locks on this file (read anew), and those this open takes from now on. */
+    private synchronized RecordLocks recordLocksOf() {
+        if (heldRecordLocks != null) {
+            heldRecordLocks.release(); // locked again: what it takes now replaces what it held
+        }
+        heldRecordLocks = RecordLocks.of(path);
+        return heldRecordLocks;
     }
 
     /** One way of testing for and taking lock bytes. */
@@ -378,6 +389,7 @@ public final class HostFile implements AutoCloseable {
             } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
                 // Unsupported, or this process holds the byte already (an image opened twice): as OFD's.
             }
+            others.took(offset);
         }
     }
 
@@ -422,6 +434,9 @@ public final class HostFile implements AutoCloseable {
         synchronized (this) {
             Posix.close(nativeFd); // ignores FD_NOT_OPEN and -1
             nativeFd = -1;
+            if (heldRecordLocks != null) {
+                heldRecordLocks.release();
+            }
         }
         try {
             channel.close();

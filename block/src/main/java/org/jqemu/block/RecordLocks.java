@@ -10,16 +10,26 @@ import java.nio.file.Path;
  * process counts, whether QEMU's open-file-description locks (OFDLCK) or POSIX record locks (POSIX), as
  * F_GETLK would count them; this process's own record locks do not, as they never conflict with its
  * own requests. flock(2) locks are a separate kind and do not count. A snapshot: read once per open.
+ * The bytes this process's other opens of the same file hold, which the kernel cannot tell from ours,
+ * are kept here (take, release) and count as others', as QEMU's OFD locks of another descriptor would.
  */
 final class RecordLocks {
     private static final Path PROC_LOCKS = Path.of("/proc/locks");
     private static final long[] NONE = {};
 
+    /** This process's record-locked opens, by file id (guarded by itself). */
+    private static final java.util.Map<String, java.util.List<RecordLocks>> OWN = new java.util.HashMap<>();
+
     /** Start and end (inclusive) of each range held by others, in pairs. */
     private final long[] ranges;
+    /** The file's id as in /proc/locks; null if unknown. */
+    private final String fileId;
+    /** Bytes this open has taken (guarded by OWN). */
+    private long[] taken = NONE;
 
-    private RecordLocks(long[] ranges) {
+    private RecordLocks(long[] ranges, String fileId) {
         this.ranges = ranges;
+        this.fileId = fileId;
     }
 
     /**
@@ -32,7 +42,7 @@ final class RecordLocks {
             long ino = (long) Files.getAttribute(path, "unix:ino");
             return parse(Files.readString(PROC_LOCKS), id(dev, ino), ProcessHandle.current().pid());
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
-            return new RecordLocks(NONE);
+            return new RecordLocks(NONE, null);
         }
     }
 
@@ -76,7 +86,7 @@ final class RecordLocks {
                 // a line of a format we do not know: not a lock we can place
             }
         }
-        return new RecordLocks(java.util.Arrays.copyOf(found, n));
+        return new RecordLocks(java.util.Arrays.copyOf(found, n), fileId);
     }
 
     private static String[] fields(String line) {
@@ -88,13 +98,45 @@ final class RecordLocks {
         return f;
     }
 
-    /** True if another process holds a lock covering the byte at offset. */
+    /** True if another process, or another open of the file in this one, holds a lock on the byte at offset. */
     boolean heldByOthers(long offset) {
         for (int i = 0; i < ranges.length; i += 2) {
             if (ranges[i] <= offset && offset <= ranges[i + 1]) {
                 return true;
             }
         }
+        synchronized (OWN) {
+            for (RecordLocks other : OWN.getOrDefault(fileId, java.util.List.of())) {
+                for (long b : other.taken) {
+                    if (other != this && b == offset) {
+                        return true;
+                    }
+                }
+            }
+        }
         return false;
+    }
+
+    /** Records that this open holds the byte at offset (its record lock taken). */
+    void took(long offset) {
+        if (fileId == null) {
+            return;
+        }
+        synchronized (OWN) {
+            taken = java.util.Arrays.copyOf(taken, taken.length + 1);
+            taken[taken.length - 1] = offset;
+            OWN.computeIfAbsent(fileId, k -> new java.util.ArrayList<>(2)).remove(this);
+            OWN.get(fileId).add(this);
+        }
+    }
+
+    /** This open is closed: its bytes no longer count. */
+    void release() {
+        synchronized (OWN) {
+            java.util.List<RecordLocks> opens = OWN.get(fileId);
+            if (opens != null && opens.remove(this) && opens.isEmpty()) {
+                OWN.remove(fileId);
+            }
+        }
     }
 }

@@ -142,4 +142,25 @@ class LockingOracleTest {
         }
         assertEquals(0, Oracle.qemuIo(dir, "qcow2", img.toString(), "write 0 512").status());
     }
+
+    /** Two opens in one process lock each other out as two processes would (QEMU's OFD locks do). */
+    @ParameterizedTest(name = "record locks: {0}")
+    @ValueSource(booleans = {false, true})
+    void opensInOneProcessSeeEachOther(boolean recordLocks) throws Exception {
+        withLocks(recordLocks, this::opensInOneProcessSeeEachOtherBody);
+    }
+
+    private void opensInOneProcessSeeEachOtherBody() throws Exception {
+        Path img = image();
+        try (BlockDevice writer = Images.open(img.toString(), "qcow2", OpenOptions.READ_WRITE)) {
+            BlockException e = org.junit.jupiter.api.Assertions.assertThrows(BlockException.class,
+                    () -> Images.open(img.toString(), "qcow2", OpenOptions.READ_WRITE).close());
+            assertTrue(e.getMessage().contains("Failed to get \"write\" lock"), e.getMessage());
+        }
+        try (BlockDevice a = Images.open(img.toString(), "qcow2", OpenOptions.READ_ONLY);
+             BlockDevice b = Images.open(img.toString(), "qcow2", OpenOptions.READ_ONLY)) {
+            assertEquals(a.size(), b.size(), "readers share");
+        }
+        Images.open(img.toString(), "qcow2", OpenOptions.READ_WRITE).close(); // all closed: free again
+    }
 }

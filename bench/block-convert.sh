@@ -24,11 +24,12 @@ if [ ! -f "${jars%%:*}" ] || [ ! -f "${jars##*:}" ] \
   (cd "$root" && JAVA_HOME="$JQEMU_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}" \
      mvn -q -B -o -pl block -am -DskipTests package >&2)
 fi
-# The JVM flags bin/jqemu-launch gives jqemu-img (C1 only, serial GC, and an AOT cache of our classes:
-# JDK 25, JEP 483/514, which the launcher uses when the build made one), without its build check.
+# The JVM flags bin/jqemu-launch gives jqemu-img (C1 only, not for the ClassFile API, serial GC, and an AOT
+# cache of our classes: JDK 25, JEP 483/514, which the launcher trains too), without its build check.
 # JQEMU_BENCH_AOT=0 measures a plain JVM start instead.
 aot_opts=()
-java_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+java_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:TieredStopAtLevel=1 -XX:CompileCommand=quiet \
+               '-XX:CompileCommand=exclude,jdk.internal.classfile.*::*' -XX:+UseSerialGC \
                --enable-native-access=ALL-UNNAMED -cp "$jars" "$@"; }
 jqemu_img() { java_img org.jqemu.block.img.Main "$@"; }
 
@@ -47,15 +48,13 @@ fi
 
 if [ "${JQEMU_BENCH_AOT:-1}" != 0 ]; then
   # Training run (the JVM records what it loads and links, and writes the cache at exit): the three
-  # conversions measured, on 4 MiB images, in one JVM (org.jqemu.block.img.Training).
+  # conversions measured, on an 8 MiB image of its own, in one JVM (org.jqemu.block.img.Training), as
+  # bin/jqemu-launch trains the cache it gives jqemu-img.
   aot=$work/jqemu-img.aot
   if [ ! -f "$aot" ] || [ "$aot" -ot "${jars%%:*}" ]; then
-    rm -f "$aot" train.*
-    head -c $((4 << 20)) src.raw > train.raw
-    qemu-img convert -f raw -O qcow2 train.raw train.qcow2
+    rm -f "$aot"
     aot_opts=(-XX:AOTCacheOutput="$aot" -Xlog:aot=error -Xlog:cds=error)
-    java_img org.jqemu.block.img.Training train.raw train.qcow2 "$work" >/dev/null 2>&1
-    rm -f train.*
+    java_img org.jqemu.block.img.Training "$work" >/dev/null 2>&1
   fi
   aot_opts=(-XX:AOTCache="$aot" -Xlog:aot=off -Xlog:cds=off)
 fi

@@ -63,6 +63,16 @@ public interface BlockDevice extends AutoCloseable {
     /** Where and how the bytes starting at offset are stored: one extent of at most len bytes. */
     BlockStatus status(long offset, long len) throws BlockException;
 
+    /**
+     * As status, for a reader that tests the data for zeros itself (conversion): a driver may answer
+     * "data" at once (a shorter extent, so that the caller asks again) where status would first wait
+     * for something slow to become available, the host file's hole seeking (native calls linked on a
+     * background thread). Holes read as zeros, so the reader's result is the same, only later for them.
+     */
+    default BlockStatus statusWithoutWaiting(long offset, long len) throws BlockException {
+        return status(offset, len);
+    }
+
     /** The backing image, or null. */
     BlockDevice backing();
 

@@ -1,6 +1,7 @@
 package org.jqemu.block;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
@@ -34,24 +35,57 @@ public final class HostFile implements AutoCloseable {
      * -1 if unavailable.
      */
     private int nativeFd = FD_NOT_OPEN;
+    /** In record-lock mode, the locks this open holds (see lock()); null before. */
+    private RecordLocks heldRecordLocks;
     private static final int FD_NOT_OPEN = -2;
 
     /** cache=writethrough: each write and zeroing is flushed before it returns. */
     private final boolean writeThrough;
+    /** For a file this process created: extends it (ftruncate) without a native call; else null. */
+    private final RandomAccessFile resizer;
 
-    private HostFile(Path path, FileChannel channel, boolean writable, boolean writeThrough) {
+    /**
+     * How lock() takes its locks: false, QEMU's open-file-description locks (native calls); true, POSIX
+     * record locks through the JDK, tested against /proc/locks (see lock()).
+     */
+    private static volatile boolean recordLocks;
+
+    private HostFile(Path path, FileChannel channel, boolean writable, boolean writeThrough, RandomAccessFile resizer) {
         this.path = path;
         this.channel = channel;
         this.writable = writable;
         this.writeThrough = writeThrough;
+        this.resizer = resizer;
     }
 
     /**
-     * Links the native calls on a background thread (see Posix): a command-line tool calls this first
-     * thing, so that the JVM's link work overlaps what the tool does before it needs a native call.
+     * Makes lock() take POSIX record locks (fcntl F_SETLK, through FileChannel) where it takes QEMU's
+     * open-file-description locks otherwise, and test for other processes' locks in /proc/locks: what
+     * QEMU itself falls back to without OFD locks. Other processes see them alike (record and OFD locks
+     * conflict with each other), and no native function needs linking, which costs a short command
+     * some 100 ms of CPU. The price is POSIX's: a process holds one set of record locks per file and loses
+     * them when it closes any descriptor of that file. For a process that opens each image once and keeps
+     * it open until it is done, as jqemu-img does; not for the emulator, whose devices may share images.
+     */
+    public static void useRecordLocks(boolean on) {
+        recordLocks = on;
+    }
+
+    /**
+     * Links the native calls on a background thread (see Posix), once: for a caller that will want them
+     * soon and has other work meanwhile (a raw source of a conversion: see holeSeekingReady).
      */
     public static void linkNativeCallsInBackground() {
         Posix.linkInBackground();
+    }
+
+    /**
+     * True if the hole-seeking calls (nextChange, isData) would answer without waiting for native calls to
+     * be linked: a caller that can do without them (conversion, which tests data for zeros anyway) asks
+     * this first, and may have them linked in the background meanwhile (linkNativeCallsInBackground).
+     */
+    public boolean holeSeekingReady() {
+        return Posix.ready();
     }
 
     /** The native descriptor, opened on first use; -1 if unavailable. */
@@ -74,17 +108,30 @@ public final class HostFile implements AutoCloseable {
                 ? new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
                 : new OpenOption[] {StandardOpenOption.READ};
         try {
-            return new HostFile(path, FileChannel.open(path, options), writable, writeThrough);
+            return new HostFile(path, FileChannel.open(path, options), writable, writeThrough, null);
         } catch (IOException e) {
             throw new BlockException("Could not open '" + path + "': " + describe(e));
         }
     }
 
-    /** Creates (or truncates) the file, as qemu-img create does. */
+    /**
+     * Creates (or truncates) the file, as qemu-img create does. Opened as a RandomAccessFile, whose
+     * setLength extends a file sparsely (ftruncate) where FileChannel can only shrink one: creating an
+     * image needs no native call.
+     */
     public static HostFile create(Path path) throws BlockException {
+        if (java.nio.file.Files.isDirectory(path)) {
+            throw new BlockException("Could not create '" + path + "': Is a directory");
+        }
         try {
-            return new HostFile(path, FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING), true, false);
+            RandomAccessFile raf = new RandomAccessFile(path.toFile(), "rw");
+            try {
+                raf.setLength(0);
+            } catch (IOException e) {
+                raf.close();
+                throw e;
+            }
+            return new HostFile(path, raf.getChannel(), true, false, raf);
         } catch (IOException e) {
             throw new BlockException("Could not create '" + path + "': " + describe(e));
         }
@@ -100,6 +147,10 @@ public final class HostFile implements AutoCloseable {
         }
         if (e instanceof FileSystemException fse && fse.getReason() != null) {
             return fse.getReason();
+        }
+        String m = e.getMessage();
+        if (e instanceof java.io.FileNotFoundException && m != null && m.endsWith(")") && m.contains(" (")) {
+            return m.substring(m.lastIndexOf(" (") + 2, m.length() - 1); // RandomAccessFile's "name (reason)"
         }
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
@@ -168,9 +219,14 @@ public final class HostFile implements AutoCloseable {
         write(position, buf.slice(off, len));
     }
 
-    /** Zeros from b's position to its limit (heap or direct). */
+    private static final byte[] ZERO_BYTES = new byte[64 << 10];
+
+    /** Zeros from b's position to its limit (heap or direct); b's position and limit are left as they were. */
     public static void zeroFill(ByteBuffer b) {
-        java.lang.foreign.MemorySegment.ofBuffer(b).fill((byte) 0);
+        ByteBuffer d = b.duplicate();
+        while (d.hasRemaining()) {
+            d.put(ZERO_BYTES, 0, Math.min(d.remaining(), ZERO_BYTES.length));
+        }
     }
 
     public byte[] read(long position, int len) throws BlockException {
@@ -236,6 +292,8 @@ public final class HostFile implements AutoCloseable {
             long old = channel.size();
             if (newLength < old) {
                 channel.truncate(newLength);
+            } else if (newLength > old && resizer != null) {
+                resizer.setLength(newLength);
             } else if (newLength > old && !Posix.truncate(fd(), newLength)) {
                 // Without ftruncate, writing the last byte extends the file (sparsely but for one block).
                 channel.write(ByteBuffer.allocate(1), newLength - 1);
@@ -247,37 +305,91 @@ public final class HostFile implements AutoCloseable {
 
     /**
      * Image locking as QEMU's file protocol does it, so that jqemu and QEMU processes see each other's
-     * locks: one shared OFD lock byte per permission held at 100 + bit, and one per permission not
+     * locks: one shared lock byte per permission held at 100 + bit, and one per permission not
      * shared with others at 200 + bit (bits: consistent read, write, write unchanged, resize). A
      * writer holds and refuses to share write and resize; a reader holds consistent read and refuses to
      * share write and resize; with force-share (-U, read-only only) a reader takes only its read byte.
-     * A conflict gives QEMU's message. File systems without OFD locks are used unlocked, as QEMU does.
+     * A conflict gives QEMU's message. File systems without locks are used unlocked, as QEMU does.
+     * The locks are open-file-description locks, or POSIX record locks (see useRecordLocks).
      */
     public void lock(boolean write, boolean forceShare) throws BlockException {
-        int fd = fd();
         int held = PERM_CONSISTENT_READ | (write ? PERM_WRITE | PERM_RESIZE : 0);
         int unshared = forceShare ? 0 : PERM_WRITE | PERM_RESIZE;
+        Locker locker = recordLocks ? new RecordLocker(recordLocksOf()) : new OfdLocker(fd());
         // Check first (QEMU's order: the permissions we want, then those we refuse to share) ...
         for (int bit = 0; bit < PERM_NAMES.length; bit++) {
-            if ((held & (1 << bit)) != 0
-                    && Posix.lockByte(fd, SHARED_BASE + bit, Posix.F_WRLCK, false) == Posix.LockResult.CONFLICT) {
+            if ((held & (1 << bit)) != 0 && locker.heldByOthers(SHARED_BASE + bit)) {
                 throw lockError("Failed to get \"" + PERM_NAMES[bit] + "\" lock");
             }
         }
         for (int bit = 0; bit < PERM_NAMES.length; bit++) {
-            if ((unshared & (1 << bit)) != 0
-                    && Posix.lockByte(fd, PERM_BASE + bit, Posix.F_WRLCK, false) == Posix.LockResult.CONFLICT) {
+            if ((unshared & (1 << bit)) != 0 && locker.heldByOthers(PERM_BASE + bit)) {
                 throw lockError("Failed to get shared \"" + PERM_NAMES[bit] + "\" lock");
             }
         }
         // ... then take our bytes (shared locks: they only conflict with the tests above).
         for (int bit = 0; bit < PERM_NAMES.length; bit++) {
             if ((held & (1 << bit)) != 0) {
-                Posix.lockByte(fd, PERM_BASE + bit, Posix.F_RDLCK, true);
+                locker.takeShared(PERM_BASE + bit);
             }
             if ((unshared & (1 << bit)) != 0) {
-                Posix.lockByte(fd, SHARED_BASE + bit, Posix.F_RDLCK, true);
+                locker.takeShared(SHARED_BASE + bit);
             }
+        }
+    }
+
+    /** The record locks on this file (read anew), and those this open takes from now on. */
+    private synchronized RecordLocks recordLocksOf() {
+        if (heldRecordLocks != null) {
+            heldRecordLocks.release(); // locked again: what it takes now replaces what it held
+        }
+        heldRecordLocks = RecordLocks.of(path);
+        return heldRecordLocks;
+    }
+
+    /** One way of testing for and taking lock bytes. */
+    private interface Locker {
+        /** True if another holder's lock covers the byte (a write lock on it would be refused). */
+        boolean heldByOthers(long offset);
+
+        /** Takes a shared lock on the byte; best effort, as its test went before. */
+        void takeShared(long offset);
+    }
+
+    /** Open-file-description locks through fcntl(2). */
+    private record OfdLocker(int fd) implements Locker {
+        @Override
+        public boolean heldByOthers(long offset) {
+            return Posix.lockByte(fd, offset, Posix.F_WRLCK, false) == Posix.LockResult.CONFLICT;
+        }
+
+        @Override
+        public void takeShared(long offset) {
+            Posix.lockByte(fd, offset, Posix.F_RDLCK, true);
+        }
+    }
+
+    /** POSIX record locks through the channel, tested against /proc/locks. */
+    private final class RecordLocker implements Locker {
+        private final RecordLocks others;
+
+        RecordLocker(RecordLocks others) {
+            this.others = others;
+        }
+
+        @Override
+        public boolean heldByOthers(long offset) {
+            return others.heldByOthers(offset);
+        }
+
+        @Override
+        public void takeShared(long offset) {
+            try {
+                channel.tryLock(offset, 1, true); // held until the channel closes
+            } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
+                // Unsupported, or this process holds the byte already (an image opened twice): as OFD's.
+            }
+            others.took(offset);
         }
     }
 
@@ -322,6 +434,9 @@ public final class HostFile implements AutoCloseable {
         synchronized (this) {
             Posix.close(nativeFd); // ignores FD_NOT_OPEN and -1
             nativeFd = -1;
+            if (heldRecordLocks != null) {
+                heldRecordLocks.release();
+            }
         }
         try {
             channel.close();

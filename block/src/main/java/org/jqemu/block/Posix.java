@@ -44,6 +44,10 @@ final class Posix {
     private static final class Syscall {
         static final MethodHandle HANDLE = link();
 
+        static {
+            linked = true;
+        }
+
         @SuppressWarnings("restricted")
         private static MethodHandle link() {
             if (!SUPPORTED) {
@@ -61,6 +65,18 @@ final class Posix {
         }
     }
 
+    /** Set once linking is over (done or failed): a call would not wait. */
+    private static volatile boolean linked;
+
+    /** True if native calls can be made without waiting for the link (or are known to be unavailable). */
+    static boolean ready() {
+        return linked || !SUPPORTED;
+    }
+
+    /** Set when a background link has been started: one is enough. */
+    private static final java.util.concurrent.atomic.AtomicBoolean LINK_STARTED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
     /** getpid(2): harmless, made once by the background link to prepare the call path too. */
     private static final long SYS_GETPID = 39;
 
@@ -70,7 +86,7 @@ final class Posix {
      * for the class initialisation to finish, as the JVM guarantees, and never links twice.
      */
     static void linkInBackground() {
-        if (SUPPORTED) {
+        if (SUPPORTED && !linked && LINK_STARTED.compareAndSet(false, true)) {
             Thread.ofPlatform().daemon().name("posix-link").start(() -> {
                 syscall(SYS_GETPID, 0, 0, 0, 0);
                 try (Arena arena = Arena.ofConfined()) {

@@ -8,14 +8,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Image locking interoperates with QEMU's: a qemu-io that has the image open keeps jqemu-img from
  * opening it in a conflicting way (with qemu-img's message), -U reads anyway, and an image jqemu has
- * open is locked against qemu-img and qemu-io in the same way.
+ * open is locked against qemu-img and qemu-io in the same way. Each test runs with both kinds of lock
+ * jqemu takes: open-file-description locks (the library's default) and POSIX record locks tested against
+ * /proc/locks (jqemu-img's, HostFile.useRecordLocks), which QEMU's OFD locks must conflict with both ways.
  */
 @Timeout(120) // guards against a hang only
 class LockingOracleTest {
@@ -46,6 +49,21 @@ class LockingOracleTest {
         }
     }
 
+    /** Runs body with the given kind of lock, then restores the default. */
+    private static void withLocks(boolean record, ThrowingBody body) throws Exception {
+        HostFile.useRecordLocks(record);
+        try {
+            body.run();
+        } finally {
+            HostFile.useRecordLocks(false);
+        }
+    }
+
+    @FunctionalInterface
+    private interface ThrowingBody {
+        void run() throws Exception;
+    }
+
     private Path image() {
         Oracle.require();
         Path img = dir.resolve("lock.qcow2");
@@ -53,8 +71,13 @@ class LockingOracleTest {
         return img;
     }
 
-    @Test
-    void qemuWriterLocksOutJqemu() throws Exception {
+    @ParameterizedTest(name = "record locks: {0}")
+    @ValueSource(booleans = {false, true})
+    void qemuWriterLocksOutJqemu(boolean recordLocks) throws Exception {
+        withLocks(recordLocks, this::qemuWriterLocksOutJqemuBody);
+    }
+
+    private void qemuWriterLocksOutJqemuBody() throws Exception {
         Path img = image();
         Process holder = holdWithQemuIo(img, false);
         try {
@@ -77,8 +100,13 @@ class LockingOracleTest {
         assertEquals(0, Oracle.jqemuImg("resize", img.toString(), "2M").status(), "the lock is gone with qemu-io");
     }
 
-    @Test
-    void qemuReaderAllowsJqemuReadersOnly() throws Exception {
+    @ParameterizedTest(name = "record locks: {0}")
+    @ValueSource(booleans = {false, true})
+    void qemuReaderAllowsJqemuReadersOnly(boolean recordLocks) throws Exception {
+        withLocks(recordLocks, this::qemuReaderAllowsJqemuReadersOnlyBody);
+    }
+
+    private void qemuReaderAllowsJqemuReadersOnlyBody() throws Exception {
         Path img = image();
         Process holder = holdWithQemuIo(img, true);
         try {
@@ -93,8 +121,13 @@ class LockingOracleTest {
         }
     }
 
-    @Test
-    void jqemuWriterLocksOutQemu() throws Exception {
+    @ParameterizedTest(name = "record locks: {0}")
+    @ValueSource(booleans = {false, true})
+    void jqemuWriterLocksOutQemu(boolean recordLocks) throws Exception {
+        withLocks(recordLocks, this::jqemuWriterLocksOutQemuBody);
+    }
+
+    private void jqemuWriterLocksOutQemuBody() throws Exception {
         Path img = image();
         try (BlockDevice d = Images.open(img.toString(), null, OpenOptions.READ_WRITE)) {
             Oracle.Run info = Oracle.qemuImg(dir, "info", img.toString());
@@ -108,5 +141,26 @@ class LockingOracleTest {
             assertEquals(0, Oracle.qemuImg(dir, "info", img.toString()).status(), "readers share");
         }
         assertEquals(0, Oracle.qemuIo(dir, "qcow2", img.toString(), "write 0 512").status());
+    }
+
+    /** Two opens in one process lock each other out as two processes would (QEMU's OFD locks do). */
+    @ParameterizedTest(name = "record locks: {0}")
+    @ValueSource(booleans = {false, true})
+    void opensInOneProcessSeeEachOther(boolean recordLocks) throws Exception {
+        withLocks(recordLocks, this::opensInOneProcessSeeEachOtherBody);
+    }
+
+    private void opensInOneProcessSeeEachOtherBody() throws Exception {
+        Path img = image();
+        try (BlockDevice writer = Images.open(img.toString(), "qcow2", OpenOptions.READ_WRITE)) {
+            BlockException e = org.junit.jupiter.api.Assertions.assertThrows(BlockException.class,
+                    () -> Images.open(img.toString(), "qcow2", OpenOptions.READ_WRITE).close());
+            assertTrue(e.getMessage().contains("Failed to get \"write\" lock"), e.getMessage());
+        }
+        try (BlockDevice a = Images.open(img.toString(), "qcow2", OpenOptions.READ_ONLY);
+             BlockDevice b = Images.open(img.toString(), "qcow2", OpenOptions.READ_ONLY)) {
+            assertEquals(a.size(), b.size(), "readers share");
+        }
+        Images.open(img.toString(), "qcow2", OpenOptions.READ_WRITE).close(); // all closed: free again
     }
 }

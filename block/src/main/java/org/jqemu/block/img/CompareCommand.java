@@ -73,8 +73,8 @@ final class CompareCommand {
             int n = (int) Math.min(CHUNK, common - pos);
             if (strict) {
                 try {
-                    MapCommand.Extent ea = MapCommand.resolve(a, pos, n);
-                    MapCommand.Extent eb = MapCommand.resolve(b, pos, n);
+                    MapCommand.Extent ea = MapCommand.resolve(a, pos, n, true);
+                    MapCommand.Extent eb = MapCommand.resolve(b, pos, n, true);
                     if (ea.present() != eb.present() || ea.zero() != eb.zero() || ea.data() != eb.data()
                             || (ea.offset() < 0) != (eb.offset() < 0)) {
                         say(env, quiet, "Strict mode: Offset " + pos + " block status mismatch!");

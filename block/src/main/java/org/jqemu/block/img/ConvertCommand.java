@@ -1,7 +1,5 @@
 package org.jqemu.block.img;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -304,14 +302,13 @@ final class ConvertCommand {
         }
         long granule = out instanceof CompressedWriter c ? c.clusterSizeBytes() : 1;
         int unit = compressTarget != null ? (int) granule : s.sparse > 0 ? (int) Math.max(s.sparse, granule) : n;
-        MemorySegment data = MemorySegment.ofBuffer(buf);
         Runs writes = new Runs();
         Runs zeroes = new Runs();
         byte[][] packed = compressTarget != null ? new byte[(n + unit - 1) / unit][] : null;
         for (int i = 0; i < n; i += unit) {
             int len = Math.min(unit, n - i);
             if (other != null ? compressTarget == null && buf.slice(i, len).equals(other.slice(i, len))
-                    : (compressTarget != null || s.sparse > 0) && isZero(data, i, len)) {
+                    : (compressTarget != null || s.sparse > 0) && isZero(buf, i, len)) {
                 if (other == null && compressTarget == null && !targetZero) {
                     zeroes.add(i, i + len);
                 }
@@ -382,7 +379,7 @@ final class ConvertCommand {
             long stop = pos + len;
             while (true) {
                 if (d != device || pos < start || pos >= end) {
-                    MapCommand.Extent e = MapCommand.resolve(d, pos, d.size() - pos);
+                    MapCommand.Extent e = MapCommand.resolve(d, pos, d.size() - pos, false);
                     device = d;
                     start = pos;
                     end = pos + e.length();
@@ -399,22 +396,26 @@ final class ConvertCommand {
         }
     }
 
-    /** Zeros that data is compared with, a chunk at a time (a heap segment: no native memory to set up). */
+    /**
+     * Zeros that data is compared with, a chunk at a time (a heap buffer: no native memory to set up; a
+     * ByteBuffer rather than a MemorySegment, whose API's first use spins method handles, some 10 ms).
+     */
     private static final int ZERO_CHUNK = 64 << 10;
-    private static final MemorySegment ZEROS = MemorySegment.ofArray(new byte[ZERO_CHUNK]);
+    private static final ByteBuffer ZEROS = ByteBuffer.wrap(new byte[ZERO_CHUNK]);
 
     /**
-     * True if the len bytes of s at offset off are all zero. Compared a chunk at a time with zeros
-     * (a vectorised comparison that stops at the first difference); data usually differs from zero in its
-     * first word, which is tested first. Nothing is allocated: this runs once per unit of every piece.
+     * True if the len bytes of b at index off are all zero (b's position and limit are not used, but
+     * off + len must be within the limit). Compared a chunk at a time with zeros (a vectorised comparison
+     * that stops at the first difference); data usually differs from zero in its first word, which is
+     * tested first and allocates nothing: this runs once per unit of every piece.
      */
-    static boolean isZero(MemorySegment s, long off, long len) {
-        if (len >= Long.BYTES && s.get(ValueLayout.JAVA_LONG_UNALIGNED, off) != 0) {
+    static boolean isZero(ByteBuffer b, int off, int len) {
+        if (len >= Long.BYTES && b.getLong(off) != 0) {
             return false;
         }
-        for (long p = off, end = off + len; p < end; p += ZERO_CHUNK) {
-            long n = Math.min(ZERO_CHUNK, end - p);
-            if (MemorySegment.mismatch(s, p, p + n, ZEROS, 0, n) >= 0) {
+        for (int p = off, end = off + len; p < end; p += ZERO_CHUNK) {
+            int n = Math.min(ZERO_CHUNK, end - p);
+            if (b.slice(p, n).mismatch(ZEROS.slice(0, n)) >= 0) {
                 return false;
             }
         }

@@ -71,7 +71,7 @@ final class DdCommand {
                 for (long pos = 0; pos < size; pos += bs) {
                     int n = (int) Math.min(bs, size - pos);
                     src.read(start + pos, buf, 0, n);
-                    if (!ConvertCommand.isZero(java.lang.foreign.MemorySegment.ofArray(buf), 0, n)) {
+                    if (!ConvertCommand.isZero(java.nio.ByteBuffer.wrap(buf), 0, n)) {
                         dst.write(pos, buf, 0, n);
                     }
                 }

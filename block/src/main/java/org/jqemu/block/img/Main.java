@@ -36,7 +36,7 @@ public final class Main {
     private Main() { }
 
     public static void main(String[] args) {
-        org.jqemu.block.HostFile.linkNativeCallsInBackground();
+        org.jqemu.block.HostFile.useRecordLocks(true); // one process, each image opened once
         System.out.flush();
         int status = run(Arrays.asList(args), new Env(System.out, System.err));
         System.out.flush();

@@ -72,7 +72,7 @@ final class MapCommand {
         List<Extent> out = new ArrayList<>();
         long pos = start;
         while (pos < end) {
-            Extent e = resolve(top, pos, end - pos);
+            Extent e = resolve(top, pos, end - pos, true);
             Extent last = out.isEmpty() ? null : out.get(out.size() - 1);
             if (last != null && last.continues(e)) {
                 out.set(out.size() - 1, last.extend(e.length));
@@ -84,15 +84,19 @@ final class MapCommand {
         return out;
     }
 
-    /** Walks down the chain until some layer has the data (or none does). */
-    static Extent resolve(BlockDevice top, long pos, long len) throws BlockException {
+    /**
+     * Walks down the chain until some layer has the data (or none does). Without wait, for a reader that
+     * tests data for zeros itself: see BlockDevice.statusWithoutWaiting.
+     */
+    static Extent resolve(BlockDevice top, long pos, long len, boolean wait) throws BlockException {
         BlockDevice d = top;
         int depth = 0;
         while (true) {
             if (pos >= d.size()) {
                 return new Extent(pos, len, depth, false, true, false, -1, d.filename());
             }
-            BlockStatus s = d.status(pos, Math.min(len, d.size() - pos));
+            BlockStatus s = wait ? d.status(pos, Math.min(len, d.size() - pos))
+                    : d.statusWithoutWaiting(pos, Math.min(len, d.size() - pos));
             len = s.length();
             if (s.allocated()) {
                 return new Extent(pos, len, depth, true, s.zero(), s.data(), s.hostOffset(), d.filename());

@@ -1099,6 +1099,16 @@ public final class Qcow2Device implements CompressedWriter {
 
     @Override
     public BlockStatus status(long offset, long len) throws BlockException {
+        return status(offset, len, true);
+    }
+
+    @Override
+    public BlockStatus statusWithoutWaiting(long offset, long len) throws BlockException {
+        return status(offset, len, file.holeSeekingReady()); // a qcow2 image rarely needs them: not linked here
+    }
+
+    /** wait: refine data clusters with the host file's holes if needed, even if that means linking first. */
+    private BlockStatus status(long offset, long len, boolean wait) throws BlockException {
         lock.readLock().lock();
         try {
             long end = Math.min(offset + len, size);
@@ -1121,7 +1131,7 @@ public final class Qcow2Device implements CompressedWriter {
             boolean hasOffset = kind == Kind.NORMAL || kind == Kind.ZERO_ALLOC;
             boolean zero = kind == Kind.ZERO_PLAIN || kind == Kind.ZERO_ALLOC;
             long hostStart = host + (offset & (clusterSize - 1));
-            if (kind == Kind.NORMAL && file.canSeekHoles() && looksMetadataPreallocated()) {
+            if (kind == Kind.NORMAL && wait && file.canSeekHoles() && looksMetadataPreallocated()) {
                 // As QEMU does for such images, ask the file layer: holes in the host file read as zero.
                 boolean inData = file.isData(hostStart);
                 long change = file.nextChange(hostStart, inData);

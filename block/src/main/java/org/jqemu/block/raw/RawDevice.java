@@ -36,6 +36,11 @@ public final class RawDevice implements BlockDevice {
         this.readOnly = readOnly;
         this.unsafe = unsafe;
         this.size = file.length();
+        if (readOnly) {
+            // A raw image read is asked for its holes soon (conversion, map, compare): link the calls now,
+            // in the background, rather than at the first question.
+            HostFile.linkNativeCallsInBackground();
+        }
     }
 
     /** Creates a raw image of the given size (sparse unless preallocated), writing its first block like QEMU. */
@@ -137,6 +142,18 @@ public final class RawDevice implements BlockDevice {
             }
         }
         return new BlockStatus(Math.min(e.end(), end) - offset, true, !e.data(), e.data(), offset);
+    }
+
+    /** While hole seeking is being linked (in the background): data, one extent of at most this long. */
+    private static final long UNKNOWN_EXTENT = 2 << 20;
+
+    @Override
+    public BlockStatus statusWithoutWaiting(long offset, long len) throws BlockException {
+        if (!file.holeSeekingReady()) {
+            HostFile.linkNativeCallsInBackground(); // if not yet started: for the extents that follow
+            return new BlockStatus(Math.min(Math.min(len, size - offset), UNKNOWN_EXTENT), true, false, true, offset);
+        }
+        return status(offset, len);
     }
 
     @Override

@@ -1,0 +1,142 @@
+package org.jqemu.block;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The byte-range locks other processes hold on one file, from Linux's /proc/locks: the test half of
+ * image locking without a native call (HostFile's record-lock mode). A lock held by anyone but this
+ * process counts, whether QEMU's open-file-description locks (OFDLCK) or POSIX record locks (POSIX), as
+ * F_GETLK would count them; this process's own record locks do not, as they never conflict with its
+ * own requests. flock(2) locks are a separate kind and do not count. A snapshot: read once per open.
+ * The bytes this process's other opens of the same file hold, which the kernel cannot tell from ours,
+ * are kept here (take, release) and count as others', as QEMU's OFD locks of another descriptor would.
+ */
+final class RecordLocks {
+    private static final Path PROC_LOCKS = Path.of("/proc/locks");
+    private static final long[] NONE = {};
+
+    /** This process's record-locked opens, by file id (guarded by itself). */
+    private static final java.util.Map<String, java.util.List<RecordLocks>> OWN = new java.util.HashMap<>();
+
+    /** Start and end (inclusive) of each range held by others, in pairs. */
+    private final long[] ranges;
+    /** The file's id as in /proc/locks; null if unknown. */
+    private final String fileId;
+    /** Bytes this open has taken (guarded by OWN). */
+    private long[] taken = NONE;
+
+    private RecordLocks(long[] ranges, String fileId) {
+        this.ranges = ranges;
+        this.fileId = fileId;
+    }
+
+    /**
+     * The ranges others hold on the file at path. Unknown (no /proc/locks, no device and inode): none, as
+     * on a file system without locks.
+     */
+    static RecordLocks of(Path path) {
+        try {
+            long dev = (long) Files.getAttribute(path, "unix:dev");
+            long ino = (long) Files.getAttribute(path, "unix:ino");
+            return parse(Files.readString(PROC_LOCKS), id(dev, ino), ProcessHandle.current().pid());
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+            return new RecordLocks(NONE, null);
+        }
+    }
+
+    /** The file's identity as /proc/locks prints it: "major:minor:inode", major and minor in hex. */
+    static String id(long dev, long ino) {
+        long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+        long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+        return hex2(major) + ":" + hex2(minor) + ":" + ino;
+    }
+
+    private static String hex2(long v) {
+        String h = Long.toHexString(v);
+        return h.length() < 2 ? "0" + h : h;
+    }
+
+    /**
+     * Lines look like "3: OFDLCK ADVISORY READ -1 fd:01:1234 100 100", or "3: -> POSIX ..." for a
+     * request still waiting (not held); the end is "EOF" for a lock to the end of the file.
+     */
+    static RecordLocks parse(String procLocks, String fileId, long ownPid) {
+        long[] found = new long[8];
+        int n = 0;
+        for (String line : procLocks.split("\n")) {
+            String[] f = fields(line);
+            if (f.length < 8 || !f[5].equals(fileId)) {
+                continue;
+            }
+            boolean posix = f[1].equals("POSIX");
+            if (!posix && !f[1].equals("OFDLCK") || posix && f[4].equals(Long.toString(ownPid))) {
+                continue;
+            }
+            try {
+                long start = Long.parseLong(f[6]);
+                long end = f[7].equals("EOF") ? Long.MAX_VALUE : Long.parseLong(f[7]);
+                if (n == found.length) {
+                    found = java.util.Arrays.copyOf(found, n * 2);
+                }
+                found[n++] = start;
+                found[n++] = end;
+            } catch (NumberFormatException e) {
+                // a line of a format we do not know: not a lock we can place
+            }
+        }
+        return new RecordLocks(java.util.Arrays.copyOf(found, n), fileId);
+    }
+
+    private static String[] fields(String line) {
+        java.util.StringTokenizer t = new java.util.StringTokenizer(line);
+        String[] f = new String[t.countTokens()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = t.nextToken();
+        }
+        return f;
+    }
+
+    /** True if another process, or another open of the file in this one, holds a lock on the byte at offset. */
+    boolean heldByOthers(long offset) {
+        for (int i = 0; i < ranges.length; i += 2) {
+            if (ranges[i] <= offset && offset <= ranges[i + 1]) {
+                return true;
+            }
+        }
+        synchronized (OWN) {
+            for (RecordLocks other : OWN.getOrDefault(fileId, java.util.List.of())) {
+                for (long b : other.taken) {
+                    if (other != this && b == offset) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Records that this open holds the byte at offset (its record lock taken). */
+    void took(long offset) {
+        if (fileId == null) {
+            return;
+        }
+        synchronized (OWN) {
+            taken = java.util.Arrays.copyOf(taken, taken.length + 1);
+            taken[taken.length - 1] = offset;
+            OWN.computeIfAbsent(fileId, k -> new java.util.ArrayList<>(2)).remove(this);
+            OWN.get(fileId).add(this);
+        }
+    }
+
+    /** This open is closed: its bytes no longer count. */
+    void release() {
+        synchronized (OWN) {
+            java.util.List<RecordLocks> opens = OWN.get(fileId);
+            if (opens != null && opens.remove(this) && opens.isEmpty()) {
+                OWN.remove(fileId);
+            }
+        }
+    }
+}

@@ -233,7 +233,7 @@ public final class Tcg {
             }
         }
         if (b == null || b.code == null || b.instructions > budget) {
-            return straight && (b == null || b.code == null) ? interpretStraight(budget) : interpretOne();
+            return straight && cold(b) ? interpretStraight(budget) : interpretOne();
         }
         long left = budget;
         int chainLeft = chainLimit;
@@ -258,7 +258,7 @@ public final class Tcg {
             }
             if (next == null || next.code == null || next.instructions > left) {
                 // as dispatch would (the interpreter takes any event first)
-                return straight && (next == null || next.code == null) ? interpretStraight(left) : interpretOne();
+                return straight && cold(next) ? interpretStraight(left) : interpretOne();
             }
             stats.chained++;
             b = next;
@@ -302,6 +302,14 @@ public final class Tcg {
             cache.promote(b);
         }
         return done;
+    }
+
+    /**
+     * No block yet at this EIP, and not because its instruction cannot be translated: such an instruction
+     * (CLI, IN, a page-crossing one) is interpreted alone so that the translated block after it runs next.
+     */
+    private boolean cold(Block b) {
+        return b == null || (b.code == null && !cache.rejected(b));
     }
 
     /**

@@ -330,7 +330,8 @@ public final class X86Cpu extends SystemInstructions {
      * on to the next instruction: after a jump, call, return, fault or delivered interrupt. A translating
      * engine interprets a straight stretch of cold code in one call this way, and looks blocks up again
      * where control flow goes. (A jump forward by less than an instruction's maximum length counts as
-     * falling through: the interpreter just goes on, which is always correct.)
+     * falling through: the interpreter just goes on, which is always correct.) A stop request ends the run
+     * too but stays pending, for the engine's own run loop to see.
      */
     public int runStraight(long maxInstructions) {
         return run(maxInstructions, true);
@@ -340,7 +341,9 @@ public final class X86Cpu extends SystemInstructions {
         long done = 0;
         while (done < maxInstructions) {
             if (stopRequested) {
-                stopRequested = false;
+                if (!straight) {
+                    stopRequested = false;
+                }
                 return EXIT_BUDGET;
             }
             boolean shadow = interruptShadow;

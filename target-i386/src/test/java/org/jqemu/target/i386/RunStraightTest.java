@@ -67,6 +67,19 @@ class RunStraightTest {
         assertEquals(label(FAULT, "handler"), cpu.eip());
     }
 
+    @Test
+    void aStopRequestEndsTheRunAndStaysPendingForTheEngine() {
+        TestRam ram = new TestRam(1 << 20, Page.RWX);
+        X86Cpu cpu = cpu(ram, JUMPS);
+        cpu.requestStop();
+        assertEquals(X86Cpu.EXIT_BUDGET, cpu.runStraight(100));
+        assertEquals(0, cpu.instructionCount());
+        assertEquals(X86Cpu.EXIT_BUDGET, cpu.run(100)); // still pending: run consumes it
+        assertEquals(0, cpu.instructionCount());
+        assertEquals(X86Cpu.EXIT_BUDGET, cpu.runStraight(100));
+        assertEquals(5, cpu.instructionCount());
+    }
+
     private static X86Cpu cpu(TestRam ram, String asm) {
         byte[] code = Nasm.assemble("bits 16\norg " + ORG + "\n" + asm);
         ram.load(ORG, code);

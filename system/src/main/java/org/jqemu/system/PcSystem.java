@@ -27,7 +27,7 @@ import org.jqemu.util.FrontEnd.UserError;
 /**
  * Runs the {@code pc} machine: builds a {@link PcMachine} from the {@link MachineConfig}, puts an
  * {@link X86Cpu} on it, and drives the main loop on the calling thread: the CPU runs in slices of
- * {@link #SLICE} instructions; between slices due timers fire (the clock follows host time) and console
+ * {@link #SLICE} instructions, cut short when a timer falls due ({@link TimerKick}); between slices due timers fire (the clock follows host time) and console
  * input is delivered; a CPU halted with nothing to do sleeps until the next timer deadline or input
  * (an idle guest costs no host CPU). Resets (port 0x92, 8042, 0xcf9, triple fault) reset the machine, or
  * end the run with -no-reboot; ACPI power-off ends it with status 0 (with -no-shutdown the guest stays
@@ -67,6 +67,8 @@ final class PcSystem implements PcMachine.Host, MachineControl {
     private RunState runState = RunState.RUNNING;
     /** The translator, or null when the interpreter runs alone. */
     private Tcg tcg;
+    /** Ends a slice when a timer falls due (null until the machine runs). */
+    private TimerKick kick;
 
     PcSystem(MachineConfig config, PrintStream err) {
         this.config = config;
@@ -130,9 +132,11 @@ final class PcSystem implements PcMachine.Host, MachineControl {
             runState = RunState.PRELAUNCH;
         }
         powerOn();
+        kick = new TimerKick(tscClock, cpu);
         try {
             return loop();
         } finally {
+            kick.close();
             chardevs.close();
             log.close();
         }
@@ -358,10 +362,15 @@ final class PcSystem implements PcMachine.Host, MachineControl {
      * when {@code -d cpu/in_asm} logs each instruction (the log steps through the interpreter).
      */
     private int runCpu() {
-        if (log.stepping()) {
-            return log.runLogged(cpu, machine.memory(), SLICE);
+        kick.sliceStarting();
+        try {
+            if (log.stepping()) {
+                return log.runLogged(cpu, machine.memory(), SLICE);
+            }
+            return tcg != null ? tcg.run(SLICE) : cpu.run(SLICE);
+        } finally {
+            kick.sliceEnded();
         }
-        return tcg != null ? tcg.run(SLICE) : cpu.run(SLICE);
     }
 
     private static final boolean PROGRESS = System.getenv("JQEMU_PROGRESS") != null;
@@ -377,6 +386,8 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         }
     }
     private long nextProgress;
+    /** Host time spent halted in {@link #idle} (JQEMU_PROGRESS shows it). */
+    private long idleNanos;
 
     /** With JQEMU_PROGRESS set, one line a second on stderr: instructions retired, CS:EIP, halted (debugging aid). */
     private void progress(HostClock clock) {
@@ -388,9 +399,9 @@ final class PcSystem implements PcMachine.Host, MachineControl {
             io.out(0x20, 1, 0x0a);
             int irr = io.in(0x20, 1);
             err.printf(Locale.ROOT, "progress: %d insns, CS:EIP=%04x:%08x, halted=%b, IF=%b, CR0=%x, PIC imr=%02x isr=%02x irr=%02x"
-                    + " slave imr=%02x, intr=%b, next timer in %d us%n", cpu.instructionCount(),
+                    + " slave imr=%02x, intr=%b, next timer in %d us, idle %d ms%n", cpu.instructionCount(),
                     cpu.segmentSelector(X86Cpu.CS), cpu.eip(), cpu.halted(), (cpu.eflags() & EFLAGS_IF) != 0, cpu.cr(0),
-                    io.in(0x21, 1), isr, irr, io.in(0xa1, 1), machine.intr(), (clock.nextDeadline() - clock.nowNanos()) / 1000);
+                    io.in(0x21, 1), isr, irr, io.in(0xa1, 1), machine.intr(), (clock.nextDeadline() - clock.nowNanos()) / 1000, idleNanos / 1_000_000);
             if (tcg != null) {
                 err.println("progress: tcg " + tcg.stats());
             }
@@ -407,6 +418,7 @@ final class PcSystem implements PcMachine.Host, MachineControl {
             // How issue #6's hang looked: a guest waiting for a timer interrupt that no device will raise.
             err.print("progress: halted with no timer armed; only input or the monitor can wake the guest\n" + registerDump(cpu));
         }
+        long idleStart = clock.nowNanos();
         synchronized (wakeLock) {
             while (!wakeRequested && !quitRequested) {
                 long now = clock.nowNanos();
@@ -427,6 +439,7 @@ final class PcSystem implements PcMachine.Host, MachineControl {
             }
             wakeRequested = false;
         }
+        idleNanos += clock.nowNanos() - idleStart;
     }
 
     private void flushOutput() {

@@ -201,6 +201,12 @@ public final class CodeCache implements CodeWatcher {
         return p != null && p.isRam() && (p.prot() & Page.EXEC) != 0 ? p : null;
     }
 
+    /**
+     * Whether interpreter-only entry {@code cold} is there because its instruction cannot be translated (a
+     * system instruction, one crossing a page in system mode): its wait grew past the first one.
+     */
+    boolean rejected(Block cold) { return cold.backoff > hotThreshold; }
+
     /** An interpreter-only entry: the interpreter runs {@code eip} for {@code countdown} visits. */
     private Block insertCold(int eip, int countdown) {
         if (cold.size() >= COLD_LIMIT) {

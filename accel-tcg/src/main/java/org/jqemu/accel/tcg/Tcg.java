@@ -38,6 +38,13 @@ public final class Tcg {
      * requests again (bounds how late an interrupt is taken, like {@link #MAX_SYSTEM_BLOCK_BUDGET}).
      */
     static final int CHAIN_INSTRUCTIONS = Integer.getInteger("jqemu.tcg.chain", 4096);
+    /**
+     * System mode: an EIP with no block yet starts a straight run of the interpreter
+     * ({@link X86Cpu#runStraight}) rather than one instruction ({@code -Djqemu.tcg.straight=false}: one).
+     */
+    static final boolean STRAIGHT_RUNS = Boolean.parseBoolean(System.getProperty("jqemu.tcg.straight", "true"));
+    /** Most instructions of one straight run (bounds how late the engine looks for events and stop requests). */
+    private static final int STRAIGHT_RUN_MAX = 256;
     /** Successor links per block: exit 0, exit 1, the last dynamic target. */
     private static final int KIND_SLOTS = 3;
 
@@ -188,7 +195,7 @@ public final class Tcg {
                 return X86Cpu.EXIT_BUDGET;
             }
             long before = cpu.instructionCount();
-            int r = dispatch(maxInstructions - done, chaining ? CHAIN_INSTRUCTIONS : 0);
+            int r = dispatch(maxInstructions - done, chaining ? CHAIN_INSTRUCTIONS : 0, system && STRAIGHT_RUNS);
             done += Math.max(1, cpu.instructionCount() - before);
             if (r != X86Cpu.EXIT_BUDGET) {
                 return r;
@@ -208,16 +215,18 @@ public final class Tcg {
     }
 
     private int dispatch(long budget) {
-        return dispatch(budget, 0);
+        return dispatch(budget, 0, false);
     }
 
     /**
      * Runs the block at EIP and then, up to {@code chainLimit} more instructions, its successors (through
      * the exit's link, checked against EIP and current, else the hash table) without returning to
      * {@link #run}: no event poll or stop-request check between chained blocks. Events are polled before the first block, so one waits
-     * at most {@code chainLimit} instructions plus a block (see {@link #CHAIN_INSTRUCTIONS}).
+     * at most {@code chainLimit} instructions plus a block (see {@link #CHAIN_INSTRUCTIONS}). With
+     * {@code straight}, an EIP with no block yet (cold) starts a straight run of the interpreter (see
+     * {@link #STRAIGHT_RUNS}) instead of one instruction.
      */
-    private int dispatch(long budget, int chainLimit) {
+    private int dispatch(long budget, int chainLimit, boolean straight) {
         if (system && CpuAccess.eventPending(cpu)) {
             stats.eventExits++;
             return interpretOne(); // the interpreter takes the event at this boundary (or reports the halt)
@@ -234,7 +243,7 @@ public final class Tcg {
             }
         }
         if (b == null || b.code == null || b.instructions > budget) {
-            return interpretOne();
+            return straight && cold(b) ? interpretStraight(budget) : interpretOne();
         }
         long left = budget;
         int chainLeft = chainLimit;
@@ -258,7 +267,8 @@ public final class Tcg {
                 return interpretOne();
             }
             if (next == null || next.code == null || next.instructions > left) {
-                return interpretOne(); // as dispatch would (the interpreter takes any event first)
+                // as dispatch would (the interpreter takes any event first)
+                return straight && cold(next) ? interpretStraight(left) : interpretOne();
             }
             stats.chained++;
             b = next;
@@ -302,6 +312,29 @@ public final class Tcg {
             cache.promote(b);
         }
         return done;
+    }
+
+    /**
+     * No block yet at this EIP, and not because its instruction cannot be translated: such an instruction
+     * (CLI, IN, a page-crossing one) is interpreted alone so that the translated block after it runs next.
+     */
+    private boolean cold(Block b) {
+        return b == null || (b.code == null && !cache.rejected(b));
+    }
+
+    /**
+     * Cold code: the interpreter runs on until control flow leaves the straight line (at most {@code budget}
+     * and {@link #STRAIGHT_RUN_MAX} instructions), and only the EIPs where runs start are looked up and
+     * counted toward translation, instead of every instruction going through the lookup, the event poll
+     * and the mode check.
+     */
+    private int interpretStraight(long budget) {
+        previous = null;
+        modeChecked = false;
+        long before = cpu.instructionCount();
+        int r = cpu.runStraight(Math.min(budget, STRAIGHT_RUN_MAX));
+        stats.interpreted += cpu.instructionCount() - before;
+        return r;
     }
 
     private int interpretOne() {

@@ -10,6 +10,8 @@ public final class HostClock extends TimerQueueClock {
     private final long origin = System.nanoTime();
     private final Object sleepLock = new Object();
     private boolean woken;
+    /** Called on the arming thread after every arm (see {@link #onTimerArmed}); null for none. */
+    private volatile Runnable armListener;
 
     @Override
     public long nowNanos() {
@@ -42,8 +44,20 @@ public final class HostClock extends TimerQueueClock {
         }
     }
 
+    /**
+     * {@code listener} runs on the arming thread after every timer is armed (the machine's timer kick: a
+     * deadline earlier than the one the running slice was given must end the slice sooner).
+     */
+    public void onTimerArmed(Runnable listener) {
+        armListener = listener;
+    }
+
     @Override
     protected void timerArmed() {
         wake();
+        Runnable listener = armListener;
+        if (listener != null) {
+            listener.run();
+        }
     }
 }

@@ -322,18 +322,40 @@ public final class X86Cpu extends SystemInstructions {
     // ---- the run loop ----
 
     public int run(long maxInstructions) {
+        return run(maxInstructions, false);
+    }
+
+    /**
+     * Like {@link #run(long)}, but also returns ({@link #EXIT_BUDGET}) as soon as EIP does not simply move
+     * on to the next instruction: after a jump, call, return, fault or delivered interrupt. A translating
+     * engine interprets a straight stretch of cold code in one call this way, and looks blocks up again
+     * where control flow goes. (A jump forward by less than an instruction's maximum length counts as
+     * falling through: the interpreter just goes on, which is always correct.) A stop request ends the run
+     * too but stays pending, for the engine's own run loop to see.
+     */
+    public int runStraight(long maxInstructions) {
+        return run(maxInstructions, true);
+    }
+
+    private int run(long maxInstructions, boolean straight) {
         long done = 0;
         while (done < maxInstructions) {
             if (stopRequested) {
-                stopRequested = false;
+                if (!straight) {
+                    stopRequested = false;
+                }
                 return EXIT_BUDGET;
             }
             boolean shadow = interruptShadow;
             interruptShadow = false;
             if (!shadow && !userMode) {
+                long before = eip;
                 int r = takeExternalEvents();
                 if (r >= 0) {
                     return r;
+                }
+                if (straight && eip != before) {
+                    return EXIT_BUDGET; // an interrupt was delivered: its handler starts a new stretch
                 }
             }
             if (halted) {
@@ -355,6 +377,9 @@ public final class X86Cpu extends SystemInstructions {
                     debugTrapStatus = 0;
                     throw new CpuFault(CpuFault.DB, 0, false, true, 0);
                 }
+                if (straight && Long.compareUnsigned(eip - startEip, MAX_INSTRUCTION_LENGTH) > 0) {
+                    return EXIT_BUDGET; // EIP went elsewhere than the next instruction (or a REP's next step)
+                }
             } catch (CpuFault f) {
                 if (!f.trap) {
                     debugTrapStatus = 0; // the instruction did not complete
@@ -364,6 +389,9 @@ public final class X86Cpu extends SystemInstructions {
                     return r;
                 }
                 done++;
+                if (straight) {
+                    return EXIT_BUDGET; // EIP is at the handler
+                }
             } catch (RuntimeException | StackOverflowError e) {
                 rollback();
                 eip = startEip;

@@ -26,36 +26,27 @@ class SelfModifyingCodeTest {
     @ParameterizedTest(name = "raw hit path {0}")
     @ValueSource(booleans = {false, true})
     void patchingTheNextInstructionsImmediateInTheSameBlock(boolean raw) {
-        LockstepTest.Pair p = pair("""
-                    mov ecx, 5
-                    xor edx, edx
-                again:
-                    mov [patch + 1], ecx
-                patch:
-                    mov eax, 0
-                    add edx, eax
-                    dec ecx
-                    jnz again
-                    mov eax, 1
-                    int 0x80
-                """, raw);
-        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
-        assertEquals(5 + 4 + 3 + 2 + 1, p.a.reg(X86Cpu.EDX));
-        assertTrue(p.tcg.stats().invalidations() >= 5, p.tcg.stats().toString());
+        assertPatchLoopSumsItsPatchedImmediates(pair(patchLoop("[patch + 1]"), raw));
     }
 
     /** The same patch through GS (a segment that is not flat: the CPU's checked store, not the TLB probe). */
     @ParameterizedTest(name = "raw hit path {0}")
     @ValueSource(booleans = {false, true})
     void patchingTheNextInstructionThroughASegmentOverride(boolean raw) {
-        LockstepTest.Pair p = pair("""
+        assertPatchLoopSumsItsPatchedImmediates(pair("""
                     jmp there
                     times 0x27000 - ($ - $$) db 0 ; there = 0x28000, GS's base (limit 0xfff)
                 there:
+                """ + patchLoop("[gs:patch + 1 - 0x28000]"), raw));
+    }
+
+    /** A loop that stores ECX (5 down to 1) into the immediate of the next instruction through {@code target}. */
+    private static String patchLoop(String target) {
+        return """
                     mov ecx, 5
                     xor edx, edx
                 again:
-                    mov [gs:patch + 1 - 0x28000], ecx
+                    mov %s, ecx
                 patch:
                     mov eax, 0
                     add edx, eax
@@ -63,7 +54,11 @@ class SelfModifyingCodeTest {
                     jnz again
                     mov eax, 1
                     int 0x80
-                """, raw);
+                """.formatted(target);
+    }
+
+    /** Each patched immediate was seen (EDX = 5+4+3+2+1) and each patch invalidated the block. */
+    private static void assertPatchLoopSumsItsPatchedImmediates(LockstepTest.Pair p) {
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
         assertEquals(5 + 4 + 3 + 2 + 1, p.a.reg(X86Cpu.EDX));
         assertTrue(p.tcg.stats().invalidations() >= 5, p.tcg.stats().toString());

@@ -34,6 +34,8 @@ public final class RamAccess {
     public static final Unsafe UNSAFE = rawAccess();
     /** Raw host accesses are available and match the guest's byte order. */
     public static final boolean RAW_USABLE = UNSAFE != null && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+    /** Byte offset of a {@code long[]}'s first element: generated code reads the TLB arrays at it plus the entry's. */
+    public static final long LONG_ARRAY_BASE = RAW_USABLE ? Unsafe.ARRAY_LONG_BASE_OFFSET : 0;
 
     private RamAccess() { }
 

@@ -60,12 +60,14 @@ final class BlockCompiler {
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE = 23, READ_TAG = 24,
             READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35,
-            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41;
+            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, TLB_BASE = 42, TLB_OFFSET = 44, RAW = 46;
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
     private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
     private static final MethodTypeDesc MTD_J_I = MethodTypeDesc.of(CD_int, CD_long);
     private static final MethodTypeDesc MTD_JI_V = MethodTypeDesc.of(CD_void, CD_long, CD_int);
+    private static final MethodTypeDesc MTD_II_I = MethodTypeDesc.of(CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_III_V = MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int);
     /**
      * How flat memory accesses reach RAM ({@code -Djqemu.tcg.inlineTlb=}): {@code call} (the default), a call
      * of the CPU's read8..write32 (its TLB fast path); {@code unsafe}, the TLB probe inline and on a hit a raw
@@ -324,6 +326,11 @@ final class BlockCompiler {
                     c.aload(CPU).getfield(CD_CPU, "writeHost", CD_long.arrayType()).astore(WRITE_PAGE);
                 }
                 c.aload(CPU).getfield(CD_CPU, "tlbSet", CD_int).istore(TLB_SET);
+                if (path != TlbPath.SEGMENT) { // the raw probe's byte offset of the set's first entry (see rawProbe)
+                    c.iload(TLB_SET).loadConstant(TLB_SIZE).iand().iconst_3().ishl().i2l()
+                            .loadConstant(RamAccess.LONG_ARRAY_BASE).ladd().lstore(TLB_BASE);
+                    c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).astore(RAW); // a local: 2 bytecode bytes a use, not 3
+                }
             }
             for (int m = 0; m < members.size(); m++) {
                 memberStarts[m] = c.newLabel();
@@ -703,7 +710,8 @@ final class BlockCompiler {
         /**
          * Raw TLB hit path (see RamAccess): probe as Mmu.read32 does (one compare of the entry chosen by the
          * first byte's page with the last byte's page also rejects page-crossing accesses), then an Unsafe load
-         * at the entry's host address plus the page offset; a miss calls the CPU's read8..read32.
+         * at the entry's host address plus the page offset; a miss calls the MMU's readMiss (its slow path: the
+         * probe is not repeated; an int address and a size constant keep each call site short).
          */
         private void rawRead(int size) {
             Label slow = c.newLabel();
@@ -712,9 +720,7 @@ final class BlockCompiler {
             rawAccess(READ_PAGE, size, -1);
             mask(size);
             c.goto_(done).labelBinding(slow);
-            c.aload(CPU);
-            linearAddress();
-            c.invokevirtual(CD_CPU, "read" + size * 8, MTD_J_I);
+            c.aload(CPU).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMiss", MTD_II_I);
             c.labelBinding(done);
         }
 
@@ -725,27 +731,36 @@ final class BlockCompiler {
             rawProbe(WRITE_TAG, size, slow);
             rawAccess(WRITE_PAGE, size, value);
             c.goto_(done).labelBinding(slow);
-            c.aload(CPU);
-            linearAddress();
-            c.iload(value).invokevirtual(CD_CPU, "write" + size * 8, MTD_JI_V);
+            c.aload(CPU).iload(ADDR).loadConstant(size).iload(value).invokevirtual(CD_CPU, "writeMiss", MTD_III_V);
             c.labelBinding(done);
         }
 
-        /** TLB_INDEX = the entry of ADDR's page; jumps to {@code slow} unless its tag is the page of the access's last byte. */
+        /**
+         * TLB_OFFSET = the byte offset in the tag and host arrays of the entry of ADDR's page; jumps to {@code slow}
+         * unless its tag is the page of the access's last byte. The arrays are read with Unsafe at that offset: no
+         * bounds checks, which C1 cannot remove here. In bounds by construction: TLB_BASE is the array base plus
+         * 0 or TLB_SIZE entries (tlbSet masked at block entry), and the page index is masked to the set's
+         * TLB_SIZE entries of the 2 * TLB_SIZE. Only the tag's low half is compared: a valid tag is a page
+         * number below 2^20 (32-bit linear addresses), an empty entry -1L, whose low half matches no page.
+         */
         private void rawProbe(int tags, int size, Label slow) {
-            c.iload(TLB_SET).iload(ADDR).bipush(PAGE_SHIFT).iushr().loadConstant(TLB_SIZE - 1).iand().iadd()
-                    .istore(TLB_INDEX);
-            c.aload(tags).iload(TLB_INDEX).laload().iload(ADDR);
+            c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().loadConstant((TLB_SIZE - 1) << 3).iand().i2l()
+                    .lload(TLB_BASE).ladd().lstore(TLB_OFFSET);
+            c.aload(RAW).aload(tags).lload(TLB_OFFSET)
+                    .invokevirtual(CD_UNSAFE, "getInt", MethodTypeDesc.of(CD_int, CD_Object, CD_long));
+            c.iload(ADDR);
             if (size > 1) { // wraps to page 0 at 4 GiB, whose tag never sits in the last page's entry
                 c.loadConstant(size - 1).iadd();
             }
-            c.bipush(PAGE_SHIFT).iushr().i2l().lcmp().ifne(slow);
+            c.bipush(PAGE_SHIFT).iushr().if_icmpne(slow);
         }
 
         /** The hit: load (pushes the sign-extended value) or store local {@code value} (when >= 0) at the entry's host address. */
         private void rawAccess(int hosts, int size, int value) {
-            c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).aconst_null();
-            c.aload(hosts).iload(TLB_INDEX).laload().iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().ladd();
+            c.aload(RAW).aconst_null();
+            c.aload(RAW).aload(hosts).lload(TLB_OFFSET)
+                    .invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
+            c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().ladd();
             if (value >= 0) {
                 c.iload(value);
                 if (size == 1) {

@@ -25,6 +25,11 @@ import jdk.internal.misc.Unsafe;
  * of the page of the access's last byte equals the entry's (the entry is chosen by the first byte's page), so
  * every byte accessed lies in that 4 KiB page. Write entries exist only for RAM pages without translated
  * code and with the dirty bit set, exactly as for the MMU's own fast path.
+ *
+ * <p>The probe also reads the TLB's {@code long[]} tag and host arrays with {@link Unsafe} (no bounds checks,
+ * which C1 cannot remove there): at {@link #LONG_ARRAY_BASE} plus 8 times an index that is in bounds by
+ * construction, the set's first entry ({@code tlbSet} masked to 0 or TLB_SIZE) plus the page number masked
+ * to TLB_SIZE - 1, in arrays of 2 * TLB_SIZE entries that are final fields of the MMU.
  */
 public final class RamAccess {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -34,6 +39,8 @@ public final class RamAccess {
     public static final Unsafe UNSAFE = rawAccess();
     /** Raw host accesses are available and match the guest's byte order. */
     public static final boolean RAW_USABLE = UNSAFE != null && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+    /** Byte offset of a {@code long[]}'s first element: generated code reads the TLB arrays at it plus the entry's. */
+    public static final long LONG_ARRAY_BASE = RAW_USABLE ? Unsafe.ARRAY_LONG_BASE_OFFSET : 0;
 
     private RamAccess() { }
 

@@ -229,6 +229,13 @@ abstract class Mmu extends CpuState {
         }
     }
 
+    // Misses of the translator's raw inline hit path, which has already probed the TLB: the flat 32-bit address
+    // as the generated code holds it (no zero-extension at each access site), the size as a constant.
+
+    final int readMiss(int addr, int size) { return readSlow(addr & MASK32, size, ACC_READ); }
+
+    final void writeMiss(int addr, int size, int v) { writeSlow(addr & MASK32, size, v); }
+
     /** Faults now if a write of {@code size} bytes at {@code lin} would fault, so that a later write cannot. */
     final void probeWrite(long lin, int size) {
         long last = (lin + size - 1) & MASK32;

@@ -129,7 +129,7 @@ final class BlockCompiler {
     private static final ClassDesc CD_RAM = ClassDesc.of(RamAccess.class.getName());
     private static final MethodTypeDesc MTD_RAM_GET = MethodTypeDesc.of(CD_int, CD_SEGMENT, CD_long);
     private static final MethodTypeDesc MTD_RAM_SET = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_long, CD_int);
-    private static final int TLB_SIZE = 256, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
+    private static final int TLB_SIZE = CpuAccess.TLB_SIZE, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
     private static final ClassDesc CD_UNSAFE = ClassDesc.of("jdk.internal.misc.Unsafe");
     /** Unsafe's accessor name and type by access size. */
     private static final String[] RAW_NAMES = {null, "Byte", "Short", null, "Int"};

@@ -22,6 +22,11 @@ final class CpuAccess {
             INTERRUPT_SOURCE, INTERRUPT_SHADOW;
     private static final MethodHandle FETCH_PHYSICAL;
     static final int OP_ADD, OP_SUB, OP_INC, OP_DEC, OP_RESULT;
+    /**
+     * Entries per TLB set, read from the MMU itself: the raw probe indexes its arrays (2 sets of this many
+     * entries) without bounds checks, so the masks it emits must come from the MMU's own size.
+     */
+    static final int TLB_SIZE;
     private static final int TF = 0x100, IF = 0x200, AC = 0x4_0000, VM = 0x2_0000, CR0_PE = 1;
     private static final int ES = 0, CS = 1, SS = 2, DS = 3, READ_WRITE = 3;
 
@@ -57,6 +62,10 @@ final class CpuAccess {
             OP_INC = constant("OP_INC");
             OP_DEC = constant("OP_DEC");
             OP_RESULT = constant("OP_RESULT");
+            TLB_SIZE = (int) LOOKUP.findStaticVarHandle(mmu, "TLB_SIZE", int.class).get();
+            if (Integer.bitCount(TLB_SIZE) != 1) { // the probe masks page numbers with TLB_SIZE - 1
+                throw new ExceptionInInitializerError("the MMU's TLB size is not a power of two: " + TLB_SIZE);
+            }
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }

@@ -6,7 +6,9 @@
 #
 # Workloads: busybox (static i386, from tools/fetch-guests) gzip -9, bzip2 and sha256sum of 16 MB of text,
 # a busybox sh arithmetic loop of 1M iterations, and a CPU-bound C program (bench/programs/crunch.c,
-# gcc -m32 -O2 -static). Outputs of both emulators are compared: a difference is reported, not timed away.
+# gcc -m32 -O2 -static), and Debian's dynamically linked xz -6 of the same text (xz-utils and its libraries
+# in the tools/fetch-sysroot sysroot, run with -L; the row is left out when no sysroot can be made). Outputs
+# of both emulators are compared: a difference is reported, not timed away.
 #
 # Usage: bench/user-mode-speed.sh [MiB of text, default 16] [sh loop iterations, default 1000000]
 # Environment: JQEMU_I386 overrides the jqemu-i386 command (default bin/jqemu-i386), BUSYBOX the busybox
@@ -55,7 +57,7 @@ printf '%-24s %8s %17s %17s %13s %s\n' workload native "qemu-i386 wall/cpu" "jqe
 run() {
   local name=$1; shift
   local n=- q j i same
-  if [ "$native_ok" = yes ]; then n=$(seconds "$@" | cut -d' ' -f1); fi
+  if [ "$native_ok" = yes ] && [ "$1" != -L ]; then n=$(seconds "$@" | cut -d' ' -f1); fi
   q=($(seconds qemu-i386 "$@")); cp "$work/out" "$work/qemu.out"
   j=($(seconds $jqemu "$@"))
   cmp -s "$work/qemu.out" "$work/out" && same=same || same=DIFFERENT
@@ -72,6 +74,11 @@ input=$work/text
 run "gzip -9 (${mib} MB)" "$busybox" gzip -9 -c
 run "bzip2 (${mib} MB)" "$busybox" bzip2 -c
 run "sha256sum (${mib} MB)" "$busybox" sha256sum
+if sysroot=$("$root/tools/fetch-sysroot" 2>/dev/null); then
+  run "xz -6 (${mib} MB, dynamic)" -L "$sysroot" "$sysroot/usr/bin/xz" -6 -c
+else
+  echo "xz -6: left out (tools/fetch-sysroot could not make the i386 sysroot)"
+fi
 input=/dev/null
 run "sh loop ($loop)" "$busybox" sh -c "i=0; while [ \$i -lt $loop ]; do i=\$((i + 1)); done; echo \$i"
 run "crunch.c (500000)" "$work/crunch" 500000

@@ -1,11 +1,14 @@
 package org.jqemu.block;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
@@ -101,7 +104,7 @@ public final class HostFile implements AutoCloseable {
     }
 
     public static HostFile open(Path path, boolean writable, boolean writeThrough) throws BlockException {
-        if (java.nio.file.Files.isDirectory(path)) {
+        if (Files.isDirectory(path)) {
             throw new BlockException("'file' driver requires '" + path + "' to be a regular file");
         }
         OpenOption[] options = writable
@@ -120,7 +123,7 @@ public final class HostFile implements AutoCloseable {
      * image needs no native call.
      */
     public static HostFile create(Path path) throws BlockException {
-        if (java.nio.file.Files.isDirectory(path)) {
+        if (Files.isDirectory(path)) {
             throw new BlockException("Could not create '" + path + "': Is a directory");
         }
         try {
@@ -149,7 +152,7 @@ public final class HostFile implements AutoCloseable {
             return fse.getReason();
         }
         String m = e.getMessage();
-        if (e instanceof java.io.FileNotFoundException && m != null && m.endsWith(")") && m.contains(" (")) {
+        if (e instanceof FileNotFoundException && m != null && m.endsWith(")") && m.contains(" (")) {
             return m.substring(m.lastIndexOf(" (") + 2, m.length() - 1); // RandomAccessFile's "name (reason)"
         }
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
@@ -386,7 +389,7 @@ public final class HostFile implements AutoCloseable {
         public void takeShared(long offset) {
             try {
                 channel.tryLock(offset, 1, true); // held until the channel closes
-            } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
+            } catch (IOException | OverlappingFileLockException e) {
                 // Unsupported, or this process holds the byte already (an image opened twice): as OFD's.
             }
             others.took(offset);

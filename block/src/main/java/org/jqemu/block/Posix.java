@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The few Linux calls the JDK does not offer for files: hole punching, SEEK_DATA/SEEK_HOLE and the
@@ -74,8 +75,7 @@ final class Posix {
     }
 
     /** Set when a background link has been started: one is enough. */
-    private static final java.util.concurrent.atomic.AtomicBoolean LINK_STARTED =
-            new java.util.concurrent.atomic.AtomicBoolean();
+    private static final AtomicBoolean LINK_STARTED = new AtomicBoolean();
 
     /** getpid(2): harmless, made once by the background link to prepare the call path too. */
     private static final long SYS_GETPID = 39;

@@ -3,6 +3,12 @@ package org.jqemu.block;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringTokenizer;
 
 /**
  * The byte-range locks other processes hold on one file, from Linux's /proc/locks: the test half of
@@ -18,7 +24,7 @@ final class RecordLocks {
     private static final long[] NONE = {};
 
     /** This process's record-locked opens, by file id (guarded by itself). */
-    private static final java.util.Map<String, java.util.List<RecordLocks>> OWN = new java.util.HashMap<>();
+    private static final Map<String, List<RecordLocks>> OWN = new HashMap<>();
 
     /** Start and end (inclusive) of each range held by others, in pairs. */
     private final long[] ranges;
@@ -78,7 +84,7 @@ final class RecordLocks {
                 long start = Long.parseLong(f[6]);
                 long end = f[7].equals("EOF") ? Long.MAX_VALUE : Long.parseLong(f[7]);
                 if (n == found.length) {
-                    found = java.util.Arrays.copyOf(found, n * 2);
+                    found = Arrays.copyOf(found, n * 2);
                 }
                 found[n++] = start;
                 found[n++] = end;
@@ -86,11 +92,11 @@ final class RecordLocks {
                 // a line of a format we do not know: not a lock we can place
             }
         }
-        return new RecordLocks(java.util.Arrays.copyOf(found, n), fileId);
+        return new RecordLocks(Arrays.copyOf(found, n), fileId);
     }
 
     private static String[] fields(String line) {
-        java.util.StringTokenizer t = new java.util.StringTokenizer(line);
+        StringTokenizer t = new StringTokenizer(line);
         String[] f = new String[t.countTokens()];
         for (int i = 0; i < f.length; i++) {
             f[i] = t.nextToken();
@@ -106,12 +112,19 @@ final class RecordLocks {
             }
         }
         synchronized (OWN) {
-            for (RecordLocks other : OWN.getOrDefault(fileId, java.util.List.of())) {
-                for (long b : other.taken) {
-                    if (other != this && b == offset) {
-                        return true;
-                    }
+            for (RecordLocks other : OWN.getOrDefault(fileId, List.of())) {
+                if (other != this && holds(other.taken, offset)) {
+                    return true;
                 }
+            }
+        }
+        return false;
+    }
+
+    private static boolean holds(long[] bytes, long offset) {
+        for (long b : bytes) {
+            if (b == offset) {
+                return true;
             }
         }
         return false;
@@ -123,17 +136,19 @@ final class RecordLocks {
             return;
         }
         synchronized (OWN) {
-            taken = java.util.Arrays.copyOf(taken, taken.length + 1);
+            taken = Arrays.copyOf(taken, taken.length + 1);
             taken[taken.length - 1] = offset;
-            OWN.computeIfAbsent(fileId, k -> new java.util.ArrayList<>(2)).remove(this);
-            OWN.get(fileId).add(this);
+            List<RecordLocks> opens = OWN.computeIfAbsent(fileId, k -> new ArrayList<>(2));
+            if (!opens.contains(this)) {
+                opens.add(this);
+            }
         }
     }
 
     /** This open is closed: its bytes no longer count. */
     void release() {
         synchronized (OWN) {
-            java.util.List<RecordLocks> opens = OWN.get(fileId);
+            List<RecordLocks> opens = OWN.get(fileId);
             if (opens != null && opens.remove(this) && opens.isEmpty()) {
                 OWN.remove(fileId);
             }

@@ -27,9 +27,9 @@ import org.jqemu.util.FrontEnd.UserError;
 /**
  * Runs the {@code pc} machine: builds a {@link PcMachine} from the {@link MachineConfig}, puts an
  * {@link X86Cpu} on it, and drives the main loop on the calling thread: the CPU runs in slices of
- * {@link #SLICE} instructions, cut short when a timer falls due ({@link TimerKick}); between slices due timers fire (the clock follows host time) and console
- * input is delivered; a CPU halted with nothing to do sleeps until the next timer deadline or input
- * (an idle guest costs no host CPU). Resets (port 0x92, 8042, 0xcf9, triple fault) reset the machine, or
+ * {@link #SLICE} instructions, cut short when a timer falls due ({@link TimerKick}); between slices due
+ * timers fire (the clock follows host time) and console input is delivered; a CPU halted with nothing to
+ * do sleeps until the next timer deadline or input (an idle guest costs no host CPU). Resets (port 0x92, 8042, 0xcf9, triple fault) reset the machine, or
  * end the run with -no-reboot; ACPI power-off ends it with status 0 (with -no-shutdown the guest stays
  * stopped until Ctrl-A x); an emulator bug prints QEMU-style "fatal:" lines and a register dump, status 1.
  *

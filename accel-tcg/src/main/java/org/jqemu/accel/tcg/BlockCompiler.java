@@ -18,6 +18,7 @@ import java.lang.constant.MethodTypeDesc;
 import java.lang.invoke.MethodHandles;
 import java.lang.reflect.AccessFlag;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Compiles a list of decoded instructions into a hidden class implementing {@link BlockCode}.
@@ -89,7 +90,7 @@ final class BlockCompiler {
     /** Translates later blocks with {@code path} (when usable here); returns the path in use before. */
     static TlbPath useTlbPath(TlbPath path) {
         TlbPath before = tlbPath;
-        tlbPath = tlbPath(path.name().toLowerCase(java.util.Locale.ROOT));
+        tlbPath = tlbPath(path.name().toLowerCase(Locale.ROOT));
         return before;
     }
 
@@ -97,7 +98,7 @@ final class BlockCompiler {
 
     /** {@code preferred} (when usable here) unless {@code -Djqemu.tcg.inlineTlb} names a path, which wins. */
     static TlbPath tlbPathOr(TlbPath preferred) {
-        return TLB_PATH_CONFIGURED ? tlbPath : tlbPath(preferred.name().toLowerCase(java.util.Locale.ROOT));
+        return TLB_PATH_CONFIGURED ? tlbPath : tlbPath(preferred.name().toLowerCase(Locale.ROOT));
     }
 
     static TlbPath tlbPath(String name) {

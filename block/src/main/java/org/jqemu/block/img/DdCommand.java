@@ -1,5 +1,6 @@
 package org.jqemu.block.img;
 
+import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import org.jqemu.block.BlockDevice;
@@ -71,7 +72,7 @@ final class DdCommand {
                 for (long pos = 0; pos < size; pos += bs) {
                     int n = (int) Math.min(bs, size - pos);
                     src.read(start + pos, buf, 0, n);
-                    if (!ConvertCommand.isZero(java.nio.ByteBuffer.wrap(buf), 0, n)) {
+                    if (!ConvertCommand.isZero(ByteBuffer.wrap(buf), 0, n)) {
                         dst.write(pos, buf, 0, n);
                     }
                 }

@@ -18,7 +18,15 @@ import org.jqemu.block.qcow2.Qcow2Snapshots;
  * skipping zero ranges of at least the -S size unless the target would not read as zero there.
  */
 final class ConvertCommand {
-    private static final int BUFFER = 2 << 20;
+    /**
+     * A piece of a plain copy: small enough that the pieces in flight (two with one reading thread) stay
+     * in the processor's caches between the read, the zero test and the write, which copy them; with 2 MiB
+     * pieces and eight in flight every copy went to and from memory, and the kernel's share of a copy rose
+     * by a third or more (block/README.md).
+     */
+    private static final int PIECE = 512 << 10;
+    /** The piece of a compressed copy, and of a plain one whose zero-test unit (-S, cluster) exceeds PIECE. */
+    private static final int LARGE_PIECE = 2 << 20;
     private static final int PAGE = 4096;
     private static final long DEFAULT_SPARSE = 4096;
     /** qemu-img's default number of coroutines. */
@@ -222,7 +230,7 @@ final class ConvertCommand {
     }
 
     /**
-     * Copies every source into out. Workers (-m of them) read pieces, find what to write (zero
+     * Copies every source into out. Workers (see workerThreads) read pieces, find what to write (zero
      * detection, comparison with the target's backing file) and compress in parallel; this thread only
      * writes them, in order, so the target's metadata is touched by one thread and its layout is the
      * same whatever the timing.
@@ -234,14 +242,17 @@ final class ConvertCommand {
             throw new BlockException("Compression not supported for this file format"); // -n onto raw
         }
         CompressedWriter compressTarget = s.compress ? (CompressedWriter) out : null;
-        long unit = compressTarget != null ? compressTarget.clusterSizeBytes() : BUFFER;
-        int bufSize = (int) Math.max(unit, BUFFER - BUFFER % unit);
+        int bufSize = pieceSize(out instanceof CompressedWriter c ? c.clusterSizeBytes() : 1, s.sparse, s.compress);
+        int threads = workerThreads(s.parallel, compressTarget != null, Runtime.getRuntime().availableProcessors());
+        // Pieces handed out before the oldest is written: a compressing worker is the slow side, so -m of
+        // them queue; otherwise the writer is, and one piece read ahead per worker keeps it busy.
+        int ahead = compressTarget != null ? s.parallel : threads;
         Progress progress = new Progress(env, s.progress && !s.quiet, total);
         boolean skipZeroPieces = targetZero && out.backing() == null && s.sparse > 0;
         ZeroRuns zeroRuns = new ZeroRuns();
         java.util.ArrayDeque<java.util.concurrent.Future<Ready>> inFlight = new java.util.ArrayDeque<>();
         java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newFixedThreadPool(
-                s.parallel, r -> {
+                threads, r -> {
                     Thread t = new Thread(r, "convert-worker");
                     t.setDaemon(true);
                     return t;
@@ -257,7 +268,7 @@ final class ConvertCommand {
                     inFlight.add(skipZeroPieces && zeroRuns.readsAsZero(src, pos, n)
                             ? new Done(new Ready(piece, null, null, null, null))
                             : workers.submit(() -> prepare(piece, out, s, targetZero, compressTarget, bufSize)));
-                    if (inFlight.size() > s.parallel) {
+                    if (inFlight.size() > ahead) {
                         progress.update(finish(inFlight.poll(), out));
                     }
                     pos += n;
@@ -274,6 +285,29 @@ final class ConvertCommand {
             compressTarget.alignEndOfFile();
         }
         progress.done();
+    }
+
+    /**
+     * Bytes per piece: for -c, whole clusters (LARGE_PIECE or one cluster); otherwise PIECE if it holds a
+     * whole number of zero-test units (see prepare: -S, at least a target cluster), else LARGE_PIECE, as
+     * every piece was before (a unit larger still is cut at the piece's end).
+     */
+    static int pieceSize(long clusterSize, long sparse, boolean compress) {
+        if (compress) {
+            return (int) Math.max(clusterSize, LARGE_PIECE - LARGE_PIECE % clusterSize);
+        }
+        long unit = Math.max(sparse, clusterSize);
+        return unit <= PIECE && PIECE % unit == 0 ? PIECE : LARGE_PIECE;
+    }
+
+    /**
+     * Threads that read (and compress) pieces: -m at most, and no more than the cores can run beside the
+     * writing thread. Compression keeps every core busy (the writer has little to do); a plain copy is
+     * bound by the writer's kernel copy, so the readers are the other cores: more threads than cores only
+     * cost switches and buffers that fall out of the caches. At least one.
+     */
+    static int workerThreads(int parallel, boolean compress, int cores) {
+        return Math.max(1, Math.min(parallel, compress ? cores : cores - 1));
     }
 
     /**

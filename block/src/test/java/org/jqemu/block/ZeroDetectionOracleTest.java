@@ -106,6 +106,37 @@ class ZeroDetectionOracleTest {
     }
 
     /**
+     * A plain copy goes in 512 KiB pieces (2 MiB when the zero-test unit does not divide that: here
+     * clusters of 1 MiB and more), read ahead by one thread per spare core: sources smaller than a piece,
+     * of exactly one, and of a piece and a bit, with data at a piece's first and last byte, a zero 4 KiB
+     * block and a hole, copy as qemu-img copies them whatever -m and the piece size.
+     */
+    @Test
+    void sourcesAroundOnePieceWithEachParallelism() throws IOException {
+        int piece = 512 << 10;
+        for (long size : new long[] {300 << 10, piece, piece + 8704}) {
+            String src = path("piece-" + size + ".raw");
+            try (RandomAccessFile f = new RandomAccessFile(src, "rw")) {
+                f.setLength(size);
+                for (long p : new long[] {0, 4096 + 17, 200 << 10, piece - 1, piece, size - 1}) {
+                    if (p < size) {
+                        f.seek(p);
+                        f.write(0x3c);
+                    }
+                }
+                f.seek(12288);
+                f.write(new byte[4096]); // written zeros
+            }
+            for (String m : new String[] {"1", "2", "16"}) {
+                sameAsQemuImg(src, "raw", "raw", "-m", m);
+                sameAsQemuImg(src, "raw", "qcow2", "-m", m);
+            }
+            sameAsQemuImg(src, "raw", "qcow2", "-o", "cluster_size=1M");
+            sameAsQemuImg(src, "raw", "qcow2", "-o", "cluster_size=2M", "-m", "1");
+        }
+    }
+
+    /**
      * Block status of images just written by qemu-io, whose partly written clusters leave holes in the host
      * file: qemu-img treats such an image as metadata-preallocated (and asks the host file about holes)
      * only when noticeably more clusters are referenced than allocated; map must agree either way.

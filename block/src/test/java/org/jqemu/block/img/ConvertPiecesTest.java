@@ -37,8 +37,7 @@ class ConvertPiecesTest {
         assertEquals(7, ConvertCommand.workerThreads(8, false, 8));
         assertEquals(3, ConvertCommand.workerThreads(3, false, 16), "-m 3");
         assertEquals(1, ConvertCommand.workerThreads(8, false, 1), "one core: still one reader");
-        assertEquals(2, ConvertCommand.workerThreads(8, true, 2), "compression on every core");
+        assertEquals(8, ConvertCommand.workerThreads(8, true, 2), "compression: -m threads");
         assertEquals(1, ConvertCommand.workerThreads(1, true, 2), "-m 1");
-        assertEquals(16, ConvertCommand.workerThreads(16, true, 64));
     }
 }

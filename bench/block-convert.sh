@@ -5,7 +5,7 @@
 # 5) by both tools, printing the median wall time and the ratio jqemu/qemu (bar: <= 1.2), and CPU times.
 #   1. qcow2 -> raw          convert -O raw
 #   2. raw -> qcow2          convert -O qcow2
-#   3. qcow2 -> compressed   convert -c -O qcow2 (jqemu compresses on -m threads, default 8, as qemu-img's coroutines)
+#   3. qcow2 -> compressed   convert -c -O qcow2 (jqemu compresses on -m threads, default 8)
 # Usage: bench/block-convert.sh [runs] [workdir] [raw|qcow2|compressed ...]
 #   workdir default: a fresh directory under /tmp; conversions default: all three.
 set -euo pipefail

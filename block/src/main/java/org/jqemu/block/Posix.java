@@ -69,30 +69,46 @@ final class Posix {
     /** Set once linking is over (done or failed): a call would not wait. */
     private static volatile boolean linked;
 
-    /** True if native calls can be made without waiting for the link (or are known to be unavailable). */
+    /** Set once a background link (linkInBackground) has also made its first calls. */
+    private static volatile boolean warmedUp;
+
+    /**
+     * True if native calls can be made without waiting for the link (or are known to be unavailable), and
+     * a background link is done with its first calls, so that the caller's own first call (opening a
+     * descriptor) generates no code of its own either.
+     */
     static boolean ready() {
-        return linked || !SUPPORTED;
+        return !SUPPORTED || linked && (warmedUp || !LINK_STARTED.get());
     }
 
     /** Set when a background link has been started: one is enough. */
     private static final AtomicBoolean LINK_STARTED = new AtomicBoolean();
 
-    /** getpid(2): harmless, made once by the background link to prepare the call path too. */
-    private static final long SYS_GETPID = 39;
-
     /**
-     * Starts linking syscall(2) on a daemon thread and makes one harmless call through it (the first call
-     * and the first native allocation generate code too). A thread that needs the handle meanwhile waits
-     * for the class initialisation to finish, as the JVM guarantees, and never links twice.
+     * Starts linking syscall(2) on a daemon thread and makes the calls a hole-seeking caller's first ones
+     * will be, on a directory instead of its file: the first call, the first native allocation and the
+     * first path copied to native memory generate code too (a type switch and var handles, some 10 ms on
+     * the thread that would otherwise make them: a converting writer). A thread that needs the handle
+     * meanwhile waits for the class initialisation to finish, as the JVM guarantees, and never links twice.
      */
     static void linkInBackground() {
         if (SUPPORTED && !linked && LINK_STARTED.compareAndSet(false, true)) {
-            Thread.ofPlatform().daemon().name("posix-link").start(() -> {
-                syscall(SYS_GETPID, 0, 0, 0, 0);
+            Thread.ofPlatform().daemon().name("posix-link").start(new BackgroundLink());
+        }
+    }
+
+    /** linkInBackground's work: a class, not a lambda, whose call site the caller's thread would link. */
+    private static final class BackgroundLink implements Runnable {
+        @Override
+        public void run() {
+            try {
+                close(open(Path.of("/"), false));
                 try (Arena arena = Arena.ofConfined()) {
                     arena.allocate(FLOCK_SIZE, 8);
                 }
-            });
+            } finally {
+                warmedUp = true;
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 package org.jqemu.block.qcow2;
 
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.NavigableSet;
+import java.util.concurrent.ConcurrentSkipListSet;
 import org.jqemu.block.BlockException;
 
 /**
@@ -11,7 +11,8 @@ import org.jqemu.block.BlockException;
  * metadata. Thread-safe.
  */
 final class MetadataMap {
-    private final Set<Long> clusters = ConcurrentHashMap.newKeySet();
+    /** Sorted, so that a check looks a whole range up at once (a conversion checks every cluster it writes). */
+    private final NavigableSet<Long> clusters = new ConcurrentSkipListSet<>();
     private final int clusterBits;
 
     MetadataMap(int clusterBits) {
@@ -35,11 +36,10 @@ final class MetadataMap {
         if (bytes <= 0) {
             return;
         }
-        for (long c = offset >>> clusterBits; c <= (offset + bytes - 1) >>> clusterBits; c++) {
-            if (clusters.contains(c)) {
-                throw new BlockException.Corrupt("qcow2: Image is corrupt: Preventing invalid write on metadata "
-                        + "(host offset 0x" + Long.toHexString(c << clusterBits) + ")");
-            }
+        Long c = clusters.ceiling(offset >>> clusterBits); // the first metadata cluster at or after the range's
+        if (c != null && c <= (offset + bytes - 1) >>> clusterBits) {
+            throw new BlockException.Corrupt("qcow2: Image is corrupt: Preventing invalid write on metadata "
+                    + "(host offset 0x" + Long.toHexString(c << clusterBits) + ")");
         }
     }
 }

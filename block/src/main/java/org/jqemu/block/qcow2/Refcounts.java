@@ -168,7 +168,10 @@ final class Refcounts {
                 block[bit >>> 3] = (byte) ((block[bit >>> 3] & ~mask) | ((int) v << (bit & 7)));
             }
             case 3 -> block[i] = (byte) v;
-            case 4 -> ByteBuffer.wrap(block).putShort(i * 2, (short) v);
+            case 4 -> { // the default width, written once per cluster allocated: no wrapper
+                block[i * 2] = (byte) (v >>> 8);
+                block[i * 2 + 1] = (byte) v;
+            }
             case 5 -> ByteBuffer.wrap(block).putInt(i * 4, (int) v);
             default -> ByteBuffer.wrap(block).putLong(i * 8, v);
         }

@@ -19,14 +19,16 @@ import org.jqemu.block.qcow2.Qcow2Snapshots;
  */
 final class ConvertCommand {
     /**
-     * A piece of a plain copy: small enough that the pieces in flight (two with one reading thread) stay
+     * A piece: small enough that the pieces of a plain copy in flight (two with one reading thread) stay
      * in the processor's caches between the read, the zero test and the write, which copy them; with 2 MiB
      * pieces and eight in flight every copy went to and from memory, and the kernel's share of a copy rose
      * by a third or more (block/README.md).
      */
     private static final int PIECE = 512 << 10;
-    /** The piece of a compressed copy, and of a plain one whose zero-test unit (-S, cluster) exceeds PIECE. */
+    /** The piece of a copy whose zero-test unit (-S, cluster) does not divide PIECE. */
     private static final int LARGE_PIECE = 2 << 20;
+    /** Pieces queued per compressing thread (see copy). */
+    private static final int COMPRESS_AHEAD = 4;
     private static final int PAGE = 4096;
     private static final long DEFAULT_SPARSE = 4096;
     /** qemu-img's default number of coroutines. */
@@ -244,9 +246,11 @@ final class ConvertCommand {
         CompressedWriter compressTarget = s.compress ? (CompressedWriter) out : null;
         int bufSize = pieceSize(out instanceof CompressedWriter c ? c.clusterSizeBytes() : 1, s.sparse, s.compress);
         int threads = workerThreads(s.parallel, compressTarget != null, Runtime.getRuntime().availableProcessors());
-        // Pieces handed out before the oldest is written: a compressing worker is the slow side, so -m of
-        // them queue; otherwise the writer is, and one piece read ahead per worker keeps it busy.
-        int ahead = compressTarget != null ? s.parallel : threads;
+        // Pieces handed out before the oldest is written. Compressing, the workers are the slow side: with
+        // only one piece each, those done before the oldest one's waited for the writer (half the time,
+        // sampled), so each has COMPRESS_AHEAD. A plain copy is bound by the writer: one piece read ahead per
+        // worker keeps it busy.
+        int ahead = compressTarget != null ? COMPRESS_AHEAD * s.parallel : threads;
         Progress progress = new Progress(env, s.progress && !s.quiet, total);
         boolean skipZeroPieces = targetZero && out.backing() == null && s.sparse > 0;
         ZeroRuns zeroRuns = new ZeroRuns();
@@ -288,16 +292,16 @@ final class ConvertCommand {
     }
 
     /**
-     * Bytes per piece: for -c, whole clusters (LARGE_PIECE or one cluster); otherwise PIECE if it holds a
-     * whole number of zero-test units (see prepare: -S, at least a target cluster), else LARGE_PIECE, as
-     * every piece was before (a unit larger still is cut at the piece's end).
+     * Bytes per piece: PIECE if it holds a whole number of units (see prepare: for -c a cluster, otherwise
+     * the -S size but at least a target cluster), else LARGE_PIECE, as every piece was before (a unit larger
+     * still is cut at the piece's end; a compressed one is a whole cluster).
      */
     static int pieceSize(long clusterSize, long sparse, boolean compress) {
-        if (compress) {
-            return (int) Math.max(clusterSize, LARGE_PIECE - LARGE_PIECE % clusterSize);
+        long unit = compress ? clusterSize : Math.max(sparse, clusterSize);
+        if (unit <= PIECE && PIECE % unit == 0) {
+            return PIECE;
         }
-        long unit = Math.max(sparse, clusterSize);
-        return unit <= PIECE && PIECE % unit == 0 ? PIECE : LARGE_PIECE;
+        return compress ? (int) Math.max(clusterSize, LARGE_PIECE - LARGE_PIECE % clusterSize) : LARGE_PIECE;
     }
 
     /**

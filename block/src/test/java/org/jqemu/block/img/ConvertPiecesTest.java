@@ -26,8 +26,10 @@ class ConvertPiecesTest {
 
     @Test
     void compressedPiecesAreWholeClusters() {
-        assertEquals(2 * MIB, ConvertCommand.pieceSize(64 * KIB, 4096, true));
-        assertEquals(2 * MIB, ConvertCommand.pieceSize(512, 4096, true));
+        assertEquals(512 * KIB, ConvertCommand.pieceSize(64 * KIB, 4096, true));
+        assertEquals(512 * KIB, ConvertCommand.pieceSize(512, 4096, true));
+        assertEquals(512 * KIB, ConvertCommand.pieceSize(512 * KIB, 4096, true));
+        assertEquals(2 * MIB, ConvertCommand.pieceSize(MIB, 4096, true));
         assertEquals(2 * MIB, ConvertCommand.pieceSize(2 * MIB, 4096, true));
     }
 

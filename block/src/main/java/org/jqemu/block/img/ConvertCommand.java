@@ -306,8 +306,8 @@ final class ConvertCommand {
 
     /**
      * Threads that read (and compress) pieces. Compressing: -m of them, as qemu-img's coroutines (the
-     * writer has little to do; on a machine shared with other work, more runnable threads also get more
-     * of the cores: 2 threads on 2 cores had some 20% less CPU time than 8 at a load of 7). A plain copy
+     * writer has little to do; on a machine shared with other work, more runnable threads may also get
+     * more of the cores: 2 threads on 2 cores had less CPU time than 8 at a load of 7). A plain copy
      * is bound by the writer's kernel copy, so the readers are the other cores, -m at most: more threads
      * than cores only cost switches and buffers that fall out of the caches. At least one.
      */

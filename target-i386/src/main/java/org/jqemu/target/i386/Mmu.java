@@ -86,7 +86,7 @@ abstract class Mmu extends CpuState {
             execTag[i] = -1L;
         }
         if (codeWatcher != null) {
-            codeWatcher.mappingsChanged(); // INVLPG: the page may now map other code
+            codeWatcher.pageMappingChanged(lin & MASK32); // INVLPG: the page may now map other code
         }
     }
 
@@ -192,6 +192,12 @@ abstract class Mmu extends CpuState {
             return HOST.get(LE_INT, readHost[i] + (lin & PAGE_MASK));
         }
         return readSlow(lin, 4, ACC_READ);
+    }
+
+    /** The host address of the byte at {@code lin} when its page is in the fetch TLB, else 0. */
+    final long execHostOf(long lin) {
+        int i = tlbIndex(lin);
+        return execTag[i] == lin >>> Page.SHIFT ? execHost[i] + (lin & PAGE_MASK) : 0;
     }
 
     final int fetchByte(long lin) {

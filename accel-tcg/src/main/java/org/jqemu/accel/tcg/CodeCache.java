@@ -77,6 +77,12 @@ public final class CodeCache implements CodeWatcher {
     private final Map<Long, List<Block>> byPage = new HashMap<>();
     /** One bit per 4 KiB page of the 32-bit space: the page holds blocks. */
     private final long[] codePages = new long[1 << 14];
+    /**
+     * One bit per 4 MiB of the linear space (a large page at most): blocks were translated from code
+     * fetched there since the last flush. An INVLPG elsewhere cannot change what a block's EIP maps to.
+     */
+    private final long[] linearCodeAreas = new long[1 << (32 - LINEAR_AREA_SHIFT - 6)];
+    private static final int LINEAR_AREA_SHIFT = 22;
     private int generation;
     /** Physical address found by the last {@link #codePage} (a field: it is an out value of that method). */
     private long codePhys;
@@ -452,6 +458,8 @@ public final class CodeCache implements CodeWatcher {
     private void insert(Block b) {
         blocks.put(b);
         for (Block unit : b.members != null ? b.members : new Block[] {b}) {
+            markLinearArea(unit.eip);
+            markLinearArea(unit.end - 1);
             for (long page = unit.page(); page <= unit.lastPage(); page++) { // a last instruction may end on the next page
                 List<Block> list = byPage.computeIfAbsent(page, k -> new ArrayList<>());
                 if (!list.contains(b)) { // region members may share pages
@@ -486,6 +494,11 @@ public final class CodeCache implements CodeWatcher {
         stats.invalidations++;
     }
 
+    private void markLinearArea(int linear) {
+        int area = linear >>> LINEAR_AREA_SHIFT;
+        linearCodeAreas[area >>> 6] |= 1L << area;
+    }
+
     private void forgetPage(long page) {
         byPage.remove(page);
         codePages[(int) (page >>> 6)] &= ~(1L << page);
@@ -500,6 +513,7 @@ public final class CodeCache implements CodeWatcher {
         for (Long page : List.copyOf(byPage.keySet())) {
             forgetPage(page);
         }
+        Arrays.fill(linearCodeAreas, 0L);
         generation++;
         stats.flushes++;
     }
@@ -527,6 +541,15 @@ public final class CodeCache implements CodeWatcher {
 
     @Override
     public void mappingsChanged() { generation++; }
+
+    /** INVLPG: blocks are checked again only when code was translated from the 4 MiB around that page. */
+    @Override
+    public void pageMappingChanged(long linear) {
+        int area = (int) (linear >>> LINEAR_AREA_SHIFT);
+        if ((linearCodeAreas[area >>> 6] & (1L << area)) != 0) {
+            generation++;
+        }
+    }
 
     /**
      * Drops the blocks overlapping {@code [start, start + length)}, physical addresses (writes the CPU did

@@ -314,6 +314,26 @@ class SystemLockstepTest {
     }
 
     /**
+     * INVLPG alone must drop the block at the flipped page: here the page is flipped and called twice
+     * with no CR3 write in between (blocks are only checked again after an INVLPG near their code).
+     */
+    @Test
+    void invlpgWithoutACr3WriteRetranslatesTheFlippedPage() {
+        String flip = "  xor dword [pt_a2 + 4], fn_a1 ^ fn_a1_alt\n  invlpg [0x801000]\n  call 0x801000\n  add [sum], eax\n";
+        String program = PROGRAM.replace(flip, flip + flip);
+        assertTrue(program.length() > PROGRAM.length(), "the program has the flip to double");
+        startBoth(Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + program));
+        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        lockstep(tcg, 400_000);
+        long expected = 0;
+        for (int i = 0; i < ITERATIONS; i++) { // as above, with both functions of the flipped page each time
+            int before = i == 0 ? 0x11 : i - 1 + 0x100;
+            expected += 0x22 + before + (i + 0x100) + 0x44 + 0x33 + 0x22b8 + i + 3;
+        }
+        assertEquals(expected & 0xffff_ffffL, ramA.u32(0x500) & 0xffff_ffffL, "sum");
+    }
+
+    /**
      * The same kernel through {@link Tcg#run}, which chains linked blocks without returning between them
      * (across the CR3 switches, the patched code and the INVLPG of the program): at every run's end the
      * state must be the interpreter's after as many instructions. Budgets that are not multiples of the

@@ -21,4 +21,10 @@ public interface CodeWatcher {
      * same as {@link #mappingsChanged}.
      */
     default void pageMappingChanged(long linear) { mappingsChanged(); }
+
+    /**
+     * MOV to CR3: translations of pages not marked global (G with CR4.PGE) may have changed; global ones
+     * may be kept, as a TLB may keep them (SDM Vol. 3, 4.10.4.1). By default the same as {@link #mappingsChanged}.
+     */
+    default void addressSpaceChanged() { mappingsChanged(); }
 }

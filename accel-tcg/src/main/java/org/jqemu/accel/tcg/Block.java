@@ -34,6 +34,12 @@ final class Block {
     int heat;
     int generation;
     int tlbSet;
+    /**
+     * System mode: every page of the code was fetched through a global translation at the last check, so a
+     * CR3 load does not make the block be checked again; else {@code spaceGeneration} must be current too.
+     */
+    boolean global;
+    int spaceGeneration;
     /** Interpreter-only entries: visits left before (another) translation attempt, and the wait last used. */
     int countdown;
     int backoff;

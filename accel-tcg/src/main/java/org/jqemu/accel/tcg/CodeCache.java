@@ -77,9 +77,19 @@ public final class CodeCache implements CodeWatcher {
     private final Map<Long, List<Block>> byPage = new HashMap<>();
     /** One bit per 4 KiB page of the 32-bit space: the page holds blocks. */
     private final long[] codePages = new long[1 << 14];
+    /**
+     * One bit per 4 MiB of the linear space (a large page at most): blocks were translated from code
+     * fetched there since the last flush. An INVLPG elsewhere cannot change what a block's EIP maps to.
+     */
+    private final long[] linearCodeAreas = new long[1 << (32 - LINEAR_AREA_SHIFT - 6)];
+    private static final int LINEAR_AREA_SHIFT = 22;
     private int generation;
+    /** Bumped by CR3 loads: blocks fetched through non-global pages are checked again (see {@link Block#global}). */
+    private int spaceGeneration;
     /** Physical address found by the last {@link #codePage} (a field: it is an out value of that method). */
     private long codePhys;
+    /** The last {@link #codePage} (or {@link #membersStillMapped}: all of them) went through global translations. */
+    private boolean codeGlobal;
 
     CodeCache(X86Cpu cpu, int limit, int hotThreshold, TcgStats stats) {
         this.cpu = cpu;
@@ -127,7 +137,17 @@ public final class CodeCache implements CodeWatcher {
     }
 
     /** Whether a cached link to {@code b} may be followed. */
-    boolean current(Block b) { return b.valid && b.generation == generation && b.tlbSet == CpuAccess.tlbSet(cpu); }
+    boolean current(Block b) {
+        return b.valid && b.generation == generation && (b.global || b.spaceGeneration == spaceGeneration)
+                && b.tlbSet == CpuAccess.tlbSet(cpu);
+    }
+
+    /** Marks {@code b} checked now, with the global-ness {@link #codePage} found for its code. */
+    private void checkedNow(Block b) {
+        b.generation = generation;
+        b.spaceGeneration = spaceGeneration;
+        b.global = codeGlobal;
+    }
 
     /**
      * After a mapping change or at another CPL: the block stays if a fetch at its EIP still reaches the
@@ -137,7 +157,7 @@ public final class CodeCache implements CodeWatcher {
     private boolean revalidate(Block b) {
         stats.revalidations++;
         if (b.members == null ? stillMapped(b) : membersStillMapped(b)) {
-            b.generation = generation;
+            checkedNow(b);
             b.tlbSet = CpuAccess.tlbSet(cpu);
             return true;
         }
@@ -152,11 +172,14 @@ public final class CodeCache implements CodeWatcher {
      */
     private boolean membersStillMapped(Block r) {
         try {
+            boolean global = true;
             for (Block m : r.members) {
                 if (!stillMapped(m)) {
                     return false;
                 }
+                global &= codeGlobal;
             }
+            codeGlobal = global;
             return true;
         } catch (RuntimeException e) {
             return false;
@@ -196,7 +219,9 @@ public final class CodeCache implements CodeWatcher {
      */
     private Page codePage(int eip) {
         long linear = eip & 0xffff_ffffL;
-        codePhys = CpuAccess.userMode(cpu) ? linear : CpuAccess.fetchPhysical(cpu, linear);
+        boolean user = CpuAccess.userMode(cpu);
+        codePhys = user ? linear : CpuAccess.fetchPhysical(cpu, linear);
+        codeGlobal = !user && CpuAccess.fetchWasGlobal(cpu);
         Page p = memory.page(codePhys);
         return p != null && p.isRam() && (p.prot() & Page.EXEC) != 0 ? p : null;
     }
@@ -223,6 +248,7 @@ public final class CodeCache implements CodeWatcher {
     private Block translate(int eip, int backoff) {
         Page p = codePage(eip);
         long phys = codePhys;
+        boolean global = codeGlobal;
         if (p == null) {
             cold.remove(eip, null);
             return null;
@@ -253,6 +279,8 @@ public final class CodeCache implements CodeWatcher {
         long lastIdentity = end - pageBase > Page.SIZE ? following.ram().address() : p.ram().address();
         Block b = new Block(eip, end, n, code, p.ram().address(), lastIdentity, phys, generation,
                 CpuAccess.tlbSet(cpu));
+        b.global = global;
+        b.spaceGeneration = spaceGeneration;
         stats.blocksTranslated++;
         if (log != null) {
             log.translated(insns.subList(0, n), fitted.classFile());
@@ -333,6 +361,8 @@ public final class CodeCache implements CodeWatcher {
             Block region = new Block(head.eip, head.end, head.instructions, code, head.pageIdentity,
                     head.lastPageIdentity, head.phys, generation, CpuAccess.tlbSet(cpu));
             region.members = chosen.subList(0, fitted.instructions()).toArray(new Block[0]);
+            region.global = Arrays.stream(region.members).allMatch(m -> m.global);
+            region.spaceGeneration = spaceGeneration;
             region.source = List.copyOf(members.subList(0, fitted.instructions()));
             remove(head);
             stats.invalidations--; // replaced, not invalidated
@@ -452,6 +482,8 @@ public final class CodeCache implements CodeWatcher {
     private void insert(Block b) {
         blocks.put(b);
         for (Block unit : b.members != null ? b.members : new Block[] {b}) {
+            markLinearArea(unit.eip);
+            markLinearArea(unit.end - 1);
             for (long page = unit.page(); page <= unit.lastPage(); page++) { // a last instruction may end on the next page
                 List<Block> list = byPage.computeIfAbsent(page, k -> new ArrayList<>());
                 if (!list.contains(b)) { // region members may share pages
@@ -486,6 +518,11 @@ public final class CodeCache implements CodeWatcher {
         stats.invalidations++;
     }
 
+    private void markLinearArea(int linear) {
+        int area = linear >>> LINEAR_AREA_SHIFT;
+        linearCodeAreas[area >>> 6] |= 1L << area;
+    }
+
     private void forgetPage(long page) {
         byPage.remove(page);
         codePages[(int) (page >>> 6)] &= ~(1L << page);
@@ -500,6 +537,7 @@ public final class CodeCache implements CodeWatcher {
         for (Long page : List.copyOf(byPage.keySet())) {
             forgetPage(page);
         }
+        Arrays.fill(linearCodeAreas, 0L);
         generation++;
         stats.flushes++;
     }
@@ -527,6 +565,19 @@ public final class CodeCache implements CodeWatcher {
 
     @Override
     public void mappingsChanged() { generation++; }
+
+    /** A CR3 load: only blocks fetched through non-global translations are checked again. */
+    @Override
+    public void addressSpaceChanged() { spaceGeneration++; }
+
+    /** INVLPG: blocks are checked again only when code was translated from the 4 MiB around that page. */
+    @Override
+    public void pageMappingChanged(long linear) {
+        int area = (int) (linear >>> LINEAR_AREA_SHIFT);
+        if ((linearCodeAreas[area >>> 6] & (1L << area)) != 0) {
+            generation++;
+        }
+    }
 
     /**
      * Drops the blocks overlapping {@code [start, start + length)}, physical addresses (writes the CPU did

@@ -19,7 +19,7 @@ final class CpuAccess {
     private static final Class<?> STATE;
     private static final VarHandle FLAGS, CODE32, STACK32, USER_MODE, SEG_BASE, SEG_LOW, SEG_HIGH, SEG_RIGHTS, RETIRED,
             WATCHER, MEMORY, TLB_SET, WRITE_TAG, WRITE_PAGE, CR0, HALTED, NMI_PENDING, NMI_BLOCKED, STOP_REQUESTED,
-            INTERRUPT_SOURCE, INTERRUPT_SHADOW;
+            INTERRUPT_SOURCE, INTERRUPT_SHADOW, WALK_GLOBAL;
     private static final MethodHandle FETCH_PHYSICAL;
     static final int OP_ADD, OP_SUB, OP_INC, OP_DEC, OP_RESULT;
     /**
@@ -48,6 +48,7 @@ final class CpuAccess {
             RETIRED = LOOKUP.findVarHandle(units, "retired", long.class);
             FETCH_PHYSICAL = LOOKUP.findVirtual(X86Cpu.class, "fetchPhysical", MethodType.methodType(long.class, long.class));
             TLB_SET = LOOKUP.findVarHandle(mmu, "tlbSet", int.class);
+            WALK_GLOBAL = LOOKUP.findVarHandle(mmu, "walkGlobal", boolean.class);
             WRITE_TAG = LOOKUP.findVarHandle(mmu, "writeTag", long[].class);
             WRITE_PAGE = LOOKUP.findVarHandle(mmu, "writePage", MemorySegment[].class);
             CR0 = LOOKUP.findVarHandle(STATE, "cr0", long.class);
@@ -139,6 +140,9 @@ final class CpuAccess {
             throw new IllegalStateException(e);
         }
     }
+
+    /** The translation {@link #fetchPhysical} just made is global (or paging is off): a CR3 load keeps it. */
+    static boolean fetchWasGlobal(X86Cpu cpu) { return (boolean) WALK_GLOBAL.get(cpu); }
 
     /**
      * Drops every write-TLB entry mapping the RAM page at host address {@code identity}, in any linear

@@ -314,6 +314,52 @@ class SystemLockstepTest {
     }
 
     /**
+     * With CR4.PGE and the G bit on the identity-mapped first 4 MiB (the kernel's code), the kernel's blocks
+     * survive its CR3 loads without being checked again, while the functions at 0x800000 (not global, a
+     * different page under each directory) still are: same results as the interpreter, fewer revalidations.
+     */
+    @Test
+    void globalPagesKeepTheirBlocksAcrossCr3Loads() {
+        // (without the INVLPG flip, whose page is near the functions' blocks: it checks every block again)
+        String flip = "  xor dword [pt_a2 + 4], fn_a1 ^ fn_a1_alt\n  invlpg [0x801000]\n  call 0x801000\n  add [sum], eax\n";
+        String global = PROGRAM.replace(flip, "")
+                .replace("  or eax, 7\n  mov [pt0 + ecx*4], eax\n", "  or eax, 0x107\n  mov [pt0 + ecx*4], eax\n")
+                .replace("  mov eax, pd_a\n  mov cr3, eax\n  mov eax, cr0\n",
+                        "  mov eax, cr4\n  or eax, 0x80\n  mov cr4, eax\n  mov eax, pd_a\n  mov cr3, eax\n  mov eax, cr0\n");
+        assertTrue(!global.contains("invlpg [0x801000]") && global.contains("or eax, 0x107")
+                && global.contains("or eax, 0x80\n  mov cr4"), "the three edits applied");
+        startBoth(Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + global));
+        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        lockstep(tcg, 400_000);
+        assertEquals(ITERATIONS, ramA.u32(0x508), "#PF for the demand mapping, one per iteration");
+        // Three CR3 loads per iteration; only the calls of 0x800000 (not global) are checked again after
+        // them (the main loop alone is about ten blocks, each checked again after every load without G).
+        long revalidations = tcg.stats().revalidations();
+        assertTrue(revalidations <= 4L * ITERATIONS, "revalidations: " + tcg.stats());
+        assertTrue(revalidations >= ITERATIONS, "the functions under two directories were checked: " + tcg.stats());
+    }
+
+    /**
+     * INVLPG alone must drop the block at the flipped page: here the page is flipped and called twice
+     * with no CR3 write in between (blocks are only checked again after an INVLPG near their code).
+     */
+    @Test
+    void invlpgWithoutACr3WriteRetranslatesTheFlippedPage() {
+        String flip = "  xor dword [pt_a2 + 4], fn_a1 ^ fn_a1_alt\n  invlpg [0x801000]\n  call 0x801000\n  add [sum], eax\n";
+        String program = PROGRAM.replace(flip, flip + flip);
+        assertTrue(program.length() > PROGRAM.length(), "the program has the flip to double");
+        startBoth(Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + program));
+        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        lockstep(tcg, 400_000);
+        long expected = 0;
+        for (int i = 0; i < ITERATIONS; i++) { // as above, with both functions of the flipped page each time
+            int before = i == 0 ? 0x11 : i - 1 + 0x100;
+            expected += 0x22 + before + (i + 0x100) + 0x44 + 0x33 + 0x22b8 + i + 3;
+        }
+        assertEquals(expected & 0xffff_ffffL, ramA.u32(0x500) & 0xffff_ffffL, "sum");
+    }
+
+    /**
      * The same kernel through {@link Tcg#run}, which chains linked blocks without returning between them
      * (across the CR3 switches, the patched code and the INVLPG of the program): at every run's end the
      * state must be the interpreter's after as many instructions. Budgets that are not multiples of the

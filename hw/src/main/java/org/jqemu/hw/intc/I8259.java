@@ -92,6 +92,9 @@ public final class I8259 implements ByteIoPorts, InterruptAcknowledge, DeviceSta
 
         /** Priority rank (0 = highest) of the best request in {@code mask}, or 8 when the mask is empty. */
         int bestRank(int mask) {
+            if ((mask & 0xff) == 0) {
+                return 8; // the CPU polls every instruction boundary with IF set: usually nothing is requested
+            }
             for (int rank = 0; rank < 8; rank++) {
                 if ((mask & (1 << ((rank + highestPriority) & 7))) != 0) {
                     return rank;

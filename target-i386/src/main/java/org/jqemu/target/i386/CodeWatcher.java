@@ -14,4 +14,17 @@ public interface CodeWatcher {
 
     /** The CPU dropped TLB entries (all, or one page with INVLPG): mappings may have changed (mmap, munmap, mprotect, CR3). */
     void mappingsChanged();
+
+    /**
+     * INVLPG dropped the TLB entries of the page holding linear address {@code linear}: only code
+     * fetched through that page (or the large page around it) may now map elsewhere. By default the
+     * same as {@link #mappingsChanged}.
+     */
+    default void pageMappingChanged(long linear) { mappingsChanged(); }
+
+    /**
+     * MOV to CR3: translations of pages not marked global (G with CR4.PGE) may have changed; global ones
+     * may be kept, as a TLB may keep them (SDM Vol. 3, 4.10.4.1). By default the same as {@link #mappingsChanged}.
+     */
+    default void addressSpaceChanged() { mappingsChanged(); }
 }

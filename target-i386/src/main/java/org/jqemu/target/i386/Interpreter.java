@@ -1,11 +1,14 @@
 package org.jqemu.target.i386;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.function.IntUnaryOperator;
 import org.jqemu.fpu.X87;
 import org.jqemu.fpu.X87Context;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.IoPorts;
+import org.jqemu.memory.HostMemory;
+import org.jqemu.memory.Page;
 
 /**
  * The decoder and the integer instructions. {@link #step()} decodes prefixes, the opcode, ModR/M, SIB
@@ -43,8 +46,36 @@ abstract class Interpreter extends SystemUnit {
     /** The architectural limit on instruction length (prefixes included). */
     static final int MAX_INSTRUCTION_LENGTH = 15;
 
+    /**
+     * The instruction being decoded reads its bytes below offset {@code fetchEnd} from host address
+     * {@code fetchHost + offset} without further checks: set by {@link #startFetch} when the code page is in
+     * the fetch TLB, bounded by the page end, the CS limit and the 15-byte limit. Beyond it (or with no
+     * entry), {@link #fetch8} takes the checked path.
+     */
+    private long fetchHost, fetchEnd;
+
+    /** Sets up the unchecked fetch window for the instruction starting at {@code eip}. */
+    private void startFetch() {
+        long off = eip;
+        fetchEnd = 0;
+        if (off < segLow[CS]) {
+            return;
+        }
+        long lin = (segBase[CS] + off) & MASK32;
+        long host = execHostOf(lin);
+        if (host != 0) {
+            long pageLeft = Page.SIZE - (lin & Page.OFFSET_MASK);
+            fetchHost = host - off;
+            fetchEnd = Math.min(Math.min(off + pageLeft, off + MAX_INSTRUCTION_LENGTH), segHigh[CS] + 1);
+        }
+    }
+
     final int fetch8() {
         long off = eip;
+        if (off < fetchEnd) {
+            eip = off + 1;
+            return HostMemory.ALL.get(ValueLayout.JAVA_BYTE, fetchHost + off) & 0xff;
+        }
         if (off > segHigh[CS] || off < segLow[CS] || off - startEip >= MAX_INSTRUCTION_LENGTH) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
@@ -237,6 +268,7 @@ abstract class Interpreter extends SystemUnit {
     final void step() {
         startEip = eip;
         startEsp = regs[ESP];
+        startFetch();
         if (instructionBreakpoints != 0 && (flags & RF) == 0) {
             int hits = instructionBreakpointHits((segBase[CS] + eip) & MASK32);
             if (hits != 0) {

@@ -36,6 +36,8 @@ abstract class Mmu extends CpuState {
     static final int ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2;
     static final int TLB_SIZE = 256;
     static final long PAGE_MASK = Page.OFFSET_MASK;
+    /** The G bit of a PTE or of a large page's PDE. */
+    private static final int PTE_GLOBAL = 0x100;
     /** All host memory: a TLB hit accesses {@code HOST} at the entry's host address plus the page offset. */
     private static final MemorySegment HOST = HostMemory.ALL;
 
@@ -60,6 +62,11 @@ abstract class Mmu extends CpuState {
     /** 0 for supervisor accesses, TLB_SIZE when CPL is 3. */
     int tlbSet;
     private long resolvedPhys;
+    /**
+     * The last translation is global (PTE or large PDE with G, CR4.PGE set) or paging is off: a CR3 load
+     * need not drop it (the translator keeps blocks fetched through such pages across address spaces).
+     */
+    boolean walkGlobal;
     /** The translator's store watch (set through {@link X86Cpu#translatorLookup}), or null. */
     CodeWatcher codeWatcher;
 
@@ -69,12 +76,27 @@ abstract class Mmu extends CpuState {
     }
 
     public void flushTlb() {
-        Arrays.fill(readTag, -1L);
-        Arrays.fill(writeTag, -1L);
-        Arrays.fill(execTag, -1L);
+        clearTlb();
         if (codeWatcher != null) {
             codeWatcher.mappingsChanged();
         }
+    }
+
+    /**
+     * A CR3 load: the TLB is flushed (all of it: keeping global entries is allowed, not required), and the
+     * translator is told that only non-global translations may have changed.
+     */
+    final void flushTlbForCr3() {
+        clearTlb();
+        if (codeWatcher != null) {
+            codeWatcher.addressSpaceChanged();
+        }
+    }
+
+    private void clearTlb() {
+        Arrays.fill(readTag, -1L);
+        Arrays.fill(writeTag, -1L);
+        Arrays.fill(execTag, -1L);
     }
 
     final void invalidatePage(long lin) {
@@ -86,7 +108,7 @@ abstract class Mmu extends CpuState {
             execTag[i] = -1L;
         }
         if (codeWatcher != null) {
-            codeWatcher.mappingsChanged(); // INVLPG: the page may now map other code
+            codeWatcher.pageMappingChanged(lin & MASK32); // INVLPG: the page may now map other code
         }
     }
 
@@ -192,6 +214,12 @@ abstract class Mmu extends CpuState {
             return HOST.get(LE_INT, readHost[i] + (lin & PAGE_MASK));
         }
         return readSlow(lin, 4, ACC_READ);
+    }
+
+    /** The host address of the byte at {@code lin} when its page is in the fetch TLB, else 0. */
+    final long execHostOf(long lin) {
+        int i = tlbIndex(lin);
+        return execTag[i] == lin >>> Page.SHIFT ? execHost[i] + (lin & PAGE_MASK) : 0;
     }
 
     final int fetchByte(long lin) {
@@ -405,7 +433,13 @@ abstract class Mmu extends CpuState {
             resolvedPhys = lin;
             return p;
         }
-        long phys = (cr0 & CR0_PG) != 0 ? walk(lin, kind, user) : lin;
+        long phys;
+        if ((cr0 & CR0_PG) != 0) {
+            phys = walk(lin, kind, user);
+        } else {
+            phys = lin;
+            walkGlobal = true;
+        }
         phys &= a20Mask;
         resolvedPhys = phys;
         return memory.page(phys);
@@ -442,6 +476,7 @@ abstract class Mmu extends CpuState {
             if (updated != pde) {
                 physWrite32(pdeAddr, updated);
             }
+            walkGlobal = (pde & PTE_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0;
             return ((pde & 0xffc0_0000L) | (lin & 0x3f_ffffL));
         }
         long pteAddr = (((pde & 0xffff_f000L)) + (((lin >>> 12) & 0x3ff) << 2)) & a20Mask;
@@ -457,6 +492,7 @@ abstract class Mmu extends CpuState {
         if (updated != pte) {
             physWrite32(pteAddr, updated);
         }
+        walkGlobal = (pte & PTE_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0;
         return (pte & 0xffff_f000L) | (lin & PAGE_MASK);
     }
 

@@ -1187,7 +1187,7 @@ abstract class SystemUnit extends Mmu {
         switch (n) {
             case 0 -> writeCr0(v);
             case 2 -> cr2 = v;
-            case 3 -> { cr3 = v & 0xffff_f018L; flushTlb(); }
+            case 3 -> { cr3 = v & 0xffff_f018L; flushTlbForCr3(); }
             case 4 -> writeCr4(v);
             default -> throw CpuFault.of(CpuFault.UD);
         }

@@ -301,6 +301,36 @@ class UserModeTest {
         assertEquals(0, ram.u32(0x6004));
     }
 
+    /**
+     * An instruction whose immediate continues on the next page (fetch TLB warm for the first page): its
+     * bytes come from both pages, in order (SDM: fetches are byte-granular linear reads).
+     */
+    @Test
+    void instructionCrossingIntoTheNextPageReadsBothPages() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        X86Cpu cpu = cpuWith(ram, "times 0x2000 - 3 - ($ - $$) nop\nmov eax, 0x11223344\nmov ebx, eax\nint 0x80\n");
+        assertEquals(X86Cpu.EXIT_INTERRUPT, cpu.run(0x3000));
+        assertEquals(0x11223344, cpu.reg(X86Cpu.EAX));
+        assertEquals(0x11223344, cpu.reg(X86Cpu.EBX));
+    }
+
+    /**
+     * The same instruction when the next page may not be executed: #PF for the fetch of its first byte
+     * there (error code: present, user, instruction fetch), nothing executed, EIP at the instruction.
+     */
+    @Test
+    void instructionCrossingIntoANonExecutablePageFaultsBeforeExecuting() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        ram.protect(0x3000, Page.READ | Page.WRITE);
+        X86Cpu cpu = cpuWith(ram, "mov eax, 7\ntimes 0x2000 - 3 - ($ - $$) nop\nmov eax, 0x11223344\nint 0x80\n");
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(0x3000));
+        assertEquals(14, cpu.exitVector());
+        assertEquals(0x15, cpu.exitErrorCode());
+        assertEquals(0x3000, cpu.faultAddress());
+        assertEquals(0x2ffd, cpu.eip());
+        assertEquals(7, cpu.reg(X86Cpu.EAX));
+    }
+
     @Test
     void fetchFromNonExecutablePageFaults() {
         TestRam ram = new TestRam(0x10000, Page.RWX);

@@ -14,9 +14,9 @@ import org.jqemu.block.HostFile;
  * through the paths a short command takes, so the cache holds the classes each of them loads and links
  * (a JDK 25 cache records one run). Usage: {@code Training DIR}: in DIR, makes a sparse raw image of the
  * benchmark's shape (bench/block-convert.sh: 2 GiB, data in runs spread over it, a zero cluster in the
- * data, holes between), converts it to qcow2 twice (while the native calls for hole seeking are being
- * linked in the background, as a conversion starts, and once they are ready, as it goes on: the second
- * takes the hole-seeking path), converts that to raw and to compressed qcow2, prints info, then deletes
+ * data, holes between), converts it to qcow2 twice (with -m 1 while the native calls for hole seeking are
+ * being linked in the background, as a conversion starts, and once they are ready, as it goes on: the
+ * second takes the hole-seeking path), converts that to raw and to compressed qcow2, prints info, then deletes
  * what it made. Needs nothing but itself, so a launcher can train on first use.
  */
 public final class Training {
@@ -54,7 +54,10 @@ public final class Training {
                 {"convert", "-f", "qcow2", "-c", "-O", "qcow2", qcow2.toString(), out.toString()},
                 {"info", out.toString()},
             };
-            status |= Main.run(java.util.Arrays.asList(toQcow2), env); // as main passes them
+            // First with -m 1 (the writer reads, as on a busy machine), then as given (readers if a core is spare;
+            // -c below has its threads anyway).
+            String[] toQcow2OneRequest = {"convert", "-m", "1", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString()};
+            status |= Main.run(java.util.Arrays.asList(toQcow2OneRequest), env); // as main passes them
             awaitNativeCalls();
             status |= Main.run(java.util.Arrays.asList(toQcow2), env);
             for (String[] c : commands) {

@@ -88,6 +88,11 @@ public final class HostFile implements AutoCloseable {
      * this first, and may have them linked in the background meanwhile (linkNativeCallsInBackground).
      */
     public boolean holeSeekingReady() {
+        return nativeCallsReady();
+    }
+
+    /** As holeSeekingReady, for any file: whether the native calls are linked (or known unavailable). */
+    public static boolean nativeCallsReady() {
         return Posix.ready();
     }
 

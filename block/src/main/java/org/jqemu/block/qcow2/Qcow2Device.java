@@ -560,7 +560,8 @@ public final class Qcow2Device implements CompressedWriter {
                 toAllocate++;
             }
         }
-        long newStart = toAllocate > 0 ? refcounts.allocate(toAllocate) : 0;
+        // Refcounts written with the L2 entries (flushPending, or commitAllocation's own flushPending).
+        long newStart = toAllocate > 0 ? refcounts.allocateDeferred(toAllocate) : 0;
         if (toAllocate == count && ((offset | len) & (clusterSize - 1)) == 0) {
             // Whole new clusters (the conversion case): straight from the caller's buffer, no copy.
             long[] newEntries = new long[count];
@@ -745,11 +746,13 @@ public final class Qcow2Device implements CompressedWriter {
     }
 
     /**
-     * Writes the queued L2 entries: one barrier first (their clusters' data and refcounts are then on
+     * Writes the queued L2 entries: their clusters' refcounts (if held back, see
+     * Refcounts.allocateDeferred), then one barrier (their clusters' data and refcounts are then on
      * disk), then the entries. A crash before this leaves the new clusters leaked, never referenced
      * without a refcount. Write lock held (or the image is being closed).
      */
     void flushPending() throws BlockException {
+        refcounts.writeDeferred(); // the new clusters' refcounts, before the barrier and the entries
         if (pendingL2.isEmpty()) {
             return;
         }

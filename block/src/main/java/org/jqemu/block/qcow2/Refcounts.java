@@ -10,6 +10,10 @@ import org.jqemu.block.HostFile;
  * The refcount table and refcount blocks of a qcow2 image, and the cluster allocator built on them.
  *
  * <p>Write-through: every change reaches the host file immediately; the block cache only saves reads.
+ * Except one: a data cluster's allocation (allocateDeferred) may hold its raised refcounts in memory,
+ * because nothing points to the cluster before the driver's queued L2 entries are written, and the driver
+ * writes these refcounts first (writeDeferred, before its barrier). Any other write here writes them
+ * first too, so the order on disk is the order of the changes.
  * Ordering (crash consistency): a cluster's refcount is raised before anything points to it and lowered
  * only after nothing points to it any more, so an interrupted update leaves at worst a leaked cluster.
  * A new refcount block is written (with its own refcount) before the table entry that links it, and a
@@ -33,6 +37,11 @@ final class Refcounts {
     private final Qcow2Header header;
     private final MetadataMap metadata;
     private final Map<Long, byte[]> cache;
+    /**
+     * Refcount blocks with raised refcounts not yet written (allocateDeferred), by offset: the block and
+     * the byte range to write. The block is kept here too, so that the cache dropping it loses nothing.
+     */
+    private final Map<Long, Deferred> deferred = new LinkedHashMap<>();
     private long[] table;
     private long freeHint;
     /** Clusters the allocator must not hand out even if their refcount says free (used by repair). */
@@ -140,7 +149,8 @@ final class Refcounts {
         synchronized (cache) {
             byte[] b = cache.get(offset);
             if (b == null) {
-                b = file.read(offset, (int) clusterSize);
+                Deferred d = deferred.get(offset);
+                b = d != null ? d.block : file.read(offset, (int) clusterSize);
                 cache.put(offset, b);
             }
             return b;
@@ -208,6 +218,19 @@ final class Refcounts {
      * Refcount blocks the run needs are created first (possibly moving the run).
      */
     long allocate(long n) throws BlockException {
+        return allocate(n, false);
+    }
+
+    /**
+     * As allocate, but the raised refcounts may stay in memory until writeDeferred: for data clusters only,
+     * whose L2 entries the caller writes after writeDeferred (Qcow2Device.flushPending), so that a
+     * conversion writes each refcount block once per batch instead of once per request.
+     */
+    long allocateDeferred(long n) throws BlockException {
+        return allocate(n, true);
+    }
+
+    private long allocate(long n, boolean defer) throws BlockException {
         while (true) {
             long start = findFree(n);
             boolean changed = false;
@@ -218,7 +241,7 @@ final class Refcounts {
                 }
             }
             if (!changed) {
-                update(start, n, 1);
+                update(start, n, 1, defer);
                 if (freeHint == start) {
                     freeHint = start + n;
                 }
@@ -238,7 +261,7 @@ final class Refcounts {
                 }
             }
         }
-        update(first, last - first + 1, delta);
+        update(first, last - first + 1, delta, false);
     }
 
     /** Releases the clusters of [offset, offset+bytes) (refcount - 1). */
@@ -271,11 +294,11 @@ final class Refcounts {
         }
         long current = get(cluster);
         if (current != value) {
-            modify(cluster, 1, value - current);
+            modify(cluster, 1, value - current, false);
         }
     }
 
-    private void update(long first, long n, long delta) throws BlockException {
+    private void update(long first, long n, long delta, boolean defer) throws BlockException {
         long i = first;
         while (i < first + n) {
             long ti = i >>> blockBits;
@@ -285,13 +308,13 @@ final class Refcounts {
                 throw new BlockException.Corrupt("qcow2: Image is corrupt: refcount of cluster 0x"
                         + Long.toHexString(i) + " is already 0");
             }
-            modify(i, count, delta);
+            modify(i, count, delta, defer);
             i += count;
         }
     }
 
-    /** Changes count refcounts inside one block and writes the changed bytes back. */
-    private void modify(long first, long count, long delta) throws BlockException {
+    /** Changes count refcounts inside one block and writes the changed bytes back (or, deferring, records them). */
+    private void modify(long first, long count, long delta, boolean defer) throws BlockException {
         long ti = first >>> blockBits;
         byte[] block = block(table[(int) ti], ti);
         int firstIndex = (int) (first & ((1L << blockBits) - 1));
@@ -313,11 +336,49 @@ final class Refcounts {
         }
         int from = (int) (((long) firstIndex << order) >>> 3);
         int to = (int) ((((firstIndex + count) << order) + 7) >>> 3);
-        file.write((table[(int) ti] & Qcow2Header.OFFSET_MASK) + from, block, from, to - from);
+        long offset = table[(int) ti] & Qcow2Header.OFFSET_MASK;
+        if (defer) {
+            Deferred d = deferred.get(offset);
+            if (d == null) {
+                deferred.put(offset, new Deferred(block, from, to));
+            } else {
+                d.from = Math.min(d.from, from);
+                d.to = Math.max(d.to, to);
+            }
+            return;
+        }
+        writeDeferred();
+        file.write(offset + from, block, from, to - from);
+    }
+
+    /** A refcount block's bytes [from, to) changed in memory only (the bytes between are unchanged or changed too). */
+    private static final class Deferred {
+        final byte[] block;
+        int from;
+        int to;
+
+        Deferred(byte[] block, int from, int to) {
+            this.block = block;
+            this.from = from;
+            this.to = to;
+        }
+    }
+
+    /** Writes the refcounts allocateDeferred held in memory, one write per block. */
+    void writeDeferred() throws BlockException {
+        if (deferred.isEmpty()) {
+            return;
+        }
+        for (Map.Entry<Long, Deferred> e : deferred.entrySet()) {
+            Deferred d = e.getValue();
+            file.write(e.getKey() + d.from, d.block, d.from, d.to - d.from);
+        }
+        deferred.clear();
     }
 
     /** Creates the refcount block for table index ti, placing it in a free cluster. */
     private void createBlock(long ti) throws BlockException {
+        writeDeferred(); // what this writes must not reach the disk before them
         if (ti >= table.length) {
             growTable(ti);
             if (blockExists(ti)) {
@@ -339,7 +400,7 @@ final class Refcounts {
             file.write(offset, block);
         } else {
             file.write(offset, block);
-            update(c, 1, 1);
+            update(c, 1, 1, false);
         }
         synchronized (cache) {
             cache.put(offset, block);
@@ -354,6 +415,7 @@ final class Refcounts {
      * refcount blocks describing it go to a free run; the header switches only once they are on disk.
      */
     private void growTable(long ti) throws BlockException {
+        writeDeferred();
         long entriesPerCluster = clusterSize / 8;
         long wanted = Math.max(ti + 1, table.length + (table.length >> 1));
         long tableClusters = (wanted + entriesPerCluster - 1) / entriesPerCluster;
@@ -395,7 +457,7 @@ final class Refcounts {
             if (nb != null) {
                 setEntry(nb, (int) (c & ((1L << blockBits) - 1)), 1);
             } else {
-                update(c, 1, 1);
+                update(c, 1, 1, false);
             }
         }
         for (Map.Entry<Long, byte[]> e : newBlocks.entrySet()) {

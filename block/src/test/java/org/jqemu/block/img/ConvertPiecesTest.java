@@ -35,11 +35,25 @@ class ConvertPiecesTest {
 
     @Test
     void threadsWithinParallelismAndCores() {
-        assertEquals(1, ConvertCommand.workerThreads(8, false, 2), "plain copy on 2 cores: one reader");
-        assertEquals(7, ConvertCommand.workerThreads(8, false, 8));
-        assertEquals(3, ConvertCommand.workerThreads(3, false, 16), "-m 3");
-        assertEquals(1, ConvertCommand.workerThreads(8, false, 1), "one core: still one reader");
-        assertEquals(8, ConvertCommand.workerThreads(8, true, 2), "compression: -m threads");
-        assertEquals(1, ConvertCommand.workerThreads(1, true, 2), "-m 1");
+        assertEquals(1, ConvertCommand.workerThreads(8, false, 2, 0.3), "plain copy on 2 quiet cores: one reader");
+        assertEquals(7, ConvertCommand.workerThreads(8, false, 8, 0));
+        assertEquals(2, ConvertCommand.workerThreads(3, false, 16, 0), "-m 3: two readers and the writer");
+        assertEquals(0, ConvertCommand.workerThreads(1, false, 16, 0), "-m 1: one request at a time");
+        assertEquals(0, ConvertCommand.workerThreads(8, false, 1, 0), "one core: the writer reads");
+        assertEquals(0, ConvertCommand.workerThreads(8, false, 2, 1.0), "2 cores, one busy: no spare core");
+        assertEquals(0, ConvertCommand.workerThreads(8, false, 2, 9.5), "busy machine");
+        assertEquals(5, ConvertCommand.workerThreads(8, false, 8, 2.7), "8 cores, load 2.7 (2 busy): 5 spare");
+        assertEquals(8, ConvertCommand.workerThreads(8, true, 2, 0), "compression: -m threads");
+        assertEquals(1, ConvertCommand.workerThreads(1, true, 2, 0), "-m 1");
+    }
+
+    @Test
+    void loadAverageParsed() {
+        assertEquals(0.52, ConvertCommand.parseLoadAverage("0.52 0.58 0.59 1/467 12345\n"));
+        assertEquals(11.25, ConvertCommand.parseLoadAverage("11.25 9.00 7.10 3/500 99"));
+        assertEquals(0, ConvertCommand.parseLoadAverage(""));
+        assertEquals(0, ConvertCommand.parseLoadAverage("x 1 2"));
+        assertEquals(0, ConvertCommand.parseLoadAverage("-1 0 0"));
+        assertEquals(0, ConvertCommand.parseLoadAverage("NaN 0 0"));
     }
 }

@@ -53,6 +53,9 @@ seconds() {
   awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' <<<"$t"
 }
 
+# One untimed run first: after a build, bin/jqemu-launch trains jqemu-i386's AOT cache on first use (a few seconds, once).
+$jqemu "$busybox" true </dev/null >/dev/null 2>&1 || true
+
 printf '%-24s %8s %17s %17s %13s %s\n' workload native "qemu-i386 wall/cpu" "jqemu-i386 wall/cpu" "ratio wall/cpu" output
 run() {
   local name=$1; shift

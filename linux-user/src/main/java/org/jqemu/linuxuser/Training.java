@@ -1,0 +1,53 @@
+package org.jqemu.linuxuser;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.Map;
+
+/**
+ * The training run of jqemu-i386's AOT cache (JDK 25, JEP 483/514/515: classes loaded and linked, method
+ * profiles), made by bin/jqemu-launch on first use after a build: one JVM runs a small guest through the whole
+ * path of a real run (ELF loading, the interpreter, translation with the class-file API, regions, C1 and C2
+ * compiling the emulator, system calls), so that later runs start with those classes ready and their hot
+ * methods compiled sooner. Usage: {@code Training DIR}: writes the guest to DIR, runs it as
+ * {@code jqemu-i386 DIR/aot-training} would, deletes it and exits with its status. Needs nothing but itself.
+ */
+public final class Training {
+    /** src/main/asm/aot-training.asm assembled with nasm -f bin (TrainingTest checks that they match). */
+    static final String GUEST_HEX =
+            "7f454c460101010000000000000000000200030001000000548004083400000000000000000000003400200001000000"
+            + "00000000010000000000000000800408008004087601000000300000070000000010000089e583ec20c7442404000000"
+            + "00bb2c010000bf00900408b90010000089d8880783c007474975f7be0090040831d256e89700000083c4040144240483"
+            + "c64081fe00a0040872e8be00900408bf00a00408b900020000fcf3a5be00900408bf00a00408b900080000f3a60f94c0"
+            + "0fb6c0014424048b4424046bc01f31d2b943420f00f7f1895424044b75888b442404bf74810408b90800000089c283e2"
+            + "0f8a92468104088817c1e8044f4975ecb804000000bb01000000b956810408ba20000000cd80b80100000031dbcd8053"
+            + "8b5c240831c0b9400000000fb613c1e00501d0c1c80380fa8072053595e9d15b434975e75bc330313233343536373839"
+            + "6162636465666a71656d752d6933383620747261696e696e67206f6b2030303030303030300a";
+
+    private Training() { }
+
+    /** The training guest: a static i386 ELF executable. */
+    static byte[] guest() { return HexFormat.of().parseHex(GUEST_HEX); }
+
+    /** Writes the guest to {@code dir}, runs it as jqemu-i386 would and deletes it; returns its exit status. */
+    static int run(Path dir, PrintStream out, PrintStream err) throws IOException {
+        Path program = dir.resolve("aot-training");
+        Files.write(program, guest());
+        try {
+            return Main.run(new String[] {program.toString()}, Map.of(), out, err);
+        } finally {
+            Files.deleteIfExists(program);
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length != 1) {
+            System.err.println("usage: Training DIR");
+            System.exit(1);
+        }
+        System.exit(run(Path.of(args[0]), System.out, System.err));
+    }
+}

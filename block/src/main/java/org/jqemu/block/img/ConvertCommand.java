@@ -1,6 +1,9 @@
 package org.jqemu.block.img;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -139,7 +142,7 @@ final class ConvertCommand {
                 if (s.base != null) {
                     s.opts.put("backing_file", s.base);
                     s.opts.put("backing_fmt", s.baseFmt != null ? s.baseFmt
-                            : Images.probe(java.nio.file.Path.of(Images.resolveBacking(target, s.base))));
+                            : Images.probe(Path.of(Images.resolveBacking(target, s.base))));
                 }
                 ImageCreator.create(target, s.outFmt, s.opts, total, false, true, env);
             }
@@ -330,13 +333,13 @@ final class ConvertCommand {
     /** The load average over the last minute (Linux), 0 if unknown: what other work keeps cores busy. */
     static double loadAverage() {
         try {
-            return parseLoadAverage(java.nio.file.Files.readString(LOADAVG));
-        } catch (java.io.IOException | RuntimeException e) {
+            return parseLoadAverage(Files.readString(LOADAVG));
+        } catch (IOException | RuntimeException e) {
             return 0;
         }
     }
 
-    private static final java.nio.file.Path LOADAVG = java.nio.file.Path.of("/proc/loadavg");
+    private static final Path LOADAVG = Path.of("/proc/loadavg");
 
     /** The first field of /proc/loadavg's text ("0.52 0.58 0.59 1/467 12345"); 0 if it is not a number. */
     static double parseLoadAverage(String text) {

@@ -4,10 +4,17 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
 import org.jqemu.block.CompressedWriter;
@@ -179,8 +186,8 @@ final class ConvertCommand {
      * are direct, so data goes from the kernel to the kernel without passing through the Java heap (a
      * heap buffer costs the JDK a copy into a native one on every read and every write).
      */
-    private static final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> BUFFERS =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private static final ConcurrentLinkedQueue<ByteBuffer> BUFFERS =
+            new ConcurrentLinkedQueue<>();
 
     /** One buffer's worth of work: where it comes from, where it goes. */
     private record Piece(BlockDevice src, long srcPos, long outPos, int n) { }
@@ -196,12 +203,12 @@ final class ConvertCommand {
      * The result of a piece that needed no worker, as a Future already done (CompletableFuture would do,
      * but its class initialisation sets up the common fork-join pool, which a short command pays for).
      */
-    private record Done(Ready ready) implements java.util.concurrent.Future<Ready> {
+    private record Done(Ready ready) implements Future<Ready> {
         @Override public boolean cancel(boolean mayInterrupt) { return false; }
         @Override public boolean isCancelled() { return false; }
         @Override public boolean isDone() { return true; }
         @Override public Ready get() { return ready; }
-        @Override public Ready get(long timeout, java.util.concurrent.TimeUnit unit) { return ready; }
+        @Override public Ready get(long timeout, TimeUnit unit) { return ready; }
     }
 
     /** Ranges of a buffer as start, end pairs; adjacent ranges merge, so they go out as one request. */
@@ -258,9 +265,9 @@ final class ConvertCommand {
         Progress progress = new Progress(env, s.progress && !s.quiet, total);
         boolean skipZeroPieces = targetZero && out.backing() == null && s.sparse > 0;
         ZeroRuns zeroRuns = new ZeroRuns();
-        java.util.ArrayDeque<java.util.concurrent.Future<Ready>> inFlight = new java.util.ArrayDeque<>();
+        ArrayDeque<Future<Ready>> inFlight = new ArrayDeque<>();
         // Without a worker (-m 1, or no spare core) this thread reads each piece itself, just before writing it.
-        java.util.concurrent.ExecutorService workers = threads == 0 ? null : java.util.concurrent.Executors.newFixedThreadPool(
+        ExecutorService workers = threads == 0 ? null : Executors.newFixedThreadPool(
                 threads, r -> {
                     Thread t = new Thread(r, "convert-worker");
                     t.setDaemon(true);
@@ -399,14 +406,14 @@ final class ConvertCommand {
     }
 
     /** Writer side: waits for the oldest piece and writes it; returns the output position reached. */
-    private static long finish(java.util.concurrent.Future<Ready> f, BlockDevice out) throws BlockException {
+    private static long finish(Future<Ready> f, BlockDevice out) throws BlockException {
         Ready r;
         try {
             r = f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BlockException("Conversion interrupted");
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             if (e.getCause() instanceof BlockException b) {
                 throw b;
             }

@@ -366,9 +366,6 @@ final class Refcounts {
 
     /** Writes the refcounts allocateDeferred held in memory, one write per block. */
     void writeDeferred() throws BlockException {
-        if (deferred.isEmpty()) {
-            return;
-        }
         for (Map.Entry<Long, Deferred> e : deferred.entrySet()) {
             Deferred d = e.getValue();
             file.write(e.getKey() + d.from, d.block, d.from, d.to - d.from);

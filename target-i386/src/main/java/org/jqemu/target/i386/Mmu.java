@@ -454,6 +454,11 @@ abstract class Mmu extends CpuState {
         return resolvedPhys;
     }
 
+    /** A PTE or large page's PDE maps a global page: its G bit, honoured only with CR4.PGE. */
+    private boolean isGlobal(long entry) {
+        return (entry & PTE_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0;
+    }
+
     final CpuFault pageFault(long lin, int code) {
         cr2 = lin;
         faultAddress = lin;
@@ -476,7 +481,7 @@ abstract class Mmu extends CpuState {
             if (updated != pde) {
                 physWrite32(pdeAddr, updated);
             }
-            walkGlobal = (pde & PTE_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0;
+            walkGlobal = isGlobal(pde);
             return ((pde & 0xffc0_0000L) | (lin & 0x3f_ffffL));
         }
         long pteAddr = (((pde & 0xffff_f000L)) + (((lin >>> 12) & 0x3ff) << 2)) & a20Mask;
@@ -492,7 +497,7 @@ abstract class Mmu extends CpuState {
         if (updated != pte) {
             physWrite32(pteAddr, updated);
         }
-        walkGlobal = (pte & PTE_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0;
+        walkGlobal = isGlobal(pte);
         return (pte & 0xffff_f000L) | (lin & PAGE_MASK);
     }
 

@@ -151,7 +151,9 @@ final class ConvertCommand {
                     s.opts.put("backing_fmt", s.baseFmt != null ? s.baseFmt
                             : Images.probe(Path.of(Images.resolveBacking(target, s.base))));
                 }
-                ImageCreator.create(target, s.outFmt, s.opts, total, false, true, env);
+                // Not durable: the copy's flush at the end covers the new image's metadata too (none
+                // with the default cache=unsafe, as qemu-img's convert writes its target).
+                ImageCreator.create(target, s.outFmt, s.opts, total, false, true, false, env);
             }
             try (BlockDevice out = Images.open(target, s.noCreate ? null : s.outFmt,
                     targetOptions)) {

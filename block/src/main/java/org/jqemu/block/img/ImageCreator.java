@@ -50,10 +50,20 @@ final class ImageCreator {
     }
 
     /**
-     * Creates the image. size &lt; 0 takes the backing file's size. skipBackingCheck is -u.
+     * Creates the image, durable on return (qemu-img create). size &lt; 0 takes the backing file's size.
+     * skipBackingCheck is -u.
      */
     static void create(String filename, String fmt, Map<String, String> opts, long size,
                        boolean skipBackingCheck, boolean quiet, Main.Env env) throws UsageError, BlockException {
+        create(filename, fmt, opts, size, skipBackingCheck, quiet, true, env);
+    }
+
+    /**
+     * As above; durable false for a target that its creator fills and flushes itself (convert, dd): no
+     * fdatasync of the new image's metadata on the way.
+     */
+    static void create(String filename, String fmt, Map<String, String> opts, long size, boolean skipBackingCheck,
+                       boolean quiet, boolean durable, Main.Env env) throws UsageError, BlockException {
         checkKeys(filename, fmt, opts);
         if (opts.containsKey("size")) {
             long s = sizeOption(filename, "size", opts.get("size"));
@@ -96,7 +106,7 @@ final class ImageCreator {
         }
         try {
             if (fmt.equals("qcow2")) {
-                Qcow2Create.create(Path.of(filename), qcow2Options(filename, opts, size));
+                Qcow2Create.create(Path.of(filename), qcow2Options(filename, opts, size), durable);
             } else if (fmt.equals("qcow")) {
                 if (opts.containsKey("encryption") && bool(filename, "encryption", opts.get("encryption"))
                         || opts.containsKey("encrypt.format")) {

@@ -25,7 +25,17 @@ public final class Qcow2Create {
                 Qcow2Header.COMPRESSION_ZLIB, false));
     }
 
+    /** Creates the image and makes it durable (fdatasync) before returning, as qemu-img create does. */
     public static void create(Path path, Options o) throws BlockException {
+        create(path, o, true);
+    }
+
+    /**
+     * Creates the image; durable: flushed to the disk before returning. A caller that fills the image and
+     * flushes it at the end anyway (convert; or not at all, with its default cache=unsafe) passes false and
+     * saves the wait for the file system's journal (block/README.md, session 7).
+     */
+    public static void create(Path path, Options o, boolean durable) throws BlockException {
         long cs = 1L << o.clusterBits();
         Qcow2Header h = new Qcow2Header();
         h.version = o.version();
@@ -65,7 +75,9 @@ public final class Qcow2Create {
                 default -> throw new BlockException("Unsupported preallocation mode '" + o.preallocation() + "'");
             }
             d.flush();
-            f.flush();
+            if (durable) {
+                f.flush();
+            }
         }
     }
 

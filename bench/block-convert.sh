@@ -8,6 +8,9 @@
 #   3. qcow2 -> compressed   convert -c -O qcow2 (jqemu compresses on -m threads, default 8)
 # Usage: bench/block-convert.sh [runs] [workdir] [raw|qcow2|compressed ...]
 #   workdir default: a fresh directory under /tmp; conversions default: all three.
+# JQEMU_BENCH_RT=1 (root only) runs both tools under the round-robin real-time scheduler (chrt -r 10), so
+# that on a machine shared with other work they get the cores as on a quiet one (the kernel still leaves
+# other work 5% of each second): a way to compare the tools at load 5-8 (block/README.md, session 7).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 runs=${1:-5}
@@ -62,6 +65,12 @@ fi
 # Prints "wall user sys" in milliseconds for one run. The previous output is deleted and synced first, so
 # that each tool writes a new file as the other did. CPU time (user, and system: mostly the kernel copying
 # to and from the page cache) is steadier than wall time when other work shares the machine.
+# Real-time scheduling, if asked: this shell's policy, which every command it starts inherits.
+rt=
+if [ "${JQEMU_BENCH_RT:-0}" != 0 ]; then
+  chrt -r -p 10 $$ >/dev/null 2>&1 || { echo "JQEMU_BENCH_RT needs chrt and root (real-time scheduling)" >&2; exit 1; }
+  rt="chrt -r 10"
+fi
 ms() {
   local TIMEFORMAT='%R %U %S' t
   rm -f out.img
@@ -104,7 +113,7 @@ bench() {
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (wall ratios mean little when the machine is busy)"
 echo "median of $runs alternating runs (wall: min-max in brackets), $(nproc) cores, files in $work"
-echo "jqemu-img start-up: ${aot_opts[*]:-plain JVM (no AOT cache)}"
+echo "jqemu-img start-up: ${aot_opts[*]:-plain JVM (no AOT cache)}${rt:+; both tools under $rt}"
 for c in "${conversions[@]}"; do
   case "$c" in
     raw) bench "qcow2 -> raw" -f qcow2 -O raw src.qcow2 ;;

@@ -27,12 +27,17 @@ if [ ! -f "${jars%%:*}" ] || [ ! -f "${jars##*:}" ] \
   (cd "$root" && JAVA_HOME="$JQEMU_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}" \
      mvn -q -B -o -pl block -am -DskipTests package >&2)
 fi
-# The JVM flags bin/jqemu-launch gives jqemu-img (C1 only, not for the ClassFile API, serial GC, and an AOT
-# cache of our classes: JDK 25, JEP 483/514, which the launcher trains too), without its build check.
+# The JVM flags bin/jqemu-launch gives jqemu-img (C1 only, not for the ClassFile API, transparent huge pages
+# where the kernel offers them, serial GC, and an AOT cache of our classes: JDK 25, JEP 483/514, which the
+# launcher trains too), without its build check.
 # JQEMU_BENCH_AOT=0 measures a plain JVM start instead.
 aot_opts=()
+thp_opts=()
+thp=
+{ read -r thp </sys/kernel/mm/transparent_hugepage/enabled; } 2>/dev/null || true
+case "$thp" in *"[madvise]"*|*"[always]"*) thp_opts=(-XX:+UseTransparentHugePages) ;; esac
 java_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:TieredStopAtLevel=1 -XX:CompileCommand=quiet \
-               '-XX:CompileCommand=exclude,jdk.internal.classfile.*::*' -XX:+UseSerialGC \
+               '-XX:CompileCommand=exclude,jdk.internal.classfile.*::*' "${thp_opts[@]}" -XX:+UseSerialGC \
                --enable-native-access=ALL-UNNAMED -cp "$jars" "$@"; }
 jqemu_img() { java_img org.jqemu.block.img.Main "$@"; }
 

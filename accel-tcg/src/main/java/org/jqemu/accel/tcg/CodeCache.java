@@ -288,7 +288,7 @@ public final class CodeCache implements CodeWatcher {
         b.spaceGeneration = spaceGeneration;
         stats.blocksTranslated++;
         if (tier1Executions == 0) {
-            requestTier1(code);
+            requestTier1(b);
         }
         if (log != null) {
             log.translated(insns.subList(0, n), fitted.classFile());
@@ -366,15 +366,15 @@ public final class CodeCache implements CodeWatcher {
                 return false;
             }
             BlockCode code = BlockCompiler.load(fitted.classFile());
-            if (tier1Executions >= 0) {
-                requestTier1(code); // a region is made hot: its head already ran regionThreshold times
-            }
             Block region = new Block(head.eip, head.end, head.instructions, code, head.pageIdentity,
                     head.lastPageIdentity, head.phys, generation, CpuAccess.tlbSet(cpu));
             region.members = chosen.subList(0, fitted.instructions()).toArray(new Block[0]);
             region.global = Arrays.stream(region.members).allMatch(m -> m.global);
             region.spaceGeneration = spaceGeneration;
             region.source = List.copyOf(members.subList(0, fitted.instructions()));
+            if (tier1Executions >= 0) {
+                requestTier1(region); // a region is hot at once: its head already ran regionThreshold times
+            }
             remove(head);
             stats.invalidations--; // replaced, not invalidated
             insert(region);
@@ -393,9 +393,9 @@ public final class CodeCache implements CodeWatcher {
         }
     }
 
-    /** Queues {@code code} for HotSpot's tier 1 (see {@link JitControl}), counting the requests HotSpot took. */
-    void requestTier1(BlockCode code) {
-        if (JitControl.compileNow(code)) {
+    /** Queues block or region {@code b} for HotSpot's tier 1 (see {@link JitControl}), counting the requests HotSpot took. */
+    void requestTier1(Block b) {
+        if (JitControl.compileNow(b.code)) {
             stats.tier1Requests++;
         }
     }

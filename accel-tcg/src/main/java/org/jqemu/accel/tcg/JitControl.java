@@ -23,8 +23,14 @@ final class JitControl {
     static final String PROPERTY = "jqemu.tcg.tier1";
     /** HotSpot's CompLevel_simple: C1 code without profiling counters. */
     static final int TIER_SIMPLE = 1;
-    /** Blocks' executions before tier 1 is asked for when {@value #PROPERTY} gives no number. */
-    static final int DEFAULT_BLOCK_EXECUTIONS = 64;
+    /**
+     * Blocks' executions before tier 1 is asked for when {@value #PROPERTY} gives no number: below 128, where
+     * HotSpot's interpreter first reports a method's invocations to the tiered policy (Tier0InvokeNotifyFreqLog
+     * 7), which may then profile a block that loops at tier 3; high enough that blocks run only a few dozen
+     * times are not compiled at all. The best of 0, 64, 100 and 150 on Linux boots (README-design.md);
+     * jqemu-i386's launcher passes 16 (a process's hot blocks run millions of times, and soon).
+     */
+    static final int DEFAULT_BLOCK_EXECUTIONS = 100;
     private static final int NORMAL_ENTRY = -1;
     private static final String WHITE_BOX = "jdk.test.whitebox.WhiteBox";
 
@@ -63,8 +69,8 @@ final class JitControl {
     /**
      * Block executions after which the engine asks for a block's tier-1 code: {@value #PROPERTY} when it is a
      * number (0: at translation), else {@link #DEFAULT_BLOCK_EXECUTIONS}; -1 when {@link #available} is false.
-     * HotSpot's own policy profiles a method from 200 invocations on (Tier3InvocationThreshold), so anything
-     * well below that keeps blocks away from tier 3.
+     * HotSpot's own policy profiles a method from 200 invocations on (Tier3InvocationThreshold; a method with
+     * loops sooner), so anything below keeps blocks away from tier 3.
      */
     static int blockExecutions() {
         if (!available()) {

@@ -314,7 +314,7 @@ public final class Tcg {
         } else if (heat == cache.hotRegionThreshold && b.members != null) {
             cache.promote(b);
         } else if (heat == cache.tier1Executions && b.members == null) {
-            cache.requestTier1(b.code); // before HotSpot's policy would profile it at tier 3
+            cache.requestTier1(b); // before HotSpot's policy would profile it at tier 3
         }
         return done;
     }

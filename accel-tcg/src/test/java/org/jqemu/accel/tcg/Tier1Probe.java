@@ -8,7 +8,8 @@ import org.jqemu.target.i386.X86Cpu;
 /**
  * Run by {@link JitControlTest} in a JVM of its own (HotSpot's WhiteBox API on the boot class path): runs
  * {@link #PROGRAM} through the translator, waits until every block run at least {@code -Djqemu.tcg.tier1}
- * times has compiled code, and prints one line per block: {@code block EIP executions level}.
+ * times has compiled code, and prints one line per block on stderr (stdout is HotSpot's, see
+ * -XX:+PrintCompilation): {@code block EIP executions level}.
  */
 final class Tier1Probe {
     static final int ITERATIONS = 3000;
@@ -50,8 +51,8 @@ final class Tier1Probe {
             }
         }
         for (Block b : blocks) {
-            System.out.printf("block %x %d %d%n", b.eip, b.heat, JitControl.level(JitControl.executeMethod(b.code)));
+            System.err.printf("block %x %d %d%n", b.eip, b.heat, JitControl.level(JitControl.executeMethod(b.code)));
         }
-        System.out.println("stats " + p.tcg.stats());
+        System.err.println("stats " + p.tcg.stats());
     }
 }

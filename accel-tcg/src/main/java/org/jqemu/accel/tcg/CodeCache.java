@@ -57,6 +57,11 @@ public final class CodeCache implements CodeWatcher {
     int hotRegionThreshold = Integer.getInteger("jqemu.tcg.hotRegion", 0);
     /** Executions of a block that make it a region's head (0: no regions); see {@link Tcg#setRegionThreshold}. */
     int regionThreshold = DEFAULT_REGION_THRESHOLD;
+    /**
+     * Executions of a block after which HotSpot is asked for its tier-1 code (0: at translation; -1: never,
+     * HotSpot's own policy); regions are asked for when built unless -1. See {@link JitControl}.
+     */
+    int tier1Executions = JitControl.blockExecutions();
     /** {@code -d in_asm,out_asm} output, or null. */
     TcgLog log;
     /** How this engine's blocks reach guest RAM (see {@link Tcg#preferRawMemoryAccess}). */
@@ -282,6 +287,9 @@ public final class CodeCache implements CodeWatcher {
         b.global = global;
         b.spaceGeneration = spaceGeneration;
         stats.blocksTranslated++;
+        if (tier1Executions == 0) {
+            requestTier1(b);
+        }
         if (log != null) {
             log.translated(insns.subList(0, n), fitted.classFile());
         }
@@ -364,6 +372,9 @@ public final class CodeCache implements CodeWatcher {
             region.global = Arrays.stream(region.members).allMatch(m -> m.global);
             region.spaceGeneration = spaceGeneration;
             region.source = List.copyOf(members.subList(0, fitted.instructions()));
+            if (tier1Executions >= 0) {
+                requestTier1(region); // a region is hot at once: its head already ran regionThreshold times
+            }
             remove(head);
             stats.invalidations--; // replaced, not invalidated
             insert(region);
@@ -379,6 +390,13 @@ public final class CodeCache implements CodeWatcher {
             // A fetch fault on re-reading a member or a translator bug: the blocks keep running as they are.
             stats.regionsRejected++;
             return false;
+        }
+    }
+
+    /** Queues block or region {@code b} for HotSpot's tier 1 (see {@link JitControl}), counting the requests HotSpot took. */
+    void requestTier1(Block b) {
+        if (JitControl.compileNow(b.code)) {
+            stats.tier1Requests++;
         }
     }
 
@@ -543,6 +561,9 @@ public final class CodeCache implements CodeWatcher {
     }
 
     int size() { return blocks.size(); }
+
+    /** Every translated block and region now in the cache (tests). */
+    void forEachBlock(java.util.function.Consumer<Block> action) { blocks.forEach(action); }
 
     @Override
     public boolean holdsCode(long physPage) {

@@ -164,6 +164,9 @@ public final class Tcg {
 
     public TcgStats stats() { return stats; }
 
+    /** The block cache (tests). */
+    CodeCache cache() { return cache; }
+
     /** Makes a running {@link #run} return {@link X86Cpu#EXIT_BUDGET} at the next block boundary (any thread). */
     public void requestStop() {
         stopRequested = true;
@@ -310,6 +313,8 @@ public final class Tcg {
             previous = null;
         } else if (heat == cache.hotRegionThreshold && b.members != null) {
             cache.promote(b);
+        } else if (heat == cache.tier1Executions && b.members == null) {
+            cache.requestTier1(b); // before HotSpot's policy would profile it at tier 3
         }
         return done;
     }

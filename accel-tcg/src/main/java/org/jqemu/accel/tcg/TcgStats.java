@@ -20,6 +20,7 @@ public final class TcgStats {
     long regionBlocks;
     long regionsRejected;
     long hotRegions;
+    long tier1Requests;
 
     public long blocksTranslated() { return blocksTranslated; }
 
@@ -72,6 +73,9 @@ public final class TcgStats {
     /** Hot blocks no region was made for (no successor fit, or building failed). */
     public long regionsRejected() { return regionsRejected; }
 
+    /** Blocks and regions HotSpot took to compile at tier 1 on request (see JitControl). */
+    public long tier1Requests() { return tier1Requests; }
+
     @Override
     public String toString() {
         return "blocks translated " + blocksTranslated + ", executed " + blocksExecuted + ", interpreted insns "
@@ -79,6 +83,6 @@ public final class TcgStats {
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
                 + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
                 + ", block errors " + blockErrors + ", event exits " + eventExits + ", regions " + regionsBuilt
-                + " (" + regionBlocks + " blocks, " + regionsRejected + " rejected, " + hotRegions + " hot)";
+                + " (" + regionBlocks + " blocks, " + regionsRejected + " rejected, " + hotRegions + " hot), tier-1 requests " + tier1Requests;
     }
 }

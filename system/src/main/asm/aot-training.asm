@@ -1002,8 +1002,8 @@ run_slots:
 ; The templates: each starts with MOV ECX, imm32 (patched), takes EAX and ESI = BUF, returns EAX; at most 64
 ; bytes; flags are only read after instructions that define them.
 templates: dd t0, t1, t2, t3, t4, t5, t6, t7
-t0:                                                 ; arithmetic and rotates
-    mov ecx, 0
+t0:                                                 ; arithmetic, shifts and rotates (by 1, by CL, of bytes,
+    mov ecx, 0                                      ; words, dwords and memory; RCL reads a defined CF)
     add eax, ecx
     rol eax, 5
     xor eax, [esi + 64]
@@ -1011,6 +1011,15 @@ t0:                                                 ; arithmetic and rotates
     sub eax, ecx
     ror eax, 11
     lea eax, [eax + eax * 4 + 7]
+    mov edx, eax
+    and cl, 7
+    shl dl, cl
+    sar dx, 1
+    shr edx, cl
+    rcl edx, 1
+    rol dx, cl
+    ror dword [esi + 0xb000], cl
+    xor eax, edx
     not eax
     neg eax
     ret

@@ -122,6 +122,8 @@ public final class Training {
     static final int INITRD_SIZE = 64 * 1024;
     /** The command line; the guest prints it back. */
     static final String APPEND = "console=ttyS0 jqemu.training";
+    /** The most a training run may take (it takes a few seconds; much longer means the guest hangs). */
+    static final int TIME_LIMIT_SECONDS = 120;
 
     private Training() { }
 
@@ -145,6 +147,25 @@ public final class Training {
             "-initrd", initrd.toString(), "-append", APPEND};
     }
 
+    /**
+     * Ends the process with status 2 if the boot is not over after {@link #TIME_LIMIT_SECONDS} (it takes a few
+     * seconds): the launcher trains on a user's first run, which an emulator bug that hangs the guest must not
+     * block (halting writes no cache; the launcher then runs without one).
+     */
+    private static void startWatchdog() {
+        Thread watchdog = new Thread(() -> {
+            try {
+                Thread.sleep(TIME_LIMIT_SECONDS * 1000L);
+            } catch (InterruptedException e) {
+                return;
+            }
+            System.err.println("Training: the guest did not power off within " + TIME_LIMIT_SECONDS + " s");
+            Runtime.getRuntime().halt(2);
+        }, "training-watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
+    }
+
     /** Writes the guest to {@code dir}, boots it as jqemu-system-i386 would and deletes it; returns the status. */
     static int run(Path dir, PrintStream out, PrintStream err) throws IOException {
         Path kernel = dir.resolve("aot-training-kernel");
@@ -164,6 +185,7 @@ public final class Training {
             System.err.println("usage: Training DIR");
             System.exit(1);
         }
+        startWatchdog();
         int status = run(Path.of(args[0]), System.out, System.err);
         System.out.flush();
         System.exit(status);

@@ -65,12 +65,16 @@ class TrainingTest {
         }
     }
 
-    /** Runs {@code command} with stdin from /dev/null; returns its stdout after checking that it exited with 0. */
-    private static String run(List<String> command, String skipIfMissing) throws Exception {
+    /**
+     * Runs {@code command} with stdin from /dev/null and stdout to a file (a guest that hangs fails the test
+     * instead of blocking it); returns its stdout after checking that it exited with 0.
+     */
+    private String run(List<String> command, String skipIfMissing) throws Exception {
+        Path stdout = Files.createTempFile(dir, "stdout", ".txt");
         Process p;
         try {
             p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                    .redirectOutput(stdout.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         } catch (IOException e) {
             if (skipIfMissing == null || "true".equals(System.getenv("CI"))) {
                 throw e;
@@ -78,8 +82,12 @@ class TrainingTest {
             Assumptions.abort(skipIfMissing + " not installed");
             return null;
         }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-        assertTrue(p.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES), command.getFirst() + " ended");
+        boolean ended = p.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES);
+        if (!ended) {
+            p.destroyForcibly().waitFor();
+        }
+        String out = new String(Files.readAllBytes(stdout), StandardCharsets.ISO_8859_1);
+        assertTrue(ended, command.getFirst() + " ended within " + TIMEOUT_MINUTES + " minutes; output:\n" + out);
         assertEquals(0, p.exitValue(), command.getFirst() + "'s status; output:\n" + out);
         return out;
     }

@@ -32,10 +32,8 @@ fi
 # launcher trains too), without its build check.
 # JQEMU_BENCH_AOT=0 measures a plain JVM start instead.
 aot_opts=()
-thp_opts=()
-thp=
-{ read -r thp </sys/kernel/mm/transparent_hugepage/enabled; } 2>/dev/null || true
-case "$thp" in *"[madvise]"*|*"[always]"*) thp_opts=(-XX:+UseTransparentHugePages) ;; esac
+jqemu_thp_option
+thp_opts=(${JQEMU_THP_OPTION:+"$JQEMU_THP_OPTION"})
 java_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:TieredStopAtLevel=1 -XX:CompileCommand=quiet \
                '-XX:CompileCommand=exclude,jdk.internal.classfile.*::*' "${thp_opts[@]}" -XX:+UseSerialGC \
                --enable-native-access=ALL-UNNAMED -cp "$jars" "$@"; }

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.Page;
 import org.jqemu.target.i386.CodeWatcher;
@@ -563,7 +564,7 @@ public final class CodeCache implements CodeWatcher {
     int size() { return blocks.size(); }
 
     /** Every translated block and region now in the cache (tests). */
-    void forEachBlock(java.util.function.Consumer<Block> action) { blocks.forEach(action); }
+    void forEachBlock(Consumer<Block> action) { blocks.forEach(action); }
 
     @Override
     public boolean holdsCode(long physPage) {

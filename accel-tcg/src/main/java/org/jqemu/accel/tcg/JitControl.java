@@ -5,6 +5,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Executable;
 import java.lang.reflect.Method;
+import org.jqemu.target.i386.X86Cpu;
 
 /**
  * Asks HotSpot to compile generated code at tier 1 (C1 without profiling) through its WhiteBox API, when the
@@ -85,28 +86,16 @@ final class JitControl {
 
     /**
      * Queues {@code code}'s {@code execute} for C1 at tier 1 (compiled in the background); false when
-     * unavailable or refused (HotSpot then compiles it by its own policy).
+     * unavailable or refused (HotSpot then compiles it by its own policy: a refusal is no error).
      */
     static boolean compileNow(BlockCode code) {
         if (ENQUEUE == null) {
             return false;
         }
         try {
-            return compileNow(executeMethod(code));
-        } catch (NoSuchMethodException e) {
-            return false;
-        }
-    }
-
-    /** Queues {@code m} for C1 at tier 1; false when unavailable or refused. */
-    static boolean compileNow(Method m) {
-        if (ENQUEUE == null) {
-            return false;
-        }
-        try {
-            return (boolean) ENQUEUE.invokeExact((Executable) m, TIER_SIMPLE, NORMAL_ENTRY);
+            return (boolean) ENQUEUE.invokeExact((Executable) executeMethod(code), TIER_SIMPLE, NORMAL_ENTRY);
         } catch (Throwable e) {
-            return false; // a refusal is no error: the policy still compiles the method
+            return false;
         }
     }
 
@@ -124,6 +113,6 @@ final class JitControl {
 
     /** The generated {@code execute} method of a block's or region's class. */
     static Method executeMethod(BlockCode code) throws NoSuchMethodException {
-        return code.getClass().getDeclaredMethod("execute", org.jqemu.target.i386.X86Cpu.class, CodeCache.class);
+        return code.getClass().getDeclaredMethod("execute", X86Cpu.class, CodeCache.class);
     }
 }

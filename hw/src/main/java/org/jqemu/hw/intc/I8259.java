@@ -241,7 +241,9 @@ public final class I8259 implements ByteIoPorts, InterruptAcknowledge, DeviceSta
     // ---- guest-visible read/write ----
     @Override
     public boolean hasInterrupt() {
-        return master.pendingIr(true) >= 0;
+        // Every change of the chips' state ends in update(), which keeps intrLevel equal to
+        // master.pendingIr(true) >= 0: the CPU polls this at every interpreted instruction with IF set.
+        return intrLevel;
     }
 
     @Override

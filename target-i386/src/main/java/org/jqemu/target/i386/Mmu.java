@@ -267,6 +267,9 @@ abstract class Mmu extends CpuState {
     /** Faults now if a write of {@code size} bytes at {@code lin} would fault, so that a later write cannot. */
     final void probeWrite(long lin, int size) {
         long last = (lin + size - 1) & MASK32;
+        if (writeTag[tlbIndex(lin)] == lin >>> Page.SHIFT && writeTag[tlbIndex(last)] == last >>> Page.SHIFT) {
+            return; // both pages have write entries: filled only after a walk that allowed the write and set D
+        }
         resolve(lin, ACC_WRITE, cpl == 3);
         if ((last >>> Page.SHIFT) != (lin >>> Page.SHIFT)) {
             resolve(last & ~PAGE_MASK, ACC_WRITE, cpl == 3); // a fault there reports the page's first byte

@@ -212,6 +212,16 @@ abstract class Interpreter extends SystemUnit {
      * The destination is checked for writability before {@code f} runs, so a fault leaves flags untouched.
      * With LOCK on RAM the update is one compare-and-set, retried until it wins.
      */
+    /**
+     * The linear address of an unlocked read-modify-write memory operand, checked for writing (segment and
+     * page) so that the write after the read cannot fault: {@link #rmw}'s order without a function object.
+     */
+    final long rmwLinear(int size) {
+        long lin = writeAddress(eaSeg, eaOff, size);
+        probeWrite(lin, size);
+        return lin;
+    }
+
     final int rmw(int size, IntUnaryOperator f) {
         if (mod == 3) {
             int v = f.applyAsInt(reg(size, rm));
@@ -281,8 +291,28 @@ abstract class Interpreter extends SystemUnit {
         segOverride = -1;
         repPrefix = 0;
         lockPrefix = false;
+        int op = fetch8();
+        if (PREFIX[op]) { // most instructions have none: one table load instead of the prefix switch
+            op = prefixes(op);
+        }
+        if (lockPrefix && op != 0x0f) {
+            checkLock(op);
+        }
+        execute(op);
+    }
+
+    /** The bytes that are prefixes in 16- and 32-bit code. */
+    private static final boolean[] PREFIX = new boolean[256];
+
+    static {
+        for (int b : new int[] {0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3}) {
+            PREFIX[b] = true;
+        }
+    }
+
+    /** Applies the prefix {@code op} and any that follow it; returns the opcode byte after them. */
+    private int prefixes(int op) {
         while (true) {
-            int op = fetch8();
             switch (op) {
                 case 0x26 -> segOverride = ES;
                 case 0x2e -> segOverride = CS;
@@ -295,13 +325,10 @@ abstract class Interpreter extends SystemUnit {
                 case 0xf0 -> lockPrefix = true;
                 case 0xf2, 0xf3 -> repPrefix = op;
                 default -> {
-                    if (lockPrefix && op != 0x0f) {
-                        checkLock(op);
-                    }
-                    execute(op);
-                    return;
+                    return op;
                 }
             }
+            op = fetch8();
         }
     }
 
@@ -556,8 +583,13 @@ abstract class Interpreter extends SystemUnit {
     private void aluE(int op, int size, int src) {
         if (op == ALU_CMP) {
             alu(op, size, readE(size), src);
-        } else {
+        } else if (mod == 3) {
+            setReg(size, rm, alu(op, size, reg(size, rm), src));
+        } else if (lockPrefix) {
             rmw(size, d -> alu(op, size, d, src));
+        } else {
+            long lin = rmwLinear(size);
+            writeLinear(lin, size, alu(op, size, readLinear(lin, size), src));
         }
     }
 
@@ -613,7 +645,12 @@ abstract class Interpreter extends SystemUnit {
             readE(size); // the operand is still read (and may fault)
             return;
         }
-        rmw(size, v -> shiftRotate(op, size, v, count));
+        if (mod == 3) {
+            setReg(size, rm, shiftRotate(op, size, reg(size, rm), count));
+        } else {
+            long lin = rmwLinear(size); // LOCK is #UD on shifts: never a locked update here
+            writeLinear(lin, size, shiftRotate(op, size, readLinear(lin, size), count));
+        }
     }
 
     final int shiftRotate(int op, int size, int v, int count) {
@@ -1226,10 +1263,23 @@ abstract class Interpreter extends SystemUnit {
 
     private void group4() {
         decodeModrm();
-        switch (regField) {
-            case 0 -> rmw(1, v -> inc(1, v));
-            case 1 -> rmw(1, v -> dec(1, v));
-            default -> throw CpuFault.of(CpuFault.UD);
+        if (regField > 1) {
+            throw CpuFault.of(CpuFault.UD);
+        }
+        incDecE(1, regField == 1);
+    }
+
+    /** INC/DEC of the ModR/M operand (FE/FF /0 and /1). */
+    private void incDecE(int size, boolean decrement) {
+        if (mod == 3) {
+            int v = reg(size, rm);
+            setReg(size, rm, decrement ? dec(size, v) : inc(size, v));
+        } else if (lockPrefix) {
+            rmw(size, v -> decrement ? dec(size, v) : inc(size, v));
+        } else {
+            long lin = rmwLinear(size);
+            int v = readLinear(lin, size);
+            writeLinear(lin, size, decrement ? dec(size, v) : inc(size, v));
         }
     }
 
@@ -1237,8 +1287,7 @@ abstract class Interpreter extends SystemUnit {
         decodeModrm();
         int size = osz();
         switch (regField) {
-            case 0 -> rmw(size, v -> inc(size, v));
-            case 1 -> rmw(size, v -> dec(size, v));
+            case 0, 1 -> incDecE(size, regField == 1);
             case 2 -> {
                 long target = readE(size) & (size == 4 ? MASK32 : 0xffff);
                 if (target > segHigh[CS]) {

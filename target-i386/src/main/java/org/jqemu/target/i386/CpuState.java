@@ -86,19 +86,27 @@ abstract class CpuState {
 
     final void setReg32(int r, int v) { regs[r] = v & MASK32; }
 
+    // The 32-bit operand first and the rest out of line: small enough for C2 to inline at every call site.
+
     final int reg(int size, int r) {
-        return switch (size) {
-            case 1 -> reg8(r);
-            case 2 -> reg16(r);
-            default -> reg32(r);
-        };
+        return size == 4 ? (int) regs[r] : regNarrow(size, r);
     }
 
+    private int regNarrow(int size, int r) { return size == 1 ? reg8(r) : reg16(r); }
+
     final void setReg(int size, int r, int v) {
-        switch (size) {
-            case 1 -> setReg8(r, v);
-            case 2 -> setReg16(r, v);
-            default -> setReg32(r, v);
+        if (size == 4) {
+            regs[r] = v & MASK32;
+        } else {
+            setRegNarrow(size, r, v);
+        }
+    }
+
+    private void setRegNarrow(int size, int r, int v) {
+        if (size == 1) {
+            setReg8(r, v);
+        } else {
+            setReg16(r, v);
         }
     }
 

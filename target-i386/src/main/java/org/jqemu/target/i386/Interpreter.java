@@ -76,6 +76,12 @@ abstract class Interpreter extends SystemUnit {
             eip = off + 1;
             return HostMemory.ALL.get(ValueLayout.JAVA_BYTE, fetchHost + off) & 0xff;
         }
+        return fetch8Checked();
+    }
+
+    /** A byte outside the fetch window: segment and length checks, then the fetch TLB (or a page walk). */
+    private int fetch8Checked() {
+        long off = eip;
         if (off > segHigh[CS] || off < segLow[CS] || off - startEip >= MAX_INSTRUCTION_LENGTH) {
             throw CpuFault.withCode(CpuFault.GP, 0);
         }
@@ -84,16 +90,28 @@ abstract class Interpreter extends SystemUnit {
         return b;
     }
 
-    final int fetch16() { return fetch8() | (fetch8() << 8); }
+    // Displacements and immediates inside the window are read in one access (little-endian, as the bytes).
 
-    final int fetch32() { return fetch16() | (fetch16() << 16); }
+    final int fetch16() {
+        long off = eip;
+        if (off + 2 <= fetchEnd) {
+            eip = off + 2;
+            return HostMemory.ALL.get(LE_SHORT, fetchHost + off) & 0xffff;
+        }
+        return fetch8() | (fetch8() << 8);
+    }
+
+    final int fetch32() {
+        long off = eip;
+        if (off + 4 <= fetchEnd) {
+            eip = off + 4;
+            return HostMemory.ALL.get(LE_INT, fetchHost + off);
+        }
+        return fetch8() | (fetch8() << 8) | (fetch8() << 16) | (fetch8() << 24);
+    }
 
     final int fetchImm(int size) {
-        return switch (size) {
-            case 1 -> fetch8();
-            case 2 -> fetch16();
-            default -> fetch32();
-        };
+        return size == 4 ? fetch32() : size == 2 ? fetch16() : fetch8();
     }
 
     final int fetchSimm8() { return (byte) fetch8(); }

@@ -195,6 +195,32 @@ class UserModeTest {
         assertEquals(0, ram.byteAt(0x3fff));
     }
 
+    /**
+     * Read-modify-writes after plain writes have warmed the write TLB: on one page they update memory (and
+     * flags); across into a read-only page they fault at its first byte with a write error code, before
+     * anything is written or the flags change (the write check may skip the walk only for pages whose
+     * write entries exist).
+     */
+    @Test
+    void readModifyWriteWithWarmWriteEntriesChecksBothPages() {
+        TestRam ram = new TestRam(0x10000, Page.RWX);
+        ram.protect(0x4000, Page.READ);
+        X86Cpu cpu = cpuWith(ram, """
+                mov dword [0x3000], 5
+                add dword [0x3000], 0xfffffffb
+                mov dword [0x3ffc], 0
+                stc
+                inc dword [0x3ffe]
+                """);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, cpu.run(100));
+        assertEquals(0, ram.byteAt(0x3000));
+        assertEquals(14, cpu.exitVector());
+        assertEquals(0x4000, cpu.faultAddress());
+        assertEquals(7, cpu.exitErrorCode()); // user, write, protection
+        assertEquals(0, ram.byteAt(0x3ffe), "nothing written to the writable first page");
+        assertEquals(0x41, cpu.eflags() & 0x41, "CF from STC and ZF from the ADD survive the faulting INC");
+    }
+
     @Test
     void readAcrossPagesAssemblesBothHalves() {
         TestRam ram = new TestRam(0x10000, Page.RWX);

@@ -230,6 +230,21 @@ abstract class Interpreter extends SystemUnit {
      * The destination is checked for writability before {@code f} runs, so a fault leaves flags untouched.
      * With LOCK on RAM the update is one compare-and-set, retried until it wins.
      */
+    final int rmw(int size, IntUnaryOperator f) {
+        if (mod == 3) {
+            int v = f.applyAsInt(reg(size, rm));
+            setReg(size, rm, v);
+            return v;
+        }
+        if (lockPrefix) {
+            return lockedRmw(writeAddress(eaSeg, eaOff, size), size, f);
+        }
+        long lin = rmwLinear(size);
+        int v = f.applyAsInt(readLinear(lin, size));
+        writeLinear(lin, size, v);
+        return v;
+    }
+
     /**
      * The linear address of an unlocked read-modify-write memory operand, checked for writing (segment and
      * page) so that the write after the read cannot fault: {@link #rmw}'s order without a function object.
@@ -238,22 +253,6 @@ abstract class Interpreter extends SystemUnit {
         long lin = writeAddress(eaSeg, eaOff, size);
         probeWrite(lin, size);
         return lin;
-    }
-
-    final int rmw(int size, IntUnaryOperator f) {
-        if (mod == 3) {
-            int v = f.applyAsInt(reg(size, rm));
-            setReg(size, rm, v);
-            return v;
-        }
-        long lin = writeAddress(eaSeg, eaOff, size);
-        if (lockPrefix) {
-            return lockedRmw(lin, size, f);
-        }
-        probeWrite(lin, size);
-        int v = f.applyAsInt(readLinear(lin, size));
-        writeLinear(lin, size, v);
-        return v;
     }
 
     private int lockedRmw(long lin, int size, IntUnaryOperator f) {

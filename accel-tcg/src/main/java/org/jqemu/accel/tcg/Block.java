@@ -28,6 +28,8 @@ final class Block {
      * head's own block first (metadata only: page checks, self-modifying-code overlaps); null for a block.
      */
     Block[] members;
+    /** An open region's head whose entries are added once its code is compiled (see CodeCache.addEntriesWhenCompiled). */
+    boolean entriesPending;
     /** A region: the index of the member this entry starts at (0: the head). */
     int entry;
     /** A region: the code it was compiled from (its members' instructions), for the hot tier; else null. */

@@ -386,7 +386,11 @@ public final class CodeCache implements CodeWatcher {
                 requestTier1(region); // a region is hot at once: its head already ran regionThreshold times
             }
             replace(start, region);
-            addEntries(region);
+            if (openRegions && tier1Executions >= 0 && JitControl.available()) {
+                region.entriesPending = true; // its members keep their compiled blocks until its own code is compiled
+            } else {
+                addEntries(region);
+            }
             Arrays.fill(recent, null);
             stats.regionsBuilt++;
             stats.regionBlocks += region.members.length;
@@ -434,6 +438,25 @@ public final class CodeCache implements CodeWatcher {
             e.spaceGeneration = region.spaceGeneration;
             replace(m, e);
             stats.regionEntries++;
+        }
+    }
+
+    /**
+     * An open region whose entries wait for its compiled code: adds them once HotSpot runs the region's
+     * {@code execute} compiled (until then its members run as compiled blocks, not in the bytecode interpreter).
+     */
+    void addEntriesWhenCompiled(Block region) {
+        int level;
+        try {
+            level = JitControl.level(JitControl.executeMethod(region.code));
+        } catch (NoSuchMethodException e) {
+            level = -1;
+        }
+        if (level != 0) {
+            region.entriesPending = false;
+            if (region.valid) {
+                addEntries(region);
+            }
         }
     }
 

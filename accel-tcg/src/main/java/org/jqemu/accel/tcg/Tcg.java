@@ -45,6 +45,8 @@ public final class Tcg {
     static final boolean STRAIGHT_RUNS = Boolean.parseBoolean(System.getProperty("jqemu.tcg.straight", "true"));
     /** Most instructions of one straight run (bounds how late the engine looks for events and stop requests). */
     private static final int STRAIGHT_RUN_MAX = 256;
+    /** Executions of an open region between polls of whether its code is compiled yet (a power of two). */
+    private static final int ENTRY_POLL = 64;
     /** A block no region could be made for is tried again after twice its executions, up to this factor. */
     private static final int MAX_REGION_WAIT = 64;
     /** Successor links per block: exit 0, exit 1, the last dynamic target. */
@@ -325,6 +327,8 @@ public final class Tcg {
             } else {
                 b.regionWait = b.regionWait < MAX_REGION_WAIT && cache.openRegions ? 2 * b.regionWait : 0; // its loop may still be warming up
             }
+        } else if (b.entriesPending && (heat & (ENTRY_POLL - 1)) == 0) {
+            cache.addEntriesWhenCompiled(b);
         } else if (heat == cache.hotRegionThreshold && b.members != null) {
             cache.promote(b);
         } else if (heat == cache.tier1Executions && b.members == null) {

@@ -28,10 +28,16 @@ final class Block {
      * head's own block first (metadata only: page checks, self-modifying-code overlaps); null for a block.
      */
     Block[] members;
+    /** An open region's head whose entries are added once its code is compiled (see CodeCache.addEntriesWhenCompiled). */
+    boolean entriesPending;
+    /** A region: the index of the member this entry starts at (0: the head). */
+    int entry;
     /** A region: the code it was compiled from (its members' instructions), for the hot tier; else null. */
     java.util.List<BlockCompiler.Member> source;
     /** Executions counted by the engine (a hot block becomes the head of a region). */
     int heat;
+    /** The region threshold's multiple at which {@link #heat} tries for a region next (0: no more tries). */
+    int regionWait = 1;
     int generation;
     int tlbSet;
     /**

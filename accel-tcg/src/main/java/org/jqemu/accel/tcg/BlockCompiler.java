@@ -12,11 +12,14 @@ import java.lang.classfile.ClassFile;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
 import java.lang.classfile.Opcode;
+import java.lang.classfile.instruction.SwitchCase;
 import java.lang.constant.ClassDesc;
 import java.lang.constant.ConstantDescs;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.invoke.MethodHandles;
 import java.lang.reflect.AccessFlag;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 
@@ -181,7 +184,7 @@ final class BlockCompiler {
     static Fitted fit(List<Insn> insns, TlbPath path) {
         int n = insns.size();
         while (true) {
-            byte[] bytes = regionClassBytes(List.of(new Member(insns.subList(0, n))), false, path);
+            byte[] bytes = regionClassBytes(List.of(new Member(insns.subList(0, n))), false, path, false);
             int length = methodLength(bytes);
             if (length <= MAX_METHOD_BYTES || n == 1) {
                 return new Fitted(bytes, n, length);
@@ -205,12 +208,13 @@ final class BlockCompiler {
      * fits {@link #MAX_METHOD_BYTES}; {@code instructions} of the result counts the members kept. Null when
      * not even two members fit (the head's own block is as good).
      */
-    static Fitted fitRegion(List<Member> members) { return fitRegion(members, tlbPath); }
+    static Fitted fitRegion(List<Member> members) { return fitRegion(members, tlbPath, false); }
 
-    static Fitted fitRegion(List<Member> members, TlbPath path) {
+    /** As above, the members' code reaching RAM by {@code path}, an open region when {@code open} (see {@link #regionClassBytes}). */
+    static Fitted fitRegion(List<Member> members, TlbPath path, boolean open) {
         int n = members.size();
         while (n >= 2) {
-            byte[] bytes = regionClassBytesOrNull(members.subList(0, n), path);
+            byte[] bytes = regionClassBytesOrNull(members.subList(0, n), path, open);
             int length = bytes == null ? 1 << 16 : methodLength(bytes);
             if (length <= MAX_REGION_BYTES) {
                 return new Fitted(bytes, n, length);
@@ -221,9 +225,9 @@ final class BlockCompiler {
     }
 
     /** As {@link #regionClassBytes}, or null when the method would exceed the class file's 64 KiB of code. */
-    private static byte[] regionClassBytesOrNull(List<Member> members, TlbPath path) {
+    private static byte[] regionClassBytesOrNull(List<Member> members, TlbPath path, boolean open) {
         try {
-            return regionClassBytes(members, false, path);
+            return regionClassBytes(members, false, path, open);
         } catch (IllegalArgumentException e) { // "Code length ... is outside the allowed range"
             return null;
         }
@@ -257,13 +261,15 @@ final class BlockCompiler {
      * The class file of a region: its members' code in one {@code execute}, entered at the first member;
      * a jump to a member's start is a jump inside the method (registers and flags stay in locals).
      */
-    static byte[] regionClassBytes(List<Member> members) { return regionClassBytes(members, false, tlbPath); }
+    static byte[] regionClassBytes(List<Member> members) { return regionClassBytes(members, false, tlbPath, false); }
 
     /**
      * The class file of a region, named for the hot tier (C2 may compile it) when {@code hot}, its flat
-     * memory accesses reaching RAM by {@code path}.
+     * memory accesses reaching RAM by {@code path}. An {@code open} region (of two members or more) starts
+     * at the member {@code cache.entry} names, and its dynamic exits continue at any member starting at
+     * the target (one shared lookup switch), not only at the targets recorded when it was built.
      */
-    static byte[] regionClassBytes(List<Member> members, boolean hot, TlbPath path) {
+    static byte[] regionClassBytes(List<Member> members, boolean hot, TlbPath path, boolean open) {
         return CLASS_FILE.build(hot ? CD_HOT : CD_BLOCK, cb -> {
             cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
@@ -271,7 +277,7 @@ final class BlockCompiler {
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
                     c -> c.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
             cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
-                    c -> new Emitter(c, members, path).emit());
+                    c -> new Emitter(c, members, path, open).emit());
         });
     }
 
@@ -299,13 +305,22 @@ final class BlockCompiler {
         private int index;
         /** How this block's flat accesses reach RAM (one path for the whole method). */
         private final TlbPath path;
+        /**
+         * A region's shared code for dynamic exits (target EIP on the stack, DONE counting the instructions
+         * before it): continues at any member starting there, else leaves; null in a block.
+         */
+        private final Label dynamicDispatch;
+        /** An open region: entered at the member {@code cache.entry} names (see {@link Block#entry}). */
+        private final boolean entrySwitch;
 
-        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen) {
+        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open) {
             this.c = c;
             this.members = members;
             this.path = chosen != TlbPath.REGIONS ? chosen : members.size() > 1 ? TlbPath.UNSAFE : TlbPath.CALL;
             this.exit = c.newLabel();
             this.memberStarts = new Label[members.size()];
+            this.dynamicDispatch = members.size() > 1 && open ? c.newLabel() : null;
+            this.entrySwitch = members.size() > 1 && open;
         }
 
         void emit() {
@@ -336,8 +351,18 @@ final class BlockCompiler {
             for (int m = 0; m < members.size(); m++) {
                 memberStarts[m] = c.newLabel();
             }
+            if (entrySwitch) { // a region is entered at the member the engine names (cache.entry)
+                List<SwitchCase> entries = new ArrayList<>();
+                for (int m = 0; m < members.size(); m++) {
+                    entries.add(SwitchCase.of(m, memberStarts[m]));
+                }
+                c.aload(CACHE).getfield(CD_CACHE, "entry", CD_int).tableswitch(0, members.size() - 1, memberStarts[0], entries);
+            }
             for (int m = 0; m < members.size(); m++) {
                 emitMember(m);
+            }
+            if (dynamicDispatch != null) {
+                emitDynamicDispatch();
             }
             c.labelBinding(exit);
             c.iload(DONE).bipush(8).ishl().iadd(); // instructions of the members run before this exit's
@@ -411,6 +436,10 @@ final class BlockCompiler {
          * member's start continues there inside the method; anything else leaves through the common exit.
          */
         private void dynamicExit(int count) {
+            if (dynamicDispatch != null) {
+                c.iload(DONE).loadConstant(count).iadd().istore(DONE).goto_(dynamicDispatch);
+                return;
+            }
             for (int t : member.dynamicTargets()) {
                 int target = memberAt(t);
                 if (target < 0) {
@@ -423,6 +452,32 @@ final class BlockCompiler {
                 c.labelBinding(other);
             }
             c.loadConstant((count << 8) | KIND_DYNAMIC).goto_(exit);
+        }
+
+        /**
+         * A region's dynamic exits all come here: a target that starts any member (a RET to another caller
+         * in the region, not only the one recorded when the region was built) continues there when the
+         * whole member fits in the budget; anything else leaves with the target as EIP (DONE counts the
+         * instructions completed).
+         */
+        private void emitDynamicDispatch() {
+            c.labelBinding(dynamicDispatch);
+            Label leave = c.newLabel();
+            Label[] cases = new Label[members.size()];
+            List<SwitchCase> byEip = new ArrayList<>();
+            for (int m = 0; m < members.size(); m++) {
+                cases[m] = c.newLabel();
+                byEip.add(SwitchCase.of(members.get(m).eip(), cases[m]));
+            }
+            byEip.sort(Comparator.comparingInt(SwitchCase::caseValue));
+            c.dup().lookupswitch(leave, byEip);
+            for (int m = 0; m < members.size(); m++) {
+                c.labelBinding(cases[m]);
+                c.iload(DONE).loadConstant(members.get(m).insns().size()).iadd().iload(BUDGET).if_icmpgt(leave);
+                c.pop().goto_(memberStarts[m]);
+            }
+            c.labelBinding(leave);
+            c.loadConstant(KIND_DYNAMIC).goto_(exit);
         }
 
         /**

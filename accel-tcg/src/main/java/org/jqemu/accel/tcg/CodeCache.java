@@ -42,6 +42,8 @@ public final class CodeCache implements CodeWatcher {
     static final int DEFAULT_REGION_THRESHOLD = Integer.getInteger("jqemu.tcg.region", 0);
     /** A successor joins a region after this fraction of the head's executions (rarely taken paths stay out). */
     private static final int REGION_MEMBER_DIVISOR = 64;
+    /** Default of {@link #openRegions}, {@code -Djqemu.tcg.openRegions=true}. */
+    static final boolean DEFAULT_OPEN_REGIONS = Boolean.getBoolean("jqemu.tcg.openRegions");
     /** Most blocks considered for one region (then as many as fit in one method). */
     private static final int REGION_MAX_BLOCKS = Integer.getInteger("jqemu.tcg.regionBlocks", 48);
 
@@ -49,6 +51,8 @@ public final class CodeCache implements CodeWatcher {
     public boolean codeDirty;
     /** Instructions the running block may complete in all (a block looping on itself checks it per iteration). */
     public int budget;
+    /** The member a region is entered at (its index, {@link Block#entry}); blocks ignore it. */
+    public int entry;
     /** Guest instructions per block at most (1 for one-insn-per-tb; see {@link Tcg#setMaxBlockInstructions}). */
     int maxInstructions = MAX_BLOCK_INSTRUCTIONS;
     /**
@@ -65,6 +69,8 @@ public final class CodeCache implements CodeWatcher {
     int tier1Executions = JitControl.blockExecutions();
     /** {@code -d in_asm,out_asm} output, or null. */
     TcgLog log;
+    /** Regions are entered at any member and keep dynamic exits to any member inside (see {@link Tcg#setOpenRegions}). */
+    boolean openRegions = DEFAULT_OPEN_REGIONS;
     /** How this engine's blocks reach guest RAM (see {@link Tcg#preferRawMemoryAccess}). */
     BlockCompiler.TlbPath tlbPath = BlockCompiler.tlbPath();
 
@@ -324,13 +330,16 @@ public final class CodeCache implements CodeWatcher {
      * exits and the recorded targets of dynamic exits (RET, indirect jumps), each already translated,
      * current and run at least 1/{@link #REGION_MEMBER_DIVISOR} as often as a head, breadth first, at most
      * {@link #REGION_MAX_BLOCKS}, then as many as fit in one method. The region replaces the head in the
-     * cache (it is entered where the head was); its other blocks stay, entered from elsewhere. Returns
-     * whether a region was made.
+     * cache (it is entered where the head was); its other members become entries into it where they are
+     * still plain blocks ({@link #addEntries}). {@code start} is a hot block or a hot entry into another
+     * region (control keeps reaching that loop there from outside it): the new region is headed by that
+     * member's block. Returns whether a region was made.
      */
-    boolean buildRegion(Block head) {
-        if (head.members != null || !head.valid || !current(head)) {
-            return false;
+    boolean buildRegion(Block start) {
+        if ((start.members != null && (start.entry == 0 || !openRegions)) || !start.valid || !current(start)) {
+            return false; // a region's head already
         }
+        Block head = start.members == null ? start : start.members[start.entry];
         try {
             List<Block> chosen = new ArrayList<>();
             List<BlockCompiler.Member> members = new ArrayList<>();
@@ -350,7 +359,7 @@ public final class CodeCache implements CodeWatcher {
                 Block dynamic = b.next[BlockCompiler.KIND_DYNAMIC];
                 int[] dynamicTargets = dynamic != null && !insns.getLast().isDirectTransfer() ? new int[] {dynamic.eip} : new int[0];
                 members.add(new BlockCompiler.Member(insns, dynamicTargets));
-                for (int target : successors(insns, dynamicTargets)) {
+                for (int target : successors(insns, dynamicTargets, openRegions)) {
                     if (chosen.size() < REGION_MAX_BLOCKS && !seen.containsKey(target)) {
                         Block s = regionCandidate(target);
                         seen.put(target, s);
@@ -360,8 +369,8 @@ public final class CodeCache implements CodeWatcher {
                     }
                 }
             }
-            keepLoopMembers(chosen, members);
-            BlockCompiler.Fitted fitted = members.size() < 2 ? null : BlockCompiler.fitRegion(members, tlbPath);
+            keepLoopMembers(chosen, members, openRegions);
+            BlockCompiler.Fitted fitted = members.size() < 2 ? null : BlockCompiler.fitRegion(members, tlbPath, openRegions);
             if (fitted == null) {
                 stats.regionsRejected++;
                 return false;
@@ -376,9 +385,12 @@ public final class CodeCache implements CodeWatcher {
             if (tier1Executions >= 0) {
                 requestTier1(region); // a region is hot at once: its head already ran regionThreshold times
             }
-            remove(head);
-            stats.invalidations--; // replaced, not invalidated
-            insert(region);
+            replace(start, region);
+            if (openRegions && tier1Executions >= 0 && JitControl.available()) {
+                region.entriesPending = true; // its members keep their compiled blocks until its own code is compiled
+            } else {
+                addEntries(region);
+            }
             Arrays.fill(recent, null);
             stats.regionsBuilt++;
             stats.regionBlocks += region.members.length;
@@ -391,6 +403,60 @@ public final class CodeCache implements CodeWatcher {
             // A fetch fault on re-reading a member or a translator bug: the blocks keep running as they are.
             stats.regionsRejected++;
             return false;
+        }
+    }
+
+    /** {@code replacement} takes the place of {@code b} in the cache (links to {@code b} fail and re-link). */
+    private void replace(Block b, Block replacement) {
+        remove(b);
+        stats.invalidations--; // replaced, not invalidated
+        insert(replacement);
+    }
+
+    /**
+     * Every member of {@code region} that is still a plain block in the cache is replaced by an entry into
+     * the region at that member (same code, {@link Block#entry} its index): control reaching the loop
+     * anywhere (a return from a callee, the exit of another region) runs inside the region instead of
+     * block by block until it reaches the head. A member that already enters another region stays so.
+     */
+    private void addEntries(Block region) {
+        if (!openRegions) {
+            return;
+        }
+        Block[] members = region.members;
+        for (int k = 1; k < members.length; k++) {
+            Block m = members[k];
+            if (blocks.get(m.eip) != m) {
+                continue;
+            }
+            Block e = new Block(m.eip, m.end, m.instructions, region.code, m.pageIdentity, m.lastPageIdentity,
+                    m.phys, region.generation, region.tlbSet);
+            e.members = members;
+            e.entry = k;
+            e.source = region.source;
+            e.global = region.global;
+            e.spaceGeneration = region.spaceGeneration;
+            replace(m, e);
+            stats.regionEntries++;
+        }
+    }
+
+    /**
+     * An open region whose entries wait for its compiled code: adds them once HotSpot runs the region's
+     * {@code execute} compiled (until then its members run as compiled blocks, not in the bytecode interpreter).
+     */
+    void addEntriesWhenCompiled(Block region) {
+        int level;
+        try {
+            level = JitControl.level(JitControl.executeMethod(region.code));
+        } catch (NoSuchMethodException e) {
+            level = -1;
+        }
+        if (level != 0) {
+            region.entriesPending = false;
+            if (region.valid) {
+                addEntries(region);
+            }
         }
     }
 
@@ -412,7 +478,8 @@ public final class CodeCache implements CodeWatcher {
             return;
         }
         try {
-            r.code = BlockCompiler.load(BlockCompiler.regionClassBytes(r.source, true, tlbPath));
+            // An entry other than the head needs the entry switch whatever the switch says now.
+            r.code = BlockCompiler.load(BlockCompiler.regionClassBytes(r.source, true, tlbPath, openRegions || r.entry != 0));
             stats.hotRegions++;
         } catch (RuntimeException e) {
             stats.translationFailures++; // the C1 copy keeps running
@@ -424,7 +491,7 @@ public final class CodeCache implements CodeWatcher {
      * that only leaves the loop runs once per exit and would just make the method bigger and slower to
      * compile. {@code chosen} and {@code members} are parallel lists, the head first.
      */
-    private static void keepLoopMembers(List<Block> chosen, List<BlockCompiler.Member> members) {
+    private static void keepLoopMembers(List<Block> chosen, List<BlockCompiler.Member> members, boolean withReturns) {
         int n = members.size();
         boolean[] reachesHead = new boolean[n];
         reachesHead[0] = true;
@@ -432,7 +499,7 @@ public final class CodeCache implements CodeWatcher {
             changed = false;
             for (int k = 1; k < n; k++) {
                 if (!reachesHead[k]) {
-                    for (int target : successors(members.get(k).insns(), members.get(k).dynamicTargets())) {
+                    for (int target : successors(members.get(k).insns(), members.get(k).dynamicTargets(), withReturns)) {
                         int t = indexOf(members, target);
                         if (t >= 0 && reachesHead[t]) {
                             reachesHead[k] = changed = true;
@@ -466,16 +533,22 @@ public final class CodeCache implements CodeWatcher {
             return null;
         }
         if (b.members != null) {
-            b = b.members[0];
+            b = b.members[b.entry]; // the member's own block (its code, its heat)
         }
         return b.heat >= Math.max(1, regionThreshold / REGION_MEMBER_DIVISOR) ? b : null;
     }
 
-    /** Where the block's last instruction may go: static targets, its fall-through, the recorded dynamic targets. */
-    private static int[] successors(List<Insn> insns, int[] dynamicTargets) {
+    /**
+     * Where the block's last instruction may go: static targets, its fall-through, the recorded dynamic
+     * targets; for a CALL also its return address when {@code withReturns} (open regions).
+     */
+    private static int[] successors(List<Insn> insns, int[] dynamicTargets, boolean withReturns) {
         Insn last = insns.getLast();
         int op = last.op();
         if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
+            return new int[] {last.next() + last.imm(), last.next()};
+        }
+        if (op == 0xe8 && withReturns) { // the callee, and where its RET comes back (kept inside an open region)
             return new int[] {last.next() + last.imm(), last.next()};
         }
         if (op == 0xe8 || op == 0xe9 || op == 0xeb) {

@@ -45,6 +45,10 @@ public final class Tcg {
     static final boolean STRAIGHT_RUNS = Boolean.parseBoolean(System.getProperty("jqemu.tcg.straight", "true"));
     /** Most instructions of one straight run (bounds how late the engine looks for events and stop requests). */
     private static final int STRAIGHT_RUN_MAX = 256;
+    /** Executions of an open region between polls of whether its code is compiled yet (a power of two). */
+    private static final int ENTRY_POLL = 64;
+    /** A block no region could be made for is tried again after twice its executions, up to this factor. */
+    private static final int MAX_REGION_WAIT = 64;
     /** Successor links per block: exit 0, exit 1, the last dynamic target. */
     private static final int KIND_SLOTS = 3;
 
@@ -130,6 +134,13 @@ public final class Tcg {
      * save (figures in README-design.md), so system mode keeps the default.
      */
     public void preferRawMemoryAccess() { cache.tlbPath = BlockCompiler.tlbPathOr(BlockCompiler.TlbPath.UNSAFE); }
+
+    /**
+     * Open regions (off by default, {@code -Djqemu.tcg.openRegions=true}): a region's other members become
+     * entries into it, its dynamic exits continue at any member, and a hot entry or a block no region was
+     * made for tries again later (see README-design.md, "Decompressor: staying in generated code").
+     */
+    public void setOpenRegions(boolean on) { cache.openRegions = on; }
 
     /** Whether a block's exits follow cached links to their successors (off: a hash lookup for every block). */
     public void setChaining(boolean on) { chaining = on; }
@@ -290,6 +301,7 @@ public final class Tcg {
         }
         cache.codeDirty = false;
         cache.budget = budget;
+        cache.entry = b.entry;
         int result;
         try {
             result = b.code.execute(cpu, cache);
@@ -309,8 +321,14 @@ public final class Tcg {
         previous = cache.codeDirty ? null : b;
         previousKind = kind;
         int heat = ++b.heat;
-        if (heat == cache.regionThreshold && chaining && cache.maxInstructions > 1 && cache.buildRegion(b)) {
-            previous = null;
+        if (heat == cache.regionThreshold * b.regionWait && chaining && cache.maxInstructions > 1) {
+            if (cache.buildRegion(b)) {
+                previous = null;
+            } else {
+                b.regionWait = b.regionWait < MAX_REGION_WAIT && cache.openRegions ? 2 * b.regionWait : 0; // its loop may still be warming up
+            }
+        } else if (b.entriesPending && (heat & (ENTRY_POLL - 1)) == 0) {
+            cache.addEntriesWhenCompiled(b);
         } else if (heat == cache.hotRegionThreshold && b.members != null) {
             cache.promote(b);
         } else if (heat == cache.tier1Executions && b.members == null) {

@@ -19,6 +19,7 @@ public final class TcgStats {
     long regionsBuilt;
     long regionBlocks;
     long regionsRejected;
+    long regionEntries;
     long hotRegions;
     long tier1Requests;
 
@@ -67,6 +68,9 @@ public final class TcgStats {
     /** Blocks compiled into regions in all. */
     public long regionBlocks() { return regionBlocks; }
 
+    /** Members of regions that became entries into them (control reaching them runs in the region). */
+    public long regionEntries() { return regionEntries; }
+
     /** Regions compiled again for C2 by the hot tier. */
     public long hotRegions() { return hotRegions; }
 
@@ -83,6 +87,6 @@ public final class TcgStats {
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
                 + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
                 + ", block errors " + blockErrors + ", event exits " + eventExits + ", regions " + regionsBuilt
-                + " (" + regionBlocks + " blocks, " + regionsRejected + " rejected, " + hotRegions + " hot), tier-1 requests " + tier1Requests;
+                + " (" + regionBlocks + " blocks, " + regionEntries + " entries, " + regionsRejected + " rejected, " + hotRegions + " hot), tier-1 requests " + tier1Requests;
     }
 }

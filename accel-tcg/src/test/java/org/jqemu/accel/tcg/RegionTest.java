@@ -15,9 +15,128 @@ import org.junit.jupiter.api.Test;
 class RegionTest {
     /** Translate at once and make regions early, so that the loops below run mostly inside regions. */
     private static LockstepTest.Pair pair(String asm, int regionThreshold) {
+        return pair(asm, regionThreshold, false);
+    }
+
+    /** As above, with open regions (entered at any member, dynamic exits to any member kept inside) or not. */
+    private static LockstepTest.Pair pair(String asm, int regionThreshold, boolean open) {
         LockstepTest.Pair p = new LockstepTest.Pair(asm, CodeCache.DEFAULT_LIMIT, 0);
         p.tcg.setRegionThreshold(regionThreshold);
+        p.tcg.setOpenRegions(open);
         return p;
+    }
+
+    /**
+     * A function called from two places in one loop: its RET goes back to two addresses, and the loop is
+     * reached from the function's return as well as from its head.
+     */
+    private static final String TWO_CALLERS = """
+                mov ecx, 2000
+                xor edi, edi
+            again:
+                mov eax, ecx
+                call mix
+                add edi, eax
+                test ecx, 1
+                jz skip
+                mov eax, edi
+                call mix
+                xor edi, eax
+            skip:
+                dec ecx
+                jnz again
+                mov eax, 1
+                int 0x80
+            mix:
+                imul eax, eax, 7
+                rol eax, 3
+                ret
+            """;
+
+    @Test
+    void openRegionsKeepReturnsToEitherCallerInsideAndAgreeWithTheInterpreter() {
+        LockstepTest.Pair closed = pair(TWO_CALLERS, 8, false);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, closed.lockstep(200_000));
+        LockstepTest.Pair open = pair(TWO_CALLERS, 8, true);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, open.lockstep(200_000));
+        assertEquals(closed.a.reg(X86Cpu.EDI), open.a.reg(X86Cpu.EDI));
+        TcgStats c = closed.tcg.stats();
+        TcgStats o = open.tcg.stats();
+        assertTrue(o.regionsBuilt() >= 1 && o.regionEntries() >= 1, o.toString());
+        assertEquals(0, c.regionEntries(), c.toString());
+        // Closed, the RET to the caller not recorded leaves the region every other iteration.
+        assertTrue(o.blocksExecuted() * 4 < c.blocksExecuted(), "open " + o + " / closed " + c);
+    }
+
+    @Test
+    void openRegionsRetireExactlyTheBudgetAndFaultPrecisely() {
+        runRetiresExactlyTheBudget(pair(TWO_CALLERS, 8, true));
+        runRetiresExactlyTheBudget(pair(NESTED_LOOPS_WITH_CALL, 8, true));
+        LockstepTest.Pair p = pair("""
+                    mov esi, 0x3000
+                    xor edi, edi
+                again:
+                    add edi, esi
+                    call load
+                    add esi, 64
+                    test esi, 64
+                    jz again
+                    call load
+                    jmp again
+                load:
+                    inc ebx
+                    mov eax, [esi]
+                    xor edi, eax
+                    ret
+                """, 8, true);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, p.lockstep(200_000));
+        assertEquals(14, p.a.exitVector());
+        assertEquals(0x40000, p.a.reg(X86Cpu.ESI));
+        assertTrue(p.tcg.stats().regionsBuilt() >= 1 && p.tcg.stats().faultsReplayed() >= 1, p.tcg.stats().toString());
+    }
+
+    @Test
+    void codeRewrittenInAnOpenRegionDropsEveryEntryIntoIt() {
+        LockstepTest.Pair p = pair("""
+                    mov ecx, 600
+                    xor edx, edx
+                again:
+                    call patch
+                    add edx, eax
+                    cmp ecx, 200
+                    ja keep
+                    mov [patch + 1], ecx
+                keep:
+                    call patch
+                    add edx, eax
+                    dec ecx
+                    jnz again
+                    mov eax, 1
+                    int 0x80
+                patch:
+                    mov eax, 3
+                    ret
+                """, 8, true);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        long expected = 0;
+        int imm = 3;
+        for (int n = 600; n >= 1; n--) {
+            expected += imm;
+            if (n <= 200) {
+                imm = n;
+            }
+            expected += imm;
+        }
+        assertEquals(expected, p.a.reg(X86Cpu.EDX));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.regionEntries() >= 1 && s.invalidations() >= 200, s.toString());
+        int[] stale = {0};
+        p.tcg.cache().forEachBlock(b -> {
+            if (b.members != null && !b.valid) {
+                stale[0]++;
+            }
+        });
+        assertEquals(0, stale[0]);
     }
 
     /** A loop over several blocks: a call and its return, both directions of a condition, a nested loop. */
@@ -196,7 +315,11 @@ class RegionTest {
 
     @Test
     void runRetiresExactlyTheBudgetWhileRegionsLoop() {
-        LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 8);
+        runRetiresExactlyTheBudget(pair(NESTED_LOOPS_WITH_CALL, 8));
+    }
+
+    /** {@code run(n)} with random n retires exactly n instructions (until the program's exit) and agrees with the interpreter. */
+    private static void runRetiresExactlyTheBudget(LockstepTest.Pair p) {
         Random random = new Random(5);
         int exit = X86Cpu.EXIT_BUDGET;
         while (exit == X86Cpu.EXIT_BUDGET) {

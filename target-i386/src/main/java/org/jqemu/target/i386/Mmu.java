@@ -25,6 +25,9 @@ import org.jqemu.memory.Page;
  * address is, and RAM slices come only from automatic or global arenas (see {@link Page#ram}), whose memory
  * is freed only once no segment of them is reachable. The offset is the page offset of the access, and an
  * access that would cross the page's end misses (see {@link #read32}), so it never leaves the page.
+ *
+ * <p>For the translator's flat path the MMU also keeps a {@link FlatTlb} (made on the first flat miss), filled in
+ * {@link #fill} and dropped wherever the TLB's entries are (flush, INVLPG, a page that gets code).
  */
 abstract class Mmu extends CpuState {
     static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

@@ -64,7 +64,8 @@ final class BlockCompiler {
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE = 23, READ_TAG = 24,
             READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35,
-            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, TLB_BASE = 42, TLB_OFFSET = 44, RAW = 46;
+            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, TLB_BASE = 42, TLB_OFFSET = 44, RAW = 46,
+            FLAT_READ = 47, FLAT_WRITE = 49, ENTRY = 51;
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
     private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
@@ -80,9 +81,16 @@ final class BlockCompiler {
      * figures in README-design.md; falls back to {@code call} when jdk.internal.misc is not exported);
      * {@code segment} (or
      * {@code true}), the probe inline and a RamAccess.get4 call on the entry's slice; {@code regions},
-     * {@code unsafe} in regions (hot loops) and {@code call} in ordinary blocks.
+     * {@code unsafe} in regions (hot loops) and {@code call} in ordinary blocks; {@code flat}, the CPU's flat
+     * page table (see {@link #flatEntry}: one entry load, no tag) and a raw access; {@code flatregions},
+     * {@code flat} in regions and {@code call} in ordinary blocks.
      */
-    enum TlbPath { CALL, UNSAFE, SEGMENT, REGIONS }
+    enum TlbPath {
+        CALL, UNSAFE, SEGMENT, REGIONS, FLAT, FLAT_REGIONS;
+
+        /** Generated code accesses host memory with Unsafe (needs jdk.internal.misc). */
+        boolean raw() { return this != CALL && this != SEGMENT; }
+    }
 
     private static final String TLB_PROPERTY = "jqemu.tcg.inlineTlb";
     /** {@code -Djqemu.tcg.inlineTlb} was given: it overrides a front end's choice ({@link #tlbPathOr}). */
@@ -109,10 +117,11 @@ final class BlockCompiler {
             case "unsafe" -> TlbPath.UNSAFE;
             case "regions" -> TlbPath.REGIONS;
             case "segment", "true" -> TlbPath.SEGMENT;
+            case "flat" -> TlbPath.FLAT;
+            case "flatregions", "flat_regions" -> TlbPath.FLAT_REGIONS;
             default -> TlbPath.CALL;
         };
-        boolean raw = path == TlbPath.UNSAFE || path == TlbPath.REGIONS;
-        return raw && !RamAccess.RAW_USABLE ? TlbPath.CALL : path;
+        return path.raw() && !RamAccess.RAW_USABLE ? TlbPath.CALL : path;
     }
 
     private static final MethodTypeDesc MTD_V_I = MethodTypeDesc.of(CD_int);
@@ -316,7 +325,11 @@ final class BlockCompiler {
         Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open) {
             this.c = c;
             this.members = members;
-            this.path = chosen != TlbPath.REGIONS ? chosen : members.size() > 1 ? TlbPath.UNSAFE : TlbPath.CALL;
+            this.path = switch (chosen) { // the regions-only paths: the raw path in regions, the call in blocks
+                case REGIONS -> members.size() > 1 ? TlbPath.UNSAFE : TlbPath.CALL;
+                case FLAT_REGIONS -> members.size() > 1 ? TlbPath.FLAT : TlbPath.CALL;
+                default -> chosen;
+            };
             this.exit = c.newLabel();
             this.memberStarts = new Label[members.size()];
             this.dynamicDispatch = members.size() > 1 && open ? c.newLabel() : null;
@@ -331,7 +344,11 @@ final class BlockCompiler {
             reloadFlags();
             c.iconst_0().istore(DONE);
             c.aload(CACHE).getfield(CD_CACHE, "budget", CD_int).istore(BUDGET);
-            if (path != TlbPath.CALL) {
+            if (path == TlbPath.FLAT) { // the current TLB set's flat tables (blocks never change CPL)
+                c.aload(CPU).getfield(CD_CPU, "flatReadTable", CD_long).lstore(FLAT_READ);
+                c.aload(CPU).getfield(CD_CPU, "flatWriteTable", CD_long).lstore(FLAT_WRITE);
+                c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).astore(RAW);
+            } else if (path != TlbPath.CALL) {
                 c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
                 c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
                 if (path == TlbPath.SEGMENT) {
@@ -717,6 +734,10 @@ final class BlockCompiler {
                 c.invokevirtual(CD_CPU, "read" + size * 8, MTD_J_I);
                 return;
             }
+            if (path == TlbPath.FLAT) {
+                flatRead(size);
+                return;
+            }
             if (path != TlbPath.SEGMENT) {
                 rawRead(size);
                 return;
@@ -745,6 +766,10 @@ final class BlockCompiler {
                 c.aload(CPU);
                 linearAddress();
                 c.iload(value).invokevirtual(CD_CPU, "write" + size * 8, MTD_JI_V);
+                return;
+            }
+            if (path == TlbPath.FLAT) {
+                flatWrite(size, value);
                 return;
             }
             if (path != TlbPath.SEGMENT) {
@@ -828,6 +853,65 @@ final class BlockCompiler {
             } else {
                 c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
             }
+        }
+
+        /**
+         * Flat path (see Mmu's FlatTlb): ENTRY = the flat read table's entry for ADDR's page; a hit loads at
+         * ENTRY + ADDR sign-extended (the entry is the page's host address minus its sign-extended linear
+         * address); a miss (no entry, or an access crossing the page's end) calls the MMU's flatReadMiss, which
+         * fills the entry when the page is plain RAM.
+         */
+        private void flatRead(int size) {
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
+            flatEntry(FLAT_READ, size, slow);
+            flatAddress();
+            c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
+            mask(size);
+            c.goto_(done).labelBinding(slow);
+            c.aload(CPU).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "flatReadMiss", MTD_II_I);
+            c.labelBinding(done);
+        }
+
+        /**
+         * Stores local {@code value} at flat ADDR as {@link #flatRead} loads. Pages holding translated code never
+         * have a write entry, so their stores always reach flatWriteMiss, which reports them.
+         */
+        private void flatWrite(int size, int value) {
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
+            flatEntry(FLAT_WRITE, size, slow);
+            flatAddress();
+            c.iload(value);
+            if (size == 1) {
+                c.i2b();
+            } else if (size == 2) {
+                c.i2s();
+            }
+            c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, RAW_TYPES[size]));
+            c.goto_(done).labelBinding(slow);
+            c.aload(CPU).iload(ADDR).loadConstant(size).iload(value).invokevirtual(CD_CPU, "flatWriteMiss", MTD_III_V);
+            c.labelBinding(done);
+        }
+
+        /**
+         * Jumps to {@code slow} when a {@code size}-byte access at ADDR would cross its page's end, else loads
+         * ENTRY from {@code table} (a long local: the table's address) at (ADDR >>> 12) * 8, in bounds by
+         * construction (2^20 entries of 8 bytes), and jumps to {@code slow} when it is 0.
+         */
+        private void flatEntry(int table, int size, Label slow) {
+            if (size > 1) {
+                c.iload(ADDR).loadConstant(PAGE_MASK).iand().loadConstant(PAGE_MASK + 1 - size).if_icmpgt(slow);
+            }
+            c.aload(RAW).aconst_null();
+            c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l().lload(table).ladd();
+            c.invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
+            c.dup2().lstore(ENTRY).lconst_0().lcmp().ifeq(slow);
+        }
+
+        /** Pushes RAW, null and the host address of ADDR on a flat hit (ENTRY + ADDR sign-extended). */
+        private void flatAddress() {
+            c.aload(RAW).aconst_null().lload(ENTRY).iload(ADDR).i2l().ladd();
         }
 
         /** Pushes ADDR as a linear address (flat segment: the offset, zero-extended). */

@@ -4,7 +4,6 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
-import java.lang.foreign.MemorySegment;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.target.i386.CodeWatcher;
 import org.jqemu.target.i386.InterruptSource;
@@ -18,9 +17,9 @@ final class CpuAccess {
     static final MethodHandles.Lookup LOOKUP = X86Cpu.translatorLookup();
     private static final Class<?> STATE;
     private static final VarHandle FLAGS, CODE32, STACK32, USER_MODE, SEG_BASE, SEG_LOW, SEG_HIGH, SEG_RIGHTS, RETIRED,
-            WATCHER, MEMORY, TLB_SET, WRITE_TAG, WRITE_PAGE, CR0, HALTED, NMI_PENDING, NMI_BLOCKED, STOP_REQUESTED,
+            WATCHER, MEMORY, TLB_SET, CR0, HALTED, NMI_PENDING, NMI_BLOCKED, STOP_REQUESTED,
             INTERRUPT_SOURCE, INTERRUPT_SHADOW, WALK_GLOBAL;
-    private static final MethodHandle FETCH_PHYSICAL;
+    private static final MethodHandle FETCH_PHYSICAL, DROP_WRITE_ENTRIES, FLAT_ENTRY;
     static final int OP_ADD, OP_SUB, OP_INC, OP_DEC, OP_RESULT;
     /**
      * Entries per TLB set, read from the MMU itself: the raw probe indexes its arrays (2 sets of this many
@@ -49,8 +48,8 @@ final class CpuAccess {
             FETCH_PHYSICAL = LOOKUP.findVirtual(X86Cpu.class, "fetchPhysical", MethodType.methodType(long.class, long.class));
             TLB_SET = LOOKUP.findVarHandle(mmu, "tlbSet", int.class);
             WALK_GLOBAL = LOOKUP.findVarHandle(mmu, "walkGlobal", boolean.class);
-            WRITE_TAG = LOOKUP.findVarHandle(mmu, "writeTag", long[].class);
-            WRITE_PAGE = LOOKUP.findVarHandle(mmu, "writePage", MemorySegment[].class);
+            DROP_WRITE_ENTRIES = LOOKUP.findVirtual(mmu, "dropWriteEntries", MethodType.methodType(void.class, long.class));
+            FLAT_ENTRY = LOOKUP.findVirtual(mmu, "flatEntry", MethodType.methodType(long.class, long.class, boolean.class));
             CR0 = LOOKUP.findVarHandle(STATE, "cr0", long.class);
             HALTED = LOOKUP.findVarHandle(units, "halted", boolean.class);
             INTERRUPT_SHADOW = LOOKUP.findVarHandle(units, "interruptShadow", boolean.class);
@@ -149,12 +148,27 @@ final class CpuAccess {
      * alias: stores to a page that now holds code must take the slow path that reports them.
      */
     static void dropWriteEntries(X86Cpu cpu, long identity) {
-        long[] tags = (long[]) WRITE_TAG.get(cpu);
-        MemorySegment[] pages = (MemorySegment[]) WRITE_PAGE.get(cpu);
-        for (int i = 0; i < tags.length; i++) {
-            if (tags[i] != -1L && pages[i] != null && pages[i].address() == identity) {
-                tags[i] = -1L;
-            }
+        try {
+            DROP_WRITE_ENTRIES.invoke(cpu, identity);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The flat page table's entry (see the flat path in BlockCompiler) for {@code linear} in the CPU's current
+     * TLB set: 0 when none (or the CPU has no flat tables yet), else the host address minus the page's linear
+     * address. For tests.
+     */
+    static long flatEntry(X86Cpu cpu, long linear, boolean write) {
+        try {
+            return (long) FLAT_ENTRY.invoke(cpu, linear, write);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
         }
     }
 

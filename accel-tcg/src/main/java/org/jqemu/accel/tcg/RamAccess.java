@@ -26,6 +26,11 @@ import jdk.internal.misc.Unsafe;
  * every byte accessed lies in that 4 KiB page. Write entries exist only for RAM pages without translated
  * code and with the dirty bit set, exactly as for the MMU's own fast path.
  *
+ * <p>The flat path ({@code inlineTlb=flat|flatregions}) reads the CPU's flat page table instead of the TLB
+ * (see target-i386's FlatTlb for its safety argument: each nonzero entry's RAM slice stays referenced by the
+ * table until the entry is cleared, the index is below 2^20 by construction, and the generated code sends
+ * accesses that could cross the page's end to the MMU).
+ *
  * <p>The probe also reads the TLB's {@code long[]} tag and host arrays with {@link Unsafe} (no bounds checks,
  * which C1 cannot remove there): at {@link #LONG_ARRAY_BASE} plus 8 times an index that is in bounds by
  * construction, the set's first entry ({@code tlbSet} masked to 0 or TLB_SIZE) plus the page number masked

@@ -132,8 +132,8 @@ class InlineTlbTest {
     }
 
     /**
-     * A front end's {@link Tcg#preferRawMemoryAccess} (linux-user's) gives that engine's blocks the raw hit path
-     * while the process-wide default stays the MMU call, and the program still runs in lockstep.
+     * A front end's {@link Tcg#preferRawMemoryAccess} (linux-user's) gives that engine's blocks the raw hit path on
+     * the flat page table while the process-wide default stays the MMU call, and the program still runs in lockstep.
      */
     @org.junit.jupiter.api.Test
     void theFrontEndsRawPreferenceReachesItsBlocks() {
@@ -149,6 +149,7 @@ class InlineTlbTest {
             assertEquals(X86Cpu.EXIT_EXCEPTION, lockstep(tcg, a, b));
             assertEquals(PAGE_FAULT, a.cpu.exitVector());
             assertTrue(bytecode.toString().contains("jdk/internal/misc/Unsafe.getInt"), "raw loads were generated");
+            assertTrue(bytecode.toString().contains("flatReadMiss"), "on the flat page table");
             assertEquals(BlockCompiler.TlbPath.CALL, BlockCompiler.tlbPath(), "other engines keep the default");
         } finally {
             BlockCompiler.useTlbPath(before);

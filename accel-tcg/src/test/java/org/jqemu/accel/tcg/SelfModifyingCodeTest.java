@@ -6,38 +6,41 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.jqemu.target.i386.X86Cpu;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Stores into translated code: expected values follow from the SDM (code is fetched after the store). The
- * patching tests run with the MMU call and with the raw inline hit path (linux-user's, whose stores to code
- * pages must miss and be seen by the same generated check).
+ * patching tests run with the MMU call, the raw inline hit path and the flat page table (stores to code pages
+ * must miss and be seen by the same generated check; on the raw paths the page's write entry exists before the
+ * page gets code, so dropping it is what is tested).
  */
 class SelfModifyingCodeTest {
-    /** A pair whose translator takes the raw inline TLB hit path when {@code raw}. */
-    private static LockstepTest.Pair pair(String asm, boolean raw) {
-        LockstepTest.Pair p = new LockstepTest.Pair(asm, CodeCache.DEFAULT_LIMIT);
-        if (raw) {
-            p.tcg.preferRawMemoryAccess();
+    /** A pair whose translator reaches RAM through {@code path}. */
+    private static LockstepTest.Pair pair(String asm, BlockCompiler.TlbPath path) {
+        BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(path);
+        try {
+            assertEquals(path, BlockCompiler.tlbPath(), "the test JVM exports jdk.internal.misc (surefire argLine)");
+            return new LockstepTest.Pair(asm, CodeCache.DEFAULT_LIMIT);
+        } finally {
+            BlockCompiler.useTlbPath(before);
         }
-        return p;
     }
 
-    @ParameterizedTest(name = "raw hit path {0}")
-    @ValueSource(booleans = {false, true})
-    void patchingTheNextInstructionsImmediateInTheSameBlock(boolean raw) {
-        assertPatchLoopSumsItsPatchedImmediates(pair(patchLoop("[patch + 1]"), raw));
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"CALL", "UNSAFE", "FLAT"})
+    void patchingTheNextInstructionsImmediateInTheSameBlock(BlockCompiler.TlbPath path) {
+        assertPatchLoopSumsItsPatchedImmediates(pair(patchLoop("[patch + 1]"), path));
     }
 
     /** The same patch through GS (a segment that is not flat: the CPU's checked store, not the TLB probe). */
-    @ParameterizedTest(name = "raw hit path {0}")
-    @ValueSource(booleans = {false, true})
-    void patchingTheNextInstructionThroughASegmentOverride(boolean raw) {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"CALL", "UNSAFE", "FLAT"})
+    void patchingTheNextInstructionThroughASegmentOverride(BlockCompiler.TlbPath path) {
         assertPatchLoopSumsItsPatchedImmediates(pair("""
                     jmp there
                     times 0x27000 - ($ - $$) db 0 ; there = 0x28000, GS's base (limit 0xfff)
                 there:
-                """ + patchLoop("[gs:patch + 1 - 0x28000]"), raw));
+                """ + patchLoop("[gs:patch + 1 - 0x28000]"), path));
     }
 
     /** A loop that stores ECX (5 down to 1) into the immediate of the next instruction through {@code target}. */
@@ -64,9 +67,9 @@ class SelfModifyingCodeTest {
         assertTrue(p.tcg.stats().invalidations() >= 5, p.tcg.stats().toString());
     }
 
-    @ParameterizedTest(name = "raw hit path {0}")
-    @ValueSource(booleans = {false, true})
-    void miniJitWritesRunsAndRewritesCodeInABuffer(boolean raw) {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"CALL", "UNSAFE", "FLAT"})
+    void miniJitWritesRunsAndRewritesCodeInABuffer(BlockCompiler.TlbPath path) {
         // Each round writes "mov eax, n ; ret" (even n) or "mov eax, n ; shl eax, 1 ; ret" (odd n) and calls it.
         LockstepTest.Pair p = pair("""
                     xor esi, esi
@@ -90,7 +93,7 @@ class SelfModifyingCodeTest {
                     int 0x80
                 align 4096
                 buf: times 16 db 0xcc
-                """, raw);
+                """, path);
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(1000));
         int expected = 0;
         for (int n = 10; n >= 1; n--) {

@@ -12,6 +12,7 @@ import org.jqemu.target.i386.TestRam;
 import org.jqemu.target.i386.X86Cpu;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -282,13 +283,30 @@ class SystemLockstepTest {
     private final TimerLine lineA = new TimerLine();
     private final TimerLine lineB = new TimerLine();
 
-    /** Region threshold 0: blocks only; 3: loops of the kernel and of the user program run as regions. */
+    /**
+     * An engine for CPU A whose blocks reach RAM through {@code path} (the flat page table's entries must follow
+     * the CR3 loads, INVLPG, the CPL 3 TLB set and the page that gets code, as the TLB's do).
+     */
+    private Tcg engine(BlockCompiler.TlbPath path) {
+        BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(path);
+        try {
+            assertEquals(path, BlockCompiler.tlbPath(), "the test JVM exports jdk.internal.misc (surefire argLine)");
+            return new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        } finally {
+            BlockCompiler.useTlbPath(before);
+        }
+    }
+
+    /**
+     * Region threshold 0: blocks only; 3: loops of the kernel and of the user program run as regions; with the
+     * MMU call (system mode's default), the raw TLB probe and the flat page table.
+     */
     @ParameterizedTest
-    @ValueSource(ints = {0, 3})
-    void pagedKernelRunsTheSameUnderTranslatorAndInterpreter(int regionThreshold) {
+    @CsvSource({"0, CALL", "3, CALL", "0, UNSAFE", "0, FLAT", "3, FLAT", "3, FLAT_REGIONS"})
+    void pagedKernelRunsTheSameUnderTranslatorAndInterpreter(int regionThreshold, BlockCompiler.TlbPath path) {
         byte[] code = Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + PROGRAM);
         startBoth(code);
-        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        Tcg tcg = engine(path);
         tcg.setRegionThreshold(regionThreshold);
         int halts = lockstep(tcg, 400_000);
 
@@ -341,15 +359,17 @@ class SystemLockstepTest {
 
     /**
      * INVLPG alone must drop the block at the flipped page: here the page is flipped and called twice
-     * with no CR3 write in between (blocks are only checked again after an INVLPG near their code).
+     * with no CR3 write in between (blocks are only checked again after an INVLPG near their code). Each flip
+     * is followed by a data read of the page (on the flat page table: its entry must go with the INVLPG too).
      */
     @Test
     void invlpgWithoutACr3WriteRetranslatesTheFlippedPage() {
         String flip = "  xor dword [pt_a2 + 4], fn_a1 ^ fn_a1_alt\n  invlpg [0x801000]\n  call 0x801000\n  add [sum], eax\n";
-        String program = PROGRAM.replace(flip, flip + flip);
+        String flipAndRead = flip + "  mov eax, [0x801000]\n  add [0x520], eax\n";
+        String program = PROGRAM.replace(flip, flipAndRead + flipAndRead);
         assertTrue(program.length() > PROGRAM.length(), "the program has the flip to double");
         startBoth(Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + program));
-        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        Tcg tcg = engine(BlockCompiler.TlbPath.FLAT);
         lockstep(tcg, 400_000);
         long expected = 0;
         for (int i = 0; i < ITERATIONS; i++) { // as above, with both functions of the flipped page each time
@@ -357,6 +377,7 @@ class SystemLockstepTest {
             expected += 0x22 + before + (i + 0x100) + 0x44 + 0x33 + 0x22b8 + i + 3;
         }
         assertEquals(expected & 0xffff_ffffL, ramA.u32(0x500) & 0xffff_ffffL, "sum");
+        assertEquals(ITERATIONS * (0x44b8 + 0x33b8), ramA.u32(0x520), "the flipped page's first dword, read after each flip");
     }
 
     /**
@@ -366,10 +387,10 @@ class SystemLockstepTest {
      * blocks' lengths make runs end inside chains.
      */
     @ParameterizedTest
-    @ValueSource(ints = {0, 3})
-    void chainedRunsAgreeWithTheInterpreterAcrossCodeChangesAndTlbFlushes(int regionThreshold) {
+    @CsvSource({"0, CALL", "3, CALL", "3, FLAT"})
+    void chainedRunsAgreeWithTheInterpreterAcrossCodeChangesAndTlbFlushes(int regionThreshold, BlockCompiler.TlbPath path) {
         startBoth(Nasm.assemble("ITERATIONS equ " + ITERATIONS + "\n" + PROGRAM));
-        Tcg tcg = new Tcg(a, CodeCache.DEFAULT_LIMIT, 0);
+        Tcg tcg = engine(path);
         tcg.setRegionThreshold(regionThreshold);
         int halts = 0;
         for (int run = 0; run < 100_000; run++) {

@@ -25,6 +25,9 @@ import org.jqemu.memory.Page;
  * address is, and RAM slices come only from automatic or global arenas (see {@link Page#ram}), whose memory
  * is freed only once no segment of them is reachable. The offset is the page offset of the access, and an
  * access that would cross the page's end misses (see {@link #read32}), so it never leaves the page.
+ *
+ * <p>For the translator's flat path the MMU also keeps a {@link FlatTlb} (made on the first flat miss), filled in
+ * {@link #fill} and dropped wherever the TLB's entries are (flush, INVLPG, a page that gets code).
  */
 abstract class Mmu extends CpuState {
     static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -69,6 +72,13 @@ abstract class Mmu extends CpuState {
     boolean walkGlobal;
     /** The translator's store watch (set through {@link X86Cpu#translatorLookup}), or null. */
     CodeWatcher codeWatcher;
+    /** The translator's flat page table, made on its first miss ({@link #flatReadMiss}); null before. */
+    private FlatTlb flat;
+    /**
+     * Addresses of the flat read and write tables of the current TLB set, which generated code on the flat path
+     * reads at block entry (the shared empty table until {@link #flat} exists: every access misses).
+     */
+    long flatReadTable = FlatTlb.EMPTY_TABLE, flatWriteTable = FlatTlb.EMPTY_TABLE;
 
     Mmu(AddressSpace memory) {
         this.memory = memory;
@@ -97,6 +107,9 @@ abstract class Mmu extends CpuState {
         Arrays.fill(readTag, -1L);
         Arrays.fill(writeTag, -1L);
         Arrays.fill(execTag, -1L);
+        if (flat != null) {
+            flat.clearAll();
+        }
     }
 
     final void invalidatePage(long lin) {
@@ -107,6 +120,9 @@ abstract class Mmu extends CpuState {
             writeTag[i] = -1L;
             execTag[i] = -1L;
         }
+        if (flat != null) {
+            flat.clearPage(lin);
+        }
         if (codeWatcher != null) {
             codeWatcher.pageMappingChanged(lin & MASK32); // INVLPG: the page may now map other code
         }
@@ -115,6 +131,34 @@ abstract class Mmu extends CpuState {
     final void setCpl(int newCpl) {
         cpl = newCpl;
         tlbSet = newCpl == 3 ? TLB_SIZE : 0;
+        selectFlatTables();
+    }
+
+    /** Points {@link #flatReadTable}/{@link #flatWriteTable} at the current TLB set's tables. */
+    private void selectFlatTables() {
+        if (flat != null) {
+            int set = flatSet();
+            flatReadTable = flat.table(set, FlatTlb.READ);
+            flatWriteTable = flat.table(set, FlatTlb.WRITE);
+        }
+    }
+
+    private int flatSet() { return tlbSet == 0 ? 0 : 1; }
+
+    /**
+     * Drops every write entry (the TLB's and the flat table's) that maps the RAM page at host address
+     * {@code identity}, in any linear alias: stores to a page that now holds code must take the slow path
+     * that reports them (called by the translator when a page first gets code).
+     */
+    final void dropWriteEntries(long identity) {
+        for (int i = 0; i < writeTag.length; i++) {
+            if (writeTag[i] != -1L && writePage[i] != null && writePage[i].address() == identity) {
+                writeTag[i] = -1L;
+            }
+        }
+        if (flat != null) {
+            flat.dropWrites(identity);
+        }
     }
 
     private int tlbIndex(long lin) { return tlbSet + (int) ((lin >>> Page.SHIFT) & (TLB_SIZE - 1)); }
@@ -264,6 +308,34 @@ abstract class Mmu extends CpuState {
 
     final void writeMiss(int addr, int size, int v) { writeSlow(addr & MASK32, size, v); }
 
+    // Misses of the flat path (see FlatTlb): the slow path fills the flat entry with the TLB's. The first one
+    // makes this CPU's tables; the block that missed keeps the empty table until its next entry.
+
+    final int flatReadMiss(int addr, int size) {
+        if (flat == null) {
+            makeFlatTables();
+        }
+        return readSlow(addr & MASK32, size, ACC_READ);
+    }
+
+    final void flatWriteMiss(int addr, int size, int v) {
+        if (flat == null) {
+            makeFlatTables();
+        }
+        writeSlow(addr & MASK32, size, v);
+    }
+
+    /** Makes the flat tables, empty: entries are filled by later misses (the TLB's current entries are not copied). */
+    private void makeFlatTables() {
+        flat = new FlatTlb();
+        selectFlatTables();
+    }
+
+    /** The flat table's entry for {@code lin} in the current set (0: none, or no tables yet); for tests. */
+    final long flatEntry(long lin, boolean write) {
+        return flat == null ? 0 : flat.entry(flatSet(), write ? FlatTlb.WRITE : FlatTlb.READ, lin);
+    }
+
     /** Faults now if a write of {@code size} bytes at {@code lin} would fault, so that a later write cannot. */
     final void probeWrite(long lin, int size) {
         long last = (lin + size - 1) & MASK32;
@@ -400,6 +472,9 @@ abstract class Mmu extends CpuState {
             case ACC_READ -> { readPage[i] = ram; readHost[i] = ram.address(); readTag[i] = tag; }
             case ACC_WRITE -> { writePage[i] = ram; writeHost[i] = ram.address(); writeTag[i] = tag; }
             default -> { execPage[i] = ram; execHost[i] = ram.address(); execTag[i] = tag; }
+        }
+        if (flat != null && kind != ACC_EXEC) {
+            flat.fill(flatSet(), kind == ACC_READ ? FlatTlb.READ : FlatTlb.WRITE, lin, ram);
         }
     }
 

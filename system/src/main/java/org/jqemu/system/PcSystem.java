@@ -152,6 +152,7 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         Long tbSize = accel == null ? null : accel.tbSizeMiB();
         int limit = tbSize == null ? Tcg.defaultCacheLimit() : Tcg.cacheLimitForTbSize(tbSize);
         Tcg tcg = new Tcg(cpu, limit, HOT_THRESHOLD);
+        tcg.preferRawMemoryAccess(); // the flat page table: -6% wall per boot (accel-tcg/README-design.md, session 8)
         if (accel != null && accel.oneInsnPerTb()) {
             tcg.setMaxBlockInstructions(1);
         }

@@ -129,10 +129,9 @@ public final class Tcg {
      * Blocks translated from now on reach guest RAM with a raw inline access (the CPU's flat page table read in
      * the generated code, then an Unsafe load or store at the page's host address; see RamAccess and the MMU's
      * FlatTlb) instead of a call of the MMU, unless {@code -Djqemu.tcg.inlineTlb} names a path, or
-     * jdk.internal.misc is not exported to us. For a few hundred very hot blocks (a Linux process): about a
-     * third less guest CPU where memory accesses dominate, and no TLB misses for large working sets (bzip2); a
-     * kernel boot's thousands of lukewarm blocks cost more in C1 compilation than they save (figures in
-     * README-design.md), so system mode keeps the default.
+     * jdk.internal.misc is not exported to us. Both front ends ask for it: in user mode about a third less
+     * guest CPU where memory accesses dominate and no TLB misses for large working sets (bzip2); on a Linux boot
+     * about 6% less wall time than the MMU call (session 8; figures in README-design.md).
      */
     public void preferRawMemoryAccess() { cache.tlbPath = BlockCompiler.tlbPathOr(BlockCompiler.TlbPath.FLAT); }
 

@@ -734,12 +734,8 @@ final class BlockCompiler {
                 c.invokevirtual(CD_CPU, "read" + size * 8, MTD_J_I);
                 return;
             }
-            if (path == TlbPath.FLAT) {
-                flatRead(size);
-                return;
-            }
             if (path != TlbPath.SEGMENT) {
-                rawRead(size);
+                rawRead(size, path == TlbPath.FLAT);
                 return;
             }
             Label slow = c.newLabel();
@@ -768,12 +764,8 @@ final class BlockCompiler {
                 c.iload(value).invokevirtual(CD_CPU, "write" + size * 8, MTD_JI_V);
                 return;
             }
-            if (path == TlbPath.FLAT) {
-                flatWrite(size, value);
-                return;
-            }
             if (path != TlbPath.SEGMENT) {
-                rawWrite(size, value);
+                rawWrite(size, value, path == TlbPath.FLAT);
                 return;
             }
             Label slow = c.newLabel();
@@ -789,30 +781,53 @@ final class BlockCompiler {
         }
 
         /**
-         * Raw TLB hit path (see RamAccess): probe as Mmu.read32 does (one compare of the entry chosen by the
-         * first byte's page with the last byte's page also rejects page-crossing accesses), then an Unsafe load
-         * at the entry's host address plus the page offset; a miss calls the MMU's readMiss (its slow path: the
-         * probe is not repeated; an int address and a size constant keep each call site short).
+         * Raw hit paths (see RamAccess), then an Unsafe load at the page's host address. {@code flat}: the CPU's
+         * flat page table (see Mmu's FlatTlb; {@link #flatEntry}), a miss (no entry, or an access crossing the
+         * page's end) calls the MMU's flatReadMiss, which fills the entry when the page is plain RAM. Else the
+         * TLB probe as Mmu.read32 does it ({@link #rawProbe}), a miss calls readMiss. Either miss is the MMU's
+         * slow path: the probe is not repeated; an int address and a size constant keep each call site short.
          */
-        private void rawRead(int size) {
+        private void rawRead(int size, boolean flat) {
             Label slow = c.newLabel();
             Label done = c.newLabel();
-            rawProbe(READ_TAG, size, slow);
-            rawAccess(READ_PAGE, size, -1);
+            if (flat) {
+                flatEntry(FLAT_READ, size, slow);
+                flatAddress();
+            } else {
+                rawProbe(READ_TAG, size, slow);
+                rawAddress(READ_PAGE);
+            }
+            c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
             mask(size);
             c.goto_(done).labelBinding(slow);
-            c.aload(CPU).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMiss", MTD_II_I);
+            c.aload(CPU).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, flat ? "flatReadMiss" : "readMiss", MTD_II_I);
             c.labelBinding(done);
         }
 
-        /** Stores local {@code value} at flat ADDR as {@link #rawRead} loads. */
-        private void rawWrite(int size, int value) {
+        /**
+         * Stores local {@code value} at flat ADDR as {@link #rawRead} loads. Pages holding translated code never
+         * have a write entry (in the TLB or the flat table), so their stores always reach the miss, which reports them.
+         */
+        private void rawWrite(int size, int value, boolean flat) {
             Label slow = c.newLabel();
             Label done = c.newLabel();
-            rawProbe(WRITE_TAG, size, slow);
-            rawAccess(WRITE_PAGE, size, value);
+            if (flat) {
+                flatEntry(FLAT_WRITE, size, slow);
+                flatAddress();
+            } else {
+                rawProbe(WRITE_TAG, size, slow);
+                rawAddress(WRITE_PAGE);
+            }
+            c.iload(value);
+            if (size == 1) {
+                c.i2b();
+            } else if (size == 2) {
+                c.i2s();
+            }
+            c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, RAW_TYPES[size]));
             c.goto_(done).labelBinding(slow);
-            c.aload(CPU).iload(ADDR).loadConstant(size).iload(value).invokevirtual(CD_CPU, "writeMiss", MTD_III_V);
+            c.aload(CPU).iload(ADDR).loadConstant(size).iload(value)
+                    .invokevirtual(CD_CPU, flat ? "flatWriteMiss" : "writeMiss", MTD_III_V);
             c.labelBinding(done);
         }
 
@@ -836,62 +851,12 @@ final class BlockCompiler {
             c.bipush(PAGE_SHIFT).iushr().if_icmpne(slow);
         }
 
-        /** The hit: load (pushes the sign-extended value) or store local {@code value} (when >= 0) at the entry's host address. */
-        private void rawAccess(int hosts, int size, int value) {
+        /** Pushes RAW, null and the host address of ADDR on a TLB hit (the entry's host address plus the page offset). */
+        private void rawAddress(int hosts) {
             c.aload(RAW).aconst_null();
             c.aload(RAW).aload(hosts).lload(TLB_OFFSET)
                     .invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
             c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().ladd();
-            if (value >= 0) {
-                c.iload(value);
-                if (size == 1) {
-                    c.i2b();
-                } else if (size == 2) {
-                    c.i2s();
-                }
-                c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, RAW_TYPES[size]));
-            } else {
-                c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
-            }
-        }
-
-        /**
-         * Flat path (see Mmu's FlatTlb): ENTRY = the flat read table's entry for ADDR's page; a hit loads at
-         * ENTRY + ADDR sign-extended (the entry is the page's host address minus its sign-extended linear
-         * address); a miss (no entry, or an access crossing the page's end) calls the MMU's flatReadMiss, which
-         * fills the entry when the page is plain RAM.
-         */
-        private void flatRead(int size) {
-            Label slow = c.newLabel();
-            Label done = c.newLabel();
-            flatEntry(FLAT_READ, size, slow);
-            flatAddress();
-            c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
-            mask(size);
-            c.goto_(done).labelBinding(slow);
-            c.aload(CPU).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "flatReadMiss", MTD_II_I);
-            c.labelBinding(done);
-        }
-
-        /**
-         * Stores local {@code value} at flat ADDR as {@link #flatRead} loads. Pages holding translated code never
-         * have a write entry, so their stores always reach flatWriteMiss, which reports them.
-         */
-        private void flatWrite(int size, int value) {
-            Label slow = c.newLabel();
-            Label done = c.newLabel();
-            flatEntry(FLAT_WRITE, size, slow);
-            flatAddress();
-            c.iload(value);
-            if (size == 1) {
-                c.i2b();
-            } else if (size == 2) {
-                c.i2s();
-            }
-            c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, RAW_TYPES[size]));
-            c.goto_(done).labelBinding(slow);
-            c.aload(CPU).iload(ADDR).loadConstant(size).iload(value).invokevirtual(CD_CPU, "flatWriteMiss", MTD_III_V);
-            c.labelBinding(done);
         }
 
         /**

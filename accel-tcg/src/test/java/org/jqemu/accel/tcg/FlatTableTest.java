@@ -3,7 +3,6 @@ package org.jqemu.accel.tcg;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -207,29 +206,6 @@ class FlatTableTest {
     }
 
     private static int lockstep(Tcg tcg, Machine a, Machine b) {
-        for (int step = 0; step < 100_000; step++) {
-            int ra = tcg.step(1000);
-            long target = a.cpu.instructionCount();
-            int rb = X86Cpu.EXIT_BUDGET;
-            while (rb == X86Cpu.EXIT_BUDGET && b.cpu.instructionCount() < target) {
-                rb = b.cpu.run(target - b.cpu.instructionCount());
-            }
-            if (ra != X86Cpu.EXIT_BUDGET && rb == X86Cpu.EXIT_BUDGET) {
-                rb = b.cpu.run(1);
-            }
-            String where = "step " + step;
-            assertEquals(rb, ra, where + ": exit");
-            LockstepTest.assertSameRegisters(b.cpu, a.cpu, where);
-            assertEquals(b.cpu.instructionCount(), a.cpu.instructionCount(), where + ": instructions retired");
-            a.ram.assertSameContents(b.ram, where);
-            if (ra != X86Cpu.EXIT_BUDGET) {
-                assertEquals(b.cpu.exitVector(), a.cpu.exitVector(), where + ": vector");
-                assertEquals(b.cpu.exitErrorCode(), a.cpu.exitErrorCode(), where + ": error code");
-                assertEquals(b.cpu.faultAddress(), a.cpu.faultAddress(), where + ": fault address");
-                return ra;
-            }
-        }
-        fail("the program did not finish");
-        return -1;
+        return LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, where -> a.ram.assertSameContents(b.ram, where));
     }
 }

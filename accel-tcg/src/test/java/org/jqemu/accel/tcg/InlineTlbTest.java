@@ -3,7 +3,6 @@ package org.jqemu.accel.tcg;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.IoPorts;
@@ -157,28 +156,10 @@ class InlineTlbTest {
     }
 
     private static int lockstep(Tcg tcg, Machine a, Machine b) {
-        for (int step = 0; step < 100_000; step++) {
-            int ra = tcg.step(1000);
-            long target = a.cpu.instructionCount();
-            int rb = X86Cpu.EXIT_BUDGET;
-            while (rb == X86Cpu.EXIT_BUDGET && b.cpu.instructionCount() < target) {
-                rb = b.cpu.run(target - b.cpu.instructionCount());
-            }
-            if (ra != X86Cpu.EXIT_BUDGET && rb == X86Cpu.EXIT_BUDGET) {
-                rb = b.cpu.run(1);
-            }
-            String where = "step " + step;
-            assertEquals(rb, ra, where + ": exit");
-            LockstepTest.assertSameRegisters(b.cpu, a.cpu, where);
-            assertEquals(b.cpu.instructionCount(), a.cpu.instructionCount(), where + ": instructions retired");
+        return LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, where -> {
             long diff = a.ram.ram.mismatch(b.ram.ram);
             assertEquals(-1L, diff, where + ": memory differs at " + Long.toHexString(diff));
             assertArrayEquals(b.registers.bytes, a.registers.bytes, where + ": MMIO registers");
-            if (ra != X86Cpu.EXIT_BUDGET) {
-                return ra;
-            }
-        }
-        fail("the program did not finish");
-        return -1;
+        });
     }
 }

@@ -407,6 +407,39 @@ class LockstepTest {
         assertEquals(X86Cpu.EXIT_INTERRUPT, ra);
     }
 
+    /**
+     * Runs {@code tcg} (on CPU {@code a}) and the interpreter (on {@code b}) over the same program, one block of the
+     * translator at a time, the interpreter to the same instruction count; after each step the exit, registers,
+     * instructions retired and what {@code sameState} checks (memory, devices) agree; at the first exit other
+     * than the budget, also its vector, error code and fault address. Returns that exit.
+     */
+    static int runInLockstep(Tcg tcg, X86Cpu a, X86Cpu b, java.util.function.Consumer<String> sameState) {
+        for (int step = 0; step < 100_000; step++) {
+            int ra = tcg.step(1000);
+            long target = a.instructionCount();
+            int rb = X86Cpu.EXIT_BUDGET;
+            while (rb == X86Cpu.EXIT_BUDGET && b.instructionCount() < target) {
+                rb = b.run(target - b.instructionCount());
+            }
+            if (ra != X86Cpu.EXIT_BUDGET && rb == X86Cpu.EXIT_BUDGET) {
+                rb = b.run(1);
+            }
+            String where = "step " + step;
+            assertEquals(rb, ra, where + ": exit");
+            assertSameRegisters(b, a, where);
+            assertEquals(b.instructionCount(), a.instructionCount(), where + ": instructions retired");
+            sameState.accept(where);
+            if (ra != X86Cpu.EXIT_BUDGET) {
+                assertEquals(b.exitVector(), a.exitVector(), where + ": vector");
+                assertEquals(b.exitErrorCode(), a.exitErrorCode(), where + ": error code");
+                assertEquals(b.faultAddress(), a.faultAddress(), where + ": fault address");
+                return ra;
+            }
+        }
+        fail("the program did not finish");
+        return -1;
+    }
+
     /** The general registers, EIP and EFLAGS of {@code actual} equal {@code expected}'s (hex in messages). */
     static void assertSameRegisters(X86Cpu expected, X86Cpu actual, String where) {
         for (int r = 0; r < 8; r++) {

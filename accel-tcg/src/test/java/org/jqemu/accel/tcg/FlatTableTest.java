@@ -206,6 +206,6 @@ class FlatTableTest {
     }
 
     private static int lockstep(Tcg tcg, Machine a, Machine b) {
-        return LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, where -> a.ram.assertSameContents(b.ram, where));
+        return LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, 100_000, where -> a.ram.assertSameContents(b.ram, where));
     }
 }

@@ -156,7 +156,7 @@ class InlineTlbTest {
     }
 
     private static int lockstep(Tcg tcg, Machine a, Machine b) {
-        return LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, where -> {
+        return LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, 100_000, where -> {
             long diff = a.ram.ram.mismatch(b.ram.ram);
             assertEquals(-1L, diff, where + ": memory differs at " + Long.toHexString(diff));
             assertArrayEquals(b.registers.bytes, a.registers.bytes, where + ": MMIO registers");

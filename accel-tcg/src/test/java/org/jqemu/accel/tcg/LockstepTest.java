@@ -53,28 +53,7 @@ class LockstepTest {
 
         /** Runs to the first non-budget exit, comparing after every block; returns that exit. */
         int lockstep(int maxSteps) {
-            for (int step = 0; step < maxSteps; step++) {
-                int ra = tcg.step(1000);
-                long target = a.instructionCount();
-                int rb = X86Cpu.EXIT_BUDGET;
-                while (rb == X86Cpu.EXIT_BUDGET && b.instructionCount() < target) {
-                    rb = b.run(target - b.instructionCount());
-                }
-                if (ra != X86Cpu.EXIT_BUDGET && rb == X86Cpu.EXIT_BUDGET) {
-                    rb = b.run(1);
-                }
-                assertEquals(ra, rb, "exit code at step " + step + ", EIP " + Long.toHexString(a.eip()));
-                compare("step " + step);
-                if (ra != X86Cpu.EXIT_BUDGET) {
-                    if (ra == X86Cpu.EXIT_INTERRUPT || ra == X86Cpu.EXIT_EXCEPTION) {
-                        assertEquals(b.exitVector(), a.exitVector());
-                        assertEquals(b.exitErrorCode(), a.exitErrorCode());
-                    }
-                    return ra;
-                }
-            }
-            fail("program did not finish in " + maxSteps + " steps");
-            return -1;
+            return runInLockstep(tcg, a, b, maxSteps, this::compare);
         }
 
         void compare(String where) {
@@ -413,8 +392,8 @@ class LockstepTest {
      * instructions retired and what {@code sameState} checks (memory, devices) agree; at the first exit other
      * than the budget, also its vector, error code and fault address. Returns that exit.
      */
-    static int runInLockstep(Tcg tcg, X86Cpu a, X86Cpu b, java.util.function.Consumer<String> sameState) {
-        for (int step = 0; step < 100_000; step++) {
+    static int runInLockstep(Tcg tcg, X86Cpu a, X86Cpu b, int maxSteps, java.util.function.Consumer<String> sameState) {
+        for (int step = 0; step < maxSteps; step++) {
             int ra = tcg.step(1000);
             long target = a.instructionCount();
             int rb = X86Cpu.EXIT_BUDGET;
@@ -436,7 +415,7 @@ class LockstepTest {
                 return ra;
             }
         }
-        fail("the program did not finish");
+        fail("the program did not finish in " + maxSteps + " steps");
         return -1;
     }
 

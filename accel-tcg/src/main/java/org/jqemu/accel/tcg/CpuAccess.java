@@ -133,15 +133,24 @@ final class CpuAccess {
     static long fetchPhysical(X86Cpu cpu, long linear) {
         try {
             return (long) FETCH_PHYSICAL.invokeExact(cpu, linear);
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable e) {
-            throw new IllegalStateException(e);
+            throw unchecked(e);
         }
     }
 
     /** The translation {@link #fetchPhysical} just made is global (or paging is off): a CR3 load keeps it. */
     static boolean fetchWasGlobal(X86Cpu cpu) { return (boolean) WALK_GLOBAL.get(cpu); }
+
+    /** What a method handle threw, rethrown as is when unchecked (the handles here declare no checked exception). */
+    private static RuntimeException unchecked(Throwable e) {
+        if (e instanceof RuntimeException r) {
+            return r;
+        }
+        if (e instanceof Error error) {
+            throw error;
+        }
+        return new IllegalStateException(e);
+    }
 
     /**
      * Drops every write-TLB entry mapping the RAM page at host address {@code identity}, in any linear
@@ -150,10 +159,8 @@ final class CpuAccess {
     static void dropWriteEntries(X86Cpu cpu, long identity) {
         try {
             DROP_WRITE_ENTRIES.invoke(cpu, identity);
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable e) {
-            throw new IllegalStateException(e);
+            throw unchecked(e);
         }
     }
 
@@ -165,10 +172,8 @@ final class CpuAccess {
     static long flatEntry(X86Cpu cpu, long linear, boolean write) {
         try {
             return (long) FLAT_ENTRY.invoke(cpu, linear, write);
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable e) {
-            throw new IllegalStateException(e);
+            throw unchecked(e);
         }
     }
 

@@ -231,28 +231,38 @@ abstract class Interpreter extends SystemUnit {
      * With LOCK on RAM the update is one compare-and-set, retried until it wins.
      */
     final int rmw(int size, IntUnaryOperator f) {
-        if (mod == 3) {
-            int v = f.applyAsInt(reg(size, rm));
-            setReg(size, rm, v);
-            return v;
-        }
-        if (lockPrefix) {
+        if (lockPrefix && mod != 3) {
             return lockedRmw(writeAddress(eaSeg, eaOff, size), size, f);
         }
-        long lin = rmwLinear(size);
-        int v = f.applyAsInt(readLinear(lin, size));
-        writeLinear(lin, size, v);
+        int v = f.applyAsInt(rmwLoad(size));
+        rmwStore(size, v);
         return v;
     }
 
+    /** The linear address {@link #rmwLoad} checked, for {@link #rmwStore}. */
+    private long rmwAt;
+
     /**
-     * The linear address of an unlocked read-modify-write memory operand, checked for writing (segment and
-     * page) so that the write after the read cannot fault: {@link #rmw}'s order without a function object.
+     * Reads the operand of an unlocked read-modify-write: the register, or memory checked for writing first
+     * (segment and page) so that {@link #rmwStore}'s write after it cannot fault. {@link #rmw}'s order without a
+     * function object, for the frequent instructions.
      */
-    final long rmwLinear(int size) {
-        long lin = writeAddress(eaSeg, eaOff, size);
-        probeWrite(lin, size);
-        return lin;
+    final int rmwLoad(int size) {
+        if (mod == 3) {
+            return reg(size, rm);
+        }
+        rmwAt = writeAddress(eaSeg, eaOff, size);
+        probeWrite(rmwAt, size);
+        return readLinear(rmwAt, size);
+    }
+
+    /** Writes the result of a read-modify-write where {@link #rmwLoad} read its operand. */
+    final void rmwStore(int size, int v) {
+        if (mod == 3) {
+            setReg(size, rm, v);
+        } else {
+            writeLinear(rmwAt, size, v);
+        }
     }
 
     private int lockedRmw(long lin, int size, IntUnaryOperator f) {
@@ -600,13 +610,10 @@ abstract class Interpreter extends SystemUnit {
     private void aluE(int op, int size, int src) {
         if (op == ALU_CMP) {
             alu(op, size, readE(size), src);
-        } else if (mod == 3) {
-            setReg(size, rm, alu(op, size, reg(size, rm), src));
         } else if (lockPrefix) {
             rmw(size, d -> alu(op, size, d, src));
         } else {
-            long lin = rmwLinear(size);
-            writeLinear(lin, size, alu(op, size, readLinear(lin, size), src));
+            rmwStore(size, alu(op, size, rmwLoad(size), src));
         }
     }
 
@@ -662,12 +669,7 @@ abstract class Interpreter extends SystemUnit {
             readE(size); // the operand is still read (and may fault)
             return;
         }
-        if (mod == 3) {
-            setReg(size, rm, shiftRotate(op, size, reg(size, rm), count));
-        } else {
-            long lin = rmwLinear(size); // LOCK is #UD on shifts: never a locked update here
-            writeLinear(lin, size, shiftRotate(op, size, readLinear(lin, size), count));
-        }
+        rmwStore(size, shiftRotate(op, size, rmwLoad(size), count)); // LOCK is #UD on shifts: never locked here
     }
 
     final int shiftRotate(int op, int size, int v, int count) {
@@ -1288,15 +1290,11 @@ abstract class Interpreter extends SystemUnit {
 
     /** INC/DEC of the ModR/M operand (FE/FF /0 and /1). */
     private void incDecE(int size, boolean decrement) {
-        if (mod == 3) {
-            int v = reg(size, rm);
-            setReg(size, rm, decrement ? dec(size, v) : inc(size, v));
-        } else if (lockPrefix) {
+        if (lockPrefix) {
             rmw(size, v -> decrement ? dec(size, v) : inc(size, v));
         } else {
-            long lin = rmwLinear(size);
-            int v = readLinear(lin, size);
-            writeLinear(lin, size, decrement ? dec(size, v) : inc(size, v));
+            int v = rmwLoad(size);
+            rmwStore(size, decrement ? dec(size, v) : inc(size, v));
         }
     }
 

@@ -139,6 +139,11 @@ public final class I8042 implements ByteIoPorts, DeviceState {
             lastRead = queue[queueHead] & 0xff;
             queueHead = (queueHead + 1) % QUEUE_SIZE;
             queueCount--;
+            // Reading empties the output buffer, which drops IRQ1/IRQ12; the next queued byte then fills it
+            // and raises the line again. The edge matters: the PIC's IRQ1 and IRQ12 are edge triggered and an
+            // OS's handler reads one byte per interrupt (Linux's keyboard probe waits for its ID bytes so).
+            irq1.set(false);
+            irq12.set(false);
             updateIrqs();
         }
         return lastRead;

@@ -97,6 +97,38 @@ class I8042Test {
         assertEquals(0xee, data());
     }
 
+    /**
+     * The PIC sees IRQ1 and IRQ12 by their rising edges, and an OS reads one byte per interrupt: every byte of
+     * a multi-byte answer must come with an edge of its own (a line left high after the ACK's read loses the
+     * ID bytes: Linux's keyboard probe then timed out and no keyboard was registered).
+     */
+    @Test
+    void everyQueuedByteRaisesItsOwnInterruptEdge() {
+        int[] edges = new int[2];
+        boolean[] level = new boolean[2];
+        I8042 edged = new I8042(l -> edge(edges, level, 0, l), l -> edge(edges, level, 1, l), l -> { }, () -> { });
+        edged.out(0x60, 1, 0xf2); // identify: ACK, 0xAB, 0x83
+        for (int expected : new int[] {0xfa, 0xab, 0x83}) {
+            assertEquals(expected, edged.in(0x60, 1));
+        }
+        assertEquals(3, edges[0], "one IRQ1 edge per byte of the keyboard's answer");
+        edged.out(0x64, 1, 0xa8);
+        edged.out(0x64, 1, 0xd4);
+        edged.out(0x60, 1, 0xff); // mouse reset: ACK, 0xAA, ID 0
+        for (int expected : new int[] {0xfa, 0xaa, 0x00}) {
+            assertEquals(expected, edged.in(0x60, 1));
+        }
+        assertEquals(3, edges[1], "one IRQ12 edge per byte of the mouse's answer");
+        assertFalse(level[0] || level[1], "both lines low once the buffer is empty");
+    }
+
+    private static void edge(int[] edges, boolean[] level, int line, boolean raised) {
+        if (raised && !level[line]) {
+            edges[line]++;
+        }
+        level[line] = raised;
+    }
+
     @Test
     void mouseCommandsGoThroughD4AndIrq12() {
         kbc.out(0x64, 1, 0xa8);

@@ -4,13 +4,19 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
+import org.jqemu.hw.timer.Hpet;
+
 /**
  * The smallest ACPI 1.0 table set that lets Linux power the machine off: RSDP → RSDT → FADT → (FACS, DSDT),
  * written per the ACPI specification (5.2). The FADT points at the PIIX4 PM block (PM1a event/control,
  * PM timer, GPE0, SMI_CMD 0xb2 with enable 0xf1/disable 0xf0, SCI on IRQ 9); the DSDT holds only
  * {@code Name(_S5, Package(){0, 0, 0, 0})}: SLP_TYP 0 is what the PIIX4 PM model (like QEMU's piix4
  * DSDT) treats as soft-off, so Linux's ACPI poweroff writes SLP_TYP=0|SLP_EN to PM1a_CNT.
- * There is no MADT: the guest uses the 8259 PICs.
+ * There is no MADT: the guest uses the 8259 PICs. With an HPET, the RSDT also lists an HPET description
+ * table (HPET specification 1.0a, 3.2.4) with the bytes QEMU's pc gives it: event timer block ID = the low
+ * half of the capabilities register, base 0xfed00000 as a system-memory Generic Address Structure, HPET
+ * number 0, minimum periodic tick 0 and no page protection claimed. (QEMU's DSDT also describes it as a
+ * PNP0103 device; Linux finds and uses the HPET from this table alone.)
  */
 public final class AcpiTables {
     public static final int RSDP_OFFSET = 0x000;
@@ -18,9 +24,12 @@ public final class AcpiTables {
     public static final int RSDT_OFFSET = 0x080;
     public static final int FADT_OFFSET = 0x100;
     public static final int DSDT_OFFSET = 0x200;
+    public static final int HPET_OFFSET = 0x240;
     private static final int HEADER_SIZE = 36;
     private static final int FADT_V1_SIZE = 116;
     private static final int FACS_SIZE = 64;
+    private static final int HPET_TABLE_SIZE = 56;
+    private static final byte GAS_SYSTEM_MEMORY = 0;
     private static final String OEM_ID = "JQEMU ";
     private static final String OEM_TABLE_ID = "JQEMUPC ";
     /** AML: NameOp "_S5_" PackageOp PkgLength(6) NumElements(4) Zero Zero Zero Zero. */
@@ -34,9 +43,10 @@ public final class AcpiTables {
 
     private AcpiTables() { }
 
-    /** The table blob to place at physical {@code base} (16-byte aligned, RSDP first). */
-    public static byte[] build(long base, int pmBase) {
-        ByteBuffer b = ByteBuffer.allocate(DSDT_OFFSET + HEADER_SIZE + S5_AML.length).order(ByteOrder.LITTLE_ENDIAN);
+    /** The table blob to place at physical {@code base} (16-byte aligned, RSDP first), with an HPET table if {@code hpet}. */
+    public static byte[] build(long base, int pmBase, boolean hpet) {
+        ByteBuffer b = ByteBuffer.allocate(hpet ? HPET_OFFSET + HPET_TABLE_SIZE : DSDT_OFFSET + HEADER_SIZE + S5_AML.length)
+                .order(ByteOrder.LITTLE_ENDIAN);
         // RSDP (ACPI 1.0, 20 bytes)
         b.put(RSDP_OFFSET, ascii("RSD PTR "));
         b.put(RSDP_OFFSET + 9, ascii(OEM_ID));
@@ -46,10 +56,14 @@ public final class AcpiTables {
         // FACS
         b.put(FACS_OFFSET, ascii("FACS"));
         b.putInt(FACS_OFFSET + 4, FACS_SIZE);
-        // RSDT: one entry, the FADT
-        header(b, RSDT_OFFSET, "RSDT", HEADER_SIZE + 4, 1);
+        // RSDT: the FADT, then the HPET table
+        int rsdtSize = HEADER_SIZE + 4 * (hpet ? 2 : 1);
+        header(b, RSDT_OFFSET, "RSDT", rsdtSize, 1);
         b.putInt(RSDT_OFFSET + HEADER_SIZE, (int) (base + FADT_OFFSET));
-        finish(b, RSDT_OFFSET, HEADER_SIZE + 4);
+        if (hpet) {
+            b.putInt(RSDT_OFFSET + HEADER_SIZE + 4, (int) (base + HPET_OFFSET));
+        }
+        finish(b, RSDT_OFFSET, rsdtSize);
         // FADT
         header(b, FADT_OFFSET, "FACP", FADT_V1_SIZE, 1);
         int f = FADT_OFFSET;
@@ -77,7 +91,23 @@ public final class AcpiTables {
         header(b, DSDT_OFFSET, "DSDT", dsdtSize, 1);
         b.put(DSDT_OFFSET + HEADER_SIZE, S5_AML);
         finish(b, DSDT_OFFSET, dsdtSize);
+        if (hpet) {
+            hpetTable(b);
+        }
         return b.array();
+    }
+
+    /** HPET description table: block ID, base address (GAS), number, minimum tick, page protection. */
+    private static void hpetTable(ByteBuffer b) {
+        int h = HPET_OFFSET;
+        header(b, h, "HPET", HPET_TABLE_SIZE, 1);
+        b.putInt(h + 36, (int) Hpet.CAPABILITIES);
+        b.put(h + 40, GAS_SYSTEM_MEMORY);  // register bit width, bit offset and access size stay 0, as QEMU's
+        b.putLong(h + 44, PcLayout.HPET);
+        b.put(h + 52, (byte) 0);           // HPET number
+        b.putShort(h + 53, (short) 0);     // main counter minimum clock tick in periodic mode
+        b.put(h + 55, (byte) 0);           // page protection and OEM attributes
+        finish(b, h, HPET_TABLE_SIZE);
     }
 
     private static void header(ByteBuffer b, int at, String signature, int length, int revision) {

@@ -9,8 +9,9 @@ package org.jqemu.hw.i386;
  *                        ROM side, where the last 128 KiB of the BIOS image are aliased (0xe0000-0xfffff)
  * 0x00100000-lowmem      RAM; lowmem = -m, or 3 GiB when -m is 3.5 GiB or more (as QEMU's pc)
  * lowmem-0xfebfffff      PCI hole (unassigned until PCI BARs exist)
- * 0xfec00000             IOAPIC (not modelled yet), 0xfed00000 HPET (not modelled), 0xfee00000 LAPIC
- *                        (not modelled: the CPU's CPUID reports no APIC)
+ * 0xfec00000             IOAPIC (not modelled yet), 0xfed00000 HPET (1 KiB of registers in its own 4 KiB
+ *                        page; absent with hpet=off), 0xfee00000 LAPIC (not modelled: the CPU's CPUID
+ *                        reports no APIC)
  * 0xfffc0000-0xffffffff  BIOS ROM (bios-256k.bin; smaller images end at 4 GiB as well)
  * 0x100000000-           RAM above 4 GiB (-m minus lowmem)
  * </pre>
@@ -19,7 +20,7 @@ package org.jqemu.hw.i386;
  * 0x6000  GDT (null, null, 0x10 flat code, 0x18 flat data) and its 6-byte descriptor at 0x6020
  * 0x7000  the 16-bit boot stub the CPU starts in (it enters protected mode and jumps to the kernel)
  * 0x10000 the zero page (struct boot_params), 0x20000 the kernel command line
- * 0xe0000 ACPI tables (RSDP, RSDT, FADT, FACS, DSDT), in the BIOS area that e820 reports reserved
+ * 0xe0000 ACPI tables (RSDP, RSDT, FADT, FACS, DSDT, HPET), in the BIOS area that e820 reports reserved
  * </pre>
  * I/O ports are those of the QEMU 7.2 pc machine (reference/qemu-7.2-facts.md).
  */

@@ -28,13 +28,16 @@ import org.jqemu.hw.isa.Piix3;
 import org.jqemu.hw.rtc.CmosLayout;
 import org.jqemu.hw.rtc.Mc146818;
 import org.jqemu.hw.timer.HostClock;
+import org.jqemu.hw.timer.Hpet;
 import org.jqemu.hw.timer.I8254;
+import org.jqemu.memory.IrqLine;
 
 /**
  * The {@code pc} machine (i440FX + PIIX3, QEMU's hw/i386/pc.c and pc_piix.c role) without its CPU: physical
  * memory ({@link PhysicalMemory}, laid out per {@link PcLayout}), the I/O port bus with the 8259 pair,
  * 8254, MC146818 (CMOS filled for -m), COM1 16550A, fw_cfg, port 0x92 and the i8042, the PCI host bridge
- * with PIIX3 and PIIX4 PM, and the -device list. The CPU lives in the front end, which connects to the
+ * with PIIX3 and PIIX4 PM, the HPET at 0xfed00000 unless {@code hpet=off} (the 8254's and the RTC's
+ * interrupts pass through it, for its LegacyReplacement route), and the -device list. The CPU lives in the front end, which connects to the
  * machine through {@link Host} (A20, reset, power-off, exit) and {@link #pic()} (INTR and INTA).
  *
  * <p>Firmware: with a kernel the machine boots Linux directly ({@link LinuxBoot}, no BIOS runs: the
@@ -60,7 +63,7 @@ public final class PcMachine {
     /** The machine's configuration, already checked by the front end. */
     public record Config(long ramSize, BzImage kernel, byte[] initrd, String append, byte[] bios,
             List<CharBackend> serials, List<DeviceConfig> devices, Function<String, CharBackend> chardevs,
-            boolean nographic) { }
+            boolean nographic, boolean hpet) { }
 
     private final Config config;
     private final Host host;
@@ -79,6 +82,7 @@ public final class PcMachine {
     private final I8042 i8042;
     private final Piix4Pm pm;
     private final I440fx hostBridge;
+    private final Hpet hpet;
     private volatile boolean intr;
     private Runnable intrListener = () -> { };
 
@@ -94,8 +98,11 @@ public final class PcMachine {
                 intrListener.run();
             }
         }), "i8259");
-        register(new I8254(clock, pic.irq(PcLayout.IRQ_PIT)), "i8254");
-        rtc = register(new Mc146818(clock, pic.irq(PcLayout.IRQ_RTC), System.currentTimeMillis() * 1_000_000L), "mc146818rtc");
+        hpet = config.hpet() ? createHpet() : null;
+        IrqLine pitIrq = hpet != null ? hpet.pitInput() : pic.irq(PcLayout.IRQ_PIT);
+        IrqLine rtcIrq = hpet != null ? hpet.rtcInput() : pic.irq(PcLayout.IRQ_RTC);
+        register(new I8254(clock, pitIrq), "i8254");
+        rtc = register(new Mc146818(clock, rtcIrq, System.currentTimeMillis() * 1_000_000L), "mc146818rtc");
         createSerialPorts(config.serials());
         serial = serialPorts.get(0);
         fwCfg = register(new FwCfg(memory), "fw_cfg");
@@ -118,6 +125,17 @@ public final class PcMachine {
 
         createDevices();
         setupFirmware(low);
+    }
+
+    /**
+     * The HPET between the 8254/RTC and IRQ0/IRQ8. Its own routes lead to I/O APIC inputs, and this machine
+     * has no I/O APIC: only the LegacyReplacement route delivers its interrupts (what Linux uses here).
+     */
+    private Hpet createHpet() {
+        Hpet device = new Hpet(clock, pic.irq(PcLayout.IRQ_PIT), pic.irq(PcLayout.IRQ_RTC), route -> IrqLine.NONE);
+        memory.addMmio(PcLayout.HPET, Hpet.REGION_SIZE, device, "hpet");
+        resettable.add(device);
+        return device;
     }
 
     /** COM1-COM4 as QEMU's pc wires them; a null backend leaves that port out (-serial none). */
@@ -234,7 +252,7 @@ public final class PcMachine {
         io.out(PcLayout.PORT_SYSTEM_A, 1, 0x02);
         pciConfigWrite(PcLayout.PCI_SLOT_PIIX, PcLayout.PCI_FN_PIIX4_PM, 0x40, 4, PcLayout.PORT_PM_BASE | 1);
         pciConfigWrite(PcLayout.PCI_SLOT_PIIX, PcLayout.PCI_FN_PIIX4_PM, 0x80, 1, 1);
-        byte[] acpi = AcpiTables.build(PcLayout.ACPI_TABLES, PcLayout.PORT_PM_BASE);
+        byte[] acpi = AcpiTables.build(PcLayout.ACPI_TABLES, PcLayout.PORT_PM_BASE, hpet != null);
         memory.writeRam(PcLayout.ACPI_TABLES, acpi);
         List<E820.Entry> e820 = E820.forRam(memory.lowRamSize(), memory.highRamSize());
         LinuxBoot.load(memory, config.kernel(), config.initrd(), config.append(), e820,
@@ -277,4 +295,7 @@ public final class PcMachine {
     public Piix4Pm pm() { return pm; }
 
     public I440fx hostBridge() { return hostBridge; }
+
+    /** The HPET, or null with {@code hpet=off}. */
+    public Hpet hpet() { return hpet; }
 }

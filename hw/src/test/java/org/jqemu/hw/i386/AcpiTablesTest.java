@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 /** Checks the tables against the ACPI specification's layout rules (5.2.5-5.2.11). */
 class AcpiTablesTest {
     private static final long BASE = 0xe0000;
-    private final byte[] blob = AcpiTables.build(BASE, 0x600);
+    private final byte[] blob = AcpiTables.build(BASE, 0x600, true);
     private final ByteBuffer b = ByteBuffer.wrap(blob).order(ByteOrder.LITTLE_ENDIAN);
 
     private static int sum(byte[] data, int at, int length) {
@@ -64,5 +64,34 @@ class AcpiTablesTest {
         assertEquals(0x608, b.getInt(fadt + 76), "PM_TMR_BLK");
         assertEquals(2, blob[fadt + 89], "PM1_CNT_LEN");
         assertEquals(4, blob[fadt + 91], "PM_TMR_LEN");
+    }
+
+    @Test
+    void rsdtListsAnHpetTableWithQemusBody() {
+        int rsdt = at(16);
+        assertEquals(36 + 8, b.getInt(rsdt + 4), "two entries: FADT and HPET");
+        assertEquals(0, sum(blob, rsdt, 44));
+        int hpet = at(rsdt + 40);
+        assertEquals("HPET", ascii(hpet, 4));
+        assertEquals(56, b.getInt(hpet + 4), "HPET spec 1.0a table length");
+        assertEquals(1, blob[hpet + 8], "revision");
+        assertEquals(0, sum(blob, hpet, 56), "checksum");
+        // Bytes 36-55 of qemu-system-i386 7.2's HPET table (od of /sys/firmware/acpi/tables/HPET in its
+        // guest): block ID 0x8086a201, GAS {memory, 0, 0, 0, 0xfed00000}, number 0, minimum tick 0, protection 0.
+        byte[] qemuBody = {0x01, (byte) 0xa2, (byte) 0x86, (byte) 0x80, 0, 0, 0, 0, 0, 0, (byte) 0xd0, (byte) 0xfe,
+                0, 0, 0, 0, 0, 0, 0, 0};
+        assertArrayEquals(qemuBody, Arrays.copyOfRange(blob, hpet + 36, hpet + 56));
+        assertEquals(org.jqemu.hw.timer.Hpet.CAPABILITIES & 0xffffffffL, b.getInt(hpet + 36) & 0xffffffffL,
+                "event timer block ID is the capabilities register's low half");
+    }
+
+    @Test
+    void withoutHpetTheRsdtListsOnlyTheFadt() {
+        byte[] plain = AcpiTables.build(BASE, 0x600, false);
+        ByteBuffer p = ByteBuffer.wrap(plain).order(ByteOrder.LITTLE_ENDIAN);
+        int rsdt = (int) ((p.getInt(16) & 0xffffffffL) - BASE);
+        assertEquals(36 + 4, p.getInt(rsdt + 4));
+        assertEquals(0, sum(plain, rsdt, 40));
+        assertEquals(-1, new String(plain, StandardCharsets.US_ASCII).indexOf("HPET"));
     }
 }

@@ -159,6 +159,11 @@ final class CommandLine {
         if (Opts.isHelp(opts.get("type", ""))) defer(Phase.HELP, location, () -> help(MachineTypes.help()));
     }
 
+    /** -no-hpet: QEMU turns it into the machine property hpet=off, in command-line order with -machine. */
+    void noHpet() {
+        machineEntries.add(new Opts.Entry("hpet", "off"));
+    }
+
     void cpu(String arg, String location) {
         cpu = arg;
         if (Opts.isHelp(arg)) defer(Phase.HELP, location, () -> help(CpuModels.help()));

@@ -5,6 +5,7 @@ import java.util.Map;
 
 import org.jqemu.hw.DeviceConfig;
 import org.jqemu.util.opts.Opts;
+import org.jqemu.util.opts.OptsList;
 
 /**
  * Everything the command line asked for, checked and typed: what the machine will be built from.
@@ -37,6 +38,12 @@ public record MachineConfig(
 
     /** At most four ISA serial ports (COM1-COM4), as QEMU's pc machine creates. */
     public static final int MAX_SERIAL_PORTS = 4;
+
+    /** Whether the machine has an HPET: QEMU's pc default, unless hpet=off (or -no-hpet) said otherwise. */
+    public boolean hpet() {
+        String value = machineProperties.get("hpet");
+        return value == null || !Boolean.FALSE.equals(OptsList.parseBool(value));
+    }
 
     /**
      * The accelerator chosen and its properties: {@code -accel tcg,...} (tb-size sets the translator's cache

@@ -167,6 +167,7 @@ final class Options {
         s = Section.DEBUG;
         add("bios", "file", null, s, "set the filename for the BIOS", (line, a) -> line.bios(a.text()));
         add("L", "path", null, s, "set the directory for the BIOS, VGA BIOS and keymaps", (line, a) -> line.dataDir(a.text()));
+        flag("no-hpet", s, "disable the HPET (same as -machine hpet=off)", (line, a) -> line.noHpet());
         flag("no-reboot", s, "exit instead of rebooting", (line, a) -> line.noReboot());
         flag("no-shutdown", s, "stop before shutdown", (line, a) -> line.noShutdown());
         flag("S", s, "freeze CPU at startup (use 'c' in the monitor to start execution)", (line, a) -> line.startPaused());

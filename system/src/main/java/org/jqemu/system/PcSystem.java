@@ -167,7 +167,8 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         }
         MachineConfig.Firmware fw = config.firmware();
         PcMachine.Config mc = new PcMachine.Config(config.memory().ramBytes(), kernel, initrd, fw.append(), bios,
-                serialBackends, config.devices(), id -> chardevs.connect(id, null), config.display().nographic());
+                serialBackends, config.devices(), id -> chardevs.connect(id, null), config.display().nographic(),
+                config.hpet());
         try {
             machine = new PcMachine(mc, this);
         } catch (IllegalArgumentException e) {

@@ -80,6 +80,16 @@ class MainTest {
     }
 
     @Test
+    void hpetIsOnByDefaultAndNoHpetTurnsItOffInCommandLineOrder() {
+        assertTrue(parse().hpet(), "QEMU's pc has an HPET by default");
+        assertFalse(parse("-no-hpet").hpet());
+        assertFalse(parse("-machine", "hpet=off").hpet());
+        assertTrue(parse("-machine", "pc,hpet=on").hpet());
+        assertTrue(parse("-no-hpet", "-machine", "hpet=on").hpet(), "the later of the two wins, as in QEMU");
+        assertFalse(parse("-machine", "hpet=on", "-no-hpet").hpet());
+    }
+
+    @Test
     void machineCpuAccelBoot() {
         MachineConfig c = parse("-M", "pc,accel=tcg,usb=on", "-cpu", "pentium3,+sse,-fpu", "-boot", "order=dc,menu=on");
         assertEquals("pc-i440fx-7.2", c.machine().name());

@@ -1,6 +1,7 @@
 package org.jqemu.system;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -140,6 +141,24 @@ class LinuxBootTest {
         assertTrue(out.contains("vendor_id"), tail(out));
         assertTrue(out.contains("jqemu.run: exit status 0"), tail(out));
         assertEquals(0, run.status(), "ACPI power-off ends the machine with status 0\n" + tail(out));
+        assertGuestUsesTheHpet(out);
+    }
+
+    /**
+     * The kernel lines of the HPET exactly as the same kernel prints them under qemu-system-i386 7.2's pc (an
+     * oracle boot of these fixtures): it finds the ACPI table, registers the counter as a clocksource, and
+     * the hpet driver claims the block. With the HPET as the clocksource watchdog (both it and the TSC follow
+     * host time) the TSC is not marked unstable, as under qemu; without it the jiffies-based watchdog fell
+     * behind whenever IRQ0 edges coalesced and the kernel dropped the TSC.
+     */
+    private static void assertGuestUsesTheHpet(String out) {
+        for (String line : List.of("ACPI: HPET id: 0x8086a201 base: 0xfed00000",
+                "clocksource: hpet: mask: 0xffffffff max_cycles: 0xffffffff, max_idle_ns: 19112604467 ns",
+                "hpet0: at MMIO 0xfed00000, IRQs 2, 8, 0",
+                "hpet0: 3 comparators, 64-bit 100.000000 MHz counter")) {
+            assertTrue(out.contains(line), "missing kernel line '" + line + "'\n" + tail(out));
+        }
+        assertFalse(out.contains("Marking TSC unstable"), "the kernel dropped the TSC\n" + tail(out));
     }
 
     /**

@@ -341,11 +341,12 @@ public final class Hpet implements Mmio, DeviceState {
             return;
         }
         long width = t.width();
-        long ticks = (t.comparator - counter()) & width;
+        long nowTick = nowTick(); // one clock reading: the deadline is relative to the counter value it gives
+        long ticks = (t.comparator - (nowTick + counterOffset)) & width;
         if (ticks == 0) {
             ticks = width + 1; // the counter is on it now: the next step onto it is a full wrap away
         }
-        armAfter(t, nowTick(), ticks);
+        armAfter(t, nowTick, ticks);
     }
 
     private void armAfter(Comparator t, long fromTick, long ticks) {

@@ -55,7 +55,6 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_EXECUTE = MethodTypeDesc.of(CD_int, CD_CPU, CD_CACHE);
     private static final MethodTypeDesc MTD_READ = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_WRITE = MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int, CD_int);
-    private static final MethodTypeDesc MTD_III_I = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_IIII_I = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_CONDITION = MethodTypeDesc.of(CD_boolean, CD_int);
     private static final ClassDesc CD_LONG = ConstantDescs.CD_Long;
@@ -1657,14 +1656,41 @@ final class BlockCompiler {
             c.iload(T3).istore(LAUX);
         }
 
+        /**
+         * IMUL r, r/m (, imm) of 16 or 32 bits inline: the product of the sign-extended operands as a long;
+         * flags as the interpreter's imulTruncated sets them (CF = OF = the product does not fit), or none
+         * when they are dead (the decompressor's range coder: {@code bound = (range >>> 11) * prob}).
+         */
         private void imul(Insn in, int first, Runnable second) {
-            spillFlags();
-            c.aload(CPU).loadConstant(in.size()).iload(first);
+            int size = in.size();
+            if (flagsDead[index]) { // the low bits of the product do not depend on the operands' upper bits
+                c.iload(first);
+                second.run();
+                c.imul();
+                storeReg(size, in.reg());
+                return;
+            }
+            c.iload(first);
+            signExtend(size);
+            c.i2l();
             second.run();
-            c.invokevirtual(CD_CPU, "imulTruncated", MTD_III_I);
-            storeReg(in.size(), in.reg());
-            reloadFlags();
-            known = Known.UNKNOWN;
+            signExtend(size);
+            c.i2l().lmul().dup2().l2i();
+            mask(size);
+            c.istore(T2);
+            c.iload(T2);
+            signExtend(size);
+            c.i2l().lcmp();
+            Label fits = c.newLabel();
+            Label done = c.newLabel();
+            c.ifeq(fits).loadConstant(CF_OF).goto_(done).labelBinding(fits).iconst_0().labelBinding(done);
+            c.istore(LAUX);
+            c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(size)).istore(LSIGN);
+            c.iload(T2).istore(LRES);
+            c.iload(T2);
+            storeReg(size, in.reg());
+            known = Known.RESULT;
+            knownSize = size;
         }
 
         /**
@@ -1745,6 +1771,51 @@ final class BlockCompiler {
             }
         }
 
+        /**
+         * T2 = the 32-bit T0 shifted by T4 (1..31); unless {@code dead}, T3 = CF | OF as lazyAux, as the
+         * interpreter's shiftRotate sets them for size 4. Java's int shifts take the count mod 32.
+         */
+        private void inlineShiftByCount(int kind, boolean dead) {
+            switch (kind) {
+                case 0, 1 -> { // ROL, ROR (flags dead): the other part is the shift the other way by -count (32 - count)
+                    c.iload(T0).iload(T4);
+                    if (kind == 0) {
+                        c.ishl().iload(T0).iload(T4).ineg().iushr();
+                    } else {
+                        c.iushr().iload(T0).iload(T4).ineg().ishl();
+                    }
+                    c.ior().istore(T2);
+                }
+                case 4, 6 -> { // SHL: CF = the last bit out, OF = CF xor the result's sign
+                    c.iload(T0).iload(T4).ishl().istore(T2);
+                    if (dead) {
+                        return;
+                    }
+                    c.iload(T0).iconst_m1().iload(T4).iadd().ishl().bipush(31).iushr().istore(T3); // bit 32 - count
+                    c.iload(T2).bipush(31).iushr().iload(T3).ixor();
+                    orOverflowIntoAux();
+                }
+                case 5 -> { // SHR: OF is the old sign for a count of 1
+                    c.iload(T0).iload(T4).iushr().istore(T2);
+                    if (dead) {
+                        return;
+                    }
+                    c.iload(T0).iload(T4).iconst_m1().iadd().iushr().iconst_1().iand().istore(T3);
+                    Label notOne = c.newLabel();
+                    c.iload(T4).iconst_1().if_icmpne(notOne);
+                    c.iload(T0).bipush(31).iushr();
+                    orOverflowIntoAux();
+                    c.labelBinding(notOne);
+                }
+                default -> { // SAR
+                    c.iload(T0).iload(T4).ishr().istore(T2);
+                    if (!dead) {
+                        c.iload(T0).iload(T4).iconst_m1().iadd().ishr().iconst_1().iand().istore(T3);
+                    }
+                }
+            }
+        }
+
         /** T3 |= OF when the 0/1 value on the stack is 1. */
         private void orOverflowIntoAux() {
             c.bipush(11).ishl().iload(T3).ior().istore(T3); // OF is bit 11
@@ -1757,17 +1828,31 @@ final class BlockCompiler {
             shiftByCount(in);
         }
 
-        /** Shift/rotate of the r/m operand by T4 through the interpreter's shiftRotate (flags are its own). */
+        /**
+         * Shift/rotate of the r/m operand by T4 (a zero count changes nothing): 32-bit SHL/SHR/SAR, and ROL/ROR
+         * whose flags are dead, inline (flags as the interpreter's shiftRotate sets them); the rest through
+         * shiftRotate (flags are its own).
+         */
         private void shiftByCount(Insn in) {
             Label zero = c.newLabel();
             Label done = c.newLabel();
+            int kind = in.reg();
+            boolean dead = flagsDead[index];
             c.iload(T4).ifeq(zero);
-            rmwE(in, in.size(), null, () -> {
-                spillFlags();
-                c.aload(CPU).loadConstant(in.reg()).loadConstant(in.size()).iload(T0).iload(T4)
-                        .invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I).istore(T2);
-            });
-            reloadFlags();
+            if (in.size() == 4 && (kind >= 4 || (dead && kind <= 1))) {
+                rmwE(in, 4, null, () -> inlineShiftByCount(kind, dead));
+                if (!dead) {
+                    c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(4)).istore(LSIGN);
+                    c.iload(T2).istore(LRES).iload(T3).istore(LAUX);
+                }
+            } else {
+                rmwE(in, in.size(), null, () -> {
+                    spillFlags();
+                    c.aload(CPU).loadConstant(kind).loadConstant(in.size()).iload(T0).iload(T4)
+                            .invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I).istore(T2);
+                });
+                reloadFlags();
+            }
             c.goto_(done).labelBinding(zero);
             if (in.mem()) {
                 readMem(in, in.size()); // the operand is still read (and may fault)

@@ -143,6 +143,8 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_RAM_SET = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_long, CD_int);
     private static final int TLB_SIZE = CpuAccess.TLB_SIZE, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
     private static final ClassDesc CD_UNSAFE = ClassDesc.of("jdk.internal.misc.Unsafe");
+    private static final MethodTypeDesc MTD_UNSAFE_GET_INT = MethodTypeDesc.of(CD_int, CD_Object, CD_long);
+    private static final MethodTypeDesc MTD_UNSAFE_PUT_LONG = MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_long);
     /** Unsafe's accessor name and type by access size. */
     private static final String[] RAW_NAMES = {null, "Byte", "Short", null, "Int"};
     private static final ClassDesc[] RAW_TYPES = {null, ConstantDescs.CD_byte, ConstantDescs.CD_short, null, CD_int};
@@ -281,13 +283,19 @@ final class BlockCompiler {
         return CLASS_FILE.build(hot ? CD_HOT : CD_BLOCK, cb -> {
             cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
-            cb.withInterfaceSymbols(CD_CODE);
+            cb.withSuperclass(CD_CODE);
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
-                    c -> c.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
+                    c -> c.aload(0).invokespecial(CD_CODE, INIT_NAME, MTD_void).return_());
             cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
                     c -> new Emitter(c, members, path, open).emit());
         });
     }
+
+    /**
+     * Byte offset of {@code regs[r]} (r below 8) for Unsafe: the CPU's {@code regs} is a final {@code long[16]},
+     * so the index is in bounds by construction (little-endian: its low half is at the same offset).
+     */
+    private static long registerOffset(int r) { return RamAccess.LONG_ARRAY_BASE + 8L * r; }
 
     private static int signBit(int size) { return 1 << (size * 8 - 1); }
 
@@ -337,8 +345,16 @@ final class BlockCompiler {
 
         void emit() {
             c.aload(CPU).getfield(CD_CPU, "regs", CD_long.arrayType()).astore(REGS);
+            if (path.raw()) {
+                c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).astore(RAW); // a local: 2 bytecode bytes a use, not 3
+            }
             for (int r = 0; r < 8; r++) {
-                c.aload(REGS).loadConstant(r).laload().l2i().istore(REG0 + r);
+                if (path.raw()) { // the low half of regs[r], without the bounds check C1 keeps for laload
+                    c.aload(RAW).aload(REGS).loadConstant(registerOffset(r)).invokevirtual(CD_UNSAFE, "getInt", MTD_UNSAFE_GET_INT);
+                } else {
+                    c.aload(REGS).loadConstant(r).laload().l2i();
+                }
+                c.istore(REG0 + r);
             }
             reloadFlags();
             c.iconst_0().istore(DONE);
@@ -346,7 +362,6 @@ final class BlockCompiler {
             if (path == TlbPath.FLAT) { // the current TLB set's flat tables (blocks never change CPL)
                 c.aload(CPU).getfield(CD_CPU, "flatReadTable", CD_long).lstore(FLAT_READ);
                 c.aload(CPU).getfield(CD_CPU, "flatWriteTable", CD_long).lstore(FLAT_WRITE);
-                c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).astore(RAW);
             } else if (path != TlbPath.CALL) {
                 c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
                 c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
@@ -361,7 +376,6 @@ final class BlockCompiler {
                 if (path != TlbPath.SEGMENT) { // the raw probe's byte offset of the set's first entry (see rawProbe)
                     c.iload(TLB_SET).loadConstant(TLB_SIZE).iand().iconst_3().ishl().i2l()
                             .loadConstant(RamAccess.LONG_ARRAY_BASE).ladd().lstore(TLB_BASE);
-                    c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).astore(RAW); // a local: 2 bytecode bytes a use, not 3
                 }
             }
             for (int m = 0; m < members.size(); m++) {
@@ -384,7 +398,13 @@ final class BlockCompiler {
             c.iload(DONE).bipush(8).ishl().iadd(); // instructions of the members run before this exit's
             c.istore(T1).istore(T0);
             for (int r = 0; r < 8; r++) {
-                if ((written & (1 << r)) != 0) {
+                if ((written & (1 << r)) == 0) {
+                    continue;
+                }
+                if (path.raw()) {
+                    c.aload(RAW).aload(REGS).loadConstant(registerOffset(r)).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land()
+                            .invokevirtual(CD_UNSAFE, "putLong", MTD_UNSAFE_PUT_LONG);
+                } else {
                     c.aload(REGS).loadConstant(r).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land().lastore();
                 }
             }

@@ -63,7 +63,7 @@ final class BlockCompiler {
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE = 23, READ_TAG = 24,
             READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35,
-            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, TLB_BASE = 42, TLB_OFFSET = 44, RAW = 46,
+            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, TLB_BASE = 42, TLB_OFFSET = 44,
             FLAT_READ = 47, FLAT_WRITE = 49, ENTRY = 51;
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
@@ -91,6 +91,8 @@ final class BlockCompiler {
         boolean raw() { return this != CALL && this != SEGMENT; }
     }
 
+    static final boolean EXIT_WRITTEN_FLAGS_ONLY = !Boolean.getBoolean("jqemu.tcg.exitAllFlags");
+    static final boolean INVARIANT_FIELDS = Boolean.getBoolean("jqemu.tcg.invariantFields");
     private static final String TLB_PROPERTY = "jqemu.tcg.inlineTlb";
     /** {@code -Djqemu.tcg.inlineTlb} was given: it overrides a front end's choice ({@link #tlbPathOr}). */
     private static final boolean TLB_PATH_CONFIGURED = System.getProperty(TLB_PROPERTY) != null;
@@ -312,6 +314,8 @@ final class BlockCompiler {
         /** Each member's first instruction (a jump target inside the method). */
         private final Label[] memberStarts;
         private int written;
+        /** Flag locals (bit k: FLAGS + k) the generated code assigns other than by reloading them. */
+        private int flagsWritten;
         /** Per instruction: its arithmetic flags are overwritten before anything (or any fault) can see them. */
         private boolean[] flagsDead;
         /** The instruction being emitted stored to memory (a store to translated code must end the block). */
@@ -345,12 +349,9 @@ final class BlockCompiler {
 
         void emit() {
             c.aload(CPU).getfield(CD_CPU, "regs", CD_long.arrayType()).astore(REGS);
-            if (path.raw()) {
-                c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).astore(RAW); // a local: 2 bytecode bytes a use, not 3
-            }
             for (int r = 0; r < 8; r++) {
                 if (path.raw()) { // the low half of regs[r], without the bounds check C1 keeps for laload
-                    c.aload(RAW).aload(REGS).loadConstant(registerOffset(r)).invokevirtual(CD_UNSAFE, "getInt", MTD_UNSAFE_GET_INT);
+                    unsafe().aload(REGS).loadConstant(registerOffset(r)).invokevirtual(CD_UNSAFE, "getInt", MTD_UNSAFE_GET_INT);
                 } else {
                     c.aload(REGS).loadConstant(r).laload().l2i();
                 }
@@ -397,18 +398,25 @@ final class BlockCompiler {
             c.labelBinding(exit);
             c.iload(DONE).bipush(8).ishl().iadd(); // instructions of the members run before this exit's
             c.istore(T1).istore(T0);
+            if (INVARIANT_FIELDS) {
+                c.aload(CPU).getfield(CD_CPU, "regs", CD_long.arrayType()).astore(REGS);
+            }
             for (int r = 0; r < 8; r++) {
                 if ((written & (1 << r)) == 0) {
                     continue;
                 }
                 if (path.raw()) {
-                    c.aload(RAW).aload(REGS).loadConstant(registerOffset(r)).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land()
+                    unsafe().aload(REGS).loadConstant(registerOffset(r)).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land()
                             .invokevirtual(CD_UNSAFE, "putLong", MTD_UNSAFE_PUT_LONG);
                 } else {
                     c.aload(REGS).loadConstant(r).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land().lastore();
                 }
             }
-            spillFlags();
+            for (int k = 0; k < FLAG_FIELDS.length; k++) {
+                if ((flagsWritten & (1 << k)) != 0 || !EXIT_WRITTEN_FLAGS_ONLY) {
+                    c.aload(CPU).iload(FLAGS + k).putfield(CD_CPU, FLAG_FIELDS[k], CD_int);
+                }
+            }
             c.aload(CPU).iload(T0).i2l().loadConstant(0xffff_ffffL).land().putfield(CD_CPU, "eip", CD_long);
             c.iload(T1).ireturn();
         }
@@ -509,7 +517,9 @@ final class BlockCompiler {
             c.dup().lookupswitch(leave, byEip);
             for (int m = 0; m < members.size(); m++) {
                 c.labelBinding(cases[m]);
-                c.iload(DONE).loadConstant(members.get(m).insns().size()).iadd().iload(BUDGET).if_icmpgt(leave);
+                c.iload(DONE).loadConstant(members.get(m).insns().size()).iadd();
+                loadBudget();
+                c.if_icmpgt(leave);
                 c.pop().goto_(memberStarts[m]);
             }
             c.labelBinding(leave);
@@ -524,7 +534,9 @@ final class BlockCompiler {
         private void jumpToMember(int target, int count) {
             Label leave = c.newLabel();
             c.iload(DONE).loadConstant(count).iadd().dup().istore(DONE);
-            c.loadConstant(members.get(target).insns().size()).iadd().iload(BUDGET).if_icmpgt(leave);
+            c.loadConstant(members.get(target).insns().size()).iadd();
+            loadBudget();
+            c.if_icmpgt(leave);
             c.goto_(memberStarts[target]);
             c.labelBinding(leave);
             c.iload(DONE).loadConstant(count).isub().istore(DONE); // the exit counts them
@@ -533,6 +545,15 @@ final class BlockCompiler {
         private int done() { return index + 1; }
 
         // ---- flags ----
+
+        /**
+         * Records that the generated code assigns flag local {@code local} (the exit stores only those: the others
+         * always equal their fields, read at entry and again after every call that may change them).
+         */
+        private int flag(int local) {
+            flagsWritten |= 1 << (local - FLAGS);
+            return local;
+        }
 
         private void spillFlags() {
             for (int k = 0; k < FLAG_FIELDS.length; k++) {
@@ -554,20 +575,20 @@ final class BlockCompiler {
 
         /** The interpreter's setLazy(op, size, dst, src, res) on the locals (res already masked). */
         private void setLazy(int op, int size, int dst, int src, int res, Known kind) {
-            c.loadConstant(op).istore(LOP).loadConstant(signBit(size)).istore(LSIGN);
+            c.loadConstant(op).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
             c.iload(dst);
             mask(size);
-            c.istore(LDST).iload(src);
+            c.istore(flag(LDST)).iload(src);
             mask(size);
-            c.istore(LSRC).iload(res).istore(LRES);
+            c.istore(flag(LSRC)).iload(res).istore(flag(LRES));
             known = kind;
             knownSize = size;
         }
 
         /** The interpreter's setLazyResult(size, res, 0), for logic operations. */
         private void setLogic(int size, int res) {
-            c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(size)).istore(LSIGN);
-            c.iload(res).istore(LRES).iconst_0().istore(LAUX);
+            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
+            c.iload(res).istore(flag(LRES)).iconst_0().istore(flag(LAUX));
             known = Known.LOGIC;
             knownSize = size;
         }
@@ -810,7 +831,7 @@ final class BlockCompiler {
             Label slow = c.newLabel();
             Label done = c.newLabel();
             if (flat) {
-                flatEntry(FLAT_READ, size, slow);
+                flatEntry(false, size, slow);
                 flatAddress();
             } else {
                 rawProbe(READ_TAG, size, slow);
@@ -831,7 +852,7 @@ final class BlockCompiler {
             Label slow = c.newLabel();
             Label done = c.newLabel();
             if (flat) {
-                flatEntry(FLAT_WRITE, size, slow);
+                flatEntry(true, size, slow);
                 flatAddress();
             } else {
                 rawProbe(WRITE_TAG, size, slow);
@@ -861,7 +882,7 @@ final class BlockCompiler {
         private void rawProbe(int tags, int size, Label slow) {
             c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().loadConstant((TLB_SIZE - 1) << 3).iand().i2l()
                     .lload(TLB_BASE).ladd().lstore(TLB_OFFSET);
-            c.aload(RAW).aload(tags).lload(TLB_OFFSET)
+            unsafe().aload(tags).lload(TLB_OFFSET)
                     .invokevirtual(CD_UNSAFE, "getInt", MethodTypeDesc.of(CD_int, CD_Object, CD_long));
             c.iload(ADDR);
             if (size > 1) { // wraps to page 0 at 4 GiB, whose tag never sits in the last page's entry
@@ -870,10 +891,10 @@ final class BlockCompiler {
             c.bipush(PAGE_SHIFT).iushr().if_icmpne(slow);
         }
 
-        /** Pushes RAW, null and the host address of ADDR on a TLB hit (the entry's host address plus the page offset). */
+        /** Pushes Unsafe, null and the host address of ADDR on a TLB hit (the entry's host address plus the page offset). */
         private void rawAddress(int hosts) {
-            c.aload(RAW).aconst_null();
-            c.aload(RAW).aload(hosts).lload(TLB_OFFSET)
+            unsafe().aconst_null();
+            unsafe().aload(hosts).lload(TLB_OFFSET)
                     .invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
             c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().ladd();
         }
@@ -883,19 +904,43 @@ final class BlockCompiler {
          * ENTRY from {@code table} (a long local: the table's address) at (ADDR >>> 12) * 8, in bounds by
          * construction (2^20 entries of 8 bytes), and jumps to {@code slow} when it is 0.
          */
-        private void flatEntry(int table, int size, Label slow) {
+        private void flatEntry(boolean write, int size, Label slow) {
             if (size > 1) {
                 c.iload(ADDR).loadConstant(PAGE_MASK).iand().loadConstant(PAGE_MASK + 1 - size).if_icmpgt(slow);
             }
-            c.aload(RAW).aconst_null();
-            c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l().lload(table).ladd();
+            unsafe().aconst_null();
+            c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l();
+            if (INVARIANT_FIELDS) {
+                c.aload(CPU).getfield(CD_CPU, write ? "flatWriteTable" : "flatReadTable", CD_long);
+            } else {
+                c.lload(write ? FLAT_WRITE : FLAT_READ);
+            }
+            c.ladd();
             c.invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
             c.dup2().lstore(ENTRY).lconst_0().lcmp().ifeq(slow);
         }
 
-        /** Pushes RAW, null and the host address of ADDR on a flat hit (ENTRY + ADDR sign-extended). */
+        /** Pushes Unsafe, null and the host address of ADDR on a flat hit (ENTRY + ADDR sign-extended). */
         private void flatAddress() {
-            c.aload(RAW).aconst_null().lload(ENTRY).iload(ADDR).i2l().ladd();
+            unsafe().aconst_null().lload(ENTRY).iload(ADDR).i2l().ladd();
+        }
+
+        /** Pushes the engine's budget for this execution (see jumpToMember). */
+        private void loadBudget() {
+            if (INVARIANT_FIELDS) {
+                c.aload(CACHE).getfield(CD_CACHE, "budget", CD_int);
+            } else {
+                c.iload(BUDGET);
+            }
+        }
+
+        /**
+         * Pushes RamAccess.UNSAFE for a raw access: read from its static final field each time (one bytecode byte
+         * more than a local), which C1 folds to a constant known not to be null, where a local would be reloaded
+         * from its stack slot and null-checked before every access of a large method.
+         */
+        private CodeBuilder unsafe() {
+            return c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE);
         }
 
         /** Pushes ADDR as a linear address (flat segment: the offset, zero-extended). */
@@ -1046,8 +1091,8 @@ final class BlockCompiler {
                 reloadFlags();
                 known = Known.UNKNOWN;
             }
-                case 0xfc -> c.iload(FLAGS).loadConstant(~DF_FLAG).iand().istore(FLAGS);
-                case 0xfd -> c.iload(FLAGS).loadConstant(DF_FLAG).ior().istore(FLAGS);
+                case 0xfc -> c.iload(FLAGS).loadConstant(~DF_FLAG).iand().istore(flag(FLAGS));
+                case 0xfd -> c.iload(FLAGS).loadConstant(DF_FLAG).ior().istore(flag(FLAGS));
                 case 0xa0, 0xa1 -> {
                     readMem(in, in.size());
                     storeReg(in.size(), EAX);
@@ -1330,8 +1375,8 @@ final class BlockCompiler {
             storeReg(size, in.reg());
             c.iload(FLAGS).loadConstant(~ARITH_FLAGS).iand().goto_(done);
             c.labelBinding(zero).iload(FLAGS).loadConstant(~ARITH_FLAGS).iand().loadConstant(ZF_FLAG).ior();
-            c.labelBinding(done).istore(FLAGS);
-            c.loadConstant(OP_NONE).istore(LOP);
+            c.labelBinding(done).istore(flag(FLAGS));
+            c.loadConstant(OP_NONE).istore(flag(LOP));
             known = Known.UNKNOWN;
         }
 
@@ -1624,7 +1669,7 @@ final class BlockCompiler {
                     boolean add = kind == ALU_ADC;
                     setLazy(add ? CpuAccess.OP_ADD : CpuAccess.OP_SUB, size, T0, T1, T2, Known.UNKNOWN);
                     Label noCarry = c.newLabel();
-                    c.iload(T3).ifeq(noCarry).loadConstant(add ? OP_ADC : OP_SBB).istore(LOP).labelBinding(noCarry);
+                    c.iload(T3).ifeq(noCarry).loadConstant(add ? OP_ADC : OP_SBB).istore(flag(LOP)).labelBinding(noCarry);
                 }
                 default -> setLazy(CpuAccess.OP_SUB, size, T0, T1, T2, Known.SUB);
             }
@@ -1673,7 +1718,7 @@ final class BlockCompiler {
 
         private void incDecFlags(int size, boolean dec) {
             setLazy(dec ? CpuAccess.OP_DEC : CpuAccess.OP_INC, size, T0, T1, T2, Known.RESULT);
-            c.iload(T3).istore(LAUX);
+            c.iload(T3).istore(flag(LAUX));
         }
 
         /**
@@ -1704,9 +1749,9 @@ final class BlockCompiler {
             Label fits = c.newLabel();
             Label done = c.newLabel();
             c.ifeq(fits).loadConstant(CF_OF).goto_(done).labelBinding(fits).iconst_0().labelBinding(done);
-            c.istore(LAUX);
-            c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(size)).istore(LSIGN);
-            c.iload(T2).istore(LRES);
+            c.istore(flag(LAUX));
+            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
+            c.iload(T2).istore(flag(LRES));
             c.iload(T2);
             storeReg(size, in.reg());
             known = Known.RESULT;
@@ -1724,8 +1769,8 @@ final class BlockCompiler {
             if (count != 0 && (kind >= 4 || (dead && kind <= 1))) {
                 rmwE(in, in.size(), null, () -> inlineShift(kind, in.size(), count, dead));
                 if (!dead) {
-                    c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(in.size())).istore(LSIGN);
-                    c.iload(T2).istore(LRES).iload(T3).istore(LAUX);
+                    c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(in.size())).istore(flag(LSIGN));
+                    c.iload(T2).istore(flag(LRES)).iload(T3).istore(flag(LAUX));
                     known = Known.RESULT;
                     knownSize = in.size();
                 }
@@ -1862,8 +1907,8 @@ final class BlockCompiler {
             if (in.size() == 4 && (kind >= 4 || (dead && kind <= 1))) {
                 rmwE(in, 4, null, () -> inlineShiftByCount(kind, dead));
                 if (!dead) {
-                    c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(4)).istore(LSIGN);
-                    c.iload(T2).istore(LRES).iload(T3).istore(LAUX);
+                    c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(4)).istore(flag(LSIGN));
+                    c.iload(T2).istore(flag(LRES)).iload(T3).istore(flag(LAUX));
                 }
             } else {
                 rmwE(in, in.size(), null, () -> {
@@ -1926,8 +1971,8 @@ final class BlockCompiler {
             storeReg(4, EAX);
             c.lload(PRODUCT).bipush(32).lushr().l2i();
             storeReg(4, EDX);
-            c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(4)).istore(LSIGN);
-            c.iload(REG0 + EAX).istore(LRES);
+            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(4)).istore(flag(LSIGN));
+            c.iload(REG0 + EAX).istore(flag(LRES));
             Label fits = c.newLabel();
             Label done = c.newLabel();
             if (signed) {
@@ -1936,7 +1981,7 @@ final class BlockCompiler {
                 c.iload(REG0 + EDX).ifeq(fits);
             }
             c.loadConstant(CF_OF).goto_(done).labelBinding(fits).iconst_0().labelBinding(done);
-            c.istore(LAUX);
+            c.istore(flag(LAUX));
             known = Known.RESULT;
             knownSize = 4;
         }

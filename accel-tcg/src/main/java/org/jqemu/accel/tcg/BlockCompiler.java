@@ -92,7 +92,6 @@ final class BlockCompiler {
     }
 
     static final boolean EXIT_WRITTEN_FLAGS_ONLY = !Boolean.getBoolean("jqemu.tcg.exitAllFlags");
-    static final boolean INVARIANT_FIELDS = Boolean.getBoolean("jqemu.tcg.invariantFields");
     private static final String TLB_PROPERTY = "jqemu.tcg.inlineTlb";
     /** {@code -Djqemu.tcg.inlineTlb} was given: it overrides a front end's choice ({@link #tlbPathOr}). */
     private static final boolean TLB_PATH_CONFIGURED = System.getProperty(TLB_PROPERTY) != null;
@@ -398,9 +397,6 @@ final class BlockCompiler {
             c.labelBinding(exit);
             c.iload(DONE).bipush(8).ishl().iadd(); // instructions of the members run before this exit's
             c.istore(T1).istore(T0);
-            if (INVARIANT_FIELDS) {
-                c.aload(CPU).getfield(CD_CPU, "regs", CD_long.arrayType()).astore(REGS);
-            }
             for (int r = 0; r < 8; r++) {
                 if ((written & (1 << r)) == 0) {
                     continue;
@@ -517,9 +513,7 @@ final class BlockCompiler {
             c.dup().lookupswitch(leave, byEip);
             for (int m = 0; m < members.size(); m++) {
                 c.labelBinding(cases[m]);
-                c.iload(DONE).loadConstant(members.get(m).insns().size()).iadd();
-                loadBudget();
-                c.if_icmpgt(leave);
+                c.iload(DONE).loadConstant(members.get(m).insns().size()).iadd().iload(BUDGET).if_icmpgt(leave);
                 c.pop().goto_(memberStarts[m]);
             }
             c.labelBinding(leave);
@@ -534,9 +528,7 @@ final class BlockCompiler {
         private void jumpToMember(int target, int count) {
             Label leave = c.newLabel();
             c.iload(DONE).loadConstant(count).iadd().dup().istore(DONE);
-            c.loadConstant(members.get(target).insns().size()).iadd();
-            loadBudget();
-            c.if_icmpgt(leave);
+            c.loadConstant(members.get(target).insns().size()).iadd().iload(BUDGET).if_icmpgt(leave);
             c.goto_(memberStarts[target]);
             c.labelBinding(leave);
             c.iload(DONE).loadConstant(count).isub().istore(DONE); // the exit counts them
@@ -901,7 +893,7 @@ final class BlockCompiler {
 
         /**
          * Jumps to {@code slow} when a {@code size}-byte access at ADDR would cross its page's end, else loads
-         * ENTRY from {@code table} (a long local: the table's address) at (ADDR >>> 12) * 8, in bounds by
+         * ENTRY from the flat write or read table (FLAT_WRITE or FLAT_READ: the address in a long local) at (ADDR >>> 12) * 8, in bounds by
          * construction (2^20 entries of 8 bytes), and jumps to {@code slow} when it is 0.
          */
         private void flatEntry(boolean write, int size, Label slow) {
@@ -909,13 +901,7 @@ final class BlockCompiler {
                 c.iload(ADDR).loadConstant(PAGE_MASK).iand().loadConstant(PAGE_MASK + 1 - size).if_icmpgt(slow);
             }
             unsafe().aconst_null();
-            c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l();
-            if (INVARIANT_FIELDS) {
-                c.aload(CPU).getfield(CD_CPU, write ? "flatWriteTable" : "flatReadTable", CD_long);
-            } else {
-                c.lload(write ? FLAT_WRITE : FLAT_READ);
-            }
-            c.ladd();
+            c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l().lload(write ? FLAT_WRITE : FLAT_READ).ladd();
             c.invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
             c.dup2().lstore(ENTRY).lconst_0().lcmp().ifeq(slow);
         }
@@ -923,15 +909,6 @@ final class BlockCompiler {
         /** Pushes Unsafe, null and the host address of ADDR on a flat hit (ENTRY + ADDR sign-extended). */
         private void flatAddress() {
             unsafe().aconst_null().lload(ENTRY).iload(ADDR).i2l().ladd();
-        }
-
-        /** Pushes the engine's budget for this execution (see jumpToMember). */
-        private void loadBudget() {
-            if (INVARIANT_FIELDS) {
-                c.aload(CACHE).getfield(CD_CACHE, "budget", CD_int);
-            } else {
-                c.iload(BUDGET);
-            }
         }
 
         /**

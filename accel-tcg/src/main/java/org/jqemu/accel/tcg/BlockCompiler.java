@@ -55,7 +55,6 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_EXECUTE = MethodTypeDesc.of(CD_int, CD_CPU, CD_CACHE);
     private static final MethodTypeDesc MTD_READ = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_WRITE = MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int, CD_int);
-    private static final MethodTypeDesc MTD_III_I = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_IIII_I = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_CONDITION = MethodTypeDesc.of(CD_boolean, CD_int);
     private static final ClassDesc CD_LONG = ConstantDescs.CD_Long;
@@ -64,7 +63,7 @@ final class BlockCompiler {
     private static final int CPU = 1, CACHE = 2, REG0 = 3, FLAGS = 11, LOP = 12, LSIGN = 13, LDST = 14, LSRC = 15,
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE = 23, READ_TAG = 24,
             READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35,
-            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, TLB_BASE = 42, TLB_OFFSET = 44, RAW = 46,
+            DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, TLB_BASE = 42, TLB_OFFSET = 44,
             FLAT_READ = 47, FLAT_WRITE = 49, ENTRY = 51;
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
@@ -92,6 +91,7 @@ final class BlockCompiler {
         boolean raw() { return this != CALL && this != SEGMENT; }
     }
 
+    static final boolean EXIT_WRITTEN_FLAGS_ONLY = !Boolean.getBoolean("jqemu.tcg.exitAllFlags");
     private static final String TLB_PROPERTY = "jqemu.tcg.inlineTlb";
     /** {@code -Djqemu.tcg.inlineTlb} was given: it overrides a front end's choice ({@link #tlbPathOr}). */
     private static final boolean TLB_PATH_CONFIGURED = System.getProperty(TLB_PROPERTY) != null;
@@ -144,6 +144,8 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_RAM_SET = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_long, CD_int);
     private static final int TLB_SIZE = CpuAccess.TLB_SIZE, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
     private static final ClassDesc CD_UNSAFE = ClassDesc.of("jdk.internal.misc.Unsafe");
+    private static final MethodTypeDesc MTD_UNSAFE_GET_INT = MethodTypeDesc.of(CD_int, CD_Object, CD_long);
+    private static final MethodTypeDesc MTD_UNSAFE_PUT_LONG = MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_long);
     /** Unsafe's accessor name and type by access size. */
     private static final String[] RAW_NAMES = {null, "Byte", "Short", null, "Int"};
     private static final ClassDesc[] RAW_TYPES = {null, ConstantDescs.CD_byte, ConstantDescs.CD_short, null, CD_int};
@@ -282,13 +284,19 @@ final class BlockCompiler {
         return CLASS_FILE.build(hot ? CD_HOT : CD_BLOCK, cb -> {
             cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
-            cb.withInterfaceSymbols(CD_CODE);
+            cb.withSuperclass(CD_CODE);
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
-                    c -> c.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
+                    c -> c.aload(0).invokespecial(CD_CODE, INIT_NAME, MTD_void).return_());
             cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
                     c -> new Emitter(c, members, path, open).emit());
         });
     }
+
+    /**
+     * Byte offset of {@code regs[r]} (r below 8) for Unsafe: the CPU's {@code regs} is a final {@code long[16]},
+     * so the index is in bounds by construction (little-endian: its low half is at the same offset).
+     */
+    private static long registerOffset(int r) { return RamAccess.LONG_ARRAY_BASE + 8L * r; }
 
     private static int signBit(int size) { return 1 << (size * 8 - 1); }
 
@@ -305,6 +313,8 @@ final class BlockCompiler {
         /** Each member's first instruction (a jump target inside the method). */
         private final Label[] memberStarts;
         private int written;
+        /** Flag locals (bit k: FLAGS + k) the generated code assigns other than by reloading them. */
+        private int flagsWritten;
         /** Per instruction: its arithmetic flags are overwritten before anything (or any fault) can see them. */
         private boolean[] flagsDead;
         /** The instruction being emitted stored to memory (a store to translated code must end the block). */
@@ -339,7 +349,12 @@ final class BlockCompiler {
         void emit() {
             c.aload(CPU).getfield(CD_CPU, "regs", CD_long.arrayType()).astore(REGS);
             for (int r = 0; r < 8; r++) {
-                c.aload(REGS).loadConstant(r).laload().l2i().istore(REG0 + r);
+                if (path.raw()) { // the low half of regs[r], without the bounds check C1 keeps for laload
+                    unsafe().aload(REGS).loadConstant(registerOffset(r)).invokevirtual(CD_UNSAFE, "getInt", MTD_UNSAFE_GET_INT);
+                } else {
+                    c.aload(REGS).loadConstant(r).laload().l2i();
+                }
+                c.istore(REG0 + r);
             }
             reloadFlags();
             c.iconst_0().istore(DONE);
@@ -347,7 +362,6 @@ final class BlockCompiler {
             if (path == TlbPath.FLAT) { // the current TLB set's flat tables (blocks never change CPL)
                 c.aload(CPU).getfield(CD_CPU, "flatReadTable", CD_long).lstore(FLAT_READ);
                 c.aload(CPU).getfield(CD_CPU, "flatWriteTable", CD_long).lstore(FLAT_WRITE);
-                c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).astore(RAW);
             } else if (path != TlbPath.CALL) {
                 c.aload(CPU).getfield(CD_CPU, "readTag", CD_long.arrayType()).astore(READ_TAG);
                 c.aload(CPU).getfield(CD_CPU, "writeTag", CD_long.arrayType()).astore(WRITE_TAG);
@@ -362,7 +376,6 @@ final class BlockCompiler {
                 if (path != TlbPath.SEGMENT) { // the raw probe's byte offset of the set's first entry (see rawProbe)
                     c.iload(TLB_SET).loadConstant(TLB_SIZE).iand().iconst_3().ishl().i2l()
                             .loadConstant(RamAccess.LONG_ARRAY_BASE).ladd().lstore(TLB_BASE);
-                    c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE).astore(RAW); // a local: 2 bytecode bytes a use, not 3
                 }
             }
             for (int m = 0; m < members.size(); m++) {
@@ -385,11 +398,21 @@ final class BlockCompiler {
             c.iload(DONE).bipush(8).ishl().iadd(); // instructions of the members run before this exit's
             c.istore(T1).istore(T0);
             for (int r = 0; r < 8; r++) {
-                if ((written & (1 << r)) != 0) {
+                if ((written & (1 << r)) == 0) {
+                    continue;
+                }
+                if (path.raw()) {
+                    unsafe().aload(REGS).loadConstant(registerOffset(r)).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land()
+                            .invokevirtual(CD_UNSAFE, "putLong", MTD_UNSAFE_PUT_LONG);
+                } else {
                     c.aload(REGS).loadConstant(r).iload(REG0 + r).i2l().loadConstant(0xffff_ffffL).land().lastore();
                 }
             }
-            spillFlags();
+            for (int k = 0; k < FLAG_FIELDS.length; k++) {
+                if ((flagsWritten & (1 << k)) != 0 || !EXIT_WRITTEN_FLAGS_ONLY) {
+                    c.aload(CPU).iload(FLAGS + k).putfield(CD_CPU, FLAG_FIELDS[k], CD_int);
+                }
+            }
             c.aload(CPU).iload(T0).i2l().loadConstant(0xffff_ffffL).land().putfield(CD_CPU, "eip", CD_long);
             c.iload(T1).ireturn();
         }
@@ -515,6 +538,15 @@ final class BlockCompiler {
 
         // ---- flags ----
 
+        /**
+         * Records that the generated code assigns flag local {@code local} (the exit stores only those: the others
+         * always equal their fields, read at entry and again after every call that may change them).
+         */
+        private int flag(int local) {
+            flagsWritten |= 1 << (local - FLAGS);
+            return local;
+        }
+
         private void spillFlags() {
             for (int k = 0; k < FLAG_FIELDS.length; k++) {
                 c.aload(CPU).iload(FLAGS + k).putfield(CD_CPU, FLAG_FIELDS[k], CD_int);
@@ -535,20 +567,20 @@ final class BlockCompiler {
 
         /** The interpreter's setLazy(op, size, dst, src, res) on the locals (res already masked). */
         private void setLazy(int op, int size, int dst, int src, int res, Known kind) {
-            c.loadConstant(op).istore(LOP).loadConstant(signBit(size)).istore(LSIGN);
+            c.loadConstant(op).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
             c.iload(dst);
             mask(size);
-            c.istore(LDST).iload(src);
+            c.istore(flag(LDST)).iload(src);
             mask(size);
-            c.istore(LSRC).iload(res).istore(LRES);
+            c.istore(flag(LSRC)).iload(res).istore(flag(LRES));
             known = kind;
             knownSize = size;
         }
 
         /** The interpreter's setLazyResult(size, res, 0), for logic operations. */
         private void setLogic(int size, int res) {
-            c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(size)).istore(LSIGN);
-            c.iload(res).istore(LRES).iconst_0().istore(LAUX);
+            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
+            c.iload(res).istore(flag(LRES)).iconst_0().istore(flag(LAUX));
             known = Known.LOGIC;
             knownSize = size;
         }
@@ -791,7 +823,7 @@ final class BlockCompiler {
             Label slow = c.newLabel();
             Label done = c.newLabel();
             if (flat) {
-                flatEntry(FLAT_READ, size, slow);
+                flatEntry(false, size, slow);
                 flatAddress();
             } else {
                 rawProbe(READ_TAG, size, slow);
@@ -812,7 +844,7 @@ final class BlockCompiler {
             Label slow = c.newLabel();
             Label done = c.newLabel();
             if (flat) {
-                flatEntry(FLAT_WRITE, size, slow);
+                flatEntry(true, size, slow);
                 flatAddress();
             } else {
                 rawProbe(WRITE_TAG, size, slow);
@@ -842,7 +874,7 @@ final class BlockCompiler {
         private void rawProbe(int tags, int size, Label slow) {
             c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().loadConstant((TLB_SIZE - 1) << 3).iand().i2l()
                     .lload(TLB_BASE).ladd().lstore(TLB_OFFSET);
-            c.aload(RAW).aload(tags).lload(TLB_OFFSET)
+            unsafe().aload(tags).lload(TLB_OFFSET)
                     .invokevirtual(CD_UNSAFE, "getInt", MethodTypeDesc.of(CD_int, CD_Object, CD_long));
             c.iload(ADDR);
             if (size > 1) { // wraps to page 0 at 4 GiB, whose tag never sits in the last page's entry
@@ -851,32 +883,41 @@ final class BlockCompiler {
             c.bipush(PAGE_SHIFT).iushr().if_icmpne(slow);
         }
 
-        /** Pushes RAW, null and the host address of ADDR on a TLB hit (the entry's host address plus the page offset). */
+        /** Pushes Unsafe, null and the host address of ADDR on a TLB hit (the entry's host address plus the page offset). */
         private void rawAddress(int hosts) {
-            c.aload(RAW).aconst_null();
-            c.aload(RAW).aload(hosts).lload(TLB_OFFSET)
+            unsafe().aconst_null();
+            unsafe().aload(hosts).lload(TLB_OFFSET)
                     .invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
             c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().ladd();
         }
 
         /**
          * Jumps to {@code slow} when a {@code size}-byte access at ADDR would cross its page's end, else loads
-         * ENTRY from {@code table} (a long local: the table's address) at (ADDR >>> 12) * 8, in bounds by
+         * ENTRY from the flat write or read table (FLAT_WRITE or FLAT_READ: the address in a long local) at (ADDR >>> 12) * 8, in bounds by
          * construction (2^20 entries of 8 bytes), and jumps to {@code slow} when it is 0.
          */
-        private void flatEntry(int table, int size, Label slow) {
+        private void flatEntry(boolean write, int size, Label slow) {
             if (size > 1) {
                 c.iload(ADDR).loadConstant(PAGE_MASK).iand().loadConstant(PAGE_MASK + 1 - size).if_icmpgt(slow);
             }
-            c.aload(RAW).aconst_null();
-            c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l().lload(table).ladd();
+            unsafe().aconst_null();
+            c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l().lload(write ? FLAT_WRITE : FLAT_READ).ladd();
             c.invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
             c.dup2().lstore(ENTRY).lconst_0().lcmp().ifeq(slow);
         }
 
-        /** Pushes RAW, null and the host address of ADDR on a flat hit (ENTRY + ADDR sign-extended). */
+        /** Pushes Unsafe, null and the host address of ADDR on a flat hit (ENTRY + ADDR sign-extended). */
         private void flatAddress() {
-            c.aload(RAW).aconst_null().lload(ENTRY).iload(ADDR).i2l().ladd();
+            unsafe().aconst_null().lload(ENTRY).iload(ADDR).i2l().ladd();
+        }
+
+        /**
+         * Pushes RamAccess.UNSAFE for a raw access: read from its static final field each time (one bytecode byte
+         * more than a local), which C1 folds to a constant known not to be null, where a local would be reloaded
+         * from its stack slot and null-checked before every access of a large method.
+         */
+        private CodeBuilder unsafe() {
+            return c.getstatic(CD_RAM, "UNSAFE", CD_UNSAFE);
         }
 
         /** Pushes ADDR as a linear address (flat segment: the offset, zero-extended). */
@@ -1027,8 +1068,8 @@ final class BlockCompiler {
                 reloadFlags();
                 known = Known.UNKNOWN;
             }
-                case 0xfc -> c.iload(FLAGS).loadConstant(~DF_FLAG).iand().istore(FLAGS);
-                case 0xfd -> c.iload(FLAGS).loadConstant(DF_FLAG).ior().istore(FLAGS);
+                case 0xfc -> c.iload(FLAGS).loadConstant(~DF_FLAG).iand().istore(flag(FLAGS));
+                case 0xfd -> c.iload(FLAGS).loadConstant(DF_FLAG).ior().istore(flag(FLAGS));
                 case 0xa0, 0xa1 -> {
                     readMem(in, in.size());
                     storeReg(in.size(), EAX);
@@ -1311,8 +1352,8 @@ final class BlockCompiler {
             storeReg(size, in.reg());
             c.iload(FLAGS).loadConstant(~ARITH_FLAGS).iand().goto_(done);
             c.labelBinding(zero).iload(FLAGS).loadConstant(~ARITH_FLAGS).iand().loadConstant(ZF_FLAG).ior();
-            c.labelBinding(done).istore(FLAGS);
-            c.loadConstant(OP_NONE).istore(LOP);
+            c.labelBinding(done).istore(flag(FLAGS));
+            c.loadConstant(OP_NONE).istore(flag(LOP));
             known = Known.UNKNOWN;
         }
 
@@ -1605,7 +1646,7 @@ final class BlockCompiler {
                     boolean add = kind == ALU_ADC;
                     setLazy(add ? CpuAccess.OP_ADD : CpuAccess.OP_SUB, size, T0, T1, T2, Known.UNKNOWN);
                     Label noCarry = c.newLabel();
-                    c.iload(T3).ifeq(noCarry).loadConstant(add ? OP_ADC : OP_SBB).istore(LOP).labelBinding(noCarry);
+                    c.iload(T3).ifeq(noCarry).loadConstant(add ? OP_ADC : OP_SBB).istore(flag(LOP)).labelBinding(noCarry);
                 }
                 default -> setLazy(CpuAccess.OP_SUB, size, T0, T1, T2, Known.SUB);
             }
@@ -1654,17 +1695,44 @@ final class BlockCompiler {
 
         private void incDecFlags(int size, boolean dec) {
             setLazy(dec ? CpuAccess.OP_DEC : CpuAccess.OP_INC, size, T0, T1, T2, Known.RESULT);
-            c.iload(T3).istore(LAUX);
+            c.iload(T3).istore(flag(LAUX));
         }
 
+        /**
+         * IMUL r, r/m (, imm) of 16 or 32 bits inline: the product of the sign-extended operands as a long;
+         * flags as the interpreter's imulTruncated sets them (CF = OF = the product does not fit), or none
+         * when they are dead (the decompressor's range coder: {@code bound = (range >>> 11) * prob}).
+         */
         private void imul(Insn in, int first, Runnable second) {
-            spillFlags();
-            c.aload(CPU).loadConstant(in.size()).iload(first);
+            int size = in.size();
+            if (flagsDead[index]) { // the low bits of the product do not depend on the operands' upper bits
+                c.iload(first);
+                second.run();
+                c.imul();
+                storeReg(size, in.reg());
+                return;
+            }
+            c.iload(first);
+            signExtend(size);
+            c.i2l();
             second.run();
-            c.invokevirtual(CD_CPU, "imulTruncated", MTD_III_I);
-            storeReg(in.size(), in.reg());
-            reloadFlags();
-            known = Known.UNKNOWN;
+            signExtend(size);
+            c.i2l().lmul().dup2().l2i();
+            mask(size);
+            c.istore(T2);
+            c.iload(T2);
+            signExtend(size);
+            c.i2l().lcmp();
+            Label fits = c.newLabel();
+            Label done = c.newLabel();
+            c.ifeq(fits).loadConstant(CF_OF).goto_(done).labelBinding(fits).iconst_0().labelBinding(done);
+            c.istore(flag(LAUX));
+            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
+            c.iload(T2).istore(flag(LRES));
+            c.iload(T2);
+            storeReg(size, in.reg());
+            known = Known.RESULT;
+            knownSize = size;
         }
 
         /**
@@ -1678,8 +1746,8 @@ final class BlockCompiler {
             if (count != 0 && (kind >= 4 || (dead && kind <= 1))) {
                 rmwE(in, in.size(), null, () -> inlineShift(kind, in.size(), count, dead));
                 if (!dead) {
-                    c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(in.size())).istore(LSIGN);
-                    c.iload(T2).istore(LRES).iload(T3).istore(LAUX);
+                    c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(in.size())).istore(flag(LSIGN));
+                    c.iload(T2).istore(flag(LRES)).iload(T3).istore(flag(LAUX));
                     known = Known.RESULT;
                     knownSize = in.size();
                 }
@@ -1745,6 +1813,51 @@ final class BlockCompiler {
             }
         }
 
+        /**
+         * T2 = the 32-bit T0 shifted by T4 (1..31); unless {@code dead}, T3 = CF | OF as lazyAux, as the
+         * interpreter's shiftRotate sets them for size 4. Java's int shifts take the count mod 32.
+         */
+        private void inlineShiftByCount(int kind, boolean dead) {
+            switch (kind) {
+                case 0, 1 -> { // ROL, ROR (flags dead): the other part is the shift the other way by -count (32 - count)
+                    c.iload(T0).iload(T4);
+                    if (kind == 0) {
+                        c.ishl().iload(T0).iload(T4).ineg().iushr();
+                    } else {
+                        c.iushr().iload(T0).iload(T4).ineg().ishl();
+                    }
+                    c.ior().istore(T2);
+                }
+                case 4, 6 -> { // SHL: CF = the last bit out, OF = CF xor the result's sign
+                    c.iload(T0).iload(T4).ishl().istore(T2);
+                    if (dead) {
+                        return;
+                    }
+                    c.iload(T0).iconst_m1().iload(T4).iadd().ishl().bipush(31).iushr().istore(T3); // bit 32 - count
+                    c.iload(T2).bipush(31).iushr().iload(T3).ixor();
+                    orOverflowIntoAux();
+                }
+                case 5 -> { // SHR: OF is the old sign for a count of 1
+                    c.iload(T0).iload(T4).iushr().istore(T2);
+                    if (dead) {
+                        return;
+                    }
+                    c.iload(T0).iload(T4).iconst_m1().iadd().iushr().iconst_1().iand().istore(T3);
+                    Label notOne = c.newLabel();
+                    c.iload(T4).iconst_1().if_icmpne(notOne);
+                    c.iload(T0).bipush(31).iushr();
+                    orOverflowIntoAux();
+                    c.labelBinding(notOne);
+                }
+                default -> { // SAR
+                    c.iload(T0).iload(T4).ishr().istore(T2);
+                    if (!dead) {
+                        c.iload(T0).iload(T4).iconst_m1().iadd().ishr().iconst_1().iand().istore(T3);
+                    }
+                }
+            }
+        }
+
         /** T3 |= OF when the 0/1 value on the stack is 1. */
         private void orOverflowIntoAux() {
             c.bipush(11).ishl().iload(T3).ior().istore(T3); // OF is bit 11
@@ -1757,17 +1870,31 @@ final class BlockCompiler {
             shiftByCount(in);
         }
 
-        /** Shift/rotate of the r/m operand by T4 through the interpreter's shiftRotate (flags are its own). */
+        /**
+         * Shift/rotate of the r/m operand by T4 (a zero count changes nothing): 32-bit SHL/SHR/SAR, and ROL/ROR
+         * whose flags are dead, inline (flags as the interpreter's shiftRotate sets them); the rest through
+         * shiftRotate (flags are its own).
+         */
         private void shiftByCount(Insn in) {
             Label zero = c.newLabel();
             Label done = c.newLabel();
+            int kind = in.reg();
+            boolean dead = flagsDead[index];
             c.iload(T4).ifeq(zero);
-            rmwE(in, in.size(), null, () -> {
-                spillFlags();
-                c.aload(CPU).loadConstant(in.reg()).loadConstant(in.size()).iload(T0).iload(T4)
-                        .invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I).istore(T2);
-            });
-            reloadFlags();
+            if (in.size() == 4 && (kind >= 4 || (dead && kind <= 1))) {
+                rmwE(in, 4, null, () -> inlineShiftByCount(kind, dead));
+                if (!dead) {
+                    c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(4)).istore(flag(LSIGN));
+                    c.iload(T2).istore(flag(LRES)).iload(T3).istore(flag(LAUX));
+                }
+            } else {
+                rmwE(in, in.size(), null, () -> {
+                    spillFlags();
+                    c.aload(CPU).loadConstant(kind).loadConstant(in.size()).iload(T0).iload(T4)
+                            .invokevirtual(CD_CPU, "shiftRotate", MTD_IIII_I).istore(T2);
+                });
+                reloadFlags();
+            }
             c.goto_(done).labelBinding(zero);
             if (in.mem()) {
                 readMem(in, in.size()); // the operand is still read (and may fault)
@@ -1821,8 +1948,8 @@ final class BlockCompiler {
             storeReg(4, EAX);
             c.lload(PRODUCT).bipush(32).lushr().l2i();
             storeReg(4, EDX);
-            c.loadConstant(CpuAccess.OP_RESULT).istore(LOP).loadConstant(signBit(4)).istore(LSIGN);
-            c.iload(REG0 + EAX).istore(LRES);
+            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(4)).istore(flag(LSIGN));
+            c.iload(REG0 + EAX).istore(flag(LRES));
             Label fits = c.newLabel();
             Label done = c.newLabel();
             if (signed) {
@@ -1831,7 +1958,7 @@ final class BlockCompiler {
                 c.iload(REG0 + EDX).ifeq(fits);
             }
             c.loadConstant(CF_OF).goto_(done).labelBinding(fits).iconst_0().labelBinding(done);
-            c.istore(LAUX);
+            c.istore(flag(LAUX));
             known = Known.RESULT;
             knownSize = 4;
         }

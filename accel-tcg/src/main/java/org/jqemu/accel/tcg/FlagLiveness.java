@@ -52,6 +52,7 @@ final class FlagLiveness {
             case 0xc0, 0xc1 -> in.reg() == 2 || in.reg() == 3 ? Effect.READS
                     : in.reg() >= 4 && (in.imm() & 0x1f) != 0 ? Effect.WRITES : Effect.NEUTRAL;
             case 0xd0, 0xd1 -> in.reg() == 2 || in.reg() == 3 ? Effect.READS : in.reg() >= 4 ? Effect.WRITES : Effect.NEUTRAL;
+            case 0xd2, 0xd3 -> in.reg() == 2 || in.reg() == 3 ? Effect.READS : Effect.NEUTRAL; // CL may be 0
             case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> Effect.NEUTRAL;
             case 0xfe, 0xff -> in.reg() <= 1 ? Effect.NEUTRAL : Effect.READS;
             case 0xf6, 0xf7 -> in.reg() == 2 || in.reg() >= 6 ? Effect.NEUTRAL : Effect.WRITES;

@@ -66,6 +66,8 @@ public final class Tcg {
     private TcgLog log;
     /** The CPU is not in Linux user mode: events are checked between blocks. */
     private boolean system;
+    /** See {@link #heatHorizon()}. */
+    private int heatHorizon;
 
     public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT, CodeCache.DEFAULT_HOT_THRESHOLD); }
 
@@ -203,6 +205,7 @@ public final class Tcg {
         stopRequested = false;
         modeChecked = false; // the caller may have changed the CPU's state between runs
         system = !CpuAccess.userMode(cpu);
+        heatHorizon = heatHorizon();
         long done = 0;
         while (done < maxInstructions) {
             if (stopRequested || CpuAccess.takeStopRequest(cpu)) {
@@ -225,6 +228,7 @@ public final class Tcg {
     public int step(long budget) {
         modeChecked = false;
         system = !CpuAccess.userMode(cpu);
+        heatHorizon = heatHorizon();
         return dispatch(budget);
     }
 
@@ -297,7 +301,7 @@ public final class Tcg {
      */
     private int executeBlock(Block b, int budget) {
         if (log != null) {
-            log.executing(b);
+            logExecuting(b);
         }
         cache.codeDirty = false;
         cache.budget = budget;
@@ -321,6 +325,22 @@ public final class Tcg {
         previous = cache.codeDirty ? null : b;
         previousKind = kind;
         int heat = ++b.heat;
+        if (heat <= heatHorizon || b.entriesPending) { // a block past every threshold skips the checks
+            heatEvents(b, heat);
+        }
+        return done;
+    }
+
+    /**
+     * The heat at and below which {@link #heatEvents} may act (a region's attempts, the hot tier, tier-1
+     * requests); read once per {@link #run} so that the thresholds' setters take effect at the next run.
+     */
+    private int heatHorizon() {
+        return Math.max(cache.regionThreshold * MAX_REGION_WAIT, Math.max(cache.hotRegionThreshold, cache.tier1Executions));
+    }
+
+    /** What block {@code b}'s {@code heat}-th execution starts: a region, its entries, the hot tier, a tier-1 request. */
+    private void heatEvents(Block b, int heat) {
         if (heat == cache.regionThreshold * b.regionWait && chaining && cache.maxInstructions > 1) {
             if (cache.buildRegion(b)) {
                 previous = null;
@@ -334,8 +354,9 @@ public final class Tcg {
         } else if (heat == cache.tier1Executions && b.members == null) {
             cache.requestTier1(b); // before HotSpot's policy would profile it at tier 3
         }
-        return done;
     }
+
+    private void logExecuting(Block b) { log.executing(b); }
 
     /**
      * No block yet at this EIP, and not because its instruction cannot be translated: such an instruction

@@ -153,6 +153,7 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         int limit = tbSize == null ? Tcg.defaultCacheLimit() : Tcg.cacheLimitForTbSize(tbSize);
         Tcg tcg = new Tcg(cpu, limit, HOT_THRESHOLD);
         tcg.preferRawMemoryAccess(); // the flat page table: -6% wall per boot (accel-tcg/README-design.md, session 8)
+        tcg.setBackgroundTranslation(true); // blocks compiled beside the guest's thread (accel-tcg/README-design.md, session 9)
         if (accel != null && accel.oneInsnPerTb()) {
             tcg.setMaxBlockInstructions(1);
         }

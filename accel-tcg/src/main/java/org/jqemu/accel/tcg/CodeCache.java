@@ -5,7 +5,12 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Consumer;
+import java.lang.foreign.ValueLayout;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.Page;
 import org.jqemu.target.i386.CodeWatcher;
@@ -73,6 +78,19 @@ public final class CodeCache implements CodeWatcher {
     boolean openRegions = DEFAULT_OPEN_REGIONS;
     /** How this engine's blocks reach guest RAM (see {@link Tcg#preferRawMemoryAccess}). */
     BlockCompiler.TlbPath tlbPath = BlockCompiler.tlbPath();
+    /** Hot blocks are compiled on {@link #BACKGROUND}'s thread (see {@link Tcg#setBackgroundTranslation}). */
+    boolean backgroundTranslation;
+    /** Blocks compiled in the background, waiting for the machine thread to check and install them. */
+    private final Queue<Translation> compiled = new ConcurrentLinkedQueue<>();
+    /**
+     * One daemon thread for every engine's background compilations (class bytes and the hidden class's
+     * definition, about half a millisecond per block): the guest's own thread meanwhile interprets on.
+     */
+    private static final ExecutorService BACKGROUND = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "jqemu-translator");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final X86Cpu cpu;
     private final AddressSpace memory;
@@ -118,7 +136,7 @@ public final class CodeCache implements CodeWatcher {
      */
     Block lookup(int eip) {
         stats.lookups++;
-        int slot = (eip ^ (eip >>> 13)) & (RECENT_SIZE - 1);
+        int slot = recentSlot(eip);
         Block r = recent[slot];
         if (r != null && r.eip == eip) {
             if (r.code == null) {
@@ -130,6 +148,8 @@ public final class CodeCache implements CodeWatcher {
         }
         return remember(slot, lookupSlow(eip));
     }
+
+    private static int recentSlot(int eip) { return (eip ^ (eip >>> 13)) & (RECENT_SIZE - 1); }
 
     private Block remember(int slot, Block b) {
         recent[slot] = b;
@@ -256,6 +276,59 @@ public final class CodeCache implements CodeWatcher {
         return c;
     }
 
+    /**
+     * A block decoded on the machine thread and compiled (class bytes, hidden class) there or in the
+     * background: with the mapping and generations seen at decode time and, for a background compilation,
+     * the code bytes it was decoded from (checked again before the block is installed).
+     */
+    private static final class Translation {
+        final Block cold;
+        final int eip;
+        final Page page;
+        final Page following;
+        final long phys;
+        final boolean global;
+        final int generation;
+        final int spaceGeneration;
+        final int tlbSet;
+        final List<Insn> insns;
+        byte[] bytes;
+        BlockCompiler.Fitted fitted;
+        BlockCode code;
+
+        Translation(Block cold, int eip, Page page, Page following, long phys, boolean global, int generation,
+                int spaceGeneration, int tlbSet, List<Insn> insns) {
+            this.cold = cold;
+            this.eip = eip;
+            this.page = page;
+            this.following = following;
+            this.phys = phys;
+            this.global = global;
+            this.generation = generation;
+            this.spaceGeneration = spaceGeneration;
+            this.tlbSet = tlbSet;
+            this.insns = insns;
+        }
+
+        int pageOffset() { return eip & (Page.SIZE - 1); }
+
+        /** Class bytes and hidden class; leaves {@link #code} null if the translator failed (a bug: the interpreter runs this code). */
+        void compile(BlockCompiler.TlbPath path) {
+            try {
+                fitted = BlockCompiler.fit(insns, path);
+                code = BlockCompiler.load(fitted.classFile());
+            } catch (RuntimeException e) {
+                code = null;
+            }
+        }
+
+        /** The guest bytes the block was decoded from are still those in its page. */
+        boolean bytesUnchanged() {
+            byte[] now = page.ram().asSlice(pageOffset(), bytes.length).toArray(ValueLayout.JAVA_BYTE);
+            return Arrays.equals(now, bytes);
+        }
+    }
+
     /** Translates the block at {@code eip}; {@code backoff} is the wait before retrying if nothing translates. */
     private Block translate(int eip, int backoff) {
         Page p = codePage(eip);
@@ -268,7 +341,6 @@ public final class CodeCache implements CodeWatcher {
         if (blocks.size() >= limit) {
             flush();
         }
-        int pageBase = eip & ~(Page.SIZE - 1);
         Page following = followingPage(phys & ~(long) (Page.SIZE - 1));
         List<Insn> insns = decode(p, following, eip, maxInstructions);
         if (insns.isEmpty()) {
@@ -276,33 +348,95 @@ public final class CodeCache implements CodeWatcher {
             int next = Math.min(Math.max(2 * backoff, 1), MAX_BACKOFF);
             return insertCold(eip, next);
         }
-        BlockCompiler.Fitted fitted;
-        BlockCode code;
-        try {
-            fitted = BlockCompiler.fit(insns, tlbPath);
-            code = BlockCompiler.load(fitted.classFile());
-        } catch (RuntimeException e) {
+        Block coldEntry = cold.get(eip);
+        Translation t = new Translation(coldEntry, eip, p, following, phys, global, generation, spaceGeneration,
+                CpuAccess.tlbSet(cpu), insns);
+        if (backgroundTranslation && coldEntry != null && log == null
+                && t.pageOffset() + (insns.getLast().next() - eip) <= Page.SIZE) { // its bytes on one page, checked at install
+            compileInBackground(t);
+            return coldEntry;
+        }
+        t.compile(tlbPath);
+        return finish(t);
+    }
+
+    /**
+     * Starts compiling {@code t} on the background thread; its cold entry keeps the interpreter running the
+     * code until {@link #installCompiled} installs the block (its visits are no longer counted meanwhile).
+     */
+    private void compileInBackground(Translation t) {
+        int length = t.insns.getLast().next() - t.eip;
+        t.bytes = t.page.ram().asSlice(t.pageOffset(), length).toArray(ValueLayout.JAVA_BYTE);
+        t.cold.countdown = Integer.MAX_VALUE;
+        BlockCompiler.TlbPath path = tlbPath;
+        BACKGROUND.execute(() -> {
+            t.compile(path);
+            compiled.add(t);
+        });
+    }
+
+    /**
+     * Machine thread: installs the blocks compiled in the background since the last call. A block whose
+     * guest bytes changed meanwhile (stores to a page are only watched once it holds a block) is dropped
+     * and its EIP counts visits again; one compiled before a flush or a mapping change is checked on its
+     * first use like any block (its generations are those of its decoding).
+     */
+    void installCompiled() {
+        for (Translation t; (t = compiled.poll()) != null; ) {
+            Block installed = blocks.get(t.eip);
+            if (installed != null && installed.valid) {
+                continue; // translated again meanwhile (its cold entry had been dropped)
+            }
+            if (t.code != null && !t.bytesUnchanged()) {
+                t.cold.countdown = Math.max(1, t.cold.backoff);
+                continue;
+            }
+            if (blocks.size() >= limit) {
+                flush();
+            }
+            Block b = finish(t);
+            replaceRecent(t.cold, b);
+        }
+    }
+
+    /** Waits until the background thread has finished every compilation started so far (tests). */
+    static void awaitBackgroundCompilations() throws Exception {
+        BACKGROUND.submit(() -> { }).get();
+    }
+
+    /** The block of compiled translation {@code t}, now in the cache (or a cold entry if the translator failed). */
+    private Block finish(Translation t) {
+        int eip = t.eip;
+        if (t.code == null) {
             // A translator bug must not stop the guest: the interpreter keeps running this code.
             stats.translationFailures++;
             return insertCold(eip, MAX_BACKOFF);
         }
-        int n = fitted.instructions();
-        int end = insns.get(n - 1).next();
-        long lastIdentity = end - pageBase > Page.SIZE ? following.ram().address() : p.ram().address();
-        Block b = new Block(eip, end, n, code, p.ram().address(), lastIdentity, phys, generation,
-                CpuAccess.tlbSet(cpu));
-        b.global = global;
-        b.spaceGeneration = spaceGeneration;
+        int n = t.fitted.instructions();
+        int end = t.insns.get(n - 1).next();
+        int pageBase = eip & ~(Page.SIZE - 1);
+        long lastIdentity = end - pageBase > Page.SIZE ? t.following.ram().address() : t.page.ram().address();
+        Block b = new Block(eip, end, n, t.code, t.page.ram().address(), lastIdentity, t.phys, t.generation, t.tlbSet);
+        b.global = t.global;
+        b.spaceGeneration = t.spaceGeneration;
         stats.blocksTranslated++;
         if (tier1Executions == 0) {
             requestTier1(b);
         }
         if (log != null) {
-            log.translated(insns.subList(0, n), fitted.classFile());
+            log.translated(t.insns.subList(0, n), t.fitted.classFile());
         }
         cold.remove(eip, null);
         insert(b);
         return b;
+    }
+
+    /** The direct-mapped cache no longer hands out {@code old} (a cold entry whose block is installed). */
+    private void replaceRecent(Block old, Block now) {
+        int slot = recentSlot(old.eip);
+        if (recent[slot] == old) {
+            recent[slot] = now;
+        }
     }
 
     /** Up to {@code max} instructions from {@code eip} on page {@code p} (the last one may end on {@code following}). */

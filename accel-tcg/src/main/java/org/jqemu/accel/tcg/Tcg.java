@@ -144,6 +144,20 @@ public final class Tcg {
      */
     public void setOpenRegions(boolean on) { cache.openRegions = on; }
 
+    private static final boolean BACKGROUND_TRANSLATION_ALLOWED =
+            Boolean.parseBoolean(System.getProperty("jqemu.tcg.backgroundTranslation", "true"));
+
+    /**
+     * Background translation (system mode's default, {@code -Djqemu.tcg.backgroundTranslation=false} turns it
+     * off): a hot EIP's block is decoded on the guest's thread and compiled (class bytes, hidden class
+     * definition) on a background thread while the interpreter goes on running that code; {@link #run}
+     * installs the compiled blocks whose guest bytes did not change meanwhile. Off, a block is compiled
+     * where it became hot, before the guest goes on (user mode, the tests' exact translation points).
+     */
+    public void setBackgroundTranslation(boolean on) {
+        cache.backgroundTranslation = on && BACKGROUND_TRANSLATION_ALLOWED;
+    }
+
     /** Whether a block's exits follow cached links to their successors (off: a hash lookup for every block). */
     public void setChaining(boolean on) { chaining = on; }
 
@@ -206,6 +220,9 @@ public final class Tcg {
         modeChecked = false; // the caller may have changed the CPU's state between runs
         system = !CpuAccess.userMode(cpu);
         heatHorizon = heatHorizon();
+        if (cache.backgroundTranslation) {
+            cache.installCompiled();
+        }
         long done = 0;
         while (done < maxInstructions) {
             if (stopRequested || CpuAccess.takeStopRequest(cpu)) {
@@ -226,6 +243,9 @@ public final class Tcg {
      * instructions); returns an exit code. Public for lockstep testing against the interpreter.
      */
     public int step(long budget) {
+        if (cache.backgroundTranslation) {
+            cache.installCompiled();
+        }
         modeChecked = false;
         system = !CpuAccess.userMode(cpu);
         heatHorizon = heatHorizon();

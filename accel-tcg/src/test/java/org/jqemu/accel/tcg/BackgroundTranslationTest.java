@@ -1,0 +1,69 @@
+package org.jqemu.accel.tcg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.jqemu.target.i386.X86Cpu;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Background translation: blocks compiled on the translator's thread are installed by the guest's thread only
+ * if the guest bytes they were decoded from are unchanged. Expected states come from the interpreter running
+ * the same program (lockstep); the patch below happens while a compilation is in flight, before the page
+ * holds any block, so no store watch can see it.
+ */
+class BackgroundTranslationTest {
+    /** ECX iterations adding the immediate at {@link #IMMEDIATE} to EDX. */
+    private static final String LOOP = """
+                mov ecx, 1000
+                xor edx, edx
+            again:
+                mov eax, 3
+                add edx, eax
+                dec ecx
+                jnz again
+                mov eax, 1
+                int 0x80
+            """;
+    /** Address of the immediate of "mov eax, 3": CODE + 5 (mov ecx, imm32) + 2 (xor) + 1 (opcode B8). */
+    private static final long IMMEDIATE = LockstepTest.CODE + 8;
+
+    private static LockstepTest.Pair pair() {
+        LockstepTest.Pair p = new LockstepTest.Pair(LOOP, CodeCache.DEFAULT_LIMIT, 2);
+        p.tcg.setBackgroundTranslation(true);
+        return p;
+    }
+
+    /** Runs both machines {@code n} instructions (the translator's run installs nothing before its first lookup). */
+    private static void runBoth(LockstepTest.Pair p, long n) {
+        assertEquals(X86Cpu.EXIT_BUDGET, p.tcg.run(n));
+        assertEquals(X86Cpu.EXIT_BUDGET, p.b.run(n));
+    }
+
+    @Test
+    void blocksCompiledInTheBackgroundAreInstalledAndRunLikeTheInterpreter() throws Exception {
+        LockstepTest.Pair p = pair();
+        runBoth(p, 40); // the loop's blocks become hot: their compilations start
+        CodeCache.awaitBackgroundCompilations();
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(10_000));
+        assertEquals(3 * 1000, p.a.reg(X86Cpu.EDX));
+        assertTrue(p.tcg.stats().blocksTranslated() >= 1, p.tcg.stats().toString());
+        assertTrue(p.tcg.stats().interpreted() < 1000, "the loop ran translated: " + p.tcg.stats());
+    }
+
+    @Test
+    void aBlockWhoseBytesChangedWhileItWasCompiledIsNotInstalled() throws Exception {
+        LockstepTest.Pair p = pair();
+        runBoth(p, 40);
+        CodeCache.awaitBackgroundCompilations(); // compiled from "mov eax, 3", not installed yet
+        for (MemorySegment ram : new MemorySegment[] {p.ramA.ram, p.ramB.ram}) {
+            ram.set(ValueLayout.JAVA_INT_UNALIGNED, IMMEDIATE, 5); // now "mov eax, 5"
+        }
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(10_000)); // the stale block would go on adding 3
+        // 40 instructions = the 2 before the loop, 9 iterations of 4 and the 10th's "mov eax, 3; add edx, eax".
+        assertEquals(3 * 10 + 5 * 990, p.a.reg(X86Cpu.EDX));
+        assertTrue(p.tcg.stats().blocksTranslated() >= 1, "translated again once hot: " + p.tcg.stats());
+    }
+}

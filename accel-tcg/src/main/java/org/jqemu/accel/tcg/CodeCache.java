@@ -81,7 +81,7 @@ public final class CodeCache implements CodeWatcher {
     /** Hot blocks are compiled on {@link #BACKGROUND}'s thread (see {@link Tcg#setBackgroundTranslation}). */
     boolean backgroundTranslation;
     /** Blocks compiled in the background, waiting for the machine thread to check and install them. */
-    private final Queue<Translation> compiled = new ConcurrentLinkedQueue<>();
+    private final Queue<Compilation> compiled = new ConcurrentLinkedQueue<>();
     /**
      * One daemon thread for every engine's background compilations (class bytes and the hidden class's
      * definition, about half a millisecond per block): the guest's own thread meanwhile interprets on.
@@ -281,7 +281,10 @@ public final class CodeCache implements CodeWatcher {
      * background: with the mapping and generations seen at decode time and, for a background compilation,
      * the code bytes it was decoded from (checked again before the block is installed).
      */
-    private static final class Translation {
+    /** Work for the background thread, installed by the machine thread ({@link #installCompiled}). */
+    private abstract static class Compilation { }
+
+    private static final class Translation extends Compilation {
         final Block cold;
         final int eip;
         final Page page;
@@ -379,10 +382,18 @@ public final class CodeCache implements CodeWatcher {
      * Machine thread: installs the blocks compiled in the background since the last call. A block whose
      * guest bytes changed meanwhile (stores to a page are only watched once it holds a block) is dropped
      * and its EIP counts visits again; one compiled before a flush or a mapping change is checked on its
-     * first use like any block (its generations are those of its decoding).
+     * first use like any block (its generations are those of its decoding). Regions likewise, unless their
+     * head left the cache or a member was invalidated meanwhile. Returns whether anything was taken.
      */
-    void installCompiled() {
-        for (Translation t; (t = compiled.poll()) != null; ) {
+    boolean installCompiled() {
+        boolean any = false;
+        for (Compilation c; (c = compiled.poll()) != null; ) {
+            any = true;
+            if (c instanceof RegionTranslation r) {
+                install(r);
+                continue;
+            }
+            Translation t = (Translation) c;
             Block installed = blocks.get(t.eip);
             if (installed != null && installed.valid) {
                 continue; // translated again meanwhile (its cold entry had been dropped)
@@ -397,6 +408,7 @@ public final class CodeCache implements CodeWatcher {
             Block b = finish(t);
             replaceRecent(t.cold, b);
         }
+        return any;
     }
 
     /** Waits until the background thread has finished every compilation started so far (tests). */
@@ -504,40 +516,97 @@ public final class CodeCache implements CodeWatcher {
                 }
             }
             keepLoopMembers(chosen, members, openRegions);
-            BlockCompiler.Fitted fitted = members.size() < 2 ? null : BlockCompiler.fitRegion(members, tlbPath, openRegions);
-            if (fitted == null) {
+            if (members.size() < 2) {
                 stats.regionsRejected++;
                 return false;
             }
-            BlockCode code = BlockCompiler.load(fitted.classFile());
-            Block region = new Block(head.eip, head.end, head.instructions, code, head.pageIdentity,
-                    head.lastPageIdentity, head.phys, generation, CpuAccess.tlbSet(cpu));
-            region.members = chosen.subList(0, fitted.instructions()).toArray(new Block[0]);
-            region.global = Arrays.stream(region.members).allMatch(m -> m.global);
-            region.spaceGeneration = spaceGeneration;
-            region.source = List.copyOf(members.subList(0, fitted.instructions()));
-            if (tier1Executions >= 0) {
-                requestTier1(region); // a region is hot at once: its head already ran regionThreshold times
+            RegionTranslation t = new RegionTranslation(start, List.copyOf(chosen), List.copyOf(members), generation,
+                    spaceGeneration, CpuAccess.tlbSet(cpu));
+            if (backgroundTranslation && !openRegions && log == null) {
+                BlockCompiler.TlbPath path = tlbPath;
+                BACKGROUND.execute(() -> {
+                    t.compile(path, false);
+                    compiled.add(t);
+                });
+                return false; // installed later by installCompiled, or never (like a rejected region) if a member changed
             }
-            replace(start, region);
-            if (openRegions && tier1Executions >= 0 && JitControl.available()) {
-                region.entriesPending = true; // its members keep their compiled blocks until its own code is compiled
-            } else {
-                addEntries(region);
-            }
-            Arrays.fill(recent, null);
-            stats.regionsBuilt++;
-            stats.regionBlocks += region.members.length;
-            if (log != null) {
-                log.translated(members.stream().limit(fitted.instructions()).flatMap(m -> m.insns().stream()).toList(),
-                        fitted.classFile());
-            }
-            return true;
+            t.compile(tlbPath, openRegions);
+            return install(t);
         } catch (RuntimeException e) {
             // A fetch fault on re-reading a member or a translator bug: the blocks keep running as they are.
             stats.regionsRejected++;
             return false;
         }
+    }
+
+    /** A region chosen and decoded on the machine thread, compiled there or in the background. */
+    private static final class RegionTranslation extends Compilation {
+        final Block start;
+        final List<Block> chosen;
+        final List<BlockCompiler.Member> members;
+        final int generation;
+        final int spaceGeneration;
+        final int tlbSet;
+        BlockCompiler.Fitted fitted;
+        BlockCode code;
+
+        RegionTranslation(Block start, List<Block> chosen, List<BlockCompiler.Member> members, int generation,
+                int spaceGeneration, int tlbSet) {
+            this.start = start;
+            this.chosen = chosen;
+            this.members = members;
+            this.generation = generation;
+            this.spaceGeneration = spaceGeneration;
+            this.tlbSet = tlbSet;
+        }
+
+        /** Class bytes and hidden class; {@link #fitted} or {@link #code} null if the region does not fit or the translator failed. */
+        void compile(BlockCompiler.TlbPath path, boolean open) {
+            try {
+                fitted = BlockCompiler.fitRegion(members, path, open);
+                code = fitted == null ? null : BlockCompiler.load(fitted.classFile());
+            } catch (RuntimeException e) {
+                code = null;
+            }
+        }
+    }
+
+    /**
+     * Puts compiled region {@code t} in its head's place, if its head is still in the cache and every member
+     * it holds is still valid (a store into a member's code invalidates that block, so an unchanged member
+     * has unchanged bytes); with the generations seen when it was chosen.
+     */
+    private boolean install(RegionTranslation t) {
+        Block start = t.start;
+        int n = t.fitted == null ? 0 : t.fitted.instructions();
+        if (t.code == null || !start.valid || blocks.get(start.eip) != start
+                || !t.chosen.subList(0, n).stream().allMatch(m -> m.valid)) {
+            stats.regionsRejected++;
+            return false;
+        }
+        Block head = t.chosen.getFirst();
+        Block region = new Block(head.eip, head.end, head.instructions, t.code, head.pageIdentity,
+                head.lastPageIdentity, head.phys, t.generation, t.tlbSet);
+        region.members = t.chosen.subList(0, n).toArray(new Block[0]);
+        region.global = Arrays.stream(region.members).allMatch(m -> m.global);
+        region.spaceGeneration = t.spaceGeneration;
+        region.source = List.copyOf(t.members.subList(0, n));
+        if (tier1Executions >= 0) {
+            requestTier1(region); // a region is hot at once: its head already ran regionThreshold times
+        }
+        replace(start, region);
+        if (openRegions && tier1Executions >= 0 && JitControl.available()) {
+            region.entriesPending = true; // its members keep their compiled blocks until its own code is compiled
+        } else {
+            addEntries(region);
+        }
+        Arrays.fill(recent, null);
+        stats.regionsBuilt++;
+        stats.regionBlocks += region.members.length;
+        if (log != null) {
+            log.translated(t.members.stream().limit(n).flatMap(m -> m.insns().stream()).toList(), t.fitted.classFile());
+        }
+        return true;
     }
 
     /** {@code replacement} takes the place of {@code b} in the cache (links to {@code b} fail and re-link). */

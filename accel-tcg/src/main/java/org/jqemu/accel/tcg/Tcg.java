@@ -220,8 +220,8 @@ public final class Tcg {
         modeChecked = false; // the caller may have changed the CPU's state between runs
         system = !CpuAccess.userMode(cpu);
         heatHorizon = heatHorizon();
-        if (cache.backgroundTranslation) {
-            cache.installCompiled();
+        if (cache.backgroundTranslation && cache.installCompiled()) {
+            previous = null; // a region may have replaced the block run last
         }
         long done = 0;
         while (done < maxInstructions) {
@@ -243,8 +243,8 @@ public final class Tcg {
      * instructions); returns an exit code. Public for lockstep testing against the interpreter.
      */
     public int step(long budget) {
-        if (cache.backgroundTranslation) {
-            cache.installCompiled();
+        if (cache.backgroundTranslation && cache.installCompiled()) {
+            previous = null;
         }
         modeChecked = false;
         system = !CpuAccess.userMode(cpu);

@@ -66,4 +66,55 @@ class BackgroundTranslationTest {
         assertEquals(3 * 10 + 5 * 990, p.a.reg(X86Cpu.EDX));
         assertTrue(p.tcg.stats().blocksTranslated() >= 1, "translated again once hot: " + p.tcg.stats());
     }
+
+    /** A loop of three blocks (the middle one on odd counts only) that becomes a region after 8 runs of its head. */
+    private static final String BRANCHY = """
+                mov ecx, 2000
+                xor edx, edx
+            again:
+                mov eax, ecx
+                test eax, 1
+                jz even
+                add edx, 3
+            even:
+                add edx, 1
+                dec ecx
+                jnz again
+                mov eax, 1
+                int 0x80
+            """;
+    /** The immediate of "add edx, 3" (83 C2 03): CODE + 5 + 2 + 2 (mov eax, ecx) + 5 (test eax, imm32) + 2 (jz) + 2. */
+    private static final long MEMBER_IMMEDIATE = LockstepTest.CODE + 18;
+
+    private static LockstepTest.Pair regionPair() {
+        LockstepTest.Pair p = new LockstepTest.Pair(BRANCHY, CodeCache.DEFAULT_LIMIT, 0);
+        p.tcg.setRegionThreshold(8);
+        p.tcg.setBackgroundTranslation(true);
+        return p;
+    }
+
+    @Test
+    void aRegionCompiledInTheBackgroundReplacesItsHeadAndRunsLikeTheInterpreter() throws Exception {
+        LockstepTest.Pair p = regionPair();
+        runBoth(p, 200); // the head ran 8 times: the region's compilation starts
+        CodeCache.awaitBackgroundCompilations();
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(100_000));
+        assertEquals(1000 * 3 + 2000, p.a.reg(X86Cpu.EDX));
+        assertEquals(1, p.tcg.stats().regionsBuilt(), p.tcg.stats().toString());
+    }
+
+    @Test
+    void aRegionWhoseMemberChangedWhileItWasCompiledIsNotInstalled() throws Exception {
+        LockstepTest.Pair p = regionPair();
+        runBoth(p, 200);
+        CodeCache.awaitBackgroundCompilations();
+        assertEquals(3, p.ramA.ram.get(ValueLayout.JAVA_BYTE, MEMBER_IMMEDIATE), "the test's address arithmetic");
+        for (MemorySegment ram : new MemorySegment[] {p.ramA.ram, p.ramB.ram}) {
+            ram.set(ValueLayout.JAVA_BYTE, MEMBER_IMMEDIATE, (byte) 7); // now "add edx, 7"
+        }
+        p.tcg.invalidate(MEMBER_IMMEDIATE, 1); // as a device's DMA reports it: the member block is dropped
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(100_000)); // the stale region would go on adding 3
+        // The regions chosen before the patch are refused (the new member block may head a region of its own).
+        assertTrue(p.tcg.stats().regionsRejected() >= 1, p.tcg.stats().toString());
+    }
 }

@@ -372,9 +372,14 @@ public final class CodeCache implements CodeWatcher {
         t.bytes = t.page.ram().asSlice(t.pageOffset(), length).toArray(ValueLayout.JAVA_BYTE);
         t.cold.countdown = Integer.MAX_VALUE;
         BlockCompiler.TlbPath path = tlbPath;
+        inBackground(t, () -> t.compile(path));
+    }
+
+    /** Runs {@code compile} on the background thread, then queues {@code c} for {@link #installCompiled}. */
+    private void inBackground(Compilation c, Runnable compile) {
         BACKGROUND.execute(() -> {
-            t.compile(path);
-            compiled.add(t);
+            compile.run();
+            compiled.add(c);
         });
     }
 
@@ -524,10 +529,7 @@ public final class CodeCache implements CodeWatcher {
                     spaceGeneration, CpuAccess.tlbSet(cpu));
             if (backgroundTranslation && !openRegions && log == null) {
                 BlockCompiler.TlbPath path = tlbPath;
-                BACKGROUND.execute(() -> {
-                    t.compile(path, false);
-                    compiled.add(t);
-                });
+                inBackground(t, () -> t.compile(path, false));
                 return false; // installed later by installCompiled, or never (like a rejected region) if a member changed
             }
             t.compile(tlbPath, openRegions);

@@ -91,7 +91,6 @@ final class BlockCompiler {
         boolean raw() { return this != CALL && this != SEGMENT; }
     }
 
-    static final boolean EXIT_WRITTEN_FLAGS_ONLY = !Boolean.getBoolean("jqemu.tcg.exitAllFlags");
     private static final String TLB_PROPERTY = "jqemu.tcg.inlineTlb";
     /** {@code -Djqemu.tcg.inlineTlb} was given: it overrides a front end's choice ({@link #tlbPathOr}). */
     private static final boolean TLB_PATH_CONFIGURED = System.getProperty(TLB_PROPERTY) != null;
@@ -409,7 +408,7 @@ final class BlockCompiler {
                 }
             }
             for (int k = 0; k < FLAG_FIELDS.length; k++) {
-                if ((flagsWritten & (1 << k)) != 0 || !EXIT_WRITTEN_FLAGS_ONLY) {
+                if ((flagsWritten & (1 << k)) != 0) {
                     c.aload(CPU).iload(FLAGS + k).putfield(CD_CPU, FLAG_FIELDS[k], CD_int);
                 }
             }
@@ -575,6 +574,12 @@ final class BlockCompiler {
             c.istore(flag(LSRC)).iload(res).istore(flag(LRES));
             known = kind;
             knownSize = size;
+        }
+
+        /** The interpreter's setLazyResult(size, res, aux), from locals {@code res} and {@code aux}. */
+        private void setLazyResult(int size, int res, int aux) {
+            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
+            c.iload(res).istore(flag(LRES)).iload(aux).istore(flag(LAUX));
         }
 
         /** The interpreter's setLazyResult(size, res, 0), for logic operations. */
@@ -822,18 +827,26 @@ final class BlockCompiler {
         private void rawRead(int size, boolean flat) {
             Label slow = c.newLabel();
             Label done = c.newLabel();
-            if (flat) {
-                flatEntry(false, size, slow);
-                flatAddress();
-            } else {
-                rawProbe(READ_TAG, size, slow);
-                rawAddress(READ_PAGE);
-            }
+            rawHostAddress(false, size, slow, flat);
             c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
             mask(size);
             c.goto_(done).labelBinding(slow);
             c.aload(CPU).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, flat ? "flatReadMiss" : "readMiss", MTD_II_I);
             c.labelBinding(done);
+        }
+
+        /**
+         * Pushes Unsafe, null and the host address of ADDR for a {@code write} or read of {@code size} bytes, from
+         * the flat page table or the TLB; jumps to {@code slow} on a miss.
+         */
+        private void rawHostAddress(boolean write, int size, Label slow, boolean flat) {
+            if (flat) {
+                flatEntry(write, size, slow);
+                flatAddress();
+            } else {
+                rawProbe(write ? WRITE_TAG : READ_TAG, size, slow);
+                rawAddress(write ? WRITE_PAGE : READ_PAGE);
+            }
         }
 
         /**
@@ -843,13 +856,7 @@ final class BlockCompiler {
         private void rawWrite(int size, int value, boolean flat) {
             Label slow = c.newLabel();
             Label done = c.newLabel();
-            if (flat) {
-                flatEntry(true, size, slow);
-                flatAddress();
-            } else {
-                rawProbe(WRITE_TAG, size, slow);
-                rawAddress(WRITE_PAGE);
-            }
+            rawHostAddress(true, size, slow, flat);
             c.iload(value);
             if (size == 1) {
                 c.i2b();
@@ -1746,8 +1753,7 @@ final class BlockCompiler {
             if (count != 0 && (kind >= 4 || (dead && kind <= 1))) {
                 rmwE(in, in.size(), null, () -> inlineShift(kind, in.size(), count, dead));
                 if (!dead) {
-                    c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(in.size())).istore(flag(LSIGN));
-                    c.iload(T2).istore(flag(LRES)).iload(T3).istore(flag(LAUX));
+                    setLazyResult(in.size(), T2, T3);
                     known = Known.RESULT;
                     knownSize = in.size();
                 }
@@ -1884,8 +1890,7 @@ final class BlockCompiler {
             if (in.size() == 4 && (kind >= 4 || (dead && kind <= 1))) {
                 rmwE(in, 4, null, () -> inlineShiftByCount(kind, dead));
                 if (!dead) {
-                    c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(4)).istore(flag(LSIGN));
-                    c.iload(T2).istore(flag(LRES)).iload(T3).istore(flag(LAUX));
+                    setLazyResult(4, T2, T3); // flags unknown after the merge with a count of 0
                 }
             } else {
                 rmwE(in, in.size(), null, () -> {

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.Test;
  * memory operands in the middle of a block.
  */
 class InlineMultiplyShiftTest {
-    private static final String EXIT = "\nmov eax, 1\nint 0x80\n";
     private static final String VALUES = """
             values: dd 0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000
                     dd 0x80000001, 0xfffffffe, 0xffffffff, 0x12345678, 0x0000b505, 0xc0000000
@@ -64,7 +63,7 @@ class InlineMultiplyShiftTest {
                     inc esi
                     cmp esi, nvalues
                     jne outer
-                """ + EXIT);
+                """ + LockstepTest.EXIT);
     }
 
     @Test
@@ -132,7 +131,7 @@ class InlineMultiplyShiftTest {
                     inc esi
                     cmp esi, nvalues
                     jne outer
-                """ + EXIT);
+                """ + LockstepTest.EXIT);
     }
 
     @Test
@@ -149,7 +148,7 @@ class InlineMultiplyShiftTest {
                     """ + faulting + """
 
                         mov ebx, 2
-                    """ + EXIT, CodeCache.DEFAULT_LIMIT);
+                    """ + LockstepTest.EXIT, CodeCache.DEFAULT_LIMIT);
             p.ramA.unmap(0x30000);
             p.ramB.unmap(0x30000);
             assertEquals(X86Cpu.EXIT_EXCEPTION, p.lockstep(100), faulting);

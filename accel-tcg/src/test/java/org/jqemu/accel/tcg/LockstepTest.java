@@ -22,7 +22,7 @@ class LockstepTest {
     static final long CODE = 0x1000;
     static final long RAM_SIZE = 0x40000;
     static final long STACK_TOP = 0x3f000;
-    private static final String EXIT = "\nmov eax, 1\nint 0x80\n";
+    static final String EXIT = "\nmov eax, 1\nint 0x80\n";
     /** GS as Linux sets it for TLS: a small 32-bit data segment (present, DPL 3, read/write). */
     static final int TLS_SELECTOR = 0x33, TLS_ACCESS = 0x40f3;
     static final long TLS_BASE = 0x28000, TLS_LIMIT = 0xfff;

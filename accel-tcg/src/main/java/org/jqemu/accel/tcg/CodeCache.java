@@ -351,8 +351,8 @@ public final class CodeCache implements CodeWatcher {
             int next = Math.min(Math.max(2 * backoff, 1), MAX_BACKOFF);
             return insertCold(eip, next);
         }
-        heatFallThrough(insns.getLast());
         Block coldEntry = cold.get(eip);
+        heatFallThrough(insns.getLast()); // (after the lookup above: making an entry may clear the cold table)
         Translation t = new Translation(coldEntry, eip, p, following, phys, global, generation, spaceGeneration,
                 CpuAccess.tlbSet(cpu), insns);
         if (backgroundTranslation && coldEntry != null && log == null

@@ -80,6 +80,8 @@ public final class CodeCache implements CodeWatcher {
     BlockCompiler.TlbPath tlbPath = BlockCompiler.tlbPath();
     /** Hot blocks are compiled on {@link #BACKGROUND}'s thread (see {@link Tcg#setBackgroundTranslation}). */
     boolean backgroundTranslation;
+    /** Regions alone are compiled on {@link #BACKGROUND}'s thread (see {@link Tcg#setBackgroundRegions}). */
+    boolean backgroundRegions;
     /** Blocks compiled in the background, waiting for the machine thread to check and install them. */
     private final Queue<Compilation> compiled = new ConcurrentLinkedQueue<>();
     /**
@@ -405,6 +407,9 @@ public final class CodeCache implements CodeWatcher {
         });
     }
 
+    /** Whether compilations may be waiting in {@link #installCompiled}'s queue. */
+    boolean compilesInBackground() { return backgroundTranslation || backgroundRegions; }
+
     /**
      * Machine thread: installs the blocks compiled in the background since the last call. A block whose
      * guest bytes changed meanwhile (stores to a page are only watched once it holds a block) is dropped
@@ -549,7 +554,7 @@ public final class CodeCache implements CodeWatcher {
             }
             RegionTranslation t = new RegionTranslation(start, List.copyOf(chosen), List.copyOf(members), generation,
                     spaceGeneration, CpuAccess.tlbSet(cpu));
-            if (backgroundTranslation && !openRegions && log == null) {
+            if ((backgroundTranslation || backgroundRegions) && !openRegions && log == null) {
                 BlockCompiler.TlbPath path = tlbPath;
                 inBackground(t, () -> t.compile(path, false));
                 return false; // installed later by installCompiled, or never (like a rejected region) if a member changed

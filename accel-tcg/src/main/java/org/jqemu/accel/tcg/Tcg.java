@@ -158,6 +158,17 @@ public final class Tcg {
         cache.backgroundTranslation = on && BACKGROUND_TRANSLATION_ALLOWED;
     }
 
+    /**
+     * Regions alone compiled in the background (user mode's default; {@code -Djqemu.tcg.backgroundTranslation=false}
+     * turns it off): a region's members are chosen and decoded on the guest's thread as before, and its class
+     * (a method of up to 7.5 KB, several milliseconds to build, define and verify) is built on the translator
+     * thread while the member blocks keep running; {@link #run} installs it as {@link #setBackgroundTranslation}
+     * installs regions. Blocks are still compiled where they became hot.
+     */
+    public void setBackgroundRegions(boolean on) {
+        cache.backgroundRegions = on && BACKGROUND_TRANSLATION_ALLOWED;
+    }
+
     /** Whether a block's exits follow cached links to their successors (off: a hash lookup for every block). */
     public void setChaining(boolean on) { chaining = on; }
 
@@ -220,7 +231,7 @@ public final class Tcg {
         modeChecked = false; // the caller may have changed the CPU's state between runs
         system = !CpuAccess.userMode(cpu);
         heatHorizon = heatHorizon();
-        if (cache.backgroundTranslation && cache.installCompiled()) {
+        if (cache.compilesInBackground() && cache.installCompiled()) {
             previous = null; // a region may have replaced the block run last
         }
         long done = 0;
@@ -243,7 +254,7 @@ public final class Tcg {
      * instructions); returns an exit code. Public for lockstep testing against the interpreter.
      */
     public int step(long budget) {
-        if (cache.backgroundTranslation && cache.installCompiled()) {
+        if (cache.compilesInBackground() && cache.installCompiled()) {
             previous = null;
         }
         modeChecked = false;

@@ -7,9 +7,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.jqemu.target.i386.X86Cpu;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Background translation: blocks compiled on the translator's thread are installed by the guest's thread only
+ * Background translation (system mode: blocks and regions; user mode: regions alone): blocks compiled on the translator's thread are installed by the guest's thread only
  * if the guest bytes they were decoded from are unchanged. Expected states come from the interpreter running
  * the same program (lockstep); the patch below happens while a compilation is in flight, before the page
  * holds any block, so no store watch can see it.
@@ -86,16 +88,30 @@ class BackgroundTranslationTest {
     /** The immediate of "add edx, 3" (83 C2 03): CODE + 5 + 2 + 2 (mov eax, ecx) + 5 (test eax, imm32) + 2 (jz) + 2. */
     private static final long MEMBER_IMMEDIATE = LockstepTest.CODE + 18;
 
-    private static LockstepTest.Pair regionPair() {
+    /** System mode's setting (blocks and regions in the background) or user mode's (regions alone). */
+    private static LockstepTest.Pair regionPair(boolean regionsOnly) {
         LockstepTest.Pair p = new LockstepTest.Pair(BRANCHY, CodeCache.DEFAULT_LIMIT, 0);
         p.tcg.setRegionThreshold(8);
-        p.tcg.setBackgroundTranslation(true);
+        if (regionsOnly) {
+            p.tcg.setBackgroundRegions(true);
+        } else {
+            p.tcg.setBackgroundTranslation(true);
+        }
         return p;
     }
 
     @Test
-    void aRegionCompiledInTheBackgroundReplacesItsHeadAndRunsLikeTheInterpreter() throws Exception {
-        LockstepTest.Pair p = regionPair();
+    void withRegionsAloneInTheBackgroundBlocksAreCompiledAtOnceAndTheRegionIsNot() {
+        LockstepTest.Pair p = regionPair(true);
+        runBoth(p, 200); // the head ran 8 times: the region's compilation starts, its blocks run compiled meanwhile
+        assertEquals(0, p.tcg.stats().regionsBuilt(), "no region installed on the guest's thread: " + p.tcg.stats());
+        assertTrue(p.tcg.stats().interpreted() < 10, "the blocks were compiled where they became hot: " + p.tcg.stats());
+    }
+
+    @ParameterizedTest(name = "regions alone: {0}")
+    @ValueSource(booleans = {false, true})
+    void aRegionCompiledInTheBackgroundReplacesItsHeadAndRunsLikeTheInterpreter(boolean regionsOnly) throws Exception {
+        LockstepTest.Pair p = regionPair(regionsOnly);
         runBoth(p, 200); // the head ran 8 times: the region's compilation starts
         CodeCache.awaitBackgroundCompilations();
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(100_000));
@@ -103,16 +119,19 @@ class BackgroundTranslationTest {
         assertEquals(1, p.tcg.stats().regionsBuilt(), p.tcg.stats().toString());
     }
 
-    @Test
-    void aRegionWhoseMemberChangedWhileItWasCompiledIsNotInstalled() throws Exception {
-        LockstepTest.Pair p = regionPair();
+    @ParameterizedTest(name = "regions alone: {0}")
+    @ValueSource(booleans = {false, true})
+    void aRegionWhoseMemberChangedWhileItWasCompiledIsNotInstalled(boolean regionsOnly) throws Exception {
+        LockstepTest.Pair p = regionPair(regionsOnly);
         runBoth(p, 200);
         CodeCache.awaitBackgroundCompilations();
         assertEquals(3, p.ramA.ram.get(ValueLayout.JAVA_BYTE, MEMBER_IMMEDIATE), "the test's address arithmetic");
         for (MemorySegment ram : new MemorySegment[] {p.ramA.ram, p.ramB.ram}) {
             ram.set(ValueLayout.JAVA_BYTE, MEMBER_IMMEDIATE, (byte) 7); // now "add edx, 7"
         }
-        p.tcg.invalidate(MEMBER_IMMEDIATE, 1); // as a device's DMA reports it: the member block is dropped
+        // As a device's DMA (system mode) or linux-user's CpuEngine after a read() into code reports it: the member
+        // block is dropped.
+        p.tcg.invalidate(MEMBER_IMMEDIATE, 1);
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(100_000)); // the stale region would go on adding 3
         // The regions chosen before the patch are refused (the new member block may head a region of its own).
         assertTrue(p.tcg.stats().regionsRejected() >= 1, p.tcg.stats().toString());

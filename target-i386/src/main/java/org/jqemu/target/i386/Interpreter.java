@@ -1433,6 +1433,13 @@ abstract class Interpreter extends SystemUnit {
             if (stringIndex(ECX) == 0) {
                 return;
             }
+            if (chunk > 1 && !compares) {
+                int done = bulkString(op, size, chunk - n);
+                if (done > 0) {
+                    n += done - 1;
+                    continue;
+                }
+            }
             stringOnce(op, size, delta);
             advance(ECX, -1);
             if (compares && zf() != (repPrefix == 0xf3)) {
@@ -1448,6 +1455,70 @@ abstract class Interpreter extends SystemUnit {
                 flags |= RF; // the resumed instruction must not hit its own instruction breakpoint again
             }
         }
+    }
+
+    /**
+     * REP MOVS/STOS with 32-bit addresses over the iterations (at most {@code max}) whose elements all lie in
+     * the current source and destination pages, when both pages hit in the TLB and the segments allow every
+     * element: one host copy or fill and one register update instead of an access per element. Returns the
+     * iterations done; 0 leaves the instruction to the element-by-element path (a page crossing, a TLB miss,
+     * a limit or alignment fault to raise at its exact iteration, or a copy whose reads would see its own writes).
+     */
+    private int bulkString(int op, int size, int max) {
+        boolean moves = op == 0xa4 || op == 0xa5;
+        if (!addrSize32 || !(moves || op == 0xaa || op == 0xab) || (flags & AC) != 0) {
+            return 0;
+        }
+        boolean down = (flags & DF) != 0;
+        int srcSeg = dataSegment();
+        long dstOff = reg32(EDI) & MASK32, srcOff = reg32(ESI) & MASK32;
+        long dstLin = (segBase[ES] + dstOff) & MASK32, srcLin = (segBase[srcSeg] + srcOff) & MASK32;
+        long count = Math.min(Math.min(max, reg32(ECX) & MASK32), elementsInPage(dstLin, size, down));
+        if (moves) {
+            count = Math.min(count, elementsInPage(srcLin, size, down));
+        }
+        if (count < 2 || !segmentHolds(ES, dstOff, count, size, down, RIGHT_WRITE)
+                || moves && !segmentHolds(srcSeg, srcOff, count, size, down, RIGHT_READ)) {
+            return 0;
+        }
+        long dstHost = writeHostOf(dstLin);
+        long srcHost = moves ? readHostOf(srcLin) : 1;
+        if (dstHost == 0 || srcHost == 0) {
+            return 0;
+        }
+        long span = (count - 1) * size;
+        long dstLow = down ? dstHost - span : dstHost;
+        if (moves) {
+            long srcLow = down ? srcHost - span : srcHost;
+            // Element order equals memmove's unless the writes run into source bytes not yet read.
+            boolean overlap = dstLow < srcLow + span + size && srcLow < dstLow + span + size;
+            if (overlap && (down ? dstHost < srcHost : dstHost > srcHost)) {
+                return 0;
+            }
+            hostCopy(srcLow, dstLow, span + size);
+            setReg32(ESI, (int) (srcOff + (down ? -span - size : span + size)));
+        } else {
+            hostFill(dstLow, count, size, reg(size, EAX));
+        }
+        setReg32(EDI, (int) (dstOff + (down ? -span - size : span + size)));
+        setReg32(ECX, (int) (reg32(ECX) - count));
+        return (int) count;
+    }
+
+    /** Whole elements from {@code lin} to the end of its page (upwards) or to its start (downwards); 0 if the first crosses. */
+    private static long elementsInPage(long lin, int size, boolean down) {
+        long inPage = lin & Page.OFFSET_MASK;
+        if (inPage + size > Page.SIZE) {
+            return 0;
+        }
+        return down ? inPage / size + 1 : (Page.SIZE - inPage) / size;
+    }
+
+    /** The segment allows {@code count} elements from offset {@code off} in the string's direction (no wrap of the offset). */
+    private boolean segmentHolds(int seg, long off, long count, int size, boolean down, int right) {
+        long low = down ? off - (count - 1) * size : off;
+        long high = (down ? off : off + (count - 1) * size) + size - 1;
+        return low >= segLow[seg] && high <= segHigh[seg] && high <= MASK32 && (segRights[seg] & right) != 0;
     }
 
     private void stringOnce(int op, int size, int delta) {

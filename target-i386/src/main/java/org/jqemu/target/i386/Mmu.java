@@ -266,6 +266,44 @@ abstract class Mmu extends CpuState {
         return execTag[i] == lin >>> Page.SHIFT ? execHost[i] + (lin & PAGE_MASK) : 0;
     }
 
+    /** The host address of the byte at {@code lin} when its page is in the read TLB, else 0. */
+    final long readHostOf(long lin) {
+        int i = tlbIndex(lin);
+        return readTag[i] == lin >>> Page.SHIFT ? readHost[i] + (lin & PAGE_MASK) : 0;
+    }
+
+    /**
+     * The host address of the byte at {@code lin} when its page is in the write TLB, else 0. A write entry
+     * exists only for plain RAM that holds no translated code and no watchpoint, and after the walk set the
+     * PTE's dirty bit: a bulk store there needs nothing else.
+     */
+    final long writeHostOf(long lin) {
+        int i = tlbIndex(lin);
+        return writeTag[i] == lin >>> Page.SHIFT ? writeHost[i] + (lin & PAGE_MASK) : 0;
+    }
+
+    /** Copies {@code bytes} host bytes as memmove does (overlap allowed). */
+    static void hostCopy(long from, long to, long bytes) {
+        MemorySegment.copy(HOST, from, HOST, to, bytes);
+    }
+
+    /** Stores {@code count} little-endian elements of {@code size} bytes holding {@code v} from host address {@code to} up. */
+    static void hostFill(long to, long count, int size, int v) {
+        switch (size) {
+            case 1 -> HOST.asSlice(to, count).fill((byte) v);
+            case 2 -> {
+                for (long k = 0; k < count; k++) {
+                    HOST.set(LE_SHORT, to + 2 * k, (short) v);
+                }
+            }
+            default -> {
+                for (long k = 0; k < count; k++) {
+                    HOST.set(LE_INT, to + 4 * k, v);
+                }
+            }
+        }
+    }
+
     final int fetchByte(long lin) {
         int i = tlbIndex(lin);
         if (execTag[i] == lin >>> Page.SHIFT) {

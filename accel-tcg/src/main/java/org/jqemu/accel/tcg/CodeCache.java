@@ -37,6 +37,8 @@ public final class CodeCache implements CodeWatcher {
     private static final int MAX_BACKOFF = 1 << 16;
     private static final int COLD_LIMIT = 1 << 16;
     private static final int RECENT_SIZE = 1 << 13;
+    /** Slots of the table of translated blocks' starts where the interpreter's straight runs stop (X86Cpu.setStraightRunStops). */
+    private static final int STRAIGHT_RUN_STOPS = 1 << 12;
     /**
      * Executions of a block before a region is compiled from it, {@code -Djqemu.tcg.region=N}; 0, the
      * default, makes none. Regions pay when HotSpot's C1 alone compiles generated code (jqemu-i386's
@@ -106,6 +108,8 @@ public final class CodeCache implements CodeWatcher {
      * the entry, translated or cold, last looked up in each slot; checked by EIP and, for blocks, validity.
      */
     private final Block[] recent = new Block[RECENT_SIZE];
+    /** The starts of the translated blocks, direct-mapped by EIP (-1: empty): the CPU's straight runs stop there. */
+    private final long[] straightRunStops = new long[STRAIGHT_RUN_STOPS];
     private final Map<Long, List<Block>> byPage = new HashMap<>();
     /** One bit per 4 KiB page of the 32-bit space: the page holds blocks. */
     private final long[] codePages = new long[1 << 14];
@@ -129,6 +133,8 @@ public final class CodeCache implements CodeWatcher {
         this.memory = CpuAccess.memory(cpu);
         this.limit = limit;
         this.stats = stats;
+        Arrays.fill(straightRunStops, -1);
+        cpu.setStraightRunStops(straightRunStops);
     }
 
     /**
@@ -805,6 +811,7 @@ public final class CodeCache implements CodeWatcher {
 
     private void insert(Block b) {
         blocks.put(b);
+        straightRunStops[stopSlot(b.eip)] = Integer.toUnsignedLong(b.eip);
         for (Block unit : b.members != null ? b.members : new Block[] {b}) {
             markLinearArea(unit.eip);
             markLinearArea(unit.end - 1);
@@ -830,6 +837,9 @@ public final class CodeCache implements CodeWatcher {
         }
         b.valid = false;
         blocks.remove(b.eip, b);
+        if (straightRunStops[stopSlot(b.eip)] == Integer.toUnsignedLong(b.eip)) {
+            straightRunStops[stopSlot(b.eip)] = -1;
+        }
         for (long page : b.pages()) {
             List<Block> list = byPage.get(page);
             if (list != null) {
@@ -841,6 +851,8 @@ public final class CodeCache implements CodeWatcher {
         }
         stats.invalidations++;
     }
+
+    private static int stopSlot(int eip) { return eip & (STRAIGHT_RUN_STOPS - 1); }
 
     private void markLinearArea(int linear) {
         int area = linear >>> LINEAR_AREA_SHIFT;
@@ -858,6 +870,7 @@ public final class CodeCache implements CodeWatcher {
         blocks.clear();
         cold.clear();
         Arrays.fill(recent, null);
+        Arrays.fill(straightRunStops, -1);
         for (Long page : List.copyOf(byPage.keySet())) {
             forgetPage(page);
         }

@@ -398,8 +398,9 @@ public final class Tcg {
     }
 
     /**
-     * Cold code: the interpreter runs on until control flow leaves the straight line (at most {@code budget}
-     * and {@link #STRAIGHT_RUN_MAX} instructions), and only the EIPs where runs start are looked up and
+     * Cold code: the interpreter runs on until control flow leaves the straight line or falls through to a
+     * translated block's start (the cache's stop table; at most {@code budget} and {@link #STRAIGHT_RUN_MAX}
+     * instructions), and only the EIPs where runs start are looked up and
      * counted toward translation, instead of every instruction going through the lookup, the event poll
      * and the mode check.
      */

@@ -60,6 +60,8 @@ public final class X86Cpu extends SystemInstructions {
     private boolean nmiBlocked;
     private int exitVector, exitErrorCode;
     private String internalError;
+    /** See {@link #setStraightRunStops}: never null (one slot that no 32-bit EIP matches until set). */
+    private long[] straightRunStops = {-1};
 
     public X86Cpu(AddressSpace memory, IoPorts io) {
         this(memory, io, new X87());
@@ -337,6 +339,25 @@ public final class X86Cpu extends SystemInstructions {
         return run(maxInstructions, true);
     }
 
+    /**
+     * A straight run ({@link #runStraight}) also ends when it falls through to an EIP found in {@code stops}, a
+     * direct-mapped table (power-of-two length, the slot is the EIP's low bits) the caller keeps filled with the
+     * starts of its translated blocks: cold code falling into translated code hands over to it instead of being
+     * interpreted up to the next jump. A stale or missing entry only ends a run early or late, which is always correct.
+     */
+    public void setStraightRunStops(long[] stops) {
+        if (Integer.bitCount(stops.length) != 1) {
+            throw new IllegalArgumentException("stop table length must be a power of two: " + stops.length);
+        }
+        straightRunStops = stops;
+    }
+
+    /** EIP reached a start listed in {@link #setStraightRunStops}'s table. */
+    private boolean atStraightRunStop() {
+        long[] stops = straightRunStops;
+        return stops[(int) eip & (stops.length - 1)] == eip;
+    }
+
     private int run(long maxInstructions, boolean straight) {
         long done = 0;
         while (done < maxInstructions) {
@@ -377,8 +398,8 @@ public final class X86Cpu extends SystemInstructions {
                     debugTrapStatus = 0;
                     throw new CpuFault(CpuFault.DB, 0, false, true, 0);
                 }
-                if (straight && Long.compareUnsigned(eip - startEip, MAX_INSTRUCTION_LENGTH) > 0) {
-                    return EXIT_BUDGET; // EIP went elsewhere than the next instruction (or a REP's next step)
+                if (straight && (Long.compareUnsigned(eip - startEip, MAX_INSTRUCTION_LENGTH) > 0 || atStraightRunStop())) {
+                    return EXIT_BUDGET; // EIP went elsewhere than the next instruction (or a REP's next step), or to translated code
                 }
             } catch (CpuFault f) {
                 if (!f.trap) {

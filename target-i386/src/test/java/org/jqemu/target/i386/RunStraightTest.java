@@ -15,6 +15,7 @@ class RunStraightTest {
     private static final String JUMPS = """
             mov eax, 1
             add eax, 2
+            check:
             cmp eax, 9
             jz never              ; not taken: falls through
             jmp over
@@ -78,6 +79,24 @@ class RunStraightTest {
         assertEquals(0, cpu.instructionCount());
         assertEquals(X86Cpu.EXIT_BUDGET, cpu.runStraight(100));
         assertEquals(5, cpu.instructionCount());
+    }
+
+    @Test
+    void endsWhereItFallsThroughToAListedStop() {
+        TestRam ram = new TestRam(1 << 20, Page.RWX);
+        X86Cpu cpu = cpu(ram, JUMPS);
+        long[] stops = new long[16];
+        java.util.Arrays.fill(stops, -1);
+        long cmp = label(JUMPS, "check");
+        stops[(int) cmp & 15] = cmp;
+        stops[(int) (ORG + 1) & 15] = ORG + 1; // inside the first instruction: never an instruction boundary
+        cpu.setStraightRunStops(stops);
+        assertEquals(X86Cpu.EXIT_BUDGET, cpu.runStraight(100));
+        assertEquals(2, cpu.instructionCount()); // mov, add: the run ends at the stop, before the cmp
+        assertEquals(cmp, cpu.eip());
+        assertEquals(X86Cpu.EXIT_BUDGET, cpu.runStraight(100)); // starting at a stop runs on: cmp, jz, jmp
+        assertEquals(5, cpu.instructionCount());
+        assertEquals(label(JUMPS, "over"), cpu.eip());
     }
 
     private static X86Cpu cpu(TestRam ram, String asm) {

@@ -39,19 +39,7 @@ class StraightLineTranslationTest {
               xor ebx, eax
             %endrep
               ret
-            align 8
-            gdt:
-              dq 0
-              dq 0x00cf9a000000ffff
-              dq 0x00cf92000000ffff
-            gdt_end:
-            gdtr:
-              dw gdt_end - gdt - 1
-              dd gdt
-            idtr:
-              dw 0
-              dd 0
-            """;
+            """ + Nasm.FLAT_TABLES;
 
     @Test
     void aHotStraightLineIsTranslatedWithinAFewCallsOfItsEntry() {

@@ -36,19 +36,7 @@ class StraightRunTest {
               dec esi
               jnz pass2
               hlt
-            align 8
-            gdt:
-              dq 0
-              dq 0x00cf9a000000ffff      ; 0x08 ring-0 code
-              dq 0x00cf92000000ffff      ; 0x10 ring-0 data
-            gdt_end:
-            gdtr:
-              dw gdt_end - gdt - 1
-              dd gdt
-            idtr:
-              dw 0
-              dd 0
-            """;
+            """ + Nasm.FLAT_TABLES;
     /** "mov ecx, 0x1234; nop; nop": pass 2's cold code, three instructions before the loop's block. */
     private static final byte[] PASS2 = {(byte) 0xb9, 0x34, 0x12, 0, 0, (byte) 0x90, (byte) 0x90};
 

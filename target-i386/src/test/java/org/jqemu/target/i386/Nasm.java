@@ -35,6 +35,25 @@ public final class Nasm {
               mov esp, 0x9000
             """;
 
+    /**
+     * The tables {@link #PROTECTED_MODE_ENTRY} loads, for a program that needs no others: a GDT with flat
+     * ring-0 code (0x08) and data (0x10), and an empty IDT. Put it after the program's code.
+     */
+    public static final String FLAT_TABLES = """
+            align 8
+            gdt:
+              dq 0
+              dq 0x00cf9a000000ffff      ; 0x08 ring-0 code
+              dq 0x00cf92000000ffff      ; 0x10 ring-0 data
+            gdt_end:
+            gdtr:
+              dw gdt_end - gdt - 1
+              dd gdt
+            idtr:
+              dw 0
+              dd 0
+            """;
+
     public static byte[] assemble(String source) {
         try {
             Path dir = Files.createTempDirectory("jqemu-nasm");

@@ -132,7 +132,7 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_CAS = MethodTypeDesc.of(CD_boolean, ClassDesc.of("java.lang.foreign.MemorySegment"),
             CD_long, CD_int, CD_int, CD_int);
     /** EFLAGS bits the generated code touches directly. */
-    private static final int CF_FLAG = 0x1, ZF_FLAG = 0x40, DF_FLAG = 0x400, ARITH_FLAGS = 0x8d5, RF_FLAG = 0x10000,
+    private static final int CF_FLAG = 0x1, ZF_FLAG = 0x40, SF_FLAG = 0x80, DF_FLAG = 0x400, ARITH_FLAGS = 0x8d5, RF_FLAG = 0x10000,
             VM_FLAG = 0x20000;
     /** Iterations of a REP string instruction per block execution (bounds the time between block exits). */
     private static final int REP_CHUNK = 1 << 16;
@@ -650,6 +650,10 @@ final class BlockCompiler {
 
         /** Pushes 1 if condition {@code cc} (Jcc's low nibble) holds, else 0. */
         private void condition(int cc) {
+            if (known == Known.UNKNOWN && (cc >> 1 == 2 || cc >> 1 == 4)) {
+                unknownZeroOrSign(cc);
+                return;
+            }
             Opcode branch = conditionBranch(cc >> 1);
             if (branch == null) {
                 spillFlags();
@@ -663,6 +667,33 @@ final class BlockCompiler {
             Label end = c.newLabel();
             c.branch(branch, yes).iconst_0().goto_(end).labelBinding(yes);
             c.iconst_1().labelBinding(end);
+        }
+
+        /**
+         * Pushes 1 if condition {@code cc} (Z, NZ, S or NS) holds with flags set before this member: ZF or SF from
+         * the lazy record as the interpreter's zf() and sf() compute them (EFLAGS itself when the record is empty),
+         * without storing the record for a call of condition().
+         */
+        private void unknownZeroOrSign(int cc) {
+            boolean zero = cc >> 1 == 2;
+            Label lazy = c.newLabel();
+            Label set = c.newLabel();
+            Label clear = c.newLabel();
+            Label end = c.newLabel();
+            c.iload(LOP).loadConstant(OP_NONE).if_icmpne(lazy);
+            c.iload(FLAGS).loadConstant(zero ? ZF_FLAG : SF_FLAG).iand().ifne(set).goto_(clear);
+            c.labelBinding(lazy);
+            if (zero) {
+                c.iload(LRES).ifeq(set).goto_(clear);
+            } else {
+                c.iload(LRES).iload(LSIGN).iand().ifne(set).goto_(clear);
+            }
+            boolean negated = (cc & 1) != 0;
+            c.labelBinding(set);
+            c.loadConstant(negated ? 0 : 1).goto_(end);
+            c.labelBinding(clear);
+            c.loadConstant(negated ? 1 : 0);
+            c.labelBinding(end);
         }
 
         /** Pushes the operands of a direct test of condition pair {@code base}; null when unknown here. */

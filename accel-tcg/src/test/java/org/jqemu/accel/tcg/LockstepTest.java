@@ -93,10 +93,37 @@ class LockstepTest {
         assertTrue(chained.tcg.stats().chained() > 1000, chained.tcg.stats().toString());
     }
 
-    private static final String BLOCK_START_CONDITIONS = """
-                jmp start
-                """ + VALUES + """
-                results: times 9000 db 0
+    /** Flag records of every kind: SUB, ADD, logic, INC, DEC, a shift, a multiply, 8 and 16 bits, EFLAGS (POPF). */
+    private static final String[] FLAG_SETTERS = {"cmp eax, edx", "add ecx, edx", "and ecx, edx", "inc ecx", "dec ecx",
+        "shl ecx, 1", "imul ecx, edx", "cmp al, dl", "add cx, dx", "push eax\nand dword [esp], 0x8d5\npopf"};
+
+    private static final String BLOCK_START_CONDITIONS = overAllValuePairs(VALUES + "results: times 9000 db 0\n", java.util.stream.IntStream
+            .range(0, FLAG_SETTERS.length).mapToObj(k -> """
+                    mov ecx, eax
+                    %2$s
+                    jmp near s%1$d
+                s%1$d:
+                    setz [edi]
+                    sets [edi+1]
+                    setnz [edi+2]
+                    setns [edi+3]
+                    jmp near j%1$d
+                j%1$d:
+                    jz z%1$d
+                    or byte [edi+4], 1
+                z%1$d:
+                    jns n%1$d
+                    or byte [edi+4], 2
+                n%1$d:
+                    add edi, 5
+                """.formatted(k, FLAG_SETTERS[k])).collect(java.util.stream.Collectors.joining()));
+
+    /**
+     * A program running {@code body} for every pair (EAX, EDX) of the {@code values} that {@code data} declares,
+     * ESI and EBX their indexes, EDI pointing at {@code results} (declared in {@code data} too), then exiting.
+     */
+    static String overAllValuePairs(String data, String body) {
+        return "jmp start\n" + data + """
                 start:
                     mov edi, results
                     xor esi, esi
@@ -105,178 +132,7 @@ class LockstepTest {
                 inner:
                     mov eax, [values + esi*4]
                     mov edx, [values + ebx*4]
-                    mov ecx, eax
-                    cmp eax, edx
-                    jmp near s0
-                s0:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j0
-                j0:
-                    jz z0
-                    or byte [edi+4], 1
-                z0:
-                    jns n0
-                    or byte [edi+4], 2
-                n0:
-                    add edi, 5
-                    mov ecx, eax
-                    add ecx, edx
-                    jmp near s1
-                s1:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j1
-                j1:
-                    jz z1
-                    or byte [edi+4], 1
-                z1:
-                    jns n1
-                    or byte [edi+4], 2
-                n1:
-                    add edi, 5
-                    mov ecx, eax
-                    and ecx, edx
-                    jmp near s2
-                s2:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j2
-                j2:
-                    jz z2
-                    or byte [edi+4], 1
-                z2:
-                    jns n2
-                    or byte [edi+4], 2
-                n2:
-                    add edi, 5
-                    mov ecx, eax
-                    inc ecx
-                    jmp near s3
-                s3:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j3
-                j3:
-                    jz z3
-                    or byte [edi+4], 1
-                z3:
-                    jns n3
-                    or byte [edi+4], 2
-                n3:
-                    add edi, 5
-                    mov ecx, eax
-                    dec ecx
-                    jmp near s4
-                s4:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j4
-                j4:
-                    jz z4
-                    or byte [edi+4], 1
-                z4:
-                    jns n4
-                    or byte [edi+4], 2
-                n4:
-                    add edi, 5
-                    mov ecx, eax
-                    shl ecx, 1
-                    jmp near s5
-                s5:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j5
-                j5:
-                    jz z5
-                    or byte [edi+4], 1
-                z5:
-                    jns n5
-                    or byte [edi+4], 2
-                n5:
-                    add edi, 5
-                    mov ecx, eax
-                    imul ecx, edx
-                    jmp near s6
-                s6:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j6
-                j6:
-                    jz z6
-                    or byte [edi+4], 1
-                z6:
-                    jns n6
-                    or byte [edi+4], 2
-                n6:
-                    add edi, 5
-                    mov ecx, eax
-                    cmp al, dl
-                    jmp near s7
-                s7:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j7
-                j7:
-                    jz z7
-                    or byte [edi+4], 1
-                z7:
-                    jns n7
-                    or byte [edi+4], 2
-                n7:
-                    add edi, 5
-                    mov ecx, eax
-                    add cx, dx
-                    jmp near s8
-                s8:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j8
-                j8:
-                    jz z8
-                    or byte [edi+4], 1
-                z8:
-                    jns n8
-                    or byte [edi+4], 2
-                n8:
-                    add edi, 5
-                    mov ecx, eax
-                    push eax
-                    and dword [esp], 0x8d5 ; arithmetic flags only
-                    popf
-                    jmp near s9
-                s9:
-                    setz [edi]
-                    sets [edi+1]
-                    setnz [edi+2]
-                    setns [edi+3]
-                    jmp near j9
-                j9:
-                    jz z9
-                    or byte [edi+4], 1
-                z9:
-                    jns n9
-                    or byte [edi+4], 2
-                n9:
-                    add edi, 5
+                """ + body + """
                     inc ebx
                     cmp ebx, nvalues
                     jb inner
@@ -284,22 +140,12 @@ class LockstepTest {
                     cmp esi, nvalues
                     jb outer
                 """ + EXIT;
+    }
 
 
     @Test
     void aluConditionsAndSetccOverAllOperandPairs() {
-        Pair p = run("""
-                jmp start
-                """ + VALUES + """
-                results: times 4096 db 0
-                start:
-                    mov edi, results
-                    xor esi, esi
-                outer:
-                    xor ebx, ebx
-                inner:
-                    mov eax, [values + esi*4]
-                    mov edx, [values + ebx*4]
+        Pair p = run(overAllValuePairs(VALUES + "results: times 4096 db 0\n", """
                     cmp eax, edx
                     seto [edi]
                     setc [edi+1]
@@ -342,13 +188,7 @@ class LockstepTest {
                     add edi, 32
                     and edi, 0x7ff
                     add edi, results
-                    inc ebx
-                    cmp ebx, nvalues
-                    jb inner
-                    inc esi
-                    cmp esi, nvalues
-                    jb outer
-                """ + EXIT);
+                """));
         assertTrue(p.tcg.stats().blocksTranslated() > 3, p.tcg.stats().toString());
         assertTrue(p.tcg.stats().chainHits() > 100, p.tcg.stats().toString());
     }

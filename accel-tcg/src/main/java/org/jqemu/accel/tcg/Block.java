@@ -50,6 +50,8 @@ final class Block {
     int countdown;
     int backoff;
     boolean valid = true;
+    /** The region that took this block's place in the cache (it was the region's head or an entry), else null. */
+    Block replacedBy;
 
     Block(int eip, int end, int instructions, BlockCode code, long pageIdentity, long lastPageIdentity, long phys,
             int generation, int tlbSet) {

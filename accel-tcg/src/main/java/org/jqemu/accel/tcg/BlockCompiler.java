@@ -12,6 +12,8 @@ import java.lang.classfile.ClassFile;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
 import java.lang.classfile.Opcode;
+import java.lang.classfile.instruction.IncrementInstruction;
+import java.lang.classfile.instruction.LoadInstruction;
 import java.lang.classfile.instruction.SwitchCase;
 import java.lang.constant.ClassDesc;
 import java.lang.constant.ConstantDescs;
@@ -64,7 +66,7 @@ final class BlockCompiler {
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE = 23, READ_TAG = 24,
             READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35,
             DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, TLB_BASE = 42, TLB_OFFSET = 44,
-            FLAT_READ = 47, FLAT_WRITE = 49, ENTRY = 51;
+            FLAT_READ = 47, FLAT_WRITE = 49, ENTRY = 51, CODE_WRITTEN = 53;
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
     private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
@@ -130,7 +132,7 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_CAS = MethodTypeDesc.of(CD_boolean, ClassDesc.of("java.lang.foreign.MemorySegment"),
             CD_long, CD_int, CD_int, CD_int);
     /** EFLAGS bits the generated code touches directly. */
-    private static final int CF_FLAG = 0x1, ZF_FLAG = 0x40, DF_FLAG = 0x400, ARITH_FLAGS = 0x8d5, RF_FLAG = 0x10000,
+    private static final int CF_FLAG = 0x1, ZF_FLAG = 0x40, SF_FLAG = 0x80, DF_FLAG = 0x400, ARITH_FLAGS = 0x8d5, RF_FLAG = 0x10000,
             VM_FLAG = 0x20000;
     /** Iterations of a REP string instruction per block execution (bounds the time between block exits). */
     private static final int REP_CHUNK = 1 << 16;
@@ -303,7 +305,10 @@ final class BlockCompiler {
 
     /** Emits one block's {@code execute} method. */
     private static final class Emitter {
-        private final CodeBuilder c;
+        /** Where code goes: the method's builder, or while the body is emitted one that records its loads. */
+        private CodeBuilder c;
+        /** Guest-state locals (bit k: REG0 + k, the 8 registers and the 7 flag locals) the body reads. */
+        private int stateRead;
         private final List<Member> members;
         /** The member being emitted and its instructions. */
         private Member member;
@@ -316,8 +321,14 @@ final class BlockCompiler {
         private int flagsWritten;
         /** Per instruction: its arithmetic flags are overwritten before anything (or any fault) can see them. */
         private boolean[] flagsDead;
-        /** The instruction being emitted stored to memory (a store to translated code must end the block). */
+        /**
+         * The instruction being emitted stored to memory through a call that may have written translated code
+         * (a store to translated code must end the block); {@link #rawStored}: only through raw writes, whose
+         * hit never reaches a page holding code (no write entry), so only their miss path records one in
+         * CODE_WRITTEN.
+         */
         private boolean wroteMemory;
+        private boolean rawStored;
         private Known known = Known.UNKNOWN;
         private int knownSize = 4;
         private int index;
@@ -345,9 +356,39 @@ final class BlockCompiler {
             this.entrySwitch = members.size() > 1 && open;
         }
 
+        /**
+         * The method: a jump to the entry code, emitted after the body so that it loads only the registers and
+         * flag fields the body reads (C1 keeps every load of the entry code, used or not), then the body.
+         */
         void emit() {
+            CodeBuilder method = c;
+            Label loadState = c.newLabel();
+            Label body = c.newLabel();
+            c.goto_(loadState);
+            c.labelBinding(body);
+            c.transforming((b, e) -> {
+                int slot = e instanceof LoadInstruction load ? load.slot() : e instanceof IncrementInstruction inc ? inc.slot() : -1;
+                if (slot >= REG0 && slot <= LAUX) {
+                    stateRead |= 1 << (slot - REG0);
+                }
+                b.with(e);
+            }, recording -> {
+                c = recording;
+                emitBody();
+            });
+            c = method;
+            c.labelBinding(loadState);
+            loadState();
+            c.goto_(body);
+        }
+
+        /** Reads the registers and flag fields the body reads into their locals. */
+        private void loadState() {
             c.aload(CPU).getfield(CD_CPU, "regs", CD_long.arrayType()).astore(REGS);
             for (int r = 0; r < 8; r++) {
+                if ((stateRead & (1 << r)) == 0) {
+                    continue;
+                }
                 if (path.raw()) { // the low half of regs[r], without the bounds check C1 keeps for laload
                     unsafe().aload(REGS).loadConstant(registerOffset(r)).invokevirtual(CD_UNSAFE, "getInt", MTD_UNSAFE_GET_INT);
                 } else {
@@ -355,8 +396,16 @@ final class BlockCompiler {
                 }
                 c.istore(REG0 + r);
             }
-            reloadFlags();
+            for (int k = 0; k < FLAG_FIELDS.length; k++) {
+                if ((stateRead & (1 << (FLAGS - REG0 + k))) != 0) {
+                    c.aload(CPU).getfield(CD_CPU, FLAG_FIELDS[k], CD_int).istore(FLAGS + k);
+                }
+            }
+        }
+
+        private void emitBody() {
             c.iconst_0().istore(DONE);
+            c.iconst_0().istore(CODE_WRITTEN);
             c.aload(CACHE).getfield(CD_CACHE, "budget", CD_int).istore(BUDGET);
             if (path == TlbPath.FLAT) { // the current TLB set's flat tables (blocks never change CPL)
                 c.aload(CPU).getfield(CD_CPU, "flatReadTable", CD_long).lstore(FLAT_READ);
@@ -431,6 +480,7 @@ final class BlockCompiler {
                 starts[index] = c.newBoundLabel();
                 c.nop();
                 wroteMemory = false;
+                rawStored = false;
                 open = instruction(in);
                 if (open) {
                     checkCodeWritten(in);
@@ -600,6 +650,10 @@ final class BlockCompiler {
 
         /** Pushes 1 if condition {@code cc} (Jcc's low nibble) holds, else 0. */
         private void condition(int cc) {
+            if (known == Known.UNKNOWN && (cc >> 1 == 2 || cc >> 1 == 4)) {
+                unknownZeroOrSign(cc);
+                return;
+            }
             Opcode branch = conditionBranch(cc >> 1);
             if (branch == null) {
                 spillFlags();
@@ -613,6 +667,33 @@ final class BlockCompiler {
             Label end = c.newLabel();
             c.branch(branch, yes).iconst_0().goto_(end).labelBinding(yes);
             c.iconst_1().labelBinding(end);
+        }
+
+        /**
+         * Pushes 1 if condition {@code cc} (Z, NZ, S or NS) holds with flags set before this member: ZF or SF from
+         * the lazy record as the interpreter's zf() and sf() compute them (EFLAGS itself when the record is empty),
+         * without storing the record for a call of condition().
+         */
+        private void unknownZeroOrSign(int cc) {
+            boolean zero = cc >> 1 == 2;
+            Label lazy = c.newLabel();
+            Label set = c.newLabel();
+            Label clear = c.newLabel();
+            Label end = c.newLabel();
+            c.iload(LOP).loadConstant(OP_NONE).if_icmpne(lazy);
+            c.iload(FLAGS).loadConstant(zero ? ZF_FLAG : SF_FLAG).iand().ifne(set).goto_(clear);
+            c.labelBinding(lazy);
+            if (zero) {
+                c.iload(LRES).ifeq(set).goto_(clear);
+            } else {
+                c.iload(LRES).iload(LSIGN).iand().ifne(set).goto_(clear);
+            }
+            boolean negated = (cc & 1) != 0;
+            c.labelBinding(set);
+            c.loadConstant(negated ? 0 : 1).goto_(end);
+            c.labelBinding(clear);
+            c.loadConstant(negated ? 1 : 0);
+            c.labelBinding(end);
         }
 
         /** Pushes the operands of a direct test of condition pair {@code base}; null when unknown here. */
@@ -789,6 +870,11 @@ final class BlockCompiler {
 
         /** Stores local {@code value} at offset {@code ADDR} of {@code seg}, as {@link #readAt}. */
         private void writeAt(int seg, int size, int value) {
+            if (flat(seg) && path.raw()) {
+                rawStored = true;
+                rawWrite(size, value, path == TlbPath.FLAT);
+                return;
+            }
             wroteMemory = true;
             if (!flat(seg)) {
                 c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).iload(value)
@@ -799,10 +885,6 @@ final class BlockCompiler {
                 c.aload(CPU);
                 linearAddress();
                 c.iload(value).invokevirtual(CD_CPU, "write" + size * 8, MTD_JI_V);
-                return;
-            }
-            if (path != TlbPath.SEGMENT) {
-                rawWrite(size, value, path == TlbPath.FLAT);
                 return;
             }
             Label slow = c.newLabel();
@@ -867,6 +949,7 @@ final class BlockCompiler {
             c.goto_(done).labelBinding(slow);
             c.aload(CPU).iload(ADDR).loadConstant(size).iload(value)
                     .invokevirtual(CD_CPU, flat ? "flatWriteMiss" : "writeMiss", MTD_III_V);
+            c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).istore(CODE_WRITTEN);
             c.labelBinding(done);
         }
 
@@ -978,12 +1061,17 @@ final class BlockCompiler {
 
         /** After a store: if it hit translated code, end the block here (the rest may be stale). */
         private void checkCodeWritten(Insn in) {
-            if (!wroteMemory) {
+            if (!wroteMemory && !rawStored) {
                 return;
             }
-            wroteMemory = false;
             Label go = c.newLabel();
-            c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).ifeq(go);
+            if (wroteMemory) {
+                c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).ifeq(go);
+            } else {
+                c.iload(CODE_WRITTEN).ifeq(go); // a raw hit never writes code: only the miss can have set it
+            }
+            wroteMemory = false;
+            rawStored = false;
             exitTo(in.next(), done(), KIND_DYNAMIC);
             c.labelBinding(go);
         }

@@ -615,7 +615,7 @@ public final class CodeCache implements CodeWatcher {
         Block start = t.start;
         int n = t.fitted == null ? 0 : t.fitted.instructions();
         if (t.code == null || !start.valid || blocks.get(start.eip) != start
-                || !t.chosen.subList(0, n).stream().allMatch(m -> m.valid)) {
+                || !t.chosen.subList(0, n).stream().allMatch(CodeCache::unchanged)) {
             stats.regionsRejected++;
             return false;
         }
@@ -644,9 +644,23 @@ public final class CodeCache implements CodeWatcher {
         return true;
     }
 
+    /**
+     * Whether block {@code m}'s code is unchanged since it was translated: it is valid, or it was replaced by a
+     * region (another region's head, chosen as a member) that is (a store into its code drops the region).
+     */
+    private static boolean unchanged(Block m) {
+        for (Block b = m; b != null; b = b.replacedBy) {
+            if (b.valid) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** {@code replacement} takes the place of {@code b} in the cache (links to {@code b} fail and re-link). */
     private void replace(Block b, Block replacement) {
         remove(b);
+        b.replacedBy = replacement;
         stats.invalidations--; // replaced, not invalidated
         insert(replacement);
     }

@@ -60,6 +60,38 @@ class BlockCompilerTest {
         assertTrue(length <= fitted.methodBytes(), "methodBytes bounds the method's length");
     }
 
+    /**
+     * The entry code is emitted after the body and reads only the guest state the body reads (C1 keeps every
+     * load, used or not): here two registers and none of EFLAGS (ADD leaves its flags in the lazy record).
+     */
+    @Test
+    void theEntryReadsOnlyTheRegistersAndFlagsTheBlockReads() {
+        List<Insn> insns = decodeAll(Nasm.assemble("bits 32\norg 0x1000\nadd ecx, edx\njmp 0x2000\n"), 2);
+        BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(BlockCompiler.TlbPath.FLAT);
+        try {
+            CodeModel code = executeCode(BlockCompiler.fit(insns).classFile());
+            List<String> calls = new ArrayList<>();
+            List<String> fields = new ArrayList<>();
+            for (var e : code) {
+                if (e instanceof java.lang.classfile.instruction.InvokeInstruction i) {
+                    calls.add(i.name().stringValue());
+                } else if (e instanceof java.lang.classfile.instruction.FieldInstruction f
+                        && f.opcode() == java.lang.classfile.Opcode.GETFIELD) {
+                    fields.add(f.name().stringValue());
+                }
+            }
+            assertEquals(2, calls.stream().filter("getInt"::equals).count(), "register loads: " + calls);
+            assertTrue(!fields.contains("flags") && !fields.contains("lazyAux"), "fields read: " + fields);
+        } finally {
+            BlockCompiler.useTlbPath(before);
+        }
+    }
+
+    private static CodeModel executeCode(byte[] classFile) {
+        return ClassFile.of().parse(classFile).methods().stream().filter(m -> m.methodName().equalsString("execute"))
+                .findFirst().orElseThrow().code().orElseThrow();
+    }
+
     @Test
     void regionOfManyHeavyBlocksKeepsTheMembersThatFitOneCompilableMethod() {
         // 20 blocks of 16 heavy instructions, each ending with a jump to the next (the last back to the first).

@@ -21,32 +21,12 @@ class CoverageLockstepTest {
 
     /** Runs {@code body} for every pair (EAX, EDX) of VALUES with ESI/EBX the indexes and EDI a result cursor. */
     private static LockstepTest.Pair pairs(String body) {
-        LockstepTest.Pair p = LockstepTest.run("""
-                jmp start
-                """ + VALUES + """
+        LockstepTest.Pair p = LockstepTest.run(LockstepTest.overAllValuePairs(VALUES + """
                 align 4096 ; data pages apart from code: LOCK takes its compare-and-set path, not the interpreter's
                 scratch: times 64 db 0
                 results: times 16384 db 0
                 align 4096
-                start:
-                    mov edi, results
-                    xor esi, esi
-                outer:
-                    xor ebx, ebx
-                inner:
-                    mov eax, [values + esi*4]
-                    mov edx, [values + ebx*4]
-                """ + body + """
-                    add edi, 16
-                    inc ebx
-                    cmp ebx, nvalues
-                    jb inner
-                    inc esi
-                    cmp esi, nvalues
-                    jb outer
-                    mov eax, 1
-                    int 0x80
-                """);
+                """, body + "add edi, 16\n"));
         assertMostlyTranslated(p);
         return p;
     }

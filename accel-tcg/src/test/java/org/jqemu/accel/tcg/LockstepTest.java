@@ -76,12 +76,54 @@ class LockstepTest {
             nvalues equ ($ - values) / 4
             """;
 
+    /**
+     * Z, NZ, S, NS at the start of a block (SETcc and Jcc), where the flags come from the previous block: read
+     * inline from the lazy record (EFLAGS itself after POPF) for every kind of record and operand size. The
+     * lockstep reads EFLAGS after every block, which folds the record into EFLAGS; so the same program runs
+     * again in chains of blocks (the record left as the previous block wrote it) and is compared at its end.
+     */
     @Test
-    void aluConditionsAndSetccOverAllOperandPairs() {
-        Pair p = run("""
-                jmp start
-                """ + VALUES + """
-                results: times 4096 db 0
+    void zeroAndSignConditionsAtABlockStartAfterEveryKindOfFlagRecord() {
+        Pair p = run(BLOCK_START_CONDITIONS);
+        assertTrue(p.tcg.stats().blocksTranslated() > 20, p.tcg.stats().toString());
+        Pair chained = new Pair(BLOCK_START_CONDITIONS, CodeCache.DEFAULT_LIMIT, 0);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.tcg.run(10_000_000));
+        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.b.run(10_000_000));
+        chained.compare("at the exit of chained blocks");
+        assertTrue(chained.tcg.stats().chained() > 1000, chained.tcg.stats().toString());
+    }
+
+    /** Flag records of every kind: SUB, ADD, logic, INC, DEC, a shift, a multiply, 8 and 16 bits, EFLAGS (POPF). */
+    private static final String[] FLAG_SETTERS = {"cmp eax, edx", "add ecx, edx", "and ecx, edx", "inc ecx", "dec ecx",
+        "shl ecx, 1", "imul ecx, edx", "cmp al, dl", "add cx, dx", "push eax\nand dword [esp], 0x8d5\npopf"};
+
+    private static final String BLOCK_START_CONDITIONS = overAllValuePairs(VALUES + "results: times 9000 db 0\n", java.util.stream.IntStream
+            .range(0, FLAG_SETTERS.length).mapToObj(k -> """
+                    mov ecx, eax
+                    %2$s
+                    jmp near s%1$d
+                s%1$d:
+                    setz [edi]
+                    sets [edi+1]
+                    setnz [edi+2]
+                    setns [edi+3]
+                    jmp near j%1$d
+                j%1$d:
+                    jz z%1$d
+                    or byte [edi+4], 1
+                z%1$d:
+                    jns n%1$d
+                    or byte [edi+4], 2
+                n%1$d:
+                    add edi, 5
+                """.formatted(k, FLAG_SETTERS[k])).collect(java.util.stream.Collectors.joining()));
+
+    /**
+     * A program running {@code body} for every pair (EAX, EDX) of the {@code values} that {@code data} declares,
+     * ESI and EBX their indexes, EDI pointing at {@code results} (declared in {@code data} too), then exiting.
+     */
+    static String overAllValuePairs(String data, String body) {
+        return "jmp start\n" + data + """
                 start:
                     mov edi, results
                     xor esi, esi
@@ -90,6 +132,20 @@ class LockstepTest {
                 inner:
                     mov eax, [values + esi*4]
                     mov edx, [values + ebx*4]
+                """ + body + """
+                    inc ebx
+                    cmp ebx, nvalues
+                    jb inner
+                    inc esi
+                    cmp esi, nvalues
+                    jb outer
+                """ + EXIT;
+    }
+
+
+    @Test
+    void aluConditionsAndSetccOverAllOperandPairs() {
+        Pair p = run(overAllValuePairs(VALUES + "results: times 4096 db 0\n", """
                     cmp eax, edx
                     seto [edi]
                     setc [edi+1]
@@ -132,13 +188,7 @@ class LockstepTest {
                     add edi, 32
                     and edi, 0x7ff
                     add edi, results
-                    inc ebx
-                    cmp ebx, nvalues
-                    jb inner
-                    inc esi
-                    cmp esi, nvalues
-                    jb outer
-                """ + EXIT);
+                """));
         assertTrue(p.tcg.stats().blocksTranslated() > 3, p.tcg.stats().toString());
         assertTrue(p.tcg.stats().chainHits() > 100, p.tcg.stats().toString());
     }

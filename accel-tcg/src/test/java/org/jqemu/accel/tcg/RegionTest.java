@@ -184,6 +184,46 @@ class RegionTest {
         assertTrue(s.blocksExecuted() < 300 * 3, s.toString());
     }
 
+    /**
+     * The inner loop becomes a region first; the outer loop's region, chosen later, holds the inner region's
+     * head as a member (the head's block was replaced in the cache, not changed) and must be installed: the
+     * whole nest then runs in one method, a few executions per outer iteration at most.
+     */
+    @Test
+    void aLoopAroundAnInnerRegionBecomesARegionToo() {
+        LockstepTest.Pair p = pair(INNER_REGION_IN_OUTER_LOOP, 8);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.regionsBuilt() >= 2, s.toString());
+        assertTrue(s.blocksExecuted() < 400, s.toString());
+    }
+
+    /** 400 outer iterations of an inner loop of two blocks (10 iterations) and an outer loop of two more. */
+    private static final String INNER_REGION_IN_OUTER_LOOP = """
+                mov ecx, 400
+                xor edi, edi
+            outer:
+                mov edx, 10
+            inner:
+                add edi, edx
+                test edx, 1
+                jz even
+                rol edi, 1
+            even:
+                dec edx
+                jnz inner
+                test ecx, 3
+                jz skip
+                xor edi, ecx
+            skip:
+                mov [result], edi
+                dec ecx
+                jnz outer
+                mov eax, 1
+                int 0x80
+            result: dd 0
+            """;
+
     /** The hot tier's copy of a region (another class, for C2) replaces the region's code and runs the same. */
     @Test
     void aRegionRecompiledByTheHotTierAgreesWithTheInterpreter() {

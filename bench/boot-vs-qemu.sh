@@ -4,7 +4,10 @@
 # bin/jqemu-system-i386 (the translator, its default), bin/jqemu-system-i386 -accel interp (the interpreter)
 # and qemu-system-i386 -accel tcg, with the same kernel, initrd and command line. Prints wall and CPU
 # (user + system) seconds for each, and the host's load average before each run (the machine may be shared).
-# Usage: bench/boot-vs-qemu.sh
+# Usage: bench/boot-vs-qemu.sh                 one boot each (jqemu, jqemu -accel interp, qemu)
+#        bench/boot-vs-qemu.sh N ROOT...      N interleaved rounds: in each, one boot of every ROOT's
+#          bin/jqemu-system-i386 (ROOT: a checkout, or a frozen copy of bin/ and dist/target/lib, its AOT cache
+#          trained by one run) and one of qemu; compare only such interleaved series on a shared machine
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 . "$root/bin/find-jdk25"
@@ -33,10 +36,22 @@ run() {
   awk -v n="$name" -v l="$load" '{ printf "%-36s wall %7.1f s   cpu %7.1f s   load before %s\n", n, $1, $2 + $3, l }' <<<"$t"
 }
 
+qemu() {
+  if command -v qemu-system-i386 >/dev/null; then
+    run "${1}qemu-system-i386 -accel tcg" qemu-system-i386 -accel tcg
+  else
+    echo "qemu-system-i386 not installed: skipped"
+  fi
+}
+
+if [ $# -ge 2 ]; then
+  rounds=$1; shift
+  for r in $(seq 1 "$rounds"); do
+    for copy in "$@"; do run "round $r $copy" "$copy/bin/jqemu-system-i386"; done
+    qemu "round $r "
+  done
+  exit 0
+fi
 run "jqemu-system-i386" "$root/bin/jqemu-system-i386"
 run "jqemu-system-i386 -accel interp" "$root/bin/jqemu-system-i386" -accel interp
-if command -v qemu-system-i386 >/dev/null; then
-  run "qemu-system-i386 -accel tcg" qemu-system-i386 -accel tcg
-else
-  echo "qemu-system-i386 not installed: skipped"
-fi
+qemu ""

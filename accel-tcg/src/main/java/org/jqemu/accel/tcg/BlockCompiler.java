@@ -146,6 +146,7 @@ final class BlockCompiler {
     private static final int TLB_SIZE = CpuAccess.TLB_SIZE, PAGE_SHIFT = 12, PAGE_MASK = 0xfff;
     private static final ClassDesc CD_UNSAFE = ClassDesc.of("jdk.internal.misc.Unsafe");
     private static final MethodTypeDesc MTD_UNSAFE_GET_INT = MethodTypeDesc.of(CD_int, CD_Object, CD_long);
+    private static final MethodTypeDesc MTD_UNSAFE_GET_LONG = MethodTypeDesc.of(CD_long, CD_Object, CD_long);
     private static final MethodTypeDesc MTD_UNSAFE_PUT_LONG = MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_long);
     /** Unsafe's accessor name and type by access size. */
     private static final String[] RAW_NAMES = {null, "Byte", "Short", null, "Int"};
@@ -628,14 +629,21 @@ final class BlockCompiler {
 
         /** The interpreter's setLazyResult(size, res, aux), from locals {@code res} and {@code aux}. */
         private void setLazyResult(int size, int res, int aux) {
+            c.iload(aux);
+            setLazyResultAuxPushed(size, res);
+        }
+
+        /** The interpreter's setLazyResult(size, res, aux), with aux the value on the stack. */
+        private void setLazyResultAuxPushed(int size, int res) {
+            c.istore(flag(LAUX));
             c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
-            c.iload(res).istore(flag(LRES)).iload(aux).istore(flag(LAUX));
+            c.iload(res).istore(flag(LRES));
         }
 
         /** The interpreter's setLazyResult(size, res, 0), for logic operations. */
         private void setLogic(int size, int res) {
-            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
-            c.iload(res).istore(flag(LRES)).iconst_0().istore(flag(LAUX));
+            c.iconst_0();
+            setLazyResultAuxPushed(size, res);
             known = Known.LOGIC;
             knownSize = size;
         }
@@ -965,7 +973,7 @@ final class BlockCompiler {
             c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().loadConstant((TLB_SIZE - 1) << 3).iand().i2l()
                     .lload(TLB_BASE).ladd().lstore(TLB_OFFSET);
             unsafe().aload(tags).lload(TLB_OFFSET)
-                    .invokevirtual(CD_UNSAFE, "getInt", MethodTypeDesc.of(CD_int, CD_Object, CD_long));
+                    .invokevirtual(CD_UNSAFE, "getInt", MTD_UNSAFE_GET_INT);
             c.iload(ADDR);
             if (size > 1) { // wraps to page 0 at 4 GiB, whose tag never sits in the last page's entry
                 c.loadConstant(size - 1).iadd();
@@ -977,7 +985,7 @@ final class BlockCompiler {
         private void rawAddress(int hosts) {
             unsafe().aconst_null();
             unsafe().aload(hosts).lload(TLB_OFFSET)
-                    .invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
+                    .invokevirtual(CD_UNSAFE, "getLong", MTD_UNSAFE_GET_LONG);
             c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().ladd();
         }
 
@@ -992,7 +1000,7 @@ final class BlockCompiler {
             }
             unsafe().aconst_null();
             c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l().lload(write ? FLAT_WRITE : FLAT_READ).ladd();
-            c.invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
+            c.invokevirtual(CD_UNSAFE, "getLong", MTD_UNSAFE_GET_LONG);
             c.dup2().lstore(ENTRY).lconst_0().lcmp().ifeq(slow);
         }
 
@@ -1821,9 +1829,7 @@ final class BlockCompiler {
             Label fits = c.newLabel();
             Label done = c.newLabel();
             c.ifeq(fits).loadConstant(CF_OF).goto_(done).labelBinding(fits).iconst_0().labelBinding(done);
-            c.istore(flag(LAUX));
-            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(size)).istore(flag(LSIGN));
-            c.iload(T2).istore(flag(LRES));
+            setLazyResultAuxPushed(size, T2);
             c.iload(T2);
             storeReg(size, in.reg());
             known = Known.RESULT;
@@ -2041,8 +2047,6 @@ final class BlockCompiler {
             storeReg(4, EAX);
             c.lload(PRODUCT).bipush(32).lushr().l2i();
             storeReg(4, EDX);
-            c.loadConstant(CpuAccess.OP_RESULT).istore(flag(LOP)).loadConstant(signBit(4)).istore(flag(LSIGN));
-            c.iload(REG0 + EAX).istore(flag(LRES));
             Label fits = c.newLabel();
             Label done = c.newLabel();
             if (signed) {
@@ -2051,7 +2055,7 @@ final class BlockCompiler {
                 c.iload(REG0 + EDX).ifeq(fits);
             }
             c.loadConstant(CF_OF).goto_(done).labelBinding(fits).iconst_0().labelBinding(done);
-            c.istore(flag(LAUX));
+            setLazyResultAuxPushed(4, REG0 + EAX);
             known = Known.RESULT;
             knownSize = 4;
         }

@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.lang.foreign.ValueLayout;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.Page;
@@ -284,14 +285,27 @@ public final class CodeCache implements CodeWatcher {
         return c;
     }
 
+    /** Work for the background thread, installed by the machine thread ({@link #installCompiled}). */
+    private abstract static class Compilation {
+        BlockCompiler.Fitted fitted;
+        BlockCode code;
+
+        /** Class bytes and hidden class; {@link #code} stays null if nothing fits or the translator failed (a bug: the interpreter runs this code). */
+        final void compile(Supplier<BlockCompiler.Fitted> fit) {
+            try {
+                fitted = fit.get();
+                code = fitted == null ? null : BlockCompiler.load(fitted.classFile());
+            } catch (RuntimeException e) {
+                code = null;
+            }
+        }
+    }
+
     /**
      * A block decoded on the machine thread and compiled (class bytes, hidden class) there or in the
      * background: with the mapping and generations seen at decode time and, for a background compilation,
      * the code bytes it was decoded from (checked again before the block is installed).
      */
-    /** Work for the background thread, installed by the machine thread ({@link #installCompiled}). */
-    private abstract static class Compilation { }
-
     private static final class Translation extends Compilation {
         final Block cold;
         final int eip;
@@ -304,8 +318,6 @@ public final class CodeCache implements CodeWatcher {
         final int tlbSet;
         final List<Insn> insns;
         byte[] bytes;
-        BlockCompiler.Fitted fitted;
-        BlockCode code;
 
         Translation(Block cold, int eip, Page page, Page following, long phys, boolean global, int generation,
                 int spaceGeneration, int tlbSet, List<Insn> insns) {
@@ -323,15 +335,7 @@ public final class CodeCache implements CodeWatcher {
 
         int pageOffset() { return eip & (Page.SIZE - 1); }
 
-        /** Class bytes and hidden class; leaves {@link #code} null if the translator failed (a bug: the interpreter runs this code). */
-        void compile(BlockCompiler.TlbPath path) {
-            try {
-                fitted = BlockCompiler.fit(insns, path);
-                code = BlockCompiler.load(fitted.classFile());
-            } catch (RuntimeException e) {
-                code = null;
-            }
-        }
+        void compile(BlockCompiler.TlbPath path) { compile(() -> BlockCompiler.fit(insns, path)); }
 
         /** The guest bytes the block was decoded from are still those in its page. */
         boolean bytesUnchanged() {
@@ -582,8 +586,6 @@ public final class CodeCache implements CodeWatcher {
         final int generation;
         final int spaceGeneration;
         final int tlbSet;
-        BlockCompiler.Fitted fitted;
-        BlockCode code;
 
         RegionTranslation(Block start, List<Block> chosen, List<BlockCompiler.Member> members, int generation,
                 int spaceGeneration, int tlbSet) {
@@ -595,15 +597,7 @@ public final class CodeCache implements CodeWatcher {
             this.tlbSet = tlbSet;
         }
 
-        /** Class bytes and hidden class; {@link #fitted} or {@link #code} null if the region does not fit or the translator failed. */
-        void compile(BlockCompiler.TlbPath path, boolean open) {
-            try {
-                fitted = BlockCompiler.fitRegion(members, path, open);
-                code = fitted == null ? null : BlockCompiler.load(fitted.classFile());
-            } catch (RuntimeException e) {
-                code = null;
-            }
-        }
+        void compile(BlockCompiler.TlbPath path, boolean open) { compile(() -> BlockCompiler.fitRegion(members, path, open)); }
     }
 
     /**
@@ -851,8 +845,9 @@ public final class CodeCache implements CodeWatcher {
         }
         b.valid = false;
         blocks.remove(b.eip, b);
-        if (straightRunStops[stopSlot(b.eip)] == Integer.toUnsignedLong(b.eip)) {
-            straightRunStops[stopSlot(b.eip)] = -1;
+        int stop = stopSlot(b.eip);
+        if (straightRunStops[stop] == Integer.toUnsignedLong(b.eip)) {
+            straightRunStops[stop] = -1;
         }
         for (long page : b.pages()) {
             List<Block> list = byPage.get(page);

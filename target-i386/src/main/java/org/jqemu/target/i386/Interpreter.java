@@ -1482,12 +1482,13 @@ abstract class Interpreter extends SystemUnit {
             return 0;
         }
         long dstHost = writeHostOf(dstLin);
-        long srcHost = moves ? readHostOf(srcLin) : 1;
-        if (dstHost == 0 || srcHost == 0) {
+        long srcHost = moves ? readHostOf(srcLin) : 0;
+        if (dstHost == 0 || moves && srcHost == 0) {
             return 0;
         }
         long span = (count - 1) * size;
         long dstLow = down ? dstHost - span : dstHost;
+        int step = (int) (down ? -(span + size) : span + size);
         if (moves) {
             long srcLow = down ? srcHost - span : srcHost;
             // Element order equals memmove's unless the writes run into source bytes not yet read.
@@ -1496,12 +1497,12 @@ abstract class Interpreter extends SystemUnit {
                 return 0;
             }
             hostCopy(srcLow, dstLow, span + size);
-            setReg32(ESI, (int) (srcOff + (down ? -span - size : span + size)));
+            advance(ESI, step);
         } else {
             hostFill(dstLow, count, size, reg(size, EAX));
         }
-        setReg32(EDI, (int) (dstOff + (down ? -span - size : span + size)));
-        setReg32(ECX, (int) (reg32(ECX) - count));
+        advance(EDI, step);
+        advance(ECX, (int) -count);
         return (int) count;
     }
 

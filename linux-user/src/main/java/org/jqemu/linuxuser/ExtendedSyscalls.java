@@ -51,9 +51,17 @@ final class ExtendedSyscalls {
             return socket;
         }
         return switch (nr) {
-            case MREMAP -> mremap(a[0], a[1], a[2], (int) a[3], a[4]);
+            case MREMAP -> {
+                synchronized (memory) { // one address-space change at a time (see Syscalls.mmap)
+                    yield mremap(a[0], a[1], a[2], (int) a[3], a[4]);
+                }
+            }
             case MSYNC -> msync(a[0], a[1], (int) a[2]);
-            case MADVISE -> madvise(a[0], a[1], (int) a[2]);
+            case MADVISE -> {
+                synchronized (memory) {
+                    yield madvise(a[0], a[1], (int) a[2]);
+                }
+            }
             case FADVISE64 -> fadvise((int) a[0], a[1] | (a[2] << 32), a[3], (int) a[4]);
             case FADVISE64_64 -> fadvise((int) a[0], a[1] | (a[2] << 32), a[3] | (a[4] << 32), (int) a[5]);
             case GETXATTR, LGETXATTR -> getxattr(nr == GETXATTR ? HostOs.GETXATTR : HostOs.LGETXATTR, a[0], a[1], a[2], a[3]);

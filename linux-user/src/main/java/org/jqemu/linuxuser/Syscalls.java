@@ -923,6 +923,12 @@ final class Syscalls {
     // ---- memory
 
     private long brk(long requested) {
+        synchronized (memory) {
+            return brkLocked(requested);
+        }
+    }
+
+    private long brkLocked(long requested) {
         if (requested <= process.brkStart) {
             return process.brk;
         }
@@ -955,7 +961,17 @@ final class Syscalls {
         return mmap(v[0], v[1], (int) v[2], (int) v[3], (int) v[4], v[5]);
     }
 
+    /**
+     * The calls that change the address space hold its lock for the whole change, as Linux's mmap lock: a free
+     * range chosen by one thread must still be free when it is mapped, not handed to two threads at once.
+     */
     private long mmap(long address, long length, int prot, int flags, int fd, long offset) {
+        synchronized (memory) {
+            return mmapLocked(address, length, prot, flags, fd, offset);
+        }
+    }
+
+    private long mmapLocked(long address, long length, int prot, int flags, int fd, long offset) {
         if (length == 0 || (address & Page.OFFSET_MASK) != 0 || ((flags & MAP_SHARED) == 0) == ((flags & MAP_PRIVATE) == 0)) {
             return -Errno.EINVAL;
         }
@@ -1040,8 +1056,10 @@ final class Syscalls {
         if ((address & Page.OFFSET_MASK) != 0 || length == 0 || address + length > ElfLoader.TASK_SIZE) {
             return -Errno.EINVAL;
         }
-        extended.unmapping(address, GuestMemory.pageCeil(length));
-        memory.unmap(address, GuestMemory.pageCeil(length));
+        synchronized (memory) {
+            extended.unmapping(address, GuestMemory.pageCeil(length));
+            memory.unmap(address, GuestMemory.pageCeil(length));
+        }
         return 0;
     }
 

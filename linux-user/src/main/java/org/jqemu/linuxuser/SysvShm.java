@@ -103,6 +103,12 @@ final class SysvShm {
 
     /** Maps segment {@code id} into {@code memory}; the guest address, or a negative errno. */
     synchronized long shmat(GuestMemory memory, int id, long address, int flags, long limit, int pid) {
+        synchronized (memory) { // the free range chosen stays free until mapped (see Syscalls.mmap); lock order: registry, then space
+            return attach(memory, id, address, flags, limit, pid);
+        }
+    }
+
+    private long attach(GuestMemory memory, int id, long address, int flags, long limit, int pid) {
         Segment s = segments.get(id);
         if (s == null) {
             return -Errno.EINVAL;

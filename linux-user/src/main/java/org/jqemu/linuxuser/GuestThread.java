@@ -39,6 +39,8 @@ final class GuestThread {
     private volatile boolean inGuest;
     /** How long a thread waits for the other CPUs to drop a changed mapping before it gives up on them. */
     private static final long SHOOTDOWN_LIMIT_NANOS = 1_000_000_000L;
+    private static final int SHOOTDOWN_SPINS = 200;
+    private static final long SHOOTDOWN_SLEEP_NANOS = 20_000;
     /** The address space this thread's CPU runs in (a thread ended by another's execve still has the old one). */
     volatile GuestMemory attachedMemory;
     private volatile boolean threadExit;
@@ -100,9 +102,21 @@ final class GuestThread {
     private void awaitTlbShootdown(GuestMemory memory) {
         long deadline = System.nanoTime() + SHOOTDOWN_LIMIT_NANOS;
         for (GuestThread t : process.kernel.threadsOf(memory)) {
-            while (t != this && t.tlbStale && t.inGuest && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
+            for (int spins = 0; t != this && t.tlbStale && t.inGuest && System.nanoTime() < deadline; spins++) {
+                pause(spins);
             }
+        }
+    }
+
+    /**
+     * A short spin, then sleeps: the other CPU's thread may be waiting for a host core (2 cores, 8 guest
+     * threads), and spinning would keep it from the core it needs to acknowledge.
+     */
+    private static void pause(int spins) {
+        if (spins < SHOOTDOWN_SPINS) {
+            Thread.onSpinWait();
+        } else {
+            java.util.concurrent.locks.LockSupport.parkNanos(SHOOTDOWN_SLEEP_NANOS);
         }
     }
 

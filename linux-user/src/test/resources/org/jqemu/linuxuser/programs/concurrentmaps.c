@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define THREADS 8
-#define ROUNDS 300
+#define THREADS 4
+#define ROUNDS 100
 #define RESERVE (1u << 20)
 
 static int bad[THREADS];

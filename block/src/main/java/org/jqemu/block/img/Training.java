@@ -63,6 +63,7 @@ public final class Training {
             for (String[] c : commands) {
                 status |= Main.run(java.util.Arrays.asList(c), env);
             }
+            Main.ShutdownHooks.wanted(); // main's exit asks it: its class in the cache too
         } finally {
             Files.deleteIfExists(raw);
             Files.deleteIfExists(qcow2);

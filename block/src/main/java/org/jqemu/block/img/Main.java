@@ -37,6 +37,7 @@ public final class Main {
 
     public static void main(String[] args) {
         org.jqemu.block.HostFile.useRecordLocks(true); // one process, each image opened once
+        org.jqemu.block.HostFile.prefetchRecordLocks(); // for the images this command opens
         System.out.flush();
         int status = run(Arrays.asList(args), new Env(System.out, System.err));
         exit(status);

@@ -37,6 +37,7 @@ public final class Training {
             System.exit(1);
         }
         HostFile.useRecordLocks(true); // as jqemu-img's main
+        HostFile.prefetchRecordLocks();
         System.exit(train(Path.of(args[0]), new Main.Env(System.out, System.err)));
     }
 

@@ -37,7 +37,9 @@ public final class Main {
 
     public static void main(String[] args) {
         org.jqemu.block.HostFile.useRecordLocks(true); // one process, each image opened once
-        org.jqemu.block.HostFile.prefetchRecordLocks(); // for the images this command opens
+        if (args.length > 0 && opensImages(args[0])) {
+            org.jqemu.block.HostFile.prefetchRecordLocks(); // for the images this command opens
+        }
         System.out.flush();
         int status = run(Arrays.asList(args), new Env(System.out, System.err));
         exit(status);
@@ -81,6 +83,14 @@ public final class Main {
             }
             return false;
         }
+    }
+
+    /**
+     * Whether the command opens (and locks) images: only those read the lock table ahead. Another (--version,
+     * create) would wait for that read at its exit, which cannot end a thread in the middle of it.
+     */
+    static boolean opensImages(String name) {
+        return command(name) != null && !name.equals("create");
     }
 
     static Command command(String name) {

@@ -46,6 +46,15 @@ class MainExitTest {
         assertFalse(Main.ShutdownHooks.wanted(new String[] {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"}));
     }
 
+    @Test
+    void onlyCommandsThatOpenImagesReadTheLockTableAhead() {
+        assertTrue(Main.opensImages("convert"));
+        assertTrue(Main.opensImages("info"));
+        assertFalse(Main.opensImages("--version"), "its exit would wait for the read");
+        assertFalse(Main.opensImages("create"), "locks nothing");
+        assertFalse(Main.opensImages("nonsense"));
+    }
+
     private Oracle.Run jqemuImg(Path loggingConfig, String... args) {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -109,6 +109,7 @@ class LockingOracleTest {
         Path img = image();
         Process holder = holdWithQemuIo(img, false);
         HostFile.useRecordLocks(true);
+        RecordLocks.prefetchLifetimeNanos = Long.MAX_VALUE; // however slowly the two opens run
         try {
             int before = RecordLocks.READS.get();
             RecordLocks.prefetch();
@@ -120,6 +121,7 @@ class LockingOracleTest {
             assertEquals(before + 1, RecordLocks.READS.get(), "reads of /proc/locks for two opens after a prefetch");
         } finally {
             RecordLocks.forgetPrefetch();
+            RecordLocks.prefetchLifetimeNanos = RecordLocks.PREFETCH_LIFETIME_NANOS;
             HostFile.useRecordLocks(false);
             release(holder);
         }

@@ -40,6 +40,20 @@ class MainExitTest {
     }
 
     @Test
+    void withoutTheJvmsArgumentsInSightHooksRunAsBefore() throws Exception {
+        Path config = dir.resolve("logging.properties");
+        Files.writeString(config, "handlers=java.util.logging.ConsoleHandler\n.level=ALL\n"
+                + "java.util.logging.ConsoleHandler.level=ALL\n");
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Djava.util.logging.config.file=" + config, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "--version"); // no --add-exports: jdk.internal.misc.VM out of reach
+        Oracle.Run r = Oracle.exec(dir, cmd);
+        assertEquals(0, r.status(), r.describe());
+        assertTrue(r.out().startsWith("jqemu-img version "), r.describe());
+        assertTrue(r.err().contains("Runtime.exit"), "System.exit, as before: " + r.describe());
+    }
+
+    @Test
     void hooksRunWhenAFlightRecordingWasAskedFor() {
         assertTrue(Main.ShutdownHooks.wanted(new String[] {"-Xss8m", "-XX:StartFlightRecording=filename=x.jfr"}));
         assertTrue(Main.ShutdownHooks.wanted(new String[] {"-XX:+FlightRecorder"}));

@@ -36,7 +36,7 @@ jqemu_thp_option
 thp_opts=(${JQEMU_THP_OPTION:+"$JQEMU_THP_OPTION"})
 java_img() { "$JQEMU_JAVA_HOME/bin/java" "${aot_opts[@]}" -XX:TieredStopAtLevel=1 -XX:CompileCommand=quiet \
                '-XX:CompileCommand=exclude,jdk.internal.classfile.*::*' "${thp_opts[@]}" -XX:+UseSerialGC \
-               --enable-native-access=ALL-UNNAMED -cp "$jars" "$@"; }
+               --enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -cp "$jars" "$@"; }
 jqemu_img() { java_img org.jqemu.block.img.Main "$@"; }
 
 mkdir -p "$work"

@@ -75,6 +75,15 @@ public final class HostFile implements AutoCloseable {
     }
 
     /**
+     * Starts reading the kernel's lock table for the record locks' tests of the images a command opens in
+     * the next second (jqemu-img's main, one command per process): one read, which waits for the kernel
+     * (see RecordLocks.prefetch), serves them all and overlaps the command's first steps.
+     */
+    public static void prefetchRecordLocks() {
+        RecordLocks.prefetch();
+    }
+
+    /**
      * Links the native calls on a background thread (see Posix), once: for a caller that will want them
      * soon and has other work meanwhile (a raw source of a conversion: see holeSeekingReady).
      */

@@ -9,13 +9,16 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.StringTokenizer;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * The byte-range locks other processes hold on one file, from Linux's /proc/locks: the test half of
  * image locking without a native call (HostFile's record-lock mode). A lock held by anyone but this
  * process counts, whether QEMU's open-file-description locks (OFDLCK) or POSIX record locks (POSIX), as
  * F_GETLK would count them; this process's own record locks do not, as they never conflict with its
- * own requests. flock(2) locks are a separate kind and do not count. A snapshot: read once per open.
+ * own requests. flock(2) locks are a separate kind and do not count. A snapshot: read once per open, or
+ * once per jqemu-img command (prefetch: reading /proc/locks waits for an RCU grace period of the kernel).
  * The bytes this process's other opens of the same file hold, which the kernel cannot tell from ours,
  * are kept here (take, release) and count as others', as QEMU's OFD locks of another descriptor would.
  */
@@ -46,10 +49,91 @@ final class RecordLocks {
         try {
             long dev = (long) Files.getAttribute(path, "unix:dev");
             long ino = (long) Files.getAttribute(path, "unix:ino");
-            return parse(Files.readString(PROC_LOCKS), id(dev, ino), ProcessHandle.current().pid());
+            return parse(procLocks(), id(dev, ino), ownPid());
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
             return new RecordLocks(NONE, null);
         }
+    }
+
+    /**
+     * How long a prefetched /proc/locks serves opens (from the start of its read): a command opens its images
+     * in its first few milliseconds; a later open (a long command's) reads the table anew.
+     */
+    static final long PREFETCH_LIFETIME_NANOS = 1_000_000_000L;
+
+    /** PREFETCH_LIFETIME_NANOS, which a test makes unlimited (its opens must not depend on how fast they run). */
+    static volatile long prefetchLifetimeNanos = PREFETCH_LIFETIME_NANOS;
+
+    /** A read of /proc/locks started by prefetch, and when it started; null if none. */
+    private record Prefetch(FutureTask<String> text, long started) { }
+
+    private static volatile Prefetch prefetched;
+
+    /** Reads of /proc/locks made (prefetched or not), for tests. */
+    static final java.util.concurrent.atomic.AtomicInteger READS = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Starts reading /proc/locks on a background thread, for the opens of the next PREFETCH_LIFETIME_NANOS
+     * (jqemu-img's start: one command, in its own process). A read of /proc/locks takes Linux's file-lock
+     * rw-semaphore for writing, which waits for an RCU grace period: 8-55 ms on the 2-core virtual machine
+     * measured, most of a short command's time after the JVM's start, twice for a conversion (its source and
+     * its target), where QEMU's F_OFD_GETLK costs nothing. Prefetched, one wait serves both opens and runs
+     * beside the option parsing and image probing that come first (block/README.md, session 11).
+     */
+    static void prefetch() {
+        FutureTask<String> read = new FutureTask<>(new ReadProcLocks());
+        prefetched = new Prefetch(read, System.nanoTime());
+        Thread.ofPlatform().daemon().name("proc-locks").start(read);
+    }
+
+    /**
+     * This process's id, from /proc/self (a link named after it), where ProcessHandle.current() would first
+     * initialise ProcessHandleImpl (its process reaper's thread pool: some 1.5 ms of a short command).
+     */
+    static long ownPid() {
+        try {
+            return Long.parseLong(Files.readSymbolicLink(PROC_SELF).toString());
+        } catch (IOException | UnsupportedOperationException | NumberFormatException e) {
+            return ProcessHandle.current().pid();
+        }
+    }
+
+    private static final Path PROC_SELF = Path.of("/proc/self");
+
+    /** Drops the prefetched read (tests: the opens that follow read the table themselves, as before any prefetch). */
+    static void forgetPrefetch() {
+        prefetched = null;
+    }
+
+    /** prefetch's work: a class, not a lambda, whose call site the caller's thread would link. */
+    private static final class ReadProcLocks implements java.util.concurrent.Callable<String> {
+        @Override
+        public String call() throws IOException {
+            return readProcLocks();
+        }
+    }
+
+    /** /proc/locks' text: the prefetched read if one is recent enough (waiting for it to end), else read now. */
+    static String procLocks() throws IOException {
+        Prefetch p = prefetched;
+        if (p != null && System.nanoTime() - p.started() < prefetchLifetimeNanos) {
+            try {
+                return p.text().get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof IOException io) {
+                    throw io;
+                }
+                // anything else: read it here, as without a prefetch
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return readProcLocks();
+    }
+
+    private static String readProcLocks() throws IOException {
+        READS.incrementAndGet();
+        return Files.readString(PROC_LOCKS);
     }
 
     /** The file's identity as /proc/locks prints it: "major:minor:inode", major and minor in hex. */

@@ -100,6 +100,33 @@ class LockingOracleTest {
         assertEquals(0, Oracle.jqemuImg("resize", img.toString(), "2M").status(), "the lock is gone with qemu-io");
     }
 
+    /**
+     * jqemu-img's start reads /proc/locks once in the background (RecordLocks.prefetch, a wait for the kernel's
+     * RCU grace period): that one read serves the opens that follow, and sees what qemu-io holds.
+     */
+    @org.junit.jupiter.api.Test
+    void prefetchedLockTableServesLaterOpens() throws Exception {
+        Path img = image();
+        Process holder = holdWithQemuIo(img, false);
+        HostFile.useRecordLocks(true);
+        RecordLocks.prefetchLifetimeNanos = Long.MAX_VALUE; // however slowly the two opens run
+        try {
+            int before = RecordLocks.READS.get();
+            RecordLocks.prefetch();
+            for (int i = 0; i < 2; i++) {
+                Oracle.Run info = Oracle.jqemuImg("info", img.toString());
+                assertEquals(1, info.status(), info.describe());
+                assertTrue(info.err().contains("Failed to get shared \"write\" lock"), info.describe());
+            }
+            assertEquals(before + 1, RecordLocks.READS.get(), "reads of /proc/locks for two opens after a prefetch");
+        } finally {
+            RecordLocks.forgetPrefetch();
+            RecordLocks.prefetchLifetimeNanos = RecordLocks.PREFETCH_LIFETIME_NANOS;
+            HostFile.useRecordLocks(false);
+            release(holder);
+        }
+    }
+
     @ParameterizedTest(name = "record locks: {0}")
     @ValueSource(booleans = {false, true})
     void qemuReaderAllowsJqemuReadersOnly(boolean recordLocks) throws Exception {

@@ -40,6 +40,11 @@ class RecordLocksTest {
     }
 
     @Test
+    void ownPidIsTheProcesssId() {
+        assertEquals(ProcessHandle.current().pid(), RecordLocks.ownPid());
+    }
+
+    @Test
     void lockToTheEndOfTheFile() {
         RecordLocks l = RecordLocks.parse(LOCKS, "08:02:1234", 777);
         assertTrue(l.heldByOthers(0));

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.jqemu.block.BlockDevice;
 import org.jqemu.block.BlockException;
 import org.jqemu.block.CompressedWriter;
+import org.jqemu.block.HostFile;
 import org.jqemu.block.Images;
 import org.jqemu.block.OpenOptions;
 import org.jqemu.block.qcow2.Qcow2Device;
@@ -128,6 +129,12 @@ final class ConvertCommand {
         String target = g.operands.get(g.operands.size() - 1);
         if ((s.snapshotId != null || s.snapshotName != null) && g.operands.size() > 2) {
             throw new UsageError("No support for concatenating multiple snapshot");
+        }
+        if ("raw".equals(s.fmt)) {
+            // A raw source is asked for its holes from the first piece on: hole seeking is linked now, in the
+            // background, rather than once the source is open (after the lock table's read, which waits for the
+            // kernel: see RecordLocks.prefetch), so that fewer holes are read as data meanwhile.
+            HostFile.linkNativeCallsInBackground();
         }
         List<BlockDevice> sources = new ArrayList<>();
         try {

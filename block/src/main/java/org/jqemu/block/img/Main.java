@@ -37,10 +37,60 @@ public final class Main {
 
     public static void main(String[] args) {
         org.jqemu.block.HostFile.useRecordLocks(true); // one process, each image opened once
+        if (args.length > 0 && opensImages(args[0])) {
+            org.jqemu.block.HostFile.prefetchRecordLocks(); // for the images this command opens
+        }
         System.out.flush();
         int status = run(Arrays.asList(args), new Env(System.out, System.err));
+        exit(status);
+    }
+
+    /**
+     * Ends the process. System.exit first looks up a System.Logger to log the call (JDK 21+, logger
+     * "java.lang.Runtime"), which bootstraps the logging back end: a service lookup that opens and inflates
+     * every jar of the class path, and java.util.logging's set-up, some 15-25 ms of a 100 ms command
+     * (block/README.md, session 11). jqemu-img registers no shutdown hook and has closed every image by now,
+     * so it halts the JVM once both streams are flushed, unless a JFR recording was asked for on the command
+     * line (JFR writes it from a shutdown hook).
+     */
+    static void exit(int status) {
         System.out.flush();
-        System.exit(status);
+        System.err.flush();
+        if (ShutdownHooks.wanted()) {
+            System.exit(status);
+        }
+        Runtime.getRuntime().halt(status);
+    }
+
+    /** Whether the JVM was started with options whose work is done by shutdown hooks (a flight recording). */
+    static final class ShutdownHooks {
+        private ShutdownHooks() { }
+
+        static boolean wanted() {
+            // The JVM's own arguments, where visible (jdk.internal.misc is exported to us by bin/jqemu-launch and
+            // bench/block-convert.sh); elsewhere (tests, a bare java command) hooks run as usual.
+            if (!Object.class.getModule().isExported("jdk.internal.misc", Main.class.getModule())) {
+                return true;
+            }
+            return wanted(jdk.internal.misc.VM.getRuntimeArguments());
+        }
+
+        static boolean wanted(String[] jvmArguments) {
+            for (String a : jvmArguments) {
+                if (a.startsWith("-XX:StartFlightRecording") || a.startsWith("-XX:+FlightRecorder")) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * Whether the command opens (and locks) images: only those read the lock table ahead. Another (--version,
+     * create) would wait for that read at its exit, which cannot end a thread in the middle of it.
+     */
+    static boolean opensImages(String name) {
+        return command(name) != null && !name.equals("create");
     }
 
     static Command command(String name) {

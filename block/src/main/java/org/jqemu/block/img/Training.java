@@ -37,6 +37,7 @@ public final class Training {
             System.exit(1);
         }
         HostFile.useRecordLocks(true); // as jqemu-img's main
+        HostFile.prefetchRecordLocks();
         System.exit(train(Path.of(args[0]), new Main.Env(System.out, System.err)));
     }
 
@@ -63,6 +64,7 @@ public final class Training {
             for (String[] c : commands) {
                 status |= Main.run(java.util.Arrays.asList(c), env);
             }
+            Main.ShutdownHooks.wanted(); // main's exit asks it: its class in the cache too
         } finally {
             Files.deleteIfExists(raw);
             Files.deleteIfExists(qcow2);

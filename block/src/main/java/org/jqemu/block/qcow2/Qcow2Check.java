@@ -206,12 +206,7 @@ public final class Qcow2Check {
     }
 
     private long[] readTable(long offset, int entries) throws BlockException {
-        ByteBuffer b = ByteBuffer.wrap(d.file().read(offset, entries * 8));
-        long[] t = new long[entries];
-        for (int i = 0; i < entries; i++) {
-            t[i] = b.getLong(i * 8);
-        }
-        return t;
+        return Qcow2Device.words(d.file().read(offset, entries * 8));
     }
 
     private void countSnapshots(Qcow2Header h) throws BlockException {

@@ -206,11 +206,16 @@ public final class Qcow2Device implements CompressedWriter {
         if (entries == 0) {
             return new long[0];
         }
-        ByteBuffer b = ByteBuffer.wrap(file.read(offset, entries * 8));
-        long[] t = new long[entries];
-        for (int i = 0; i < entries; i++) {
-            t[i] = b.getLong(i * 8);
-        }
+        return words(file.read(offset, entries * 8));
+    }
+
+    /**
+     * The big-endian 64-bit words of a table as stored, in one bulk copy: a getLong per entry ran in the
+     * interpreter for the first tables a command reads (8192 entries: 1.9 ms against 0.4, block/README.md).
+     */
+    static long[] words(byte[] bytes) {
+        long[] t = new long[bytes.length / 8];
+        ByteBuffer.wrap(bytes).asLongBuffer().get(t);
         return t;
     }
 
@@ -727,11 +732,13 @@ public final class Qcow2Device implements CompressedWriter {
     /** An L2 table as stored: descriptors, interleaved with their bitmaps for extended entries. */
     private static byte[] tableBytes(long[] table, long[] bitmaps) {
         ByteBuffer b = ByteBuffer.allocate(table.length * (bitmaps != null ? 16 : 8));
+        if (bitmaps == null) {
+            b.asLongBuffer().put(table); // in bulk, as words() reads
+            return b.array();
+        }
         for (int i = 0; i < table.length; i++) {
             b.putLong(table[i]);
-            if (bitmaps != null) {
-                b.putLong(bitmaps[i]);
-            }
+            b.putLong(bitmaps[i]);
         }
         return b.array();
     }

@@ -195,12 +195,7 @@ public final class Qcow2Snapshots {
     }
 
     private static long[] readL1(Qcow2Device d, Snapshot s) throws BlockException {
-        ByteBuffer b = ByteBuffer.wrap(d.file().read(s.l1Offset(), s.l1Size() * 8));
-        long[] l1 = new long[s.l1Size()];
-        for (int i = 0; i < l1.length; i++) {
-            l1[i] = b.getLong(i * 8);
-        }
-        return l1;
+        return Qcow2Device.words(d.file().read(s.l1Offset(), s.l1Size() * 8));
     }
 
     /**

@@ -77,12 +77,7 @@ final class Refcounts {
 
     private long[] readTable(long offset, int clusters) throws BlockException {
         int n = (int) (clusters * clusterSize / 8);
-        ByteBuffer b = ByteBuffer.wrap(file.read(offset, n * 8));
-        long[] t = new long[n];
-        for (int i = 0; i < n; i++) {
-            t[i] = b.getLong(i * 8);
-        }
-        return t;
+        return Qcow2Device.words(file.read(offset, n * 8));
     }
 
     int bits() {

@@ -700,6 +700,11 @@ final class BlockCompiler {
             } else {
                 c.iload(LRES).iload(LSIGN).iand().ifne(set).goto_(clear);
             }
+            pushOutcome(cc, set, clear, end);
+        }
+
+        /** Binds {@code set} and {@code clear} (the base condition of {@code cc} holds or not), then pushes cc's 1 or 0 and binds {@code end}. */
+        private void pushOutcome(int cc, Label set, Label clear, Label end) {
             boolean negated = (cc & 1) != 0;
             c.labelBinding(set);
             c.loadConstant(negated ? 0 : 1).goto_(end);
@@ -747,12 +752,7 @@ final class BlockCompiler {
             c.labelBinding(call);
             spillFlags();
             c.aload(CPU).loadConstant(cc).invokevirtual(CD_CPU, "condition", MTD_CONDITION).goto_(end);
-            boolean negated = (cc & 1) != 0;
-            c.labelBinding(set);
-            c.loadConstant(negated ? 0 : 1).goto_(end);
-            c.labelBinding(clear);
-            c.loadConstant(negated ? 1 : 0);
-            c.labelBinding(end);
+            pushOutcome(cc, set, clear, end);
         }
 
         /** Pushes the operands of a direct test of condition pair {@code base}; null when unknown here. */

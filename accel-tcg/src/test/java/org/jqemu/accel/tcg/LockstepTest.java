@@ -84,11 +84,19 @@ class LockstepTest {
      */
     @Test
     void zeroAndSignConditionsAtABlockStartAfterEveryKindOfFlagRecord() {
-        Pair p = run(BLOCK_START_CONDITIONS);
-        assertTrue(p.tcg.stats().blocksTranslated() > 20, p.tcg.stats().toString());
-        Pair chained = new Pair(BLOCK_START_CONDITIONS, CodeCache.DEFAULT_LIMIT, 0);
-        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.tcg.run(10_000_000));
-        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.b.run(10_000_000));
+        runInLockstepAndInChains(BLOCK_START_CONDITIONS, 20);
+    }
+
+    /**
+     * Runs {@code program} in lockstep (at least {@code blocks} blocks translated), then again in chains of blocks
+     * (nothing reads EFLAGS between them) compared with the interpreter at the end.
+     */
+    private static void runInLockstepAndInChains(String program, int blocks) {
+        Pair p = run(program);
+        assertTrue(p.tcg.stats().blocksTranslated() > blocks, p.tcg.stats().toString());
+        Pair chained = new Pair(program, CodeCache.DEFAULT_LIMIT, 0);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.tcg.run(20_000_000));
+        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.b.run(20_000_000));
         chained.compare("at the exit of chained blocks");
         assertTrue(chained.tcg.stats().chained() > 1000, chained.tcg.stats().toString());
     }
@@ -126,13 +134,7 @@ class LockstepTest {
      */
     @Test
     void carryAndCompareConditionsAtABlockStartAfterEveryKindOfFlagRecord() {
-        Pair p = run(CARRY_AND_COMPARE_CONDITIONS);
-        assertTrue(p.tcg.stats().blocksTranslated() > 40, p.tcg.stats().toString());
-        Pair chained = new Pair(CARRY_AND_COMPARE_CONDITIONS, CodeCache.DEFAULT_LIMIT, 0);
-        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.tcg.run(20_000_000));
-        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.b.run(20_000_000));
-        chained.compare("at the exit of chained blocks");
-        assertTrue(chained.tcg.stats().chained() > 1000, chained.tcg.stats().toString());
+        runInLockstepAndInChains(CARRY_AND_COMPARE_CONDITIONS, 40);
     }
 
     /** Records of every kind for C, BE, L, LE: SUB and CMP of each size, NEG, ADD, ADC, SBB, logic, INC, DEC, a shift, a multiply, EFLAGS. */

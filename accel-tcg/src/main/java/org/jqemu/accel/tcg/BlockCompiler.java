@@ -662,6 +662,10 @@ final class BlockCompiler {
                 unknownZeroOrSign(cc);
                 return;
             }
+            if (known == Known.UNKNOWN && (cc >> 1 == 1 || cc >> 1 == 3 || cc >> 1 >= 6)) {
+                unknownCarryOrCompare(cc);
+                return;
+            }
             Opcode branch = conditionBranch(cc >> 1);
             if (branch == null) {
                 spillFlags();
@@ -696,12 +700,59 @@ final class BlockCompiler {
             } else {
                 c.iload(LRES).iload(LSIGN).iand().ifne(set).goto_(clear);
             }
+            pushOutcome(cc, set, clear, end);
+        }
+
+        /** Binds {@code set} and {@code clear} (the base condition of {@code cc} holds or not), then pushes cc's 1 or 0 and binds {@code end}. */
+        private void pushOutcome(int cc, Label set, Label clear, Label end) {
             boolean negated = (cc & 1) != 0;
             c.labelBinding(set);
             c.loadConstant(negated ? 0 : 1).goto_(end);
             c.labelBinding(clear);
             c.loadConstant(negated ? 1 : 0);
             c.labelBinding(end);
+        }
+
+        /**
+         * Pushes 1 if condition {@code cc} (C, BE, L, LE or a negation) holds with flags set before this member. The
+         * record of a SUB or CMP (most of them: {@code cmp; jb} then {@code ja} in the block after) is read inline,
+         * for C also that of an ADD or a result (logic, shift, multiply), with the formulas of the interpreter's
+         * cf(), zf(), sf() and of(); any other record goes to its condition() as before.
+         */
+        private void unknownCarryOrCompare(int cc) {
+            int base = cc >> 1;
+            Label set = c.newLabel();
+            Label clear = c.newLabel();
+            Label other = c.newLabel();
+            Label call = c.newLabel();
+            Label end = c.newLabel();
+            c.iload(LOP).loadConstant(CpuAccess.OP_SUB).if_icmpne(other);
+            if (base == 3 || base == 7) { // ZF
+                c.iload(LRES).ifeq(set);
+            }
+            if (base <= 3) { // CF: the destination below the source, unsigned
+                unsignedOperand(LDST, 4);
+                unsignedOperand(LSRC, 4);
+                c.if_icmplt(set).goto_(clear);
+            } else { // SF != OF
+                c.iload(LDST).iload(LSRC).ixor().iload(LDST).iload(LRES).ixor().iand().iload(LRES).ixor();
+                c.iload(LSIGN).iand().ifne(set).goto_(clear);
+            }
+            c.labelBinding(other);
+            if (base == 1) {
+                Label notAdd = c.newLabel();
+                c.iload(LOP).loadConstant(CpuAccess.OP_ADD).if_icmpne(notAdd);
+                unsignedOperand(LRES, 4); // CF: the result wrapped below the destination
+                unsignedOperand(LDST, 4);
+                c.if_icmplt(set).goto_(clear);
+                c.labelBinding(notAdd);
+                c.iload(LOP).loadConstant(CpuAccess.OP_RESULT).if_icmpne(call);
+                c.iload(LAUX).iconst_1().iand().ifne(set).goto_(clear); // CF = lazyAux bit 0
+            }
+            c.labelBinding(call);
+            spillFlags();
+            c.aload(CPU).loadConstant(cc).invokevirtual(CD_CPU, "condition", MTD_CONDITION).goto_(end);
+            pushOutcome(cc, set, clear, end);
         }
 
         /** Pushes the operands of a direct test of condition pair {@code base}; null when unknown here. */

@@ -177,11 +177,19 @@ public final class CodeCache implements CodeWatcher {
         return --c.countdown > 0 ? c : translate(eip, c.backoff);
     }
 
-    /** Whether a cached link to {@code b} may be followed. */
+    /**
+     * Whether a cached link to {@code b} may be followed. Split in three methods under C2's 35-byte limit for
+     * inlining a call at any frequency: as one method of 56 bytes it stayed a call in the engine's chain loop.
+     */
     boolean current(Block b) {
-        return b.valid && b.generation == generation && (b.global || b.spaceGeneration == spaceGeneration)
-                && b.tlbSet == CpuAccess.tlbSet(cpu);
+        return b.valid && checkedInThisGeneration(b) && checkedWithThisTlbSet(b);
     }
+
+    private boolean checkedInThisGeneration(Block b) {
+        return b.generation == generation && (b.global || b.spaceGeneration == spaceGeneration);
+    }
+
+    private boolean checkedWithThisTlbSet(Block b) { return b.tlbSet == CpuAccess.tlbSet(cpu); }
 
     /** Marks {@code b} checked now, with the global-ness {@link #codePage} found for its code. */
     private void checkedNow(Block b) {

@@ -297,30 +297,46 @@ public final class Tcg {
         long left = budget;
         int chainLeft = chainLimit;
         int blockLimit = system ? MAX_SYSTEM_BLOCK_BUDGET : MAX_BLOCK_BUDGET;
-        while (true) {
-            int done = executeBlock(b, (int) Math.min(left, blockLimit));
-            if (done < 0) {
-                return interpretOne();
+        // Counted here and added to the statistics on the way out: a counter field incremented per block is a load and a store.
+        int executed = 0;
+        int chained = 0;
+        int linked = 0;
+        try {
+            while (true) {
+                int done = executeBlock(b, (int) Math.min(left, blockLimit));
+                if (done < 0) {
+                    return interpretOne();
+                }
+                executed++;
+                Block prev = previous;
+                left -= done;
+                chainLeft -= done;
+                if (prev == null || chainLeft <= 0 || left <= 0 || stopRequested) {
+                    return X86Cpu.EXIT_BUDGET;
+                }
+                int eip = (int) cpu.eip();
+                Block next = linkedSuccessor(prev, eip);
+                if (next != null) {
+                    linked++;
+                } else {
+                    try {
+                        next = lookupAndLink(prev, eip); // the hash table (and a new link)
+                    } catch (RuntimeException e) {
+                        stats.lookupFaults++;
+                        return interpretOne();
+                    }
+                }
+                if (next == null || next.code == null || next.instructions > left) {
+                    // as dispatch would (the interpreter takes any event first)
+                    return straight && cold(next) ? interpretStraight(left) : interpretOne();
+                }
+                chained++;
+                b = next;
             }
-            Block prev = previous;
-            left -= done;
-            chainLeft -= done;
-            if (prev == null || chainLeft <= 0 || left <= 0 || stopRequested) {
-                return X86Cpu.EXIT_BUDGET;
-            }
-            Block next;
-            try {
-                next = blockAtEip(); // the exit's link, else the hash table (and re-link)
-            } catch (RuntimeException e) {
-                stats.lookupFaults++;
-                return interpretOne();
-            }
-            if (next == null || next.code == null || next.instructions > left) {
-                // as dispatch would (the interpreter takes any event first)
-                return straight && cold(next) ? interpretStraight(left) : interpretOne();
-            }
-            stats.chained++;
-            b = next;
+        } finally {
+            stats.blocksExecuted += executed;
+            stats.chained += chained;
+            stats.chainHits += linked;
         }
     }
 
@@ -345,11 +361,11 @@ public final class Tcg {
             stats.blockErrors++;
             return -1;
         }
-        stats.blocksExecuted++;
         int done = result >>> 8;
         CpuAccess.addRetired(cpu, done);
         int kind = result & 0xff;
         if (kind == BlockCompiler.KIND_FAULT) {
+            stats.blocksExecuted++; // (the caller counts the others)
             stats.faultsReplayed++;
             return -1;
         }
@@ -424,18 +440,28 @@ public final class Tcg {
         int eip = (int) cpu.eip();
         Block prev = previous;
         if (prev != null && chaining) {
-            int slot = Math.min(previousKind, KIND_SLOTS - 1);
-            Block linked = prev.next[slot];
-            if (linked != null && linked.eip == eip && cache.current(linked)) {
+            Block linked = linkedSuccessor(prev, eip);
+            if (linked != null) {
                 stats.chainHits++;
                 return linked;
             }
-            Block b = cache.lookup(eip);
-            if (b != null && b.code != null) { // cold entries are reached through lookup, which counts visits
-                prev.next[slot] = b;
-            }
-            return b;
+            return lookupAndLink(prev, eip);
         }
         return cache.lookup(eip);
+    }
+
+    /** The successor {@code prev}'s exit ({@link #previousKind}) is linked to, if it starts at {@code eip} and is current; else null. */
+    private Block linkedSuccessor(Block prev, int eip) {
+        Block linked = prev.next[Math.min(previousKind, KIND_SLOTS - 1)];
+        return linked != null && linked.eip == eip && cache.current(linked) ? linked : null;
+    }
+
+    /** The block at {@code eip} from the hash table, linked from {@code prev}'s exit when translated. */
+    private Block lookupAndLink(Block prev, int eip) {
+        Block b = cache.lookup(eip);
+        if (b != null && b.code != null) { // cold entries are reached through lookup, which counts visits
+            prev.next[Math.min(previousKind, KIND_SLOTS - 1)] = b;
+        }
+        return b;
     }
 }

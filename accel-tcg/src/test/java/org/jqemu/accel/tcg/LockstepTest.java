@@ -84,11 +84,19 @@ class LockstepTest {
      */
     @Test
     void zeroAndSignConditionsAtABlockStartAfterEveryKindOfFlagRecord() {
-        Pair p = run(BLOCK_START_CONDITIONS);
-        assertTrue(p.tcg.stats().blocksTranslated() > 20, p.tcg.stats().toString());
-        Pair chained = new Pair(BLOCK_START_CONDITIONS, CodeCache.DEFAULT_LIMIT, 0);
-        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.tcg.run(10_000_000));
-        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.b.run(10_000_000));
+        runInLockstepAndInChains(BLOCK_START_CONDITIONS, 20);
+    }
+
+    /**
+     * Runs {@code program} in lockstep (at least {@code blocks} blocks translated), then again in chains of blocks
+     * (nothing reads EFLAGS between them) compared with the interpreter at the end.
+     */
+    private static void runInLockstepAndInChains(String program, int blocks) {
+        Pair p = run(program);
+        assertTrue(p.tcg.stats().blocksTranslated() > blocks, p.tcg.stats().toString());
+        Pair chained = new Pair(program, CodeCache.DEFAULT_LIMIT, 0);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.tcg.run(20_000_000));
+        assertEquals(X86Cpu.EXIT_INTERRUPT, chained.b.run(20_000_000));
         chained.compare("at the exit of chained blocks");
         assertTrue(chained.tcg.stats().chained() > 1000, chained.tcg.stats().toString());
     }
@@ -117,6 +125,53 @@ class LockstepTest {
                 n%1$d:
                     add edi, 5
                 """.formatted(k, FLAG_SETTERS[k])).collect(java.util.stream.Collectors.joining()));
+
+    /**
+     * C, BE, L, LE and their negations at the start of a block (SETcc and Jcc), where the flags come from the
+     * previous block: read inline from a SUB/CMP record (and for C an ADD or result record), through the
+     * interpreter's condition() for the others; every kind of record and operand size, in lockstep and in chains
+     * (as {@link #zeroAndSignConditionsAtABlockStartAfterEveryKindOfFlagRecord}).
+     */
+    @Test
+    void carryAndCompareConditionsAtABlockStartAfterEveryKindOfFlagRecord() {
+        runInLockstepAndInChains(CARRY_AND_COMPARE_CONDITIONS, 40);
+    }
+
+    /** Records of every kind for C, BE, L, LE: SUB and CMP of each size, NEG, ADD, ADC, SBB, logic, INC, DEC, a shift, a multiply, EFLAGS. */
+    private static final String[] CARRY_SETTERS = {"cmp eax, edx", "sub ecx, edx", "cmp al, dl", "sub cx, dx", "neg ecx",
+        "add ecx, edx", "add cl, dl", "adc ecx, edx", "sbb cx, dx", "and ecx, edx", "inc ecx", "dec cl", "shr ecx, 1",
+        "imul ecx, edx", "push eax\nand dword [esp], 0x8d5\npopf"};
+
+    private static final String CARRY_AND_COMPARE_CONDITIONS = overAllValuePairs(VALUES + "results: times 30500 db 0\n",
+            java.util.stream.IntStream.range(0, CARRY_SETTERS.length).mapToObj(k -> """
+                    mov ecx, eax
+                    %2$s
+                    jmp near s%1$d
+                s%1$d:
+                    setc [edi]
+                    setnc [edi+1]
+                    setbe [edi+2]
+                    seta [edi+3]
+                    setl [edi+4]
+                    setge [edi+5]
+                    setle [edi+6]
+                    setg [edi+7]
+                    jmp near j%1$d
+                j%1$d:
+                    jc c%1$d
+                    mov byte [edi+8], 1
+                c%1$d:
+                    ja a%1$d
+                    mov byte [edi+9], 1
+                a%1$d:
+                    jl l%1$d
+                    mov byte [edi+10], 1
+                l%1$d:
+                    jle e%1$d
+                    mov byte [edi+11], 1
+                e%1$d:
+                    add edi, 12
+                """.formatted(k, CARRY_SETTERS[k])).collect(java.util.stream.Collectors.joining()));
 
     /**
      * A program running {@code body} for every pair (EAX, EDX) of the {@code values} that {@code data} declares,

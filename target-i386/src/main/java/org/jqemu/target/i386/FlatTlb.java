@@ -23,7 +23,8 @@ import org.jqemu.memory.Page;
  * keeps its RAM slice referenced here ({@link #slices}), so the memory behind every nonzero entry stays
  * allocated (slices come from automatic or global arenas); an access that could cross the page's end is
  * sent to the slow path by the generated code itself. A flush clears only the entries set since the last
- * one ({@link #filled}), so a CR3 load costs what the process touched, not 8 MiB.
+ * one ({@link #filled}), so a CR3 load costs what the process touched, not 8 MiB; it keeps the entries filled from
+ * global translations ({@link #clearNonGlobal}), as the MMU's own TLB does.
  */
 final class FlatTlb {
     static final int READ = 0, WRITE = 1;
@@ -43,11 +44,18 @@ final class FlatTlb {
     /** Four tables, in the order set 0 read, set 0 write, set 1 read, set 1 write (see {@link #slot}). */
     private final MemorySegment tables = HostMemory.allocateZeroed(4 * TABLE_BYTES);
     private final long base = tables.address();
-    /** Slots ({@link #slot}) of the entries set since the last full clear, possibly repeated, in order. */
+    /** Set in a {@link #filled} record whose entry came from a global translation. */
+    private static final int GLOBAL = 1 << 30;
+    /**
+     * Slots ({@link #slot}) of the entries set since the last full clear, possibly repeated, in order, each with
+     * {@link #GLOBAL} when its translation was global.
+     */
     private int[] filled = new int[256];
     /** The RAM slice behind each of {@link #filled}: keeps the memory its entry points into allocated. */
     private MemorySegment[] slices = new MemorySegment[256];
     private int count;
+    /** Records below this index are global ones kept by earlier CR3 loads ({@link #clearNonGlobal}). */
+    private int keptGlobal;
 
     /** Table number (0-3) and page in one int: the entry's index from {@link #base}, in 8-byte units. */
     private static int slot(int set, int kind, int page) { return ((set << 1 | kind) << 20) | page; }
@@ -55,8 +63,11 @@ final class FlatTlb {
     /** Address of the table of {@code set} (0 supervisor, 1 CPL 3) and {@code kind}, for generated code. */
     long table(int set, int kind) { return base + (long) (set << 1 | kind) * TABLE_BYTES; }
 
-    /** Sets the entry of the page holding {@code linear} to the RAM slice {@code ram} (4 KiB, page-aligned in the page). */
-    void fill(int set, int kind, long linear, MemorySegment ram) {
+    /**
+     * Sets the entry of the page holding {@code linear} to the RAM slice {@code ram} (4 KiB, page-aligned in the
+     * page); {@code global}: the translation was global, and a CR3 load keeps the entry.
+     */
+    void fill(int set, int kind, long linear, MemorySegment ram, boolean global) {
         int page = (int) ((linear & Mmu.MASK32) >>> Page.SHIFT);
         long entry = ram.address() - (long) (page << Page.SHIFT); // int shift: the page base, sign-extended
         if (entry == 0) {
@@ -75,7 +86,7 @@ final class FlatTlb {
                 slices = Arrays.copyOf(slices, count * 2);
             }
         }
-        filled[count] = slot;
+        filled[count] = global ? slot | GLOBAL : slot;
         slices[count++] = ram; // before the entry is visible
         HOST.set(ValueLayout.JAVA_LONG, at, entry);
     }
@@ -83,10 +94,37 @@ final class FlatTlb {
     /** Drops every entry (a TLB flush). */
     void clearAll() {
         for (int i = 0; i < count; i++) {
-            HOST.set(ValueLayout.JAVA_LONG, base + ((long) filled[i] << 3), 0L);
+            clearSlot(filled[i]);
         }
         Arrays.fill(slices, 0, count, null);
         count = 0;
+        keptGlobal = 0;
+    }
+
+    /**
+     * Drops the entries of non-global translations (a CR3 load) and keeps the records of the global ones, which
+     * join the kept ones below {@link #keptGlobal}: a CR3 load looks only at what was filled since the last one.
+     * A slot recorded more than once is zeroed if any of its later non-global records is: at worst a kept entry
+     * is lost, and a nonzero entry always has its latest record, and so its slice, kept.
+     */
+    void clearNonGlobal() {
+        int kept = keptGlobal;
+        for (int i = keptGlobal; i < count; i++) {
+            int record = filled[i];
+            if ((record & GLOBAL) != 0) {
+                filled[kept] = record;
+                slices[kept++] = slices[i];
+            } else {
+                clearSlot(record);
+            }
+        }
+        Arrays.fill(slices, kept, count, null);
+        count = kept;
+        keptGlobal = kept;
+    }
+
+    private void clearSlot(int record) {
+        HOST.set(ValueLayout.JAVA_LONG, base + ((long) (record & ~GLOBAL) << 3), 0L);
     }
 
     /** Drops the entries of the page holding {@code linear} in both sets (INVLPG). */
@@ -102,7 +140,7 @@ final class FlatTlb {
     /** Drops every write entry that maps the RAM page at host address {@code identity}, in any linear alias. */
     void dropWrites(long identity) {
         for (int i = 0; i < count; i++) {
-            int slot = filled[i];
+            int slot = filled[i] & ~GLOBAL;
             if (((slot >>> 20) & 1) == WRITE) {
                 long at = base + ((long) slot << 3);
                 long entry = HOST.get(ValueLayout.JAVA_LONG, at);

@@ -62,6 +62,10 @@ abstract class Mmu extends CpuState {
     final MemorySegment[] readPage = new MemorySegment[2 * TLB_SIZE];
     final MemorySegment[] writePage = new MemorySegment[2 * TLB_SIZE];
     private final MemorySegment[] execPage = new MemorySegment[2 * TLB_SIZE];
+    /** Per entry: filled from a global translation ({@link #walkGlobal}), which a CR3 load keeps. */
+    private final boolean[] readGlobal = new boolean[2 * TLB_SIZE];
+    private final boolean[] writeGlobal = new boolean[2 * TLB_SIZE];
+    private final boolean[] execGlobal = new boolean[2 * TLB_SIZE];
     /** 0 for supervisor accesses, TLB_SIZE when CPL is 3. */
     int tlbSet;
     private long resolvedPhys;
@@ -93,13 +97,29 @@ abstract class Mmu extends CpuState {
     }
 
     /**
-     * A CR3 load: the TLB is flushed (all of it: keeping global entries is allowed, not required), and the
-     * translator is told that only non-global translations may have changed.
+     * A CR3 load: the entries of non-global translations are dropped, and the translator is told that only
+     * those may have changed. Entries filled from global translations (G in the PTE or large page's PDE, with
+     * CR4.PGE; or paging off) stay, as the SDM's MOV to CR3 keeps global TLB entries (4.10.4.1): the kernel's
+     * pages, which Linux maps global, are not walked again after every address-space switch. INVLPG, a CR4.PGE
+     * or PSE change and CR0.PG/WP/PE changes still drop them ({@link #flushTlb}).
      */
     final void flushTlbForCr3() {
-        clearTlb();
+        dropNonGlobal(readTag, readGlobal);
+        dropNonGlobal(writeTag, writeGlobal);
+        dropNonGlobal(execTag, execGlobal);
+        if (flat != null) {
+            flat.clearNonGlobal();
+        }
         if (codeWatcher != null) {
             codeWatcher.addressSpaceChanged();
+        }
+    }
+
+    private static void dropNonGlobal(long[] tags, boolean[] global) {
+        for (int i = 0; i < tags.length; i++) {
+            if (!global[i]) {
+                tags[i] = -1L;
+            }
         }
     }
 
@@ -506,13 +526,20 @@ abstract class Mmu extends CpuState {
         if (kind != ACC_EXEC && watchedPages.length != 0 && watched(tag)) {
             return; // a data breakpoint is on this page: every access takes the slow path and is checked
         }
+        boolean global = walkGlobal; // of the resolve that found ram
         switch (kind) { // the slice is kept with its host address (see the class comment)
-            case ACC_READ -> { readPage[i] = ram; readHost[i] = ram.address(); readTag[i] = tag; }
-            case ACC_WRITE -> { writePage[i] = ram; writeHost[i] = ram.address(); writeTag[i] = tag; }
-            default -> { execPage[i] = ram; execHost[i] = ram.address(); execTag[i] = tag; }
+            case ACC_READ -> {
+                readPage[i] = ram; readHost[i] = ram.address(); readTag[i] = tag; readGlobal[i] = global;
+            }
+            case ACC_WRITE -> {
+                writePage[i] = ram; writeHost[i] = ram.address(); writeTag[i] = tag; writeGlobal[i] = global;
+            }
+            default -> {
+                execPage[i] = ram; execHost[i] = ram.address(); execTag[i] = tag; execGlobal[i] = global;
+            }
         }
         if (flat != null && kind != ACC_EXEC) {
-            flat.fill(flatSet(), kind == ACC_READ ? FlatTlb.READ : FlatTlb.WRITE, lin, ram);
+            flat.fill(flatSet(), kind == ACC_READ ? FlatTlb.READ : FlatTlb.WRITE, lin, ram, global);
         }
     }
 

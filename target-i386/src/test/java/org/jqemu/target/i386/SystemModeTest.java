@@ -1,6 +1,7 @@
 package org.jqemu.target.i386;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -208,6 +209,105 @@ class SystemModeTest {
         assertEquals(0x60, pte & 0x60, "accessed and dirty");
         int bigPde = m.ram().u32(0x30004);
         assertEquals(0x20, bigPde & 0x60, "4 MiB page read only: accessed, not dirty");
+    }
+
+    /**
+     * Paging on, CR4.PGE set: linear 0x50000 maps physical 0x60000 through a global PTE (G, bit 8), 0x51000 maps
+     * 0x61000 through a non-global one; both read once (their translations cached), then both PTEs are pointed at
+     * 0x62000 without INVLPG.
+     */
+    private static final String GLOBAL_AND_LOCAL_PAGES = PAGING_SETUP + """
+              mov dword [0x60000], 0x600
+              mov dword [0x61000], 0x610
+              mov dword [0x62000], 0x620
+              mov dword [0x31000 + 0x50*4], 0x60107   ; global
+              mov dword [0x31000 + 0x51*4], 0x61007   ; not global
+              mov eax, cr4
+              or eax, 0x80                ; PGE
+              mov cr4, eax
+              mov eax, 0x30000
+              mov cr3, eax
+              mov eax, cr0
+              or eax, 0x80000000
+              mov cr0, eax
+              mov eax, [0x50000]
+              mov [log], eax
+              mov eax, [0x51000]
+              mov [log + 4], eax
+              mov dword [0x31000 + 0x50*4], 0x62107
+              mov dword [0x31000 + 0x51*4], 0x62007
+            """;
+
+    /**
+     * MOV to CR3 drops non-global TLB entries and keeps global ones (SDM 4.10.4.1: keeping them is what lets the
+     * kernel's pages, global in Linux, survive every address-space switch without a walk); toggling CR4.PGE and
+     * INVLPG drop global ones too (4.10.4.1). The stale global reads are this TLB's behaviour, which the SDM
+     * allows: software must INVLPG after changing a global PTE.
+     */
+    @Test
+    void cr3LoadKeepsGlobalTranslationsOnly() {
+        Machine m = run("main:\n" + GLOBAL_AND_LOCAL_PAGES + """
+                  mov eax, 0x30000
+                  mov cr3, eax
+                  mov eax, [0x50000]
+                  mov [log + 8], eax          ; the global entry: still physical 0x60000
+                  mov eax, [0x51000]
+                  mov [log + 12], eax         ; walked again: physical 0x62000
+                  mov eax, cr4
+                  and eax, ~0x80
+                  mov cr4, eax
+                  or eax, 0x80
+                  mov cr4, eax                ; a PGE toggle flushes global entries too
+                  mov eax, [0x50000]
+                  mov [log + 16], eax
+                  mov dword [0x31000 + 0x50*4], 0x60107
+                  mov eax, 0x30000
+                  mov cr3, eax
+                  mov eax, [0x50000]
+                  mov [log + 20], eax         ; kept again across CR3
+                  invlpg [0x50000]
+                  mov eax, [0x50000]
+                  mov [log + 24], eax         ; INVLPG drops it
+                  hlt
+                """);
+        assertHaltedCleanly(m);
+        assertEquals(0x600, m.ram().u32(LOG));
+        assertEquals(0x610, m.ram().u32(LOG + 4));
+        assertEquals(0x600, m.ram().u32(LOG + 8), "a global translation survives MOV CR3");
+        assertEquals(0x620, m.ram().u32(LOG + 12), "a non-global one does not");
+        assertEquals(0x620, m.ram().u32(LOG + 16), "after a CR4.PGE toggle the global PTE is walked again");
+        assertEquals(0x620, m.ram().u32(LOG + 20));
+        assertEquals(0x600, m.ram().u32(LOG + 24), "after INVLPG too");
+    }
+
+    /** The translator's flat table keeps the same entries across MOV CR3 as the TLB (FlatTlb.clearNonGlobal). */
+    @Test
+    void cr3LoadKeepsGlobalFlatEntriesOnly() {
+        Machine m = run("main:\n" + GLOBAL_AND_LOCAL_PAGES + """
+                  mov dword [0x31000 + 0x50*4], 0x60107
+                  mov dword [0x31000 + 0x51*4], 0x61007
+                  mov dword [0x31000 + 0x52*4], 0x62007   ; a page written through the flat path
+                  invlpg [0x50000]
+                  invlpg [0x51000]
+                  hlt
+                """);
+        assertHaltedCleanly(m);
+        X86Cpu cpu = m.cpu();
+        assertEquals(0x600, cpu.flatReadMiss(0x50000, 4));
+        assertEquals(0x610, cpu.flatReadMiss(0x51000, 4));
+        cpu.flatWriteMiss(0x52004, 4, 7);
+        long global = cpu.flatEntry(0x50000, false);
+        assertNotEquals(0, global);
+        assertNotEquals(0, cpu.flatEntry(0x51000, false));
+        assertNotEquals(0, cpu.flatEntry(0x52000, true));
+        cpu.writeControl(3, 0x30000);
+        assertEquals(global, cpu.flatEntry(0x50000, false), "the global page's entry stays");
+        assertEquals(0, cpu.flatEntry(0x51000, false), "the others are dropped");
+        assertEquals(0, cpu.flatEntry(0x52000, true));
+        cpu.writeControl(3, 0x30000);
+        assertEquals(global, cpu.flatEntry(0x50000, false), "and stays across the next one");
+        cpu.flushTlb();
+        assertEquals(0, cpu.flatEntry(0x50000, false), "a full flush drops it");
     }
 
     @Test

@@ -37,6 +37,8 @@ final class GuestThread {
     private volatile boolean tlbStale;
     /** True while the CPU runs guest code (the TLB in use); a stale TLB is flushed before it is set again. */
     private volatile boolean inGuest;
+    /** How many times the CPU has left guest code: a shootdown waits for one more, not for a moment without changes. */
+    private volatile long guestExits;
     /** The address space this thread's CPU runs in (a thread ended by another's execve still has the old one). */
     volatile GuestMemory attachedMemory;
     private volatile boolean threadExit;
@@ -108,7 +110,10 @@ final class GuestThread {
      */
     void awaitTlbShootdown(GuestMemory memory) {
         for (GuestThread t : process.kernel.threadsOf(memory)) {
-            while (t != this && t.tlbStale && t.inGuest) {
+            long exits = t.guestExits;
+            // Until t leaves guest code once (it flushes before it enters again): waiting for t.tlbStale to clear
+            // could last for ever while other threads' changes keep marking t stale again.
+            while (t != this && t.tlbStale && t.inGuest && t.guestExits == exits) {
                 Thread.yield(); // the CPU to be flushed may need this host core to get there
             }
         }
@@ -148,6 +153,7 @@ final class GuestThread {
             }
             int reason = runCpu(BUDGET);
             inGuest = false;
+            guestExits++; // only this thread writes it
             switch (reason) {
                 case X86Cpu.EXIT_BUDGET -> { }
                 case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt();

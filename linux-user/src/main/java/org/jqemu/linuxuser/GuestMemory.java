@@ -48,10 +48,21 @@ public final class GuestMemory implements AddressSpace {
     private final Page[][] directory = new Page[1 << DIR_SHIFT][];
     private final ArrayDeque<MemorySegment> freeSlices = new ArrayDeque<>();
     /**
-     * Slices unmapped since the last TLB shootdown: another CPU may still reach them through its TLB, so they
-     * are reused only after {@link #recycleRetired} (called once every CPU has dropped its old translations).
+     * Slices this space stopped mapping (munmap, or a copy-on-write copy made), oldest first: another CPU over
+     * this space may still reach them through its TLB, so they are neither reused nor given up to the other
+     * holders of a shared slice until {@link #recycleRetired} says every CPU has dropped the translations of
+     * the change that retired them (Linux frees a page, or drops its map count, only after the TLB flush).
      */
-    private final ArrayDeque<MemorySegment> retiredSlices = new ArrayDeque<>();
+    private final ArrayDeque<Retired> retiredSlices = new ArrayDeque<>();
+
+    /** A slice retired by change number {@code change} (see {@link #changes}); {@code shared}: held by other spaces. */
+    private record Retired(MemorySegment slice, long change, boolean shared) { }
+
+    /**
+     * fork's copy-on-write marking is being flushed from the other CPUs: until then one of them may still write
+     * a now shared page through its TLB, so no copy of a shared page may be made (see {@link #copy}).
+     */
+    private int marking;
     private final List<Runnable> invalidationListeners = new CopyOnWriteArrayList<>();
     private MemorySegment chunk = MemorySegment.NULL;
     private int chunkUsed = CHUNK_PAGES;
@@ -103,14 +114,32 @@ public final class GuestMemory implements AddressSpace {
      * shared outright, as fork keeps it shared.
      */
     public GuestMemory copy() {
+        return copy(() -> { });
+    }
+
+    /**
+     * {@link #copy()} in a space other CPUs run over: {@code awaitOtherCpus} returns once each has dropped the
+     * translations it had (its write TLB may still hold the pages just shared). Until then no thread of this
+     * space breaks the sharing of a page, as a copy made then could miss such a late write.
+     */
+    public GuestMemory copy(Runnable awaitOtherCpus) {
         GuestMemory child = new GuestMemory();
         if (shm != null) {
             child.inheritAttachments(this); // before this space's lock: shmat takes the registry's lock, then it
         }
         synchronized (this) {
             copyPagesTo(child);
+            marking++;
+            invalidate();
         }
-        invalidate(); // this side's CPUs may hold the now shared pages in their write TLB
+        try {
+            awaitOtherCpus.run();
+        } finally {
+            synchronized (this) {
+                marking--;
+                notifyAll();
+            }
+        }
         return child;
     }
 
@@ -169,8 +198,12 @@ public final class GuestMemory implements AddressSpace {
      * protection, unshares a read-only page as well.
      */
     private synchronized boolean unshare(long address, boolean readOnlyToo) {
+        awaitMarking();
         Page page = entry(address);
         int index = (int) (address >>> Page.SHIFT);
+        if (!readOnlyToo && page != null && page.ram() != null && (page.prot() & Page.WRITE) != 0) {
+            return true; // another thread of this space broke the sharing between our fault and now: retry
+        }
         if (page == null || page.ram() == null || isSharedMemory(index)
                 || !readOnlyToo && (page.prot() & COW_WRITE) == 0) {
             return false;
@@ -189,7 +222,7 @@ public final class GuestMemory implements AddressSpace {
                 }
                 own.copyFrom(slice);
                 slice = own;
-                dropSharer(page.ram(), holders);
+                retire(page.ram(), true); // the other holders take it over once our CPUs stopped reading it
             }
         }
         if (!copied && (page.prot() & COW_WRITE) == 0) {
@@ -209,16 +242,29 @@ public final class GuestMemory implements AddressSpace {
         }
     }
 
-    /** A slice this space no longer maps: freed if no other space holds it. */
-    private void release(MemorySegment slice) {
-        synchronized (SHARERS) {
-            Integer holders = SHARERS.get(slice.address());
-            if (holders != null) {
-                dropSharer(slice, holders);
-                return;
+    /** Waits (this space's lock held) while fork's copy-on-write marking is flushed from the other CPUs. */
+    private void awaitMarking() {
+        boolean interrupted = false;
+        while (marking > 0) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true; // a signal: it is noticed once the fault or call is done
             }
         }
-        retiredSlices.push(slice);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A slice this space no longer maps: freed, or given up to the other spaces holding it, after the shootdown. */
+    private void release(MemorySegment slice) {
+        retire(slice, heldByOthers(slice));
+    }
+
+    /** Numbers the change in progress: {@link #invalidate} counts it once the slices it retires are listed. */
+    private void retire(MemorySegment slice, boolean shared) {
+        retiredSlices.add(new Retired(slice, changes + 1, shared));
     }
 
     private void inheritAttachments(GuestMemory parent) {
@@ -318,11 +364,35 @@ public final class GuestMemory implements AddressSpace {
         return chunk.asSlice((long) Page.SIZE * chunkUsed++, Page.SIZE);
     }
 
-    /** Every CPU over this space has dropped the translations it had before the last change: reuse the slices. */
-    public synchronized void recycleRetired() {
-        while (!retiredSlices.isEmpty()) {
-            freeSlices.push(retiredSlices.pop());
+    /**
+     * The number of the last mapping change whose invalidation has reached every listener: a TLB shootdown
+     * that starts after reading it covers that change and all before it.
+     */
+    public synchronized long settledChanges() {
+        return changes;
+    }
+
+    /**
+     * Every CPU over this space has dropped the translations it had before change {@code settled} (see
+     * {@link #settledChanges}): the slices retired up to that change are reused, or left to their other holders.
+     */
+    public synchronized void recycleRetired(long settled) {
+        while (!retiredSlices.isEmpty() && retiredSlices.peek().change() <= settled) {
+            giveUp(retiredSlices.poll());
         }
+    }
+
+    private void giveUp(Retired r) {
+        if (r.shared()) {
+            synchronized (SHARERS) {
+                Integer holders = SHARERS.get(r.slice().address());
+                if (holders != null) {
+                    dropSharer(r.slice(), holders);
+                    return;
+                }
+            }
+        }
+        freeSlices.push(r.slice());
     }
 
     /** Pages with host memory behind them (for statistics and tests). */
@@ -660,7 +730,9 @@ public final class GuestMemory implements AddressSpace {
                 directory[d] = null;
             }
         }
+        while (!retiredSlices.isEmpty()) { // no CPU runs over a closed space
+            giveUp(retiredSlices.poll());
+        }
         freeSlices.clear();
-        retiredSlices.clear();
     }
 }

@@ -231,33 +231,41 @@ public final class GuestProcess {
 
     /** exit_group, or the last thread's exit: {@code status} in wait(2)'s encoding. */
     void exitGroup(int status) {
-        List<GuestThread> others;
-        synchronized (this) {
-            if (exiting) {
-                return;
-            }
-            exiting = true;
-            waitStatus = status;
-            others = new ArrayList<>(threads);
-        }
-        for (GuestThread t : others) {
-            t.wake();
+        if (claimExit(status, null)) {
+            wakeThreads();
         }
     }
 
-    /** The default action of a terminating signal: QEMU's message for core-dumping ones. */
+    /**
+     * The default action of a terminating signal: QEMU's message for core-dumping ones. Only the first of
+     * several threads meeting one at once (each its own fault, say) prints it and sets the status.
+     */
     void terminate(int signal) {
-        synchronized (this) {
-            if (exiting) {
-                return;
-            }
-            killedBy = signal;
+        if (!claimExit(signal, signal)) {
+            return;
         }
         String message = Signals.uncaughtMessage(signal);
         if (message != null) {
             config.err().println(message);
         }
-        exitGroup(signal);
+        wakeThreads();
+    }
+
+    /** Whether this call ends the process (no exit_group nor fatal signal came first): status and cause set at once. */
+    private synchronized boolean claimExit(int status, Integer signal) {
+        if (exiting) {
+            return false;
+        }
+        exiting = true;
+        waitStatus = status;
+        killedBy = signal;
+        return true;
+    }
+
+    private void wakeThreads() {
+        for (GuestThread t : threadList()) {
+            t.wake();
+        }
     }
 
     /** Called on each thread's JVM thread as it ends; the last one makes the process a zombie. */
@@ -272,12 +280,17 @@ public final class GuestProcess {
             }
         }
         boolean last;
+        GuestThread heir;
         synchronized (this) {
             threads.remove(t);
             last = threads.isEmpty();
             if (last) {
                 exiting = true;
             }
+            heir = sharedPending == 0 ? null : takerOf(sharedPending); // a signal sent to t while it left
+        }
+        if (heir != null) {
+            heir.wake();
         }
         t.detachMemory(t.attachedMemory);
         kernel.unregister(t);
@@ -356,17 +369,26 @@ public final class GuestProcess {
             synchronized (this) {
                 sharedPending |= SignalDelivery.bit(signal);
                 sharedInfo[signal] = info;
-                for (GuestThread t : threads) {
-                    if (!t.signals.isBlocked(signal) || t.signals.waitsFor(signal)) {
-                        target = t;
-                        break;
-                    }
-                }
+                target = takerOf(SignalDelivery.bit(signal));
             }
         }
         if (target != null) {
             target.wake();
         }
+    }
+
+    /**
+     * A thread that would take one of {@code signals} (a bit set): one that does not block it or waits for it in
+     * sigtimedwait, and is not on its way out (its exit would leave the signal pending with nobody woken, as
+     * the kernel's wants_signal says). Null when there is none; this process's monitor is held.
+     */
+    private GuestThread takerOf(long signals) {
+        for (GuestThread t : threads) {
+            if (!t.exited() && ((signals & ~t.signals.blockedMask()) != 0 || t.signals.waitsForAny(signals))) {
+                return t;
+            }
+        }
+        return null;
     }
 
     /** Removes {@code signal} from the shared set and returns its info; the actions' monitor is held. */
@@ -502,7 +524,8 @@ public final class GuestProcess {
     GuestProcess forkFrom(GuestThread parentThread, boolean shareMemory, boolean shareFiles, boolean shareFs,
                           boolean shareActions, boolean vfork, int childExitSignal, boolean parentIsGrandparent) {
         GuestProcess child = new GuestProcess(this, kernel.allocatePid());
-        child.memory = shareMemory ? memory.retain() : memory.copy();
+        GuestMemory space = memory;
+        child.memory = shareMemory ? space.retain() : space.copy(() -> parentThread.awaitTlbShootdown(space));
         child.image = shareMemory ? image.retain() : image.copy();
         child.files = shareFiles ? files.share() : files.copy();
         child.fs = shareFs ? fs.share() : fs.copy();

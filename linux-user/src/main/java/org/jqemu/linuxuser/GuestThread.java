@@ -37,8 +37,8 @@ final class GuestThread {
     private volatile boolean tlbStale;
     /** True while the CPU runs guest code (the TLB in use); a stale TLB is flushed before it is set again. */
     private volatile boolean inGuest;
-    /** How long a thread waits for the other CPUs to drop a changed mapping before it gives up on them. */
-    private static final long SHOOTDOWN_LIMIT_NANOS = 1_000_000_000L;
+    /** How many times the CPU has left guest code: a shootdown waits for one more, not for a moment without changes. */
+    private volatile long guestExits;
     private static final int SHOOTDOWN_SPINS = 200;
     private static final long SHOOTDOWN_SLEEP_NANOS = 20_000;
     /** The address space this thread's CPU runs in (a thread ended by another's execve still has the old one). */
@@ -93,16 +93,29 @@ final class GuestThread {
     }
 
     /**
-     * After a call that changed mappings (munmap, mprotect, madvise, fork's copy-on-write marking), waits
-     * until every other CPU over the same memory has dropped its TLB or left guest code, as Linux's TLB
+     * After mappings changed (munmap, mprotect, madvise, a copy-on-write copy): the TLB shootdown, then the
+     * slices the changes up to it retired are reused or left to their other holders.
+     */
+    private void settle(GuestMemory memory) {
+        long settled = memory.settledChanges();
+        awaitTlbShootdown(memory);
+        memory.recycleRetired(settled);
+    }
+
+    /**
+     * Waits until every other CPU over {@code memory} has dropped its TLB or left guest code, as Linux's TLB
      * shootdown does before the call returns: otherwise another thread could go on using a freed page (a
      * recycled slice) or writing a page now shared with a child. Done outside the memory's lock, which the
-     * other CPUs may need to finish their block. Bounded, so a wedged thread cannot hang this one.
+     * other CPUs may need to finish their block. Not bounded by a time (a loaded host may not run a thread
+     * for a while, and giving up would hand out pages still in use): a CPU asked to stop leaves guest code
+     * within a chain of blocks, and a thread waiting here runs no guest code, so nothing waits on itself.
      */
-    private void awaitTlbShootdown(GuestMemory memory) {
-        long deadline = System.nanoTime() + SHOOTDOWN_LIMIT_NANOS;
+    void awaitTlbShootdown(GuestMemory memory) {
         for (GuestThread t : process.kernel.threadsOf(memory)) {
-            for (int spins = 0; t != this && t.tlbStale && t.inGuest && System.nanoTime() < deadline; spins++) {
+            long exits = t.guestExits;
+            // Until t leaves guest code once (it flushes before it enters again): waiting for t.tlbStale to clear
+            // could last for ever while other threads' changes keep marking t stale again.
+            for (int spins = 0; t != this && t.tlbStale && t.inGuest && t.guestExits == exits; spins++) {
                 pause(spins);
             }
         }
@@ -154,6 +167,7 @@ final class GuestThread {
             }
             int reason = runCpu(BUDGET);
             inGuest = false;
+            guestExits++; // only this thread writes it
             switch (reason) {
                 case X86Cpu.EXIT_BUDGET -> { }
                 case X86Cpu.EXIT_INTERRUPT -> softwareInterrupt();
@@ -176,9 +190,13 @@ final class GuestThread {
      * instruction retried, as Linux's fault handler does); anything else becomes the guest's signal.
      */
     private void exception() {
-        if (cpu.exitVector() == Signals.PF && (cpu.exitErrorCode() & PF_WRITE) != 0
-                && attachedMemory.unshare(cpu.faultAddress())) {
+        GuestMemory memory = attachedMemory;
+        long changes = memory.changes();
+        if (cpu.exitVector() == Signals.PF && (cpu.exitErrorCode() & PF_WRITE) != 0 && memory.unshare(cpu.faultAddress())) {
             cpu.flushTlb();
+            if (memory.changes() != changes) {
+                settle(memory); // the other CPUs may still read the shared page we just copied, as after munmap
+            }
             return;
         }
         signals.fault(Signals.exceptionInfo(cpu.exitVector(), cpu.exitErrorCode(), cpu.faultAddress(), cpu.eip()));
@@ -197,8 +215,7 @@ final class GuestThread {
         long changes = memory.changes();
         syscalls.dispatch(sysenter);
         if (memory.changes() != changes) {
-            awaitTlbShootdown(memory);
-            memory.recycleRetired();
+            settle(memory);
         }
         if (current == engine) {
             current.afterSyscall();
@@ -221,6 +238,9 @@ final class GuestThread {
     void exitThread() {
         threadExit = true;
     }
+
+    /** This thread called exit(2) (or another's execve ended it): it takes no more signals. */
+    boolean exited() { return threadExit; }
 
     /** Makes the thread notice a signal or group exit: out of guest code, out of a blocking wait. */
     void wake() {

@@ -246,7 +246,9 @@ final class SignalDelivery {
     /** Signals a sigtimedwait of this thread accepts even while blocked (senders wake the thread for them). */
     private volatile long waitingFor;
 
-    boolean waitsFor(int signal) { return (waitingFor & bit(signal)) != 0; }
+    boolean waitsFor(int signal) { return waitsForAny(bit(signal)); }
+
+    boolean waitsForAny(long signals) { return (waitingFor & signals) != 0; }
 
     /**
      * rt_sigtimedwait(set, info, timeout): takes a pending signal of {@code set} (usually blocked ones) without

@@ -161,7 +161,7 @@ class GuestMemoryTest {
             assertEquals(10, child.readInt(0x10000));
             assertTrue(memory.unshare(0x10000), "now the parent's alone: WRITE comes back");
             assertEquals(Page.READ | Page.WRITE, memory.page(0x10000).prot());
-            assertFalse(memory.unshare(0x10000), "a writable private page: a real fault");
+            assertTrue(memory.unshare(0x10000), "a writable page: another thread's copy came first, the write retries");
             memory.writeInt(0x11000, 20); // a system call's write unshares too
             assertEquals(2, child.readInt(0x11000));
             assertEquals(20, memory.readInt(0x11000));
@@ -179,6 +179,7 @@ class GuestMemoryTest {
         try {
             assertFalse(child.unshare(0x20000), "a write to a read-only page is the guest's SIGSEGV");
             memory.unmap(0x20000, Page.SIZE);
+            memory.recycleRetired(memory.settledChanges()); // the shootdown: only then is the slice the child's alone
             memory.map(0x20000, Page.SIZE, Page.READ | Page.WRITE);
             memory.writeInt(0x20000, 99); // a recycled slice must not be the child's
             assertEquals(7, child.readInt(0x20000));
@@ -199,7 +200,8 @@ class GuestMemoryTest {
             assertEquals(Page.READ | Page.WRITE, child.page(0x31000).prot(), "writable without a fault");
             child.writeInt(0x31000, 5);
             assertEquals(5, memory.readInt(0x31000));
-            assertFalse(child.unshare(0x31000));
+            assertTrue(child.unshare(0x31000), "a writable page: nothing to copy, a write fault there is stale and retries");
+            assertTrue(child.isShared(0x31000), "still shared");
             child.unmap(0x30000, 2 * Page.SIZE);
             assertEquals(5, memory.readInt(0x31000), "unmapping one side leaves the memory to the other");
         } finally {
@@ -219,9 +221,57 @@ class GuestMemoryTest {
         memory.unmap(0x40000, Page.SIZE);
         memory.map(0x50000, Page.SIZE, Page.READ | Page.WRITE);
         assertTrue(memory.page(0x50000).ram().address() != old, "reused before the shootdown");
-        memory.recycleRetired();
+        memory.recycleRetired(memory.settledChanges());
         memory.map(0x60000, Page.SIZE, Page.READ | Page.WRITE);
         assertEquals(old, memory.page(0x60000).ram().address(), "reused after it");
+    }
+
+    /**
+     * A shootdown covers the changes made before it started (GuestThread reads settledChanges, waits, then
+     * recycles): a slice another thread unmapped after that may still be in a CPU's TLB and must stay retired.
+     */
+    @Test
+    void aShootdownReleasesOnlyWhatChangesBeforeItRetired() {
+        memory.map(0x40000, 2 * Page.SIZE, Page.READ | Page.WRITE);
+        long first = memory.page(0x40000).ram().address();
+        long second = memory.page(0x41000).ram().address();
+        memory.unmap(0x40000, Page.SIZE);
+        long settled = memory.settledChanges();
+        memory.unmap(0x41000, Page.SIZE); // another thread's munmap, after our shootdown began
+        memory.recycleRetired(settled);
+        memory.map(0x50000, 2 * Page.SIZE, Page.READ | Page.WRITE);
+        assertEquals(first, memory.page(0x50000).ram().address(), "the first unmapped page is reused");
+        assertTrue(memory.page(0x51000).ram().address() != second, "the later one waits for its own shootdown");
+    }
+
+    /**
+     * After a copy-on-write copy the old slice still belongs to this space until its CPUs have dropped it (Linux
+     * drops the page's map count after the TLB flush): until then the child must copy too rather than take the
+     * slice over and write it, which a CPU of the parent may still be reading.
+     */
+    @Test
+    void aCopiedPageGoesToTheOtherHolderOnlyAfterTheShootdown() {
+        memory.map(0x10000, Page.SIZE, Page.READ | Page.WRITE);
+        memory.writeInt(0x10000, 1);
+        GuestMemory child = memory.copy();
+        try {
+            long shared = memory.page(0x10000).ram().address();
+            assertTrue(memory.unshare(0x10000), "the parent's write fault copies");
+            assertTrue(child.unshare(0x10000));
+            assertTrue(child.page(0x10000).ram().address() != shared, "before the parent's shootdown the child copies too");
+            GuestMemory second = memory.copy();
+            try {
+                assertTrue(memory.unshare(0x10000));
+                long parentOld = second.page(0x10000).ram().address();
+                memory.recycleRetired(memory.settledChanges());
+                assertTrue(second.unshare(0x10000));
+                assertEquals(parentOld, second.page(0x10000).ram().address(), "after it the last holder keeps the slice");
+            } finally {
+                second.close();
+            }
+        } finally {
+            child.close();
+        }
     }
 
     /**
@@ -244,7 +294,7 @@ class GuestMemoryTest {
 
         assertEquals(0x11111111L, runLoad(cpu, code));
         memory.unmap(data, Page.SIZE);
-        memory.recycleRetired();
+        memory.recycleRetired(memory.settledChanges());
         memory.map(other, Page.SIZE, Page.READ | Page.WRITE);
         memory.writeInt(other, 0x22222222);
         assertEquals(slice, memory.page(other).ram().address(), "the test needs the old page's memory reused");

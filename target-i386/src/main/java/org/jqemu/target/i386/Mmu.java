@@ -541,6 +541,11 @@ abstract class Mmu extends CpuState {
         if (flat != null && kind != ACC_EXEC) {
             flat.fill(flatSet(), kind == ACC_READ ? FlatTlb.READ : FlatTlb.WRITE, lin, ram, global);
         }
+        if (kind == ACC_WRITE) {
+            // One translation per page, as a real TLB: a read entry filled earlier may name the page's old RAM
+            // (another CPU's copy-on-write copy replaced it), and reads must see this CPU's own writes.
+            fill(ACC_READ, lin, ram);
+        }
     }
 
     static int readRam(MemorySegment ram, long off, int size) {

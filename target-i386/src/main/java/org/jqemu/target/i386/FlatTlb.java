@@ -127,6 +127,15 @@ final class FlatTlb {
         HOST.set(ValueLayout.JAVA_LONG, base + ((long) (record & ~GLOBAL) << 3), 0L);
     }
 
+    /** Drops the read entry of the page holding {@code linear} in {@code set} unless it maps {@code ram}. */
+    void dropReadUnless(int set, long linear, MemorySegment ram) {
+        int page = (int) ((linear & Mmu.MASK32) >>> Page.SHIFT);
+        long at = base + ((long) slot(set, READ, page) << 3);
+        if (HOST.get(ValueLayout.JAVA_LONG, at) != ram.address() - (long) (page << Page.SHIFT)) {
+            HOST.set(ValueLayout.JAVA_LONG, at, 0L);
+        }
+    }
+
     /** Drops the entries of the page holding {@code linear} in both sets (INVLPG). */
     void clearPage(long linear) {
         int page = (int) ((linear & Mmu.MASK32) >>> Page.SHIFT);

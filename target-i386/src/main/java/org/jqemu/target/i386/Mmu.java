@@ -542,9 +542,16 @@ abstract class Mmu extends CpuState {
             flat.fill(flatSet(), kind == ACC_READ ? FlatTlb.READ : FlatTlb.WRITE, lin, ram, global);
         }
         if (kind == ACC_WRITE) {
-            // One translation per page, as a real TLB: a read entry filled earlier may name the page's old RAM
-            // (another CPU's copy-on-write copy replaced it), and reads must see this CPU's own writes.
-            fill(ACC_READ, lin, ram);
+            // A read entry filled earlier may name the page's old RAM (another CPU's copy-on-write copy replaced
+            // it), and reads must see this CPU's own writes: it is dropped, and the next read resolves again
+            // (not filled with the write's RAM: a page may read elsewhere than it writes, as PAM's write-only
+            // shadowing does).
+            if (readTag[i] == tag && readHost[i] != ram.address()) {
+                readTag[i] = -1L;
+            }
+            if (flat != null) {
+                flat.dropReadUnless(flatSet(), lin, ram);
+            }
         }
     }
 

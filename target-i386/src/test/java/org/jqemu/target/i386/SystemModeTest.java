@@ -166,6 +166,20 @@ class SystemModeTest {
         assertTrue(m.ram().u32(LOG + 4) > 0x1000);
     }
 
+    /** CR4 |= {@code cr4Bits}, CR3 = the page directory at 0x30000 (see {@link #PAGING_SETUP}), then CR0.PG on. */
+    private static String pagingOn(String cr4Bits) {
+        return """
+                  mov eax, cr4
+                  or eax, %s
+                  mov cr4, eax
+                  mov eax, 0x30000
+                  mov cr3, eax
+                  mov eax, cr0
+                  or eax, 0x80000000
+                  mov cr0, eax
+                """.formatted(cr4Bits);
+    }
+
     private static final String PAGING_SETUP = """
               ; page directory at 0x30000, one page table at 0x31000 identity-mapping 0-4 MiB
               mov edi, 0x30000
@@ -188,14 +202,7 @@ class SystemModeTest {
                   mov dword [0x30004], 0x200087  ; PDE 1: a 4 MiB page (PS) at physical 2 MiB... aligned below
                   mov dword [0x30004], 0x000087  ; 4 MiB page: linear 4-8 MiB -> physical 0-4 MiB
                   mov dword [0x31000 + 0x50*4], 0x60007   ; linear 0x50000 -> physical 0x60000
-                  mov eax, cr4
-                  or eax, 0x10                ; PSE
-                  mov cr4, eax
-                  mov eax, 0x30000
-                  mov cr3, eax
-                  mov eax, cr0
-                  or eax, 0x80000000
-                  mov cr0, eax
+                """ + pagingOn("0x10") /* PSE */ + """
                   mov dword [0x50010], 0xabcd1234
                   mov eax, [0x400000 + 0x60010]   ; through the 4 MiB page: physical 0x60010
                   mov [log], eax
@@ -222,14 +229,7 @@ class SystemModeTest {
               mov dword [0x62000], 0x620
               mov dword [0x31000 + 0x50*4], 0x60107   ; global
               mov dword [0x31000 + 0x51*4], 0x61007   ; not global
-              mov eax, cr4
-              or eax, 0x80                ; PGE
-              mov cr4, eax
-              mov eax, 0x30000
-              mov cr3, eax
-              mov eax, cr0
-              or eax, 0x80000000
-              mov cr0, eax
+              """ + pagingOn("0x80") /* PGE */ + """
               mov eax, [0x50000]
               mov [log], eax
               mov eax, [0x51000]

@@ -452,15 +452,18 @@ public final class Tcg {
 
     /** The successor {@code prev}'s exit ({@link #previousKind}) is linked to, if it starts at {@code eip} and is current; else null. */
     private Block linkedSuccessor(Block prev, int eip) {
-        Block linked = prev.next[Math.min(previousKind, KIND_SLOTS - 1)];
+        Block linked = prev.next[exitSlot()];
         return linked != null && linked.eip == eip && cache.current(linked) ? linked : null;
     }
+
+    /** The link slot of the exit the previous block took ({@link #previousKind}). */
+    private int exitSlot() { return Math.min(previousKind, KIND_SLOTS - 1); }
 
     /** The block at {@code eip} from the hash table, linked from {@code prev}'s exit when translated. */
     private Block lookupAndLink(Block prev, int eip) {
         Block b = cache.lookup(eip);
         if (b != null && b.code != null) { // cold entries are reached through lookup, which counts visits
-            prev.next[Math.min(previousKind, KIND_SLOTS - 1)] = b;
+            prev.next[exitSlot()] = b;
         }
         return b;
     }

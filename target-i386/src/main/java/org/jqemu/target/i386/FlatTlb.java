@@ -69,7 +69,7 @@ final class FlatTlb {
      */
     void fill(int set, int kind, long linear, MemorySegment ram, boolean global) {
         int page = (int) ((linear & Mmu.MASK32) >>> Page.SHIFT);
-        long entry = ram.address() - (long) (page << Page.SHIFT); // int shift: the page base, sign-extended
+        long entry = entry(page, ram);
         if (entry == 0) {
             return; // would read as "no translation": this page keeps taking the slow path
         }
@@ -89,6 +89,11 @@ final class FlatTlb {
         filled[count] = global ? slot | GLOBAL : slot;
         slices[count++] = ram; // before the entry is visible
         HOST.set(ValueLayout.JAVA_LONG, at, entry);
+    }
+
+    /** The entry mapping linear page {@code page} to {@code ram}: added to a linear address, the host address. */
+    private static long entry(int page, MemorySegment ram) {
+        return ram.address() - (long) (page << Page.SHIFT); // int shift: the page base, sign-extended
     }
 
     /** Drops every entry (a TLB flush). */
@@ -131,7 +136,7 @@ final class FlatTlb {
     void dropReadUnless(int set, long linear, MemorySegment ram) {
         int page = (int) ((linear & Mmu.MASK32) >>> Page.SHIFT);
         long at = base + ((long) slot(set, READ, page) << 3);
-        if (HOST.get(ValueLayout.JAVA_LONG, at) != ram.address() - (long) (page << Page.SHIFT)) {
+        if (HOST.get(ValueLayout.JAVA_LONG, at) != entry(page, ram)) {
             HOST.set(ValueLayout.JAVA_LONG, at, 0L);
         }
     }

@@ -3,14 +3,17 @@ package org.jqemu.linuxuser;
 import java.lang.foreign.MemorySegment;
 
 /**
- * An open file as the guest's file descriptor table holds it. Buffers are host memory (slices of guest
- * pages), so data goes between host files and guest memory without copies. Results follow the kernel's
- * convention: a count, or {@code -errno}.
+ * An open file as the guest's file descriptor table holds it. Buffers are host memory (a bounce buffer the
+ * system call copies to or from guest memory when the bytes move, see {@code Syscalls.transfer}). Results
+ * follow the kernel's convention: a count, or {@code -errno}.
  */
 interface GuestFile {
     long read(MemorySegment buffer);
 
     long write(MemorySegment buffer);
+
+    /** Whether a read would return at once (a read that got a chunk goes on only then, as it must not wait). */
+    default boolean readableNow() { return true; }
 
     /** pread(2); files without positions answer -ESPIPE. */
     default long pread(MemorySegment buffer, long offset) { return -Errno.ESPIPE; }

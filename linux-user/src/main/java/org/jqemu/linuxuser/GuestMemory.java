@@ -430,10 +430,13 @@ public final class GuestMemory implements AddressSpace {
     public synchronized void map(long start, long length, int prot) {
         checkRange(start, length);
         long end = pageCeil(start + length);
+        boolean replaces = !isFree(start, end - start);
         for (long a = start; a < end; a += Page.SIZE) {
             set(a, RESERVED[prot & Page.RWX]);
         }
-        invalidate();
+        if (replaces) {
+            invalidate(); // over unmapped pages no TLB holds an entry (misses are not cached): no shootdown, as Linux
+        }
     }
 
     /** Removes the pages of [start, start+length); unmapped pages in the range are fine, as for munmap. */
@@ -453,11 +456,16 @@ public final class GuestMemory implements AddressSpace {
         if (!isMapped(start, end - start)) {
             return false;
         }
+        boolean narrows = false;
         for (long a = start; a < end; a += Page.SIZE) {
             Page old = entry(a);
-            set(a, old.ram() == null ? RESERVED[prot & Page.RWX] : Page.ram(old.ram(), withSharing(old, prot & Page.RWX)));
+            Page now = old.ram() == null ? RESERVED[prot & Page.RWX] : Page.ram(old.ram(), withSharing(old, prot & Page.RWX));
+            narrows |= (old.prot() & Page.RWX & ~now.prot()) != 0;
+            set(a, now);
         }
-        invalidate();
+        if (narrows) {
+            invalidate(); // only added rights: a TLB entry (same slice, fewer rights) misses and refills, as Linux needs no flush
+        }
         return true;
     }
 
@@ -672,19 +680,64 @@ public final class GuestMemory implements AddressSpace {
         }
     }
 
-    public void userWriteInt(long address, int value) {
+    // Under this space's lock, as is every copy_to_user/copy_from_user below: a check and its copy see one state
+    // of the mappings, so a page another thread unmaps meanwhile (its slice retired, soon reused) is never written.
+
+    public synchronized void userWriteInt(long address, int value) {
         checkUserWrite(address, 4);
         writeInt(address, value);
     }
 
-    public void userWriteLong(long address, long value) {
+    public synchronized void userWriteLong(long address, long value) {
         checkUserWrite(address, 8);
         writeLong(address, value);
     }
 
-    public void userWrite(long address, byte[] src, int offset, int length) {
+    public synchronized void userWrite(long address, byte[] src, int offset, int length) {
         checkUserWrite(address, length);
         write(address, src, offset, length);
+    }
+
+    /**
+     * copy_to_user as the bytes arrive (a pipe read that waited, a host read into a bounce buffer): copies
+     * {@code length} bytes of {@code src} from {@code offset} to {@code address}, page by page, up to the first
+     * page the guest cannot write now. Returns the bytes copied (fewer than asked: -EFAULT's cue).
+     */
+    public synchronized long copyToUser(long address, MemorySegment src, long offset, long length) {
+        return copyUser(address, src, offset, length, true);
+    }
+
+    /** copy_from_user, likewise: up to the first page the guest cannot read now; returns the bytes copied. */
+    public synchronized long copyFromUser(long address, MemorySegment dst, long offset, long length) {
+        return copyUser(address, dst, offset, length, false);
+    }
+
+    private long copyUser(long address, MemorySegment host, long offset, long length, boolean toGuest) {
+        int prot = toGuest ? Page.WRITE : Page.READ;
+        long done = 0;
+        while (done < length) {
+            long at = address + done;
+            int inPage = (int) Math.min(length - done, Page.SIZE - (at & Page.OFFSET_MASK));
+            if (!accessible(at, inPage, prot)) {
+                break;
+            }
+            MemorySegment slice;
+            try {
+                slice = toGuest ? writableSlice(at) : slice(at);
+            } catch (Fault e) {
+                break; // no host memory left to back the page
+            }
+            if (!accessible(at, inPage, prot)) {
+                break; // writableSlice waited for fork's marking (the lock let go): the page changed meanwhile
+            }
+            if (toGuest) {
+                MemorySegment.copy(host, offset + done, slice, at & Page.OFFSET_MASK, inPage);
+            } else {
+                MemorySegment.copy(slice, at & Page.OFFSET_MASK, host, offset + done, inPage);
+            }
+            done += inPage;
+        }
+        return done;
     }
 
     public void userWrite(long address, byte[] src) { userWrite(address, src, 0, src.length); }

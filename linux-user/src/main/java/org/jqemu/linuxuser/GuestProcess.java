@@ -285,7 +285,8 @@ public final class GuestProcess {
             threads.remove(t);
             last = threads.isEmpty();
             if (last) {
-                exiting = true;
+                // threads that called exit(2) together each saw another still there: the last to go gives the status
+                claimExit(t.exitStatus(), null);
             }
             heir = sharedPending == 0 ? null : takerOf(sharedPending); // a signal sent to t while it left
         }
@@ -596,7 +597,7 @@ public final class GuestProcess {
             others.remove(caller);
         }
         for (GuestThread t : others) {
-            t.exitThread();
+            t.exitThread(0);
             t.wake();
         }
         GuestMemory old = memory;

@@ -44,6 +44,7 @@ final class GuestThread {
     /** The address space this thread's CPU runs in (a thread ended by another's execve still has the old one). */
     volatile GuestMemory attachedMemory;
     private volatile boolean threadExit;
+    private volatile int exitStatus;
     private final Runnable memoryListener = this::memoryChanged;
     /** #PF error code bit: the access was a write. */
     private static final int PF_WRITE = 2;
@@ -234,10 +235,14 @@ final class GuestThread {
         signals.fault(Signals.softwareInterruptInfo(vector));
     }
 
-    /** exit(2) of this thread alone. */
-    void exitThread() {
+    /** exit(2) of this thread alone; {@code status} (wait(2)'s encoding) becomes the process's if it is the last. */
+    void exitThread(int status) {
+        exitStatus = status;
         threadExit = true;
     }
+
+    /** What {@link #exitThread} was given: the process's status when this thread turns out to be its last. */
+    int exitStatus() { return exitStatus; }
 
     /** This thread called exit(2) (or another's execve ended it): it takes no more signals. */
     boolean exited() { return threadExit; }
@@ -268,9 +273,7 @@ final class GuestThread {
     long waitHostReadable(int hostFd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pfd = arena.allocate(8, 4);
-            pfd.set(ValueLayout.JAVA_INT, 0, hostFd);
-            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) Fcntl.POLLIN);
-            if (HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, 0) != 0) {
+            if (HostFile.pollIn(pfd, hostFd, 0) != 0) {
                 return 0; // readable, at end, or an error the read itself will report
             }
             if ((HostOs.syscall(HostOs.SYS_FCNTL, hostFd, Fcntl.F_GETFL) & Fcntl.O_NONBLOCK) != 0) {
@@ -280,7 +283,7 @@ final class GuestThread {
                 if (interruptedBySignal()) {
                     return -SignalDelivery.ERESTARTSYS;
                 }
-                long r = HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, HOST_POLL_MILLIS);
+                long r = HostFile.pollIn(pfd, hostFd, HOST_POLL_MILLIS);
                 if (r != 0 && r != -Errno.EINTR) {
                     return 0;
                 }

@@ -1,6 +1,8 @@
 package org.jqemu.linuxuser;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /** A real host file descriptor: what jqemu-i386 gives the guest for stdin/stdout/stderr and for open(2). */
 record HostFile(int fd, boolean owned) implements GuestFile {
@@ -10,6 +12,20 @@ record HostFile(int fd, boolean owned) implements GuestFile {
     @Override public long read(MemorySegment buffer) { return HostOs.read(fd, buffer); }
 
     @Override public long write(MemorySegment buffer) { return HostOs.write(fd, buffer); }
+
+    /** A host pipe or socket may have nothing more: a second chunk of one read must not wait for it. */
+    @Override public boolean readableNow() {
+        try (Arena arena = Arena.ofConfined()) {
+            return pollIn(arena.allocate(8, 4), fd, 0) != 0;
+        }
+    }
+
+    /** poll(2) for POLLIN through {@code pfd} (a struct pollfd): above 0 readable, at end or in error; 0 after {@code millis}. */
+    static long pollIn(MemorySegment pfd, int fd, int millis) {
+        pfd.set(ValueLayout.JAVA_INT, 0, fd);
+        pfd.set(ValueLayout.JAVA_SHORT, 4, (short) Fcntl.POLLIN);
+        return HostOs.syscall(HostOs.SYS_POLL, pfd.address(), 1, millis);
+    }
 
     @Override public long pread(MemorySegment buffer, long offset) { return HostOs.pread(fd, buffer, offset); }
 

@@ -34,11 +34,16 @@ final class Pipe {
 
         boolean nonBlocking() { return (statusFlags & Fcntl.O_NONBLOCK) != 0; }
 
-        @Override public long read(MemorySegment buffer) {
-            return reading ? pipe.read(buffer, nonBlocking()) : -Errno.EBADF;
+        @Override public long read(MemorySegment buffer) { return read(Buffer.of(buffer), true); }
+
+        @Override public long write(MemorySegment buffer) { return write(Buffer.of(buffer)); }
+
+        /** {@code mayWait} false: a later piece of one readv, which returns what came without waiting for more. */
+        long read(Buffer buffer, boolean mayWait) {
+            return reading ? pipe.read(buffer, nonBlocking() || !mayWait) : -Errno.EBADF;
         }
 
-        @Override public long write(MemorySegment buffer) {
+        long write(Buffer buffer) {
             return reading ? -Errno.EBADF : pipe.write(buffer, nonBlocking());
         }
 
@@ -59,17 +64,58 @@ final class Pipe {
         int poll() { return pipe.poll(reading); }
     }
 
+    /**
+     * The other side of a transfer: a host buffer, or a guest buffer that is reached only when the bytes move
+     * (Linux's copy_to_user in pipe_read), so a read that waited never writes a page unmapped meanwhile.
+     */
+    interface Buffer {
+        long size();
+
+        /**
+         * Copies {@code n} bytes between {@code ring} at {@code at} and this buffer at {@code offset} ({@code
+         * toBuffer}: a read); returns how many it could, fewer when a guest page is gone.
+         */
+        long copy(boolean toBuffer, byte[] ring, int at, long offset, int n);
+
+        static Buffer of(MemorySegment segment) {
+            return new Buffer() {
+                @Override public long size() { return segment.byteSize(); }
+
+                @Override public long copy(boolean toBuffer, byte[] ring, int at, long offset, int n) {
+                    if (toBuffer) {
+                        MemorySegment.copy(ring, at, segment, ValueLayout.JAVA_BYTE, offset, n);
+                    } else {
+                        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, offset, ring, at, n);
+                    }
+                    return n;
+                }
+            };
+        }
+
+        static Buffer guest(GuestMemory memory, long address, long length) {
+            return new Buffer() {
+                @Override public long size() { return length; }
+
+                @Override public long copy(boolean toBuffer, byte[] ring, int at, long offset, int n) {
+                    MemorySegment bytes = MemorySegment.ofArray(ring);
+                    return toBuffer ? memory.copyToUser(address + offset, bytes, at, n)
+                            : memory.copyFromUser(address + offset, bytes, at, n);
+                }
+            };
+        }
+    }
+
     static End[] create(int statusFlags) {
         Pipe p = new Pipe();
         return new End[] {new End(p, true, statusFlags), new End(p, false, statusFlags)};
     }
 
-    private long read(MemorySegment buffer, boolean nonBlocking) {
-        int want = (int) buffer.byteSize();
+    private long read(Buffer buffer, boolean nonBlocking) {
+        int want = (int) Math.min(buffer.size(), CAPACITY);
         if (want == 0) {
             return 0;
         }
-        int n;
+        long n;
         synchronized (this) {
             while (count == 0) {
                 if (writers == 0) {
@@ -83,23 +129,31 @@ final class Pipe {
                     return r;
                 }
             }
-            n = Math.min(want, count);
-            int first = Math.min(n, CAPACITY - head);
-            MemorySegment.copy(ring, head, buffer, ValueLayout.JAVA_BYTE, 0, first);
-            if (n > first) {
-                MemorySegment.copy(ring, 0, buffer, ValueLayout.JAVA_BYTE, first, n - first);
+            n = copyRing(buffer, true, head, 0, Math.min(want, count));
+            if (n == 0) {
+                return -Errno.EFAULT; // the bytes stay in the pipe, as Linux leaves what it could not copy
             }
-            head = (head + n) % CAPACITY;
-            count -= n;
+            head = (int) ((head + n) % CAPACITY);
+            count -= (int) n;
             notifyAll();
         }
         Kernel.pollEvent();
         return n;
     }
 
-    private long write(MemorySegment buffer, boolean nonBlocking) {
-        int total = (int) buffer.byteSize();
-        int done = 0;
+    /** Copies {@code n} bytes between the ring at {@code at} (wrapping) and the buffer; returns how many went. */
+    private long copyRing(Buffer buffer, boolean toBuffer, int at, long offset, int n) {
+        int first = Math.min(n, CAPACITY - at);
+        long done = buffer.copy(toBuffer, ring, at, offset, first);
+        if (done == first && n > first) {
+            done += buffer.copy(toBuffer, ring, 0, offset + first, n - first);
+        }
+        return done;
+    }
+
+    private long write(Buffer buffer, boolean nonBlocking) {
+        long total = buffer.size();
+        long done = 0;
         synchronized (this) {
             while (done < total || total == 0) {
                 if (readers == 0) {
@@ -110,7 +164,7 @@ final class Pipe {
                     return done > 0 ? done : -Errno.EPIPE;
                 }
                 int space = CAPACITY - count;
-                int remaining = total - done;
+                long remaining = total - done;
                 // writes of at most PIPE_BUF bytes go in whole or not at all
                 if (space == 0 || (remaining <= PIPE_BUF && space < remaining)) {
                     if (nonBlocking) {
@@ -125,20 +179,18 @@ final class Pipe {
                 if (total == 0) {
                     return 0;
                 }
-                int n = Math.min(space, remaining);
-                int tail = (head + count) % CAPACITY;
-                int first = Math.min(n, CAPACITY - tail);
-                MemorySegment.copy(buffer, ValueLayout.JAVA_BYTE, done, ring, tail, first);
-                if (n > first) {
-                    MemorySegment.copy(buffer, ValueLayout.JAVA_BYTE, done + first, ring, 0, n - first);
-                }
-                count += n;
-                done += n;
+                int n = (int) Math.min(space, remaining);
+                long copied = copyRing(buffer, false, (head + count) % CAPACITY, done, n);
+                count += (int) copied;
+                done += copied;
                 notifyAll();
+                if (copied < n) {
+                    break; // a guest page went away under the write
+                }
             }
         }
         Kernel.pollEvent();
-        return done;
+        return done > 0 || total == 0 ? done : -Errno.EFAULT;
     }
 
     private void closeEnd(boolean reading) {

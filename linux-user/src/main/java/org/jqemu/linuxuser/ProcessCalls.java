@@ -153,7 +153,7 @@ final class ProcessCalls {
         if (last) {
             process.exitGroup((code & 0xff) << 8);
         } else {
-            thread.exitThread();
+            thread.exitThread((code & 0xff) << 8); // the status if another thread leaves before this one is gone
         }
         return 0;
     }

@@ -303,51 +303,95 @@ final class Syscalls {
         return process.files.get(fd);
     }
 
-    /** Calls {@code io} on each page-sized piece of the guest buffer; stops at the first short transfer. */
-    private long transfer(long address, long length, int prot, java.util.function.ToLongFunction<MemorySegment> io) {
-        if (length > MAX_IO) {
-            length = MAX_IO;
-        }
-        if (!memory.accessible(address, length, prot)) {
+    /** The host buffer a read or write between a file and guest memory goes through, at most. */
+    private static final int BOUNCE = 64 * 1024;
+
+    /**
+     * Moves bytes between a file and a guest buffer: {@code io} reads into or writes from host memory, and the
+     * guest pages are copied only when the bytes move (copy_to_user/copy_from_user, {@link
+     * GuestMemory#copyToUser}), never captured before a call that may wait, so a page another thread unmaps
+     * or remaps meanwhile is not written (-EFAULT, or the new mapping gets the bytes, as on Linux). A pipe copies
+     * straight from its ring; other files go through a bounce buffer, chunk by chunk, while each chunk is filled
+     * and (reading) more is ready at once. {@code io} null: the file's read or write; {@code mayWait} false: a
+     * later piece of readv, which must not wait.
+     */
+    private long transfer(GuestFile f, long address, long length, boolean toGuest, boolean mayWait,
+                          java.util.function.ToLongFunction<MemorySegment> io) {
+        length = Math.min(length, MAX_IO);
+        if (!memory.accessible(address, length, toGuest ? Page.WRITE : Page.READ)) {
             return -Errno.EFAULT;
         }
-        long done = 0;
-        while (done < length) {
-            long at = address + done;
-            int inPage = (int) Math.min(length - done, Page.SIZE - (at & Page.OFFSET_MASK));
-            MemorySegment page = (prot & Page.WRITE) != 0 ? memory.writablePage(at) : memory.page(at).ram();
-            MemorySegment slice = page.asSlice(at & Page.OFFSET_MASK, inPage);
-            long n = io.applyAsLong(slice);
-            if (n < 0) {
-                return done > 0 ? done : n;
-            }
-            done += n;
-            if (n < inPage) {
-                break;
-            }
+        if (length == 0) {
+            return 0;
         }
-        return done;
+        if (f instanceof Pipe.End pipe && io == null) { // read or write (pread and pwrite answer ESPIPE)
+            Pipe.Buffer buffer = Pipe.Buffer.guest(memory, address, length);
+            return toGuest ? pipe.read(buffer, mayWait) : pipe.write(buffer);
+        }
+        if (io == null) {
+            io = toGuest ? f::read : f::write;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bounce = arena.allocate(Math.min(length, BOUNCE));
+            long done = 0;
+            while (done < length) {
+                MemorySegment chunk = bounce.asSlice(0, Math.min(length - done, BOUNCE));
+                long n = toGuest ? bounceIn(address + done, chunk, io) : bounceOut(address + done, chunk, io);
+                if (n < 0) {
+                    return done > 0 ? done : n;
+                }
+                done += n;
+                if (n < chunk.byteSize() || toGuest && !f.readableNow()) {
+                    break; // a short transfer or a fault ends the call; a read does not wait for a second chunk
+                }
+            }
+            return done;
+        }
+    }
+
+    /** One chunk of a read: the file fills {@code chunk}, then the guest buffer as it is mapped now. */
+    private long bounceIn(long address, MemorySegment chunk, java.util.function.ToLongFunction<MemorySegment> io) {
+        long n = io.applyAsLong(chunk);
+        if (n <= 0) {
+            return n;
+        }
+        long copied = memory.copyToUser(address, chunk, 0, n);
+        return copied > 0 ? copied : -Errno.EFAULT; // what was read past a vanished page is lost (Linux keeps it)
+    }
+
+    /** One chunk of a write: the guest buffer as it is mapped now goes to {@code chunk}, then to the file. */
+    private long bounceOut(long address, MemorySegment chunk, java.util.function.ToLongFunction<MemorySegment> io) {
+        long copied = memory.copyFromUser(address, chunk, 0, chunk.byteSize());
+        return copied > 0 ? io.applyAsLong(chunk.asSlice(0, copied)) : -Errno.EFAULT;
     }
 
     private long read(int fd, long buffer, long count) {
+        return read(fd, buffer, count, true);
+    }
+
+    private long read(int fd, long buffer, long count, boolean mayWait) {
         GuestFile f = file(fd);
         if (f == null) {
             return -Errno.EBADF;
         }
-        if (f instanceof HostFile h && count > 0) {
+        if (f instanceof HostFile h && count > 0 && mayWait) {
             long ready = thread.waitHostReadable(h.fd());
             if (ready < 0) {
                 return ready;
             }
         }
-        return transfer(buffer, count, Page.WRITE, f::read);
+        if (!mayWait && !f.readableNow()) {
+            return 0;
+        }
+        return transfer(f, buffer, count, true, mayWait, null);
     }
 
     private long write(int fd, long buffer, long count) {
         GuestFile f = file(fd);
-        return f == null ? -Errno.EBADF : transfer(buffer, count, Page.READ, f::write);
+        return f == null ? -Errno.EBADF : transfer(f, buffer, count, false, true, null);
     }
 
+    /** readv/writev: the pieces in turn; a read returns what the first pieces got without waiting for more. */
     private long vectorIo(int fd, long iov, long count, boolean write) {
         if (count > 1024) {
             return -Errno.EINVAL;
@@ -356,7 +400,7 @@ final class Syscalls {
         for (int i = 0; i < count; i++) {
             long base = memory.readInt(iov + 8L * i) & 0xffff_ffffL;
             long length = memory.readInt(iov + 8L * i + 4) & 0xffff_ffffL;
-            long n = write ? write(fd, base, length) : read(fd, base, length);
+            long n = write ? write(fd, base, length) : read(fd, base, length, total == 0);
             if (n < 0) {
                 return total > 0 ? total : n;
             }
@@ -448,7 +492,11 @@ final class Syscalls {
 
     private long pread(int fd, long buffer, long count, long offset) {
         GuestFile f = file(fd);
-        return f == null ? -Errno.EBADF : transfer(buffer, count, Page.WRITE, slice -> f.pread(slice, offset));
+        if (f == null) {
+            return -Errno.EBADF;
+        }
+        long[] at = {offset};
+        return transfer(f, buffer, count, true, true, chunk -> advance(at, f.pread(chunk, at[0])));
     }
 
     /** pwrite64 goes to the host descriptor directly (pipes answer ESPIPE). */
@@ -461,13 +509,16 @@ final class Syscalls {
             return -Errno.ESPIPE;
         }
         long[] at = {offset};
-        return transfer(buffer, count, Page.READ, slice -> {
-            long n = HostOs.syscall(HostOs.SYS_PWRITE64, h.fd(), slice.address(), slice.byteSize(), at[0]);
-            if (n > 0) {
-                at[0] += n;
-            }
-            return n;
-        });
+        return transfer(f, buffer, count, false, true,
+                chunk -> advance(at, HostOs.syscall(HostOs.SYS_PWRITE64, h.fd(), chunk.address(), chunk.byteSize(), at[0])));
+    }
+
+    /** pread/pwrite in chunks: the next chunk starts where this one's {@code n} bytes ended. */
+    private static long advance(long[] offset, long n) {
+        if (n > 0) {
+            offset[0] += n;
+        }
+        return n;
     }
 
     /** Old-style chown ids are 16-bit (0xffff means "unchanged", -1 for the 32-bit call). */

@@ -25,8 +25,13 @@ public final class Tcg {
     public static final String ENGINE_PROPERTY = "jqemu.engine";
     /** Most guest instructions in one block unless {@link #setMaxBlockInstructions} says otherwise. */
     public static final int DEFAULT_MAX_BLOCK_INSTRUCTIONS = CodeCache.MAX_BLOCK_INSTRUCTIONS;
-    /** Most instructions one block execution may retire (looping on itself): keeps the count in 23 bits and stops prompt. */
-    private static final int MAX_BLOCK_BUDGET = 1 << 20;
+    /**
+     * User mode: most instructions one block or region execution may retire (looping on itself). Stop requests
+     * (another thread's signal, exit_group, a TLB shootdown for munmap) are seen only between executions: at
+     * 1 Mi a thread spinning in a one-instruction loop held a munmap of another thread 1.7-2.5 ms; 16 Ki costs
+     * one block entry per 16 Ki instructions (linux-user/README-processes.md, "Session 12 (uleft)").
+     */
+    private static final int MAX_BLOCK_BUDGET = 1 << 14;
     /**
      * System mode: most instructions one block or region execution may retire. Events are polled between
      * executions; inside one, only another thread can make one pending (devices run between the run loop's

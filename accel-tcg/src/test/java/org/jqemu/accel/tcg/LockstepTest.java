@@ -454,6 +454,23 @@ class LockstepTest {
         assertEquals(1 + 16 * 3 + 2, s.interpreted(), s.toString());
     }
 
+    /**
+     * In user mode a block looping on itself comes back to {@code run}, where stop requests are seen (another
+     * guest thread's munmap shootdown, a signal, exit_group), at least every 16 Ki instructions: before session
+     * 12 one execution ran 1 Mi, and one execution was all this run made.
+     */
+    @Test
+    void blockLoopingOnItselfReturnsToTheEngineOften() {
+        Pair p = new Pair("""
+                l:  inc eax
+                    jmp l
+                """, CodeCache.DEFAULT_LIMIT);
+        assertEquals(X86Cpu.EXIT_BUDGET, p.tcg.run(1 << 20));
+        TcgStats s = p.tcg.stats();
+        assertEquals(1 << 20, p.a.instructionCount());
+        assertTrue(s.blocksExecuted() >= (1 << 20) / (1 << 14), s.toString());
+    }
+
     @Test
     void tinyCacheFlushesAndStillAgrees() {
         Pair p = new Pair("""

@@ -81,6 +81,30 @@ class ProcessSemanticsTest {
         assertSameAsQemuUser("forkcow", "total kept");
     }
 
+    /**
+     * programs/blockedio.c: a read (and a readv, and a write) waiting on a pipe while another thread unmaps its
+     * buffer, maps it again or makes it read-only; then reads whose first page fills. Linux copies when the bytes
+     * move: EFAULT with the bytes left in the pipe, or the new page gets them; the same under qemu-i386, the host
+     * kernel (i386 and x86_64). Before session 12 jqemu wrote into the page it was given at the start, by then
+     * reused for another mapping ("bytes changed in a new mapping: 4"), and a read of two pages with one page
+     * in the pipe waited for a second page for ever (the watchdog's SIGALRM).
+     */
+    @Test
+    void blockedPipeCallsSeeTheMappingOfTheMomentSameAsQemu() throws Exception {
+        assertSameAsQemuUser("blockedio", "readv of 2 pages with 1 in the pipe");
+    }
+
+    /**
+     * programs/lastexit.c: 100 children whose last two threads call exit(2) at the same moment (the main thread
+     * first): the status must be a code one of them passed. jqemu decided "last thread" when the call was made,
+     * so two threads each saw the other and the process ended with status 0 (96 of 100 children with a 2 ms pause
+     * put between that check and the thread's exit; the pause is not in the test, the race is too rare without).
+     */
+    @Test
+    void lastThreadsExitingTogetherGiveTheirStatusSameAsQemu() throws Exception {
+        assertSameAsQemuUser("lastexit", "100 children, 0 with");
+    }
+
     /** programs/NAME.c under qemu-i386 itself (it execs nothing) and under jqemu-i386; {@code marker} shows the oracle ran. */
     private void assertSameAsQemuUser(String name, String marker) throws Exception {
         GuestRuns.require(HostSupport.has("gcc") && HostSupport.has("qemu-i386"), "needs gcc-multilib and qemu-user");

@@ -54,6 +54,10 @@ public final class CodeCache implements CodeWatcher {
     static final boolean DEFAULT_OPEN_REGIONS = Boolean.getBoolean("jqemu.tcg.openRegions");
     /** Most blocks considered for one region (then as many as fit in one method). */
     private static final int REGION_MAX_BLOCKS = Integer.getInteger("jqemu.tcg.regionBlocks", 48);
+    /** Default of {@link #pathBlocks}, {@code -Djqemu.tcg.pathBlocks=N} (0: no path regions). */
+    static final int DEFAULT_PATH_BLOCKS = Integer.getInteger("jqemu.tcg.pathBlocks", 16);
+    /** A block joins a path region only if it runs at least this fraction of the head's executions. */
+    private static final int PATH_MEMBER_DIVISOR = 4;
 
     /** Set when a store invalidated a block; generated code reads it after each store (see {@link BlockCompiler}). */
     public boolean codeDirty;
@@ -68,6 +72,11 @@ public final class CodeCache implements CodeWatcher {
      * (0: never); see {@link #promote}.
      */
     int hotRegionThreshold = Integer.getInteger("jqemu.tcg.hotRegion", 0);
+    /**
+     * Most blocks of a path region: a hot head no loop comes back to becomes a region of the hottest path of
+     * plain blocks from it (see {@link #keepHotPath}); 0 makes none.
+     */
+    int pathBlocks = DEFAULT_PATH_BLOCKS;
     /** Executions of a block that make it a region's head (0: no regions); see {@link Tcg#setRegionThreshold}. */
     int regionThreshold = DEFAULT_REGION_THRESHOLD;
     /**
@@ -565,7 +574,14 @@ public final class CodeCache implements CodeWatcher {
                     }
                 }
             }
+            List<Block> reachable = List.copyOf(chosen);
+            List<BlockCompiler.Member> reachableMembers = List.copyOf(members);
             keepLoopMembers(chosen, members, openRegions);
+            if (members.size() < 2 && pathBlocks > 1 && start == head) {
+                chosen = new ArrayList<>(reachable);
+                members = new ArrayList<>(reachableMembers);
+                keepHotPath(chosen, members);
+            }
             if (members.size() < 2) {
                 stats.regionsRejected++;
                 return false;
@@ -769,6 +785,41 @@ public final class CodeCache implements CodeWatcher {
                 members.remove(k);
             }
         }
+    }
+
+    /**
+     * Keeps the hottest path from the head: from each kept member, its successor (static exits, the recorded
+     * dynamic target) that ran most often, if that is at least 1/{@link #PATH_MEMBER_DIVISOR} of the head's
+     * executions, not on the path yet and still a plain block in the cache (a region's head or entry ends the
+     * path, so its loops keep running in it), up to {@link #pathBlocks}. For a hot straight run of blocks that
+     * no loop closes at the head (calls and returns along a big loop's body): one method instead of a return
+     * to the engine, a megamorphic call and the registers stored and loaded at every block boundary.
+     * {@code chosen} and {@code members} are parallel lists, the head first.
+     */
+    private void keepHotPath(List<Block> chosen, List<BlockCompiler.Member> members) {
+        List<Integer> path = new ArrayList<>(List.of(0));
+        long minHeat = Math.max(1, chosen.getFirst().heat / PATH_MEMBER_DIVISOR);
+        for (int k = 0; path.size() < pathBlocks; ) {
+            int best = -1;
+            for (int target : successors(members.get(k).insns(), members.get(k).dynamicTargets(), false)) {
+                int t = indexOf(members, target);
+                if (t > 0 && !path.contains(t) && blocks.get(target) == chosen.get(t) && chosen.get(t).heat >= minHeat
+                        && (best < 0 || chosen.get(t).heat > chosen.get(best).heat)) {
+                    best = t;
+                }
+            }
+            if (best < 0) {
+                break;
+            }
+            path.add(best);
+            k = best;
+        }
+        List<Block> pathBlocksChosen = path.stream().map(chosen::get).toList();
+        List<BlockCompiler.Member> pathMembers = path.stream().map(members::get).toList();
+        chosen.clear();
+        chosen.addAll(pathBlocksChosen);
+        members.clear();
+        members.addAll(pathMembers);
     }
 
     private static int indexOf(List<BlockCompiler.Member> members, int eip) {

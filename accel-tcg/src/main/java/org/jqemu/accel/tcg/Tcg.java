@@ -149,6 +149,9 @@ public final class Tcg {
      */
     public void setOpenRegions(boolean on) { cache.openRegions = on; }
 
+    /** Most blocks of a region along a hot path no loop closes (0: none; see CodeCache#keepHotPath). */
+    public void setPathRegionBlocks(int blocks) { cache.pathBlocks = blocks; }
+
     private static final boolean BACKGROUND_TRANSLATION_ALLOWED =
             Boolean.parseBoolean(System.getProperty("jqemu.tcg.backgroundTranslation", "true"));
 

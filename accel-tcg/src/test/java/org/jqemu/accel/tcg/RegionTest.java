@@ -224,6 +224,84 @@ class RegionTest {
             result: dd 0
             """;
 
+    /**
+     * A loop that no region can close: FNOP (not translated, so the interpreter runs it) sits in its body, so
+     * from the hot head a path of plain blocks (the branch, the call, the callee, the return) leads out
+     * of translated code every iteration. Session 12: that hot path becomes one region.
+     */
+    private static final String PATH_BROKEN_BY_THE_INTERPRETER = """
+                mov ecx, 3000
+                xor edi, edi
+                xor edx, edx
+            again:
+                add edi, ecx
+                test ecx, 1
+                jz even
+                rol edi, 1
+            even:
+                call mix
+                xor edi, eax
+                fnop
+                dec ecx
+                jnz again
+                mov eax, 1
+                int 0x80
+            mix:
+                lea eax, [edi + ecx * 4]
+                rol eax, 5
+            patch:
+                add edx, 7
+                ret
+            """;
+
+    @Test
+    void aHotPathNoLoopClosesBecomesARegionAndAgreesWithTheInterpreterAtEveryExit() {
+        LockstepTest.Pair p = pair(PATH_BROKEN_BY_THE_INTERPRETER, 8);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.regionsBuilt() >= 1 && s.regionBlocks() >= 4, s.toString());
+        // Block by block, 3000 iterations take about 5 executions each; the path region takes 2.
+        assertTrue(s.blocksExecuted() < 3000 * 3, s.toString());
+    }
+
+    @Test
+    void withoutPathRegionsTheBrokenLoopRunsBlockByBlock() {
+        LockstepTest.Pair p = pair(PATH_BROKEN_BY_THE_INTERPRETER, 8);
+        p.tcg.setPathRegionBlocks(0);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        assertEquals(0, p.tcg.stats().regionsBuilt(), p.tcg.stats().toString());
+        assertTrue(p.tcg.stats().blocksExecuted() > 3000 * 4, p.tcg.stats().toString());
+    }
+
+    @Test
+    void aPathRegionThatStoresIntoItsOwnLaterMemberStopsBeforeRunningTheStaleCode() {
+        // Once the path region runs, the head starts patching the callee (a later member of the same path).
+        LockstepTest.Pair p = pair(PATH_BROKEN_BY_THE_INTERPRETER.replace("""
+                add edi, ecx
+                test ecx, 1
+            """, """
+                add edi, ecx
+                cmp ecx, 100
+                ja plain
+                mov [patch + 2], cl
+            plain:
+                test ecx, 1
+            """), 8);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        long expected = 0;
+        for (int n = 3000; n >= 1; n--) {
+            expected += n <= 100 ? n : 7;
+        }
+        assertEquals(expected, p.a.reg(X86Cpu.EDX));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.regionsBuilt() >= 1 && s.invalidations() >= 100, s.toString());
+    }
+
+    @Test
+    void runRetiresExactlyTheBudgetWhilePathRegionsRun() {
+        runRetiresExactlyTheBudget(pair(PATH_BROKEN_BY_THE_INTERPRETER, 8));
+    }
+
     /** The hot tier's copy of a region (another class, for C2) replaces the region's code and runs the same. */
     @Test
     void aRegionRecompiledByTheHotTierAgreesWithTheInterpreter() {

@@ -56,7 +56,7 @@ final class CpuEngine {
         tcg = new Tcg(cpu, options.cacheBlocks(), options.hotThreshold());
         tcg.setMaxBlockInstructions(options.oneInsnPerTb() ? 1 : Tcg.DEFAULT_MAX_BLOCK_INSTRUCTIONS);
         tcg.setChaining(!options.noChain());
-        tcg.preferRawMemoryAccess(); // a process's few hundred hot blocks: see Tcg and accel-tcg/README-design.md
+        tcg.preferRawMemoryAccessLeavingOnMisses(); // a process's few hundred hot blocks: see Tcg and accel-tcg/README-design.md
         tcg.setBackgroundRegions(true); // its blocks run on meanwhile: accel-tcg/README-design.md, "Session 10 (usermode)"
         if (options.log() != null && TcgLog.wanted(options.logItems())) {
             tcg.setLog(new TcgLog(options.log(), options.logItems()));

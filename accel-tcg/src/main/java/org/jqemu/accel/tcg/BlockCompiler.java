@@ -74,6 +74,7 @@ final class BlockCompiler {
     private static final MethodTypeDesc MTD_JI_V = MethodTypeDesc.of(CD_void, CD_long, CD_int);
     private static final MethodTypeDesc MTD_II_I = MethodTypeDesc.of(CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_III_V = MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_MISS_EXIT = MethodTypeDesc.of(ClassDesc.of("java.lang.RuntimeException"), CD_int, CD_int, CD_boolean);
     /**
      * How flat memory accesses reach RAM ({@code -Djqemu.tcg.inlineTlb=}): {@code call} (the default), a call
      * of the CPU's read8..write32 (its TLB fast path); {@code unsafe}, the TLB probe inline and on a hit a raw
@@ -87,10 +88,13 @@ final class BlockCompiler {
      * {@code flat} in regions and {@code call} in ordinary blocks.
      */
     enum TlbPath {
-        CALL, UNSAFE, SEGMENT, REGIONS, FLAT, FLAT_REGIONS;
+        CALL, UNSAFE, SEGMENT, REGIONS, FLAT, FLAT_REGIONS, FLAT_EXIT;
 
         /** Generated code accesses host memory with Unsafe (needs jdk.internal.misc). */
         boolean raw() { return this != CALL && this != SEGMENT; }
+
+        /** The CPU's flat page table ({@code flat}, or {@code flatexit}: the same hit, misses leave the method). */
+        boolean flat() { return this == FLAT || this == FLAT_EXIT; }
     }
 
     private static final String TLB_PROPERTY = "jqemu.tcg.inlineTlb";
@@ -120,6 +124,7 @@ final class BlockCompiler {
             case "segment", "true" -> TlbPath.SEGMENT;
             case "flat" -> TlbPath.FLAT;
             case "flatregions", "flat_regions" -> TlbPath.FLAT_REGIONS;
+            case "flatexit", "flat_exit" -> TlbPath.FLAT_EXIT;
             default -> TlbPath.CALL;
         };
         return path.raw() && !RamAccess.RAW_USABLE ? TlbPath.CALL : path;
@@ -408,7 +413,7 @@ final class BlockCompiler {
             c.iconst_0().istore(DONE);
             c.iconst_0().istore(CODE_WRITTEN);
             c.aload(CACHE).getfield(CD_CACHE, "budget", CD_int).istore(BUDGET);
-            if (path == TlbPath.FLAT) { // the current TLB set's flat tables (blocks never change CPL)
+            if (path.flat()) { // the current TLB set's flat tables (blocks never change CPL)
                 c.aload(CPU).getfield(CD_CPU, "flatReadTable", CD_long).lstore(FLAT_READ);
                 c.aload(CPU).getfield(CD_CPU, "flatWriteTable", CD_long).lstore(FLAT_WRITE);
             } else if (path != TlbPath.CALL) {
@@ -912,7 +917,7 @@ final class BlockCompiler {
                 return;
             }
             if (path != TlbPath.SEGMENT) {
-                rawRead(size, path == TlbPath.FLAT);
+                rawRead(size);
                 return;
             }
             Label slow = c.newLabel();
@@ -930,8 +935,8 @@ final class BlockCompiler {
         /** Stores local {@code value} at offset {@code ADDR} of {@code seg}, as {@link #readAt}. */
         private void writeAt(int seg, int size, int value) {
             if (flat(seg) && path.raw()) {
-                rawStored = true;
-                rawWrite(size, value, path == TlbPath.FLAT);
+                rawStored = path != TlbPath.FLAT_EXIT; // there only the interpreter's replay can write code
+                rawWrite(size, value);
                 return;
             }
             wroteMemory = true;
@@ -965,15 +970,30 @@ final class BlockCompiler {
          * TLB probe as Mmu.read32 does it ({@link #rawProbe}), a miss calls readMiss. Either miss is the MMU's
          * slow path: the probe is not repeated; an int address and a size constant keep each call site short.
          */
-        private void rawRead(int size, boolean flat) {
+        private void rawRead(int size) {
             Label slow = c.newLabel();
             Label done = c.newLabel();
-            rawHostAddress(false, size, slow, flat);
+            rawHostAddress(false, size, slow, path.flat());
             c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
             mask(size);
             c.goto_(done).labelBinding(slow);
-            c.aload(CPU).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, flat ? "flatReadMiss" : "readMiss", MTD_II_I);
+            if (path == TlbPath.FLAT_EXIT) {
+                missExit(size, false);
+            } else {
+                c.aload(CPU).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, path.flat() ? "flatReadMiss" : "readMiss", MTD_II_I);
+            }
             c.labelBinding(done);
+        }
+
+        /**
+         * {@code FLAT_EXIT}'s miss: the MMU fills the flat entry (as the access would, without making it) and hands
+         * back the exception thrown here to the instruction's fault exit, which leaves with the state before the
+         * instruction; the interpreter then makes the access. No path rejoins the hit after a call, so C1 need
+         * not keep the method's values in stack slots across every access.
+         */
+        private void missExit(int size, boolean write) {
+            c.aload(CPU).iload(ADDR).loadConstant(size).loadConstant(write ? 1 : 0)
+                    .invokevirtual(CD_CPU, "flatMissExit", MTD_MISS_EXIT).athrow();
         }
 
         /**
@@ -994,10 +1014,10 @@ final class BlockCompiler {
          * Stores local {@code value} at flat ADDR as {@link #rawRead} loads. Pages holding translated code never
          * have a write entry (in the TLB or the flat table), so their stores always reach the miss, which reports them.
          */
-        private void rawWrite(int size, int value, boolean flat) {
+        private void rawWrite(int size, int value) {
             Label slow = c.newLabel();
             Label done = c.newLabel();
-            rawHostAddress(true, size, slow, flat);
+            rawHostAddress(true, size, slow, path.flat());
             c.iload(value);
             if (size == 1) {
                 c.i2b();
@@ -1006,9 +1026,13 @@ final class BlockCompiler {
             }
             c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, RAW_TYPES[size]));
             c.goto_(done).labelBinding(slow);
-            c.aload(CPU).iload(ADDR).loadConstant(size).iload(value)
-                    .invokevirtual(CD_CPU, flat ? "flatWriteMiss" : "writeMiss", MTD_III_V);
-            c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).istore(CODE_WRITTEN);
+            if (path == TlbPath.FLAT_EXIT) {
+                missExit(size, true);
+            } else {
+                c.aload(CPU).iload(ADDR).loadConstant(size).iload(value)
+                        .invokevirtual(CD_CPU, path.flat() ? "flatWriteMiss" : "writeMiss", MTD_III_V);
+                c.aload(CACHE).getfield(CD_CACHE, "codeDirty", CD_boolean).istore(CODE_WRITTEN);
+            }
             c.labelBinding(done);
         }
 

@@ -56,6 +56,10 @@ public final class Tcg {
     private static final int MAX_REGION_WAIT = 64;
     /** Successor links per block: exit 0, exit 1, the last dynamic target. */
     private static final int KIND_SLOTS = 3;
+    /** Replays per window of {@link #checkMissExitRate} (a power of two). */
+    static final int MISS_EXIT_WINDOW = 64;
+    /** Guest instructions per replay below which misses leave too often (see {@link #checkMissExitRate}). */
+    static final int MISS_EXIT_SPACING = 64;
 
     private final X86Cpu cpu;
     private final TcgStats stats = new TcgStats();
@@ -73,6 +77,8 @@ public final class Tcg {
     private boolean system;
     /** See {@link #heatHorizon()}. */
     private int heatHorizon;
+    /** The guest's instruction count when the current window of replays began (see {@link #checkMissExitRate}). */
+    private long replayWindowStart;
 
     public Tcg(X86Cpu cpu) { this(cpu, CodeCache.DEFAULT_LIMIT, CodeCache.DEFAULT_HOT_THRESHOLD); }
 
@@ -141,6 +147,18 @@ public final class Tcg {
      * about 6% less wall time than the MMU call (session 8; figures in README-design.md).
      */
     public void preferRawMemoryAccess() { cache.tlbPath = BlockCompiler.tlbPathOr(BlockCompiler.TlbPath.FLAT); }
+
+    /**
+     * As {@link #preferRawMemoryAccess}, but a miss of the flat table leaves the block or region (the MMU fills
+     * the entry, the interpreter replays the instruction) instead of calling the MMU and going on: the miss path
+     * never rejoins the hit path, so C1 keeps guest registers in host registers across accesses (gzip -9: about
+     * a fifth less guest-thread CPU; "Session 12 (hotcode)" in README-design.md). For user mode, where a miss is
+     * a page's first access, an access across a page end or a store into a page holding code: all rare. (In
+     * system mode an MMIO access would leave every time.)
+     */
+    public void preferRawMemoryAccessLeavingOnMisses() {
+        cache.tlbPath = BlockCompiler.tlbPathOr(BlockCompiler.TlbPath.FLAT_EXIT);
+    }
 
     /**
      * Open regions (off by default, {@code -Djqemu.tcg.openRegions=true}): a region's other members become
@@ -374,7 +392,9 @@ public final class Tcg {
         int kind = result & 0xff;
         if (kind == BlockCompiler.KIND_FAULT) {
             stats.blocksExecuted++; // (the caller counts the others)
-            stats.faultsReplayed++;
+            if ((++stats.faultsReplayed & (MISS_EXIT_WINDOW - 1)) == 0) {
+                checkMissExitRate();
+            }
             return -1;
         }
         previous = cache.codeDirty ? null : b;
@@ -384,6 +404,23 @@ public final class Tcg {
             heatEvents(b, heat);
         }
         return done;
+    }
+
+    /**
+     * {@code FLAT_EXIT}'s safety valve, after every {@link #MISS_EXIT_WINDOW} replays (a miss that leaves is one;
+     * faults are the others): if they came within fewer than {@link #MISS_EXIT_SPACING} guest instructions each,
+     * misses are not rare here (a loop storing into a page that holds code, or reaching a new page at each
+     * iteration), and the engine drops its code and translates on with misses that call the MMU ({@code FLAT},
+     * the path before session 12). First touches of pages are far apart: busybox gzip, bzip2 and sha256sum of
+     * 4 MB replayed 7-405 times, never 64 within 42,000 instructions.
+     */
+    private void checkMissExitRate() {
+        long now = cpu.instructionCount();
+        if (cache.tlbPath == BlockCompiler.TlbPath.FLAT_EXIT && now - replayWindowStart < MISS_EXIT_WINDOW * MISS_EXIT_SPACING) {
+            cache.tlbPath = BlockCompiler.TlbPath.FLAT;
+            invalidateAll();
+        }
+        replayWindowStart = now;
     }
 
     /**

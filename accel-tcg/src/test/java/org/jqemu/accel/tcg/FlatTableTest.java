@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.IoPorts;
 import org.jqemu.memory.Page;
@@ -18,7 +19,9 @@ import org.jqemu.target.i386.Nasm;
 import org.jqemu.target.i386.X86Cpu;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The flat page table path ({@code -Djqemu.tcg.inlineTlb=flat}) against the interpreter, in lockstep, on guest
@@ -123,27 +126,36 @@ class FlatTableTest {
         }
     }
 
-    private static Tcg flatEngine(X86Cpu cpu) {
-        BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(BlockCompiler.TlbPath.FLAT);
+    private static Tcg flatEngine(X86Cpu cpu, BlockCompiler.TlbPath path) {
+        BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(path);
         try {
-            assertEquals(BlockCompiler.TlbPath.FLAT, BlockCompiler.tlbPath(), "the test JVM exports jdk.internal.misc (surefire argLine)");
+            assertEquals(path, BlockCompiler.tlbPath(), "the test JVM exports jdk.internal.misc (surefire argLine)");
             return new Tcg(cpu, CodeCache.DEFAULT_LIMIT, 0);
         } finally {
             BlockCompiler.useTlbPath(before);
         }
     }
 
-    /** The loop, then {@code tail} (which must fault with #PF and {@code errorCode} at {@code cr2}). */
+    /** Each tail of {@link #crossingAccessesAndTheirFaultsAgreeWithTheInterpreter} on both flat paths. */
+    static Stream<Arguments> tailsOnBothFlatPaths() {
+        return Stream.of(BlockCompiler.TlbPath.FLAT, BlockCompiler.TlbPath.FLAT_EXIT).flatMap(path -> Stream.of(
+                "mov [0x11ffe], eax       ; dword across into the read-only page: #PF, write, present, user",
+                "mov eax, [0x13ffe]       ; dword across into the unmapped page: #PF, read, user",
+                "add [0x13fff], dx        ; word read-modify-write across into the unmapped page")
+                .map(tail -> Arguments.of(path, tail)));
+    }
+
+    /**
+     * The loop, then {@code tail} (which must fault with #PF and {@code errorCode} at {@code cr2}); on {@code
+     * FLAT_EXIT} every access across a page end leaves the block and the interpreter makes it.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {
-        "mov [0x11ffe], eax       ; dword across into the read-only page: #PF, write, present, user",
-        "mov eax, [0x13ffe]       ; dword across into the unmapped page: #PF, read, user",
-        "add [0x13fff], dx        ; word read-modify-write across into the unmapped page"})
-    void crossingAccessesAndTheirFaultsAgreeWithTheInterpreter(String tail) {
+    @MethodSource("tailsOnBothFlatPaths")
+    void crossingAccessesAndTheirFaultsAgreeWithTheInterpreter(BlockCompiler.TlbPath path, String tail) {
         byte[] code = Nasm.assemble(LOOP + "  " + tail + "\n  hlt\n");
         Machine a = new Machine(code);
         Machine b = new Machine(code);
-        Tcg tcg = flatEngine(a.cpu);
+        Tcg tcg = flatEngine(a.cpu, path);
         assertEquals(X86Cpu.EXIT_EXCEPTION, lockstep(tcg, a, b));
         assertEquals(PAGE_FAULT, a.cpu.exitVector());
         long faultPage = tail.startsWith("mov [0x11ffe]") ? 0x12000 : 0x14000;
@@ -151,8 +163,9 @@ class FlatTableTest {
         if (tail.startsWith("mov")) { // (the read-modify-write's code is the interpreter's, compared in lockstep)
             assertEquals(tail.startsWith("mov [") ? 0x7 : 0x4, a.cpu.exitErrorCode(), "error code (SDM: P, W/R, U/S)");
         }
-        assertTrue(tcg.stats().blocksTranslated() > 0 && tcg.stats().interpreted() < a.cpu.instructionCount() / 4,
-                "the loop ran translated: " + tcg.stats());
+        assertTrue(tcg.stats().blocksTranslated() > 0
+                && tcg.stats().interpreted() - tcg.stats().faultsReplayed() < a.cpu.instructionCount() / 4,
+                "the loop ran translated, but for the replays (FLAT_EXIT: each access across a page end): " + tcg.stats());
         for (long page : DATA_PAGES) { // entries = host - linear (the pages are low: no sign extension)
             long linear = page << Page.SHIFT;
             long host = a.ram.slices.get(page).address();
@@ -169,8 +182,9 @@ class FlatTableTest {
      * A buffer page is written (so it has a flat write entry), then gets translated code, then is patched
      * again and again: each patch must reach the code (the entry was dropped when the page got code).
      */
-    @Test
-    void aPageThatGetsCodeLosesItsWriteEntry() {
+    @ParameterizedTest
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"FLAT", "FLAT_EXIT"})
+    void aPageThatGetsCodeLosesItsWriteEntry(BlockCompiler.TlbPath path) {
         byte[] code = Nasm.assemble("""
                 bits 32
                 org 0x1000
@@ -194,7 +208,7 @@ class FlatTableTest {
                 """);
         Machine a = new Machine(code);
         Machine b = new Machine(code);
-        Tcg tcg = flatEngine(a.cpu);
+        Tcg tcg = flatEngine(a.cpu, path);
         lockstep(tcg, a, b);
         assertEquals(5 + 4 + 3 + 2 + 1, a.cpu.reg(X86Cpu.ESI), "every patched immediate was run");
         assertEquals(0, CpuAccess.flatEntry(a.cpu, 0x10000, true), "the code page has no write entry");
@@ -204,6 +218,93 @@ class FlatTableTest {
         assertEquals(0, CpuAccess.flatEntry(a.cpu, 0x10000, false), "a flush drops the flat entries");
         assertEquals(0, CpuAccess.flatEntry(a.cpu, 0x11000, true));
     }
+
+    /**
+     * {@code FLAT_EXIT}: a miss leaves the block with the state before the instruction and the interpreter makes
+     * the access, after the MMU filled the page's entry; so a loop over pages it has not touched yet leaves once
+     * per page and kind of access (reads, writes, the stack), not once per iteration, and agrees with the
+     * interpreter throughout (loads and stores of 1, 2 and 4 bytes, read-modify-writes, PUSH/POP, a REP MOVSD).
+     * The interpreter touches every page first (its TLB then holds them, so its replays of the misses hit there
+     * and do not fill the flat table: the miss itself must).
+     */
+    @Test
+    void leavingOnMissesFillsTheTableSoEachPageLeavesOnce() {
+        byte[] code = Nasm.assemble("""
+                bits 32
+                org 0x1000
+                  add [0x10010], eax          ; the interpreter's prologue: every page read and written
+                  add [0x11020], eax
+                  add [0x13040], eax
+                  push eax
+                  pop eax
+                  mov ecx, 300
+                again:
+                  mov eax, [0x10010]
+                  add al, [0x11020]
+                  add [0x13040], eax
+                  mov [0x11800], ax
+                  mov bx, [0x13802]
+                  mov [0x10f00], bl
+                  push eax
+                  pop edx
+                  add [0x10100], edx
+                  mov esi, 0x10200
+                  mov edi, 0x13200
+                  mov ebp, ecx
+                  mov ecx, 4
+                  rep movsd
+                  mov ecx, ebp
+                  dec ecx
+                  jnz again
+                  hlt
+                """);
+        Machine a = new Machine(code);
+        Machine b = new Machine(code);
+        assertEquals(X86Cpu.EXIT_BUDGET, a.cpu.run(PROLOGUE));
+        assertEquals(X86Cpu.EXIT_BUDGET, b.cpu.run(PROLOGUE));
+        Tcg tcg = flatEngine(a.cpu, BlockCompiler.TlbPath.FLAT_EXIT);
+        java.io.ByteArrayOutputStream bytecode = new java.io.ByteArrayOutputStream();
+        tcg.setLog(new TcgLog(new java.io.PrintStream(bytecode, true), java.util.Set.of("out_asm")));
+        lockstep(tcg, a, b); // (ends with HLT: #GP at CPL 3, as the interpreter says)
+        assertTrue(bytecode.toString().contains("flatMissExit") && !bytecode.toString().contains("flatReadMiss"),
+                "the misses leave");
+        assertTrue(tcg.stats().blocksTranslated() > 0 && tcg.stats().interpreted() < a.cpu.instructionCount() / 4,
+                "the loop ran translated: " + tcg.stats());
+        assertTrue(tcg.stats().faultsReplayed() >= 3 && tcg.stats().faultsReplayed() <= 12,
+                "one miss per page and kind of access, not one per iteration: " + tcg.stats());
+    }
+
+    /**
+     * {@code FLAT_EXIT}'s safety valve: a loop that stores into the page holding its own code misses (and would
+     * leave) at every iteration, since such a page never gets a write entry; after {@link Tcg#MISS_EXIT_WINDOW}
+     * replays that close together the engine goes back to misses that call the MMU, and agrees with the interpreter
+     * throughout.
+     */
+    @Test
+    void storesIntoTheCodePageAtEveryIterationTurnLeavingOnMissesOff() {
+        byte[] code = Nasm.assemble("""
+                bits 32
+                org 0x1000
+                  mov ecx, 3000
+                again:
+                  mov eax, ecx
+                  and eax, 63
+                  add [table + eax * 4], ecx
+                  dec ecx
+                  jnz again
+                  hlt
+                table: times 64 dd 0
+                """);
+        Machine a = new Machine(code);
+        Machine b = new Machine(code);
+        Tcg tcg = flatEngine(a.cpu, BlockCompiler.TlbPath.FLAT_EXIT);
+        lockstep(tcg, a, b);
+        assertTrue(tcg.stats().faultsReplayed() <= 2 * Tcg.MISS_EXIT_WINDOW, "replays stop: " + tcg.stats());
+        assertTrue(tcg.stats().interpreted() < a.cpu.instructionCount() / 4, "the loop ran translated: " + tcg.stats());
+    }
+
+    /** Instructions of the prologue above. */
+    private static final int PROLOGUE = 5;
 
     private static int lockstep(Tcg tcg, Machine a, Machine b) {
         return LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, 100_000, where -> a.ram.assertSameContents(b.ram, where));

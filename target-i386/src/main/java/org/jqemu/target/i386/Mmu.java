@@ -383,6 +383,32 @@ abstract class Mmu extends CpuState {
         writeSlow(addr & MASK32, size, v);
     }
 
+    /**
+     * A miss of the flat path in code that leaves on misses (accel-tcg's {@code FLAT_EXIT}): fills the flat entry of
+     * {@code addr}'s page as the access would (plain RAM only; a page fault is raised here) without making the
+     * access, and returns the exception the generated code throws to its instruction's fault exit, so that the
+     * interpreter makes the access once (an MMIO register is read or written once). The miss path thus never
+     * rejoins the hit path: C1 keeps the guest's registers in host registers across the access.
+     */
+    final RuntimeException flatMissExit(int addr, int size, boolean write) {
+        if (flat == null) {
+            makeFlatTables();
+        }
+        long lin = addr & MASK32;
+        if (write) {
+            fillWriteEntry(lin);
+        } else {
+            Page p = resolve(lin, ACC_READ, cpl == 3);
+            if (p != null && p.ram() != null) {
+                fill(ACC_READ, lin, p.ram());
+            }
+        }
+        return FLAT_MISS;
+    }
+
+    /** Thrown by generated code after {@link #flatMissExit}: no stack trace, caught in the same method. */
+    private static final RuntimeException FLAT_MISS = new RuntimeException("flat table miss", null, false, false) { };
+
     /** Makes the flat tables, empty: entries are filled by later misses (the TLB's current entries are not copied). */
     private void makeFlatTables() {
         flat = new FlatTlb();

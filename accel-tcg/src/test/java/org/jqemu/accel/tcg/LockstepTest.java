@@ -137,12 +137,16 @@ class LockstepTest {
         runInLockstepAndInChains(CARRY_AND_COMPARE_CONDITIONS, 40);
     }
 
-    /** Records of every kind for C, BE, L, LE: SUB and CMP of each size, NEG, ADD, ADC, SBB, logic, INC, DEC, a shift, a multiply, EFLAGS. */
+    /**
+     * Records of every kind for C, BE, L, LE: SUB and CMP of each size, NEG, ADD, ADC, SBB (each with a carry in of
+     * 0, and of 1 after STC), logic, INC, DEC, a shift, a multiply, EFLAGS.
+     */
     private static final String[] CARRY_SETTERS = {"cmp eax, edx", "sub ecx, edx", "cmp al, dl", "sub cx, dx", "neg ecx",
-        "add ecx, edx", "add cl, dl", "adc ecx, edx", "sbb cx, dx", "and ecx, edx", "inc ecx", "dec cl", "shr ecx, 1",
+        "add ecx, edx", "add cl, dl", "adc ecx, edx", "sbb cx, dx", "stc\nadc ecx, edx", "stc\nsbb cx, dx", "stc\nsbb ecx, edx",
+        "and ecx, edx", "inc ecx", "dec cl", "shr ecx, 1",
         "imul ecx, edx", "push eax\nand dword [esp], 0x8d5\npopf"};
 
-    private static final String CARRY_AND_COMPARE_CONDITIONS = overAllValuePairs(VALUES + "results: times 30500 db 0\n",
+    private static final String CARRY_AND_COMPARE_CONDITIONS = overAllValuePairs(VALUES + "results: times 40000 db 0\n",
             java.util.stream.IntStream.range(0, CARRY_SETTERS.length).mapToObj(k -> """
                     mov ecx, eax
                     %2$s
@@ -161,9 +165,9 @@ class LockstepTest {
                     jc c%1$d
                     mov byte [edi+8], 1
                 c%1$d:
-                    ja a%1$d
+                    ja above%1$d
                     mov byte [edi+9], 1
-                a%1$d:
+                above%1$d:
                     jl l%1$d
                     mov byte [edi+10], 1
                 l%1$d:

@@ -36,6 +36,8 @@ final class Block {
     java.util.List<BlockCompiler.Member> source;
     /** Executions counted by the engine (a hot block becomes the head of a region). */
     int heat;
+    /** HotSpot was asked for this block's tier-1 code (see CodeCache.requestTier1). */
+    boolean tier1Requested;
     /** The region threshold's multiple at which {@link #heat} tries for a region next (0: no more tries). */
     int regionWait = 1;
     int generation;

@@ -3,6 +3,7 @@ package org.jqemu.accel.tcg;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -12,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.lang.foreign.ValueLayout;
+import java.lang.reflect.Method;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.Page;
 import org.jqemu.target.i386.CodeWatcher;
@@ -96,6 +98,25 @@ public final class CodeCache implements CodeWatcher {
     boolean backgroundRegions;
     /** Blocks compiled in the background, waiting for the machine thread to check and install them. */
     private final Queue<Compilation> compiled = new ConcurrentLinkedQueue<>();
+    /**
+     * Blocks and regions compiled in the background (system mode: {@link #backgroundTranslation}) are asked for
+     * HotSpot's tier-1 code as soon as their class is defined, and installed only once C1 compiled it
+     * ({@code -Djqemu.tcg.awaitTier1=false}: installed at once, blocks asked for after {@link #tier1Executions}
+     * executions): until then the interpreter runs a block's code, and a region's members run as compiled
+     * blocks, as while the class was being built. A block run in HotSpot's bytecode interpreter cost ~100 ns
+     * per guest instruction on the Linux boot, the interpreter ~65 (system/README-boot.md, session 12). Needs
+     * {@link JitControl}.
+     */
+    boolean awaitTier1 = AWAIT_TIER1 && JitControl.available();
+    static final boolean AWAIT_TIER1 = !"false".equals(System.getProperty("jqemu.tcg.awaitTier1"));
+    /**
+     * {@link #installCompiled} calls (system mode: slices of up to 50,000 instructions) a translation waits
+     * for its tier-1 code at most, {@code -Djqemu.tcg.tier1Polls=N}; then it is installed as it is (C1's queue
+     * is long, or HotSpot dropped the request).
+     */
+    static final int MAX_TIER1_POLLS = Integer.getInteger("jqemu.tcg.tier1Polls", 256);
+    /** Compilations waiting for their tier-1 code, in the order they were built (see {@link #awaitTier1}). */
+    private final List<Compilation> awaitingTier1 = new ArrayList<>();
     /**
      * One daemon thread for every engine's background compilations (class bytes and the hidden class's
      * definition, about half a millisecond per block): the guest's own thread meanwhile interprets on.
@@ -306,6 +327,10 @@ public final class CodeCache implements CodeWatcher {
     private abstract static class Compilation {
         BlockCompiler.Fitted fitted;
         BlockCode code;
+        /** {@link #code}'s {@code execute}, asked for at tier 1 on the background thread (see {@link #awaitTier1}); else null. */
+        Method requested;
+        /** {@link #installCompiled} calls this compilation waited through for its tier-1 code. */
+        int polls;
 
         /** Class bytes and hidden class; {@link #code} stays null if nothing fits or the translator failed (a bug: the interpreter runs this code). */
         final void compile(Supplier<BlockCompiler.Fitted> fit) {
@@ -426,10 +451,17 @@ public final class CodeCache implements CodeWatcher {
         inBackground(t, () -> t.compile(path));
     }
 
-    /** Runs {@code compile} on the background thread, then queues {@code c} for {@link #installCompiled}. */
+    /**
+     * Runs {@code compile} on the background thread, asks for the tier-1 code if {@link #awaitTier1}, then queues
+     * {@code c} for {@link #installCompiled}.
+     */
     private void inBackground(Compilation c, Runnable compile) {
+        boolean ask = awaitTier1 && backgroundTranslation; // system mode (user mode's regions: not measured)
         BACKGROUND.execute(() -> {
             compile.run();
+            if (ask && c.code != null) {
+                c.requested = JitControl.requestTier1(c.code);
+            }
             compiled.add(c);
         });
     }
@@ -448,26 +480,57 @@ public final class CodeCache implements CodeWatcher {
         boolean any = false;
         for (Compilation c; (c = compiled.poll()) != null; ) {
             any = true;
-            if (c instanceof RegionTranslation r) {
-                install(r);
-                continue;
+            if (c.requested != null) {
+                stats.tier1Requests++;
+                awaitingTier1.add(c);
+            } else {
+                install(c);
             }
-            Translation t = (Translation) c;
-            Block installed = blocks.get(t.eip);
-            if (installed != null && installed.valid) {
-                continue; // translated again meanwhile (its cold entry had been dropped)
+        }
+        return installTier1Compiled() || any;
+    }
+
+    /** Installs block or region compilation {@code c} now. */
+    private void install(Compilation c) {
+        if (c instanceof RegionTranslation r) {
+            install(r);
+        } else {
+            installBlock((Translation) c);
+        }
+    }
+
+    /** Installs the compilations of {@link #awaitingTier1} whose tier-1 code is there, or that waited long enough. */
+    private boolean installTier1Compiled() {
+        if (awaitingTier1.isEmpty()) {
+            return false;
+        }
+        boolean any = false;
+        for (Iterator<Compilation> i = awaitingTier1.iterator(); i.hasNext(); ) {
+            Compilation c = i.next();
+            if (++c.polls > MAX_TIER1_POLLS || JitControl.level(c.requested) != 0) {
+                i.remove();
+                install(c);
+                any = true;
             }
-            if (t.code != null && !t.bytesUnchanged()) {
-                t.cold.countdown = Math.max(1, t.cold.backoff);
-                continue;
-            }
-            if (blocks.size() >= limit) {
-                flush();
-            }
-            Block b = finish(t);
-            replaceRecent(t.cold, b);
         }
         return any;
+    }
+
+    /** Installs background translation {@code t}, unless its EIP got a block meanwhile or its guest bytes changed. */
+    private void installBlock(Translation t) {
+        Block installed = blocks.get(t.eip);
+        if (installed != null && installed.valid) {
+            return; // translated again meanwhile (its cold entry had been dropped)
+        }
+        if (t.code != null && !t.bytesUnchanged()) {
+            t.cold.countdown = Math.max(1, t.cold.backoff);
+            return;
+        }
+        if (blocks.size() >= limit) {
+            flush();
+        }
+        Block b = finish(t);
+        replaceRecent(t.cold, b);
     }
 
     /** Waits until the background thread has finished every compilation started so far (tests). */
@@ -491,6 +554,7 @@ public final class CodeCache implements CodeWatcher {
         b.global = t.global;
         b.spaceGeneration = t.spaceGeneration;
         stats.blocksTranslated++;
+        b.tier1Requested = t.requested != null;
         if (tier1Executions == 0) {
             requestTier1(b);
         }
@@ -644,6 +708,7 @@ public final class CodeCache implements CodeWatcher {
         region.global = Arrays.stream(region.members).allMatch(m -> m.global);
         region.spaceGeneration = t.spaceGeneration;
         region.source = List.copyOf(t.members.subList(0, n));
+        region.tier1Requested = t.requested != null;
         if (tier1Executions >= 0) {
             requestTier1(region); // a region is hot at once: its head already ran regionThreshold times
         }
@@ -732,6 +797,10 @@ public final class CodeCache implements CodeWatcher {
 
     /** Queues block or region {@code b} for HotSpot's tier 1 (see {@link JitControl}), counting the requests HotSpot took. */
     void requestTier1(Block b) {
+        if (b.tier1Requested) {
+            return;
+        }
+        b.tier1Requested = true;
         if (JitControl.compileNow(b.code)) {
             stats.tier1Requests++;
         }

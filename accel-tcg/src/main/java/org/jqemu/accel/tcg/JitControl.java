@@ -89,13 +89,22 @@ final class JitControl {
      * unavailable or refused (HotSpot then compiles it by its own policy: a refusal is no error).
      */
     static boolean compileNow(BlockCode code) {
+        return requestTier1(code) != null;
+    }
+
+    /**
+     * Like {@link #compileNow}, from any thread; returns {@code code}'s {@code execute} (for {@link #level}) when
+     * HotSpot took the request, else null.
+     */
+    static Method requestTier1(BlockCode code) {
         if (ENQUEUE == null) {
-            return false;
+            return null;
         }
         try {
-            return (boolean) ENQUEUE.invokeExact((Executable) executeMethod(code), TIER_SIMPLE, NORMAL_ENTRY);
+            Method m = executeMethod(code);
+            return (boolean) ENQUEUE.invokeExact((Executable) m, TIER_SIMPLE, NORMAL_ENTRY) ? m : null;
         } catch (Throwable e) {
-            return false;
+            return null;
         }
     }
 

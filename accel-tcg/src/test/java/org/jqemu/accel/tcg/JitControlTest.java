@@ -43,20 +43,8 @@ class JitControlTest {
     @Test
     void blocksRunNTimesAreCompiledAtTierOneAndNeverProfiledAtTierThree(@TempDir Path work) throws Exception {
         Path compilationLog = work.resolve("compilations.txt");
-        String whiteBox = whiteBoxLocation();
-        String classPath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-                .filter(entry -> !Path.of(entry).toAbsolutePath().equals(Path.of(whiteBox).toAbsolutePath()))
-                .collect(Collectors.joining(File.pathSeparator));
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xbootclasspath/a:" + whiteBox, "-XX:+UnlockDiagnosticVMOptions", "-XX:+WhiteBoxAPI",
-                "-XX:+PrintCompilation", "-Djqemu.tcg.tier1=" + EXECUTIONS,
-                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "-cp", classPath, Tier1Probe.class.getName())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(compilationLog.toFile()).start();
-        String out = new String(child.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(child.waitFor(120, TimeUnit.SECONDS));
+        String out = runProbe(Tier1Probe.class, compilationLog, "-XX:+PrintCompilation", "-Djqemu.tcg.tier1=" + EXECUTIONS);
         String compilations = Files.readString(compilationLog);
-        assertEquals(0, child.exitValue(), out + compilations);
 
         List<int[]> blocks = new ArrayList<>(); // executions, level
         Matcher m = BLOCK_LINE.matcher(out);
@@ -81,6 +69,44 @@ class JitControlTest {
         }
         assertEquals(hot, blockCompilations, compilations);
         assertTrue(out.contains("tier-1 requests " + hot), out);
+    }
+
+    /**
+     * Blocks and regions compiled in the background are asked for at tier 1 at once and installed only when
+     * that code is there: until then the interpreter runs a block's code (a region's members run as blocks),
+     * never HotSpot's bytecode interpreter. The probe checks every installed block's and region's level after
+     * each install attempt and each step of the program, which runs in lockstep with the interpreter. (No time
+     * limit on the wait for C1 but the probe's own minute per stage.)
+     */
+    @Test
+    void blocksTranslatedInTheBackgroundAreInstalledOnlyWithTheirTierOneCode(@TempDir Path work) throws Exception {
+        String out = runProbe(AwaitTier1Probe.class, work.resolve("stdout.txt"), "-Djqemu.tcg.tier1Polls=1000000000");
+        Matcher installed = Pattern.compile("installed (\\d+) regions (\\d+) levelZero (\\d+)").matcher(out);
+        assertTrue(installed.find(), out);
+        assertTrue(Integer.parseInt(installed.group(1)) >= 3, "the loop's three blocks, at least: " + out);
+        assertTrue(Integer.parseInt(installed.group(2)) >= 1, "the loop's region: " + out);
+        assertEquals("0", installed.group(3), "blocks installed while their code ran in the bytecode interpreter: " + out);
+        Matcher requests = Pattern.compile("tier-1 requests (\\d+)").matcher(out);
+        assertTrue(requests.find() && Integer.parseInt(requests.group(1)) >= 3, out);
+    }
+
+    /** Runs {@code probe}'s main in a JVM with the WhiteBox API and {@code options}; returns its stderr (stdout to {@code stdout}). */
+    private static String runProbe(Class<?> probe, Path stdout, String... options) throws Exception {
+        String whiteBox = whiteBoxLocation();
+        String classPath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(entry -> !Path.of(entry).toAbsolutePath().equals(Path.of(whiteBox).toAbsolutePath()))
+                .collect(Collectors.joining(File.pathSeparator));
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xbootclasspath/a:" + whiteBox, "-XX:+UnlockDiagnosticVMOptions", "-XX:+WhiteBoxAPI"));
+        command.addAll(List.of(options));
+        command.addAll(List.of("--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "-cp", classPath, probe.getName()));
+        Process child = new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(stdout.toFile()).start();
+        String out = new String(child.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(child.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, child.exitValue(), out + Files.readString(stdout));
+        return out;
     }
 
     /** Where the test class path has jdk.test.whitebox.WhiteBox (module jvm-whitebox), found without initializing it. */

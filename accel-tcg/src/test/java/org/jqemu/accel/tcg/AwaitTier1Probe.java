@@ -1,0 +1,91 @@
+package org.jqemu.accel.tcg;
+
+import org.jqemu.target.i386.X86Cpu;
+
+/**
+ * Run by {@link JitControlTest} in a JVM of its own (HotSpot's WhiteBox API on the boot class path): a loop's
+ * blocks, then a region of them, are compiled in the background and asked for at tier 1. At each of
+ * {@link #PROGRAM}'s stops the probe lets the engine install what it will until the blocks (then the region)
+ * are in the cache; after each attempt and each step of the program (run in lockstep with the interpreter) it
+ * checks that no installed block's or region's code is still at level 0 (HotSpot's bytecode interpreter). Prints
+ * {@code installed N regions R levelZero M} and the statistics on stderr.
+ */
+final class AwaitTier1Probe {
+    /** Three rounds of a loop of three blocks (the call, the body, the count), each ending at INT 0x80. */
+    static final String PROGRAM = """
+                mov esi, 3
+            round:
+                mov ecx, 200
+                xor eax, eax
+            top:
+                call body
+                dec ecx
+                jnz top
+                int 0x80
+                dec esi
+                jnz round
+                int 0x80
+            body:
+                lea eax, [eax + ecx * 2]
+                rol eax, 3
+                sub eax, ecx
+                ret
+            """;
+    private static final long WAIT_LIMIT_NANOS = 60_000_000_000L;
+    private static int installed;
+    private static int regions;
+    private static int levelZero;
+
+    private AwaitTier1Probe() {}
+
+    public static void main(String[] args) throws Exception {
+        LockstepTest.Pair p = new LockstepTest.Pair(PROGRAM, CodeCache.DEFAULT_LIMIT, 2);
+        p.tcg.setBackgroundTranslation(true);
+        p.tcg.setRegionThreshold(50);
+        CodeCache cache = p.tcg.cache();
+        runToStop(p); // the loop's blocks became hot: built in the background, asked for, maybe installed
+        awaitInstalls(cache, () -> installed >= 3);
+        runToStop(p); // they ran 200 times more: a region of them is built and asked for
+        awaitInstalls(cache, () -> regions >= 1);
+        runToStop(p); // the region runs
+        System.err.printf("installed %d regions %d levelZero %d%n", installed, regions, levelZero);
+        System.err.println("stats " + p.tcg.stats());
+    }
+
+    /** Runs to the next stop in lockstep with the interpreter, checking the cache after every step. */
+    private static void runToStop(LockstepTest.Pair p) {
+        int exit = LockstepTest.runInLockstep(p.tcg, p.a, p.b, 100_000, where -> {
+            p.compare(where);
+            check(p.tcg.cache());
+        });
+        if (exit != X86Cpu.EXIT_INTERRUPT) {
+            throw new IllegalStateException("program stopped with exit " + exit);
+        }
+    }
+
+    /** Lets the cache install what it will until {@code done} (or a minute passed), checking each time. */
+    private static void awaitInstalls(CodeCache cache, java.util.function.BooleanSupplier done) throws Exception {
+        CodeCache.awaitBackgroundCompilations();
+        long deadline = System.nanoTime() + WAIT_LIMIT_NANOS;
+        do {
+            cache.installCompiled();
+            check(cache);
+            Thread.sleep(5);
+        } while (!done.getAsBoolean() && System.nanoTime() < deadline);
+    }
+
+    /** Counts the cache's blocks and regions, and those whose code HotSpot would run in its bytecode interpreter. */
+    private static void check(CodeCache cache) {
+        installed = 0;
+        regions = 0;
+        cache.forEachBlock(b -> {
+            installed++;
+            regions += b.members != null ? 1 : 0;
+            try {
+                levelZero += JitControl.level(JitControl.executeMethod(b.code)) == 0 ? 1 : 0;
+            } catch (NoSuchMethodException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+}

@@ -93,8 +93,8 @@ final class JitControl {
     }
 
     /**
-     * Like {@link #compileNow}, from any thread; returns {@code code}'s {@code execute} (for {@link #level}) when
-     * HotSpot took the request, else null.
+     * Like {@link #compileNow} (any thread may ask), but returns {@code code}'s {@code execute}, for {@link #level},
+     * when HotSpot took the request, else null.
      */
     static Method requestTier1(BlockCode code) {
         if (ENQUEUE == null) {

@@ -60,6 +60,12 @@ public final class CodeCache implements CodeWatcher {
     static final int DEFAULT_PATH_BLOCKS = Integer.getInteger("jqemu.tcg.pathBlocks", 16);
     /** A block joins a path region only if it runs at least this fraction of the head's executions. */
     private static final int PATH_MEMBER_DIVISOR = 4;
+    /**
+     * A hot block without a loop region heads a path region only when it has run this many times the region
+     * threshold: in the boot's kernel phase most such blocks run a few thousand times, and compiling paths for
+     * them cost the compiler threads more than the paths saved (see README-design.md, Session 12).
+     */
+    static final int PATH_WAIT = 8;
 
     /** Set when a store invalidated a block; generated code reads it after each store (see {@link BlockCompiler}). */
     public boolean codeDirty;
@@ -641,7 +647,7 @@ public final class CodeCache implements CodeWatcher {
             List<Block> reachable = List.copyOf(chosen);
             List<BlockCompiler.Member> reachableMembers = List.copyOf(members);
             keepLoopMembers(chosen, members, openRegions);
-            if (members.size() < 2 && pathBlocks > 1 && start == head) {
+            if (members.size() < 2 && pathBlocks > 1 && start == head && head.regionWait >= PATH_WAIT) {
                 chosen = new ArrayList<>(reachable);
                 members = new ArrayList<>(reachableMembers);
                 keepHotPath(chosen, members);

@@ -437,7 +437,7 @@ public final class Tcg {
             if (cache.buildRegion(b)) {
                 previous = null;
             } else {
-                b.regionWait = b.regionWait < MAX_REGION_WAIT && cache.openRegions ? 2 * b.regionWait : 0; // its loop may still be warming up
+                b.regionWait = nextRegionWait(b.regionWait);
             }
         } else if (b.entriesPending && (heat & (ENTRY_POLL - 1)) == 0) {
             cache.addEntriesWhenCompiled(b);
@@ -446,6 +446,18 @@ public final class Tcg {
         } else if (heat == cache.tier1Executions && b.members == null) {
             cache.requestTier1(b); // before HotSpot's policy would profile it at tier 3
         }
+    }
+
+    /**
+     * The region threshold's multiple at which a block that got no region tries again: open regions double it
+     * (its loop may still be warming up); with path regions, once more at {@link CodeCache#PATH_WAIT} (see there);
+     * else 0, no more tries.
+     */
+    private int nextRegionWait(int wait) {
+        if (wait < MAX_REGION_WAIT && cache.openRegions) {
+            return 2 * wait;
+        }
+        return wait < CodeCache.PATH_WAIT && cache.pathBlocks > 1 ? CodeCache.PATH_WAIT : 0;
     }
 
     private void logExecuting(Block b) { log.executing(b); }

@@ -56,8 +56,12 @@ public final class CodeCache implements CodeWatcher {
     static final boolean DEFAULT_OPEN_REGIONS = Boolean.getBoolean("jqemu.tcg.openRegions");
     /** Most blocks considered for one region (then as many as fit in one method). */
     private static final int REGION_MAX_BLOCKS = Integer.getInteger("jqemu.tcg.regionBlocks", 48);
-    /** Default of {@link #pathBlocks}, {@code -Djqemu.tcg.pathBlocks=N} (0: no path regions). */
-    static final int DEFAULT_PATH_BLOCKS = Integer.getInteger("jqemu.tcg.pathBlocks", 16);
+    /**
+     * Default of {@link #pathBlocks}, {@code -Djqemu.tcg.pathBlocks=N} (0: no path regions). Off: the full boot
+     * took longer with them (their C1 work outweighs the decompressor's gain; 5 of 5 rounds, README-design.md,
+     * "Session 12: the lead's measurements") and user mode did not change.
+     */
+    static final int DEFAULT_PATH_BLOCKS = Integer.getInteger("jqemu.tcg.pathBlocks", 0);
     /** A block joins a path region only if it runs at least this fraction of the head's executions. */
     private static final int PATH_MEMBER_DIVISOR = 4;
     /**

@@ -254,9 +254,16 @@ class RegionTest {
                 ret
             """;
 
+    /** A pair whose translator builds path regions of up to 16 blocks (off by default since session 12). */
+    private static LockstepTest.Pair pathPair(String asm) {
+        LockstepTest.Pair p = pair(asm, 8);
+        p.tcg.setPathRegionBlocks(16);
+        return p;
+    }
+
     @Test
     void aHotPathNoLoopClosesBecomesARegionAndAgreesWithTheInterpreterAtEveryExit() {
-        LockstepTest.Pair p = pair(PATH_BROKEN_BY_THE_INTERPRETER, 8);
+        LockstepTest.Pair p = pathPair(PATH_BROKEN_BY_THE_INTERPRETER);
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
         TcgStats s = p.tcg.stats();
         assertTrue(s.regionsBuilt() >= 1 && s.regionBlocks() >= 4, s.toString());
@@ -276,7 +283,7 @@ class RegionTest {
     @Test
     void aPathRegionThatStoresIntoItsOwnLaterMemberStopsBeforeRunningTheStaleCode() {
         // Once the path region runs, the head starts patching the callee (a later member of the same path).
-        LockstepTest.Pair p = pair(PATH_BROKEN_BY_THE_INTERPRETER.replace("""
+        LockstepTest.Pair p = pathPair(PATH_BROKEN_BY_THE_INTERPRETER.replace("""
                 add edi, ecx
                 test ecx, 1
             """, """
@@ -286,7 +293,7 @@ class RegionTest {
                 mov [patch + 2], cl
             plain:
                 test ecx, 1
-            """), 8);
+            """));
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
         long expected = 0;
         for (int n = 3000; n >= 1; n--) {
@@ -299,7 +306,7 @@ class RegionTest {
 
     @Test
     void runRetiresExactlyTheBudgetWhilePathRegionsRun() {
-        runRetiresExactlyTheBudget(pair(PATH_BROKEN_BY_THE_INTERPRETER, 8));
+        runRetiresExactlyTheBudget(pathPair(PATH_BROKEN_BY_THE_INTERPRETER));
     }
 
     /** The hot tier's copy of a region (another class, for C2) replaces the region's code and runs the same. */

@@ -476,6 +476,9 @@ public final class CodeCache implements CodeWatcher {
         });
     }
 
+    /** Whether background compilations are done but not installed yet (waiting for their tier-1 code) (tests). */
+    boolean installsPending() { return !compiled.isEmpty() || !awaitingTier1.isEmpty(); }
+
     /** Whether compilations may be waiting in {@link #installCompiled}'s queue. */
     boolean compilesInBackground() { return backgroundTranslation || backgroundRegions; }
 

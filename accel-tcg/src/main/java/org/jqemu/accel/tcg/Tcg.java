@@ -28,7 +28,7 @@ public final class Tcg {
     /**
      * User mode: most instructions one block or region execution may retire (looping on itself). Stop requests
      * (another thread's signal, exit_group, a TLB shootdown for munmap) are seen only between executions: at
-     * 1 Mi a thread spinning in a one-instruction loop held a munmap of another thread 1.7-2.5 ms; 16 Ki costs
+     * 1 Mi a thread spinning in a loop held a munmap of another thread 0.4-1.9 ms (median); 16 Ki costs
      * one block entry per 16 Ki instructions (linux-user/README-processes.md, "Session 12 (uleft)").
      */
     private static final int MAX_BLOCK_BUDGET = 1 << 14;

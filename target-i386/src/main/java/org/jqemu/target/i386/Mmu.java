@@ -370,16 +370,12 @@ abstract class Mmu extends CpuState {
     // makes this CPU's tables; the block that missed keeps the empty table until its next entry.
 
     final int flatReadMiss(int addr, int size) {
-        if (flat == null) {
-            makeFlatTables();
-        }
+        ensureFlatTables();
         return readSlow(addr & MASK32, size, ACC_READ);
     }
 
     final void flatWriteMiss(int addr, int size, int v) {
-        if (flat == null) {
-            makeFlatTables();
-        }
+        ensureFlatTables();
         writeSlow(addr & MASK32, size, v);
     }
 
@@ -391,9 +387,7 @@ abstract class Mmu extends CpuState {
      * rejoins the hit path: C1 keeps the guest's registers in host registers across the access.
      */
     final RuntimeException flatMissExit(int addr, int size, boolean write) {
-        if (flat == null) {
-            makeFlatTables();
-        }
+        ensureFlatTables();
         long lin = addr & MASK32;
         if (write) {
             fillWriteEntry(lin);
@@ -408,6 +402,13 @@ abstract class Mmu extends CpuState {
 
     /** Thrown by generated code after {@link #flatMissExit}: no stack trace, caught in the same method. */
     private static final RuntimeException FLAT_MISS = new RuntimeException("flat table miss", null, false, false) { };
+
+    /** The flat tables exist from the translator's first miss on. */
+    private void ensureFlatTables() {
+        if (flat == null) {
+            makeFlatTables();
+        }
+    }
 
     /** Makes the flat tables, empty: entries are filled by later misses (the TLB's current entries are not copied). */
     private void makeFlatTables() {

@@ -47,27 +47,39 @@ abstract class Interpreter extends SystemUnit {
     static final int MAX_INSTRUCTION_LENGTH = 15;
 
     /**
-     * The instruction being decoded reads its bytes below offset {@code fetchEnd} from host address
-     * {@code fetchHost + offset} without further checks: set by {@link #startFetch} when the code page is in
-     * the fetch TLB, bounded by the page end, the CS limit and the 15-byte limit. Beyond it (or with no
-     * entry), {@link #fetch8} takes the checked path.
+     * Sets up the fetch window ({@link Mmu#fetchStart}) for the instruction starting at {@code eip}, unless EIP is
+     * already inside it: the code page's part that the CS limit allows, when the page is in the fetch TLB. Within the
+     * window {@link #fetch8} reads without checks; beyond it (or with no entry) it takes the checked path. The window
+     * is not capped at the 15-byte limit: without prefixes no instruction is longer than 11 bytes, and
+     * {@link #prefixes} caps it for prefixed ones.
      */
-    private long fetchHost, fetchEnd;
-
-    /** Sets up the unchecked fetch window for the instruction starting at {@code eip}. */
     private void startFetch() {
         long off = eip;
-        fetchEnd = 0;
+        if (Long.compareUnsigned(off - fetchStart, fetchEnd - fetchStart) < 0) {
+            return; // the straight line goes on inside the window
+        }
+        forgetFetchWindow();
         if (off < segLow[CS]) {
             return;
         }
         long lin = (segBase[CS] + off) & MASK32;
         long host = execHostOf(lin);
-        if (host != 0) {
-            long pageLeft = Page.SIZE - (lin & Page.OFFSET_MASK);
+        long pageStart = off - (lin & Page.OFFSET_MASK);
+        long end = Math.min(pageStart + Page.SIZE, segHigh[CS] + 1);
+        if (host != 0 && end > off) {
             fetchHost = host - off;
-            fetchEnd = Math.min(Math.min(off + pageLeft, off + MAX_INSTRUCTION_LENGTH), segHigh[CS] + 1);
+            fetchStart = Math.max(pageStart, segLow[CS]);
+            fetchEnd = end;
         }
+    }
+
+    /**
+     * A prefixed instruction may reach the 15-byte limit: its window ends there (the checked path raises the #GP), and
+     * the next instruction sets the window up again.
+     */
+    private void capFetchWindow() {
+        fetchEnd = Math.min(fetchEnd, startEip + MAX_INSTRUCTION_LENGTH);
+        fetchStart = fetchEnd;
     }
 
     final int fetch8() {
@@ -339,6 +351,7 @@ abstract class Interpreter extends SystemUnit {
 
     /** Applies the prefix {@code op} and any that follow it; returns the opcode byte after them. */
     private int prefixes(int op) {
+        capFetchWindow();
         while (true) {
             switch (op) {
                 case 0x26 -> segOverride = ES;

@@ -84,6 +84,21 @@ abstract class Mmu extends CpuState {
      */
     long flatReadTable = FlatTlb.EMPTY_TABLE, flatWriteTable = FlatTlb.EMPTY_TABLE;
 
+    /**
+     * The interpreter's fetch window, a one-page fetch TLB in CS offsets: the instruction bytes at offsets in
+     * [{@code fetchStart}, {@code fetchEnd}) are read from host address {@code fetchHost + offset} without checks
+     * (see {@code Interpreter.startFetch}). It is kept from one instruction to the next while EIP stays inside it, so
+     * everything that may change what CS:offset fetches drops it ({@link #forgetFetchWindow}): TLB flushes, INVLPG and
+     * CR3 loads, CPL changes, CS loads and CS limit or mode changes, rollbacks.
+     */
+    long fetchHost, fetchStart, fetchEnd;
+
+    /** The next instruction sets the fetch window up again (through the fetch TLB or a page walk). */
+    final void forgetFetchWindow() {
+        fetchStart = 0;
+        fetchEnd = 0;
+    }
+
     Mmu(AddressSpace memory) {
         this.memory = memory;
         flushTlb();
@@ -104,6 +119,7 @@ abstract class Mmu extends CpuState {
      * or PSE change and CR0.PG/WP/PE changes still drop them ({@link #flushTlb}).
      */
     final void flushTlbForCr3() {
+        forgetFetchWindow();
         dropNonGlobal(readTag, readGlobal);
         dropNonGlobal(writeTag, writeGlobal);
         dropNonGlobal(execTag, execGlobal);
@@ -124,6 +140,7 @@ abstract class Mmu extends CpuState {
     }
 
     private void clearTlb() {
+        forgetFetchWindow();
         Arrays.fill(readTag, -1L);
         Arrays.fill(writeTag, -1L);
         Arrays.fill(execTag, -1L);
@@ -133,6 +150,7 @@ abstract class Mmu extends CpuState {
     }
 
     final void invalidatePage(long lin) {
+        forgetFetchWindow();
         long tag = (lin & MASK32) >>> Page.SHIFT;
         for (int set = 0; set < 2 * TLB_SIZE; set += TLB_SIZE) {
             int i = set + (int) (tag & (TLB_SIZE - 1));
@@ -151,6 +169,7 @@ abstract class Mmu extends CpuState {
     final void setCpl(int newCpl) {
         cpl = newCpl;
         tlbSet = newCpl == 3 ? TLB_SIZE : 0;
+        forgetFetchWindow(); // the window was checked with the old privilege
         selectFlatTables();
     }
 

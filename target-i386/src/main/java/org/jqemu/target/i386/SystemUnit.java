@@ -102,6 +102,7 @@ abstract class SystemUnit extends Mmu {
             return;
         }
         System.arraycopy(savedSel, 0, segSel, 0, 8);
+        forgetFetchWindow(); // CS may be restored
         System.arraycopy(savedBase, 0, segBase, 0, 8);
         System.arraycopy(savedLimit, 0, segLimit, 0, 8);
         System.arraycopy(savedAttr, 0, segAttr, 0, 8);
@@ -159,6 +160,9 @@ abstract class SystemUnit extends Mmu {
     }
 
     private void computeWindow(int seg) {
+        if (seg == CS) {
+            forgetFetchWindow();
+        }
         int attr = segAttr[seg];
         long limit = segLimit[seg];
         if (!protectedMode() || v86()) {
@@ -198,6 +202,9 @@ abstract class SystemUnit extends Mmu {
         sel &= 0xffff;
         segSel[seg] = sel;
         segBase[seg] = (long) sel << 4;
+        if (seg == CS) {
+            forgetFetchWindow();
+        }
         if (v86()) {
             setSegmentCache(seg, sel, (long) sel << 4, 0xffff, seg == CS ? 0xfb : 0xf3);
         }

@@ -359,6 +359,7 @@ public final class X86Cpu extends SystemInstructions {
     }
 
     private int run(long maxInstructions, boolean straight) {
+        forgetFetchWindow(); // translated code or the embedder may have run since
         long done = 0;
         while (done < maxInstructions) {
             if (stopRequested) {

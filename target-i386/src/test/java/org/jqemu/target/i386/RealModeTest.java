@@ -25,6 +25,22 @@ class RealModeTest {
         assertEquals(0x0d, ram.byteAt(0x5000));
     }
 
+    /**
+     * A far jump from CS 0 to CS 0x100 (base 0x1000) lands at an offset inside the page the jump was fetched from:
+     * the bytes come from the new base (the interpreter's fetch window is in CS offsets and must be dropped).
+     */
+    @Test
+    void aFarJumpToAnotherSegmentFetchesThroughItsBase() {
+        TestRam ram = new TestRam(1 << 20, Page.RWX);
+        ram.load(0x1000 + 0x1ff0, new byte[] {(byte) 0xb8, 0x0b, 0x00, (byte) 0xf4}); // mov ax, 0xb; hlt
+        X86Cpu cpu = run(ram, """
+                mov ax, 0xa
+                jmp 0x100:0x1ff0               ; linear 0x2ff0; offset 0x1ff0 of CS 0 is linear 0x1ff0
+                """);
+        assertEquals(0xb, cpu.reg(X86Cpu.EAX), "the code came from the old base");
+        assertEquals(0x100, cpu.segmentSelector(X86Cpu.CS));
+    }
+
     private static X86Cpu run(TestRam ram, String asm) {
         ram.load(0x1000, Nasm.assemble("bits 16\norg 0x1000\n" + asm));
         X86Cpu cpu = new X86Cpu(ram, IoPorts.NONE);

@@ -280,6 +280,82 @@ class SystemModeTest {
         assertEquals(0x600, m.ram().u32(LOG + 24), "after INVLPG too");
     }
 
+    /**
+     * Code at linear 0x50000 (physical 0x60000) points its own page at physical 0x61000 and then runs {@code flush}
+     * (INVLPG or a CR3 load: both serialize, so the next instruction is fetched through the new translation).
+     * Both physical pages hold the same code up to that point and a different {@code mov eax} after it; the program
+     * logs EAX. The interpreter keeps its fetch window across instructions (Interpreter.startFetch): the flush must
+     * drop it.
+     */
+    private static Machine runCodeThatRemapsItsOwnPage(String flush) {
+        String common = """
+                  mov dword [0x31000 + 0x50*4], 0x61003   ; this page -> physical 0x61000 (not global)
+                """ + flush;
+        return run("main:\n" + PAGING_SETUP + """
+                  mov esi, old_page
+                  mov edi, 0x60000
+                  mov ecx, old_page_end - old_page
+                  rep movsb
+                  mov esi, new_page
+                  mov edi, 0x61000
+                  mov ecx, new_page_end - new_page
+                  rep movsb
+                  mov dword [0x31000 + 0x50*4], 0x60003   ; linear 0x50000 -> physical 0x60000
+                """ + pagingOn("0") + """
+                  mov eax, 0x50000
+                  jmp eax
+                back:
+                  mov [log + 4], eax
+                  hlt
+                old_page:
+                """ + common + """
+                  mov eax, 0xa                ; the old page's next instruction
+                  mov ebx, back
+                  jmp ebx
+                old_page_end:
+                new_page:
+                """ + common + """
+                  mov eax, 0xb                ; the new page's, at the same offset
+                  mov ebx, back
+                  jmp ebx
+                new_page_end:
+                """);
+    }
+
+    @Test
+    void theInstructionAfterInvlpgOfItsOwnPageIsFetchedThroughTheNewTranslation() {
+        Machine m = runCodeThatRemapsItsOwnPage("  invlpg [0x50000]\n");
+        assertHaltedCleanly(m);
+        assertEquals(0xb, m.ram().u32(LOG + 4), "the next instruction came from the page's old frame");
+    }
+
+    @Test
+    void theInstructionAfterACr3LoadIsFetchedThroughTheNewTranslation() {
+        Machine m = runCodeThatRemapsItsOwnPage("  mov ecx, 0x30000\n  mov cr3, ecx\n");
+        assertHaltedCleanly(m);
+        assertEquals(0xb, m.ram().u32(LOG + 4), "the next instruction came from the page's old frame");
+    }
+
+    /**
+     * A far jump to a code segment with another base (0x38: base 0x10000) lands at an offset inside the page the jump
+     * was fetched from: the bytes must come from the new base (the interpreter's fetch window is in CS offsets).
+     */
+    @Test
+    void aFarJumpToAnotherCodeBaseFetchesThroughTheNewBase() {
+        Machine m = run("main:\n" + """
+                  mov dword [gdt + 0x38], 0x0000ffff
+                  mov dword [gdt + 0x3c], 0x00cf9a01    ; 0x38: ring-0 code, base 0x10000
+                  mov dword [0x10000 + target], 0x000bb8    ; mov eax, 0xb (b8 0b 00 00 00) ...
+                  mov dword [0x10000 + target + 4], 0xf400  ; ... hlt
+                  mov eax, 0xa
+                  jmp 0x38:target
+                target equ (($ - $$) & ~0xfff) + 0x1000 + 0xff0   ; an offset in this page
+                """);
+        assertEquals(X86Cpu.EXIT_HALT, m.exit());
+        assertEquals(0xb, m.cpu().reg(X86Cpu.EAX), "the code came from the old base");
+        assertEquals(0x38, m.cpu().segmentSelector(X86Cpu.CS));
+    }
+
     /** The translator's flat table keeps the same entries across MOV CR3 as the TLB (FlatTlb.clearNonGlobal). */
     @Test
     void cr3LoadKeepsGlobalFlatEntriesOnly() {

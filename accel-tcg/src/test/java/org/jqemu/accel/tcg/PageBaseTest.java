@@ -11,7 +11,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jqemu.memory.AddressSpace;
 import org.jqemu.memory.IoPorts;
-import org.jqemu.memory.Mmio;
 import org.jqemu.memory.Page;
 import org.jqemu.target.i386.Nasm;
 import org.jqemu.target.i386.TestRam;
@@ -122,31 +121,10 @@ class PageBaseTest {
               dd 7
             """;
 
-    /** A small register file: reads return what was written (little-endian bytes). */
-    private static final class Registers implements Mmio {
-        final byte[] bytes = new byte[64];
-
-        @Override
-        public long read(long offset, int size) {
-            long v = 0;
-            for (int i = size - 1; i >= 0; i--) {
-                v = (v << 8) | (bytes[(int) (offset + i) & 63] & 0xff);
-            }
-            return v;
-        }
-
-        @Override
-        public void write(long offset, int size, long value) {
-            for (int i = 0; i < size; i++) {
-                bytes[(int) (offset + i) & 63] = (byte) (value >>> (8 * i));
-            }
-        }
-    }
-
     /** One machine: RAM, a read-only page and an MMIO page. */
     private static final class Machine {
         final TestRam ram = new TestRam(RAM_SIZE, Page.RWX);
-        final Registers registers = new Registers();
+        final InlineTlbTest.Registers registers = new InlineTlbTest.Registers();
         final Page mmio = Page.mmio(registers, MMIO_PAGE);
         final AddressSpace space = this::page;
         final X86Cpu cpu = new X86Cpu(space, IoPorts.NONE);

@@ -152,7 +152,9 @@ final class PcSystem implements PcMachine.Host, MachineControl {
         Long tbSize = accel == null ? null : accel.tbSizeMiB();
         int limit = tbSize == null ? Tcg.defaultCacheLimit() : Tcg.cacheLimitForTbSize(tbSize);
         Tcg tcg = new Tcg(cpu, limit, HOT_THRESHOLD);
-        tcg.preferRawMemoryAccess(); // the flat page table: -6% wall per boot (accel-tcg/README-design.md, session 8)
+        // The flat page table (-6% wall per boot, session 8), its misses leaving to the interpreter (session 13:
+        // the kernel's decompressor runs with fewer register spills; accel-tcg/README-design.md)
+        tcg.preferRawMemoryAccessLeavingOnMisses();
         tcg.setBackgroundTranslation(true); // blocks compiled beside the guest's thread (accel-tcg/README-design.md, session 9)
         if (accel != null && accel.oneInsnPerTb()) {
             tcg.setMaxBlockInstructions(1);

@@ -9,6 +9,7 @@ import static java.lang.constant.ConstantDescs.INIT_NAME;
 import static java.lang.constant.ConstantDescs.MTD_void;
 
 import java.lang.classfile.ClassFile;
+import java.lang.classfile.CodeElement;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
 import java.lang.classfile.Opcode;
@@ -66,7 +67,7 @@ final class BlockCompiler {
             LRES = 16, LAUX = 17, T0 = 18, T1 = 19, T2 = 20, T3 = 21, REGS = 22, DONE = 23, READ_TAG = 24,
             READ_PAGE = 25, WRITE_TAG = 26, WRITE_PAGE = 27, TLB_SET = 28, ADDR = 29, TLB_INDEX = 30, PRODUCT = 31, DIVISOR = 33, QUOTIENT = 35,
             DELTA = 37, ATOMIC_PAGE = 38, T4 = 39, T5 = 40, BUDGET = 41, TLB_BASE = 42, TLB_OFFSET = 44,
-            FLAT_READ = 47, FLAT_WRITE = 49, ENTRY = 51, CODE_WRITTEN = 53;
+            FLAT_READ = 47, FLAT_WRITE = 49, ENTRY = 51, CODE_WRITTEN = 53, PAGE_BASE0 = 54;
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
     private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
@@ -347,6 +348,8 @@ final class BlockCompiler {
         private final Label dynamicDispatch;
         /** An open region: entered at the member {@code cache.entry} names (see {@link Block#entry}). */
         private final boolean entrySwitch;
+        /** The member's page bases: which registers' accesses may use one, and the window each has used. */
+        private final PageBases pageBases = new PageBases();
 
         Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open) {
             this.c = c;
@@ -477,6 +480,23 @@ final class BlockCompiler {
             insns = member.insns();
             known = Known.UNKNOWN;
             c.labelBinding(memberStarts[m]);
+            if (!path.flat() || !pageBases.start(insns)) {
+                emitInstructions();
+                return;
+            }
+            List<CodeElement> body = new ArrayList<>(); // the body first: the bases' code needs the windows it used
+            CodeBuilder method = c;
+            method.transforming((b, e) -> body.add(e), recording -> {
+                c = recording;
+                emitInstructions();
+            });
+            c = method;
+            loadPageBases();
+            body.forEach(c::with);
+        }
+
+        /** The member's instructions, each covered by its fault handler, and its exits. */
+        private void emitInstructions() {
             Label[] starts = new Label[insns.size()];
             Label[] ends = new Label[insns.size()];
             boolean open = true;
@@ -853,12 +873,12 @@ final class BlockCompiler {
         private void storeReg(int size, int r) {
             if (size == 4) {
                 c.istore(REG0 + r);
-                written |= 1 << r;
+                assigned(r);
                 return;
             }
             if (size == 2) {
                 c.loadConstant(0xffff).iand().iload(REG0 + r).loadConstant(0xffff_0000).iand().ior().istore(REG0 + r);
-                written |= 1 << r;
+                assigned(r);
                 return;
             }
             int full = r < 4 ? r : r - 4;
@@ -868,7 +888,65 @@ final class BlockCompiler {
                 c.bipush(shift).ishl();
             }
             c.iload(REG0 + full).loadConstant(~(0xff << shift)).iand().ior().istore(REG0 + full);
-            written |= 1 << full;
+            assigned(full);
+        }
+
+        /** Register {@code r} was assigned: the exits store it, and its later accesses have no page base. */
+        private void assigned(int r) {
+            written |= 1 << r;
+            pageBases.written(r);
+        }
+
+        /**
+         * Loads each page base the member's accesses used into its local (see PageBases): the flat entry of the
+         * window's page when the window does not cross the page's end and the page's read and write entries are
+         * the same nonzero entry, else 0. T0 holds the window's first byte.
+         */
+        private void loadPageBases() {
+            for (int r = 0; r < 8; r++) {
+                if (!pageBases.used(r)) {
+                    continue;
+                }
+                Label none = c.newLabel();
+                Label done = c.newLabel();
+                if (!pageBases.fitsPage(r)) {
+                    c.goto_(none);
+                } else {
+                    c.iload(REG0 + r).loadConstant(pageBases.low(r)).iadd().istore(T0);
+                    c.iload(T0).loadConstant(pageBases.high(r) - pageBases.low(r)).iadd().iload(T0).ixor()
+                            .loadConstant(~PAGE_MASK).iand().ifne(none);
+                    flatEntryOf(FLAT_READ);
+                    c.dup2().lstore(PAGE_BASE0 + 2 * r);
+                    flatEntryOf(FLAT_WRITE);
+                    c.lcmp().ifne(none);
+                    c.goto_(done);
+                }
+                c.labelBinding(none);
+                c.lconst_0().lstore(PAGE_BASE0 + 2 * r);
+                c.labelBinding(done);
+            }
+        }
+
+        /** Pushes the entry of T0's page in the flat table whose address is in long local {@code table}. */
+        private void flatEntryOf(int table) {
+            unsafe().aconst_null();
+            c.iload(T0).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l().lload(table).ladd();
+            c.invokevirtual(CD_UNSAFE, "getLong", MTD_UNSAFE_GET_LONG);
+        }
+
+        /**
+         * The page base register of a ModR/M access of {@code size} bytes (see PageBases), or -1: the ordinary path.
+         */
+        private int pageBase(Insn in, int size) {
+            if (in.index() != Insn.NONE || in.base() == Insn.NONE || !flat(in.seg()) || !path.flat()) {
+                return -1;
+            }
+            return pageBases.use(in.base(), in.disp(), size) ? in.base() : -1;
+        }
+
+        /** The page base register of a 4-byte stack access at ESP + {@code offset}, or -1. */
+        private int stackBase(int offset) {
+            return path.flat() && pageBases.use(ESP, offset, 4) ? ESP : -1;
         }
 
         private void effectiveAddress(Insn in) {
@@ -898,14 +976,17 @@ final class BlockCompiler {
         private void readMem(Insn in, int size) {
             effectiveAddress(in);
             c.istore(ADDR);
-            readAt(in.seg(), size);
+            readAt(in.seg(), size, pageBase(in, size));
         }
 
         /**
          * Pushes the {@code size}-byte value at offset {@code ADDR} of {@code seg} (flat: the engine only runs
          * blocks while DS and SS are flat). Inline TLB hit on a page of RAM, else the CPU's checked path.
          */
-        private void readAt(int seg, int size) {
+        private void readAt(int seg, int size) { readAt(seg, size, -1); }
+
+        /** As {@link #readAt(int, int)}; {@code base}: the register whose page base ADDR may use (see PageBases), or -1. */
+        private void readAt(int seg, int size, int base) {
             if (!flat(seg)) {
                 c.aload(CPU).loadConstant(seg).iload(ADDR).loadConstant(size).invokevirtual(CD_CPU, "readMem", MTD_READ);
                 return;
@@ -917,7 +998,7 @@ final class BlockCompiler {
                 return;
             }
             if (path != TlbPath.SEGMENT) {
-                rawRead(size);
+                rawRead(size, base);
                 return;
             }
             Label slow = c.newLabel();
@@ -933,10 +1014,13 @@ final class BlockCompiler {
         }
 
         /** Stores local {@code value} at offset {@code ADDR} of {@code seg}, as {@link #readAt}. */
-        private void writeAt(int seg, int size, int value) {
+        private void writeAt(int seg, int size, int value) { writeAt(seg, size, value, -1); }
+
+        /** As {@link #writeAt(int, int, int)}; {@code base}: the register whose page base ADDR may use, or -1. */
+        private void writeAt(int seg, int size, int value, int base) {
             if (flat(seg) && path.raw()) {
                 rawStored = path != TlbPath.FLAT_EXIT; // there only the interpreter's replay can write code
-                rawWrite(size, value);
+                rawWrite(size, value, base);
                 return;
             }
             wroteMemory = true;
@@ -970,9 +1054,16 @@ final class BlockCompiler {
          * TLB probe as Mmu.read32 does it ({@link #rawProbe}), a miss calls readMiss. Either miss is the MMU's
          * slow path: the probe is not repeated; an int address and a size constant keep each call site short.
          */
-        private void rawRead(int size) {
+        private void rawRead(int size, int base) {
             Label slow = c.newLabel();
             Label done = c.newLabel();
+            if (base >= 0) {
+                Label ordinary = c.newLabel();
+                pageBaseAddress(base, ordinary);
+                c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
+                mask(size);
+                c.goto_(done).labelBinding(ordinary);
+            }
             rawHostAddress(false, size, slow, path.flat());
             c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
             mask(size);
@@ -1014,17 +1105,17 @@ final class BlockCompiler {
          * Stores local {@code value} at flat ADDR as {@link #rawRead} loads. Pages holding translated code never
          * have a write entry (in the TLB or the flat table), so their stores always reach the miss, which reports them.
          */
-        private void rawWrite(int size, int value) {
+        private void rawWrite(int size, int value, int base) {
             Label slow = c.newLabel();
             Label done = c.newLabel();
-            rawHostAddress(true, size, slow, path.flat());
-            c.iload(value);
-            if (size == 1) {
-                c.i2b();
-            } else if (size == 2) {
-                c.i2s();
+            if (base >= 0) {
+                Label ordinary = c.newLabel();
+                pageBaseAddress(base, ordinary);
+                rawPut(size, value);
+                c.goto_(done).labelBinding(ordinary);
             }
-            c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, RAW_TYPES[size]));
+            rawHostAddress(true, size, slow, path.flat());
+            rawPut(size, value);
             c.goto_(done).labelBinding(slow);
             if (path == TlbPath.FLAT_EXIT) {
                 missExit(size, true);
@@ -1062,6 +1153,28 @@ final class BlockCompiler {
             unsafe().aload(hosts).lload(TLB_OFFSET)
                     .invokevirtual(CD_UNSAFE, "getLong", MTD_UNSAFE_GET_LONG);
             c.iload(ADDR).loadConstant(PAGE_MASK).iand().i2l().ladd();
+        }
+
+        /** Stores local {@code value}'s low {@code size} bytes at the host address pushed with Unsafe and null. */
+        private void rawPut(int size, int value) {
+            c.iload(value);
+            if (size == 1) {
+                c.i2b();
+            } else if (size == 2) {
+                c.i2s();
+            }
+            c.invokevirtual(CD_UNSAFE, "put" + RAW_NAMES[size], MethodTypeDesc.of(CD_void, CD_Object, CD_long, RAW_TYPES[size]));
+        }
+
+        /**
+         * Pushes Unsafe, null and the host address of ADDR from register {@code base}'s page base, or jumps to
+         * {@code ordinary} when the base's low half is 0: always when the base is 0 (see PageBases), and for the
+         * one page in 2^20 whose entry's low half happens to be 0, which then takes the ordinary path (correct, and
+         * C1 tests an int against 0 in one instruction where a long takes three).
+         */
+        private void pageBaseAddress(int base, Label ordinary) {
+            c.lload(PAGE_BASE0 + 2 * base).l2i().ifeq(ordinary);
+            unsafe().aconst_null().lload(PAGE_BASE0 + 2 * base).iload(ADDR).i2l().ladd();
         }
 
         /**
@@ -1124,22 +1237,23 @@ final class BlockCompiler {
         private void writeMem(Insn in, int size, int value) {
             effectiveAddress(in);
             c.istore(ADDR);
-            writeAt(in.seg(), size, value);
+            writeAt(in.seg(), size, value, pageBase(in, size));
         }
 
         private void writeStack(int offset, int value) {
             c.iload(REG0 + ESP).loadConstant(offset).iadd().istore(ADDR);
-            writeAt(SS, 4, value);
+            writeAt(SS, 4, value, stackBase(offset));
         }
 
         private void readStack() {
             c.iload(REG0 + ESP).istore(ADDR);
-            readAt(SS, 4);
+            readAt(SS, 4, stackBase(0));
         }
 
         private void addEsp(int delta) {
             c.iload(REG0 + ESP).loadConstant(delta).iadd().istore(REG0 + ESP);
             written |= 1 << ESP;
+            pageBases.espMoved(delta);
         }
 
         /** After a store: if it hit translated code, end the block here (the rest may be stale). */
@@ -1754,10 +1868,11 @@ final class BlockCompiler {
                 lockedRmw(in, size, compute);
                 return;
             }
-            readAt(in.seg(), size);
+            int base = address == null ? pageBase(in, size) : -1;
+            readAt(in.seg(), size, base);
             c.istore(T0);
             compute.run();
-            writeAt(in.seg(), size, T2);
+            writeAt(in.seg(), size, T2, base);
         }
 
         /**

@@ -68,8 +68,8 @@ class InlineTlbTest {
               dd 0, 0
             """;
 
-    /** A small register file: reads return what was written (little-endian bytes). */
-    private static final class Registers implements Mmio {
+    /** A small register file: reads return what was written (little-endian bytes); PageBaseTest's too. */
+    static final class Registers implements Mmio {
         final byte[] bytes = new byte[64];
 
         @Override

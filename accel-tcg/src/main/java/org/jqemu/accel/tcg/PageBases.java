@@ -1,0 +1,108 @@
+package org.jqemu.accel.tcg;
+
+import java.util.List;
+
+/**
+ * Page bases of one member's code on the flat path (session 13): the accesses of a member at {@code [r + disp]}
+ * whose base register {@code r} still holds its value from the member's start (ESP also after PUSH/POP/CALL, which
+ * move it by constants) all fall in one window of addresses relative to that value, known at translation. At the
+ * member's start the generated code loads, once, the flat entry of the window's page into a local (the page
+ * base); each such access then adds its address to it with no table load, zero test or page-end test. The base
+ * is 0 (every access takes its ordinary path) when the window crosses a page end or the page's read and write
+ * entries are not one and the same RAM (a page never written yet, read-only, holding code, or reading elsewhere
+ * than it writes): so a base never lets a store reach a page holding code, nor a read miss a write of its own.
+ * An entry loaded at the member's start stays right for its whole execution: the flat table only changes between
+ * executions (a TLB flush, INVLPG, code appearing on a page, another thread's munmap) or by a miss's fill of
+ * another entry, which never remaps a page.
+ *
+ * <p>Used by the {@link BlockCompiler}'s emitter: {@link #start} before a member, {@link #use} at each access
+ * (which tells whether it may use its base), {@link #written}/{@link #espMoved} at each register write.
+ */
+final class PageBases {
+    /** Accesses through one register a member needs before a base pays for its load at every member entry. */
+    static final int MIN_ACCESSES = 3;
+    private static final int ESP = 4;
+    /** Registers whose accesses may use a base (enough of them in the member). */
+    private int chosen;
+    /** Registers assigned since the member's start (ESP moved by a constant does not count). */
+    private int dirty;
+    /** ESP minus its value at the member's start. */
+    private int espOffset;
+    /** Registers that have a base, with the window of the member-start-relative bytes their accesses touch. */
+    private int used;
+    private final int[] low = new int[8], high = new int[8];
+
+    /**
+     * Starts a member of {@code insns}: picks the registers through which at least {@link #MIN_ACCESSES} flat
+     * accesses without an index go (PUSH, POP, CALL and RET counting for ESP); returns whether there is one.
+     */
+    boolean start(List<Insn> insns) {
+        int[] count = new int[8];
+        for (Insn in : insns) {
+            if (in.mem() && in.index() == Insn.NONE && in.base() != Insn.NONE && flat(in.seg())) {
+                count[in.base()]++;
+            }
+            if (movesStack(in.op())) {
+                count[ESP]++;
+            }
+        }
+        chosen = 0;
+        for (int r = 0; r < 8; r++) {
+            if (count[r] >= MIN_ACCESSES) {
+                chosen |= 1 << r;
+            }
+        }
+        dirty = 0;
+        espOffset = 0;
+        used = 0;
+        return chosen != 0;
+    }
+
+    private static boolean movesStack(int op) {
+        return (op >= 0x50 && op <= 0x5f) || op == 0x68 || op == 0x6a || op == 0xe8 || op == 0xc2 || op == 0xc3;
+    }
+
+    /** ES, DS and SS are flat while blocks run. */
+    private static boolean flat(int seg) { return seg == 0 || seg == 2 || seg == 3; }
+
+    /**
+     * An access of {@code size} bytes at {@code [r + disp]} ({@code r}'s current value): whether it may use
+     * {@code r}'s base (then its bytes join the window).
+     */
+    boolean use(int r, int disp, int size) {
+        if ((chosen & ~dirty & (1 << r)) == 0) {
+            return false;
+        }
+        long first = (long) disp + (r == ESP ? espOffset : 0);
+        long last = first + size - 1;
+        if (first < Integer.MIN_VALUE || last > Integer.MAX_VALUE) {
+            return false;
+        }
+        if ((used & (1 << r)) == 0) {
+            low[r] = (int) first;
+            high[r] = (int) last;
+            used |= 1 << r;
+        } else {
+            low[r] = (int) Math.min(low[r], first);
+            high[r] = (int) Math.max(high[r], last);
+        }
+        return true;
+    }
+
+    /** Register {@code r} was assigned: its later accesses take the ordinary path. */
+    void written(int r) { dirty |= 1 << r; }
+
+    /** ESP moved by {@code delta} (PUSH, POP, CALL, RET): its accesses keep their base, shifted. */
+    void espMoved(int delta) { espOffset += delta; }
+
+    /** Whether {@code r} has a base to load at the member's start. */
+    boolean used(int r) { return (used & (1 << r)) != 0; }
+
+    /** The lowest and highest byte of {@code r}'s window, relative to {@code r} at the member's start. */
+    int low(int r) { return low[r]; }
+
+    int high(int r) { return high[r]; }
+
+    /** Whether the window fits a page at all (else the base is always 0). */
+    boolean fitsPage(int r) { return (long) high[r] - low[r] < 4096; }
+}

@@ -156,9 +156,17 @@ public final class CodeCache implements CodeWatcher {
     private final long[] codePages = new long[1 << 14];
     /**
      * One bit per 4 MiB of the linear space (a large page at most): blocks were translated from code
-     * fetched there since the last flush. An INVLPG elsewhere cannot change what a block's EIP maps to.
+     * fetched there since the last flush through non-global translations. An INVLPG elsewhere cannot change
+     * what a block's EIP maps to.
      */
     private final long[] linearCodeAreas = new long[1 << (32 - LINEAR_AREA_SHIFT - 6)];
+    /**
+     * The same for blocks fetched through global translations ({@link Block#global}): only an INVLPG in one of
+     * these areas makes every block check again; one in an area of non-global code alone checks only the
+     * non-global blocks, as a CR3 load does (a process's COW and unmap INVLPGs no longer send the kernel's
+     * blocks through a page walk each).
+     */
+    private final long[] globalCodeAreas = new long[linearCodeAreas.length];
     private static final int LINEAR_AREA_SHIFT = 22;
     private int generation;
     /** Bumped by CR3 loads: blocks fetched through non-global pages are checked again (see {@link Block#global}). */
@@ -236,6 +244,7 @@ public final class CodeCache implements CodeWatcher {
         b.generation = generation;
         b.spaceGeneration = spaceGeneration;
         b.global = codeGlobal;
+        markCodeAreas(b);
     }
 
     /**
@@ -415,6 +424,9 @@ public final class CodeCache implements CodeWatcher {
             int next = Math.min(Math.max(2 * backoff, 1), MAX_BACKOFF);
             return insertCold(eip, next);
         }
+        // Marked at decoding: an INVLPG while the block compiles in the background must reach it at its install.
+        markCodeArea(eip, global);
+        markCodeArea(insns.getLast().next() - 1, global);
         Block coldEntry = cold.get(eip);
         heatFallThrough(insns.getLast()); // (after the lookup above: making an entry may clear the cold table)
         Translation t = new Translation(coldEntry, eip, p, following, phys, global, generation, spaceGeneration,
@@ -961,9 +973,8 @@ public final class CodeCache implements CodeWatcher {
     private void insert(Block b) {
         blocks.put(b);
         straightRunStops[stopSlot(b.eip)] = Integer.toUnsignedLong(b.eip);
+        markCodeAreas(b);
         for (Block unit : b.members != null ? b.members : new Block[] {b}) {
-            markLinearArea(unit.eip);
-            markLinearArea(unit.end - 1);
             for (long page = unit.page(); page <= unit.lastPage(); page++) { // a last instruction may end on the next page
                 List<Block> list = byPage.computeIfAbsent(page, k -> new ArrayList<>());
                 if (!list.contains(b)) { // region members may share pages
@@ -1004,9 +1015,22 @@ public final class CodeCache implements CodeWatcher {
 
     private static int stopSlot(int eip) { return eip & (STRAIGHT_RUN_STOPS - 1); }
 
-    private void markLinearArea(int linear) {
+    /** Marks the areas of block or region {@code b}'s code as holding global or non-global code, as {@code b} was checked. */
+    private void markCodeAreas(Block b) {
+        if (b.members == null) {
+            markCodeArea(b.eip, b.global);
+            markCodeArea(b.end - 1, b.global);
+            return;
+        }
+        for (Block unit : b.members) {
+            markCodeArea(unit.eip, b.global);
+            markCodeArea(unit.end - 1, b.global);
+        }
+    }
+
+    private void markCodeArea(int linear, boolean global) {
         int area = linear >>> LINEAR_AREA_SHIFT;
-        linearCodeAreas[area >>> 6] |= 1L << area;
+        (global ? globalCodeAreas : linearCodeAreas)[area >>> 6] |= 1L << area;
     }
 
     private void forgetPage(long page) {
@@ -1025,6 +1049,7 @@ public final class CodeCache implements CodeWatcher {
             forgetPage(page);
         }
         Arrays.fill(linearCodeAreas, 0L);
+        Arrays.fill(globalCodeAreas, 0L);
         generation++;
         stats.flushes++;
     }
@@ -1060,12 +1085,18 @@ public final class CodeCache implements CodeWatcher {
     @Override
     public void addressSpaceChanged() { spaceGeneration++; }
 
-    /** INVLPG: blocks are checked again only when code was translated from the 4 MiB around that page. */
+    /**
+     * INVLPG: blocks are checked again only when code was translated from the 4 MiB around that page, and the
+     * global ones only when some of that code was fetched through a global translation.
+     */
     @Override
     public void pageMappingChanged(long linear) {
         int area = (int) (linear >>> LINEAR_AREA_SHIFT);
-        if ((linearCodeAreas[area >>> 6] & (1L << area)) != 0) {
+        long bit = 1L << area;
+        if ((globalCodeAreas[area >>> 6] & bit) != 0) {
             generation++;
+        } else if ((linearCodeAreas[area >>> 6] & bit) != 0) {
+            spaceGeneration++;
         }
     }
 

@@ -469,8 +469,8 @@ public final class Tcg {
 
     /**
      * The region threshold's multiple at which a block that got no region tries again: open regions double it
-     * (its loop may still be warming up); with path regions, once more at {@link CodeCache#PATH_WAIT} (see there);
-     * else 0, no more tries.
+     * (its loop may still be warming up), as do closed ones for their {@link #setRegionTries} tries; with path
+     * regions, once more at {@link CodeCache#PATH_WAIT} (see there); else 0, no more tries.
      */
     private int nextRegionWait(int wait) {
         if ((wait < MAX_REGION_WAIT && cache.openRegions) || wait < closedRegionWait) {

@@ -24,6 +24,11 @@ final class Block {
     final long phys;
     final Block[] next = new Block[3];
     /**
+     * A translated block: the static successors of its last instruction (branch target and fall-through, a call's
+     * or jump's target, the next instruction), null when it leaves through a dynamic exit ({@code next[2]}).
+     */
+    int[] exits;
+    /**
      * A region (one method for several blocks, entered at its head): the blocks compiled into it, the
      * head's own block first (metadata only: page checks, self-modifying-code overlaps); null for a block.
      */

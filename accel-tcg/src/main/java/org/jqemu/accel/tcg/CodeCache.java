@@ -578,6 +578,7 @@ public final class CodeCache implements CodeWatcher {
         Block b = new Block(eip, end, n, t.code, t.page.ram().address(), lastIdentity, t.phys, t.generation, t.tlbSet);
         b.global = t.global;
         b.spaceGeneration = t.spaceGeneration;
+        b.exits = staticExits(t.insns.get(n - 1), false);
         stats.blocksTranslated++;
         b.tier1Requested = t.requested != null;
         if (tier1Executions == 0) {
@@ -627,13 +628,20 @@ public final class CodeCache implements CodeWatcher {
      * cache (it is entered where the head was); its other members become entries into it where they are
      * still plain blocks ({@link #addEntries}). {@code start} is a hot block or a hot entry into another
      * region (control keeps reaching that loop there from outside it): the new region is headed by that
-     * member's block. Returns whether a region was made.
+     * member's block. Returns whether a region was made or is being compiled in the background (its head then
+     * does not try again).
      */
     boolean buildRegion(Block start) {
         if ((start.members != null && (start.entry == 0 || !openRegions)) || !start.valid || !current(start)) {
             return false; // a region's head already
         }
         Block head = start.members == null ? start : start.members[start.entry];
+        boolean pathTry = pathBlocks > 1 && start == head && head.regionWait >= PATH_WAIT;
+        if (!openRegions && !pathTry && !loopClosesAtHead(head)) {
+            stats.regionsRejected++;
+            stats.regionsRejectedUndecoded++;
+            return false;
+        }
         try {
             List<Block> chosen = new ArrayList<>();
             List<BlockCompiler.Member> members = new ArrayList<>();
@@ -666,7 +674,7 @@ public final class CodeCache implements CodeWatcher {
             List<Block> reachable = List.copyOf(chosen);
             List<BlockCompiler.Member> reachableMembers = List.copyOf(members);
             keepLoopMembers(chosen, members, openRegions);
-            if (members.size() < 2 && pathBlocks > 1 && start == head && head.regionWait >= PATH_WAIT) {
+            if (members.size() < 2 && pathTry) {
                 chosen = new ArrayList<>(reachable);
                 members = new ArrayList<>(reachableMembers);
                 keepHotPath(chosen, members);
@@ -680,7 +688,7 @@ public final class CodeCache implements CodeWatcher {
             if ((backgroundTranslation || backgroundRegions) && !openRegions && log == null) {
                 BlockCompiler.TlbPath path = tlbPath;
                 inBackground(t, () -> t.compile(path, false));
-                return false; // installed later by installCompiled, or never (like a rejected region) if a member changed
+                return true; // installed later by installCompiled, or never (like a rejected region) if a member changed
             }
             t.compile(tlbPath, openRegions);
             return install(t);
@@ -916,6 +924,40 @@ public final class CodeCache implements CodeWatcher {
         members.addAll(pathMembers);
     }
 
+    /**
+     * Whether a loop closes at {@code head} among the blocks {@link #buildRegion} would choose (the same walk: the
+     * blocks' exits as recorded at translation, {@link Block#exits}, and their last dynamic targets, in the same
+     * order, up to as many blocks), without decoding them again: a closed region's precondition. Most hot
+     * blocks of the boot's kernel phase are in functions called from everywhere, with no loop back to them; each
+     * was rejected only after its reachable blocks (~17 on average) had been decoded again (README-design.md,
+     * Session 13).
+     */
+    private boolean loopClosesAtHead(Block head) {
+        List<Block> chosen = new ArrayList<>(List.of(head));
+        List<Integer> seen = new ArrayList<>(List.of(head.eip));
+        for (int k = 0; k < chosen.size(); k++) {
+            for (int target : exits(chosen.get(k))) {
+                if (target == head.eip && k > 0) {
+                    return true;
+                }
+                if (chosen.size() < REGION_MAX_BLOCKS && !seen.contains(target)) {
+                    seen.add(target);
+                    Block s = regionCandidate(target);
+                    if (s != null) {
+                        chosen.add(s);
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Where block {@code b} may go next: its static exits, else its last dynamic target (see {@link #successors}). */
+    private static int[] exits(Block b) {
+        Block dynamic = b.next[BlockCompiler.KIND_DYNAMIC];
+        return b.exits != null ? b.exits : dynamic != null ? new int[] {dynamic.eip} : new int[0];
+    }
+
     private static int indexOf(List<BlockCompiler.Member> members, int eip) {
         for (int k = 0; k < members.size(); k++) {
             if (members.get(k).eip() == eip) {
@@ -942,7 +984,12 @@ public final class CodeCache implements CodeWatcher {
      * targets; for a CALL also its return address when {@code withReturns} (open regions).
      */
     private static int[] successors(List<Insn> insns, int[] dynamicTargets, boolean withReturns) {
-        Insn last = insns.getLast();
+        int[] exits = staticExits(insns.getLast(), withReturns);
+        return exits != null ? exits : dynamicTargets;
+    }
+
+    /** As {@link #successors} for a block ending with {@code last}, the dynamic targets aside: null for a dynamic exit. */
+    private static int[] staticExits(Insn last, boolean withReturns) {
         int op = last.op();
         if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
             return new int[] {last.next() + last.imm(), last.next()};
@@ -953,7 +1000,7 @@ public final class CodeCache implements CodeWatcher {
         if (op == 0xe8 || op == 0xe9 || op == 0xeb) {
             return new int[] {last.next() + last.imm()};
         }
-        return last.endsBlock() ? dynamicTargets : new int[] {last.next()};
+        return last.endsBlock() ? null : new int[] {last.next()};
     }
 
     /**

@@ -54,6 +54,8 @@ public final class Tcg {
     private static final int ENTRY_POLL = 64;
     /** A block no region could be made for is tried again after twice its executions, up to this factor. */
     private static final int MAX_REGION_WAIT = 64;
+    /** Default of {@link #setRegionTries}, {@code -Djqemu.tcg.regionTries=N}. */
+    static final int DEFAULT_REGION_TRIES = Integer.getInteger("jqemu.tcg.regionTries", 1);
     /** Successor links per block: exit 0, exit 1, the last dynamic target. */
     private static final int KIND_SLOTS = 3;
     /** Replays per window of {@link #checkMissExitRate} (a power of two). */
@@ -77,6 +79,8 @@ public final class Tcg {
     private boolean system;
     /** See {@link #heatHorizon()}. */
     private int heatHorizon;
+    /** The region threshold's multiple up to which a block that got no region tries again (see {@link #setRegionTries}). */
+    private int closedRegionWait = regionWaitForTries(DEFAULT_REGION_TRIES);
     /** The guest's instruction count when the current window of replays began (see {@link #checkMissExitRate}). */
     private long replayWindowStart;
 
@@ -167,6 +171,21 @@ public final class Tcg {
      * made for tries again later (see README-design.md, "Decompressor: staying in generated code").
      */
     public void setOpenRegions(boolean on) { cache.openRegions = on; }
+
+    /**
+     * How many times a hot block tries for a (closed) region, at 1, 2, 4, ... times the region threshold, until
+     * one is made: a loop's other blocks may not be translated, or not installed yet, when its head first gets hot.
+     */
+    public void setRegionTries(int tries) {
+        if (tries < 1) {
+            throw new IllegalArgumentException("region tries must be positive: " + tries);
+        }
+        closedRegionWait = regionWaitForTries(tries);
+    }
+
+    private static int regionWaitForTries(int tries) {
+        return Math.min(MAX_REGION_WAIT, 1 << Math.min(30, Math.max(0, tries - 1)));
+    }
 
     /** Most blocks of a region along a hot path no loop closes (0: none; see CodeCache#keepHotPath). */
     public void setPathRegionBlocks(int blocks) { cache.pathBlocks = blocks; }
@@ -451,11 +470,11 @@ public final class Tcg {
 
     /**
      * The region threshold's multiple at which a block that got no region tries again: open regions double it
-     * (its loop may still be warming up); with path regions, once more at {@link CodeCache#PATH_WAIT} (see there);
-     * else 0, no more tries.
+     * (its loop may still be warming up), as do closed ones for their {@link #setRegionTries} tries; with path
+     * regions, once more at {@link CodeCache#PATH_WAIT} (see there); else 0, no more tries.
      */
     private int nextRegionWait(int wait) {
-        if (wait < MAX_REGION_WAIT && cache.openRegions) {
+        if ((wait < MAX_REGION_WAIT && cache.openRegions) || wait < closedRegionWait) {
             return 2 * wait;
         }
         return wait < CodeCache.PATH_WAIT && cache.pathBlocks > 1 ? CodeCache.PATH_WAIT : 0;

@@ -19,6 +19,7 @@ public final class TcgStats {
     long regionsBuilt;
     long regionBlocks;
     long regionsRejected;
+    long regionsRejectedUndecoded;
     long regionEntries;
     long hotRegions;
     long tier1Requests;
@@ -77,6 +78,9 @@ public final class TcgStats {
     /** Hot blocks no region was made for (no successor fit, or building failed). */
     public long regionsRejected() { return regionsRejected; }
 
+    /** Of {@link #regionsRejected}, those where no loop closed at the head, found without decoding its blocks again. */
+    public long regionsRejectedUndecoded() { return regionsRejectedUndecoded; }
+
     /** Blocks and regions HotSpot took to compile at tier 1 on request (see JitControl). */
     public long tier1Requests() { return tier1Requests; }
 
@@ -87,6 +91,6 @@ public final class TcgStats {
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
                 + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
                 + ", block errors " + blockErrors + ", event exits " + eventExits + ", regions " + regionsBuilt
-                + " (" + regionBlocks + " blocks, " + regionEntries + " entries, " + regionsRejected + " rejected, " + hotRegions + " hot), tier-1 requests " + tier1Requests;
+                + " (" + regionBlocks + " blocks, " + regionEntries + " entries, " + regionsRejected + " rejected, " + regionsRejectedUndecoded + " of them undecoded, " + hotRegions + " hot), tier-1 requests " + tier1Requests;
     }
 }

@@ -276,8 +276,61 @@ class RegionTest {
         LockstepTest.Pair p = pair(PATH_BROKEN_BY_THE_INTERPRETER, 8);
         p.tcg.setPathRegionBlocks(0);
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
-        assertEquals(0, p.tcg.stats().regionsBuilt(), p.tcg.stats().toString());
-        assertTrue(p.tcg.stats().blocksExecuted() > 3000 * 4, p.tcg.stats().toString());
+        TcgStats s = p.tcg.stats();
+        assertEquals(0, s.regionsBuilt(), s.toString());
+        assertTrue(s.blocksExecuted() > 3000 * 4, s.toString());
+        // Every hot head's paths leave translated code (FNOP) before they come back: none was decoded again.
+        assertTrue(s.regionsRejected() >= 3, s.toString());
+        assertEquals(s.regionsRejected(), s.regionsRejectedUndecoded(), s.toString());
+    }
+
+    /**
+     * {@code mix} gets hot (8 executions) called from a straight line, where FNOP after each call keeps its return
+     * out of translated code: no loop closes at it then. Only later does a loop call it.
+     */
+    private static final String HOT_BEFORE_ITS_LOOP = """
+                mov ecx, 300
+                xor edi, edi
+                %rep 10
+                call mix
+                fnop
+                %endrep
+            again:
+                call mix
+                add edi, eax
+                dec ecx
+                jnz again
+                mov eax, 1
+                int 0x80
+                times 0x200 - ($ - $$) nop
+            mix:
+                lea eax, [edi + ecx * 2]
+                rol eax, 3
+                ret
+            """;
+    private static final int MIX = (int) LockstepTest.CODE + 0x200;
+
+    @Test
+    void aBlockHotBeforeItsLoopRunsGetsItsRegionAtALaterTry() {
+        assertTrue(headsARegion(runWithRegionTries(HOT_BEFORE_ITS_LOOP, 2), MIX));
+    }
+
+    @Test
+    void withOneTryTheBlockHotBeforeItsLoopGetsNoRegionOfItsOwn() {
+        assertTrue(!headsARegion(runWithRegionTries(HOT_BEFORE_ITS_LOOP, 1), MIX));
+    }
+
+    private static LockstepTest.Pair runWithRegionTries(String asm, int tries) {
+        LockstepTest.Pair p = pair(asm, 8);
+        p.tcg.setRegionTries(tries);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        return p;
+    }
+
+    private static boolean headsARegion(LockstepTest.Pair p, int eip) {
+        boolean[] found = {false};
+        p.tcg.cache().forEachBlock(b -> found[0] |= b.members != null && b.eip == eip && b.entry == 0);
+        return found[0];
     }
 
     @Test

@@ -159,6 +159,9 @@ final class BlockCompiler {
     private static final ClassDesc[] RAW_TYPES = {null, ConstantDescs.CD_byte, ConstantDescs.CD_short, null, CD_int};
     private static final String[] FLAG_FIELDS = {"flags", "lazyOp", "lazySign", "lazyDst", "lazySrc", "lazyRes", "lazyAux"};
     private static final int ESP = 4, EBP = 5, ES = 0, SS = 2, DS = 3, ECX = 1, EAX = 0, EDX = 2, ESI = 6, EDI = 7;
+
+    /** ES, DS and SS: the engine only runs blocks while they are flat (base 0, 4 GiB limit). */
+    static boolean flat(int seg) { return seg == DS || seg == SS || seg == ES; }
     private static final int ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6,
             ALU_CMP = 7;
 
@@ -938,7 +941,7 @@ final class BlockCompiler {
          * The page base register of a ModR/M access of {@code size} bytes (see PageBases), or -1: the ordinary path.
          */
         private int pageBase(Insn in, int size) {
-            if (in.index() != Insn.NONE || in.base() == Insn.NONE || !flat(in.seg()) || !path.flat()) {
+            if (!PageBases.throughBaseAlone(in) || !path.flat()) {
                 return -1;
             }
             return pageBases.use(in.base(), in.disp(), size) ? in.base() : -1;
@@ -1212,7 +1215,6 @@ final class BlockCompiler {
         }
 
         /** ES, DS and SS are flat while blocks run (see CpuAccess.translatable); CS/FS/GS accesses take the checked path. */
-        private static boolean flat(int seg) { return seg == DS || seg == SS || seg == ES; }
 
         /** TLB_INDEX = the entry for ADDR; jumps to {@code slow} unless it holds ADDR's page and the access fits in it. */
         private void tlbProbe(int tags, int size, Label slow) {

@@ -425,8 +425,7 @@ public final class CodeCache implements CodeWatcher {
             return insertCold(eip, next);
         }
         // Marked at decoding: an INVLPG while the block compiles in the background must reach it at its install.
-        markCodeArea(eip, global);
-        markCodeArea(insns.getLast().next() - 1, global);
+        markCodeAreas(eip, insns.getLast().next() - 1, global);
         Block coldEntry = cold.get(eip);
         heatFallThrough(insns.getLast()); // (after the lookup above: making an entry may clear the cold table)
         Translation t = new Translation(coldEntry, eip, p, following, phys, global, generation, spaceGeneration,
@@ -1065,14 +1064,18 @@ public final class CodeCache implements CodeWatcher {
     /** Marks the areas of block or region {@code b}'s code as holding global or non-global code, as {@code b} was checked. */
     private void markCodeAreas(Block b) {
         if (b.members == null) {
-            markCodeArea(b.eip, b.global);
-            markCodeArea(b.end - 1, b.global);
+            markCodeAreas(b.eip, b.end - 1, b.global);
             return;
         }
         for (Block unit : b.members) {
-            markCodeArea(unit.eip, b.global);
-            markCodeArea(unit.end - 1, b.global);
+            markCodeAreas(unit.eip, unit.end - 1, b.global);
         }
+    }
+
+    /** Marks the areas of code from linear {@code first} to {@code last} (a block's first and last byte). */
+    private void markCodeAreas(int first, int last, boolean global) {
+        markCodeArea(first, global);
+        markCodeArea(last, global);
     }
 
     private void markCodeArea(int linear, boolean global) {

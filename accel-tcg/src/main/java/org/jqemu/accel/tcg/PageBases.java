@@ -39,7 +39,7 @@ final class PageBases {
     boolean start(List<Insn> insns) {
         int[] count = new int[8];
         for (Insn in : insns) {
-            if (in.mem() && in.index() == Insn.NONE && in.base() != Insn.NONE && flat(in.seg())) {
+            if (in.mem() && throughBaseAlone(in)) {
                 count[in.base()]++;
             }
             if (movesStack(in.op())) {
@@ -62,8 +62,10 @@ final class PageBases {
         return (op >= 0x50 && op <= 0x5f) || op == 0x68 || op == 0x6a || op == 0xe8 || op == 0xc2 || op == 0xc3;
     }
 
-    /** ES, DS and SS are flat while blocks run. */
-    private static boolean flat(int seg) { return seg == 0 || seg == 2 || seg == 3; }
+    /** Whether {@code in}'s memory operand is {@code [r + disp]} in a flat segment: the accesses a base may serve. */
+    static boolean throughBaseAlone(Insn in) {
+        return in.index() == Insn.NONE && in.base() != Insn.NONE && BlockCompiler.flat(in.seg());
+    }
 
     /**
      * An access of {@code size} bytes at {@code [r + disp]} ({@code r}'s current value): whether it may use

@@ -39,6 +39,13 @@ final class Block {
     int entry;
     /** A region: the code it was compiled from (its members' instructions), for the hot tier; else null. */
     java.util.List<BlockCompiler.Member> source;
+    /**
+     * A region: guest instructions it may still retire before the hot tier compiles it for C2 (see
+     * CodeCache.promote); else, and once asked, {@link Long#MAX_VALUE}.
+     */
+    long hotCountdown = Long.MAX_VALUE;
+    /** A region whose hot-tier copy waits for C2: the polls so far (see CodeCache.installHotCopies). */
+    int hotPolls;
     /** Executions counted by the engine (a hot block becomes the head of a region). */
     int heat;
     /** HotSpot was asked for this block's tier-1 code (see CodeCache.requestTier1). */

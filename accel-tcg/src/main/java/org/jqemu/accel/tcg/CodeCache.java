@@ -80,10 +80,10 @@ public final class CodeCache implements CodeWatcher {
     /** Guest instructions per block at most (1 for one-insn-per-tb; see {@link Tcg#setMaxBlockInstructions}). */
     int maxInstructions = MAX_BLOCK_INSTRUCTIONS;
     /**
-     * Entries of a region after which the hot tier compiles it again for C2, {@code -Djqemu.tcg.hotRegion=N}
-     * (0: never); see {@link #promote}.
+     * Guest instructions a region retires before the hot tier compiles it again for C2,
+     * {@code -Djqemu.tcg.hotInstructions=N} (0: never; jqemu-i386's launcher passes it); see {@link #promote}.
      */
-    int hotRegionThreshold = Integer.getInteger("jqemu.tcg.hotRegion", 0);
+    long hotInstructions = Long.getLong("jqemu.tcg.hotInstructions", 0);
     /**
      * Most blocks of a path region: a hot head no loop comes back to becomes a region of the hottest path of
      * plain blocks from it (see {@link #keepHotPath}); 0 makes none.
@@ -125,6 +125,11 @@ public final class CodeCache implements CodeWatcher {
      * is long, or HotSpot dropped the request).
      */
     static final int MAX_TIER1_POLLS = Integer.getInteger("jqemu.tcg.tier1Polls", 256);
+    /**
+     * {@link #installHotCopies} calls (in user mode, one per slice of guest code between system calls) a hot-tier copy
+     * waits for C2 at most; a C2 compile takes 0.05-0.5 s.
+     */
+    static final int MAX_C2_POLLS = 1 << 20;
     /** Compilations waiting for their tier-1 code, in the order they were built (see {@link #awaitTier1}). */
     private final List<Compilation> awaitingTier1 = new ArrayList<>();
     /**
@@ -741,6 +746,9 @@ public final class CodeCache implements CodeWatcher {
         region.spaceGeneration = t.spaceGeneration;
         region.source = List.copyOf(t.members.subList(0, n));
         region.tier1Requested = t.requested != null;
+        if (hotInstructions > 0) {
+            region.hotCountdown = hotInstructions;
+        }
         if (tier1Executions >= 0) {
             requestTier1(region); // a region is hot at once: its head already ran regionThreshold times
         }
@@ -839,10 +847,13 @@ public final class CodeCache implements CodeWatcher {
     }
 
     /**
-     * The hot tier: region {@code r}, entered {@link #hotRegionThreshold} times, compiled again as a class that
-     * HotSpot's C2 may compile (bin/jit-directives.json leaves ordinary blocks and regions to C1). Only a
-     * few regions get there, so C2's compile cost stays small against the time they run. Same code, same
-     * cache entry: only {@code r.code} changes.
+     * The hot tier: region {@code r}, which retired {@link #hotInstructions} guest instructions, compiled again as a
+     * class that HotSpot's C2 may compile (bin/jit-directives.json leaves ordinary blocks and regions to C1). With
+     * {@link JitControl} the copy is queued for C2 at once and replaces the region's C1 code only when C2's code is
+     * there ({@link #installHotCopies}): until then the C1 code runs on, never HotSpot's bytecode interpreter, and
+     * C2 compiles without a profile, so it plants no traps that would throw its code away. Without it the copy
+     * replaces the code at once and HotSpot's own policy compiles it. Same code, same cache entry: only
+     * {@code r.code} changes. Figures in README-design.md, "Session 14 (hot)".
      */
     void promote(Block r) {
         if (r.source == null || !r.valid) {
@@ -850,12 +861,48 @@ public final class CodeCache implements CodeWatcher {
         }
         try {
             // An entry other than the head needs the entry switch whatever the switch says now.
-            r.code = BlockCompiler.load(BlockCompiler.regionClassBytes(r.source, true, tlbPath, openRegions || r.entry != 0));
-            stats.hotRegions++;
+            BlockCode hot = BlockCompiler.load(BlockCompiler.regionClassBytes(r.source, true, tlbPath, openRegions || r.entry != 0));
+            Method execute = JitControl.request(hot, JitControl.TIER_C2);
+            if (execute != null) {
+                awaitingC2.add(new HotCopy(r, hot, execute));
+            } else {
+                r.code = hot;
+                stats.hotRegions++;
+            }
         } catch (RuntimeException e) {
-            stats.translationFailures++; // the C1 copy keeps running
+            stats.translationFailures++; // the C1 code keeps running
         }
     }
+
+    /** A region's hot-tier copy waiting for C2: {@code execute} is its method, whose level {@link #installHotCopies} polls. */
+    private record HotCopy(Block region, BlockCode code, Method execute) {}
+
+    /** Hot-tier copies queued for C2 and not installed yet, oldest first. */
+    private final List<HotCopy> awaitingC2 = new ArrayList<>();
+
+    /**
+     * Machine thread, between runs: each region whose hot-tier copy C2 has compiled runs that copy from now on;
+     * a copy whose region was dropped meanwhile (a store into its code, a flush) is forgotten, and so is one
+     * C2 has not compiled in {@link #MAX_C2_POLLS} polls (it gave up on the method: the C1 code stays).
+     */
+    void installHotCopies() {
+        if (awaitingC2.isEmpty()) {
+            return;
+        }
+        for (Iterator<HotCopy> i = awaitingC2.iterator(); i.hasNext(); ) {
+            HotCopy h = i.next();
+            if (!h.region.valid || ++h.region.hotPolls > MAX_C2_POLLS) {
+                i.remove();
+            } else if (JitControl.level(h.execute) == JitControl.TIER_C2) {
+                h.region.code = h.code;
+                stats.hotRegions++;
+                i.remove();
+            }
+        }
+    }
+
+    /** Whether hot-tier copies wait for C2 (tests). */
+    boolean hotCopiesPending() { return !awaitingC2.isEmpty(); }
 
     /**
      * Keeps the members on a path back to the head (the loops through it, inner loops included): code

@@ -24,6 +24,8 @@ final class JitControl {
     static final String PROPERTY = "jqemu.tcg.tier1";
     /** HotSpot's CompLevel_simple: C1 code without profiling counters. */
     static final int TIER_SIMPLE = 1;
+    /** HotSpot's CompLevel_full_optimization: C2. */
+    static final int TIER_C2 = 4;
     /**
      * Blocks' executions before tier 1 is asked for when {@value #PROPERTY} gives no number: below 128, where
      * HotSpot's interpreter first reports a method's invocations to the tiered policy (Tier0InvokeNotifyFreqLog
@@ -97,12 +99,22 @@ final class JitControl {
      * when HotSpot took the request, else null.
      */
     static Method requestTier1(BlockCode code) {
+        return request(code, TIER_SIMPLE);
+    }
+
+    /**
+     * Queues {@code code}'s {@code execute} for HotSpot's {@code tier} ({@link #TIER_SIMPLE} or {@link #TIER_C2});
+     * returns it, for {@link #level}, when HotSpot took the request, else null. C2 asked this way compiles a method
+     * that never ran: it has no profile, so it plants no uncommon traps for branches "never taken" (a TLB miss,
+     * a budget exit), which would make HotSpot throw the code away when the guest takes one.
+     */
+    static Method request(BlockCode code, int tier) {
         if (ENQUEUE == null) {
             return null;
         }
         try {
             Method m = executeMethod(code);
-            return (boolean) ENQUEUE.invokeExact((Executable) m, TIER_SIMPLE, NORMAL_ENTRY) ? m : null;
+            return (boolean) ENQUEUE.invokeExact((Executable) m, tier, NORMAL_ENTRY) ? m : null;
         } catch (Throwable e) {
             return null;
         }

@@ -132,14 +132,14 @@ public final class Tcg {
     }
 
     /**
-     * Entries of a region after which it is compiled again as a class C2 may compile (the hot tier);
-     * 0 turns it off.
+     * Guest instructions a region retires before it is compiled again as a class C2 may compile (the hot tier,
+     * see CodeCache.promote), for regions built from now on; 0 turns it off.
      */
-    public void setHotRegionThreshold(int entries) {
-        if (entries < 0) {
-            throw new IllegalArgumentException("hot region threshold must not be negative: " + entries);
+    public void setHotInstructions(long instructions) {
+        if (instructions < 0) {
+            throw new IllegalArgumentException("hot tier threshold must not be negative: " + instructions);
         }
-        cache.hotRegionThreshold = entries;
+        cache.hotInstructions = instructions;
     }
 
     /**
@@ -280,6 +280,7 @@ public final class Tcg {
         if (cache.compilesInBackground() && cache.installCompiled()) {
             previous = null; // a region may have replaced the block run last
         }
+        cache.installHotCopies();
         long done = 0;
         while (done < maxInstructions) {
             if (stopRequested || CpuAccess.takeStopRequest(cpu)) {
@@ -303,6 +304,7 @@ public final class Tcg {
         if (cache.compilesInBackground() && cache.installCompiled()) {
             previous = null;
         }
+        cache.installHotCopies();
         modeChecked = false;
         system = !CpuAccess.userMode(cpu);
         heatHorizon = heatHorizon();
@@ -419,6 +421,10 @@ public final class Tcg {
         }
         previous = cache.codeDirty ? null : b;
         previousKind = kind;
+        if ((b.hotCountdown -= done) < 0) {
+            b.hotCountdown = Long.MAX_VALUE;
+            cache.promote(b);
+        }
         int heat = ++b.heat;
         if (heat <= heatHorizon || b.entriesPending) { // a block past every threshold skips the checks
             heatEvents(b, heat);
@@ -444,14 +450,14 @@ public final class Tcg {
     }
 
     /**
-     * The heat at and below which {@link #heatEvents} may act (a region's attempts, the hot tier, tier-1
+     * The heat at and below which {@link #heatEvents} may act (a region's attempts, its entries, tier-1
      * requests); read once per {@link #run} so that the thresholds' setters take effect at the next run.
      */
     private int heatHorizon() {
-        return Math.max(cache.regionThreshold * MAX_REGION_WAIT, Math.max(cache.hotRegionThreshold, cache.tier1Executions));
+        return Math.max(cache.regionThreshold * MAX_REGION_WAIT, cache.tier1Executions);
     }
 
-    /** What block {@code b}'s {@code heat}-th execution starts: a region, its entries, the hot tier, a tier-1 request. */
+    /** What block {@code b}'s {@code heat}-th execution starts: a region, its entries, a tier-1 request. */
     private void heatEvents(Block b, int heat) {
         if (heat == cache.regionThreshold * b.regionWait && chaining && cache.maxInstructions > 1) {
             if (cache.buildRegion(b)) {
@@ -461,8 +467,6 @@ public final class Tcg {
             }
         } else if (b.entriesPending && (heat & (ENTRY_POLL - 1)) == 0) {
             cache.addEntriesWhenCompiled(b);
-        } else if (heat == cache.hotRegionThreshold && b.members != null) {
-            cache.promote(b);
         } else if (heat == cache.tier1Executions && b.members == null) {
             cache.requestTier1(b); // before HotSpot's policy would profile it at tier 3
         }

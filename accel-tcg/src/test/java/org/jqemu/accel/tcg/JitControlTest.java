@@ -90,6 +90,29 @@ class JitControlTest {
         assertTrue(requests.find() && Integer.parseInt(requests.group(1)) >= 3, out);
     }
 
+    /**
+     * The hot tier: a region that retired its threshold of instructions is queued for C2, and its copy replaces
+     * the C1 code only once C2 compiled it (never HotSpot's bytecode interpreter, never tier 3). C2 compiled a
+     * method that had not run, without a profile: the last round leaves the loop by a branch no earlier round
+     * took, and the code is still C2's (a trap on a "never taken" branch would have thrown it away). The probe
+     * runs in lockstep with the interpreter.
+     */
+    @Test
+    void aHotRegionRunsItsC2CopyOnlyOnceC2CompiledItAndKeepsIt(@TempDir Path work) throws Exception {
+        Path compilationLog = work.resolve("compilations.txt");
+        String out = runProbe(HotTierProbe.class, compilationLog, "-XX:+PrintCompilation");
+        Matcher m = Pattern.compile("hot (\\d+) early (\\d+) level (-?\\d+)").matcher(out);
+        assertTrue(m.find(), out);
+        assertTrue(Integer.parseInt(m.group(1)) >= 1, "no region runs its C2 copy: " + out);
+        assertEquals("0", m.group(2), "a hot-tier copy ran before C2 compiled it: " + out);
+        assertEquals(String.valueOf(JitControl.TIER_C2), m.group(3), "the C2 code was thrown away: " + out);
+        Matcher compiled = Pattern.compile("\\s(\\d)\\s+org\\.jqemu\\.target\\.i386\\.TcgHot\\S*::execute")
+                .matcher(Files.readString(compilationLog));
+        while (compiled.find()) {
+            assertEquals("4", compiled.group(1), "a hot-tier copy compiled at another tier than C2's");
+        }
+    }
+
     /** Runs {@code probe}'s main in a JVM with the WhiteBox API and {@code options}; returns its stderr (stdout to {@code stdout}). */
     private static String runProbe(Class<?> probe, Path stdout, String... options) throws Exception {
         String whiteBox = whiteBoxLocation();

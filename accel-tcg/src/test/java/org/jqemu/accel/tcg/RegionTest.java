@@ -366,7 +366,7 @@ class RegionTest {
     @Test
     void aRegionRecompiledByTheHotTierAgreesWithTheInterpreter() {
         LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 8);
-        p.tcg.setHotRegionThreshold(2);
+        p.tcg.setHotInstructions(2);
         assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
         TcgStats s = p.tcg.stats();
         assertTrue(s.regionsBuilt() >= 1 && s.hotRegions() >= 1, s.toString());

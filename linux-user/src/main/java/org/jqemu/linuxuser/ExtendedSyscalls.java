@@ -322,7 +322,7 @@ final class ExtendedSyscalls {
         return error > 0 ? -error : error; // posix_fadvise returns the error number itself
     }
 
-    private long getxattr(java.lang.invoke.MethodHandle function, long pathAddress, long nameAddress, long value, long size) {
+    private long getxattr(HostOs.Function function, long pathAddress, long nameAddress, long value, long size) {
         String path = hostPath(pathAddress);
         String name = memory.readCString(nameAddress, 256);
         try (Arena arena = Arena.ofConfined()) {
@@ -345,7 +345,7 @@ final class ExtendedSyscalls {
         }
     }
 
-    private long listxattr(java.lang.invoke.MethodHandle function, long pathAddress, long list, long size) {
+    private long listxattr(HostOs.Function function, long pathAddress, long list, long size) {
         String path = hostPath(pathAddress);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(Math.max(1, Math.min(size, MAX_XATTR)));

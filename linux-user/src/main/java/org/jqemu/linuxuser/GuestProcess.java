@@ -2,7 +2,6 @@ package org.jqemu.linuxuser;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -128,7 +127,7 @@ public final class GuestProcess {
         ProcessImage names = new ProcessImage(new PathResolver(config.ldPrefix(), hostExecutable));
         ElfLoader.Image image = ElfLoader.load(bytes, target, names);
         byte[] random = new byte[16];
-        new SecureRandom().nextBytes(random);
+        HostRandom.fill(random);
         long sp = InitialStack.build(target, image, argvList, envp, execFn, config.stackSize(), random,
                 HostCredentials.current());
         names.setInitialStack(target, sp);

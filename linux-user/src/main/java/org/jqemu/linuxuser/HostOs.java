@@ -23,30 +23,30 @@ final class HostOs {
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final ValueLayout.OfLong SIZE_T = ValueLayout.JAVA_LONG;
 
-    private static final MethodHandle OPENAT = function("openat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+    private static final Function OPENAT = function("openat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), true);
-    private static final MethodHandle READ = function("read", FunctionDescriptor.of(SIZE_T,
+    private static final Function READ = function("read", FunctionDescriptor.of(SIZE_T,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, SIZE_T), false);
-    private static final MethodHandle WRITE = function("write", FunctionDescriptor.of(SIZE_T,
+    private static final Function WRITE = function("write", FunctionDescriptor.of(SIZE_T,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, SIZE_T), false);
-    private static final MethodHandle PREAD = function("pread", FunctionDescriptor.of(SIZE_T,
+    private static final Function PREAD = function("pread", FunctionDescriptor.of(SIZE_T,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, SIZE_T, ValueLayout.JAVA_LONG), false);
-    private static final MethodHandle LSEEK = function("lseek", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+    private static final Function LSEEK = function("lseek", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), false);
-    private static final MethodHandle CLOSE = function("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+    private static final Function CLOSE = function("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT), false);
-    private static final MethodHandle STATX = function("statx", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+    private static final Function STATX = function("statx", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), false);
-    private static final MethodHandle IOCTL = function("ioctl", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+    private static final Function IOCTL = function("ioctl", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), true);
-    private static final MethodHandle READLINKAT = function("readlinkat", FunctionDescriptor.of(SIZE_T,
+    private static final Function READLINKAT = function("readlinkat", FunctionDescriptor.of(SIZE_T,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, SIZE_T), false);
-    private static final MethodHandle CLOCK_GETTIME = function("clock_gettime", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+    private static final Function CLOCK_GETTIME = function("clock_gettime", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS), false);
-    private static final MethodHandle FACCESSAT = function("faccessat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+    private static final Function FACCESSAT = function("faccessat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), false);
 
-    private static final MethodHandle SYSCALL = function("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+    private static final Function SYSCALL = function("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), 1);
 
@@ -55,32 +55,32 @@ final class HostOs {
     private static final ValueLayout P = ValueLayout.ADDRESS;
 
     // ---- for call(): sockets, xattrs, fadvise, sysinfo, the write-back of shared file mappings
-    static final MethodHandle SOCKET = function("socket", FunctionDescriptor.of(I, I, I, I), false);
-    static final MethodHandle SOCKETPAIR = function("socketpair", FunctionDescriptor.of(I, I, I, I, P), false);
-    static final MethodHandle BIND = function("bind", FunctionDescriptor.of(I, I, P, I), false);
-    static final MethodHandle CONNECT = function("connect", FunctionDescriptor.of(I, I, P, I), false);
-    static final MethodHandle LISTEN = function("listen", FunctionDescriptor.of(I, I, I), false);
-    static final MethodHandle ACCEPT4 = function("accept4", FunctionDescriptor.of(I, I, P, P, I), false);
-    static final MethodHandle GETSOCKNAME = function("getsockname", FunctionDescriptor.of(I, I, P, P), false);
-    static final MethodHandle GETPEERNAME = function("getpeername", FunctionDescriptor.of(I, I, P, P), false);
-    static final MethodHandle SENDTO = function("sendto", FunctionDescriptor.of(L, I, P, L, I, P, I), false);
-    static final MethodHandle RECVFROM = function("recvfrom", FunctionDescriptor.of(L, I, P, L, I, P, P), false);
-    static final MethodHandle SENDMSG = function("sendmsg", FunctionDescriptor.of(L, I, P, I), false);
-    static final MethodHandle RECVMSG = function("recvmsg", FunctionDescriptor.of(L, I, P, I), false);
-    static final MethodHandle SHUTDOWN = function("shutdown", FunctionDescriptor.of(I, I, I), false);
-    static final MethodHandle SETSOCKOPT = function("setsockopt", FunctionDescriptor.of(I, I, I, I, P, I), false);
-    static final MethodHandle GETSOCKOPT = function("getsockopt", FunctionDescriptor.of(I, I, I, I, P, P), false);
-    static final MethodHandle POSIX_FADVISE = function("posix_fadvise", FunctionDescriptor.of(I, I, L, L, I), false);
-    static final MethodHandle GETXATTR = function("getxattr", FunctionDescriptor.of(L, P, P, P, L), false);
-    static final MethodHandle LGETXATTR = function("lgetxattr", FunctionDescriptor.of(L, P, P, P, L), false);
-    static final MethodHandle FGETXATTR = function("fgetxattr", FunctionDescriptor.of(L, I, P, P, L), false);
-    static final MethodHandle LISTXATTR = function("listxattr", FunctionDescriptor.of(L, P, P, L), false);
-    static final MethodHandle LLISTXATTR = function("llistxattr", FunctionDescriptor.of(L, P, P, L), false);
-    static final MethodHandle FLISTXATTR = function("flistxattr", FunctionDescriptor.of(L, I, P, L), false);
-    static final MethodHandle SYSINFO = function("sysinfo", FunctionDescriptor.of(I, P), false);
-    static final MethodHandle DUP = function("dup", FunctionDescriptor.of(I, I), false);
-    static final MethodHandle PWRITE = function("pwrite", FunctionDescriptor.of(L, I, P, L, L), false);
-    static final MethodHandle FSYNC = function("fsync", FunctionDescriptor.of(I, I), false);
+    static final Function SOCKET = function("socket", FunctionDescriptor.of(I, I, I, I), false);
+    static final Function SOCKETPAIR = function("socketpair", FunctionDescriptor.of(I, I, I, I, P), false);
+    static final Function BIND = function("bind", FunctionDescriptor.of(I, I, P, I), false);
+    static final Function CONNECT = function("connect", FunctionDescriptor.of(I, I, P, I), false);
+    static final Function LISTEN = function("listen", FunctionDescriptor.of(I, I, I), false);
+    static final Function ACCEPT4 = function("accept4", FunctionDescriptor.of(I, I, P, P, I), false);
+    static final Function GETSOCKNAME = function("getsockname", FunctionDescriptor.of(I, I, P, P), false);
+    static final Function GETPEERNAME = function("getpeername", FunctionDescriptor.of(I, I, P, P), false);
+    static final Function SENDTO = function("sendto", FunctionDescriptor.of(L, I, P, L, I, P, I), false);
+    static final Function RECVFROM = function("recvfrom", FunctionDescriptor.of(L, I, P, L, I, P, P), false);
+    static final Function SENDMSG = function("sendmsg", FunctionDescriptor.of(L, I, P, I), false);
+    static final Function RECVMSG = function("recvmsg", FunctionDescriptor.of(L, I, P, I), false);
+    static final Function SHUTDOWN = function("shutdown", FunctionDescriptor.of(I, I, I), false);
+    static final Function SETSOCKOPT = function("setsockopt", FunctionDescriptor.of(I, I, I, I, P, I), false);
+    static final Function GETSOCKOPT = function("getsockopt", FunctionDescriptor.of(I, I, I, I, P, P), false);
+    static final Function POSIX_FADVISE = function("posix_fadvise", FunctionDescriptor.of(I, I, L, L, I), false);
+    static final Function GETXATTR = function("getxattr", FunctionDescriptor.of(L, P, P, P, L), false);
+    static final Function LGETXATTR = function("lgetxattr", FunctionDescriptor.of(L, P, P, P, L), false);
+    static final Function FGETXATTR = function("fgetxattr", FunctionDescriptor.of(L, I, P, P, L), false);
+    static final Function LISTXATTR = function("listxattr", FunctionDescriptor.of(L, P, P, L), false);
+    static final Function LLISTXATTR = function("llistxattr", FunctionDescriptor.of(L, P, P, L), false);
+    static final Function FLISTXATTR = function("flistxattr", FunctionDescriptor.of(L, I, P, L), false);
+    static final Function SYSINFO = function("sysinfo", FunctionDescriptor.of(I, P), false);
+    static final Function DUP = function("dup", FunctionDescriptor.of(I, I), false);
+    static final Function PWRITE = function("pwrite", FunctionDescriptor.of(L, I, P, L, L), false);
+    static final Function FSYNC = function("fsync", FunctionDescriptor.of(I, I), false);
 
 
     /** x86_64 host system call numbers for {@link #syscall}. */
@@ -96,19 +96,46 @@ final class HostOs {
 
     private HostOs() { }
 
-    @SuppressWarnings("restricted") // calling the host C library is this class's purpose; launchers enable native access
-    private static MethodHandle function(String name, FunctionDescriptor descriptor, boolean variadicTail) {
+    private static Function function(String name, FunctionDescriptor descriptor, boolean variadicTail) {
         return function(name, descriptor, variadicTail ? descriptor.argumentLayouts().size() - 1 : -1);
     }
 
-    @SuppressWarnings("restricted")
-    private static MethodHandle function(String name, FunctionDescriptor descriptor, int firstVariadic) {
-        MemorySegment symbol = LINKER.defaultLookup().find(name)
-                .orElseThrow(() -> new IllegalStateException("host C library has no " + name));
-        Linker.Option capture = Linker.Option.captureCallState("errno");
-        return firstVariadic >= 0
-                ? LINKER.downcallHandle(symbol, descriptor, capture, Linker.Option.firstVariadicArg(firstVariadic))
-                : LINKER.downcallHandle(symbol, descriptor, capture);
+    private static Function function(String name, FunctionDescriptor descriptor, int firstVariadic) {
+        return new Function(name, descriptor, firstVariadic);
+    }
+
+    /**
+     * A host C function, linked at its first call. Linking one makes a stub class and its lambda forms, about
+     * 7 ms each at start-up, which no AOT cache keeps: linking all 40 when the class loaded took 0.2 s of every
+     * run's start, most of them for calls a run never makes (accel-tcg/README-design.md, "Session 14 (hot)").
+     * Two threads may both link one at its first call; either handle serves.
+     */
+    static final class Function {
+        private final String name;
+        private final FunctionDescriptor descriptor;
+        private final int firstVariadic;
+        private MethodHandle handle;
+
+        private Function(String name, FunctionDescriptor descriptor, int firstVariadic) {
+            this.name = name;
+            this.descriptor = descriptor;
+            this.firstVariadic = firstVariadic;
+        }
+
+        MethodHandle handle() {
+            MethodHandle h = handle;
+            return h != null ? h : (handle = link());
+        }
+
+        @SuppressWarnings("restricted") // calling the host C library is this class's purpose; launchers enable native access
+        private MethodHandle link() {
+            MemorySegment symbol = LINKER.defaultLookup().find(name)
+                    .orElseThrow(() -> new IllegalStateException("host C library has no " + name));
+            Linker.Option capture = Linker.Option.captureCallState("errno");
+            return firstVariadic >= 0
+                    ? LINKER.downcallHandle(symbol, descriptor, capture, Linker.Option.firstVariadicArg(firstVariadic))
+                    : LINKER.downcallHandle(symbol, descriptor, capture);
+        }
     }
 
     private static long result(long value, MemorySegment state) {
@@ -122,7 +149,7 @@ final class HostOs {
     static int openat(int dirfd, String path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return (int) result((int) OPENAT.invokeExact(state, dirfd, arena.allocateFrom(path), flags, mode), state);
+            return (int) result((int) OPENAT.handle().invokeExact(state, dirfd, arena.allocateFrom(path), flags, mode), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -131,7 +158,7 @@ final class HostOs {
     static long read(int fd, MemorySegment buffer) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) READ.invokeExact(state, fd, buffer, buffer.byteSize()), state);
+            return result((long) READ.handle().invokeExact(state, fd, buffer, buffer.byteSize()), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -140,7 +167,7 @@ final class HostOs {
     static long pread(int fd, MemorySegment buffer, long offset) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) PREAD.invokeExact(state, fd, buffer, buffer.byteSize(), offset), state);
+            return result((long) PREAD.handle().invokeExact(state, fd, buffer, buffer.byteSize(), offset), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -149,7 +176,7 @@ final class HostOs {
     static long write(int fd, MemorySegment buffer) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize()), state);
+            return result((long) WRITE.handle().invokeExact(state, fd, buffer, buffer.byteSize()), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -158,7 +185,7 @@ final class HostOs {
     static long lseek(int fd, long offset, int whence) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) LSEEK.invokeExact(state, fd, offset, whence), state);
+            return result((long) LSEEK.handle().invokeExact(state, fd, offset, whence), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -167,7 +194,7 @@ final class HostOs {
     static int close(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return (int) result((int) CLOSE.invokeExact(state, fd), state);
+            return (int) result((int) CLOSE.handle().invokeExact(state, fd), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -177,7 +204,7 @@ final class HostOs {
     static int statx(int dirfd, String path, int flags, int mask, MemorySegment out) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return (int) result((int) STATX.invokeExact(state, dirfd, arena.allocateFrom(path), flags, mask, out), state);
+            return (int) result((int) STATX.handle().invokeExact(state, dirfd, arena.allocateFrom(path), flags, mask, out), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -187,7 +214,7 @@ final class HostOs {
     static int ioctl(int fd, long request, MemorySegment argument) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return (int) result((int) IOCTL.invokeExact(state, fd, request, argument), state);
+            return (int) result((int) IOCTL.handle().invokeExact(state, fd, request, argument), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -196,7 +223,7 @@ final class HostOs {
     static long readlink(String path, MemorySegment out) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) READLINKAT.invokeExact(state, AT_FDCWD, arena.allocateFrom(path), out, out.byteSize()), state);
+            return result((long) READLINKAT.handle().invokeExact(state, AT_FDCWD, arena.allocateFrom(path), out, out.byteSize()), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -207,7 +234,7 @@ final class HostOs {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             MemorySegment ts = arena.allocate(16, 8);
-            int r = (int) CLOCK_GETTIME.invokeExact(state, clock, ts);
+            int r = (int) CLOCK_GETTIME.handle().invokeExact(state, clock, ts);
             if (r < 0) {
                 errno[0] = (int) ERRNO.get(state, 0L);
                 return null;
@@ -221,7 +248,7 @@ final class HostOs {
     static int faccessat(int dirfd, String path, int mode, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return (int) result((int) FACCESSAT.invokeExact(state, dirfd, arena.allocateFrom(path), mode, flags), state);
+            return (int) result((int) FACCESSAT.handle().invokeExact(state, dirfd, arena.allocateFrom(path), mode, flags), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -235,7 +262,7 @@ final class HostOs {
         long[] a = java.util.Arrays.copyOf(args, 6);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) SYSCALL.invokeExact(state, (long) nr, a[0], a[1], a[2], a[3], a[4], a[5]), state);
+            return result((long) SYSCALL.handle().invokeExact(state, (long) nr, a[0], a[1], a[2], a[3], a[4], a[5]), state);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -245,13 +272,13 @@ final class HostOs {
      * Calls {@code function} with {@code args} (ints, longs and segments as its descriptor says); C's -1 becomes
      * {@code -errno}. posix_fadvise returns its error number instead of setting errno, and is handled by the caller.
      */
-    static long call(MethodHandle function, Object... args) {
+    static long call(Function function, Object... args) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             Object[] all = new Object[args.length + 1];
             all[0] = state;
             System.arraycopy(args, 0, all, 1, args.length);
-            long value = ((Number) function.invokeWithArguments(all)).longValue();
+            long value = ((Number) function.handle().invokeWithArguments(all)).longValue();
             return value >= 0 ? value : -(int) ERRNO.get(state, 0L);
         } catch (RuntimeException | Error e) {
             throw e;

@@ -173,13 +173,13 @@ final class Sockets {
         }
     }
 
-    private long simple(java.lang.invoke.MethodHandle function, int fd, int argument) {
+    private long simple(HostOs.Function function, int fd, int argument) {
         int h = host(fd);
         return h < 0 ? h : HostOs.call(function, h, argument);
     }
 
     /** bind and connect: the socket address is copied as bytes (its layout is the host's). */
-    private long withAddress(java.lang.invoke.MethodHandle function, int fd, long address, long length) {
+    private long withAddress(HostOs.Function function, int fd, long address, long length) {
         int h = host(fd);
         if (h < 0) {
             return h;
@@ -246,7 +246,7 @@ final class Sockets {
         }
     }
 
-    private long name(java.lang.invoke.MethodHandle function, int fd, long address, long lengthAddress) {
+    private long name(HostOs.Function function, int fd, long address, long lengthAddress) {
         int h = host(fd);
         if (h < 0) {
             return h;

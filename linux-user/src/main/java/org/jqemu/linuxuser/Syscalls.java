@@ -7,7 +7,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.BitSet;
 
 import org.jqemu.memory.Page;
@@ -65,7 +64,6 @@ final class Syscalls {
     private final X86Cpu cpu;
     private final Strace strace;
     private final int[][] tls;
-    private final SecureRandom random = new SecureRandom();
     private final ProcessCalls processCalls;
     private final FileCalls fileCalls;
     final ExtendedSyscalls extended;
@@ -1234,7 +1232,7 @@ final class Syscalls {
     private long getrandom(long buffer, long length) {
         int n = (int) Math.min(length, 1 << 20);
         byte[] bytes = new byte[n];
-        random.nextBytes(bytes);
+        HostRandom.fill(bytes);
         memory.userWrite(buffer, bytes);
         return n;
     }

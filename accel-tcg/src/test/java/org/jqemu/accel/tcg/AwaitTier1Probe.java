@@ -71,11 +71,18 @@ final class AwaitTier1Probe {
         }
     }
 
-    /** Runs to the next stop in lockstep with the interpreter, checking the cache after every step. */
     private static void runToStop(LockstepTest.Pair p) {
-        int exit = LockstepTest.runInLockstep(p.tcg, p.a, p.b, 100_000, where -> {
+        runToStop(p, 100_000, AwaitTier1Probe::check);
+    }
+
+    /**
+     * Runs {@code p}'s program to its next stop (INT 0x80) in lockstep with the interpreter, comparing the states
+     * and calling {@code check} on the cache after every step (also for {@link HotTierProbe}).
+     */
+    static void runToStop(LockstepTest.Pair p, int maxSteps, java.util.function.Consumer<CodeCache> check) {
+        int exit = LockstepTest.runInLockstep(p.tcg, p.a, p.b, maxSteps, where -> {
             p.compare(where);
-            check(p.tcg.cache());
+            check.accept(p.tcg.cache());
         });
         if (exit != X86Cpu.EXIT_INTERRUPT) {
             throw new IllegalStateException("program stopped with exit " + exit);

@@ -1,7 +1,6 @@
 package org.jqemu.accel.tcg;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jqemu.target.i386.X86Cpu;
 
 /**
  * Run by {@link JitControlTest} in a JVM of its own (HotSpot's WhiteBox API on the boot class path): a loop
@@ -77,15 +76,8 @@ final class HotTierProbe {
         System.err.println("stats " + p.tcg.stats());
     }
 
-    /** Runs to the next stop in lockstep with the interpreter, checking the cache after every step. */
     private static void runToStop(LockstepTest.Pair p) {
-        int exit = LockstepTest.runInLockstep(p.tcg, p.a, p.b, 1_000_000, where -> {
-            p.compare(where);
-            check(p.tcg.cache());
-        });
-        if (exit != X86Cpu.EXIT_INTERRUPT) {
-            throw new IllegalStateException("program stopped with exit " + exit);
-        }
+        AwaitTier1Probe.runToStop(p, 1_000_000, HotTierProbe::check);
     }
 
     /** Counts the regions whose hot-tier copy runs without C2's code. */

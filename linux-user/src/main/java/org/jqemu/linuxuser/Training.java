@@ -43,10 +43,21 @@ public final class Training {
         }
     }
 
+    /**
+     * The hot tier's threshold during training, when the launcher turned the tier on: the guest's 18 M instructions
+     * stay below the launcher's 50 M, and a profile in which no region was ever promoted made C2 compile
+     * {@code Tcg.dispatch} with a trap on that branch, so that the first promotion of a real run threw the code
+     * away and C2 compiled it again, in front of the region's own C2 compile (README-design.md, "Session 14 (hot)").
+     */
+    static final long TRAINING_HOT_INSTRUCTIONS = 1_000_000;
+
     public static void main(String[] args) throws IOException {
         if (args.length != 1) {
             System.err.println("usage: Training DIR");
             System.exit(1);
+        }
+        if (Long.getLong("jqemu.tcg.hotInstructions", 0) > 0) {
+            System.setProperty("jqemu.tcg.hotInstructions", Long.toString(TRAINING_HOT_INSTRUCTIONS));
         }
         System.exit(run(Path.of(args[0]), System.out, System.err));
     }

@@ -9,46 +9,28 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
+import org.jqemu.memory.HostSyscall;
 
 /**
- * The host's C library through the FFM API: every downcall handle of jqemu-i386 is here. The calls that act
- * on real host files (open, read, write, lseek, close, statx, ioctl, readlink, clock_gettime) have typed
- * wrappers; the ones behind sockets, xattrs, fadvise and sysinfo, not on a hot path (socket data goes through
- * {@link HostFile}'s read and write), share one generic invoker, {@link #call}. Every call returns the
- * Linux convention: a non-negative result or {@code -errno}, ready to hand back to the guest.
+ * The host's kernel and C library through the FFM API: every host call of jqemu-i386 is here. The calls that act
+ * on real host files (open, read, write, lseek, close, statx, ioctl, readlink) are system calls through memory's
+ * {@link HostSyscall} (one downcall for all), with typed wrappers, as are the raw {@link #syscall}s; clock_gettime
+ * (the vDSO's) and faccessat (libc's flags) and the calls behind sockets, xattrs, fadvise and sysinfo, not on a
+ * hot path (socket data goes through {@link HostFile}'s read and write), are C functions linked at their first
+ * call, the latter sharing one generic invoker, {@link #call}. Every call returns the Linux convention: a
+ * non-negative result or {@code -errno}, ready to hand back to the guest.
  */
 final class HostOs {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final ValueLayout.OfLong SIZE_T = ValueLayout.JAVA_LONG;
 
-    private static final Function OPENAT = function("openat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), true);
-    private static final Function READ = function("read", FunctionDescriptor.of(SIZE_T,
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, SIZE_T), false);
-    private static final Function WRITE = function("write", FunctionDescriptor.of(SIZE_T,
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, SIZE_T), false);
-    private static final Function PREAD = function("pread", FunctionDescriptor.of(SIZE_T,
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, SIZE_T, ValueLayout.JAVA_LONG), false);
-    private static final Function LSEEK = function("lseek", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), false);
-    private static final Function CLOSE = function("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT), false);
-    private static final Function STATX = function("statx", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), false);
-    private static final Function IOCTL = function("ioctl", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), true);
-    private static final Function READLINKAT = function("readlinkat", FunctionDescriptor.of(SIZE_T,
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, SIZE_T), false);
     private static final Function CLOCK_GETTIME = function("clock_gettime", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS), false);
     private static final Function FACCESSAT = function("faccessat", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), false);
 
-    private static final Function SYSCALL = function("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), 1);
 
     private static final ValueLayout I = ValueLayout.JAVA_INT;
     private static final ValueLayout L = ValueLayout.JAVA_LONG;
@@ -146,86 +128,64 @@ final class HostOs {
         return new IllegalStateException("host call failed", t);
     }
 
+    // The file calls go through the one system-call downcall (HostSyscall: a downcall shape of their own each cost
+    // start-up 15-25 ms). Segments passed by address are kept reachable until the call returns.
+
     static int openat(int dirfd, String path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return (int) result((int) OPENAT.handle().invokeExact(state, dirfd, arena.allocateFrom(path), flags, mode), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
+            return (int) HostSyscall.call(HostSyscall.SYS_OPENAT, dirfd, arena.allocateFrom(path).address(), flags, mode);
         }
     }
 
     static long read(int fd, MemorySegment buffer) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) READ.handle().invokeExact(state, fd, buffer, buffer.byteSize()), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
+        long r = HostSyscall.call(HostSyscall.SYS_READ, fd, buffer.address(), buffer.byteSize());
+        Reference.reachabilityFence(buffer);
+        return r;
     }
 
     static long pread(int fd, MemorySegment buffer, long offset) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) PREAD.handle().invokeExact(state, fd, buffer, buffer.byteSize(), offset), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
+        long r = HostSyscall.call(HostSyscall.SYS_PREAD64, fd, buffer.address(), buffer.byteSize(), offset);
+        Reference.reachabilityFence(buffer);
+        return r;
     }
 
     static long write(int fd, MemorySegment buffer) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) WRITE.handle().invokeExact(state, fd, buffer, buffer.byteSize()), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
+        long r = HostSyscall.call(HostSyscall.SYS_WRITE, fd, buffer.address(), buffer.byteSize());
+        Reference.reachabilityFence(buffer);
+        return r;
     }
 
     static long lseek(int fd, long offset, int whence) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) LSEEK.handle().invokeExact(state, fd, offset, whence), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
+        return HostSyscall.call(HostSyscall.SYS_LSEEK, fd, offset, whence);
     }
 
     static int close(int fd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return (int) result((int) CLOSE.handle().invokeExact(state, fd), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
+        return (int) HostSyscall.call(HostSyscall.SYS_CLOSE, fd);
     }
 
     /** statx(2): {@code out} receives the 256-byte struct statx, whose layout is the same on every architecture. */
     static int statx(int dirfd, String path, int flags, int mask, MemorySegment out) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return (int) result((int) STATX.handle().invokeExact(state, dirfd, arena.allocateFrom(path), flags, mask, out), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
+            int r = (int) HostSyscall.call(HostSyscall.SYS_STATX, dirfd, arena.allocateFrom(path).address(), flags, mask,
+                    out.address());
+            Reference.reachabilityFence(out);
+            return r;
         }
     }
 
     /** ioctl(2) with a pointer argument. */
     static int ioctl(int fd, long request, MemorySegment argument) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return (int) result((int) IOCTL.handle().invokeExact(state, fd, request, argument), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
+        int r = (int) HostSyscall.call(HostSyscall.SYS_IOCTL, fd, request, argument.address());
+        Reference.reachabilityFence(argument);
+        return r;
     }
 
     static long readlink(String path, MemorySegment out) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) READLINKAT.handle().invokeExact(state, AT_FDCWD, arena.allocateFrom(path), out, out.byteSize()), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
+            long r = HostSyscall.call(HostSyscall.SYS_READLINKAT, AT_FDCWD, arena.allocateFrom(path).address(), out.address(),
+                    out.byteSize());
+            Reference.reachabilityFence(out);
+            return r;
         }
     }
 
@@ -259,13 +219,7 @@ final class HostOs {
      * descriptors and host pointers: the result, or -errno.
      */
     static long syscall(int nr, long... args) {
-        long[] a = java.util.Arrays.copyOf(args, 6);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            return result((long) SYSCALL.handle().invokeExact(state, (long) nr, a[0], a[1], a[2], a[3], a[4], a[5]), state);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
+        return HostSyscall.call(nr, args);
     }
 
     /**

@@ -1,12 +1,7 @@
 package org.jqemu.memory;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.util.Optional;
 
 /**
  * Host memory for guest RAM: the one segment through which the CPU's TLB hit path reads and writes RAM by
@@ -26,32 +21,12 @@ public final class HostMemory {
     private static final int PROT_READ_WRITE = 0x1 | 0x2;
     private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
     private static final long MAP_FAILED = -1L;
-    private static final MethodHandle MMAP, MUNMAP;
-
-    static {
-        MethodHandle map = null, unmap = null;
-        try {
-            Linker linker = Linker.nativeLinker();
-            Optional<MemorySegment> mmap = linker.defaultLookup().find("mmap");
-            Optional<MemorySegment> munmap = linker.defaultLookup().find("munmap");
-            if (System.getProperty("os.name", "").startsWith("Linux") && mmap.isPresent() && munmap.isPresent()) {
-                map = linker.downcallHandle(mmap.get(), FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-                unmap = linker.downcallHandle(munmap.get(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-            }
-        } catch (RuntimeException e) {
-            map = null; // no native linker on this platform: RAM comes from an arena
-        }
-        MMAP = map;
-        MUNMAP = unmap;
-    }
 
     private HostMemory() { }
 
     /**
-     * {@code size} bytes of zeroed, page-aligned memory that the GC gives back once unreachable. On Linux an
-     * anonymous private mapping: the kernel supplies zero pages on first touch, so a large guest RAM costs
+     * {@code size} bytes of zeroed, page-aligned memory that the GC gives back once unreachable. On x86_64 Linux an
+     * anonymous private mapping ({@link HostSyscall}): the kernel supplies zero pages on first touch, so a large guest RAM costs
      * nothing up front (an arena would zero all of it). Elsewhere, or if the mapping fails, an automatic arena.
      *
      * @throws OutOfMemoryError when the host has no room for it
@@ -60,7 +35,7 @@ public final class HostMemory {
         if (size <= 0) {
             throw new IllegalArgumentException("size " + size);
         }
-        long address = MMAP == null ? MAP_FAILED : mmap(size);
+        long address = HostSyscall.available() ? mmap(size) : MAP_FAILED;
         if (address == MAP_FAILED) {
             return Arena.ofAuto().allocate(size, Page.SIZE);
         }
@@ -70,16 +45,17 @@ public final class HostMemory {
 
     private static long mmap(long size) {
         try {
-            return (long) MMAP.invokeExact(0L, size, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L);
-        } catch (Throwable e) {
+            long address = HostSyscall.call(HostSyscall.SYS_MMAP, 0L, size, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1L, 0L);
+            return address < 0 ? MAP_FAILED : address;
+        } catch (RuntimeException e) {
             return MAP_FAILED;
         }
     }
 
     private static void unmap(MemorySegment mapping) {
         try {
-            int ignored = (int) MUNMAP.invokeExact(mapping.address(), mapping.byteSize());
-        } catch (Throwable e) {
+            HostSyscall.call(HostSyscall.SYS_MUNMAP, mapping.address(), mapping.byteSize());
+        } catch (RuntimeException e) {
             // nothing to do: the mapping stays until the process ends
         }
     }

@@ -24,7 +24,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * do when the register moves by PUSH and POP (the base follows), is assigned in the middle of the block (later
  * accesses must not use the old page's base), its window crosses a page's end (into a page whose RAM is not the
  * next), sits on a page holding code (the stores must reach the code watcher: the program patches an immediate it
- * then runs), on a read-only page (the final store through the window must fault, #PF) or on an MMIO page.
+ * then runs), on a read-only page (the final store through the window must fault, #PF) or on an MMIO page; and
+ * windows on both sides of 2^31 (addresses negative as ints, which the flat path sign-extends).
  */
 class PageBaseTest {
     private static final long RAM_SIZE = 0x40000, CODE = 0x1000;
@@ -36,8 +37,8 @@ class PageBaseTest {
     private static final long[] FAR_PAGES = {0x22000, 0x1f000, 0x24000};
     private static final long FAR_RAM = 0x2a000;
     private static final int PAGE_FAULT = 14;
-    /** ESP's page base local in generated code: BlockCompiler's PAGE_BASE0 (54) + 2 * ESP. */
-    private static final int ESP_BASE_SLOT = 62;
+    /** ESP's and EBP's page base locals in generated code: BlockCompiler's PAGE_BASE0 (54) + 2 * register. */
+    private static final int ESP_BASE_SLOT = 62, EBP_BASE_SLOT = 64;
 
     private static final String PROGRAM = """
             bits 32
@@ -121,6 +122,34 @@ class PageBaseTest {
               dd 7
             """;
 
+    /**
+     * Windows at both ends of a sign change: EBP's in the address space's top page (negative as an int: the flat path
+     * sign-extends addresses, and an access through a base must reach the same host byte), EBX's in the page below
+     * 2^31; both reached through negative and positive displacements.
+     */
+    private static final String HIGH_PROGRAM = """
+            bits 32
+            org 0x1000
+              mov ebp, 0xfffffff0
+              mov ebx, 0x7ffffff8
+              mov ecx, 300
+            again:
+              mov eax, [ebp-8]
+              add eax, ecx
+              mov [ebp+4], eax
+              add [ebp+8], eax
+              add eax, [ebp-16]
+              mov [ebx], eax
+              add [ebx+4], eax
+              mov edx, [ebx-8]
+              add [ebp+12], edx
+              dec ecx
+              jnz again
+              hlt
+            """;
+    /** The RAM behind HIGH_PROGRAM's pages: linear 0xfffff000 and 0x7ffff000. */
+    private static final long TOP_RAM = 0x2d000, BELOW_SIGN_RAM = 0x2e000;
+
     /** One machine: RAM, a read-only page and an MMIO page. */
     private static final class Machine {
         final TestRam ram = new TestRam(RAM_SIZE, Page.RWX);
@@ -136,12 +165,15 @@ class PageBaseTest {
                     return ram.page(FAR_RAM + i * Page.SIZE);
                 }
             }
+            if (page == 0xfffff000L || page == 0x7ffff000L) {
+                return ram.page(page == 0xfffff000L ? TOP_RAM : BELOW_SIGN_RAM);
+            }
             return page == MMIO_PAGE ? mmio : ram.page(address);
         }
 
         Machine(byte[] code) {
             ram.load(CODE, code);
-            for (long a = 0x1f000; a < 0x2d000; a += 4) {
+            for (long a = 0x1f000; a < 0x2f000; a += 4) {
                 ram.setU32(a, (int) (a * 0x9e3779b1L));
             }
             ram.setU32(ROM_PAGE, 0x01020304);
@@ -155,31 +187,56 @@ class PageBaseTest {
     @ParameterizedTest
     @EnumSource(value = BlockCompiler.TlbPath.class, names = {"FLAT", "FLAT_EXIT"})
     void accessesThroughPageBasesAgreeWithTheInterpreter(BlockCompiler.TlbPath path) {
+        Run run = runInLockstep(PROGRAM, path, 200_000);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, run.exit());
+        assertEquals(PAGE_FAULT, run.cpu().exitVector());
+        int count = baseLoads(run.bytecode(), ESP_BASE_SLOT);
+        assertTrue(count >= 8, "accesses through ESP's page base: " + count);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"FLAT", "FLAT_EXIT"})
+    void windowsAroundTheSignChangeAgreeWithTheInterpreter(BlockCompiler.TlbPath path) {
+        Run run = runInLockstep(HIGH_PROGRAM, path, 20_000);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, run.exit()); // HLT at CPL 3
+        assertTrue(baseLoads(run.bytecode(), EBP_BASE_SLOT) > 0, "EBP's accesses use its page base");
+    }
+
+    private record Run(X86Cpu cpu, int exit, String bytecode) { }
+
+    /**
+     * Runs {@code program} translated on {@code path} and interpreted, in lockstep, memory and MMIO registers compared
+     * after every block; the loop must have run translated. Returns the translated CPU, its exit and the out_asm log.
+     */
+    private static Run runInLockstep(String program, BlockCompiler.TlbPath path, int maxSteps) {
         BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(path);
         try {
-            byte[] code = Nasm.assemble(PROGRAM);
+            byte[] code = Nasm.assemble(program);
             Machine a = new Machine(code);
             Machine b = new Machine(code);
             Tcg tcg = new Tcg(a.cpu, CodeCache.DEFAULT_LIMIT, 0);
             ByteArrayOutputStream bytecode = new ByteArrayOutputStream();
             tcg.setLog(new TcgLog(new PrintStream(bytecode, true), Set.of("out_asm")));
-            int exit = LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, 200_000, where -> {
+            int exit = LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, maxSteps, where -> {
                 long diff = a.ram.ram.mismatch(b.ram.ram);
                 assertEquals(-1L, diff, where + ": memory differs at " + Long.toHexString(diff));
                 assertArrayEquals(b.registers.bytes, a.registers.bytes, where + ": MMIO registers");
             });
-            assertEquals(X86Cpu.EXIT_EXCEPTION, exit);
-            assertEquals(PAGE_FAULT, a.cpu.exitVector());
             assertTrue(tcg.stats().blocksTranslated() > 0 && tcg.stats().interpreted() < a.cpu.instructionCount() / 2,
                     "the loop ran translated: " + tcg.stats());
-            Matcher uses = Pattern.compile("lload +slot=" + ESP_BASE_SLOT + "\\b").matcher(bytecode.toString());
-            int count = 0;
-            while (uses.find()) {
-                count++;
-            }
-            assertTrue(count >= 8, "accesses through ESP's page base: " + count);
+            return new Run(a.cpu, exit, bytecode.toString());
         } finally {
             BlockCompiler.useTlbPath(before);
         }
+    }
+
+    /** How many times the generated bytecode loads local {@code slot} (a register's page base). */
+    private static int baseLoads(String bytecode, int slot) {
+        Matcher uses = Pattern.compile("lload +slot=" + slot + "\\b").matcher(bytecode);
+        int count = 0;
+        while (uses.find()) {
+            count++;
+        }
+        return count;
     }
 }

@@ -58,6 +58,7 @@ final class CpuEngine {
         tcg.setChaining(!options.noChain());
         tcg.preferRawMemoryAccessLeavingOnMisses(); // a process's few hundred hot blocks: see Tcg and accel-tcg/README-design.md
         tcg.setBackgroundRegions(true); // its blocks run on meanwhile: accel-tcg/README-design.md, "Session 10 (usermode)"
+        tcg.setOverlappingRegions(false); // one region per loop: accel-tcg/README-design.md, "Session 14 (regions)"
         if (options.log() != null && TcgLog.wanted(options.logItems())) {
             tcg.setLog(new TcgLog(options.log(), options.logItems()));
         }

@@ -50,6 +50,13 @@ final class Block {
     int heat;
     /** HotSpot was asked for this block's tier-1 code (see CodeCache.requestTier1). */
     boolean tier1Requested;
+    /**
+     * Regions being compiled in the background that chose this block as a member (neither installed nor refused
+     * yet): while there are any, it does not head a region of its own (see CodeCache#inAnotherRegion).
+     */
+    int pendingRegions;
+    /** The last region installed with this block among its members, if regions may not overlap; else null. */
+    Block memberOf;
     /** The region threshold's multiple at which {@link #heat} tries for a region next (0: no more tries). */
     int regionWait = 1;
     int generation;

@@ -102,6 +102,8 @@ public final class CodeCache implements CodeWatcher {
     boolean openRegions = DEFAULT_OPEN_REGIONS;
     /** How this engine's blocks reach guest RAM (see {@link Tcg#preferRawMemoryAccess}). */
     BlockCompiler.TlbPath tlbPath = BlockCompiler.tlbPath();
+    /** A block already in a region may head another one (see {@link #inAnotherRegion}, {@link Tcg#setOverlappingRegions}). */
+    boolean overlappingRegions = true;
     /** Hot blocks are compiled on {@link #BACKGROUND}'s thread (see {@link Tcg#setBackgroundTranslation}). */
     boolean backgroundTranslation;
     /** Regions alone are compiled on {@link #BACKGROUND}'s thread (see {@link Tcg#setBackgroundRegions}). */
@@ -691,6 +693,10 @@ public final class CodeCache implements CodeWatcher {
                     spaceGeneration, CpuAccess.tlbSet(cpu));
             if ((backgroundTranslation || backgroundRegions) && !openRegions && log == null) {
                 BlockCompiler.TlbPath path = tlbPath;
+                if (!overlappingRegions) {
+                    t.claimed = true;
+                    countPending(t, 1);
+                }
                 inBackground(t, () -> t.compile(path, false));
                 return true; // installed later by installCompiled, or never (like a rejected region) if a member changed
             }
@@ -711,6 +717,8 @@ public final class CodeCache implements CodeWatcher {
         final int generation;
         final int spaceGeneration;
         final int tlbSet;
+        /** Its chosen blocks count it among their {@link Block#pendingRegions} until it is installed or refused. */
+        boolean claimed;
 
         RegionTranslation(Block start, List<Block> chosen, List<BlockCompiler.Member> members, int generation,
                 int spaceGeneration, int tlbSet) {
@@ -726,11 +734,32 @@ public final class CodeCache implements CodeWatcher {
     }
 
     /**
+     * Whether hot block {@code b} should not head a region because one that holds it already runs or is being
+     * compiled ({@link #overlappingRegions} off). A loop's blocks get hot within a few iterations of each other,
+     * and each became the head of a region of the same loop while the first one was compiled in the background
+     * (busybox sha256sum: 19 regions for a handful of loops; README-design.md, "Session 14 (regions)"). A member
+     * of an installed region runs as a block only when control reaches it from outside that region.
+     */
+    boolean inAnotherRegion(Block b) {
+        return !overlappingRegions && (b.pendingRegions > 0 || (b.memberOf != null && b.memberOf.valid));
+    }
+
+    /** Background region {@code t} counts among the pending regions of each block it chose ({@code delta} 1), or no longer (-1). */
+    private static void countPending(RegionTranslation t, int delta) {
+        for (Block b : t.chosen) {
+            b.pendingRegions += delta;
+        }
+    }
+
+    /**
      * Puts compiled region {@code t} in its head's place, if its head is still in the cache and every member
      * it holds is still valid (a store into a member's code invalidates that block, so an unchanged member
      * has unchanged bytes); with the generations seen when it was chosen.
      */
     private boolean install(RegionTranslation t) {
+        if (t.claimed) {
+            countPending(t, -1);
+        }
         Block start = t.start;
         int n = t.fitted == null ? 0 : t.fitted.instructions();
         if (t.code == null || !start.valid || blocks.get(start.eip) != start
@@ -742,6 +771,9 @@ public final class CodeCache implements CodeWatcher {
         Block region = new Block(head.eip, head.end, head.instructions, t.code, head.pageIdentity,
                 head.lastPageIdentity, head.phys, t.generation, t.tlbSet);
         region.members = t.chosen.subList(0, n).toArray(new Block[0]);
+        if (!overlappingRegions) {
+            Arrays.stream(region.members).forEach(m -> m.memberOf = region);
+        }
         region.global = Arrays.stream(region.members).allMatch(m -> m.global);
         region.spaceGeneration = t.spaceGeneration;
         region.source = List.copyOf(t.members.subList(0, n));

@@ -187,6 +187,14 @@ public final class Tcg {
         return Math.min(MAX_REGION_WAIT, 1 << Math.min(30, Math.max(0, tries - 1)));
     }
 
+    /**
+     * Whether a block already in a region (a member of an installed one, or chosen for one being compiled in the
+     * background) may head another region (on by default; linux-user turns it off). Each of a loop's blocks got
+     * hot while the first region of that loop was compiled, and headed a region of the same loop: C1 compiled
+     * them all and the hot tier promoted several (README-design.md, "Session 14 (regions)").
+     */
+    public void setOverlappingRegions(boolean allowed) { cache.overlappingRegions = allowed; }
+
     /** Most blocks of a region along a hot path no loop closes (0: none; see CodeCache#keepHotPath). */
     public void setPathRegionBlocks(int blocks) { cache.pathBlocks = blocks; }
 
@@ -460,15 +468,23 @@ public final class Tcg {
     /** What block {@code b}'s {@code heat}-th execution starts: a region, its entries, a tier-1 request. */
     private void heatEvents(Block b, int heat) {
         if (heat == cache.regionThreshold * b.regionWait && chaining && cache.maxInstructions > 1) {
-            if (cache.buildRegion(b)) {
-                previous = null;
-            } else {
-                b.regionWait = nextRegionWait(b.regionWait);
-            }
+            tryRegion(b);
         } else if (b.entriesPending && (heat & (ENTRY_POLL - 1)) == 0) {
             cache.addEntriesWhenCompiled(b);
         } else if (heat == cache.tier1Executions && b.members == null) {
             cache.requestTier1(b); // before HotSpot's policy would profile it at tier 3
+        }
+    }
+
+    /** Hot block {@code b} heads a region, or tries again later (see {@link #nextRegionWait}). */
+    private void tryRegion(Block b) {
+        if (cache.inAnotherRegion(b)) {
+            stats.regionsDeferred++;
+            b.regionWait++; // after another threshold's worth of runs as a block: that region may be refused or dropped
+        } else if (cache.buildRegion(b)) {
+            previous = null;
+        } else {
+            b.regionWait = nextRegionWait(b.regionWait);
         }
     }
 

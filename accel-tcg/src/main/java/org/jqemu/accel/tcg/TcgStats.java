@@ -20,6 +20,7 @@ public final class TcgStats {
     long regionBlocks;
     long regionsRejected;
     long regionsRejectedUndecoded;
+    long regionsDeferred;
     long regionEntries;
     long hotRegions;
     long tier1Requests;
@@ -81,6 +82,9 @@ public final class TcgStats {
     /** Of {@link #regionsRejected}, those where no loop closed at the head, found without decoding its blocks again. */
     public long regionsRejectedUndecoded() { return regionsRejectedUndecoded; }
 
+    /** Times a hot block did not head a region because one holding it ran or was being compiled (see Tcg#setOverlappingRegions). */
+    public long regionsDeferred() { return regionsDeferred; }
+
     /** Blocks and regions HotSpot took to compile at tier 1 on request (see JitControl). */
     public long tier1Requests() { return tier1Requests; }
 
@@ -91,6 +95,6 @@ public final class TcgStats {
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
                 + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
                 + ", block errors " + blockErrors + ", event exits " + eventExits + ", regions " + regionsBuilt
-                + " (" + regionBlocks + " blocks, " + regionEntries + " entries, " + regionsRejected + " rejected, " + regionsRejectedUndecoded + " of them undecoded, " + hotRegions + " hot), tier-1 requests " + tier1Requests;
+                + " (" + regionBlocks + " blocks, " + regionEntries + " entries, " + regionsRejected + " rejected, " + regionsRejectedUndecoded + " of them undecoded, " + regionsDeferred + " deferred, " + hotRegions + " hot), tier-1 requests " + tier1Requests;
     }
 }

@@ -120,6 +120,26 @@ class BackgroundTranslationTest {
         assertTrue(p.tcg.stats().regionsBuilt() >= 1, p.tcg.stats().toString());
     }
 
+    /**
+     * Each of the loop's three blocks gets hot while the first region of the loop is being compiled (nothing is
+     * installed within one run): with overlapping regions each heads a region of the same loop, without (user
+     * mode's setting) the others wait for it and, once it is installed, run inside it.
+     */
+    @ParameterizedTest(name = "overlapping regions: {0}")
+    @ValueSource(booleans = {false, true})
+    void aLoopWhoseBlocksGetHotWhileItsRegionIsCompiledGetsOneRegionUnlessRegionsMayOverlap(boolean overlapping)
+            throws Exception {
+        LockstepTest.Pair p = regionPair(true);
+        p.tcg.setOverlappingRegions(overlapping);
+        runBoth(p, 200); // 30 iterations: the head and the other two blocks ran at least 8 times each
+        CodeCache.awaitBackgroundCompilations();
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(100_000));
+        assertEquals(1000 * 3 + 2000, p.a.reg(X86Cpu.EDX));
+        TcgStats s = p.tcg.stats();
+        assertEquals(overlapping ? 3 : 1, s.regionsBuilt(), s.toString());
+        assertTrue(overlapping || s.regionsDeferred() >= 2, s.toString());
+    }
+
     @ParameterizedTest(name = "regions alone: {0}")
     @ValueSource(booleans = {false, true})
     void aRegionWhoseMemberChangedWhileItWasCompiledIsNotInstalled(boolean regionsOnly) throws Exception {

@@ -320,6 +320,50 @@ class RegionTest {
         assertTrue(!headsARegion(runWithRegionTries(HOT_BEFORE_ITS_LOOP, 1), MIX));
     }
 
+    /**
+     * A loop of two blocks, run 100 times from its first (which heads its region), then 99 times from its second
+     * for one iteration each: FNOP keeps that outer path out of the region. The second block, a member of the
+     * region, reaches the region threshold as a block right after the region is installed, and again in the
+     * second phase.
+     */
+    private static final String ENTERED_AT_A_MEMBER = """
+                mov ebx, 100
+                xor edx, edx
+                mov ecx, 100
+                jmp first
+            first:
+                add edx, 3
+                jmp second
+            second:
+                add edx, 1
+                dec ecx
+                jnz first
+                fnop
+                mov ecx, 1
+                dec ebx
+                jnz second
+                mov eax, 1
+                int 0x80
+            """;
+    private static final int SECOND = (int) LockstepTest.CODE + 5 + 2 + 5 + 2 + 3 + 2;
+
+    @Test
+    void aMemberOfAnInstalledRegionHeadsNoRegionOfTheSameLoopUnlessRegionsMayOverlap() {
+        LockstepTest.Pair p = pair(ENTERED_AT_A_MEMBER, 8);
+        p.tcg.setOverlappingRegions(false); // user mode's setting
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(200_000));
+        assertEquals(100 * 4 + 99, p.a.reg(X86Cpu.EDX));
+        TcgStats s = p.tcg.stats();
+        assertEquals(1, s.regionsBuilt(), s.toString());
+        assertTrue(!headsARegion(p, SECOND) && s.regionsDeferred() >= 2, s.toString());
+
+        LockstepTest.Pair overlapping = pair(ENTERED_AT_A_MEMBER, 8); // the default (system mode)
+        assertEquals(X86Cpu.EXIT_INTERRUPT, overlapping.lockstep(200_000));
+        assertEquals(100 * 4 + 99, overlapping.a.reg(X86Cpu.EDX));
+        assertTrue(headsARegion(overlapping, SECOND), overlapping.tcg.stats().toString());
+        assertEquals(2, overlapping.tcg.stats().regionsBuilt(), overlapping.tcg.stats().toString());
+    }
+
     private static LockstepTest.Pair runWithRegionTries(String asm, int tries) {
         LockstepTest.Pair p = pair(asm, 8);
         p.tcg.setRegionTries(tries);

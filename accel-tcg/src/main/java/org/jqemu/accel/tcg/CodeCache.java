@@ -943,15 +943,23 @@ public final class CodeCache implements CodeWatcher {
      */
     private static void keepLoopMembers(List<Block> chosen, List<BlockCompiler.Member> members, boolean withReturns) {
         int n = members.size();
+        Map<Integer, Integer> index = new HashMap<>();
+        for (int k = n - 1; k >= 0; k--) {
+            index.put(members.get(k).eip(), k); // the first member at an EIP, as a search from the head would find
+        }
+        int[][] successorIndices = new int[n][];
+        for (int k = 1; k < n; k++) {
+            successorIndices[k] = Arrays.stream(successors(members.get(k).insns(), members.get(k).dynamicTargets(), withReturns))
+                    .map(target -> index.getOrDefault(target, -1)).filter(t -> t >= 0).toArray();
+        }
         boolean[] reachesHead = new boolean[n];
         reachesHead[0] = true;
         for (boolean changed = true; changed; ) {
             changed = false;
             for (int k = 1; k < n; k++) {
                 if (!reachesHead[k]) {
-                    for (int target : successors(members.get(k).insns(), members.get(k).dynamicTargets(), withReturns)) {
-                        int t = indexOf(members, target);
-                        if (t >= 0 && reachesHead[t]) {
+                    for (int t : successorIndices[k]) {
+                        if (reachesHead[t]) {
                             reachesHead[k] = changed = true;
                             break;
                         }

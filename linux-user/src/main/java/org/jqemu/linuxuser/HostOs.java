@@ -233,7 +233,7 @@ final class HostOs {
             all[0] = state;
             System.arraycopy(args, 0, all, 1, args.length);
             long value = ((Number) function.handle().invokeWithArguments(all)).longValue();
-            return value >= 0 ? value : -(int) ERRNO.get(state, 0L);
+            return result(value, state);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -44,8 +44,6 @@ final class Block {
      * CodeCache.promote); else, and once asked, {@link Long#MAX_VALUE}.
      */
     long hotCountdown = Long.MAX_VALUE;
-    /** A region whose hot-tier copy waits for C2: the polls so far (see CodeCache.installHotCopies). */
-    int hotPolls;
     /** Executions counted by the engine (a hot block becomes the head of a region). */
     int heat;
     /** HotSpot was asked for this block's tier-1 code (see CodeCache.requestTier1). */

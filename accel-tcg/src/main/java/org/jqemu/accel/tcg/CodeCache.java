@@ -907,7 +907,18 @@ public final class CodeCache implements CodeWatcher {
     }
 
     /** A region's hot-tier copy waiting for C2: {@code execute} is its method, whose level {@link #installHotCopies} polls. */
-    private record HotCopy(Block region, BlockCode code, Method execute) {}
+    private static final class HotCopy {
+        final Block region;
+        final BlockCode code;
+        final Method execute;
+        int polls;
+
+        HotCopy(Block region, BlockCode code, Method execute) {
+            this.region = region;
+            this.code = code;
+            this.execute = execute;
+        }
+    }
 
     /** Hot-tier copies queued for C2 and not installed yet, oldest first. */
     private final List<HotCopy> awaitingC2 = new ArrayList<>();
@@ -923,7 +934,7 @@ public final class CodeCache implements CodeWatcher {
         }
         for (Iterator<HotCopy> i = awaitingC2.iterator(); i.hasNext(); ) {
             HotCopy h = i.next();
-            if (!h.region.valid || ++h.region.hotPolls > MAX_C2_POLLS) {
+            if (!h.region.valid || ++h.polls > MAX_C2_POLLS) {
                 i.remove();
             } else if (JitControl.level(h.execute) == JitControl.TIER_C2) {
                 h.region.code = h.code;

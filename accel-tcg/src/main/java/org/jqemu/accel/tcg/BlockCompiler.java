@@ -933,8 +933,17 @@ final class BlockCompiler {
         /** Pushes the entry of T0's page in the flat table whose address is in long local {@code table}. */
         private void flatEntryOf(int table) {
             unsafe().aconst_null();
-            c.iload(T0).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l().lload(table).ladd();
+            flatSlot(T0, table);
             c.invokevirtual(CD_UNSAFE, "getLong", MTD_UNSAFE_GET_LONG);
+        }
+
+        /**
+         * Pushes the address of the flat-table slot of int local {@code addr}'s page: {@code table + (addr >>> 12) * 8}.
+         * Shifting the page number as a long (not masking a shorter shift as an int) lets C2 see a non-negative index
+         * and use it scaled in the load's address, with no masking and no sign extension.
+         */
+        private void flatSlot(int addr, int table) {
+            c.iload(addr).bipush(PAGE_SHIFT).iushr().i2l().iconst_3().lshl().lload(table).ladd();
         }
 
         /**
@@ -1190,7 +1199,7 @@ final class BlockCompiler {
                 c.iload(ADDR).loadConstant(PAGE_MASK).iand().loadConstant(PAGE_MASK + 1 - size).if_icmpgt(slow);
             }
             unsafe().aconst_null();
-            c.iload(ADDR).bipush(PAGE_SHIFT - 3).iushr().bipush(-8).iand().i2l().lload(write ? FLAT_WRITE : FLAT_READ).ladd();
+            flatSlot(ADDR, write ? FLAT_WRITE : FLAT_READ);
             c.invokevirtual(CD_UNSAFE, "getLong", MTD_UNSAFE_GET_LONG);
             c.dup2().lstore(ENTRY).lconst_0().lcmp().ifeq(slow);
         }

@@ -5,7 +5,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
-import java.util.Map;
 
 /**
  * The training run of jqemu-i386's AOT cache (JDK 25, JEP 483/514/515: classes loaded and linked, method
@@ -37,7 +36,8 @@ public final class Training {
         Path program = dir.resolve("aot-training");
         Files.write(program, guest());
         try {
-            return Main.run(new String[] {program.toString()}, Map.of(), out, err);
+            // The host environment as main passes it: reading it loads ~17 JDK classes, which the cache then holds.
+            return Main.run(new String[] {program.toString()}, System.getenv(), out, err);
         } finally {
             Files.deleteIfExists(program);
         }

@@ -2,7 +2,7 @@
 # User-mode speed: real programs under qemu-i386 (Debian's qemu-user, TCG) and jqemu-i386 (the dynamic
 # translator, its default engine), side by side on the same inputs, printing wall-clock seconds and the
 # ratio jqemu/qemu (JVM start included). Native i386 cannot run on a host kernel without i386 support
-# (this sandbox's answers "Exec format error"), so the native column is printed only where it runs.
+# (such a kernel answers "Exec format error"), so the native column is printed only where it runs.
 #
 # Workloads: busybox (static i386, from tools/fetch-guests) gzip -9, bzip2 and sha256sum of 16 MB of text,
 # a busybox sh arithmetic loop of 1M iterations, and a CPU-bound C program (bench/programs/crunch.c,

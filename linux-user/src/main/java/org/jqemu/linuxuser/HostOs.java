@@ -3,12 +3,9 @@ package org.jqemu.linuxuser;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.lang.ref.Reference;
 import org.jqemu.memory.HostSyscall;
 
@@ -23,8 +20,6 @@ import org.jqemu.memory.HostSyscall;
  */
 final class HostOs {
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
     private static final Function CLOCK_GETTIME = function("clock_gettime", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS), false);
@@ -66,7 +61,7 @@ final class HostOs {
 
 
     /** x86_64 host system call numbers for {@link #syscall}. */
-    static final int SYS_POLL = 7, SYS_IOCTL = 16, SYS_PWRITE64 = 18, SYS_DUP = 32, SYS_FCNTL = 72, SYS_FLOCK = 73,
+    static final int SYS_POLL = 7, SYS_PWRITE64 = 18, SYS_DUP = 32, SYS_FCNTL = 72, SYS_FLOCK = 73,
             SYS_FSYNC = 74, SYS_FDATASYNC = 75, SYS_TRUNCATE = 76, SYS_FTRUNCATE = 77, SYS_FCHMOD = 91,
             SYS_FCHOWN = 93, SYS_UMASK = 95, SYS_STATFS = 137, SYS_FSTATFS = 138, SYS_SYNC = 162,
             SYS_GETDENTS64 = 217, SYS_MKDIRAT = 258, SYS_MKNODAT = 259, SYS_FCHOWNAT = 260, SYS_UNLINKAT = 263,
@@ -121,7 +116,7 @@ final class HostOs {
     }
 
     private static long result(long value, MemorySegment state) {
-        return value >= 0 ? value : -(int) ERRNO.get(state, 0L);
+        return value >= 0 ? value : -HostSyscall.errno(state);
     }
 
     private static RuntimeException unexpected(Throwable t) {
@@ -192,11 +187,11 @@ final class HostOs {
     /** clock_gettime(2): {seconds, nanoseconds}, or null with {@code errno[0]} set. */
     static long[] clockGettime(int clock, int[] errno) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment state = HostSyscall.callState(arena);
             MemorySegment ts = arena.allocate(16, 8);
             int r = (int) CLOCK_GETTIME.handle().invokeExact(state, clock, ts);
             if (r < 0) {
-                errno[0] = (int) ERRNO.get(state, 0L);
+                errno[0] = HostSyscall.errno(state);
                 return null;
             }
             return new long[] {ts.get(ValueLayout.JAVA_LONG, 0), ts.get(ValueLayout.JAVA_LONG, 8)};
@@ -207,7 +202,7 @@ final class HostOs {
 
     static int faccessat(int dirfd, String path, int mode, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment state = HostSyscall.callState(arena);
             return (int) result((int) FACCESSAT.handle().invokeExact(state, dirfd, arena.allocateFrom(path), mode, flags), state);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -228,7 +223,7 @@ final class HostOs {
      */
     static long call(Function function, Object... args) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment state = HostSyscall.callState(arena);
             Object[] all = new Object[args.length + 1];
             all[0] = state;
             System.arraycopy(args, 0, all, 1, args.length);

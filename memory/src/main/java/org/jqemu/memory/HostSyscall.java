@@ -46,6 +46,15 @@ public final class HostSyscall {
         }
     }
 
+    /**
+     * A segment for the call state of a downcall linked with {@code Linker.Option.captureCallState("errno")}: this
+     * class's, and linux-user's C functions (HostOs) share its layout and {@link #errno}.
+     */
+    public static MemorySegment callState(Arena arena) { return arena.allocate(CALL_STATE); }
+
+    /** The errno a downcall left in {@code state} (see {@link #callState}). */
+    public static int errno(MemorySegment state) { return (int) ERRNO.get(state, 0L); }
+
     /** Whether system calls can be made (x86_64 Linux with the FFM linker). */
     public static boolean available() { return SYSCALL != null; }
 
@@ -61,9 +70,9 @@ public final class HostSyscall {
         }
         long[] a = Arrays.copyOf(args, 6);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment state = callState(arena);
             long value = (long) SYSCALL.invokeExact(state, (long) nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-            return value != -1 ? value : -(int) ERRNO.get(state, 0L); // libc's syscall() returns -1 and sets errno
+            return value != -1 ? value : -errno(state); // libc's syscall() returns -1 and sets errno
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

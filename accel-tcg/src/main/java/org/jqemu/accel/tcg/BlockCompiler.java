@@ -299,8 +299,25 @@ final class BlockCompiler {
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
                     c -> c.aload(0).invokespecial(CD_CODE, INIT_NAME, MTD_void).return_());
             cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
-                    c -> new Emitter(c, members, path, open).emit());
+                    c -> new Emitter(c, members, path, open, unassignedRegisters(c, members, path, open)).emit());
         });
+    }
+
+    /**
+     * The registers (bit r) that no member of a region assigns, ESP's moves included, so that each holds its entry
+     * value throughout (see PageBases#startRegion); 0 for a block. Found by emitting the region's body once into
+     * {@code c} with every element dropped: the emitter is what knows which instructions assign which registers.
+     */
+    private static int unassignedRegisters(CodeBuilder c, List<Member> members, TlbPath path, boolean open) {
+        if (members.size() < 2) {
+            return 0;
+        }
+        Emitter probe = new Emitter(c, members, path, open, 0);
+        c.transforming((b, e) -> { }, dropped -> {
+            probe.c = dropped;
+            probe.emitBody();
+        });
+        return ~probe.written & 0xff;
     }
 
     /**
@@ -354,8 +371,12 @@ final class BlockCompiler {
         /** The member's page bases: which registers' accesses may use one, and the window each has used. */
         private final PageBases pageBases = new PageBases();
 
-        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open) {
+        /** Registers no member assigns (a region's; see {@link #unassignedRegisters}): bases for the whole region. */
+        private final int unassigned;
+
+        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open, int unassigned) {
             this.c = c;
+            this.unassigned = unassigned;
             this.members = members;
             this.path = switch (chosen) { // the regions-only paths: the raw path in regions, the call in blocks
                 case REGIONS -> members.size() > 1 ? TlbPath.UNSAFE : TlbPath.CALL;
@@ -441,18 +462,19 @@ final class BlockCompiler {
             for (int m = 0; m < members.size(); m++) {
                 memberStarts[m] = c.newLabel();
             }
-            if (entrySwitch) { // a region is entered at the member the engine names (cache.entry)
-                List<SwitchCase> entries = new ArrayList<>();
-                for (int m = 0; m < members.size(); m++) {
-                    entries.add(SwitchCase.of(m, memberStarts[m]));
-                }
-                c.aload(CACHE).getfield(CD_CACHE, "entry", CD_int).tableswitch(0, members.size() - 1, memberStarts[0], entries);
-            }
-            for (int m = 0; m < members.size(); m++) {
-                emitMember(m);
-            }
-            if (dynamicDispatch != null) {
-                emitDynamicDispatch();
+            if (!path.flat() || unassigned == 0) {
+                emitMembers();
+            } else { // the members first: the region's bases' code needs the windows they used
+                pageBases.startRegion(members.stream().map(Member::insns).toList(), unassigned);
+                List<CodeElement> body = new ArrayList<>();
+                CodeBuilder method = c;
+                method.transforming((b, e) -> body.add(e), recording -> {
+                    c = recording;
+                    emitMembers();
+                });
+                c = method;
+                loadPageBases(true);
+                body.forEach(c::with);
             }
             c.labelBinding(exit);
             c.iload(DONE).bipush(8).ishl().iadd(); // instructions of the members run before this exit's
@@ -477,6 +499,23 @@ final class BlockCompiler {
             c.iload(T1).ireturn();
         }
 
+        /** The entry switch of an open region, every member, the dynamic exits' shared code. */
+        private void emitMembers() {
+            if (entrySwitch) { // a region is entered at the member the engine names (cache.entry)
+                List<SwitchCase> entries = new ArrayList<>();
+                for (int m = 0; m < members.size(); m++) {
+                    entries.add(SwitchCase.of(m, memberStarts[m]));
+                }
+                c.aload(CACHE).getfield(CD_CACHE, "entry", CD_int).tableswitch(0, members.size() - 1, memberStarts[0], entries);
+            }
+            for (int m = 0; m < members.size(); m++) {
+                emitMember(m);
+            }
+            if (dynamicDispatch != null) {
+                emitDynamicDispatch();
+            }
+        }
+
         /** One member's instructions, each covered by its fault handler; entered from anywhere, so nothing is known of the flags. */
         private void emitMember(int m) {
             member = members.get(m);
@@ -494,7 +533,7 @@ final class BlockCompiler {
                 emitInstructions();
             });
             c = method;
-            loadPageBases();
+            loadPageBases(false);
             body.forEach(c::with);
         }
 
@@ -901,13 +940,13 @@ final class BlockCompiler {
         }
 
         /**
-         * Loads each page base the member's accesses used into its local (see PageBases): the flat entry of the
-         * window's page when the window does not cross the page's end and the page's read and write entries are
-         * the same nonzero entry, else 0. T0 holds the window's first byte.
+         * Loads each page base the member's (or with {@code region}, the region's) accesses used into its local
+         * (see PageBases): the flat entry of the window's page when the window does not cross the page's end and
+         * the page's read and write entries are the same nonzero entry, else 0. T0 holds the window's first byte.
          */
-        private void loadPageBases() {
+        private void loadPageBases(boolean region) {
             for (int r = 0; r < 8; r++) {
-                if (!pageBases.used(r)) {
+                if (region ? !pageBases.regionUsed(r) : !pageBases.used(r)) {
                     continue;
                 }
                 Label none = c.newLabel();

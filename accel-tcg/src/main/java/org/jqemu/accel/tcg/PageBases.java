@@ -15,8 +15,13 @@ import java.util.List;
  * executions (a TLB flush, INVLPG, code appearing on a page, another thread's munmap) or by a miss's fill of
  * another entry, which never remaps a page.
  *
- * <p>Used by the {@link BlockCompiler}'s emitter: {@link #start} before a member, {@link #use} at each access
- * (which tells whether it may use its base), {@link #written}/{@link #espMoved} at each register write.
+ * <p>In a region, a register that no member assigns (ESP: not even moved) holds its entry value throughout, so its
+ * accesses in every member share one window and one base, loaded once at the region's entry (session 16): a loop's
+ * stack slots in i386 code, reached through ESP a few times per block, rarely paid for a member's own base.
+ *
+ * <p>Used by the {@link BlockCompiler}'s emitter: {@link #startRegion} before a region's members, {@link #start}
+ * before a member, {@link #use} at each access (which tells whether it may use its base), {@link #written}/{@link
+ * #espMoved} at each register write.
  */
 final class PageBases {
     /** Accesses through one register a member needs before a base pays for its load at every member entry. */
@@ -30,14 +35,44 @@ final class PageBases {
     private int espOffset;
     /** Registers that have a base, with the window of the member-start-relative bytes their accesses touch. */
     private int used;
+    /**
+     * A region's registers that no member assigns (see {@link #startRegion}): their bases are loaded once, at the
+     * region's entry, and serve every member; {@link #regionUsed}: those whose window is not empty.
+     */
+    private int regionWide;
+    private int regionUsed;
     private final int[] low = new int[8], high = new int[8];
 
     /**
-     * Starts a member of {@code insns}: picks the registers through which at least {@link #MIN_ACCESSES} flat
-     * accesses without an index go (PUSH, POP, CALL and RET counting for ESP); returns whether there is one.
+     * Starts a region whose members assign none of the registers in {@code unassigned} (ESP's moves included),
+     * so that each of them holds its entry value throughout: those with at least {@link #MIN_ACCESSES} accesses in
+     * all of {@code members} get one base for the whole region. Its window is relative to that value.
+     */
+    void startRegion(List<List<Insn>> members, int unassigned) {
+        int[] count = new int[8];
+        for (List<Insn> insns : members) {
+            countAccesses(insns, count);
+        }
+        regionWide = registersWithEnough(count) & unassigned;
+        regionUsed = 0;
+    }
+
+    /**
+     * Starts a member of {@code insns}: picks the registers other than the region's through which at least
+     * {@link #MIN_ACCESSES} flat accesses without an index go (PUSH, POP, CALL and RET counting for ESP); returns
+     * whether there is one.
      */
     boolean start(List<Insn> insns) {
         int[] count = new int[8];
+        countAccesses(insns, count);
+        chosen = registersWithEnough(count) & ~regionWide;
+        dirty = 0;
+        espOffset = 0;
+        used = 0;
+        return chosen != 0;
+    }
+
+    private static void countAccesses(List<Insn> insns, int[] count) {
         for (Insn in : insns) {
             if (in.mem() && throughBaseAlone(in)) {
                 count[in.base()]++;
@@ -46,16 +81,16 @@ final class PageBases {
                 count[ESP]++;
             }
         }
-        chosen = 0;
+    }
+
+    private static int registersWithEnough(int[] count) {
+        int registers = 0;
         for (int r = 0; r < 8; r++) {
             if (count[r] >= MIN_ACCESSES) {
-                chosen |= 1 << r;
+                registers |= 1 << r;
             }
         }
-        dirty = 0;
-        espOffset = 0;
-        used = 0;
-        return chosen != 0;
+        return registers;
     }
 
     private static boolean movesStack(int op) {
@@ -72,23 +107,30 @@ final class PageBases {
      * {@code r}'s base (then its bytes join the window).
      */
     boolean use(int r, int disp, int size) {
-        if ((chosen & ~dirty & (1 << r)) == 0) {
+        int bit = 1 << r;
+        boolean regionBase = (regionWide & bit) != 0;
+        if (!regionBase && (chosen & ~dirty & bit) == 0) {
             return false;
         }
-        long first = (long) disp + (r == ESP ? espOffset : 0);
+        long first = (long) disp + (r == ESP && !regionBase ? espOffset : 0);
         long last = first + size - 1;
         if (first < Integer.MIN_VALUE || last > Integer.MAX_VALUE) {
             return false;
         }
-        if ((used & (1 << r)) == 0) {
-            low[r] = (int) first;
-            high[r] = (int) last;
-            used |= 1 << r;
+        if (regionBase) {
+            regionUsed = widen(regionUsed, r, first, last);
         } else {
-            low[r] = (int) Math.min(low[r], first);
-            high[r] = (int) Math.max(high[r], last);
+            used = widen(used, r, first, last);
         }
         return true;
+    }
+
+    /** Adds bytes {@code first..last} to {@code r}'s window, its first ones when {@code r} is not in {@code windows}. */
+    private int widen(int windows, int r, long first, long last) {
+        boolean empty = (windows & (1 << r)) == 0;
+        low[r] = (int) (empty ? first : Math.min(low[r], first));
+        high[r] = (int) (empty ? last : Math.max(high[r], last));
+        return windows | 1 << r;
     }
 
     /** Register {@code r} was assigned: its later accesses take the ordinary path. */
@@ -100,7 +142,10 @@ final class PageBases {
     /** Whether {@code r} has a base to load at the member's start. */
     boolean used(int r) { return (used & (1 << r)) != 0; }
 
-    /** The lowest and highest byte of {@code r}'s window, relative to {@code r} at the member's start. */
+    /** Whether {@code r} has a base to load at the region's entry (see {@link #startRegion}). */
+    boolean regionUsed(int r) { return (regionUsed & (1 << r)) != 0; }
+
+    /** The lowest and highest byte of {@code r}'s window, relative to {@code r} at the member's (or region's) start. */
     int low(int r) { return low[r]; }
 
     int high(int r) { return high[r]; }

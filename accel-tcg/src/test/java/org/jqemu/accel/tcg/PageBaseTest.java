@@ -147,6 +147,68 @@ class PageBaseTest {
               jnz again
               hlt
             """;
+    /**
+     * A loop of five blocks made one region, no block with three accesses through one register (so no member has
+     * a base of its own): the region's bases, loaded once at its entry for the registers no member assigns, serve
+     * ESP's accesses; EBP's window crosses a page's end, ESI's page is read-only and EDX's page comes to hold code
+     * (the loop patches the immediate of a block it jumps to now and then), so those three must have none; EBX is
+     * assigned in one member, so its accesses after that must not use its page as it was at the region's entry.
+     */
+    private static final String REGION_PROGRAM = """
+            bits 32
+            org 0x1000
+              mov esp, 0x20f00
+              mov ebp, 0x21ff8          ; EBP's window crosses into page 0x22000 (RAM at 0x2a000)
+              mov ebx, 0x23000
+              mov edx, outside          ; page 0x3000: code once outside has run
+              mov esi, 0x31000          ; read-only page
+              xor edi, edi
+              mov ecx, 300
+            again:
+              mov eax, [esp+4]
+              add [esp+8], eax
+              jmp second
+            second:
+              add eax, [ebx+4]
+              mov [ebx+8], eax
+              mov eax, [ebp]
+              add [ebp+4], eax
+              jmp third
+            third:
+              add eax, [ebp+8]
+              mov [esp+12], eax
+              add eax, [esi]
+              add eax, [esi+4]
+              jmp fourth
+            fourth:
+              add eax, [ebx+12]
+              mov [edx+1], ecx          ; outside's immediate
+              add eax, [edx+1]
+              jmp fifth
+            fifth:
+              add eax, [edx+5]
+              add eax, [esi+8]
+              add ebx, 0x1000           ; EBX assigned: page 0x24000 (RAM at 0x2c000)
+              mov [ebx+4], ecx
+              sub ebx, 0x1000
+              add edi, eax
+              test ecx, 63
+              jz outside
+            back:
+              dec ecx
+              jnz again
+              mov eax, [esi]
+              mov [esi+8], eax          ; store to the read-only page: #PF
+              hlt
+              times 0x2000 - ($ - $$) db 0
+            outside:
+              mov eax, 0
+              add edi, eax
+              jmp back
+            """;
+    /** EDX's page base local: PAGE_BASE0 + 2 * EDX. */
+    private static final int EDX_BASE_SLOT = 58;
+
     /** The RAM behind HIGH_PROGRAM's pages: linear 0xfffff000 and 0x7ffff000. */
     private static final long TOP_RAM = 0x2d000, BELOW_SIGN_RAM = 0x2e000;
 
@@ -202,19 +264,36 @@ class PageBaseTest {
         assertTrue(baseLoads(run.bytecode(), EBP_BASE_SLOT) > 0, "EBP's accesses use its page base");
     }
 
-    private record Run(X86Cpu cpu, int exit, String bytecode) { }
+    @ParameterizedTest
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"FLAT", "FLAT_EXIT"})
+    void aRegionsBasesForRegistersNoMemberAssignsAgreeWithTheInterpreter(BlockCompiler.TlbPath path) {
+        Run run = runInLockstep(REGION_PROGRAM, path, 200_000, 4);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, run.exit());
+        assertEquals(PAGE_FAULT, run.cpu().exitVector());
+        assertTrue(run.regions() > 0, "the loop ran as a region");
+        assertTrue(baseLoads(run.bytecode(), ESP_BASE_SLOT) >= 3, "ESP's accesses use the region's base");
+        assertTrue(baseLoads(run.bytecode(), EDX_BASE_SLOT) >= 3, "EDX's accesses are served by a region base, 0 once its page holds code");
+    }
+
+    private record Run(X86Cpu cpu, int exit, String bytecode, long regions) { }
+
+    private static Run runInLockstep(String program, BlockCompiler.TlbPath path, int maxSteps) {
+        return runInLockstep(program, path, maxSteps, 0);
+    }
 
     /**
      * Runs {@code program} translated on {@code path} and interpreted, in lockstep, memory and MMIO registers compared
-     * after every block; the loop must have run translated. Returns the translated CPU, its exit and the out_asm log.
+     * after every block; the loop must have run translated. Regions are made after {@code regionThreshold} executions
+     * of a block (0: none). Returns the translated CPU, its exit, the out_asm log and the regions built.
      */
-    private static Run runInLockstep(String program, BlockCompiler.TlbPath path, int maxSteps) {
+    private static Run runInLockstep(String program, BlockCompiler.TlbPath path, int maxSteps, int regionThreshold) {
         BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(path);
         try {
             byte[] code = Nasm.assemble(program);
             Machine a = new Machine(code);
             Machine b = new Machine(code);
             Tcg tcg = new Tcg(a.cpu, CodeCache.DEFAULT_LIMIT, 0);
+            tcg.setRegionThreshold(regionThreshold);
             ByteArrayOutputStream bytecode = new ByteArrayOutputStream();
             tcg.setLog(new TcgLog(new PrintStream(bytecode, true), Set.of("out_asm")));
             int exit = LockstepTest.runInLockstep(tcg, a.cpu, b.cpu, maxSteps, where -> {
@@ -224,7 +303,7 @@ class PageBaseTest {
             });
             assertTrue(tcg.stats().blocksTranslated() > 0 && tcg.stats().interpreted() < a.cpu.instructionCount() / 2,
                     "the loop ran translated: " + tcg.stats());
-            return new Run(a.cpu, exit, bytecode.toString());
+            return new Run(a.cpu, exit, bytecode.toString(), tcg.stats().regionsBuilt());
         } finally {
             BlockCompiler.useTlbPath(before);
         }

@@ -11,7 +11,13 @@ import org.jqemu.target.i386.X86Cpu;
  * search an interface call makes.
  */
 public abstract class BlockCode {
-    protected BlockCode() { }
+    /**
+     * The fewest instructions of budget a run of this code needs at entry: a block's instructions; a closed
+     * region's longest run up to its first jump back (it checks the budget only at jumps back).
+     */
+    final int minBudget;
+
+    protected BlockCode(int minBudget) { this.minBudget = minBudget; }
 
     public abstract int execute(X86Cpu cpu, CodeCache cache);
 }

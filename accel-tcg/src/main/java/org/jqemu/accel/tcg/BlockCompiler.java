@@ -22,6 +22,8 @@ import java.lang.constant.MethodTypeDesc;
 import java.lang.invoke.MethodHandles;
 import java.lang.reflect.AccessFlag;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -71,6 +73,7 @@ final class BlockCompiler {
     private static final ClassDesc CD_MMU = ClassDesc.of("org.jqemu.target.i386.Mmu");
     private static final ClassDesc CD_INTEGER = ConstantDescs.CD_Integer;
     private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
+    private static final MethodTypeDesc MTD_I_V = MethodTypeDesc.of(CD_void, CD_int);
     private static final MethodTypeDesc MTD_J_I = MethodTypeDesc.of(CD_int, CD_long);
     private static final MethodTypeDesc MTD_JI_V = MethodTypeDesc.of(CD_void, CD_long, CD_int);
     private static final MethodTypeDesc MTD_II_I = MethodTypeDesc.of(CD_int, CD_int, CD_int);
@@ -296,28 +299,60 @@ final class BlockCompiler {
             cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
             cb.withSuperclass(CD_CODE);
+            int[] minBudget = new int[1];
+            cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, c -> {
+                Shape shape = shape(c, members, path, open);
+                minBudget[0] = shape.minBudget();
+                new Emitter(c, members, path, open, shape).emit();
+            });
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
-                    c -> c.aload(0).invokespecial(CD_CODE, INIT_NAME, MTD_void).return_());
-            cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL,
-                    c -> new Emitter(c, members, path, open, unassignedRegisters(c, members, path, open)).emit());
+                    c -> c.aload(0).loadConstant(minBudget[0]).invokespecial(CD_CODE, INIT_NAME, MTD_I_V).return_());
         });
     }
 
     /**
-     * The registers (bit r) that no member of a region assigns, ESP's moves included, so that each holds its entry
-     * value throughout (see PageBases#startRegion); 0 for a block. Found by emitting the region's body once into
-     * {@code c} with every element dropped: the emitter is what knows which instructions assign which registers.
+     * What a region's code needs to know of all its members before emitting any: the registers (bit r) that no
+     * member assigns, ESP's moves included, so that each holds its entry value throughout (see
+     * PageBases#startRegion); and for a closed region, {@code longest[m]}: the most instructions a run from member m's
+     * start retires before a jump to a member at or before its own index (a jump back: every loop has one) or an
+     * exit, so that only jumps back check the budget ({@link Emitter#jumpToMember}). Null {@code longest}: every
+     * jump checks. {@link #minBudget}: the budget a run needs at entry, the block's instructions or
+     * {@code longest[0]}.
      */
-    private static int unassignedRegisters(CodeBuilder c, List<Member> members, TlbPath path, boolean open) {
+    private record Shape(int unassigned, int[] longest, int minBudget) {
+        static final Shape BLOCK = new Shape(0, null, 0);
+    }
+
+    /** Jumps back alone check the budget only while a region's longest forward run stays within this. */
+    private static final int MAX_FORWARD_RUN = 4096;
+
+    /**
+     * The {@link Shape} of {@code members}' code, found by emitting the region's body once into {@code c} with every
+     * element dropped: the emitter is what knows which instructions assign which registers and which exits stay in
+     * the method.
+     */
+    private static Shape shape(CodeBuilder c, List<Member> members, TlbPath path, boolean open) {
         if (members.size() < 2) {
-            return 0;
+            return new Shape(0, null, members.getFirst().insns().size());
         }
-        Emitter probe = new Emitter(c, members, path, open, 0);
+        Emitter probe = new Emitter(c, members, path, open, Shape.BLOCK);
         c.transforming((b, e) -> { }, dropped -> {
             probe.c = dropped;
             probe.emitBody();
         });
-        return ~probe.written & 0xff;
+        int n = members.size();
+        int[] longest = new int[n];
+        for (int m = n - 1; m >= 0; m--) {
+            int after = 0;
+            for (int t = probe.forwardJumps[m].nextSetBit(0); t >= 0; t = probe.forwardJumps[m].nextSetBit(t + 1)) {
+                after = Math.max(after, longest[t]);
+            }
+            longest[m] = members.get(m).insns().size() + after;
+        }
+        int largestMember = members.stream().mapToInt(m -> m.insns().size()).max().orElseThrow();
+        boolean forwardRunsUnchecked = !open && longest[0] <= MAX_FORWARD_RUN;
+        return new Shape(~probe.written & 0xff, forwardRunsUnchecked ? longest : null,
+                forwardRunsUnchecked ? longest[0] : largestMember);
     }
 
     /**
@@ -371,12 +406,20 @@ final class BlockCompiler {
         /** The member's page bases: which registers' accesses may use one, and the window each has used. */
         private final PageBases pageBases = new PageBases();
 
-        /** Registers no member assigns (a region's; see {@link #unassignedRegisters}): bases for the whole region. */
+        /** Registers no member assigns (a region's; see {@link Shape}): bases for the whole region. */
         private final int unassigned;
+        /** A closed region's longest runs without a jump back (see {@link Shape}), or null: every jump checks the budget. */
+        private final int[] longest;
+        /** The members each member jumps forward to (to a higher index), as the probe found them. */
+        private final BitSet[] forwardJumps;
+        private int memberIndex;
 
-        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open, int unassigned) {
+        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open, Shape shape) {
             this.c = c;
-            this.unassigned = unassigned;
+            this.unassigned = shape.unassigned();
+            this.longest = shape.longest();
+            this.forwardJumps = new BitSet[members.size()];
+            Arrays.setAll(forwardJumps, m -> new BitSet());
             this.members = members;
             this.path = switch (chosen) { // the regions-only paths: the raw path in regions, the call in blocks
                 case REGIONS -> members.size() > 1 ? TlbPath.UNSAFE : TlbPath.CALL;
@@ -519,6 +562,7 @@ final class BlockCompiler {
         /** One member's instructions, each covered by its fault handler; entered from anywhere, so nothing is known of the flags. */
         private void emitMember(int m) {
             member = members.get(m);
+            memberIndex = m;
             insns = member.insns();
             known = Known.UNKNOWN;
             c.labelBinding(memberStarts[m]);
@@ -639,13 +683,23 @@ final class BlockCompiler {
 
         /**
          * Continues at member {@code target} while the engine's budget ({@code cache.budget}, read at entry)
-         * allows that whole member: the instructions completed so far go to DONE. Otherwise falls through
-         * (DONE unchanged) to the caller's exit code.
+         * allows that whole member (with {@link #longest}: all that can run from there up to the next jump back):
+         * the instructions completed so far go to DONE. Otherwise falls through (DONE unchanged) to the caller's
+         * exit code. With {@link #longest}, a jump forward does not check: the check before it (at entry, the
+         * engine's {@link BlockCode#minBudget}) covered the whole run it belongs to.
          */
         private void jumpToMember(int target, int count) {
+            if (target > memberIndex) {
+                forwardJumps[memberIndex].set(target);
+                if (longest != null) {
+                    c.iinc(DONE, count).goto_(memberStarts[target]);
+                    return;
+                }
+            }
             Label leave = c.newLabel();
             c.iload(DONE).loadConstant(count).iadd().dup().istore(DONE);
-            c.loadConstant(members.get(target).insns().size()).iadd().iload(BUDGET).if_icmpgt(leave);
+            c.loadConstant(longest != null ? longest[target] : members.get(target).insns().size()).iadd()
+                    .iload(BUDGET).if_icmpgt(leave);
             c.goto_(memberStarts[target]);
             c.labelBinding(leave);
             c.iload(DONE).loadConstant(count).isub().istore(DONE); // the exit counts them

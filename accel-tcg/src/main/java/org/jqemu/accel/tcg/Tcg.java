@@ -347,7 +347,7 @@ public final class Tcg {
                 previous = null;
             }
         }
-        if (b == null || b.code == null || b.instructions > budget) {
+        if (b == null || b.code == null || b.code.minBudget > budget) {
             return straight && cold(b) ? interpretStraight(budget) : interpretOne();
         }
         long left = budget;
@@ -382,7 +382,7 @@ public final class Tcg {
                         return interpretOne();
                     }
                 }
-                if (next == null || next.code == null || next.instructions > left) {
+                if (next == null || next.code == null || next.code.minBudget > left) {
                     // as dispatch would (the interpreter takes any event first)
                     return straight && cold(next) ? interpretStraight(left) : interpretOne();
                 }

@@ -46,6 +46,11 @@ import java.util.Locale;
 final class BlockCompiler {
     /** Return-value kinds (low byte; the instructions completed are in the bits above). */
     static final int KIND_EXIT0 = 0, KIND_EXIT1 = 1, KIND_DYNAMIC = 2, KIND_FAULT = 3;
+    /**
+     * A region refused to run (no instruction done): a page base it needs could not be made at its entry (see
+     * PageBases); the engine runs the head's own block instead.
+     */
+    static final int KIND_REFUSED = 4;
 
     private static final ClassDesc CD_CPU = ClassDesc.of("org.jqemu.target.i386.X86Cpu");
     private static final ClassDesc CD_CACHE = ClassDesc.of(CodeCache.class.getName());
@@ -505,7 +510,7 @@ final class BlockCompiler {
             for (int m = 0; m < members.size(); m++) {
                 memberStarts[m] = c.newLabel();
             }
-            if (!path.flat() || unassigned == 0) {
+            if (!path.flat() || unassigned == 0 || entrySwitch) { // (an open region's refusal would not be at its head)
                 emitMembers();
             } else { // the members first: the region's bases' code needs the windows they used
                 pageBases.startRegion(members.stream().map(Member::insns).toList(), unassigned);
@@ -995,32 +1000,71 @@ final class BlockCompiler {
 
         /**
          * Loads each page base the member's (or with {@code region}, the region's) accesses used into its local
-         * (see PageBases): the flat entry of the window's page when the window does not cross the page's end and
-         * the page's read and write entries are the same nonzero entry, else 0. T0 holds the window's first byte.
+         * (see PageBases): one flat entry when the window fits a page's length and every page its loads reach has it
+         * as its read entry and every page its stores reach as its write entry (one run of plain RAM, writable and
+         * holding no code where stores go; a window crossing a page's end needs the next page's RAM right after),
+         * else 0. A region's base is never 0: when one cannot be made, the region refuses to run
+         * ({@link #KIND_REFUSED}), so its accesses need no other path. Uses T0.
          */
         private void loadPageBases(boolean region) {
+            Label refuse = region ? c.newLabel() : null;
+            boolean any = false;
             for (int r = 0; r < 8; r++) {
                 if (region ? !pageBases.regionUsed(r) : !pageBases.used(r)) {
                     continue;
                 }
-                Label none = c.newLabel();
+                any = true;
+                int local = PAGE_BASE0 + 2 * r;
+                boolean loads = pageBases.loadsThrough(r), stores = pageBases.storesThrough(r);
+                Label none = region ? refuse : c.newLabel();
                 Label done = c.newLabel();
-                if (!pageBases.fitsPage(r)) {
+                if (!pageBases.fitsPage(r) || !(loads || stores)) {
                     c.goto_(none);
                 } else {
-                    c.iload(REG0 + r).loadConstant(pageBases.low(r)).iadd().istore(T0);
-                    c.iload(T0).loadConstant(pageBases.high(r) - pageBases.low(r)).iadd().iload(T0).ixor()
-                            .loadConstant(~PAGE_MASK).iand().ifne(none);
-                    flatEntryOf(FLAT_READ);
-                    c.dup2().lstore(PAGE_BASE0 + 2 * r);
-                    flatEntryOf(FLAT_WRITE);
-                    c.lcmp().ifne(none);
+                    boolean first = true;
+                    if (loads) {
+                        windowPagesHave(r, pageBases.loadLow(r), pageBases.loadHigh(r), FLAT_READ, true, none);
+                        first = false;
+                    }
+                    if (stores) {
+                        windowPagesHave(r, pageBases.storeLow(r), pageBases.storeHigh(r), FLAT_WRITE, first, none);
+                    }
+                    if (region) {
+                        c.lload(local).lconst_0().lcmp().ifeq(refuse);
+                    }
                     c.goto_(done);
                 }
-                c.labelBinding(none);
-                c.lconst_0().lstore(PAGE_BASE0 + 2 * r);
+                if (!region) {
+                    c.labelBinding(none);
+                    c.lconst_0().lstore(local);
+                }
                 c.labelBinding(done);
             }
+            if (any && region) {
+                Label run = c.newLabel();
+                c.goto_(run).labelBinding(refuse);
+                c.loadConstant(members.getFirst().eip()).loadConstant(KIND_REFUSED).goto_(exit);
+                c.labelBinding(run);
+            }
+        }
+
+        /**
+         * Checks that the pages of bytes {@code low..high} relative to register {@code r} have in flat table
+         * {@code table} the entry in r's base local (with {@code first}: the entry of the first byte's page is
+         * stored there), else jumps to {@code differs}.
+         */
+        private void windowPagesHave(int r, int low, int high, int table, boolean first, Label differs) {
+            int local = PAGE_BASE0 + 2 * r;
+            c.iload(REG0 + r).loadConstant(low).iadd().istore(T0);
+            flatEntryOf(table);
+            if (first) {
+                c.lstore(local);
+            } else {
+                c.lload(local).lcmp().ifne(differs);
+            }
+            c.iload(REG0 + r).loadConstant(high).iadd().istore(T0);
+            flatEntryOf(table);
+            c.lload(local).lcmp().ifne(differs);
         }
 
         /** Pushes the entry of T0's page in the flat table whose address is in long local {@code table}. */
@@ -1163,6 +1207,15 @@ final class BlockCompiler {
             Label slow = c.newLabel();
             Label done = c.newLabel();
             if (base >= 0) {
+                pageBases.accessed(base, false);
+            }
+            if (base >= 0 && pageBases.regionWide(base)) { // the region ran only with the base made
+                regionBaseAddress(base);
+                c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
+                mask(size);
+                return;
+            }
+            if (base >= 0) {
                 Label ordinary = c.newLabel();
                 pageBaseAddress(base, ordinary);
                 c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
@@ -1213,6 +1266,14 @@ final class BlockCompiler {
         private void rawWrite(int size, int value, int base) {
             Label slow = c.newLabel();
             Label done = c.newLabel();
+            if (base >= 0) {
+                pageBases.accessed(base, true);
+            }
+            if (base >= 0 && pageBases.regionWide(base)) {
+                regionBaseAddress(base);
+                rawPut(size, value);
+                return;
+            }
             if (base >= 0) {
                 Label ordinary = c.newLabel();
                 pageBaseAddress(base, ordinary);
@@ -1279,6 +1340,11 @@ final class BlockCompiler {
          */
         private void pageBaseAddress(int base, Label ordinary) {
             c.lload(PAGE_BASE0 + 2 * base).l2i().ifeq(ordinary);
+            regionBaseAddress(base);
+        }
+
+        /** Pushes Unsafe, null and the host address of ADDR from register {@code base}'s page base (nonzero). */
+        private void regionBaseAddress(int base) {
             unsafe().aconst_null().lload(PAGE_BASE0 + 2 * base).iload(ADDR).i2l().ladd();
         }
 

@@ -8,16 +8,20 @@ import java.util.List;
  * move it by constants) all fall in one window of addresses relative to that value, known at translation. At the
  * member's start the generated code loads, once, the flat entry of the window's page into a local (the page
  * base); each such access then adds its address to it with no table load, zero test or page-end test. The base
- * is 0 (every access takes its ordinary path) when the window crosses a page end or the page's read and write
- * entries are not one and the same RAM (a page never written yet, read-only, holding code, or reading elsewhere
- * than it writes): so a base never lets a store reach a page holding code, nor a read miss a write of its own.
- * An entry loaded at the member's start stays right for its whole execution: the flat table only changes between
- * executions (a TLB flush, INVLPG, code appearing on a page, another thread's munmap) or by a miss's fill of
- * another entry, which never remaps a page.
+ * is 0 (every access takes its ordinary path) unless every page the window's loads reach has it as its read entry
+ * and every page its stores reach has it as its write entry (a page never written yet, read-only, holding code,
+ * or reading elsewhere than it writes has no such write entry): so a base never lets a store reach a page holding
+ * code, nor a read miss a write of its own. A window may cross a page's end when the next page's RAM follows
+ * (both pages then have the same entry). An entry loaded at the member's start stays right for its whole
+ * execution: the flat table only changes between executions (a TLB flush, INVLPG, code appearing on a page,
+ * another thread's munmap) or by a miss's fill of another entry, which never remaps a page.
  *
  * <p>In a region, a register that no member assigns (ESP: not even moved) holds its entry value throughout, so its
  * accesses in every member share one window and one base, loaded once at the region's entry (session 16): a loop's
- * stack slots in i386 code, reached through ESP a few times per block, rarely paid for a member's own base.
+ * stack slots in i386 code, reached through ESP a few times per block, rarely paid for a member's own base. A
+ * region's base is never 0: when one cannot be made, the region refuses to run and the engine runs its head's own
+ * block (the next run tries again: a page's first store fills its write entry). Its accesses then have no other
+ * path, so they cannot miss or fault, which leaves C2 fewer paths to keep the guest's state for.
  *
  * <p>Used by the {@link BlockCompiler}'s emitter: {@link #startRegion} before a region's members, {@link #start}
  * before a member, {@link #use} at each access (which tells whether it may use its base), {@link #written}/{@link
@@ -41,7 +45,13 @@ final class PageBases {
      */
     private int regionWide;
     private int regionUsed;
+    /** Registers whose base served a load, a store (member's bits reset at each member, the region's kept). */
+    private int loadedThrough, storedThrough;
     private final int[] low = new int[8], high = new int[8];
+    /** The bytes loads, stores reach through each base (within its window; see {@link #loadedThrough}). */
+    private final int[] loadLow = new int[8], loadHigh = new int[8], storeLow = new int[8], storeHigh = new int[8];
+    /** The bytes of the access {@link #use} allowed last, for {@link #accessed}. */
+    private int accessFirst, accessLast;
 
     /**
      * Starts a region whose members assign none of the registers in {@code unassigned} (ESP's moves included),
@@ -55,6 +65,8 @@ final class PageBases {
         }
         regionWide = registersWithEnough(count) & unassigned;
         regionUsed = 0;
+        loadedThrough = 0;
+        storedThrough = 0;
     }
 
     /**
@@ -69,6 +81,8 @@ final class PageBases {
         dirty = 0;
         espOffset = 0;
         used = 0;
+        loadedThrough &= regionWide;
+        storedThrough &= regionWide;
         return chosen != 0;
     }
 
@@ -117,21 +131,40 @@ final class PageBases {
         if (first < Integer.MIN_VALUE || last > Integer.MAX_VALUE) {
             return false;
         }
+        accessFirst = (int) first;
+        accessLast = (int) last;
         if (regionBase) {
-            regionUsed = widen(regionUsed, r, first, last);
+            regionUsed = widen(regionUsed, r, low, high);
         } else {
-            used = widen(used, r, first, last);
+            used = widen(used, r, low, high);
         }
         return true;
     }
 
-    /** Adds bytes {@code first..last} to {@code r}'s window, its first ones when {@code r} is not in {@code windows}. */
-    private int widen(int windows, int r, long first, long last) {
+    /**
+     * Adds the bytes of the last access {@link #use} allowed to {@code r}'s window in {@code low} and {@code high},
+     * the first ones when {@code r} is not in {@code windows}; returns {@code windows} with {@code r}.
+     */
+    private int widen(int windows, int r, int[] low, int[] high) {
         boolean empty = (windows & (1 << r)) == 0;
-        low[r] = (int) (empty ? first : Math.min(low[r], first));
-        high[r] = (int) (empty ? last : Math.max(high[r], last));
+        low[r] = empty ? accessFirst : Math.min(low[r], accessFirst);
+        high[r] = empty ? accessLast : Math.max(high[r], accessLast);
         return windows | 1 << r;
     }
+
+    /** An access through {@code r}'s base loads ({@code store} false) or stores: its page needs that kind of entry. */
+    void accessed(int r, boolean store) {
+        if (store) {
+            storedThrough = widen(storedThrough, r, storeLow, storeHigh);
+        } else {
+            loadedThrough = widen(loadedThrough, r, loadLow, loadHigh);
+        }
+    }
+
+    /** Whether loads, stores go through {@code r}'s base (the window's pages must have read, write entries). */
+    boolean loadsThrough(int r) { return (loadedThrough & (1 << r)) != 0; }
+
+    boolean storesThrough(int r) { return (storedThrough & (1 << r)) != 0; }
 
     /** Register {@code r} was assigned: its later accesses take the ordinary path. */
     void written(int r) { dirty |= 1 << r; }
@@ -142,6 +175,9 @@ final class PageBases {
     /** Whether {@code r} has a base to load at the member's start. */
     boolean used(int r) { return (used & (1 << r)) != 0; }
 
+    /** Whether {@code r}'s accesses use the region's base, which a run of the region always has (see {@link #startRegion}). */
+    boolean regionWide(int r) { return (regionWide & (1 << r)) != 0; }
+
     /** Whether {@code r} has a base to load at the region's entry (see {@link #startRegion}). */
     boolean regionUsed(int r) { return (regionUsed & (1 << r)) != 0; }
 
@@ -149,6 +185,15 @@ final class PageBases {
     int low(int r) { return low[r]; }
 
     int high(int r) { return high[r]; }
+
+    /** The lowest and highest byte loads, stores through {@code r}'s base reach (see {@link #loadsThrough}). */
+    int loadLow(int r) { return loadLow[r]; }
+
+    int loadHigh(int r) { return loadHigh[r]; }
+
+    int storeLow(int r) { return storeLow[r]; }
+
+    int storeHigh(int r) { return storeHigh[r]; }
 
     /** Whether the window fits a page at all (else the base is always 0). */
     boolean fitsPage(int r) { return (long) high[r] - low[r] < 4096; }

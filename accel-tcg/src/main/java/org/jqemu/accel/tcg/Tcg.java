@@ -420,6 +420,10 @@ public final class Tcg {
         int done = result >>> 8;
         CpuAccess.addRetired(cpu, done);
         int kind = result & 0xff;
+        if (kind == BlockCompiler.KIND_REFUSED) { // a page base it needs could not be made: its head's own block runs
+            stats.regionRefusals++;
+            return executeBlock(b.members[0], budget);
+        }
         if (kind == BlockCompiler.KIND_FAULT) {
             stats.blocksExecuted++; // (the caller counts the others)
             if ((++stats.faultsReplayed & (MISS_EXIT_WINDOW - 1)) == 0) {

@@ -22,6 +22,7 @@ public final class TcgStats {
     long regionsRejectedUndecoded;
     long regionsDeferred;
     long regionEntries;
+    long regionRefusals;
     long hotRegions;
     long tier1Requests;
 
@@ -73,6 +74,9 @@ public final class TcgStats {
     /** Members of regions that became entries into them (control reaching them runs in the region). */
     public long regionEntries() { return regionEntries; }
 
+    /** Runs of a region that a page base it needed refused (its head's own block ran instead). */
+    public long regionRefusals() { return regionRefusals; }
+
     /** Regions compiled again for C2 by the hot tier. */
     public long hotRegions() { return hotRegions; }
 
@@ -95,6 +99,6 @@ public final class TcgStats {
                 + invalidations + ", flushes " + flushes + ", faults replayed " + faultsReplayed + ", translation failures "
                 + translationFailures + ", revalidations " + revalidations + ", lookup faults " + lookupFaults
                 + ", block errors " + blockErrors + ", event exits " + eventExits + ", regions " + regionsBuilt
-                + " (" + regionBlocks + " blocks, " + regionEntries + " entries, " + regionsRejected + " rejected, " + regionsRejectedUndecoded + " of them undecoded, " + regionsDeferred + " deferred, " + hotRegions + " hot), tier-1 requests " + tier1Requests;
+                + " (" + regionBlocks + " blocks, " + regionEntries + " entries, " + regionsRejected + " rejected, " + regionsRejectedUndecoded + " of them undecoded, " + regionsDeferred + " deferred, " + hotRegions + " hot, " + regionRefusals + " runs refused), tier-1 requests " + tier1Requests;
     }
 }

@@ -149,10 +149,10 @@ class PageBaseTest {
             """;
     /**
      * A loop of five blocks made one region, no block with three accesses through one register (so no member has
-     * a base of its own): the region's bases, loaded once at its entry for the registers no member assigns, serve
-     * ESP's accesses; EBP's window crosses a page's end, ESI's page is read-only and EDX's page comes to hold code
-     * (the loop patches the immediate of a block it jumps to now and then), so those three must have none; EBX is
-     * assigned in one member, so its accesses after that must not use its page as it was at the region's entry.
+     * a base of its own): the region's bases are loaded once at its entry for the registers no member assigns.
+     * EBP's window crosses a page's end into RAM that is not the next, ESI's page is read-only and EDX's page comes
+     * to hold code (the loop patches the immediate of a block it jumps to now and then): no base can be made for
+     * them, so the region refuses to run and its head's own block runs instead. EBX is assigned in one member.
      */
     private static final String REGION_PROGRAM = """
             bits 32
@@ -208,6 +208,38 @@ class PageBaseTest {
             """;
     /** EDX's page base local: PAGE_BASE0 + 2 * EDX. */
     private static final int EDX_BASE_SLOT = 58;
+
+    /**
+     * A loop of three blocks made one region whose bases can always be made: ESP's window crosses into the next page
+     * of RAM (one base serves both), EBX is assigned in one member, so its accesses must not use a base of the
+     * region's entry.
+     */
+    private static final String REGION_BASES_PROGRAM = """
+            bits 32
+            org 0x1000
+              mov esp, 0x20ff8          ; ESP's window crosses into page 0x21000, the next page of RAM
+              mov ebx, 0x23000
+              xor edi, edi
+              mov ecx, 300
+            again:
+              mov eax, [esp+4]
+              add [esp+8], eax
+              jmp second
+            second:
+              add eax, [ebx+4]
+              mov [ebx+8], eax
+              mov [esp+12], ecx
+              jmp third
+            third:
+              add eax, [esp+16]
+              add ebx, 0x1000           ; EBX assigned: page 0x24000 (RAM at 0x2c000)
+              mov [ebx+4], ecx
+              sub ebx, 0x1000
+              add edi, eax
+              dec ecx
+              jnz again
+              hlt
+            """;
 
     /** The RAM behind HIGH_PROGRAM's pages: linear 0xfffff000 and 0x7ffff000. */
     private static final long TOP_RAM = 0x2d000, BELOW_SIGN_RAM = 0x2e000;
@@ -267,15 +299,25 @@ class PageBaseTest {
     @ParameterizedTest
     @EnumSource(value = BlockCompiler.TlbPath.class, names = {"FLAT", "FLAT_EXIT"})
     void aRegionsBasesForRegistersNoMemberAssignsAgreeWithTheInterpreter(BlockCompiler.TlbPath path) {
+        Run run = runInLockstep(REGION_BASES_PROGRAM, path, 200_000, 4);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, run.exit()); // HLT at CPL 3
+        assertTrue(run.stats().regionsBuilt() > 0, "the loop ran as a region");
+        assertEquals(0, run.stats().regionRefusals(), "a window across two pages of contiguous RAM has a base");
+        assertTrue(baseLoads(run.bytecode(), ESP_BASE_SLOT) >= 4, "ESP's accesses use the region's base");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"FLAT", "FLAT_EXIT"})
+    void aRegionRefusesToRunWithoutItsBasesAndItsHeadsBlockRunsAsTheInterpreterWould(BlockCompiler.TlbPath path) {
         Run run = runInLockstep(REGION_PROGRAM, path, 200_000, 4);
         assertEquals(X86Cpu.EXIT_EXCEPTION, run.exit());
         assertEquals(PAGE_FAULT, run.cpu().exitVector());
-        assertTrue(run.regions() > 0, "the loop ran as a region");
-        assertTrue(baseLoads(run.bytecode(), ESP_BASE_SLOT) >= 3, "ESP's accesses use the region's base");
-        assertTrue(baseLoads(run.bytecode(), EDX_BASE_SLOT) >= 3, "EDX's accesses are served by a region base, 0 once its page holds code");
+        assertTrue(run.stats().regionsBuilt() > 0, "the loop was made a region");
+        assertTrue(run.stats().regionRefusals() > 0, "the region refused to run: " + run.stats());
+        assertTrue(baseLoads(run.bytecode(), EDX_BASE_SLOT) >= 3, "EDX's accesses use a region base");
     }
 
-    private record Run(X86Cpu cpu, int exit, String bytecode, long regions) { }
+    private record Run(X86Cpu cpu, int exit, String bytecode, TcgStats stats) { }
 
     private static Run runInLockstep(String program, BlockCompiler.TlbPath path, int maxSteps) {
         return runInLockstep(program, path, maxSteps, 0);
@@ -284,7 +326,7 @@ class PageBaseTest {
     /**
      * Runs {@code program} translated on {@code path} and interpreted, in lockstep, memory and MMIO registers compared
      * after every block; the loop must have run translated. Regions are made after {@code regionThreshold} executions
-     * of a block (0: none). Returns the translated CPU, its exit, the out_asm log and the regions built.
+     * of a block (0: none). Returns the translated CPU, its exit, the out_asm log and the engine's statistics.
      */
     private static Run runInLockstep(String program, BlockCompiler.TlbPath path, int maxSteps, int regionThreshold) {
         BlockCompiler.TlbPath before = BlockCompiler.useTlbPath(path);
@@ -303,7 +345,7 @@ class PageBaseTest {
             });
             assertTrue(tcg.stats().blocksTranslated() > 0 && tcg.stats().interpreted() < a.cpu.instructionCount() / 2,
                     "the loop ran translated: " + tcg.stats());
-            return new Run(a.cpu, exit, bytecode.toString(), tcg.stats().regionsBuilt());
+            return new Run(a.cpu, exit, bytecode.toString(), tcg.stats());
         } finally {
             BlockCompiler.useTlbPath(before);
         }

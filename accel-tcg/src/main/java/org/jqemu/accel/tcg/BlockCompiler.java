@@ -418,6 +418,8 @@ final class BlockCompiler {
         /** The members each member jumps forward to (to a higher index), as the probe found them. */
         private final BitSet[] forwardJumps;
         private int memberIndex;
+        /** A closed region's member whose page base cannot be made leaves the region there (see {@link #loadPageBases}). */
+        private final boolean membersLeaveWithoutBases;
 
         Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open, Shape shape) {
             this.c = c;
@@ -435,6 +437,7 @@ final class BlockCompiler {
             this.memberStarts = new Label[members.size()];
             this.dynamicDispatch = members.size() > 1 && open ? c.newLabel() : null;
             this.entrySwitch = members.size() > 1 && open;
+            this.membersLeaveWithoutBases = members.size() > 1 && !open;
         }
 
         /**
@@ -1007,7 +1010,8 @@ final class BlockCompiler {
          * ({@link #KIND_REFUSED}), so its accesses need no other path. Uses T0.
          */
         private void loadPageBases(boolean region) {
-            Label refuse = region ? c.newLabel() : null;
+            boolean sure = region || membersLeaveWithoutBases;
+            Label refuse = sure ? c.newLabel() : null;
             boolean any = false;
             for (int r = 0; r < 8; r++) {
                 if (region ? !pageBases.regionUsed(r) : !pageBases.used(r)) {
@@ -1016,7 +1020,7 @@ final class BlockCompiler {
                 any = true;
                 int local = PAGE_BASE0 + 2 * r;
                 boolean loads = pageBases.loadsThrough(r), stores = pageBases.storesThrough(r);
-                Label none = region ? refuse : c.newLabel();
+                Label none = sure ? refuse : c.newLabel();
                 Label done = c.newLabel();
                 if (!pageBases.fitsPage(r) || !(loads || stores)) {
                     c.goto_(none);
@@ -1029,20 +1033,28 @@ final class BlockCompiler {
                     if (stores) {
                         windowPagesHave(r, pageBases.storeLow(r), pageBases.storeHigh(r), FLAT_WRITE, first, none);
                     }
-                    if (region) {
+                    if (sure) {
                         c.lload(local).lconst_0().lcmp().ifeq(refuse);
                     }
                     c.goto_(done);
                 }
-                if (!region) {
+                if (!sure) {
                     c.labelBinding(none);
                     c.lconst_0().lstore(local);
                 }
                 c.labelBinding(done);
             }
-            if (any && region) {
+            if (any && sure) {
                 Label run = c.newLabel();
                 c.goto_(run).labelBinding(refuse);
+                if (!region && memberIndex > 0) { // a member: leave at its start (the engine runs it as its own block)
+                    c.loadConstant(member.eip()).loadConstant(KIND_EXIT0).goto_(exit);
+                } else if (!region) { // the head: leave at its start unless nothing ran yet (the region's entry)
+                    Label entry = c.newLabel();
+                    c.iload(DONE).ifeq(entry);
+                    c.loadConstant(member.eip()).loadConstant(KIND_EXIT0).goto_(exit);
+                    c.labelBinding(entry);
+                }
                 c.loadConstant(members.getFirst().eip()).loadConstant(KIND_REFUSED).goto_(exit);
                 c.labelBinding(run);
             }
@@ -1209,7 +1221,7 @@ final class BlockCompiler {
             if (base >= 0) {
                 pageBases.accessed(base, false);
             }
-            if (base >= 0 && pageBases.regionWide(base)) { // the region ran only with the base made
+            if (base >= 0 && surely(base)) {
                 regionBaseAddress(base);
                 c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
                 mask(size);
@@ -1269,7 +1281,7 @@ final class BlockCompiler {
             if (base >= 0) {
                 pageBases.accessed(base, true);
             }
-            if (base >= 0 && pageBases.regionWide(base)) {
+            if (base >= 0 && surely(base)) {
                 regionBaseAddress(base);
                 rawPut(size, value);
                 return;
@@ -1342,6 +1354,13 @@ final class BlockCompiler {
             c.lload(PAGE_BASE0 + 2 * base).l2i().ifeq(ordinary);
             regionBaseAddress(base);
         }
+
+        /**
+         * Whether register {@code r}'s page base is surely made wherever its accesses run: a region's own base, or a
+         * member's in a closed region, which leaves at the member's start when its base cannot be made
+         * ({@link #loadPageBases}); a block (or an open region) may have a base of 0 and keeps the ordinary path.
+         */
+        private boolean surely(int r) { return pageBases.regionWide(r) || membersLeaveWithoutBases; }
 
         /** Pushes Unsafe, null and the host address of ADDR from register {@code base}'s page base (nonzero). */
         private void regionBaseAddress(int base) {

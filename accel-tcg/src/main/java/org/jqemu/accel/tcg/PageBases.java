@@ -118,7 +118,7 @@ final class PageBases {
 
     /**
      * An access of {@code size} bytes at {@code [r + disp]} ({@code r}'s current value): whether it may use
-     * {@code r}'s base (then its bytes join the window).
+     * {@code r}'s base (then its bytes join the window, which never grows to a page's length).
      */
     boolean use(int r, int disp, int size) {
         int bit = 1 << r;
@@ -130,6 +130,10 @@ final class PageBases {
         long last = first + size - 1;
         if (first < Integer.MIN_VALUE || last > Integer.MAX_VALUE) {
             return false;
+        }
+        int windows = regionBase ? regionUsed : used;
+        if ((windows & bit) != 0 && Math.max(high[r], last) - Math.min(low[r], first) >= 4096) {
+            return false; // the window stays within a page's length: two pages at most, and a base can be made
         }
         accessFirst = (int) first;
         accessLast = (int) last;

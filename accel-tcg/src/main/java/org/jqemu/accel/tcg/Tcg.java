@@ -422,7 +422,7 @@ public final class Tcg {
         int kind = result & 0xff;
         if (kind == BlockCompiler.KIND_REFUSED) { // a page base it needs could not be made: its head's own block runs
             stats.regionRefusals++;
-            return executeBlock(b.members[0], budget);
+            return executeBlock(b.members[0], budget); // (a refusal comes before any instruction: done is 0)
         }
         if (kind == BlockCompiler.KIND_FAULT) {
             stats.blocksExecuted++; // (the caller counts the others)

@@ -206,6 +206,37 @@ class PageBaseTest {
               add edi, eax
               jmp back
             """;
+    /**
+     * A region whose head has a base of its own for ESI, which moves by 0x7ff each iteration: its window crosses
+     * into the next page of RAM (a base serves both), then into a page whose RAM is elsewhere, reaches the MMIO page
+     * and last the read-only page, where the store faults. Where no base can be made the region leaves at the
+     * member's start and the member runs as its own block, with the ordinary path. (The pages are written once
+     * first, so that the region's runs find their entries and run.)
+     */
+    private static final String MEMBER_BASES_PROGRAM = """
+            bits 32
+            org 0x1000
+              mov edi, 0x10000
+              mov ecx, 0x20
+            touch:                      ; every page up to the MMIO page read and written once: entries filled
+              add [edi], ecx
+              add edi, 0x1000
+              dec ecx
+              jnz touch
+              mov esi, 0x10013
+            again:
+              mov eax, [esi]
+              add eax, [esi+4]
+              mov [esi+8], eax
+              jmp next
+            next:
+              add esi, 0x7ff
+              inc ecx
+              jmp again
+            """;
+    /** ESI's page base local: PAGE_BASE0 + 2 * ESI. */
+    private static final int ESI_BASE_SLOT = 66;
+
     /** EDX's page base local: PAGE_BASE0 + 2 * EDX. */
     private static final int EDX_BASE_SLOT = 58;
 
@@ -315,6 +346,17 @@ class PageBaseTest {
         assertTrue(run.stats().regionsBuilt() > 0, "the loop was made a region");
         assertTrue(run.stats().regionRefusals() > 0, "the region refused to run: " + run.stats());
         assertTrue(baseLoads(run.bytecode(), EDX_BASE_SLOT) >= 3, "EDX's accesses use a region base");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"FLAT", "FLAT_EXIT"})
+    void aRegionMemberWithoutItsBaseLeavesTheRegionAndRunsAsTheInterpreterWould(BlockCompiler.TlbPath path) {
+        Run run = runInLockstep(MEMBER_BASES_PROGRAM, path, 200_000, 4);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, run.exit());
+        assertEquals(PAGE_FAULT, run.cpu().exitVector());
+        assertEquals(ROM_PAGE, run.cpu().reg(X86Cpu.ESI) + 8 & ~0xfffL, "the store that faults is the first on the read-only page");
+        assertTrue(run.stats().regionsBuilt() > 0, "the loop was made a region");
+        assertTrue(baseLoads(run.bytecode(), ESI_BASE_SLOT) >= 3, "ESI's accesses use the member's base");
     }
 
     private record Run(X86Cpu cpu, int exit, String bytecode, TcgStats stats) { }

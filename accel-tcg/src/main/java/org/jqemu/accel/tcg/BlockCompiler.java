@@ -1033,9 +1033,12 @@ final class BlockCompiler {
                     if (stores) {
                         windowPagesHave(r, pageBases.storeLow(r), pageBases.storeHigh(r), FLAT_WRITE, first, none);
                     }
-                    if (sure) {
-                        c.lload(local).lconst_0().lcmp().ifeq(refuse);
-                    }
+                    c.lload(local).lconst_0().lcmp().ifeq(none);
+                    // the host address of the register's value: the window's bytes are then at constant offsets
+                    // from it, as long as the window stays on one side of 2^31 (where linear addresses change sign)
+                    c.iload(REG0 + r).loadConstant(pageBases.low(r)).iadd().dup().istore(T0)
+                            .iload(REG0 + r).loadConstant(pageBases.high(r)).iadd().ixor().iflt(none);
+                    c.lload(local).iload(T0).i2l().ladd().loadConstant(-(long) pageBases.low(r)).ladd().lstore(local);
                     c.goto_(done);
                 }
                 if (!sure) {
@@ -1222,7 +1225,7 @@ final class BlockCompiler {
                 pageBases.accessed(base, false);
             }
             if (base >= 0 && surely(base)) {
-                regionBaseAddress(base);
+                baseAddress(base);
                 c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
                 mask(size);
                 return;
@@ -1282,7 +1285,7 @@ final class BlockCompiler {
                 pageBases.accessed(base, true);
             }
             if (base >= 0 && surely(base)) {
-                regionBaseAddress(base);
+                baseAddress(base);
                 rawPut(size, value);
                 return;
             }
@@ -1352,7 +1355,7 @@ final class BlockCompiler {
          */
         private void pageBaseAddress(int base, Label ordinary) {
             c.lload(PAGE_BASE0 + 2 * base).l2i().ifeq(ordinary);
-            regionBaseAddress(base);
+            baseAddress(base);
         }
 
         /**
@@ -1362,9 +1365,13 @@ final class BlockCompiler {
          */
         private boolean surely(int r) { return pageBases.regionWide(r) || membersLeaveWithoutBases; }
 
-        /** Pushes Unsafe, null and the host address of ADDR from register {@code base}'s page base (nonzero). */
-        private void regionBaseAddress(int base) {
-            unsafe().aconst_null().lload(PAGE_BASE0 + 2 * base).iload(ADDR).i2l().ladd();
+        /**
+         * Pushes Unsafe, null and the host address of the access {@link PageBases#use} allowed last, from register
+         * {@code base}'s page base (nonzero): the host address of the register's value (at the member's or region's
+         * start) plus the access's offset from it, a constant that C2 folds into the load's or store's address.
+         */
+        private void baseAddress(int base) {
+            unsafe().aconst_null().lload(PAGE_BASE0 + 2 * base).loadConstant((long) pageBases.offset()).ladd();
         }
 
         /**

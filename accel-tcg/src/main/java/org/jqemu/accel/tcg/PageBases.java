@@ -6,8 +6,9 @@ import java.util.List;
  * Page bases of one member's code on the flat path (session 13): the accesses of a member at {@code [r + disp]}
  * whose base register {@code r} still holds its value from the member's start (ESP also after PUSH/POP/CALL, which
  * move it by constants) all fall in one window of addresses relative to that value, known at translation. At the
- * member's start the generated code loads, once, the flat entry of the window's page into a local (the page
- * base); each such access then adds its address to it with no table load, zero test or page-end test. The base
+ * member's start the generated code loads, once, the flat entry of the window's page and keeps in a local (the page
+ * base) the host address of the register's value; each such access is then that plus a constant offset (which C2
+ * folds into the load's address), with no table load, zero test or page-end test. The base
  * is 0 (every access takes its ordinary path) unless every page the window's loads reach has it as its read entry
  * and every page its stores reach has it as its write entry (a page never written yet, read-only, holding code,
  * or reading elsewhere than it writes has no such write entry): so a base never lets a store reach a page holding
@@ -169,6 +170,9 @@ final class PageBases {
     boolean loadsThrough(int r) { return (loadedThrough & (1 << r)) != 0; }
 
     boolean storesThrough(int r) { return (storedThrough & (1 << r)) != 0; }
+
+    /** The offset from its base register's value (at the member's or region's start) of the access {@link #use} allowed last. */
+    int offset() { return accessFirst; }
 
     /** Register {@code r} was assigned: its later accesses take the ordinary path. */
     void written(int r) { dirty |= 1 << r; }

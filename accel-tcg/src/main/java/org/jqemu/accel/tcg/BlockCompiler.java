@@ -308,7 +308,7 @@ final class BlockCompiler {
             cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, c -> {
                 Shape shape = shape(c, members, path, open);
                 minBudget[0] = shape.minBudget();
-                new Emitter(c, members, path, open, shape).emit();
+                new Emitter(c, members, path, open, shape, hot).emit();
             });
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
                     c -> c.aload(0).loadConstant(minBudget[0]).invokespecial(CD_CODE, INIT_NAME, MTD_I_V).return_());
@@ -340,7 +340,7 @@ final class BlockCompiler {
         if (members.size() < 2) {
             return new Shape(0, null, members.getFirst().insns().size());
         }
-        Emitter probe = new Emitter(c, members, path, open, Shape.BLOCK);
+        Emitter probe = new Emitter(c, members, path, open, Shape.BLOCK, false);
         c.transforming((b, e) -> { }, dropped -> {
             probe.c = dropped;
             probe.emitBody();
@@ -421,8 +421,12 @@ final class BlockCompiler {
         /** A closed region's member whose page base cannot be made leaves the region there (see {@link #loadPageBases}). */
         private final boolean membersLeaveWithoutBases;
 
-        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open, Shape shape) {
+        /** The hot tier's class (C2 compiles it): see {@link #pushUnsigned}. */
+        private final boolean hot;
+
+        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open, Shape shape, boolean hot) {
             this.c = c;
+            this.hot = hot;
             this.unassigned = shape.unassigned();
             this.longest = shape.longest();
             this.forwardJumps = new BitSet[members.size()];
@@ -860,9 +864,8 @@ final class BlockCompiler {
                 c.iload(LRES).ifeq(set);
             }
             if (base <= 3) { // CF: the destination below the source, unsigned
-                unsignedOperand(LDST, 4);
-                unsignedOperand(LSRC, 4);
-                c.if_icmplt(set).goto_(clear);
+                c.branch(pushUnsigned(LDST, LSRC, 4) ? Opcode.IFLT : Opcode.IF_ICMPLT, set);
+                c.goto_(clear);
             } else { // SF != OF
                 c.iload(LDST).iload(LSRC).ixor().iload(LDST).iload(LRES).ixor().iand().iload(LRES).ixor();
                 c.iload(LSIGN).iand().ifne(set).goto_(clear);
@@ -871,9 +874,9 @@ final class BlockCompiler {
             if (base == 1) {
                 Label notAdd = c.newLabel();
                 c.iload(LOP).loadConstant(CpuAccess.OP_ADD).if_icmpne(notAdd);
-                unsignedOperand(LRES, 4); // CF: the result wrapped below the destination
-                unsignedOperand(LDST, 4);
-                c.if_icmplt(set).goto_(clear);
+                // CF: the result wrapped below the destination
+                c.branch(pushUnsigned(LRES, LDST, 4) ? Opcode.IFLT : Opcode.IF_ICMPLT, set);
+                c.goto_(clear);
                 c.labelBinding(notAdd);
                 c.iload(LOP).loadConstant(CpuAccess.OP_RESULT).if_icmpne(call);
                 c.iload(LAUX).iconst_1().iand().ifne(set).goto_(clear); // CF = lazyAux bit 0
@@ -900,9 +903,7 @@ final class BlockCompiler {
                 return Opcode.IFNE;
             }
             if (base == 1 && known == Known.ADD) { // CF: the result wrapped below the destination
-                unsignedOperand(LRES, size);
-                unsignedOperand(LDST, size);
-                return Opcode.IF_ICMPLT;
+                return pushUnsigned(LRES, LDST, size) ? Opcode.IFLT : Opcode.IF_ICMPLT;
             }
             if (known == Known.LOGIC) {
                 return switch (base) {
@@ -916,9 +917,8 @@ final class BlockCompiler {
             if (known == Known.SUB) {
                 return switch (base) {
                     case 1, 3 -> {
-                        unsignedOperand(LDST, size);
-                        unsignedOperand(LSRC, size);
-                        yield base == 1 ? Opcode.IF_ICMPLT : Opcode.IF_ICMPLE;
+                        boolean single = pushUnsigned(LDST, LSRC, size);
+                        yield base == 1 ? (single ? Opcode.IFLT : Opcode.IF_ICMPLT) : (single ? Opcode.IFLE : Opcode.IF_ICMPLE);
                     }
                     case 6, 7 -> {
                         c.iload(LDST);
@@ -931,6 +931,22 @@ final class BlockCompiler {
                 };
             }
             return null;
+        }
+
+        /**
+         * Pushes what orders locals {@code a} and {@code b} (masked {@code size}-byte operands) as unsigned numbers:
+         * in the hot tier with 4-byte operands, {@code Integer.compareUnsigned(a, b)} (returns true: one int to test
+         * against 0), which C2 makes one compare and an unsigned branch; else both, biased so that a signed
+         * comparison orders them (returns false: compare the two), which C1 does best (it calls compareUnsigned).
+         */
+        private boolean pushUnsigned(int a, int b, int size) {
+            if (hot && size == 4) {
+                c.iload(a).iload(b).invokestatic(CD_INTEGER, "compareUnsigned", MTD_II_I);
+                return true;
+            }
+            unsignedOperand(a, size);
+            unsignedOperand(b, size);
+            return false;
         }
 
         /** A masked operand, biased so that a signed comparison orders it as unsigned. */

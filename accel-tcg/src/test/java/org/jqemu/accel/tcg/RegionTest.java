@@ -417,6 +417,57 @@ class RegionTest {
         assertEquals(0, s.translationFailures(), s.toString());
     }
 
+    /**
+     * The hot tier's copy compares 4-byte operands as unsigned with Integer.compareUnsigned (C2 makes it one compare);
+     * values all over the 32-bit range, on both sides of 2^31, through JB, JA, JC after ADD and JBE, each reading the
+     * carry of a CMP or an ADD in the same member or the one before; and JBE and JB at equal operands.
+     */
+    @Test
+    void unsignedConditionsInTheHotTiersCopyAgreeWithTheInterpreter() {
+        LockstepTest.Pair p = pair("""
+                    mov ecx, 3000
+                    xor edi, edi
+                    mov ebx, 0x7ffffff0
+                again:
+                    mov eax, ecx
+                    imul eax, eax, 0x9e3779b1
+                    cmp eax, ebx
+                    jb below
+                    add edi, 3
+                below:
+                    cmp eax, 0x80000010
+                    ja above
+                    sub edi, 1
+                above:
+                    mov edx, eax
+                    add edx, ebx
+                    jc carried
+                    xor edi, 0x55
+                carried:
+                    cmp ebx, eax
+                    jbe notAbove
+                    add edi, ecx
+                notAbove:
+                    cmp ecx, 1500
+                    jbe lowHalf
+                    add edi, 5
+                lowHalf:
+                    cmp ecx, 2000
+                    jb notEqual
+                    xor edi, 0x3c
+                notEqual:
+                    add ebx, 0x01000000
+                    dec ecx
+                    jnz again
+                    mov eax, 1
+                    int 0x80
+                """, 8);
+        p.tcg.setHotInstructions(2);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(400_000));
+        TcgStats s = p.tcg.stats();
+        assertTrue(s.regionsBuilt() >= 1 && s.hotRegions() >= 1, s.toString());
+    }
+
     @Test
     void withoutRegionsTheSameProgramRunsBlockByBlock() {
         LockstepTest.Pair p = pair(NESTED_LOOPS_WITH_CALL, 0);

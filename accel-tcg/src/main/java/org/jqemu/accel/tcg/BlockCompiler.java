@@ -519,17 +519,9 @@ final class BlockCompiler {
             }
             if (!path.flat() || unassigned == 0 || entrySwitch) { // (an open region's refusal would not be at its head)
                 emitMembers();
-            } else { // the members first: the region's bases' code needs the windows they used
+            } else {
                 pageBases.startRegion(members.stream().map(Member::insns).toList(), unassigned);
-                List<CodeElement> body = new ArrayList<>();
-                CodeBuilder method = c;
-                method.transforming((b, e) -> body.add(e), recording -> {
-                    c = recording;
-                    emitMembers();
-                });
-                c = method;
-                loadPageBases(true);
-                body.forEach(c::with);
+                emitBefore(this::emitMembers, () -> loadPageBases(true));
             }
             c.labelBinding(exit);
             c.iload(DONE).bipush(8).ishl().iadd(); // instructions of the members run before this exit's
@@ -582,15 +574,23 @@ final class BlockCompiler {
                 emitInstructions();
                 return;
             }
-            List<CodeElement> body = new ArrayList<>(); // the body first: the bases' code needs the windows it used
+            emitBefore(this::emitInstructions, () -> loadPageBases(false));
+        }
+
+        /**
+         * Emits {@code body} into a recording first, then {@code before} (code that needs what the body used: the
+         * page bases' windows), then the recorded body after it.
+         */
+        private void emitBefore(Runnable body, Runnable before) {
+            List<CodeElement> recorded = new ArrayList<>();
             CodeBuilder method = c;
-            method.transforming((b, e) -> body.add(e), recording -> {
+            method.transforming((b, e) -> recorded.add(e), recording -> {
                 c = recording;
-                emitInstructions();
+                body.run();
             });
             c = method;
-            loadPageBases(false);
-            body.forEach(c::with);
+            before.run();
+            recorded.forEach(c::with);
         }
 
         /** The member's instructions, each covered by its fault handler, and its exits. */

@@ -1038,7 +1038,7 @@ final class BlockCompiler {
                 boolean loads = pageBases.loadsThrough(r), stores = pageBases.storesThrough(r);
                 Label none = sure ? refuse : c.newLabel();
                 Label done = c.newLabel();
-                if (!pageBases.fitsPage(r) || !(loads || stores)) {
+                if (!(loads || stores)) {
                     c.goto_(none);
                 } else {
                     boolean first = true;
@@ -1235,17 +1235,13 @@ final class BlockCompiler {
          * slow path: the probe is not repeated; an int address and a size constant keep each call site short.
          */
         private void rawRead(int size, int base) {
-            Label slow = c.newLabel();
-            Label done = c.newLabel();
-            if (base >= 0) {
-                pageBases.accessed(base, false);
-            }
-            if (base >= 0 && surely(base)) {
-                baseAddress(base);
+            if (base >= 0 && baseAlone(base, false)) {
                 c.invokevirtual(CD_UNSAFE, "get" + RAW_NAMES[size], MethodTypeDesc.of(RAW_TYPES[size], CD_Object, CD_long));
                 mask(size);
                 return;
             }
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
             if (base >= 0) {
                 Label ordinary = c.newLabel();
                 pageBaseAddress(base, ordinary);
@@ -1295,16 +1291,12 @@ final class BlockCompiler {
          * have a write entry (in the TLB or the flat table), so their stores always reach the miss, which reports them.
          */
         private void rawWrite(int size, int value, int base) {
-            Label slow = c.newLabel();
-            Label done = c.newLabel();
-            if (base >= 0) {
-                pageBases.accessed(base, true);
-            }
-            if (base >= 0 && surely(base)) {
-                baseAddress(base);
+            if (base >= 0 && baseAlone(base, true)) {
                 rawPut(size, value);
                 return;
             }
+            Label slow = c.newLabel();
+            Label done = c.newLabel();
             if (base >= 0) {
                 Label ordinary = c.newLabel();
                 pageBaseAddress(base, ordinary);
@@ -1380,6 +1372,20 @@ final class BlockCompiler {
          * ({@link #loadPageBases}); a block (or an open region) may have a base of 0 and keeps the ordinary path.
          */
         private boolean surely(int r) { return pageBases.regionWide(r) || membersLeaveWithoutBases; }
+
+        /**
+         * Records a load ({@code store} false) or store through register {@code r}'s page base; when that base is
+         * surely made, pushes Unsafe, null and the access's host address and returns true (the access needs no other
+         * path), else returns false.
+         */
+        private boolean baseAlone(int r, boolean store) {
+            pageBases.accessed(r, store);
+            if (!surely(r)) {
+                return false;
+            }
+            baseAddress(r);
+            return true;
+        }
 
         /**
          * Pushes Unsafe, null and the host address of the access {@link PageBases#use} allowed last, from register

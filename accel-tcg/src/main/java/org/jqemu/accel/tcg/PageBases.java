@@ -202,7 +202,4 @@ final class PageBases {
     int storeLow(int r) { return storeLow[r]; }
 
     int storeHigh(int r) { return storeHigh[r]; }
-
-    /** Whether the window fits a page at all (else the base is always 0). */
-    boolean fitsPage(int r) { return (long) high[r] - low[r] < 4096; }
 }

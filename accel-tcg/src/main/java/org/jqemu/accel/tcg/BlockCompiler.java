@@ -56,12 +56,13 @@ final class BlockCompiler {
     private static final ClassDesc CD_CACHE = ClassDesc.of(CodeCache.class.getName());
     private static final ClassDesc CD_CODE = ClassDesc.of(BlockCode.class.getName());
     private static final ClassDesc CD_RUNTIME_EXCEPTION = ClassDesc.of("java.lang.RuntimeException");
-    private static final ClassDesc CD_BLOCK = ClassDesc.of("org.jqemu.target.i386.TcgBlock");
+    /** Generated classes are named {@code TcgBlock_<guest EIP of the head>}, so a profile names the guest code. */
+    private static final String BLOCK_CLASS_PREFIX = "org.jqemu.target.i386.TcgBlock_";
     /**
-     * The class name of the hot tier's recompiled regions: bin/jit-directives.json keeps C2 away from
+     * The name prefix of the hot tier's recompiled regions: bin/jit-directives.json keeps C2 away from
      * {@code TcgBlock*} only, so HotSpot's C2 may compile these few very hot methods.
      */
-    private static final ClassDesc CD_HOT = ClassDesc.of("org.jqemu.target.i386.TcgHot");
+    private static final String HOT_CLASS_PREFIX = "org.jqemu.target.i386.TcgHot_";
     private static final MethodTypeDesc MTD_EXECUTE = MethodTypeDesc.of(CD_int, CD_CPU, CD_CACHE);
     private static final MethodTypeDesc MTD_READ = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_WRITE = MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int, CD_int);
@@ -214,7 +215,7 @@ final class BlockCompiler {
     static Fitted fit(List<Insn> insns, TlbPath path) {
         int n = insns.size();
         while (true) {
-            byte[] bytes = regionClassBytes(List.of(new Member(insns.subList(0, n))), false, path, false);
+            byte[] bytes = regionClassBytes(List.of(new Member(insns.subList(0, n))), false, false, path, false);
             int length = methodLength(bytes);
             if (length <= MAX_METHOD_BYTES || n == 1) {
                 return new Fitted(bytes, n, length);
@@ -236,20 +237,21 @@ final class BlockCompiler {
     /**
      * The class file of a region for the longest prefix of {@code members} (the head first) whose method
      * fits {@link #MAX_METHOD_BYTES}; {@code instructions} of the result counts the members kept. Null when
-     * not even two members fit (the head's own block is as good).
+     * not even two members fit (the head's own block is as good), or the one member of a one-block loop does not.
      */
     static Fitted fitRegion(List<Member> members) { return fitRegion(members, tlbPath, false); }
 
     /** As above, the members' code reaching RAM by {@code path}, an open region when {@code open} (see {@link #regionClassBytes}). */
     static Fitted fitRegion(List<Member> members, TlbPath path, boolean open) {
         int n = members.size();
-        while (n >= 2) {
+        int least = Math.min(2, n);
+        while (n >= least) {
             byte[] bytes = regionClassBytesOrNull(members.subList(0, n), path, open);
             int length = bytes == null ? 1 << 16 : methodLength(bytes);
             if (length <= MAX_REGION_BYTES) {
                 return new Fitted(bytes, n, length);
             }
-            n = Math.min(n - 1, Math.max(2, (int) ((long) n * MAX_REGION_BYTES / length)));
+            n = Math.min(n - 1, Math.max(least, (int) ((long) n * MAX_REGION_BYTES / length)));
         }
         return null;
     }
@@ -257,7 +259,7 @@ final class BlockCompiler {
     /** As {@link #regionClassBytes}, or null when the method would exceed the class file's 64 KiB of code. */
     private static byte[] regionClassBytesOrNull(List<Member> members, TlbPath path, boolean open) {
         try {
-            return regionClassBytes(members, false, path, open);
+            return regionClassBytes(members, true, false, path, open);
         } catch (IllegalArgumentException e) { // "Code length ... is outside the allowed range"
             return null;
         }
@@ -291,28 +293,34 @@ final class BlockCompiler {
      * The class file of a region: its members' code in one {@code execute}, entered at the first member;
      * a jump to a member's start is a jump inside the method (registers and flags stay in locals).
      */
-    static byte[] regionClassBytes(List<Member> members) { return regionClassBytes(members, false, tlbPath, false); }
+    static byte[] regionClassBytes(List<Member> members) {
+        return regionClassBytes(members, members.size() > 1, false, tlbPath, false);
+    }
 
     /**
-     * The class file of a region, named for the hot tier (C2 may compile it) when {@code hot}, its flat
-     * memory accesses reaching RAM by {@code path}. An {@code open} region (of two members or more) starts
+     * The class file of a region ({@code region}; else of a plain block, its one member), named for the hot tier
+     * (C2 may compile it) when {@code hot}, its flat memory accesses reaching RAM by {@code path}. An {@code open} region (of two members or more) starts
      * at the member {@code cache.entry} names, and its dynamic exits continue at any member starting at
      * the target (one shared lookup switch), not only at the targets recorded when it was built.
      */
-    static byte[] regionClassBytes(List<Member> members, boolean hot, TlbPath path, boolean open) {
-        return CLASS_FILE.build(hot ? CD_HOT : CD_BLOCK, cb -> {
+    static byte[] regionClassBytes(List<Member> members, boolean region, boolean hot, TlbPath path, boolean open) {
+        return CLASS_FILE.build(className(hot, members.getFirst().eip()), cb -> {
             cb.withVersion(CLASS_VERSION, 0);
             cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
             cb.withSuperclass(CD_CODE);
             int[] minBudget = new int[1];
             cb.withMethodBody("execute", MTD_EXECUTE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, c -> {
-                Shape shape = shape(c, members, path, open);
+                Shape shape = shape(c, members, region, path, open);
                 minBudget[0] = shape.minBudget();
-                new Emitter(c, members, path, open, shape, hot).emit();
+                new Emitter(c, members, region, path, open, shape, hot).emit();
             });
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
                     c -> c.aload(0).loadConstant(minBudget[0]).invokespecial(CD_CODE, INIT_NAME, MTD_I_V).return_());
         });
+    }
+
+    private static ClassDesc className(boolean hot, int headEip) {
+        return ClassDesc.of((hot ? HOT_CLASS_PREFIX : BLOCK_CLASS_PREFIX) + String.format("%08x", headEip));
     }
 
     /**
@@ -336,11 +344,11 @@ final class BlockCompiler {
      * element dropped: the emitter is what knows which instructions assign which registers and which exits stay in
      * the method.
      */
-    private static Shape shape(CodeBuilder c, List<Member> members, TlbPath path, boolean open) {
-        if (members.size() < 2) {
+    private static Shape shape(CodeBuilder c, List<Member> members, boolean region, TlbPath path, boolean open) {
+        if (!region) {
             return new Shape(0, null, members.getFirst().insns().size());
         }
-        Emitter probe = new Emitter(c, members, path, open, Shape.BLOCK, false);
+        Emitter probe = new Emitter(c, members, true, path, open, Shape.BLOCK, false);
         c.transforming((b, e) -> { }, dropped -> {
             probe.c = dropped;
             probe.emitBody();
@@ -423,8 +431,10 @@ final class BlockCompiler {
 
         /** The hot tier's class (C2 compiles it): see {@link #pushUnsigned}. */
         private final boolean hot;
+        /** A region's code (its page bases are sure, see {@link #loadPageBases}), not a plain block's. */
+        private final boolean region;
 
-        Emitter(CodeBuilder c, List<Member> members, TlbPath chosen, boolean open, Shape shape, boolean hot) {
+        Emitter(CodeBuilder c, List<Member> members, boolean region, TlbPath chosen, boolean open, Shape shape, boolean hot) {
             this.c = c;
             this.hot = hot;
             this.unassigned = shape.unassigned();
@@ -433,15 +443,16 @@ final class BlockCompiler {
             Arrays.setAll(forwardJumps, m -> new BitSet());
             this.members = members;
             this.path = switch (chosen) { // the regions-only paths: the raw path in regions, the call in blocks
-                case REGIONS -> members.size() > 1 ? TlbPath.UNSAFE : TlbPath.CALL;
-                case FLAT_REGIONS -> members.size() > 1 ? TlbPath.FLAT : TlbPath.CALL;
+                case REGIONS -> region ? TlbPath.UNSAFE : TlbPath.CALL;
+                case FLAT_REGIONS -> region ? TlbPath.FLAT : TlbPath.CALL;
                 default -> chosen;
             };
             this.exit = c.newLabel();
             this.memberStarts = new Label[members.size()];
-            this.dynamicDispatch = members.size() > 1 && open ? c.newLabel() : null;
-            this.entrySwitch = members.size() > 1 && open;
-            this.membersLeaveWithoutBases = members.size() > 1 && !open;
+            this.region = region;
+            this.dynamicDispatch = region && open ? c.newLabel() : null;
+            this.entrySwitch = region && open;
+            this.membersLeaveWithoutBases = region && !open;
         }
 
         /**

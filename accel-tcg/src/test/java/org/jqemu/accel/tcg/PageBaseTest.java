@@ -245,6 +245,29 @@ class PageBaseTest {
      * of RAM (one base serves both), EBX is assigned in one member, so its accesses must not use a base of the
      * region's entry.
      */
+    /**
+     * A loop of one block: ESP's window (no instruction assigns ESP) and ESI, which walks through a page, so its own
+     * base is made again at every iteration.
+     */
+    private static final String ONE_BLOCK_LOOP = """
+            bits 32
+            org 0x1000
+              mov esp, 0x20f00
+              mov esi, 0x23000
+              mov ecx, 500
+            again:
+              mov eax, [esp+4]
+              add eax, [esi]
+              mov [esp+4], eax
+              add [esp+8], ecx
+              mov [esi+4], eax
+              add [esi+8], ecx
+              add esi, 8
+              dec ecx
+              jnz again
+              hlt
+            """;
+
     private static final String REGION_BASES_PROGRAM = """
             bits 32
             org 0x1000
@@ -335,6 +358,17 @@ class PageBaseTest {
         assertTrue(run.stats().regionsBuilt() > 0, "the loop ran as a region");
         assertEquals(0, run.stats().regionRefusals(), "a window across two pages of contiguous RAM has a base");
         assertTrue(baseLoads(run.bytecode(), ESP_BASE_SLOT) >= 4, "ESP's accesses use the region's base");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"FLAT", "FLAT_EXIT"})
+    void aOneBlockLoopBecomesARegionOfThatBlockAndAgreesWithTheInterpreter(BlockCompiler.TlbPath path) {
+        Run run = runInLockstep(ONE_BLOCK_LOOP, path, 200_000, 4);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, run.exit()); // HLT at CPL 3
+        assertEquals(1, run.stats().regionsBuilt(), "the loop was made a region: " + run.stats());
+        assertEquals(1, run.stats().regionBlocks, "of its one block");
+        assertEquals(0, run.stats().regionRefusals());
+        assertTrue(baseLoads(run.bytecode(), ESP_BASE_SLOT) >= 3, "ESP's accesses use a page base");
     }
 
     @ParameterizedTest

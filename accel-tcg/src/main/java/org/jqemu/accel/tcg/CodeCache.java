@@ -59,7 +59,7 @@ public final class CodeCache implements CodeWatcher {
     /**
      * Default of {@link #pathBlocks}, {@code -Djqemu.tcg.pathBlocks=N} (0: no path regions). Off: the full boot
      * took longer with them (their C1 work outweighs the decompressor's gain; 5 of 5 rounds, README-design.md,
-     * "Session 12: the lead's measurements") and user mode did not change.
+     * "Session 12: the lead's measurements"); linux-user's CpuEngine asks for 8 (README-design.md, "Session 17").
      */
     static final int DEFAULT_PATH_BLOCKS = Integer.getInteger("jqemu.tcg.pathBlocks", 0);
     /** A block joins a path region only if it runs at least this fraction of the head's executions. */

@@ -1544,7 +1544,7 @@ final class BlockCompiler {
                     c.istore(T0);
                     imul(in, T0, () -> c.loadConstant(in.imm()));
                 }
-                case 0x80, 0x81, 0x83 -> aluE(in, in.reg(), in.size(), () -> c.loadConstant(in.imm() & sizeMask(in.size())));
+                case 0x80, 0x81, 0x83 -> aluImmediate(in);
                 case 0x84, 0x85 -> aluE(in, ALU_AND, in.size(), () -> loadReg(in.size(), in.reg()));
                 case 0x88, 0x89 -> {
                     loadReg(in.size(), in.reg());
@@ -2055,6 +2055,19 @@ final class BlockCompiler {
                     }
                     aluFlags(kind, size);
                 }
+            }
+        }
+
+        /**
+         * ALU on the r/m operand with an immediate. ADD or SUB of a constant to ESP (a function's frame made or
+         * dropped) moves ESP by a constant, as PUSH and POP do: its later accesses keep the member's page base.
+         */
+        private void aluImmediate(Insn in) {
+            boolean espMove = !in.mem() && in.rm() == ESP && in.size() == 4 && (in.reg() == ALU_ADD || in.reg() == ALU_SUB);
+            boolean espKeptItsValue = !pageBases.assigned(ESP);
+            aluE(in, in.reg(), in.size(), () -> c.loadConstant(in.imm() & sizeMask(in.size())));
+            if (espMove && espKeptItsValue) {
+                pageBases.espAdjusted(in.reg() == ALU_ADD ? in.imm() : -in.imm());
             }
         }
 

@@ -180,6 +180,18 @@ final class PageBases {
     /** ESP moved by {@code delta} (PUSH, POP, CALL, RET): its accesses keep their base, shifted. */
     void espMoved(int delta) { espOffset += delta; }
 
+    /** Whether {@code r} was assigned since the member's start (its accesses have no base from then on). */
+    boolean assigned(int r) { return (dirty & (1 << r)) != 0; }
+
+    /**
+     * ESP, not assigned before, was just {@link #written} by an ADD or SUB of the constant {@code delta}: a move by a
+     * constant after all, as {@link #espMoved}.
+     */
+    void espAdjusted(int delta) {
+        dirty &= ~(1 << ESP);
+        espMoved(delta);
+    }
+
     /** Whether {@code r} has a base to load at the member's start. */
     boolean used(int r) { return (used & (1 << r)) != 0; }
 

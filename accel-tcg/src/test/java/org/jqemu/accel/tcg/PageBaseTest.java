@@ -268,6 +268,39 @@ class PageBaseTest {
               hlt
             """;
 
+    /**
+     * A function's frame made and dropped by SUB and ADD of constants to ESP (ESP's accesses keep their base, shifted),
+     * then ESP assigned from EBP, 0x100 lower, and moved by an ADD: the store after it must not use the old base.
+     */
+    private static final String FRAME_PROGRAM = """
+            bits 32
+            org 0x1000
+              mov esp, 0x20f00
+              mov ecx, 300
+            again:
+              push ebx
+              push esi
+              sub esp, 0x10
+              mov [esp+4], ecx
+              mov eax, [esp+4]
+              add [esp+8], eax
+              add esp, 0x10
+              pop esi
+              pop ebx
+              add esp, -8
+              mov [esp], eax
+              sub esp, -8
+              mov ebp, esp
+              sub ebp, 0x100
+              mov esp, ebp
+              add esp, 4
+              mov [esp], ecx
+              add esp, 0xfc
+              dec ecx
+              jnz again
+              hlt
+            """;
+
     private static final String REGION_BASES_PROGRAM = """
             bits 32
             org 0x1000
@@ -340,6 +373,15 @@ class PageBaseTest {
         assertEquals(PAGE_FAULT, run.cpu().exitVector());
         int count = baseLoads(run.bytecode(), ESP_BASE_SLOT);
         assertTrue(count >= 8, "accesses through ESP's page base: " + count);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = BlockCompiler.TlbPath.class, names = {"FLAT", "FLAT_EXIT"})
+    void espMovedByAddAndSubOfConstantsKeepsItsBaseAndAgreesWithTheInterpreter(BlockCompiler.TlbPath path) {
+        Run run = runInLockstep(FRAME_PROGRAM, path, 200_000);
+        assertEquals(X86Cpu.EXIT_EXCEPTION, run.exit()); // HLT at CPL 3
+        int count = baseLoads(run.bytecode(), ESP_BASE_SLOT);
+        assertTrue(count >= 16, "accesses through ESP's page base: " + count);
     }
 
     @ParameterizedTest

@@ -70,6 +70,17 @@ public final class CodeCache implements CodeWatcher {
      * them cost the compiler threads more than the paths saved (see README-design.md, Session 12).
      */
     static final int PATH_WAIT = 8;
+    /**
+     * A member of an installed region that keeps running as a block heads a region of its own from this many times the
+     * region threshold (see {@link #inAnotherRegion}): below it a region costs its compilation for few runs.
+     */
+    static final int OUTSIDE_WAIT = 16;
+    /**
+     * ... and once it ran as a block this many times as often as the region holding it. At 1, busybox sha256sum made
+     * a second region of its main loop (entered at another block), which C2 compiled too: 1.13-1.48 s against
+     * 1.02-1.34 (5 of 6 rounds slower); at 4 its regions are those it had without the rule.
+     */
+    static final int OUTSIDE_RATIO = 4;
 
     /** Set when a store invalidated a block; generated code reads it after each store (see {@link BlockCompiler}). */
     public boolean codeDirty;
@@ -739,10 +750,16 @@ public final class CodeCache implements CodeWatcher {
      * compiled ({@link #overlappingRegions} off). A loop's blocks get hot within a few iterations of each other,
      * and each became the head of a region of the same loop while the first one was compiled in the background
      * (busybox sha256sum: 19 regions for a handful of loops; README-design.md, "Session 14 (regions)"). A member
-     * of an installed region runs as a block only when control reaches it from outside that region.
+     * of an installed region runs as a block only when control reaches it from outside that region: once it has run so
+     * {@link #OUTSIDE_WAIT} times the region threshold, and {@link #OUTSIDE_RATIO} times as often as that region ran,
+     * control reaches it mostly from elsewhere (a return into the middle of a loop, an exit of a caller's region that
+     * holds only a callee's first blocks), and it may head a region of its own. busybox bzip2 of 16 MB ran 85 M of its
+     * 137 M block executions as such blocks (mainGtU's compare chain: 1.1-1.3 M each, entered from the first block,
+     * which the caller's region holds).
      */
     boolean inAnotherRegion(Block b) {
-        return !overlappingRegions && (b.pendingRegions > 0 || (b.memberOf != null && b.memberOf.valid));
+        return !overlappingRegions && (b.pendingRegions > 0 || (b.memberOf != null && b.memberOf.valid
+                && (b.heat < OUTSIDE_WAIT * regionThreshold || OUTSIDE_RATIO * (long) b.memberOf.heat >= b.heat)));
     }
 
     /** Background region {@code t} counts among the pending regions of each block it chose ({@code delta} 1), or no longer (-1). */

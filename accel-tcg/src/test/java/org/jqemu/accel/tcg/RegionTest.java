@@ -364,6 +364,21 @@ class RegionTest {
         assertEquals(2, overlapping.tcg.stats().regionsBuilt(), overlapping.tcg.stats().toString());
     }
 
+    /**
+     * As above, with 2999 runs of the second block from outside the region, whose head runs once: from
+     * CodeCache.OUTSIDE_WAIT times the threshold on, the block, reached mostly from elsewhere, heads a region of its own.
+     */
+    @Test
+    void aMemberOfAnInstalledRegionRunMostlyFromOutsideItHeadsARegionOfItsOwn() {
+        LockstepTest.Pair p = pair(ENTERED_AT_A_MEMBER.replace("mov ebx, 100", "mov ebx, 3000"), 8);
+        p.tcg.setOverlappingRegions(false);
+        assertEquals(X86Cpu.EXIT_INTERRUPT, p.lockstep(400_000));
+        assertEquals(100 * 4 + 2999, p.a.reg(X86Cpu.EDX));
+        TcgStats s = p.tcg.stats();
+        assertTrue(headsARegion(p, SECOND), s.toString());
+        assertEquals(2, s.regionsBuilt(), s.toString());
+    }
+
     private static LockstepTest.Pair runWithRegionTries(String asm, int tries) {
         LockstepTest.Pair p = pair(asm, 8);
         p.tcg.setRegionTries(tries);

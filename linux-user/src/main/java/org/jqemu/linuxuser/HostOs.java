@@ -58,6 +58,8 @@ final class HostOs {
     static final Function DUP = function("dup", FunctionDescriptor.of(I, I), false);
     static final Function PWRITE = function("pwrite", FunctionDescriptor.of(L, I, P, L, L), false);
     static final Function FSYNC = function("fsync", FunctionDescriptor.of(I, I), false);
+    /** signal(2) with SIG_DFL: the previous handler comes back as a number (SIG_ERR: -1). */
+    static final Function SIGNAL = function("signal", FunctionDescriptor.of(L, I, P), false);
 
 
     /** x86_64 host system call numbers for {@link #syscall}. */

@@ -1,10 +1,15 @@
 package org.jqemu.linuxuser;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * Signals the host sends to jqemu-i386, passed on to the guest as the terminal driver and kill(1) would
  * deliver them: SIGINT (Ctrl-C) to every guest process of the foreground process group (the guest's
  * tcsetpgrp choice, else the first process's group), SIGTERM and SIGHUP to the first process.
- * Uses sun.misc.Signal (module jdk.unsupported), the JDK's only public hook for host signals.
+ * Uses sun.misc.Signal (module jdk.unsupported), the JDK's only public hook for host signals. A signal that
+ * jqemu-i386's parent left ignored (a background job of a shell without job control ignores SIGINT) is reset to
+ * its default first, as qemu-i386 does: the JVM installs no handler for a signal ignored when it registers one, and
+ * Ctrl-C was lost.
  */
 final class HostSignals {
     private static volatile GuestProcess first;
@@ -24,8 +29,13 @@ final class HostSignals {
     }
 
     private static void handle(String name, int guestSignal, boolean foregroundGroup) {
+        sun.misc.Signal signal = new sun.misc.Signal(name);
+        sun.misc.SignalHandler handler = s -> forward(guestSignal, foregroundGroup);
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal(name), s -> forward(guestSignal, foregroundGroup));
+            if (sun.misc.Signal.handle(signal, handler) == sun.misc.SignalHandler.SIG_IGN
+                    && HostOs.call(HostOs.SIGNAL, signal.getNumber(), MemorySegment.NULL) >= 0) {
+                sun.misc.Signal.handle(signal, handler); // ignored by the parent: the JVM installed nothing
+            }
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             // the JVM reserves this signal (or runs with -Xrs): the host's default action stays
         }

@@ -65,6 +65,30 @@ class HostSignalTest {
         assertEquals(expected, interruptAfterReady(GuestRuns.jqemuCommand(guest), dir));
     }
 
+    /**
+     * As above, with SIGINT ignored by the emulator's parent (a shell's background job without job control, as a CI
+     * runner may start the tests): qemu-i386 still delivers it to the guest.
+     */
+    @Test
+    void ctrlCInterruptsWhenTheParentIgnoredIt() throws Exception {
+        Path busybox = GuestRuns.busybox();
+        GuestRuns.require(busybox != null, "no busybox-static:i386 (tools/fetch-guests failed)");
+        GuestRuns.require(HostSupport.has("qemu-i386"), "needs qemu-user");
+        List<String> guest = List.of(busybox.toString(), "sh", "-c", "echo ready; exec sleep 20");
+        List<String> qemu = new ArrayList<>(List.of("qemu-i386"));
+        qemu.addAll(guest);
+        int expected = interruptAfterReady(ignoringSigint(qemu), dir);
+        assertEquals(130, expected, "qemu-i386's status (the oracle) should be 128 + SIGINT");
+        assertEquals(expected, interruptAfterReady(ignoringSigint(GuestRuns.jqemuCommand(guest)), dir));
+    }
+
+    /** {@code command} exec'd by a shell that ignores SIGINT (the disposition its exec keeps). */
+    private static List<String> ignoringSigint(List<String> command) {
+        List<String> c = new ArrayList<>(List.of("sh", "-c", "trap '' INT; exec \"$@\"", "sh"));
+        c.addAll(command);
+        return c;
+    }
+
     @Test
     void nullDereferenceDiesWithSigsegv() throws Exception {
         GuestRuns.require(HostSupport.has("gcc") && HostSupport.has("qemu-i386"), "needs gcc-multilib and qemu-user");

@@ -320,7 +320,8 @@ final class BlockCompiler {
     }
 
     private static ClassDesc className(boolean hot, int headEip) {
-        return ClassDesc.of((hot ? HOT_CLASS_PREFIX : BLOCK_CLASS_PREFIX) + String.format("%08x", headEip));
+        String hex = Integer.toHexString(headEip); // not String.format: its parser ran in HotSpot's interpreter at start-up
+        return ClassDesc.of((hot ? HOT_CLASS_PREFIX : BLOCK_CLASS_PREFIX) + "0".repeat(8 - hex.length()) + hex);
     }
 
     /**

@@ -4,9 +4,9 @@ import java.util.List;
 
 /**
  * Page bases of one member's code on the flat path (session 13): the accesses of a member at {@code [r + disp]}
- * whose base register {@code r} still holds its value from the member's start (ESP also after PUSH/POP/CALL, which
- * move it by constants) all fall in one window of addresses relative to that value, known at translation. At the
- * member's start the generated code loads, once, the flat entry of the window's page and keeps in a local (the page
+ * whose base register {@code r} still holds its value from the member's start (ESP also after PUSH/POP/CALL and ADD
+ * or SUB of a constant, which move it by constants) all fall in one window of addresses relative to that value, known
+ * at translation. At the member's start the generated code loads, once, the flat entry of the window's page and keeps in a local (the page
  * base) the host address of the register's value; each such access is then that plus a constant offset (which C2
  * folds into the load's address), with no table load, zero test or page-end test. The base
  * is 0 (every access takes its ordinary path) unless every page the window's loads reach has it as its read entry

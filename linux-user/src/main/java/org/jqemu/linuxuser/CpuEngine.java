@@ -37,7 +37,7 @@ final class CpuEngine {
     }
 
     /** Most blocks of a path region in user mode (system mode has none: see CodeCache's DEFAULT_PATH_BLOCKS). */
-    private static final int USER_PATH_REGION_BLOCKS = Integer.getInteger("jqemu.tcg.pathBlocks", 8);
+    private static final int USER_PATH_REGION_BLOCKS = Tcg.pathRegionBlocks(8);
 
     private final X86Cpu cpu;
     private final Tcg tcg;

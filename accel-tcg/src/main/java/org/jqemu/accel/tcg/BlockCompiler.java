@@ -299,9 +299,10 @@ final class BlockCompiler {
 
     /**
      * The class file of a region ({@code region}; else of a plain block, its one member), named for the hot tier
-     * (C2 may compile it) when {@code hot}, its flat memory accesses reaching RAM by {@code path}. An {@code open} region (of two members or more) starts
-     * at the member {@code cache.entry} names, and its dynamic exits continue at any member starting at
-     * the target (one shared lookup switch), not only at the targets recorded when it was built.
+     * (C2 may compile it) when {@code hot}, its flat memory accesses reaching RAM by {@code path}. An {@code open}
+     * region (of two members or more) starts at the member {@code cache.entry} names, and its dynamic exits continue
+     * at any member starting at the target (one shared lookup switch), not only at the targets recorded when it was
+     * built.
      */
     static byte[] regionClassBytes(List<Member> members, boolean region, boolean hot, TlbPath path, boolean open) {
         return CLASS_FILE.build(className(hot, members.getFirst().eip()), cb -> {
@@ -1030,19 +1031,19 @@ final class BlockCompiler {
         }
 
         /**
-         * Loads each page base the member's (or with {@code region}, the region's) accesses used into its local
+         * Loads each page base the member's (or with {@code regionWide}, the region's) accesses used into its local
          * (see PageBases): one flat entry when the window fits a page's length and every page its loads reach has it
          * as its read entry and every page its stores reach as its write entry (one run of plain RAM, writable and
          * holding no code where stores go; a window crossing a page's end needs the next page's RAM right after),
          * else 0. A region's base is never 0: when one cannot be made, the region refuses to run
          * ({@link #KIND_REFUSED}), so its accesses need no other path. Uses T0.
          */
-        private void loadPageBases(boolean region) {
-            boolean sure = region || membersLeaveWithoutBases;
+        private void loadPageBases(boolean regionWide) {
+            boolean sure = regionWide || membersLeaveWithoutBases;
             Label refuse = sure ? c.newLabel() : null;
             boolean any = false;
             for (int r = 0; r < 8; r++) {
-                if (region ? !pageBases.regionUsed(r) : !pageBases.used(r)) {
+                if (regionWide ? !pageBases.regionUsed(r) : !pageBases.used(r)) {
                     continue;
                 }
                 any = true;
@@ -1078,9 +1079,9 @@ final class BlockCompiler {
             if (any && sure) {
                 Label run = c.newLabel();
                 c.goto_(run).labelBinding(refuse);
-                if (!region && memberIndex > 0) { // a member: leave at its start (the engine runs it as its own block)
+                if (!regionWide && memberIndex > 0) { // a member: leave at its start (the engine runs it as its own block)
                     c.loadConstant(member.eip()).loadConstant(KIND_EXIT0).goto_(exit);
-                } else if (!region) { // the head: leave at its start unless nothing ran yet (the region's entry)
+                } else if (!regionWide) { // the head: leave at its start unless nothing ran yet (the region's entry)
                     Label entry = c.newLabel();
                     c.iload(DONE).ifeq(entry);
                     c.loadConstant(member.eip()).loadConstant(KIND_EXIT0).goto_(exit);

@@ -61,7 +61,10 @@ public final class CodeCache implements CodeWatcher {
      * took longer with them (their C1 work outweighs the decompressor's gain; 5 of 5 rounds, README-design.md,
      * "Session 12: the lead's measurements"); linux-user's CpuEngine asks for 8 (README-design.md, "Session 17").
      */
-    static final int DEFAULT_PATH_BLOCKS = Integer.getInteger("jqemu.tcg.pathBlocks", 0);
+    static final int DEFAULT_PATH_BLOCKS = pathBlocksOr(0);
+    /** {@code -Djqemu.tcg.pathBlocks=N} if given (any mode), else a front end's {@code modeDefault}. */
+    static int pathBlocksOr(int modeDefault) { return Integer.getInteger("jqemu.tcg.pathBlocks", modeDefault); }
+
     /** A block joins a path region only if it runs at least this fraction of the head's executions. */
     private static final int PATH_MEMBER_DIVISOR = 4;
     /**

@@ -198,6 +198,9 @@ public final class Tcg {
     /** Most blocks of a region along a hot path no loop closes (0: none; see CodeCache#keepHotPath). */
     public void setPathRegionBlocks(int blocks) { cache.pathBlocks = blocks; }
 
+    /** The most blocks of a path region: {@code -Djqemu.tcg.pathBlocks=N} if given, else {@code frontEndDefault}. */
+    public static int pathRegionBlocks(int frontEndDefault) { return CodeCache.pathBlocksOr(frontEndDefault); }
+
     private static final boolean BACKGROUND_TRANSLATION_ALLOWED =
             Boolean.parseBoolean(System.getProperty("jqemu.tcg.backgroundTranslation", "true"));
 

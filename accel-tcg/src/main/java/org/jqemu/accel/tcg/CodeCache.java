@@ -125,13 +125,14 @@ public final class CodeCache implements CodeWatcher {
     /** Blocks compiled in the background, waiting for the machine thread to check and install them. */
     private final Queue<Compilation> compiled = new ConcurrentLinkedQueue<>();
     /**
-     * Blocks and regions compiled in the background (system mode: {@link #backgroundTranslation}) are asked for
-     * HotSpot's tier-1 code as soon as their class is defined, and installed only once C1 compiled it
-     * ({@code -Djqemu.tcg.awaitTier1=false}: installed at once, blocks asked for after {@link #tier1Executions}
-     * executions): until then the interpreter runs a block's code, and a region's members run as compiled
-     * blocks, as while the class was being built. A block run in HotSpot's bytecode interpreter cost ~100 ns
-     * per guest instruction on the Linux boot, the interpreter ~65 (system/README-boot.md, session 12). Needs
-     * {@link JitControl}.
+     * Blocks and regions compiled in the background (system mode: {@link #backgroundTranslation}; user mode's
+     * regions: {@link #backgroundRegions}) are asked for HotSpot's tier-1 code as soon as their class is defined,
+     * and installed only once C1 compiled it ({@code -Djqemu.tcg.awaitTier1=false}: installed at once, blocks
+     * asked for after {@link #tier1Executions} executions): until then the interpreter runs a block's code, and a
+     * region's members run as compiled blocks, as while the class was being built. A block run in HotSpot's
+     * bytecode interpreter cost ~100 ns per guest instruction on the Linux boot, the interpreter ~65
+     * (system/README-boot.md, session 12); a user-mode region of 5-7 KB of bytecode waited 10-30 ms for C1 on
+     * busybox gzip -9 (accel-tcg/README-design.md, "Session 18"). Needs {@link JitControl}.
      */
     boolean awaitTier1 = AWAIT_TIER1 && JitControl.available();
     static final boolean AWAIT_TIER1 = !"false".equals(System.getProperty("jqemu.tcg.awaitTier1"));
@@ -498,7 +499,7 @@ public final class CodeCache implements CodeWatcher {
      * {@code c} for {@link #installCompiled}.
      */
     private void inBackground(Compilation c, Runnable compile) {
-        boolean ask = awaitTier1 && backgroundTranslation; // system mode (user mode's regions: not measured)
+        boolean ask = awaitTier1;
         BACKGROUND.execute(() -> {
             compile.run();
             if (ask && c.code != null) {

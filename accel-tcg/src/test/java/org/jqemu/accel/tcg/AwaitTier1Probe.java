@@ -8,7 +8,10 @@ import org.jqemu.target.i386.X86Cpu;
  * {@link #PROGRAM}'s stops the probe lets the engine install what it will until the blocks (then the region)
  * are in the cache; after each attempt and each step of the program (run in lockstep with the interpreter) it
  * checks that no installed block's or region's code is still at level 0 (HotSpot's bytecode interpreter). Prints
- * {@code installed N regions R levelZero M} and the statistics on stderr.
+ * {@code installed N regions R levelZero M} and the statistics on stderr. With the argument {@value #REGIONS_ONLY},
+ * user mode's setting (jqemu-i386's CpuEngine): blocks are compiled at once on the guest's thread (and run at
+ * level 0 until their tier-1 request after a few executions), regions alone in the background; then only
+ * regions count toward M.
  */
 final class AwaitTier1Probe {
     /** Three rounds of a loop of three blocks (the call, the body, the count), each ending at INT 0x80. */
@@ -35,12 +38,19 @@ final class AwaitTier1Probe {
     private static int installed;
     private static int regions;
     private static int levelZero;
+    static final String REGIONS_ONLY = "regions";
+    private static boolean regionsOnly;
 
     private AwaitTier1Probe() {}
 
     public static void main(String[] args) throws Exception {
+        regionsOnly = args.length > 0 && args[0].equals(REGIONS_ONLY);
         LockstepTest.Pair p = new LockstepTest.Pair(PROGRAM, CodeCache.DEFAULT_LIMIT, 2);
-        p.tcg.setBackgroundTranslation(true);
+        if (regionsOnly) {
+            p.tcg.setBackgroundRegions(true);
+        } else {
+            p.tcg.setBackgroundTranslation(true);
+        }
         p.tcg.setRegionThreshold(50);
         CodeCache cache = p.tcg.cache();
         runToStop(p); // the loop's blocks became hot: built in the background, asked for, maybe installed
@@ -107,6 +117,9 @@ final class AwaitTier1Probe {
         cache.forEachBlock(b -> {
             installed++;
             regions += b.members != null ? 1 : 0;
+            if (regionsOnly && b.members == null) {
+                return;
+            }
             try {
                 levelZero += JitControl.level(JitControl.executeMethod(b.code)) == 0 ? 1 : 0;
             } catch (NoSuchMethodException e) {

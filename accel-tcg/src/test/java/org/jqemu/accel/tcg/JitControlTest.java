@@ -91,6 +91,22 @@ class JitControlTest {
     }
 
     /**
+     * User mode's setting (blocks compiled at once, regions alone in the background): a region too is asked for at
+     * tier 1 as soon as its class is defined and installed only with that code, so its members keep running as
+     * compiled blocks meanwhile. Installed at once, it ran in HotSpot's bytecode interpreter until C1 was done
+     * (busybox gzip -9: 10-30 ms for each of its regions of 5-7 KB of bytecode).
+     */
+    @Test
+    void userModeRegionsAreInstalledOnlyWithTheirTierOneCode(@TempDir Path work) throws Exception {
+        String out = runProbe(AwaitTier1Probe.class, work.resolve("stdout.txt"), List.of(AwaitTier1Probe.REGIONS_ONLY),
+                "-Djqemu.tcg.tier1Polls=1000000000", "-Djqemu.tcg.tier1=" + EXECUTIONS);
+        Matcher installed = Pattern.compile("installed (\\d+) regions (\\d+) levelZero (\\d+)").matcher(out);
+        assertTrue(installed.find(), out);
+        assertTrue(Integer.parseInt(installed.group(2)) >= 1, "the loop's region: " + out);
+        assertEquals("0", installed.group(3), "a region installed while its code ran in the bytecode interpreter: " + out);
+    }
+
+    /**
      * The hot tier: a region that retired its threshold of instructions is queued for C2, and its copy replaces
      * the C1 code only once C2 compiled it (never HotSpot's bytecode interpreter, never tier 3). C2 compiled a
      * method that had not run, without a profile: the last round leaves the loop by a branch no earlier round
@@ -115,6 +131,11 @@ class JitControlTest {
 
     /** Runs {@code probe}'s main in a JVM with the WhiteBox API and {@code options}; returns its stderr (stdout to {@code stdout}). */
     private static String runProbe(Class<?> probe, Path stdout, String... options) throws Exception {
+        return runProbe(probe, stdout, List.of(), options);
+    }
+
+    /** As {@link #runProbe(Class, Path, String...)}, with arguments {@code args} for the probe's main. */
+    private static String runProbe(Class<?> probe, Path stdout, List<String> args, String... options) throws Exception {
         String whiteBox = whiteBoxLocation();
         String classPath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
                 .filter(entry -> !Path.of(entry).toAbsolutePath().equals(Path.of(whiteBox).toAbsolutePath()))
@@ -123,6 +144,7 @@ class JitControlTest {
                 "-Xbootclasspath/a:" + whiteBox, "-XX:+UnlockDiagnosticVMOptions", "-XX:+WhiteBoxAPI"));
         command.addAll(List.of(options));
         command.addAll(List.of("--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "-cp", classPath, probe.getName()));
+        command.addAll(args);
         Process child = new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(stdout.toFile()).start();

@@ -44,10 +44,11 @@ public final class Training {
     }
 
     /**
-     * The hot tier's threshold during training, when the launcher turned the tier on: the guest's 18 M instructions
-     * stay below the launcher's 50 M, and a profile in which no region was ever promoted made C2 compile
-     * {@code Tcg.dispatch} with a trap on that branch, so that the first promotion of a real run threw the code
-     * away and C2 compiled it again, in front of the region's own C2 compile (README-design.md, "Session 14 (hot)").
+     * The hot tier's threshold during training, when the launcher turned the tier on: the guest's 18 M instructions,
+     * spread over its loops, are too few for a region to surely reach the launcher's 10 M, and a profile in which no
+     * region was ever promoted made C2 compile {@code Tcg.dispatch} with a trap on that branch, so that the first
+     * promotion of a real run threw the code away and C2 compiled it again, in front of the region's own C2 compile
+     * (README-design.md, "Session 14 (hot)").
      */
     static final long TRAINING_HOT_INSTRUCTIONS = 1_000_000;
 

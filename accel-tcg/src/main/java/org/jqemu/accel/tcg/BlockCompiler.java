@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 
@@ -320,9 +321,11 @@ final class BlockCompiler {
         });
     }
 
+    private static final HexFormat EIP_DIGITS = HexFormat.of();
+
     private static ClassDesc className(boolean hot, int headEip) {
-        String hex = Integer.toHexString(headEip); // not String.format: its parser ran in HotSpot's interpreter at start-up
-        return ClassDesc.of((hot ? HOT_CLASS_PREFIX : BLOCK_CLASS_PREFIX) + "0".repeat(8 - hex.length()) + hex);
+        // eight hex digits without String.format, whose parser ran in HotSpot's interpreter at start-up
+        return ClassDesc.of((hot ? HOT_CLASS_PREFIX : BLOCK_CLASS_PREFIX) + EIP_DIGITS.toHexDigits(headEip));
     }
 
     /**

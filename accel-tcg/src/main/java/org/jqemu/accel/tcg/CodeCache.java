@@ -499,7 +499,7 @@ public final class CodeCache implements CodeWatcher {
      * {@code c} for {@link #installCompiled}.
      */
     private void inBackground(Compilation c, Runnable compile) {
-        boolean ask = awaitTier1;
+        boolean ask = awaitTier1; // read here, on the machine thread that sets it
         BACKGROUND.execute(() -> {
             compile.run();
             if (ask && c.code != null) {

@@ -46,6 +46,8 @@ final class Block {
     long hotCountdown = Long.MAX_VALUE;
     /** Executions counted by the engine (a hot block becomes the head of a region). */
     int heat;
+    /** The heat at which the engine next acts on this block (see Tcg#nextEvent); 0: not known yet. */
+    int nextEvent;
     /** HotSpot was asked for this block's tier-1 code (see CodeCache.requestTier1). */
     boolean tier1Requested;
     /**

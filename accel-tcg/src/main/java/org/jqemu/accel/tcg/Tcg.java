@@ -77,8 +77,6 @@ public final class Tcg {
     private TcgLog log;
     /** The CPU is not in Linux user mode: events are checked between blocks. */
     private boolean system;
-    /** See {@link #heatHorizon()}. */
-    private int heatHorizon;
     /** The region threshold's multiple up to which a block that got no region tries again (see {@link #setRegionTries}). */
     private int closedRegionWait = regionWaitForTries(DEFAULT_REGION_TRIES);
     /** The guest's instruction count when the current window of replays began (see {@link #checkMissExitRate}). */
@@ -287,7 +285,6 @@ public final class Tcg {
         stopRequested = false;
         modeChecked = false; // the caller may have changed the CPU's state between runs
         system = !CpuAccess.userMode(cpu);
-        heatHorizon = heatHorizon();
         if (cache.compilesInBackground() && cache.installCompiled()) {
             previous = null; // a region may have replaced the block run last
         }
@@ -318,7 +315,6 @@ public final class Tcg {
         cache.installHotCopies();
         modeChecked = false;
         system = !CpuAccess.userMode(cpu);
-        heatHorizon = heatHorizon();
         return dispatch(budget);
     }
 
@@ -441,8 +437,9 @@ public final class Tcg {
             cache.promote(b);
         }
         int heat = ++b.heat;
-        if (heat <= heatHorizon || b.entriesPending) { // a block past every threshold skips the checks
+        if (heat >= b.nextEvent) { // (a block past every threshold never again)
             heatEvents(b, heat);
+            b.nextEvent = nextEvent(b, heat);
         }
         return done;
     }
@@ -465,11 +462,27 @@ public final class Tcg {
     }
 
     /**
-     * The heat at and below which {@link #heatEvents} may act (a region's attempts, its entries, tier-1
-     * requests); read once per {@link #run} so that the thresholds' setters take effect at the next run.
+     * The next heat after {@code heat} at which {@link #heatEvents} may act on block {@code b} (a region's attempt at
+     * the region threshold times its wait, an open region's entries every {@link #ENTRY_POLL} executions, a tier-1
+     * request), or {@link Integer#MAX_VALUE}. The engine looks at a block's heat only there: a comparison that is
+     * true in a block's first executions, so that the profile HotSpot compiles the engine's loop from has seen both
+     * ways (the check it replaces, whether the heat was past every threshold, was true only after 256,000 executions
+     * of a block, and its first such block threw the compiled loop away). A threshold changed by a setter applies to a
+     * block from its next event on.
      */
-    private int heatHorizon() {
-        return Math.max(cache.regionThreshold * MAX_REGION_WAIT, cache.tier1Executions);
+    private int nextEvent(Block b, int heat) {
+        long next = Integer.MAX_VALUE;
+        long region = (long) cache.regionThreshold * b.regionWait;
+        if (region > heat) {
+            next = region;
+        }
+        if (b.members == null && cache.tier1Executions > heat) {
+            next = Math.min(next, cache.tier1Executions);
+        }
+        if (b.entriesPending) {
+            next = Math.min(next, (heat | (ENTRY_POLL - 1)) + 1L);
+        }
+        return (int) next;
     }
 
     /** What block {@code b}'s {@code heat}-th execution starts: a region, its entries, a tier-1 request. */

@@ -129,6 +129,20 @@ class JitControlTest {
         }
     }
 
+    /**
+     * Open regions with tier-1 requests add their entries only once HotSpot runs the region's code compiled: the
+     * engine polls at every {@code ENTRY_POLL}-th execution of the region (one of the heats at which it looks at a
+     * block, see Tcg#nextEvent). The probe runs in lockstep with the interpreter.
+     */
+    @Test
+    void anOpenRegionsEntriesAreAddedOnceItsCodeIsCompiled(@TempDir Path work) throws Exception {
+        String out = runProbe(OpenEntriesProbe.class, work.resolve("stdout.txt"), "-Djqemu.tcg.tier1=" + EXECUTIONS);
+        Matcher m = Pattern.compile("exit (\\d+) entries (\\d+)").matcher(out);
+        assertTrue(m.find(), out);
+        assertEquals(String.valueOf(org.jqemu.target.i386.X86Cpu.EXIT_INTERRUPT), m.group(1), out);
+        assertTrue(Integer.parseInt(m.group(2)) >= 1, "no entry was added: " + out);
+    }
+
     /** Runs {@code probe}'s main in a JVM with the WhiteBox API and {@code options}; returns its stderr (stdout to {@code stdout}). */
     private static String runProbe(Class<?> probe, Path stdout, String... options) throws Exception {
         return runProbe(probe, stdout, List.of(), options);

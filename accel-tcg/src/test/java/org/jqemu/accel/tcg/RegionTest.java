@@ -30,7 +30,7 @@ class RegionTest {
      * A function called from two places in one loop: its RET goes back to two addresses, and the loop is
      * reached from the function's return as well as from its head.
      */
-    private static final String TWO_CALLERS = """
+    static final String TWO_CALLERS = """
                 mov ecx, 2000
                 xor edi, edi
             again:

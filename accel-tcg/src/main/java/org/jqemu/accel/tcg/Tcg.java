@@ -419,16 +419,8 @@ public final class Tcg {
         int done = result >>> 8;
         CpuAccess.addRetired(cpu, done);
         int kind = result & 0xff;
-        if (kind == BlockCompiler.KIND_REFUSED) { // a page base it needs could not be made: its head's own block runs
-            stats.regionRefusals++;
-            return executeBlock(b.members[0], budget); // (a refusal comes before any instruction: done is 0)
-        }
-        if (kind == BlockCompiler.KIND_FAULT) {
-            stats.blocksExecuted++; // (the caller counts the others)
-            if ((++stats.faultsReplayed & (MISS_EXIT_WINDOW - 1)) == 0) {
-                checkMissExitRate();
-            }
-            return -1;
+        if (kind > BlockCompiler.KIND_DYNAMIC) {
+            return leftWithoutExit(b, kind, budget);
         }
         previous = cache.codeDirty ? null : b;
         previousKind = kind;
@@ -442,6 +434,25 @@ public final class Tcg {
             b.nextEvent = nextEvent(b, heat);
         }
         return done;
+    }
+
+    /**
+     * Block {@code b} returned without taking an exit: a fault for the interpreter to replay (-1), or a region refused
+     * to run (a page base it needs could not be made), when its head's own block runs. Out of {@link #executeBlock}'s
+     * line, and not inlined by C2 (bin/jit-directives*.json): the engine's loop then tests one branch, taken as soon as
+     * a first fault is replayed; a refusal of its own, which the AOT training never sees, trapped the compiled loop the
+     * first time a region refused (busybox sh loop: three of its seven compilations).
+     */
+    private int leftWithoutExit(Block b, int kind, int budget) {
+        if (kind == BlockCompiler.KIND_REFUSED) {
+            stats.regionRefusals++;
+            return executeBlock(b.members[0], budget); // (a refusal comes before any instruction: done is 0)
+        }
+        stats.blocksExecuted++; // a fault (the caller counts the others)
+        if ((++stats.faultsReplayed & (MISS_EXIT_WINDOW - 1)) == 0) {
+            checkMissExitRate();
+        }
+        return -1;
     }
 
     /**

@@ -171,6 +171,14 @@ public final class CodeCache implements CodeWatcher {
      * the entry, translated or cold, last looked up in each slot; checked by EIP and, for blocks, validity.
      */
     private final Block[] recent = new Block[RECENT_SIZE];
+    /**
+     * What an empty slot of {@link #recent} holds: an entry whose EIP maps to another slot ({@link #NOWHERE_0} to slot
+     * 1, for slot 0; {@link #NOWHERE} to slot 0, for the others), so that a slot's one EIP test also finds it empty.
+     * With null for empty slots, the engine's compiled loop tested for it first, and the AOT training (whose few
+     * blocks never collide) never saw a slot taken by another EIP: the first collision threw the loop away.
+     */
+    private static final Block NOWHERE = new Block(0, 0, 0, null, 0, 0, 0, 0, 0);
+    private static final Block NOWHERE_0 = new Block(1, 1, 0, null, 0, 0, 1, 0, 0);
     /** The starts of the translated blocks, direct-mapped by EIP (-1: empty): the CPU's straight runs stop there. */
     private final long[] straightRunStops = new long[STRAIGHT_RUN_STOPS];
     private final Map<Long, List<Block>> byPage = new HashMap<>();
@@ -204,6 +212,7 @@ public final class CodeCache implements CodeWatcher {
         this.memory = CpuAccess.memory(cpu);
         this.limit = limit;
         this.stats = stats;
+        forgetRecent();
         Arrays.fill(straightRunStops, -1);
         cpu.setStraightRunStops(straightRunStops);
     }
@@ -217,7 +226,7 @@ public final class CodeCache implements CodeWatcher {
         stats.lookups++;
         int slot = recentSlot(eip);
         Block r = recent[slot];
-        if (r != null && r.eip == eip) {
+        if (r.eip == eip) {
             if (r.code == null) {
                 return --r.countdown > 0 ? r : remember(slot, translate(eip, r.backoff));
             }
@@ -231,8 +240,16 @@ public final class CodeCache implements CodeWatcher {
     private static int recentSlot(int eip) { return (eip ^ (eip >>> 13)) & (RECENT_SIZE - 1); }
 
     private Block remember(int slot, Block b) {
-        recent[slot] = b;
+        recent[slot] = b != null ? b : emptySlot(slot);
         return b;
+    }
+
+    private static Block emptySlot(int slot) { return slot == 0 ? NOWHERE_0 : NOWHERE; }
+
+    /** Empties {@link #recent}. */
+    private void forgetRecent() {
+        Arrays.fill(recent, NOWHERE);
+        recent[0] = NOWHERE_0;
     }
 
     private Block lookupSlow(int eip) {
@@ -812,7 +829,7 @@ public final class CodeCache implements CodeWatcher {
         } else {
             addEntries(region);
         }
-        Arrays.fill(recent, null);
+        forgetRecent();
         stats.regionsBuilt++;
         stats.regionBlocks += region.members.length;
         if (log != null) {
@@ -1222,7 +1239,7 @@ public final class CodeCache implements CodeWatcher {
         blocks.forEach(b -> b.valid = false);
         blocks.clear();
         cold.clear();
-        Arrays.fill(recent, null);
+        forgetRecent();
         Arrays.fill(straightRunStops, -1);
         for (Long page : List.copyOf(byPage.keySet())) {
             forgetPage(page);

@@ -247,10 +247,7 @@ public final class CodeCache implements CodeWatcher {
     private static Block emptySlot(int slot) { return slot == 0 ? NOWHERE_0 : NOWHERE; }
 
     /** Empties {@link #recent}. */
-    private void forgetRecent() {
-        Arrays.fill(recent, NOWHERE);
-        recent[0] = NOWHERE_0;
-    }
+    private void forgetRecent() { Arrays.setAll(recent, CodeCache::emptySlot); }
 
     private Block lookupSlow(int eip) {
         Block b = blocks.get(eip);

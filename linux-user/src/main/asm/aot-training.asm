@@ -1,6 +1,7 @@
 ; jqemu-i386's AOT training guest (org.jqemu.linuxuser.Training embeds the bytes nasm -f bin makes of this file;
 ; TrainingTest checks they match): a static i386 ELF whose loops the translator turns into blocks and regions
-; (byte and dword loads and stores, stack slots, calls, string instructions, multiplies and divides, conditions),
+; (byte and dword loads and stores, stack slots, calls, string instructions, multiplies and divides, conditions,
+; and in mix the read-modify-write, exchange and shift forms every program's start runs),
 ; then writes one line with a checksum and exits with status 0.
 bits 32
 org 0x08048000
@@ -28,6 +29,18 @@ start:
     mov ebp, esp
     sub esp, 32
     mov dword [esp + 4], 0      ; a checksum in a stack slot
+    mov eax, 5                  ; open("/dev/null", O_RDONLY), a read from it (end of file: 0) and close: the
+    mov ebx, devnull            ; file system calls a program's start makes
+    xor ecx, ecx
+    int 0x80
+    mov ebx, eax
+    mov eax, 3
+    mov ecx, buffer
+    mov edx, 64
+    int 0x80
+    add [esp + 4], eax          ; (an error would show in the checksum)
+    mov eax, 6
+    int 0x80
     mov ebx, 300                ; rounds
 round:
     mov edi, buffer             ; fill the buffer with a byte pattern
@@ -67,6 +80,8 @@ sum:
     mov ecx, 1000003
     div ecx
     mov [esp + 4], edx
+    call mix
+    xor [esp + 4], eax
     dec ebx
     jnz round
     mov eax, [esp + 4]          ; the checksum in hex at the end of the message
@@ -110,10 +125,50 @@ block64:                        ; eax = a hash of the 64 bytes at [esp + 4]
     pop ebx
     ret
 
+mix:                            ; eax = the checksum run through instruction forms the loops above lack, which real
+    push ebx                    ; programs run from their first blocks (the cache then holds their code paths)
+    mov eax, [esp + 12]         ; the caller's checksum (its [esp + 4], above the return address and ebx)
+    mov [scratch], eax
+    mov ebx, eax
+    not ebx                     ; group 3 on a register and on memory
+    neg ebx
+    not dword [scratch]
+    neg dword [scratch]
+    xchg ebx, [scratch]         ; exchanges, plain and locked read-modify-writes
+    xchg ecx, edx
+    lock cmpxchg [scratch], ebx
+    lock xadd [scratch], ebx
+    inc dword [scratch]
+    dec dword [scratch]
+    mov ecx, ebx                ; shifts by CL (a count of 0 included) and double shifts
+    and ecx, 31
+    shl ebx, cl
+    shr dword [scratch], cl
+    sar ebx, cl
+    rcl ebx, cl
+    mov edx, [scratch]
+    shld edx, ebx, 5
+    shrd ebx, edx, cl
+    imul ebx, edx
+    test ebx, edx               ; TEST of registers, then of bytes
+    jnz .nonzero
+    inc ebx
+.nonzero:
+    test bl, dl
+    jz .zero
+    add ebx, 3
+.zero:
+    mov eax, [scratch]
+    xor eax, ebx
+    pop ebx
+    ret
+
 hexdigits: db "0123456789abcdef"
 message: db "jqemu-i386 training ok "
 digits: db "00000000", 10
 message_length equ $ - message
+devnull: db "/dev/null", 0
 filesize equ $ - ehdr
 buffer equ ehdr + 0x1000             ; its own page: no stores next to the code
-memsize equ 0x1000 + 8192
+scratch equ buffer + 8192
+memsize equ 0x1000 + 8192 + 4

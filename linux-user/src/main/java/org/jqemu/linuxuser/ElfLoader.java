@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 import org.jqemu.memory.Page;
@@ -268,7 +267,9 @@ public final class ElfLoader {
     /** The ELF specification wants PT_LOAD entries sorted by address; byte ranges must not overlap. */
     private static void checkOrderAndOverlap(List<Segment> loads) throws InvalidElfException {
         List<Segment> sorted = new ArrayList<>(loads);
-        sorted.sort(Comparator.comparingLong(Segment::vaddr));
+        // (not Comparator.comparingLong: the AOT cache does not keep the JDK's lambda inside it, which was spun again
+        // at every start; it keeps this one)
+        sorted.sort((a, b) -> Long.compare(a.vaddr(), b.vaddr()));
         if (!sorted.equals(loads)) {
             throw new InvalidElfException("Invalid ELF image: PT_LOAD segments are not sorted by address");
         }

@@ -11,6 +11,7 @@ import static java.lang.constant.ConstantDescs.MTD_void;
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.CodeElement;
 import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.CodeTransform;
 import java.lang.classfile.Label;
 import java.lang.classfile.Opcode;
 import java.lang.classfile.instruction.IncrementInstruction;
@@ -28,6 +29,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
  * Compiles a list of decoded instructions into a hidden class implementing {@link BlockCode}.
@@ -271,10 +273,13 @@ final class BlockCompiler {
     }
 
     private static int executeLength(byte[] bytes) {
-        return ClassFile.of().parse(bytes).methods().stream()
-                .filter(m -> m.methodName().equalsString("execute"))
-                .mapToInt(m -> ((java.lang.classfile.attribute.CodeAttribute) m.code().orElseThrow()).codeLength())
-                .findFirst().orElseThrow();
+        // (a loop, not a stream: the streams' lambdas, which the AOT training never reaches, were spun at run time)
+        for (java.lang.classfile.MethodModel m : ClassFile.of().parse(bytes).methods()) {
+            if (m.methodName().equalsString("execute")) {
+                return ((java.lang.classfile.attribute.CodeAttribute) m.code().orElseThrow()).codeLength();
+            }
+        }
+        throw new IllegalStateException("no execute method");
     }
 
     static BlockCode load(byte[] bytes) {
@@ -345,6 +350,21 @@ final class BlockCompiler {
     private static final int MAX_FORWARD_RUN = 4096;
 
     /**
+     * A code transform that shows each element to {@code observer} and keeps it only when {@code keep}. A record, not a
+     * lambda: CodeTransform has static fields, and HotSpot's AOT cache keeps no lambda of such an interface's type, so
+     * each such lambda was spun again at every start (README-design.md, "Session 20").
+     */
+    private record Observing(Consumer<CodeElement> observer, boolean keep) implements CodeTransform {
+        @Override
+        public void accept(CodeBuilder b, CodeElement e) {
+            observer.accept(e);
+            if (keep) {
+                b.with(e);
+            }
+        }
+    }
+
+    /**
      * The {@link Shape} of {@code members}' code, found by emitting the region's body once into {@code c} with every
      * element dropped: the emitter is what knows which instructions assign which registers and which exits stay in
      * the method.
@@ -354,7 +374,7 @@ final class BlockCompiler {
             return new Shape(0, null, members.getFirst().insns().size());
         }
         Emitter probe = new Emitter(c, members, true, path, open, Shape.BLOCK, false);
-        c.transforming((b, e) -> { }, dropped -> {
+        c.transforming(new Observing(e -> { }, false), dropped -> {
             probe.c = dropped;
             probe.emitBody();
         });
@@ -470,13 +490,7 @@ final class BlockCompiler {
             Label body = c.newLabel();
             c.goto_(loadState);
             c.labelBinding(body);
-            c.transforming((b, e) -> {
-                int slot = e instanceof LoadInstruction load ? load.slot() : e instanceof IncrementInstruction inc ? inc.slot() : -1;
-                if (slot >= REG0 && slot <= LAUX) {
-                    stateRead |= 1 << (slot - REG0);
-                }
-                b.with(e);
-            }, recording -> {
+            c.transforming(new Observing(this::noteStateRead, true), recording -> {
                 c = recording;
                 emitBody();
             });
@@ -484,6 +498,14 @@ final class BlockCompiler {
             c.labelBinding(loadState);
             loadState();
             c.goto_(body);
+        }
+
+        /** Records in {@link #stateRead} the register or flag local that body element {@code e} reads, if any. */
+        private void noteStateRead(CodeElement e) {
+            int slot = e instanceof LoadInstruction load ? load.slot() : e instanceof IncrementInstruction inc ? inc.slot() : -1;
+            if (slot >= REG0 && slot <= LAUX) {
+                stateRead |= 1 << (slot - REG0);
+            }
         }
 
         /** Reads the registers and flag fields the body reads into their locals. */
@@ -600,7 +622,7 @@ final class BlockCompiler {
         private void emitBefore(Runnable body, Runnable before) {
             List<CodeElement> recorded = new ArrayList<>();
             CodeBuilder method = c;
-            method.transforming((b, e) -> recorded.add(e), recording -> {
+            method.transforming(new Observing(recorded::add, false), recording -> {
                 c = recording;
                 body.run();
             });

@@ -1049,8 +1049,12 @@ public final class CodeCache implements CodeWatcher {
             path.add(best);
             k = best;
         }
-        List<Block> pathBlocksChosen = path.stream().map(chosen::get).toList();
-        List<BlockCompiler.Member> pathMembers = path.stream().map(members::get).toList();
+        List<Block> pathBlocksChosen = new ArrayList<>(path.size());
+        List<BlockCompiler.Member> pathMembers = new ArrayList<>(path.size());
+        for (int k : path) { // (loops, not streams: the streams' lambdas were spun at run time, outside the AOT training)
+            pathBlocksChosen.add(chosen.get(k));
+            pathMembers.add(members.get(k));
+        }
         chosen.clear();
         chosen.addAll(pathBlocksChosen);
         members.clear();
@@ -1091,7 +1095,12 @@ public final class CodeCache implements CodeWatcher {
      * block, C1's code of busybox gzip's hash insertion loop took 4% of the samples of gzip -9).
      */
     private static boolean jumpsToItself(BlockCompiler.Member m) {
-        return Arrays.stream(successors(m.insns(), m.dynamicTargets(), false)).anyMatch(t -> t == m.eip());
+        for (int target : successors(m.insns(), m.dynamicTargets(), false)) {
+            if (target == m.eip()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Where block {@code b} may go next: its static exits, else its last dynamic target (see {@link #successors}). */

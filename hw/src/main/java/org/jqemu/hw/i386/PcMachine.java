@@ -132,7 +132,7 @@ public final class PcMachine {
      * has no I/O APIC: only the LegacyReplacement route delivers its interrupts (what Linux uses here).
      */
     private Hpet createHpet() {
-        Hpet device = new Hpet(clock, pic.irq(PcLayout.IRQ_PIT), pic.irq(PcLayout.IRQ_RTC), route -> IrqLine.NONE);
+        Hpet device = new Hpet(clock, pic.irq(PcLayout.IRQ_PIT), pic.irq(PcLayout.IRQ_RTC), route -> IrqLine.none());
         memory.addMmio(PcLayout.HPET, Hpet.REGION_SIZE, device, "hpet");
         resettable.add(device);
         return device;

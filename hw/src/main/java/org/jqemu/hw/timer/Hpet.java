@@ -147,7 +147,7 @@ public final class Hpet implements Mmio, DeviceState {
     /**
      * @param irq0 the interrupt controller's IRQ0 input (the 8254's output passes through {@link #pitInput()})
      * @param irq8 the interrupt controller's IRQ8 input (the RTC's output passes through {@link #rtcInput()})
-     * @param ioApicInputs the I/O APIC input for a route number; {@link IrqLine#NONE} where there is none
+     * @param ioApicInputs the I/O APIC input for a route number; {@link IrqLine#none()} where there is none
      */
     public Hpet(VirtualClock clock, IrqLine irq0, IrqLine irq8, IntFunction<IrqLine> ioApicInputs) {
         this.clock = clock;

@@ -25,7 +25,7 @@ class I440fxTest {
     @BeforeEach
     void setUp() {
         bus = new PciBus();
-        Piix3 piix3 = new Piix3(bus, 1, irq -> IrqLine.NONE, () -> resets++);
+        Piix3 piix3 = new Piix3(bus, 1, irq -> IrqLine.none(), () -> resets++);
         host = new I440fx(bus, piix3.resetControlRegister(), new I440fx.Listener() {
             @Override
             public void pamChanged(long base, int size, boolean readDram, boolean writeDram) {

@@ -384,7 +384,7 @@ class HpetTest {
 
         Wire copy0 = new Wire();
         Wire copy8 = new Wire();
-        Hpet copy = new Hpet(clock, copy0, copy8, route -> IrqLine.NONE);
+        Hpet copy = new Hpet(clock, copy0, copy8, route -> IrqLine.none());
         copy.loadState(new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())), copy.stateVersion());
         for (int offset = 0; offset < Hpet.REGION_SIZE; offset += 8) {
             assertEquals(hpet.read(offset, 8), copy.read(offset, 8), "register 0x" + Integer.toHexString(offset));

@@ -42,7 +42,7 @@ abstract class SystemUnit extends Mmu {
     }
 
     UserLdt userLdt = new UserLdt();
-    IrqLine ferr = IrqLine.NONE;
+    IrqLine ferr = IrqLine.none();
     boolean interruptShadow;
     /** Set by MOV SS / POP SS: no single-step trap or data breakpoint after this instruction. */
     boolean debugShadow;

@@ -285,7 +285,7 @@ public final class X86Cpu extends SystemInstructions {
     public X87 fpu() { return x87; }
 
     /** FERR#: asserted on an unmasked x87 exception when CR0.NE = 0 (a PC wires it to IRQ 13). */
-    public void setFerrLine(IrqLine line) { ferr = line == null ? IrqLine.NONE : line; }
+    public void setFerrLine(IrqLine line) { ferr = line == null ? IrqLine.none() : line; }
 
     public void setInterruptSource(InterruptSource source) { interruptSource = source; }
 

@@ -140,6 +140,9 @@ mix:                            ; eax = the checksum run through instruction for
     lock xadd [scratch], ebx
     inc dword [scratch]
     dec dword [scratch]
+    lock add [scratch], ebx     ; locked arithmetic (C libraries' atomic counters)
+    lock inc dword [scratch]
+    lock dec dword [scratch]
     mov ecx, ebx                ; shifts by CL (a count of 0 included) and double shifts
     and ecx, 31
     shl ebx, cl

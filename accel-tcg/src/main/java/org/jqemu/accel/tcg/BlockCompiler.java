@@ -273,10 +273,15 @@ final class BlockCompiler {
     }
 
     private static int executeLength(byte[] bytes) {
-        // (a loop, not a stream: the streams' lambdas, which the AOT training never reaches, were spun at run time)
+        // (loops, not streams or MethodModel.code(): their lambdas, which the AOT training never reaches, were spun at
+        // run time)
         for (java.lang.classfile.MethodModel m : ClassFile.of().parse(bytes).methods()) {
             if (m.methodName().equalsString("execute")) {
-                return ((java.lang.classfile.attribute.CodeAttribute) m.code().orElseThrow()).codeLength();
+                for (java.lang.classfile.Attribute<?> a : m.attributes()) {
+                    if (a instanceof java.lang.classfile.attribute.CodeAttribute code) {
+                        return code.codeLength();
+                    }
+                }
             }
         }
         throw new IllegalStateException("no execute method");

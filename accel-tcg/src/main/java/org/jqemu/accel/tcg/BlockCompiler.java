@@ -273,15 +273,11 @@ final class BlockCompiler {
     }
 
     private static int executeLength(byte[] bytes) {
-        // (loops, not streams or MethodModel.code(): their lambdas, which the AOT training never reaches, were spun at
-        // run time)
+        // (a loop and findAttribute, not streams or MethodModel.code(): their lambdas, which the AOT training never
+        // reaches, were spun at run time)
         for (java.lang.classfile.MethodModel m : ClassFile.of().parse(bytes).methods()) {
             if (m.methodName().equalsString("execute")) {
-                for (java.lang.classfile.Attribute<?> a : m.attributes()) {
-                    if (a instanceof java.lang.classfile.attribute.CodeAttribute code) {
-                        return code.codeLength();
-                    }
-                }
+                return m.findAttribute(java.lang.classfile.Attributes.code()).orElseThrow().codeLength();
             }
         }
         throw new IllegalStateException("no execute method");

@@ -164,6 +164,12 @@ public final class GuestProcess {
 
     public X86Cpu cpu() { return mainThread().cpu; }
 
+    /** Guest instructions the process's first thread has retired (since its last execve), after its exit too. */
+    long instructionsRetired() {
+        X86Cpu cpu = firstThread.cpu;
+        return cpu == null ? 0 : cpu.instructionCount();
+    }
+
     /** Replaces the engine options (jqemu-i386's command line) for this process and the ones it creates; before {@link #run}. */
     void useEngine(CpuEngine.Options options) {
         kernel.engineOptions = options;

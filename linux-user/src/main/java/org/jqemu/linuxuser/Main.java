@@ -30,7 +30,7 @@ public final class Main {
     private static final long MAX_EXECUTABLE = 1L << 30;
     /** QEMU's -d items; we act on unimp and strace, accept the others and produce nothing for them. */
     static final Set<String> LOG_ITEMS = Set.of("out_asm", "in_asm", "op", "op_opt", "op_ind", "int", "exec", "cpu",
-            "fpu", "mmu", "pcall", "cpu_reset", "unimp", "guest_errors", "page", "nochain", "plugin", "strace", "tid", "jit");
+            "fpu", "mmu", "pcall", "cpu_reset", "unimp", "guest_errors", "page", "nochain", "plugin", "strace", "tid", "jit", RateLog.ITEM);
 
     /** What the command line and QEMU_* variables asked for. */
     static final class Settings {
@@ -265,7 +265,7 @@ public final class Main {
             process.useEngine(new CpuEngine.Options(s.interpreter, s.oneInsnPerTb, s.cacheBlocks,
                     Integer.getInteger(CpuEngine.HOT_PROPERTY, CpuEngine.DEFAULT_HOT_THRESHOLD),
                     s.logItems.contains("nochain"), s.logItems, s.logItems.contains("jit"), log));
-            try {
+            try (RateLog rate = s.logItems.contains(RateLog.ITEM) ? RateLog.start(log, process::instructionsRetired) : null) {
                 return process.run();
             } finally {
                 log.flush();
@@ -317,6 +317,8 @@ public final class Main {
                 nochain         do not chain translated blocks (each exit looks its successor up)
                 jit             print the translator's statistics at exit (blocks translated, invalidations,
                                 chain hits, flushes)
+                rate            every 50 ms, the milliseconds since the start and the guest instructions
+                                the first thread has retired (jqemu only: warm-up and steady speed)
                 Accepted for compatibility, no output yet: op op_opt op_ind int cpu fpu
                 mmu pcall cpu_reset guest_errors page plugin tid trace:PATTERN
                 """;

@@ -95,6 +95,31 @@ class TranslatorTest {
         assertTrue(log.matches("(?s).*jit: blocks translated [1-9].*chain hits [1-9].*"), "statistics at exit");
     }
 
+    /**
+     * {@code -d rate}: samples of the first thread's retired instructions while the guest runs, and one at its end
+     * that equals the count the translator's statistics give.
+     */
+    @Test
+    void rateLogSamplesTheGuestsProgressAndEndsAtItsTotal() {
+        Run r = main("-d", "rate,jit", manyblocks.toString(), "2000", "1000");
+        assertEquals(0, r.status(), r.err());
+        java.util.regex.Matcher total = java.util.regex.Pattern.compile("guest instructions (\\d+)").matcher(r.err());
+        assertTrue(total.find(), r.err());
+        List<long[]> samples = new ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^rate: (\\d+) (\\d+)$").matcher(r.err());
+        while (m.find()) {
+            samples.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))});
+        }
+        assertTrue(samples.size() >= 3, r.err());
+        for (int i = 1; i < samples.size(); i++) {
+            assertTrue(samples.get(i)[0] >= samples.get(i - 1)[0] && samples.get(i)[1] >= samples.get(i - 1)[1],
+                    "time and count never go back: " + r.err());
+        }
+        long end = Long.parseLong(total.group(1));
+        assertEquals(end, samples.getLast()[1], "the last line is the run's total");
+        assertTrue(samples.stream().anyMatch(x -> x[1] > 0 && x[1] < end), "a sample in the middle of the run: " + r.err());
+    }
+
     @Test
     void oneInstructionPerBlockAndTheInterpreterSwitch() {
         Run one = main("-accel", "tcg,one-insn-per-tb=on", "-d", "in_asm", manyblocks.toString(), "50", "20");

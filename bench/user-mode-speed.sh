@@ -31,16 +31,8 @@ if [ -z "$busybox" ] || [ ! -x "$busybox" ]; then
   busybox=$(ls "${XDG_CACHE_HOME:-$HOME/.cache}"/jqemu/guests/*/busybox | head -1)
 fi
 
-# 16 MB of text that compresses like prose: numbered lines with words drawn from a fixed list.
-awk -v bytes=$((mib * 1048576)) 'BEGIN {
-  split("the quick brown fox jumps over a lazy dog while seven wizards quietly hex jovial boxers in june", w, " ");
-  n = length(w); total = 0; i = 0; seed = 12345;
-  while (total < bytes) {
-    line = sprintf("%08d", i++);
-    for (k = 0; k < 10; k++) { seed = (seed * 1103515245 + 12345) % 2147483648; line = line " " w[1 + int(seed / 65536) % n]; }
-    print line; total += length(line) + 1;
-  }
-}' > "$work/text"
+# 16 MB of text that compresses like prose (bench/make-text.sh).
+"$root/bench/make-text.sh" "$mib" > "$work/text"
 gcc -m32 -O2 -static -o "$work/crunch" "$root/bench/programs/crunch.c"
 
 native_ok=no

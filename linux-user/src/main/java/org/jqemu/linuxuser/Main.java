@@ -28,7 +28,10 @@ import org.jqemu.util.opts.Opts;
 public final class Main {
     static final String PROGRAM = "jqemu-i386";
     private static final long MAX_EXECUTABLE = 1L << 30;
-    /** QEMU's -d items; we act on unimp and strace, accept the others and produce nothing for them. */
+    /**
+     * QEMU's -d items, and jqemu's own jit and rate; we act on those -d help describes, accept the others and produce
+     * nothing for them.
+     */
     static final Set<String> LOG_ITEMS = Set.of("out_asm", "in_asm", "op", "op_opt", "op_ind", "int", "exec", "cpu",
             "fpu", "mmu", "pcall", "cpu_reset", "unimp", "guest_errors", "page", "nochain", "plugin", "strace", "tid", "jit", RateLog.ITEM);
 

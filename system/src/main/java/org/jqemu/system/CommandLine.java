@@ -3,7 +3,6 @@ package org.jqemu.system;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -432,7 +431,7 @@ final class CommandLine {
         });
         defer(Phase.DEVICE, null, () -> Drives.checkReadOnlyDisks(drives));
         List<Deferred> ordered = new ArrayList<>(deferred);
-        ordered.sort(Comparator.comparing(Deferred::phase));
+        ordered.sort((a, b) -> a.phase().compareTo(b.phase())); // (not Comparator.comparing: its lambda is the JDK's, spun at every start)
         for (Deferred d : ordered) {
             location = d.location();
             if (d.location() == null) {

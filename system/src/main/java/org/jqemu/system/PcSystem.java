@@ -166,7 +166,7 @@ final class PcSystem implements PcMachine.Host, MachineControl {
     private void buildMachine(BzImage kernel, byte[] initrd, byte[] bios) {
         List<CharBackend> serialBackends = new ArrayList<>();
         for (String id : config.serialChardevs()) {
-            serialBackends.add(id.isEmpty() ? null : CharBackend.NULL);
+            serialBackends.add(id.isEmpty() ? null : CharBackend.none());
         }
         MachineConfig.Firmware fw = config.firmware();
         PcMachine.Config mc = new PcMachine.Config(config.memory().ramBytes(), kernel, initrd, fw.append(), bios,

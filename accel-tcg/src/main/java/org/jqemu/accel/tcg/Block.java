@@ -114,7 +114,25 @@ final class Block {
         if (members == null) {
             return page() == lastPage() ? new long[] {page()} : new long[] {page(), lastPage()};
         }
-        return java.util.Arrays.stream(members).flatMapToLong(m -> java.util.Arrays.stream(m.pages())).distinct().toArray();
+        long[] pages = new long[2 * members.length]; // (a loop, not a stream: see CodeCache.install)
+        int n = 0;
+        for (Block m : members) {
+            for (long page : m.pages()) {
+                if (!contains(pages, n, page)) {
+                    pages[n++] = page;
+                }
+            }
+        }
+        return java.util.Arrays.copyOf(pages, n);
+    }
+
+    private static boolean contains(long[] values, int count, long value) {
+        for (int i = 0; i < count; i++) {
+            if (values[i] == value) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The RAM identity of physical page {@code page} of this block (its first or last page). */

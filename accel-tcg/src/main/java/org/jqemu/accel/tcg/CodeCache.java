@@ -739,6 +739,15 @@ public final class CodeCache implements CodeWatcher {
         }
     }
 
+    private static boolean allUnchanged(List<Block> chosen) {
+        for (Block b : chosen) {
+            if (!unchanged(b)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** A region chosen and decoded on the machine thread, compiled there or in the background. */
     private static final class RegionTranslation extends Compilation {
         final Block start;
@@ -799,7 +808,7 @@ public final class CodeCache implements CodeWatcher {
         Block start = t.start;
         int n = t.fitted == null ? 0 : t.fitted.instructions();
         if (t.code == null || !start.valid || blocks.get(start.eip) != start
-                || !t.chosen.subList(0, n).stream().allMatch(CodeCache::unchanged)) {
+                || !allUnchanged(t.chosen.subList(0, n))) {
             stats.regionsRejected++;
             return false;
         }
@@ -807,10 +816,15 @@ public final class CodeCache implements CodeWatcher {
         Block region = new Block(head.eip, head.end, head.instructions, t.code, head.pageIdentity,
                 head.lastPageIdentity, head.phys, t.generation, t.tlbSet);
         region.members = t.chosen.subList(0, n).toArray(new Block[0]);
-        if (!overlappingRegions) {
-            Arrays.stream(region.members).forEach(m -> m.memberOf = region);
+        // (loops, not streams: the streams' lambdas, which no AOT training reaches, were spun at run time)
+        boolean global = true;
+        for (Block m : region.members) {
+            if (!overlappingRegions) {
+                m.memberOf = region;
+            }
+            global &= m.global;
         }
-        region.global = Arrays.stream(region.members).allMatch(m -> m.global);
+        region.global = global;
         region.spaceGeneration = t.spaceGeneration;
         region.source = List.copyOf(t.members.subList(0, n));
         region.tier1Requested = t.requested != null;
@@ -996,8 +1010,16 @@ public final class CodeCache implements CodeWatcher {
         }
         int[][] successorIndices = new int[n][];
         for (int k = 1; k < n; k++) {
-            successorIndices[k] = Arrays.stream(successors(members.get(k).insns(), members.get(k).dynamicTargets(), withReturns))
-                    .map(target -> index.getOrDefault(target, -1)).filter(t -> t >= 0).toArray();
+            int[] targets = successors(members.get(k).insns(), members.get(k).dynamicTargets(), withReturns);
+            int[] indices = new int[targets.length];
+            int found = 0;
+            for (int target : targets) {
+                Integer t = index.get(target);
+                if (t != null) {
+                    indices[found++] = t;
+                }
+            }
+            successorIndices[k] = Arrays.copyOf(indices, found);
         }
         boolean[] reachesHead = new boolean[n];
         reachesHead[0] = true;

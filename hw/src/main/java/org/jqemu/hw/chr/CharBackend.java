@@ -19,5 +19,15 @@ public interface CharBackend {
     default void modemControl(boolean dtr, boolean rts) { }
 
     /** A backend connected to nothing: output is dropped, no input ever comes. */
-    CharBackend NULL = b -> { };
+    static CharBackend none() { return Unconnected.BACKEND; }
+
+    /**
+     * Holds {@link #none()}'s backend. As a field of the interface itself it gave the interface a static initializer,
+     * and HotSpot's AOT cache keeps no lambda of such an interface's type (as for memory's IrqLine).
+     */
+    final class Unconnected {
+        static final CharBackend BACKEND = b -> { };
+
+        private Unconnected() { }
+    }
 }

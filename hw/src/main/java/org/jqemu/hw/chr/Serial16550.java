@@ -97,7 +97,7 @@ public final class Serial16550 implements ByteIoPorts, CharFrontend, DeviceState
     private final VirtualClock clock;
     private final IrqLine irq;
     private final VirtualClock.Timer timeoutTimer;
-    private CharBackend backend = CharBackend.NULL;
+    private CharBackend backend = CharBackend.none();
 
     private final int[] rxFifo = new int[FIFO_SIZE];
     private int rxHead;
@@ -127,7 +127,7 @@ public final class Serial16550 implements ByteIoPorts, CharFrontend, DeviceState
 
     /** Connects the backend; from now on it receives output and may feed input. */
     public void attach(CharBackend newBackend) {
-        backend = newBackend == null ? CharBackend.NULL : newBackend;
+        backend = newBackend == null ? CharBackend.none() : newBackend;
     }
 
     @Override

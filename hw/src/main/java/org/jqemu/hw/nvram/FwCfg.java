@@ -8,7 +8,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -205,7 +204,7 @@ public final class FwCfg implements PortDevice, DeviceState {
     /** Directory: big-endian count, then 64-byte entries sorted by name. */
     private void rebuildDirectory() {
         List<Map.Entry<String, Integer>> files = new ArrayList<>(fileKeys.entrySet());
-        files.sort(Map.Entry.comparingByKey(Comparator.naturalOrder()));
+        files.sort((a, b) -> a.getKey().compareTo(b.getKey())); // (not Map.Entry.comparingByKey: the JDK's lambda, spun at every start)
         ByteBuffer dir = ByteBuffer.allocate(4 + DIRECTORY_ENTRY_SIZE * files.size()).order(ByteOrder.BIG_ENDIAN);
         dir.putInt(files.size());
         for (Map.Entry<String, Integer> file : files) {

@@ -27,7 +27,7 @@ public final class HmpMonitor implements CharFrontend {
     private final MachineControl machine;
     private final Map<String, Command> commands = new LinkedHashMap<>();
     private final Map<String, Command> infos = new LinkedHashMap<>();
-    private CharBackend out = CharBackend.NULL;
+    private CharBackend out = CharBackend.none();
     private final StringBuilder line = new StringBuilder();
     private boolean bannerShown;
     private boolean focused;
@@ -62,7 +62,7 @@ public final class HmpMonitor implements CharFrontend {
     }
 
     /** Where the monitor writes (its chardev, or its port of a mux). */
-    public void connect(CharBackend backend) { out = backend == null ? CharBackend.NULL : backend; }
+    public void connect(CharBackend backend) { out = backend == null ? CharBackend.none() : backend; }
 
     @Override
     public void focusChanged(boolean gained) {

@@ -10,6 +10,7 @@
 # The steady rate leaves out the JVM's start and the warm-up, and the machine's variations over a run's first
 # seconds, so it compares two translators more closely than wall time does on a busy host.
 # Usage: bench/steady-rate.sh [ROUNDS, default 5] [MiB, default 16] [JQEMU-I386 ... (default bin/jqemu-i386)]
+# Each JQEMU-I386 is a command, split at spaces: "env JQEMU_JAVA_OPTS=-Dx=y path/bin/jqemu-i386" runs a build with options.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 rounds=${1:-5}
@@ -19,13 +20,9 @@ builds=("$@")
 [ ${#builds[@]} -gt 0 ] || builds=("$root/bin/jqemu-i386")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-busybox=${BUSYBOX:-$(ls "${XDG_CACHE_HOME:-$HOME/.cache}"/jqemu/guests/*/busybox 2>/dev/null | head -1 || true)}
-if [ -z "$busybox" ] || [ ! -x "$busybox" ]; then
-  "$root/tools/fetch-guests" >/dev/null
-  busybox=$(ls "${XDG_CACHE_HOME:-$HOME/.cache}"/jqemu/guests/*/busybox | head -1)
-fi
+busybox=$("$root/bench/guest-busybox.sh")
 "$root/bench/make-text.sh" "$mib" > "$work/text"
-for b in "${builds[@]}"; do "$b" "$busybox" true </dev/null >/dev/null 2>&1 || true; done # (AOT cache training, once)
+for b in "${builds[@]}"; do $b "$busybox" true </dev/null >/dev/null 2>&1 || true; done # (AOT cache training, once)
 
 workloads=("gzip -9 -c" "bzip2 -c" "sha256sum")
 # analyse LOG: "ramp steady insns" from the rate lines ("rate: MS INSTRUCTIONS")

@@ -22,14 +22,7 @@ jqemu=${JQEMU_I386:-$root/bin/jqemu-i386}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-busybox=${BUSYBOX:-}
-if [ -z "$busybox" ]; then
-  busybox=$(ls "${XDG_CACHE_HOME:-$HOME/.cache}"/jqemu/guests/*/busybox 2>/dev/null | head -1 || true)
-fi
-if [ -z "$busybox" ] || [ ! -x "$busybox" ]; then
-  "$root/tools/fetch-guests" >/dev/null
-  busybox=$(ls "${XDG_CACHE_HOME:-$HOME/.cache}"/jqemu/guests/*/busybox | head -1)
-fi
+busybox=$("$root/bench/guest-busybox.sh")
 
 # 16 MB of text that compresses like prose (bench/make-text.sh).
 "$root/bench/make-text.sh" "$mib" > "$work/text"

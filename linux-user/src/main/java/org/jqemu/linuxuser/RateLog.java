@@ -19,7 +19,6 @@ final class RateLog implements AutoCloseable {
     private final LongSupplier instructions;
     private final long start = System.nanoTime();
     private final Thread sampler;
-    private volatile boolean stopped;
 
     private RateLog(PrintStream log, LongSupplier instructions) {
         this.log = log;
@@ -37,23 +36,22 @@ final class RateLog implements AutoCloseable {
 
     private void sample() {
         try {
-            while (!stopped) {
+            while (true) {
                 Thread.sleep(INTERVAL_MS);
                 line();
             }
         } catch (InterruptedException e) {
-            // close() wants the last line
+            // close(): it writes the last line itself (an interrupt during a line is seen at the next sleep)
         }
     }
 
-    private synchronized void line() {
+    private void line() {
         log.println("rate: " + (System.nanoTime() - start) / 1_000_000 + " " + instructions.getAsLong());
     }
 
     /** Stops sampling and writes the count at the run's end. */
     @Override
     public void close() {
-        stopped = true;
         sampler.interrupt();
         try {
             sampler.join();
